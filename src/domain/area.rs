@@ -1,0 +1,54 @@
+//! Områden: district outlines used to aggregate and compare.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::Checks;
+use super::text::{check_label, check_text};
+
+str_enum! {
+    /// The police classification of vulnerable areas (utsatta områden).
+    pub enum PoliceClassification {
+        /// Utsatt område.
+        Utsatt = "utsatt",
+        /// Riskområde.
+        Riskomrade = "riskomrade",
+        /// Särskilt utsatt område.
+        SarskiltUtsatt = "sarskilt_utsatt",
+    }
+}
+
+/// An area's own properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    /// District name, e.g. "Alby".
+    pub name: Box<str>,
+    /// Municipality, e.g. "Botkyrka".
+    pub municipality: Box<str>,
+    /// Police classification where it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub police_classification: Option<PoliceClassification>,
+    /// The year of the police list the classification comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification_year: Option<u16>,
+    /// True when the outline is drawn approximately, not an official boundary.
+    #[serde(default)]
+    pub approximate: bool,
+    /// Where the outline comes from.
+    #[serde(default)]
+    pub source: Box<str>,
+}
+
+impl Area {
+    /// Checks the rules serde cannot express.
+    pub fn check(&self, checks: &mut Checks) {
+        check_label(checks, "/name", &self.name);
+        check_label(checks, "/municipality", &self.municipality);
+        if let Some(y) = self.classification_year {
+            checks.require((2015..=2100).contains(&y), "/classification_year", || {
+                format!("is {y}; the police lists start in 2015")
+            });
+        }
+        check_text(checks, "/source", &self.source);
+    }
+}

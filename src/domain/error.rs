@@ -1,0 +1,95 @@
+//! Validation errors that name the field, say what was wrong and what is allowed.
+
+use std::fmt;
+
+/// A value outside a closed vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value '{value}'; allowed: {}", allowed.join(", "))]
+pub struct UnknownValue {
+    /// What was given.
+    pub value: String,
+    /// What would have been accepted.
+    pub allowed: &'static [&'static str],
+}
+
+/// One problem with one field of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// Where the problem is, as a JSON pointer into the submitted document (`/properties/severity`)
+    /// or the name of a query parameter (`bbox`).
+    pub field: String,
+    /// What is wrong, in words a person can act on.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// All problems found in one input; never empty when returned as an error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl ValidationErrors {
+    /// A single problem.
+    pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self(vec![ValidationError::new(field, message)])
+    }
+
+    /// Prefixes every field pointer, e.g. to place property errors under `/properties`.
+    #[must_use]
+    pub fn under(mut self, prefix: &str) -> Self {
+        for e in &mut self.0 {
+            e.field = format!("{prefix}{}", e.field);
+        }
+        self
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl From<ValidationError> for ValidationErrors {
+    fn from(e: ValidationError) -> Self {
+        Self(vec![e])
+    }
+}
+
+/// Collects problems while checking several fields, so a person sees all of them at once.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<ValidationError>);
+
+impl Checks {
+    /// Records a problem with `field` when `ok` is false.
+    pub fn require(&mut self, ok: bool, field: &str, message: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(ValidationError::new(field, message()));
+        }
+    }
+
+    /// Records a problem unconditionally.
+    pub fn push(&mut self, e: ValidationError) {
+        self.0.push(e);
+    }
+
+    /// `Ok` when nothing was recorded.
+    ///
+    /// # Errors
+    /// Every recorded problem.
+    pub fn finish(self) -> Result<(), ValidationErrors> {
+        if self.0.is_empty() { Ok(()) } else { Err(ValidationErrors(self.0)) }
+    }
+}

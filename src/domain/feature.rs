@@ -1,0 +1,452 @@
+//! A feature of any layer: identity, geometry, typed properties and bookkeeping.
+
+use std::sync::Arc;
+
+use geo::Geometry;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::area::Area;
+use super::camera::Camera;
+use super::error::{Checks, ValidationError, ValidationErrors};
+use super::geometry::parse_geometry;
+use super::incident::Incident;
+use super::layer::Layer;
+use super::patrol_route::PatrolRoute;
+use super::risk_environment::RiskEnvironment;
+use super::text::check_label;
+use super::time::TimeSpan;
+use super::walk::Walk;
+
+str_enum! {
+    /// How sensitive a feature is; a role's grant has a ceiling on this.
+    pub enum Classification {
+        /// Öppen: may be shown to everyone with access to the picture.
+        Open = "open",
+        /// Intern: partners in the cooperation.
+        Internal = "internal",
+        /// Begränsad: need to know only.
+        Restricted = "restricted",
+    }
+}
+
+/// Properties written by the server, ignored when a client sends them back.
+pub const READ_ONLY_PROPERTIES: &[&str] = &["id", "layer", "version", "created_at", "updated_at", "created_by", "stale"];
+
+/// Bookkeeping kept for every feature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    /// The reporting / owning organisation.
+    pub organisation: Arc<str>,
+    /// How sensitive the feature is.
+    pub classification: Classification,
+    /// When it was first stored.
+    pub created_at: OffsetDateTime,
+    /// When it was last changed.
+    pub updated_at: OffsetDateTime,
+    /// Who stored it first (account or integration name).
+    pub created_by: Arc<str>,
+    /// Increases by one on every change; the ETag.
+    pub version: i64,
+}
+
+/// The typed properties of one layer's feature.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Properties {
+    /// An incident.
+    Incident(Incident),
+    /// A risk environment.
+    RiskEnvironment(Box<RiskEnvironment>),
+    /// A camera.
+    Camera(Box<Camera>),
+    /// A patrol route.
+    PatrolRoute(Box<PatrolRoute>),
+    /// A walk done.
+    Walk(Box<Walk>),
+    /// An area.
+    Area(Box<Area>),
+}
+
+impl Properties {
+    /// The layer these properties belong to.
+    #[must_use]
+    pub const fn layer(&self) -> Layer {
+        match self {
+            Properties::Incident(_) => Layer::Incidents,
+            Properties::RiskEnvironment(_) => Layer::RiskEnvironments,
+            Properties::Camera(_) => Layer::Cameras,
+            Properties::PatrolRoute(_) => Layer::PatrolRoutes,
+            Properties::Walk(_) => Layer::Walks,
+            Properties::Area(_) => Layer::Areas,
+        }
+    }
+
+    /// Reads `layer`'s properties from JSON (unknown fields refused).
+    ///
+    /// # Errors
+    /// The first field serde could not read, then every rule broken.
+    pub fn from_value(layer: Layer, value: Value) -> Result<Self, ValidationErrors> {
+        fn read<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ValidationErrors> {
+            serde_path_to_error::deserialize(v).map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { String::new() } else { format!("/{}", path.replace('.', "/")) };
+                ValidationErrors::one(field, e.into_inner().to_string())
+            })
+        }
+        let props = match layer {
+            Layer::Incidents => Properties::Incident(read(value)?),
+            Layer::RiskEnvironments => Properties::RiskEnvironment(read(value)?),
+            Layer::Cameras => Properties::Camera(read(value)?),
+            Layer::PatrolRoutes => Properties::PatrolRoute(read(value)?),
+            Layer::Walks => Properties::Walk(read(value)?),
+            Layer::Areas => Properties::Area(read(value)?),
+        };
+        let mut checks = Checks::default();
+        match &props {
+            Properties::Incident(p) => p.check(&mut checks),
+            Properties::RiskEnvironment(p) => p.check(&mut checks),
+            Properties::Camera(p) => p.check(&mut checks),
+            Properties::PatrolRoute(p) => p.check(&mut checks),
+            Properties::Walk(p) => p.check(&mut checks),
+            Properties::Area(p) => p.check(&mut checks),
+        }
+        checks.finish()?;
+        Ok(props)
+    }
+
+    /// The value the `category` filter matches, as its position in [`Layer::category_names`].
+    #[must_use]
+    pub fn category_code(&self) -> Option<u8> {
+        match self {
+            Properties::Incident(p) => Some(p.category.code()),
+            Properties::RiskEnvironment(p) => Some(p.kind.code()),
+            Properties::Camera(p) => Some(p.owner.code()),
+            Properties::PatrolRoute(p) => Some(p.kind.code()),
+            Properties::Walk(_) => None,
+            Properties::Area(p) => p.police_classification.map(|c| c.code()),
+        }
+    }
+
+    /// The value the `status` filter matches, as its position in [`Layer::status_names`].
+    #[must_use]
+    pub fn status_code(&self) -> Option<u8> {
+        match self {
+            Properties::Incident(p) => Some(p.status.code()),
+            Properties::RiskEnvironment(p) => Some(p.status.code()),
+            Properties::Camera(p) => Some(p.status.code()),
+            Properties::PatrolRoute(p) => Some(p.status.code()),
+            Properties::Walk(_) | Properties::Area(_) => None,
+        }
+    }
+
+    /// The time span the `datetime` filter matches; [`TimeSpan::ALL`] for timeless layers.
+    #[must_use]
+    pub fn time_span(&self) -> TimeSpan {
+        match self {
+            Properties::Incident(p) => TimeSpan::instant(p.occurred_at.unix_timestamp()),
+            Properties::RiskEnvironment(p) => TimeSpan {
+                start: p.since.midnight().assume_utc().unix_timestamp(),
+                end: i64::MAX,
+            },
+            Properties::Walk(p) => {
+                TimeSpan { start: p.started_at.unix_timestamp(), end: p.ended_at.unix_timestamp() }
+            }
+            Properties::Camera(_) | Properties::PatrolRoute(_) | Properties::Area(_) => TimeSpan::ALL,
+        }
+    }
+
+    /// The properties as stored: a JSON object of the layer's own fields.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        // Serialising plain structs of strings, numbers and dates cannot fail.
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// A feature of any layer, as stored and indexed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feature {
+    /// Stable identity.
+    pub id: Uuid,
+    /// WGS84 geometry (longitude, latitude).
+    pub geometry: Geometry<f64>,
+    /// Typed properties; these also say which layer the feature belongs to.
+    pub properties: Properties,
+    /// Bookkeeping.
+    pub meta: Meta,
+}
+
+impl Feature {
+    /// The feature's layer.
+    #[must_use]
+    pub const fn layer(&self) -> Layer {
+        self.properties.layer()
+    }
+
+    /// The strong ETag of this version.
+    #[must_use]
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.meta.version)
+    }
+
+    /// A GeoJSON (RFC 7946) view of the feature; `today` decides whether a risk environment is stale.
+    #[must_use]
+    pub const fn geojson(&self, today: Date) -> GeoJsonFeature<'_> {
+        GeoJsonFeature { feature: self, today }
+    }
+}
+
+/// Serialises a [`Feature`] as an RFC 7946 Feature whose properties hold the layer's fields and
+/// the bookkeeping (`organisation`, `classification`, `version`, `created_at`, …).
+pub struct GeoJsonFeature<'a> {
+    feature: &'a Feature,
+    today: Date,
+}
+
+#[derive(Serialize)]
+struct PropertiesOut<'a> {
+    #[serde(flatten)]
+    own: &'a Properties,
+    organisation: &'a str,
+    classification: Classification,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+    created_by: &'a str,
+    version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stale: Option<bool>,
+}
+
+impl Serialize for GeoJsonFeature<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let f = self.feature;
+        let stale = match &f.properties {
+            Properties::RiskEnvironment(r) => Some(r.is_stale(self.today)),
+            _ => None,
+        };
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("type", "Feature")?;
+        map.serialize_entry("id", &f.id)?;
+        map.serialize_entry("geometry", &geojson::Geometry::from(&f.geometry))?;
+        map.serialize_entry(
+            "properties",
+            &PropertiesOut {
+                own: &f.properties,
+                organisation: &f.meta.organisation,
+                classification: f.meta.classification,
+                created_at: f.meta.created_at,
+                updated_at: f.meta.updated_at,
+                created_by: &f.meta.created_by,
+                version: f.meta.version,
+                stale,
+            },
+        )?;
+        map.end()
+    }
+}
+
+/// A validated feature as submitted by a client or an importer, before the server stamps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureDraft {
+    /// An id chosen by the client, if any.
+    pub id: Option<Uuid>,
+    /// WGS84 geometry.
+    pub geometry: Geometry<f64>,
+    /// Typed properties.
+    pub properties: Properties,
+    /// The reporting organisation.
+    pub organisation: String,
+    /// How sensitive it is (default `internal`).
+    pub classification: Classification,
+}
+
+impl FeatureDraft {
+    /// Reads a GeoJSON Feature object submitted for `layer`.
+    ///
+    /// Server-written properties (`version`, `created_at`, …) are ignored, so a client may send
+    /// back what it read.
+    ///
+    /// # Errors
+    /// Every problem found, each with a JSON pointer into the document.
+    pub fn from_geojson(layer: Layer, value: Value) -> Result<Self, ValidationErrors> {
+        let Value::Object(mut obj) = value else {
+            return Err(ValidationErrors::one("", "must be a GeoJSON Feature object"));
+        };
+        match obj.get("type").and_then(Value::as_str) {
+            Some("Feature") => {}
+            Some(other) => {
+                return Err(ValidationErrors::one("/type", format!("is '{other}'; send one GeoJSON object of type 'Feature'")));
+            }
+            None => return Err(ValidationErrors::one("/type", "is missing; send a GeoJSON object with \"type\": \"Feature\"")),
+        }
+        let mut errors = Vec::new();
+        let id = match obj.remove("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => match Uuid::parse_str(&s) {
+                Ok(u) => Some(u),
+                Err(_) => {
+                    errors.push(ValidationError::new("/id", format!("'{s}' is not a UUID")));
+                    None
+                }
+            },
+            Some(_) => {
+                errors.push(ValidationError::new("/id", "must be a UUID string"));
+                None
+            }
+        };
+        let geometry = match parse_geometry(layer, obj.get("geometry").unwrap_or(&Value::Null), "/geometry") {
+            Ok(g) => Some(g),
+            Err(e) => {
+                errors.extend(e.0);
+                None
+            }
+        };
+        let mut props = match obj.remove("properties") {
+            Some(Value::Object(m)) => m,
+            None | Some(Value::Null) => Map::new(),
+            Some(_) => {
+                errors.push(ValidationError::new("/properties", "must be an object"));
+                Map::new()
+            }
+        };
+        let (organisation, classification) = match read_meta(&mut props) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.extend(e.0);
+                (String::new(), Classification::Internal)
+            }
+        };
+        let properties = match Properties::from_value(layer, Value::Object(props)) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.extend(e.under("/properties").0);
+                None
+            }
+        };
+        match (geometry, properties) {
+            (Some(geometry), Some(properties)) if errors.is_empty() => {
+                Ok(Self { id, geometry, properties, organisation, classification })
+            }
+            _ => Err(ValidationErrors(errors)),
+        }
+    }
+}
+
+/// Takes the bookkeeping a client may set (`organisation`, `classification`) out of the
+/// properties, and drops the server-written ones.
+fn read_meta(props: &mut Map<String, Value>) -> Result<(String, Classification), ValidationErrors> {
+    for k in READ_ONLY_PROPERTIES {
+        props.remove(*k);
+    }
+    let mut checks = Checks::default();
+    let organisation = match props.remove("organisation") {
+        Some(Value::String(s)) => {
+            check_label(&mut checks, "/properties/organisation", &s);
+            s
+        }
+        Some(_) => {
+            checks.push(ValidationError::new("/properties/organisation", "must be a string"));
+            String::new()
+        }
+        None => {
+            checks.push(ValidationError::new(
+                "/properties/organisation",
+                "is missing; name the reporting organisation (e.g. \"Polisen\", \"Botkyrka kommun\")",
+            ));
+            String::new()
+        }
+    };
+    let classification = match props.remove("classification") {
+        None | Some(Value::Null) => Classification::Internal,
+        Some(Value::String(s)) => s.parse().unwrap_or_else(|e: super::UnknownValue| {
+            checks.push(ValidationError::new("/properties/classification", e.to_string()));
+            Classification::Internal
+        }),
+        Some(_) => {
+            checks.push(ValidationError::new("/properties/classification", "must be a string"));
+            Classification::Internal
+        }
+    };
+    checks.finish()?;
+    Ok((organisation, classification))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn incident(props: Value) -> Value {
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [17.84, 59.24]}, "properties": props})
+    }
+
+    #[test]
+    fn reads_a_valid_incident_and_ignores_read_only_fields() {
+        let d = FeatureDraft::from_geojson(
+            Layer::Incidents,
+            incident(json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 3,
+                "organisation": "Polisen", "version": 7, "created_by": "x"})),
+        )
+        .unwrap();
+        assert_eq!(d.organisation, "Polisen");
+        assert_eq!(d.classification, Classification::Internal);
+        assert_eq!(d.properties.layer(), Layer::Incidents);
+    }
+
+    #[test]
+    fn names_every_bad_field() {
+        let e = FeatureDraft::from_geojson(
+            Layer::Incidents,
+            incident(json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 9,
+                "classification": "secret"})),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"/properties/organisation"), "{fields:?}");
+        assert!(fields.contains(&"/properties/classification"), "{fields:?}");
+        assert!(fields.contains(&"/properties/severity"), "{fields:?}");
+    }
+
+    #[test]
+    fn unknown_category_and_field_are_named() {
+        let e = FeatureDraft::from_geojson(
+            Layer::Incidents,
+            incident(json!({"category": "arson", "occurred_at": "2026-03-01T21:00:00Z", "severity": 1, "organisation": "P"})),
+        )
+        .unwrap_err();
+        assert_eq!(e.0[0].field, "/properties/category");
+        assert!(e.0[0].message.contains("car_fire"), "{e}");
+        let e = FeatureDraft::from_geojson(
+            Layer::Incidents,
+            incident(json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 1,
+                "organisation": "P", "colour": "red"})),
+        )
+        .unwrap_err();
+        assert!(e.0[0].message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn risk_environment_round_trips_dates_and_stale_flag() {
+        let d = FeatureDraft::from_geojson(
+            Layer::RiskEnvironments,
+            json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [17.84, 59.24]},
+                "properties": {"kind": "gathering_place", "level": "high", "since": "2025-01-10",
+                "last_assessed": "2025-06-01", "assessed_by": "Socialtjänsten", "next_review": "2025-09-01",
+                "organisation": "Botkyrka kommun"}}),
+        )
+        .unwrap();
+        let Properties::RiskEnvironment(r) = &d.properties else { panic!() };
+        assert!(r.is_stale(time::macros::date!(2025 - 09 - 02)));
+        assert!(!r.is_stale(time::macros::date!(2025 - 09 - 01)));
+        let stored = d.properties.to_json();
+        assert!(stored.contains("\"since\":\"2025-01-10\""), "{stored}");
+        let back = Properties::from_value(Layer::RiskEnvironments, serde_json::from_str(&stored).unwrap()).unwrap();
+        assert_eq!(back, d.properties);
+    }
+}

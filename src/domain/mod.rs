@@ -1,0 +1,24 @@
+//! Plain types of the lägesbild domain: layers, features, their typed properties and the rules
+//! that make them valid. Nothing here does I/O.
+
+#[macro_use]
+mod str_enum;
+pub mod area;
+pub mod bbox;
+pub mod camera;
+pub mod crs;
+pub mod error;
+pub mod feature;
+pub mod geometry;
+pub mod incident;
+pub mod layer;
+pub mod patrol_route;
+pub mod risk_environment;
+pub mod text;
+pub mod time;
+pub mod walk;
+
+pub use bbox::Bbox;
+pub use error::{UnknownValue, ValidationError, ValidationErrors};
+pub use feature::{Classification, Feature, FeatureDraft, Meta, Properties};
+pub use layer::Layer;

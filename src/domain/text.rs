@@ -1,0 +1,32 @@
+//! Rules for free text and short labels.
+
+use super::error::Checks;
+
+/// Longest free-text description or report, in characters.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Longest short label (names, references, organisations), in characters.
+pub const MAX_LABEL_CHARS: usize = 200;
+
+/// Checks a short label: not blank, no control characters, at most [`MAX_LABEL_CHARS`].
+pub fn check_label(checks: &mut Checks, field: &str, value: &str) {
+    checks.require(!value.trim().is_empty(), field, || "must not be empty".into());
+    check_len(checks, field, value, MAX_LABEL_CHARS);
+    checks.require(!value.chars().any(char::is_control), field, || {
+        "must not contain control characters (line breaks, tabs)".into()
+    });
+}
+
+/// Checks free text: at most [`MAX_TEXT_CHARS`], no control characters except line breaks and tabs.
+pub fn check_text(checks: &mut Checks, field: &str, value: &str) {
+    check_len(checks, field, value, MAX_TEXT_CHARS);
+    checks.require(
+        !value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        field,
+        || "must not contain control characters other than line breaks and tabs".into(),
+    );
+}
+
+fn check_len(checks: &mut Checks, field: &str, value: &str, max: usize) {
+    let n = value.chars().count();
+    checks.require(n <= max, field, || format!("is {n} characters long; at most {max} are allowed"));
+}

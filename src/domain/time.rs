@@ -1,0 +1,112 @@
+//! Time in the domain: the OGC `datetime` parameter and feature time spans.
+//!
+//! Times are compared as whole seconds since the Unix epoch (UTC); an open end is `i64::MIN`
+//! or `i64::MAX`.
+
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, Time};
+
+use super::error::ValidationError;
+
+/// A closed time span `[start, end]` in Unix seconds; open ends are `i64::MIN` / `i64::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeSpan {
+    /// First second included.
+    pub start: i64,
+    /// Last second included.
+    pub end: i64,
+}
+
+impl TimeSpan {
+    /// Everything: a feature without time, or no filter.
+    pub const ALL: TimeSpan = TimeSpan { start: i64::MIN, end: i64::MAX };
+
+    /// A single instant.
+    #[must_use]
+    pub const fn instant(t: i64) -> Self {
+        Self { start: t, end: t }
+    }
+
+    /// True when the two spans share at least one second.
+    #[must_use]
+    pub const fn overlaps(&self, other: &TimeSpan) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+}
+
+/// Parses the OGC API – Features `datetime` parameter: an instant (`2026-03-01T18:00:00Z` or a
+/// date, meaning the whole day in UTC) or an interval `start/end` where either end may be `..` or
+/// empty for open.
+///
+/// # Errors
+/// A message naming the `datetime` parameter and the accepted forms.
+pub fn parse_datetime(s: &str) -> Result<TimeSpan, ValidationError> {
+    let err = |m: &str| {
+        ValidationError::new(
+            "datetime",
+            format!("'{s}': {m}; write an RFC 3339 instant (2026-03-01T18:00:00Z), a date (2026-03-01) or an interval start/end with '..' for an open end"),
+        )
+    };
+    if let Some((a, b)) = s.split_once('/') {
+        let start = match a {
+            "" | ".." => i64::MIN,
+            _ => parse_point(a).map(|(s, _)| s).ok_or_else(|| err("the start is not a time"))?,
+        };
+        let end = match b {
+            "" | ".." => i64::MAX,
+            _ => parse_point(b).map(|(_, e)| e).ok_or_else(|| err("the end is not a time"))?,
+        };
+        if start == i64::MIN && end == i64::MAX && a.is_empty() && b.is_empty() {
+            return Err(err("both ends are empty"));
+        }
+        if start > end {
+            return Err(err("the interval ends before it starts"));
+        }
+        Ok(TimeSpan { start, end })
+    } else {
+        let (start, end) = parse_point(s).ok_or_else(|| err("not a time"))?;
+        Ok(TimeSpan { start, end })
+    }
+}
+
+/// An instant → (t, t); a date → (first, last second of that UTC day).
+fn parse_point(s: &str) -> Option<(i64, i64)> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        let t = t.unix_timestamp();
+        return Some((t, t));
+    }
+    let date = Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    let start = date.with_time(Time::MIDNIGHT).assume_utc().unix_timestamp();
+    Some((start, start + 86_399))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instant_interval_and_open_ends() {
+        assert_eq!(parse_datetime("2026-01-01T00:00:00Z").unwrap(), TimeSpan::instant(1_767_225_600));
+        let d = parse_datetime("2026-01-01").unwrap();
+        assert_eq!((d.start, d.end), (1_767_225_600, 1_767_225_600 + 86_399));
+        let open = parse_datetime("../2026-01-01T00:00:00Z").unwrap();
+        assert_eq!((open.start, open.end), (i64::MIN, 1_767_225_600));
+        let open = parse_datetime("2026-01-01T00:00:00Z/").unwrap();
+        assert_eq!(open.end, i64::MAX);
+    }
+
+    #[test]
+    fn refuses_garbage_and_inverted() {
+        for bad in ["yesterday", "2026-13-01", "2026-02-01/2026-01-01", "/", "2026-01-01T25:00:00Z"] {
+            assert_eq!(parse_datetime(bad).unwrap_err().field, "datetime", "{bad}");
+        }
+    }
+
+    #[test]
+    fn overlap_is_inclusive() {
+        let a = TimeSpan { start: 0, end: 10 };
+        assert!(a.overlaps(&TimeSpan::instant(10)));
+        assert!(!a.overlaps(&TimeSpan::instant(11)));
+        assert!(TimeSpan::ALL.overlaps(&a));
+    }
+}

@@ -1,0 +1,138 @@
+//! Geometry and row conversions shared by both back-ends: geometry travels as OGC WKB.
+
+use std::sync::Arc;
+
+use geo::Geometry;
+use geozero::wkb::Wkb;
+use geozero::{CoordDimensions, ToGeo, ToWkb};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::domain::{Feature, Layer, Meta, Properties};
+
+/// Encodes a geometry as 2D OGC WKB.
+///
+/// # Errors
+/// Only for geometries geozero cannot write (none that pass domain validation).
+pub fn to_wkb(g: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
+    g.to_wkb(CoordDimensions::xy()).map_err(|e| StoreError::Corrupt(format!("cannot encode geometry as WKB: {e}")))
+}
+
+/// Decodes OGC WKB into a geometry.
+///
+/// # Errors
+/// When the bytes are not valid WKB.
+pub fn from_wkb(bytes: &[u8]) -> Result<Geometry<f64>, StoreError> {
+    Wkb(bytes).to_geo().map_err(|e| StoreError::Corrupt(format!("cannot decode WKB geometry: {e}")))
+}
+
+/// The columns every back-end reads back for a feature.
+pub struct FeatureRow {
+    pub(super) id: Uuid,
+    pub(super) layer: String,
+    pub(super) geom: Vec<u8>,
+    pub(super) properties: String,
+    pub(super) organisation: String,
+    pub(super) classification: String,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) updated_at: OffsetDateTime,
+    pub(super) created_by: String,
+    pub(super) version: i64,
+}
+
+/// Shares equal strings (organisations, account names) between features to save memory.
+#[derive(Default)]
+pub struct Interner(std::collections::HashMap<String, Arc<str>>);
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: String) -> Arc<str> {
+        if let Some(a) = self.0.get(&s) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(s.as_str());
+        self.0.insert(s, Arc::clone(&a));
+        a
+    }
+}
+
+impl FeatureRow {
+    /// Turns a row into a domain feature.
+    ///
+    /// # Errors
+    /// When a stored value no longer reads (a sign of a bad manual edit).
+    pub fn into_feature(self, strings: &mut Interner) -> Result<Feature, StoreError> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("feature {}: {what}: {e}", self.id))
+        };
+        let layer: Layer = self.layer.parse().map_err(|e| corrupt("layer", &e))?;
+        let value: serde_json::Value = serde_json::from_str(&self.properties).map_err(|e| corrupt("properties", &e))?;
+        let properties = Properties::from_value(layer, value).map_err(|e| corrupt("properties", &e))?;
+        let geometry = from_wkb(&self.geom).map_err(|e| corrupt("geometry", &e))?;
+        let classification = self.classification.parse().map_err(|e| corrupt("classification", &e))?;
+        Ok(Feature {
+            id: self.id,
+            geometry,
+            properties,
+            meta: Meta {
+                organisation: strings.get(self.organisation),
+                classification,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+                created_by: strings.get(self.created_by),
+                version: self.version,
+            },
+        })
+    }
+}
+
+/// Column values derived from a feature for filtering in SQL.
+pub struct Derived {
+    pub(super) wkb: Vec<u8>,
+    pub(super) bounds: [f64; 4],
+    pub(super) category: Option<&'static str>,
+    pub(super) status: Option<&'static str>,
+    pub(super) time_start: Option<OffsetDateTime>,
+    pub(super) time_end: Option<OffsetDateTime>,
+    pub(super) properties: String,
+}
+
+impl Derived {
+    /// Computes the derived columns of `f`.
+    ///
+    /// # Errors
+    /// When the geometry cannot be encoded.
+    pub fn of(f: &Feature) -> Result<Self, StoreError> {
+        let layer = f.layer();
+        let span = f.properties.time_span();
+        let ts = |t: i64| {
+            (t != i64::MIN && t != i64::MAX).then(|| OffsetDateTime::from_unix_timestamp(t).ok()).flatten()
+        };
+        Ok(Self {
+            wkb: to_wkb(&f.geometry)?,
+            bounds: crate::domain::geometry::bounds(&f.geometry),
+            category: f.properties.category_code().and_then(|c| layer.category_names().get(usize::from(c)).copied()),
+            status: f.properties.status_code().and_then(|c| layer.status_names().get(usize::from(c)).copied()),
+            time_start: ts(span.start),
+            time_end: ts(span.end),
+            properties: f.properties.to_json(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn wkb_round_trips_points_and_lines(coords in proptest::collection::vec((-180.0f64..180.0, -90.0f64..90.0), 2..20)) {
+            let line: Geometry<f64> = geo::LineString::from(coords.clone()).into();
+            prop_assert_eq!(from_wkb(&to_wkb(&line).unwrap()).unwrap(), line);
+            let p: Geometry<f64> = geo::Point::from(coords[0]).into();
+            prop_assert_eq!(from_wkb(&to_wkb(&p).unwrap()).unwrap(), p);
+        }
+    }
+}

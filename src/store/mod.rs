@@ -1,0 +1,189 @@
+//! Persistence: PostGIS when `DATABASE_URL` is `postgres://…`, otherwise an embedded SQLite file.
+//!
+//! Only this module touches sqlx. Both back-ends use runtime-checked queries (one crate cannot
+//! check SQL against two databases at compile time) and are held to one contract by
+//! `tests/store.rs`. Every write is one transaction.
+
+pub mod codec;
+mod postgis;
+mod sqlite;
+
+use sqlx::{PgPool, SqlitePool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{Feature, Layer};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No live feature with this id in this layer.
+    #[error("no feature {1} in layer '{0}'")]
+    NotFound(Layer, Uuid),
+    /// The feature changed since the caller read it (optimistic concurrency).
+    #[error("feature {id} is at version {current}, not {expected}")]
+    VersionConflict {
+        /// The feature.
+        id: Uuid,
+        /// The version the caller expected.
+        expected: i64,
+        /// The version stored.
+        current: i64,
+    },
+    /// A feature with this id exists already (live or deleted).
+    #[error("a feature with id {0} exists already")]
+    DuplicateId(Uuid),
+    /// The URL is not one we can use.
+    #[error("unsupported database URL '{0}': use sqlite://path/to/file.db or postgres://user@host/db")]
+    UnsupportedUrl(String),
+    /// A stored value no longer reads.
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
+    /// The database said no.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A local file problem (creating the SQLite directory).
+    #[error("cannot prepare {1}: {0}")]
+    Io(#[source] std::io::Error, String),
+}
+
+/// The database behind the picture.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// Embedded SQLite file (the default).
+    Sqlite(SqlitePool),
+    /// PostgreSQL with PostGIS.
+    Postgres(PgPool),
+}
+
+/// Progress callback for long loads and writes: called with the number of rows done so far.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+impl Store {
+    /// Connects to `url`; an SQLite file (and its directory) is created on first use.
+    ///
+    /// # Errors
+    /// An unsupported URL, or the database cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgis::connect(url).await?))
+        } else if url.starts_with("sqlite:") {
+            Ok(Store::Sqlite(sqlite::connect(url).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// Which back-end this is, for logs.
+    #[must_use]
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgis",
+        }
+    }
+
+    /// Brings the schema up to date.
+    ///
+    /// # Errors
+    /// When a migration fails (e.g. PostGIS is not installed on the server).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Store::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Every live feature of a layer.
+    ///
+    /// # Errors
+    /// Database errors, or a stored row that no longer reads.
+    pub async fn load_layer(&self, layer: Layer, progress: Progress<'_>) -> Result<Vec<Feature>, StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlite::load_layer(p, layer, progress).await,
+            Store::Postgres(p) => postgis::load_layer(p, layer, progress).await,
+        }
+    }
+
+    /// One feature by id, live or not (`None` if it never existed); with its deletion time.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn get(&self, id: Uuid) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlite::get(p, id).await,
+            Store::Postgres(p) => postgis::get(p, id).await,
+        }
+    }
+
+    /// Inserts new features in one transaction: all or none.
+    ///
+    /// # Errors
+    /// [`StoreError::DuplicateId`] if an id exists already; database errors.
+    pub async fn insert(&self, features: &[Feature], progress: Progress<'_>) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlite::insert(p, features, progress).await,
+            Store::Postgres(p) => postgis::insert(p, features, progress).await,
+        }
+    }
+
+    /// Replaces a live feature whose stored version is `feature.meta.version - 1`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::VersionConflict`], database errors.
+    pub async fn update(&self, feature: &Feature) -> Result<(), StoreError> {
+        let done = match self {
+            Store::Sqlite(p) => sqlite::update(p, feature).await?,
+            Store::Postgres(p) => postgis::update(p, feature).await?,
+        };
+        if done { Ok(()) } else { Err(self.why_not(feature.layer(), feature.id, feature.meta.version - 1).await) }
+    }
+
+    /// Soft-deletes a live feature at `expected_version`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::VersionConflict`], database errors.
+    pub async fn delete(&self, layer: Layer, id: Uuid, expected_version: i64, by: &str) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let done = match self {
+            Store::Sqlite(p) => sqlite::delete(p, layer, id, expected_version, by, now).await?,
+            Store::Postgres(p) => postgis::delete(p, layer, id, expected_version, by, now).await?,
+        };
+        if done { Ok(()) } else { Err(self.why_not(layer, id, expected_version).await) }
+    }
+
+    /// Explains why a conditional write changed nothing.
+    async fn why_not(&self, layer: Layer, id: Uuid, expected: i64) -> StoreError {
+        match self.get(id).await {
+            Ok(Some((f, None))) if f.layer() == layer => {
+                StoreError::VersionConflict { id, expected, current: f.meta.version }
+            }
+            Ok(_) => StoreError::NotFound(layer, id),
+            Err(e) => e,
+        }
+    }
+
+    /// How many live features a layer holds.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count(&self, layer: Layer) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlite::count(p, layer).await,
+            Store::Postgres(p) => postgis::count(p, layer).await,
+        }
+    }
+
+    /// Closes the pool, waiting for work in flight.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(p) => p.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
+}

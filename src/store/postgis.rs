@@ -1,0 +1,165 @@
+//! The PostGIS back-end: `geometry(Geometry, 4326)` with a GiST index, properties as jsonb.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::codec::{Derived, FeatureRow, Interner};
+use super::{Progress, StoreError};
+use crate::domain::{Feature, Layer};
+
+/// Rows per multi-row INSERT (17 parameters each, under PostgreSQL's 65 535).
+const CHUNK: usize = 1000;
+
+type Row = (Uuid, String, Vec<u8>, String, String, String, OffsetDateTime, OffsetDateTime, String, i64);
+
+const SELECT: &str = "SELECT id, layer, ST_AsBinary(geom), properties::text, organisation, classification, created_at, updated_at, created_by, version FROM features";
+
+fn row(r: Row) -> FeatureRow {
+    let (id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version) = r;
+    FeatureRow { id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version }
+}
+
+pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
+    let options = PgConnectOptions::from_str(url)?.application_name("lagesbild");
+    Ok(PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?)
+}
+
+pub(super) async fn load_layer(pool: &PgPool, layer: Layer, progress: Progress<'_>) -> Result<Vec<Feature>, StoreError> {
+    let sql = format!("{SELECT} WHERE layer = $1 AND deleted_at IS NULL");
+    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(layer.as_str()).fetch(pool);
+    let mut strings = Interner::default();
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        out.push(row(r).into_feature(&mut strings)?);
+        if out.len() % 10_000 == 0 {
+            progress(out.len() as u64);
+        }
+    }
+    progress(out.len() as u64);
+    Ok(out)
+}
+
+pub(super) async fn get(pool: &PgPool, id: Uuid) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
+    let found = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(r) = found else { return Ok(None) };
+    let deleted: Option<OffsetDateTime> =
+        sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = $1").bind(id).fetch_one(pool).await?;
+    Ok(Some((row(r).into_feature(&mut Interner::default())?, deleted)))
+}
+
+pub(super) async fn insert(pool: &PgPool, features: &[Feature], progress: Progress<'_>) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut done = 0u64;
+    for chunk in features.chunks(CHUNK) {
+        let derived: Vec<Derived> = chunk.iter().map(Derived::of).collect::<Result<_, _>>()?;
+        let mut b: QueryBuilder<Postgres> = QueryBuilder::new(
+            "INSERT INTO features (id, layer, geom, category, status, time_start, time_end, organisation, classification, properties, created_at, updated_at, created_by, version) ",
+        );
+        b.push_values(chunk.iter().zip(&derived), |mut s, (f, d)| {
+            s.push_bind(f.id)
+                .push_bind(f.layer().as_str())
+                .push("ST_GeomFromWKB(")
+                .push_bind_unseparated(d.wkb.clone())
+                .push_unseparated(", 4326)")
+                .push_bind(d.category)
+                .push_bind(d.status)
+                .push_bind(d.time_start)
+                .push_bind(d.time_end)
+                .push_bind(f.meta.organisation.to_string())
+                .push_bind(f.meta.classification.as_str())
+                .push_bind(d.properties.clone())
+                .push_unseparated("::jsonb")
+                .push_bind(f.meta.created_at)
+                .push_bind(f.meta.updated_at)
+                .push_bind(f.meta.created_by.to_string())
+                .push_bind(f.meta.version);
+        });
+        if let Err(e) = b.build().execute(&mut *tx).await {
+            drop(tx);
+            return Err(duplicate_or(pool, chunk, e).await);
+        }
+        done += chunk.len() as u64;
+        progress(done);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Names the duplicate id behind a unique violation, or passes the error on.
+async fn duplicate_or(pool: &PgPool, chunk: &[Feature], e: sqlx::Error) -> StoreError {
+    if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
+        for f in chunk {
+            if let Ok(Some(_)) = get(pool, f.id).await {
+                return StoreError::DuplicateId(f.id);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(f) = chunk.iter().find(|f| !seen.insert(f.id)) {
+            return StoreError::DuplicateId(f.id);
+        }
+    }
+    StoreError::Database(e)
+}
+
+pub(super) async fn update(pool: &PgPool, f: &Feature) -> Result<bool, StoreError> {
+    let d = Derived::of(f)?;
+    let r = sqlx::query(
+        "UPDATE features SET geom = ST_GeomFromWKB($1, 4326), category = $2, status = $3, time_start = $4, \
+         time_end = $5, organisation = $6, classification = $7, properties = $8::jsonb, updated_at = $9, version = $10 \
+         WHERE id = $11 AND layer = $12 AND version = $13 AND deleted_at IS NULL",
+    )
+    .bind(d.wkb)
+    .bind(d.category)
+    .bind(d.status)
+    .bind(d.time_start)
+    .bind(d.time_end)
+    .bind(f.meta.organisation.to_string())
+    .bind(f.meta.classification.as_str())
+    .bind(d.properties)
+    .bind(f.meta.updated_at)
+    .bind(f.meta.version)
+    .bind(f.id)
+    .bind(f.layer().as_str())
+    .bind(f.meta.version - 1)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn delete(
+    pool: &PgPool,
+    layer: Layer,
+    id: Uuid,
+    version: i64,
+    by: &str,
+    at: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE features SET deleted_at = $1, deleted_by = $2, version = version + 1 \
+         WHERE id = $3 AND layer = $4 AND version = $5 AND deleted_at IS NULL",
+    )
+    .bind(at)
+    .bind(by)
+    .bind(id)
+    .bind(layer.as_str())
+    .bind(version)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn count(pool: &PgPool, layer: Layer) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM features WHERE layer = $1 AND deleted_at IS NULL")
+        .bind(layer.as_str())
+        .fetch_one(pool)
+        .await?)
+}

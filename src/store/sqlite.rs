@@ -1,0 +1,179 @@
+//! The embedded SQLite back-end: one file, WAL mode, geometry as WKB blobs.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::codec::{Derived, FeatureRow, Interner};
+use super::{Progress, StoreError};
+use crate::domain::{Feature, Layer};
+
+/// Rows per multi-row INSERT (19 columns each, well under SQLite's 32 766 variables).
+const CHUNK: usize = 1000;
+
+type Row = (Uuid, String, Vec<u8>, String, String, String, OffsetDateTime, OffsetDateTime, String, i64);
+
+const SELECT: &str = "SELECT id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version FROM features";
+
+fn row(r: Row) -> FeatureRow {
+    let (id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version) = r;
+    FeatureRow { id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version }
+}
+
+pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10));
+    let path = options.get_filename();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e, dir.display().to_string()))?;
+    }
+    Ok(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
+}
+
+pub(super) async fn load_layer(pool: &SqlitePool, layer: Layer, progress: Progress<'_>) -> Result<Vec<Feature>, StoreError> {
+    let sql = format!("{SELECT} WHERE layer = ? AND deleted_at IS NULL");
+    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(layer.as_str()).fetch(pool);
+    let mut strings = Interner::default();
+    let mut out = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        out.push(row(r).into_feature(&mut strings)?);
+        if out.len() % 10_000 == 0 {
+            progress(out.len() as u64);
+        }
+    }
+    progress(out.len() as u64);
+    Ok(out)
+}
+
+pub(super) async fn get(pool: &SqlitePool, id: Uuid) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
+    let found = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let Some(r) = found else { return Ok(None) };
+    let deleted: Option<OffsetDateTime> =
+        sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = ?").bind(id).fetch_one(pool).await?;
+    Ok(Some((row(r).into_feature(&mut Interner::default())?, deleted)))
+}
+
+pub(super) async fn insert(pool: &SqlitePool, features: &[Feature], progress: Progress<'_>) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut done = 0u64;
+    for chunk in features.chunks(CHUNK) {
+        let derived: Vec<Derived> = chunk.iter().map(Derived::of).collect::<Result<_, _>>()?;
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO features (id, layer, geom, min_lon, min_lat, max_lon, max_lat, category, status, time_start, time_end, organisation, classification, properties, created_at, updated_at, created_by, version) ",
+        );
+        b.push_values(chunk.iter().zip(&derived), |mut s, (f, d)| {
+            s.push_bind(f.id)
+                .push_bind(f.layer().as_str())
+                .push_bind(d.wkb.clone())
+                .push_bind(d.bounds[0])
+                .push_bind(d.bounds[1])
+                .push_bind(d.bounds[2])
+                .push_bind(d.bounds[3])
+                .push_bind(d.category)
+                .push_bind(d.status)
+                .push_bind(d.time_start)
+                .push_bind(d.time_end)
+                .push_bind(f.meta.organisation.to_string())
+                .push_bind(f.meta.classification.as_str())
+                .push_bind(d.properties.clone())
+                .push_bind(f.meta.created_at)
+                .push_bind(f.meta.updated_at)
+                .push_bind(f.meta.created_by.to_string())
+                .push_bind(f.meta.version);
+        });
+        if let Err(e) = b.build().execute(&mut *tx).await {
+            drop(tx);
+            return Err(duplicate_or(pool, chunk, e).await);
+        }
+        done += chunk.len() as u64;
+        progress(done);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Names the duplicate id behind a unique violation, or passes the error on.
+async fn duplicate_or(pool: &SqlitePool, chunk: &[Feature], e: sqlx::Error) -> StoreError {
+    if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
+        for f in chunk {
+            if let Ok(Some(_)) = get(pool, f.id).await {
+                return StoreError::DuplicateId(f.id);
+            }
+        }
+        // Two features of the same batch share an id.
+        let mut seen = std::collections::HashSet::new();
+        if let Some(f) = chunk.iter().find(|f| !seen.insert(f.id)) {
+            return StoreError::DuplicateId(f.id);
+        }
+    }
+    StoreError::Database(e)
+}
+
+pub(super) async fn update(pool: &SqlitePool, f: &Feature) -> Result<bool, StoreError> {
+    let d = Derived::of(f)?;
+    let r = sqlx::query(
+        "UPDATE features SET geom = ?, min_lon = ?, min_lat = ?, max_lon = ?, max_lat = ?, category = ?, status = ?, \
+         time_start = ?, time_end = ?, organisation = ?, classification = ?, properties = ?, updated_at = ?, version = ? \
+         WHERE id = ? AND layer = ? AND version = ? AND deleted_at IS NULL",
+    )
+    .bind(d.wkb)
+    .bind(d.bounds[0])
+    .bind(d.bounds[1])
+    .bind(d.bounds[2])
+    .bind(d.bounds[3])
+    .bind(d.category)
+    .bind(d.status)
+    .bind(d.time_start)
+    .bind(d.time_end)
+    .bind(f.meta.organisation.to_string())
+    .bind(f.meta.classification.as_str())
+    .bind(d.properties)
+    .bind(f.meta.updated_at)
+    .bind(f.meta.version)
+    .bind(f.id)
+    .bind(f.layer().as_str())
+    .bind(f.meta.version - 1)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    layer: Layer,
+    id: Uuid,
+    version: i64,
+    by: &str,
+    at: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE features SET deleted_at = ?, deleted_by = ?, version = version + 1 \
+         WHERE id = ? AND layer = ? AND version = ? AND deleted_at IS NULL",
+    )
+    .bind(at)
+    .bind(by)
+    .bind(id)
+    .bind(layer.as_str())
+    .bind(version)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub(super) async fn count(pool: &SqlitePool, layer: Layer) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM features WHERE layer = ? AND deleted_at IS NULL")
+        .bind(layer.as_str())
+        .fetch_one(pool)
+        .await?)
+}
