@@ -7,3 +7,5 @@
 pub mod domain;
 pub mod index;
 pub mod store;
+pub mod service;
+pub mod demo;

@@ -1,0 +1,448 @@
+//! Fictitious but realistic demo data, the same for the same seed and "as of" day.
+//!
+//! Incidents cluster around the vulnerable districts of `geodata/areas.geojson`, with more on
+//! Fridays and Saturdays and in the evening; risk environments (some overdue for review),
+//! cameras with viewing sectors, night-walk routes and the walks done on them. Everything is
+//! invented: no real incident, place marking or person is in it.
+
+use std::f64::consts::TAU;
+use std::sync::Arc;
+
+use geo::{Coord, Geometry, LineString, Point};
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use time::{Duration, OffsetDateTime, Time};
+use uuid::Uuid;
+
+use crate::domain::camera::{Camera, CameraOwner, CameraStatus};
+use crate::domain::crs::METRES_PER_DEGREE;
+use crate::domain::incident::{Incident, IncidentCategory, IncidentStatus};
+use crate::domain::patrol_route::{PatrolRoute, RouteKind, RouteStatus, Weekday};
+use crate::domain::risk_environment::{RiskEnvironment, RiskKind, RiskLevel, RiskStatus};
+use crate::domain::walk::Walk;
+use crate::domain::{Classification, Feature, FeatureDraft, Layer, Meta, Properties};
+
+/// The approximate district outlines shipped in `geodata/`.
+pub const AREAS_GEOJSON: &str = include_str!("../geodata/areas.geojson");
+
+/// The seed `serve --demo` and `seed --demo` use.
+pub const DEMO_SEED: u64 = 20_261_123;
+
+/// Who the demo data says created it.
+pub const DEMO_ACTOR: &str = "demo";
+
+/// The shipped district outlines as features stamped at `as_of`.
+///
+/// # Panics
+/// Never at run time: the embedded file is checked by a unit test.
+#[must_use]
+pub fn areas(as_of: OffsetDateTime) -> Vec<Feature> {
+    let report = crate::service::import::read_geojson(Layer::Areas, AREAS_GEOJSON.as_bytes(), Default::default())
+        .unwrap_or_default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    report.drafts.into_iter().map(|d| stamp(&mut rng, d, as_of)).collect()
+}
+
+fn stamp(rng: &mut ChaCha8Rng, d: FeatureDraft, at: OffsetDateTime) -> Feature {
+    Feature {
+        id: d.id.unwrap_or_else(|| uuid(rng)),
+        geometry: d.geometry,
+        properties: d.properties,
+        meta: meta(d.organisation.as_str(), d.classification, at),
+    }
+}
+
+fn meta(organisation: &str, classification: Classification, at: OffsetDateTime) -> Meta {
+    Meta {
+        organisation: Arc::from(organisation),
+        classification,
+        created_at: at,
+        updated_at: at,
+        created_by: Arc::from(DEMO_ACTOR),
+        version: 1,
+    }
+}
+
+fn uuid(rng: &mut ChaCha8Rng) -> Uuid {
+    uuid::Builder::from_random_bytes(rng.random()).into_uuid()
+}
+
+/// A place incidents cluster around.
+struct Hotspot {
+    centre: Point<f64>,
+    weight: f64,
+    spread_m: f64,
+    municipality: &'static str,
+}
+
+fn hotspots() -> Vec<Hotspot> {
+    let h = |lon, lat, weight, spread_m, municipality| Hotspot { centre: Point::new(lon, lat), weight, spread_m, municipality };
+    vec![
+        h(17.8448, 59.2385, 9.0, 260.0, "Botkyrka"),  // Alby centrum
+        h(17.8520, 59.2335, 5.0, 300.0, "Botkyrka"),  // Albyberget
+        h(17.8590, 59.2460, 8.0, 250.0, "Botkyrka"),  // Fittja centrum
+        h(17.8255, 59.2425, 6.0, 240.0, "Botkyrka"),  // Hallunda centrum
+        h(17.8100, 59.2405, 5.0, 260.0, "Botkyrka"),  // Norsborg
+        h(17.8390, 59.1995, 3.0, 350.0, "Botkyrka"),  // Tumba station
+        h(17.8560, 59.1920, 3.0, 250.0, "Botkyrka"),  // Storvreten
+        h(17.6050, 59.2060, 8.0, 260.0, "Södertälje"), // Ronna
+        h(17.5915, 59.2125, 5.0, 240.0, "Södertälje"), // Geneta
+        h(17.6010, 59.1690, 6.0, 260.0, "Södertälje"), // Hovsjö
+        h(17.6330, 59.1710, 3.0, 230.0, "Södertälje"), // Fornhöjden
+        h(17.6280, 59.1950, 4.0, 300.0, "Södertälje"), // Södertälje C
+        h(17.6680, 59.1770, 2.0, 250.0, "Södertälje"), // Saltskog
+    ]
+}
+
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [(T, f64)]) -> &'a T {
+    let total: f64 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0.0..total);
+    for (item, w) in items {
+        if x < *w {
+            return item;
+        }
+        x -= w;
+    }
+    &items[items.len() - 1].0
+}
+
+fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
+    // Box–Muller.
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (TAU * u2).cos()
+}
+
+fn offset(p: Point<f64>, east_m: f64, north_m: f64) -> Point<f64> {
+    Point::new(
+        p.x() + east_m / (METRES_PER_DEGREE * p.y().to_radians().cos()),
+        p.y() + north_m / METRES_PER_DEGREE,
+    )
+}
+
+fn scatter(rng: &mut ChaCha8Rng, h: &Hotspot) -> Point<f64> {
+    offset(h.centre, gaussian(rng) * h.spread_m, gaussian(rng) * h.spread_m)
+}
+
+const DESCRIPTIONS: &[(IncidentCategory, &[&str])] = &[
+    (IncidentCategory::CarFire, &["Bilbrand på parkering", "Brand i personbil vid garage", "Två bilar brann, misstänkt anlagd"]),
+    (IncidentCategory::Shooting, &["Skottlossning, inga skadade", "Skott avlossade mot port"]),
+    (IncidentCategory::Explosion, &["Detonation vid entré", "Sprängning mot trapphus"]),
+    (IncidentCategory::DrugCache, &["Narkotikagömma i buskage", "Gömma i elskåp"]),
+    (IncidentCategory::WeaponCache, &["Vapengömma i källarförråd", "Vapen hittat i rabatt"]),
+    (IncidentCategory::Vandalism, &["Klotter på skolfasad", "Krossade rutor i tvättstuga", "Skadegörelse på lekplats", "Sönderslagen belysning i gångtunnel"]),
+    (IncidentCategory::ThreatViolence, &["Hot mot personal i centrum", "Misshandel utomhus, anmäld", "Rån vid busshållplats"]),
+    (IncidentCategory::DisorderGathering, &["Större samling ungdomar, oro", "Fyrverkerier mot förbipasserande", "Stökigt vid torget"]),
+    (IncidentCategory::Other, &["Oro rapporterad av fältgruppen", "Misstänkt langning"]),
+];
+
+fn category_weights() -> Vec<(IncidentCategory, f64)> {
+    use IncidentCategory::*;
+    vec![
+        (Vandalism, 30.0),
+        (DisorderGathering, 20.0),
+        (ThreatViolence, 14.0),
+        (CarFire, 12.0),
+        (Other, 10.0),
+        (DrugCache, 6.0),
+        (Shooting, 3.0),
+        (WeaponCache, 2.5),
+        (Explosion, 2.5),
+    ]
+}
+
+/// `n` clustered incidents spread over the year before `as_of`: more at weekends and in the
+/// evening, more in the last months. Deterministic for a given `seed`.
+#[must_use]
+pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let spots = hotspots();
+    let spot_weights: Vec<(usize, f64)> = spots.iter().enumerate().map(|(i, h)| (i, h.weight)).collect();
+    let categories = category_weights();
+    // Weekday weights (Monday first) and hour weights: evenings and Friday/Saturday nights.
+    const DAY_W: [f64; 7] = [0.8, 0.8, 0.9, 1.0, 1.5, 1.6, 1.0];
+    const HOUR_W: [f64; 24] = [
+        1.6, 1.2, 0.8, 0.4, 0.2, 0.2, 0.3, 0.5, 0.6, 0.6, 0.7, 0.8, 0.9, 0.9, 1.0, 1.2, 1.4, 1.7, 2.2, 2.6, 2.8,
+        2.8, 2.5, 2.0,
+    ];
+    let hours: Vec<(u8, f64)> = (0u8..24).map(|h| (h, HOUR_W[usize::from(h)])).collect();
+    let start = as_of - Duration::days(365);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        // A day, accepted by weekday weight and a mild upward trend over the year.
+        let day = rng.random_range(0..365i64);
+        let date = start + Duration::days(day);
+        let w = DAY_W[usize::from(date.weekday().number_days_from_monday())] * (0.8 + 0.4 * day as f64 / 365.0);
+        if rng.random_range(0.0..2.0) > w {
+            continue;
+        }
+        let hour = *pick(&mut rng, &hours);
+        let minute: u8 = rng.random_range(0..60);
+        let occurred_at = date.replace_time(Time::from_hms(hour, minute, 0).unwrap_or(Time::MIDNIGHT));
+        if occurred_at > as_of {
+            continue;
+        }
+        let spot = &spots[*pick(&mut rng, &spot_weights)];
+        let category = *pick(&mut rng, &categories);
+        let police = matches!(
+            category,
+            IncidentCategory::Shooting | IncidentCategory::Explosion | IncidentCategory::DrugCache | IncidentCategory::WeaponCache
+        );
+        let (organisation, classification) = if police {
+            ("Polisen", Classification::Restricted)
+        } else {
+            let orgs: &[(&str, f64)] = if spot.municipality == "Botkyrka" {
+                &[("Polisen", 3.0), ("Botkyrka kommun", 2.0), ("Botkyrkabyggen", 2.0), ("Fältgruppen Botkyrka", 1.0)]
+            } else {
+                &[("Polisen", 3.0), ("Södertälje kommun", 2.0), ("Telge Bostäder", 2.0), ("Fältgruppen Södertälje", 1.0)]
+            };
+            let org = *pick(&mut rng, &orgs.iter().map(|(o, w)| (*o, *w)).collect::<Vec<_>>());
+            (org, if rng.random_bool(0.3) { Classification::Open } else { Classification::Internal })
+        };
+        let severity = match category {
+            IncidentCategory::Shooting | IncidentCategory::Explosion => rng.random_range(4..=5),
+            IncidentCategory::WeaponCache | IncidentCategory::CarFire | IncidentCategory::ThreatViolence => rng.random_range(2..=4),
+            _ => rng.random_range(1..=3),
+        };
+        let texts = DESCRIPTIONS.iter().find(|(c, _)| *c == category).map_or(&[""][..], |(_, t)| *t);
+        let description = texts[rng.random_range(0..texts.len())];
+        let reference = (organisation == "Polisen")
+            .then(|| format!("5000-K{:06}-{:02}", rng.random_range(0..1_000_000u32), occurred_at.year() % 100).into_boxed_str());
+        let status = if as_of - occurred_at > Duration::days(14) || rng.random_bool(0.5) {
+            IncidentStatus::Closed
+        } else {
+            IncidentStatus::Open
+        };
+        let position = scatter(&mut rng, spot);
+        out.push(Feature {
+            id: uuid(&mut rng),
+            geometry: Geometry::Point(position),
+            properties: Properties::Incident(Incident {
+                category,
+                occurred_at,
+                severity,
+                status,
+                reference,
+                description: description.into(),
+            }),
+            meta: meta(organisation, classification, occurred_at + Duration::minutes(rng.random_range(5..240))),
+        });
+    }
+    out
+}
+
+/// The whole demo picture as of `as_of`: areas, ~3 600 incidents over a year, 40 risk
+/// environments, 60 cameras, 15 night-walk routes and the walks done on them.
+#[must_use]
+pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
+    let mut rng = ChaCha8Rng::seed_from_u64(DEMO_SEED);
+    let spots = hotspots();
+    let mut out = areas(as_of);
+    out.extend(incidents(DEMO_SEED, as_of, 3_600));
+    let today = as_of.date();
+
+    for i in 0..40 {
+        let spot = &spots[i % spots.len()];
+        let kind = RiskKind::ALL[rng.random_range(0..RiskKind::ALL.len())];
+        let level = *pick(&mut rng, &[(RiskLevel::Low, 2.0), (RiskLevel::Medium, 3.0), (RiskLevel::High, 2.0)]);
+        let since = today - Duration::days(rng.random_range(60..900));
+        let last_assessed = (today - Duration::days(rng.random_range(5..200))).max(since);
+        // About a quarter are overdue for review.
+        let next_review = if i % 4 == 0 {
+            today - Duration::days(rng.random_range(3..60))
+        } else {
+            today + Duration::days(rng.random_range(7..120))
+        };
+        let next_review = next_review.max(last_assessed);
+        let (organisation, assessed_by) = if i % 3 == 0 {
+            ("Polisen", "Lokalpolisområde")
+        } else if spot.municipality == "Botkyrka" {
+            ("Botkyrka kommun", "Socialtjänsten")
+        } else {
+            ("Södertälje kommun", "Socialtjänsten")
+        };
+        let description = match kind {
+            RiskKind::GatheringPlace => "Ungdomar samlas kvällstid",
+            RiskKind::OpenDrugScene => "Tecken på öppen narkotikahandel",
+            RiskKind::RecruitmentSite => "Äldre personer uppsöker yngre här",
+            RiskKind::UnsafePlace => "Dålig belysning, skymd plats",
+            RiskKind::Other => "Oro rapporterad av skolan",
+        };
+        out.push(Feature {
+            id: uuid(&mut rng),
+            geometry: Geometry::Point(scatter(&mut rng, spot)),
+            properties: Properties::RiskEnvironment(Box::new(RiskEnvironment {
+                kind,
+                level,
+                since,
+                last_assessed,
+                assessed_by: assessed_by.into(),
+                next_review,
+                status: if i % 13 == 12 { RiskStatus::Closed } else { RiskStatus::Active },
+                description: description.into(),
+            })),
+            meta: meta(organisation, if i % 3 == 0 { Classification::Restricted } else { Classification::Internal }, as_of),
+        });
+    }
+
+    for i in 0..60 {
+        let spot = &spots[i % spots.len()];
+        let owner = *pick(
+            &mut rng,
+            &[(CameraOwner::Municipality, 4.0), (CameraOwner::Police, 3.0), (CameraOwner::HousingCompany, 4.0), (CameraOwner::Other, 1.0)],
+        );
+        let status = *pick(&mut rng, &[(CameraStatus::Active, 8.0), (CameraStatus::Planned, 1.5), (CameraStatus::OutOfOrder, 1.0)]);
+        let organisation = match (owner, spot.municipality) {
+            (CameraOwner::Police, _) => "Polisen",
+            (CameraOwner::HousingCompany, "Botkyrka") => "Botkyrkabyggen",
+            (CameraOwner::HousingCompany, _) => "Telge Bostäder",
+            (_, "Botkyrka") => "Botkyrka kommun",
+            _ => "Södertälje kommun",
+        };
+        let spread = Hotspot { centre: spot.centre, weight: 1.0, spread_m: spot.spread_m * 0.8, municipality: spot.municipality };
+        out.push(Feature {
+            id: uuid(&mut rng),
+            geometry: Geometry::Point(scatter(&mut rng, &spread)),
+            properties: Properties::Camera(Box::new(Camera {
+                direction: f64::from(rng.random_range(0..72u32) * 5),
+                field_of_view: f64::from(rng.random_range(8..23u32) * 5),
+                range_m: f64::from(rng.random_range(3..13u32) * 10),
+                owner,
+                status,
+                permit_reference: (owner != CameraOwner::Police)
+                    .then(|| format!("KBT-{}-{:04}", 2022 + i % 4, rng.random_range(1..2000u32)).into_boxed_str()),
+            })),
+            meta: meta(organisation, if owner == CameraOwner::Police { Classification::Restricted } else { Classification::Internal }, as_of),
+        });
+    }
+
+    let route_names = [
+        "Alby centrum – Albyberget", "Fittja centrum – Fittja gård", "Hallunda torg runt", "Norsborg – Hallunda",
+        "Tumba centrum", "Storvreten runt", "Ronna centrum", "Geneta – Lina hage", "Hovsjö runt",
+        "Fornhöjden – Södertälje C", "Saltskog runt", "Alby – Fittja längs E4", "Södertälje C kvällsrunda",
+        "Hallunda – Alby", "Ronna – Geneta",
+    ];
+    for (i, name) in route_names.iter().enumerate() {
+        let spot = &spots[i % spots.len()];
+        let kind = match i % 5 {
+            0..=2 => RouteKind::NightWalkers,
+            3 => RouteKind::FieldWorkers,
+            _ => RouteKind::Police,
+        };
+        let mut p = offset(spot.centre, gaussian(&mut rng) * 100.0, gaussian(&mut rng) * 100.0);
+        let mut heading = rng.random_range(0.0..TAU);
+        let mut coords: Vec<Coord<f64>> = vec![p.into()];
+        for _ in 0..rng.random_range(6..10) {
+            heading += rng.random_range(-1.2..1.2);
+            let step = rng.random_range(120.0..260.0);
+            p = offset(p, step * heading.sin(), step * heading.cos());
+            coords.push(p.into());
+        }
+        let route_geometry = LineString::new(coords);
+        let weekdays = match kind {
+            RouteKind::NightWalkers => vec![Weekday::Fri, Weekday::Sat],
+            RouteKind::FieldWorkers => vec![Weekday::Tue, Weekday::Thu, Weekday::Fri],
+            RouteKind::Police => vec![Weekday::Wed, Weekday::Fri, Weekday::Sat, Weekday::Sun],
+        };
+        let organisation = match (kind, spot.municipality) {
+            (RouteKind::NightWalkers, "Botkyrka") => "Nattvandrarna Botkyrka",
+            (RouteKind::NightWalkers, _) => "Nattvandrarna Södertälje",
+            (RouteKind::FieldWorkers, "Botkyrka") => "Fältgruppen Botkyrka",
+            (RouteKind::FieldWorkers, _) => "Fältgruppen Södertälje",
+            (RouteKind::Police, _) => "Polisen",
+        };
+        let route_id = uuid(&mut rng);
+        let status = if i == 14 { RouteStatus::Paused } else { RouteStatus::Active };
+        out.push(Feature {
+            id: route_id,
+            geometry: Geometry::LineString(route_geometry.clone()),
+            properties: Properties::PatrolRoute(Box::new(PatrolRoute {
+                name: (*name).into(),
+                kind,
+                weekdays: weekdays.clone(),
+                start_time: "21:00".into(),
+                end_time: "01:00".into(),
+                status,
+                description: "Demorutt".into(),
+            })),
+            meta: meta(organisation, if kind == RouteKind::Police { Classification::Internal } else { Classification::Open }, as_of),
+        });
+        if status != RouteStatus::Active {
+            continue;
+        }
+        // Walks over the last eight weeks on the route's days, most of them done.
+        for week in 0..8i64 {
+            for wd in &weekdays {
+                let back = i64::from(as_of.weekday().number_days_from_monday()) - i64::from(wd.code()) + 7 * week;
+                if back <= 0 || !rng.random_bool(0.8) {
+                    continue;
+                }
+                let started_at = (as_of - Duration::days(back)).replace_time(Time::from_hms(21, 0, 0).unwrap_or(Time::MIDNIGHT));
+                let report = ["Lugnt", "Lugnt, några ungdomar vid torget", "Krossat glas vid lekplatsen", "Många ute, god stämning", "Oro vid centrum, polis informerad"];
+                out.push(Feature {
+                    id: uuid(&mut rng),
+                    geometry: Geometry::LineString(route_geometry.clone()),
+                    properties: Properties::Walk(Box::new(Walk {
+                        route_id,
+                        started_at,
+                        ended_at: started_at + Duration::minutes(rng.random_range(150..240)),
+                        walkers: rng.random_range(2..7),
+                        report: report[rng.random_range(0..report.len())].into(),
+                    })),
+                    meta: meta(organisation, Classification::Open, started_at + Duration::hours(5)),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::geometry::check_geometry;
+
+    #[test]
+    fn shipped_areas_all_read() {
+        let report = crate::service::import::read_geojson(Layer::Areas, AREAS_GEOJSON.as_bytes(), Default::default()).unwrap();
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+        assert!(report.drafts.len() >= 10);
+    }
+
+    #[test]
+    fn demo_is_deterministic_valid_and_sized_as_documented() {
+        let as_of = time::macros::datetime!(2026-11-23 12:00 UTC);
+        let a = demo(as_of);
+        assert_eq!(a, demo(as_of));
+        let count = |l: Layer| a.iter().filter(|f| f.layer() == l).count();
+        assert_eq!(count(Layer::Incidents), 3_600);
+        assert_eq!(count(Layer::RiskEnvironments), 40);
+        assert_eq!(count(Layer::Cameras), 60);
+        assert_eq!(count(Layer::PatrolRoutes), 15);
+        assert!(count(Layer::Walks) > 50);
+        let stale = a
+            .iter()
+            .filter(|f| matches!(&f.properties, Properties::RiskEnvironment(r) if r.is_stale(as_of.date())))
+            .count();
+        assert!(stale >= 5, "{stale} stale");
+        for f in &a {
+            check_geometry(f.layer(), &f.geometry, "/geometry").unwrap();
+            let back = Properties::from_value(f.layer(), serde_json::from_str(&f.properties.to_json()).unwrap());
+            assert_eq!(back.as_ref(), Ok(&f.properties), "{}", f.id);
+        }
+    }
+
+    #[test]
+    fn incidents_favour_friday_and_saturday_evenings() {
+        let as_of = time::macros::datetime!(2026-11-23 12:00 UTC);
+        let v = incidents(7, as_of, 5_000);
+        let at = |f: &Feature| match &f.properties {
+            Properties::Incident(i) => i.occurred_at,
+            _ => unreachable!(),
+        };
+        let weekend = v.iter().filter(|f| matches!(at(f).weekday(), time::Weekday::Friday | time::Weekday::Saturday)).count();
+        assert!(weekend as f64 / v.len() as f64 > 2.0 / 7.0 + 0.05, "{weekend}");
+        let evening = v.iter().filter(|f| at(f).hour() >= 18).count();
+        assert!(evening as f64 / v.len() as f64 > 0.35, "{evening}");
+    }
+}
