@@ -235,7 +235,8 @@ pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
 /// environments, 60 cameras, 15 night-walk routes and the walks done on them.
 #[must_use]
 pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
-    let mut rng = ChaCha8Rng::seed_from_u64(DEMO_SEED);
+    // A different stream from the incidents' (which use DEMO_SEED), so ids never collide.
+    let mut rng = ChaCha8Rng::seed_from_u64(DEMO_SEED.wrapping_add(1));
     let spots = hotspots();
     let mut out = areas(as_of);
     out.extend(incidents(DEMO_SEED, as_of, 3_600));
@@ -414,6 +415,8 @@ mod tests {
         let as_of = time::macros::datetime!(2026-11-23 12:00 UTC);
         let a = demo(as_of);
         assert_eq!(a, demo(as_of));
+        let ids: std::collections::HashSet<Uuid> = a.iter().map(|f| f.id).collect();
+        assert_eq!(ids.len(), a.len(), "every demo feature has its own id");
         let count = |l: Layer| a.iter().filter(|f| f.layer() == l).count();
         assert_eq!(count(Layer::Incidents), 3_600);
         assert_eq!(count(Layer::RiskEnvironments), 40);

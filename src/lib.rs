@@ -2,10 +2,25 @@
 //!
 //! Data flows one way: HTTP ([`api`]) → use cases ([`service`]) → the in-memory R-tree
 //! ([`index`]) for reads, or the database ([`store`]) for writes, which are applied to the index
-//! only after they commit. [`domain`] holds the plain types all of them share.
+//! only after they commit. [`domain`] holds the plain types all of them share and does no I/O.
 
-pub mod domain;
-pub mod index;
-pub mod store;
-pub mod service;
+/// The HTTP edge: OGC API – Features, problem+json errors (only module using axum).
+pub mod api;
+/// The command line (clap).
+pub mod cli;
+/// Settings from defaults, file, environment and flags.
+pub mod config;
+/// Deterministic, fictitious demo data.
 pub mod demo;
+/// Layers, features, validation: plain types without I/O.
+pub mod domain;
+/// The in-memory R-tree per layer.
+pub mod index;
+/// Use cases: write then index, import, export.
+pub mod service;
+/// The one build path used by `main` and the tests.
+pub mod startup;
+/// PostGIS and SQLite persistence (only module using sqlx).
+pub mod store;
+/// Logging setup.
+pub mod telemetry;

@@ -1,0 +1,309 @@
+//! Reading features: `/collections/{id}/items` and `/collections/{id}/items/{featureId}`.
+
+use std::fmt::Write as _;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::error::ApiError;
+use super::extract::{StrictQuery, collection, feature_id};
+use super::{AppState, GEOJSON, base_url};
+use crate::domain::time::parse_datetime;
+use crate::domain::{Bbox, Layer, ValidationErrors};
+use crate::index::{Filters, Page, Spatial};
+
+/// Longest radius for `near` and `distance`, in metres.
+pub const MAX_DISTANCE_M: f64 = 50_000.0;
+
+/// Query parameters of `/collections/{collectionId}/items`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemsQuery {
+    /// `min_lon,min_lat,max_lon,max_lat` in WGS84 degrees: features intersecting the box.
+    pub bbox: Option<String>,
+    /// An RFC 3339 instant, a date, or an interval `start/end` with `..` for an open end;
+    /// matches the layer's time (incidents: `occurred_at`; risk environments: from `since`;
+    /// walks: `started_at`–`ended_at`). Timeless layers ignore it.
+    pub datetime: Option<String>,
+    /// Page size, 1 to `max_limit` (default 100, max 10 000 unless configured).
+    pub limit: Option<String>,
+    /// How many matching features to skip (default 0).
+    pub offset: Option<String>,
+    /// Comma-separated categories (see the collection's `categories`).
+    pub category: Option<String>,
+    /// Comma-separated statuses (see the collection's `statuses`).
+    pub status: Option<String>,
+    /// `lon,lat,metres`: features within that many metres of the point (at most 50 000).
+    pub near: Option<String>,
+    /// A GeoJSON geometry (URL-encoded): features intersecting it, or within `distance` of it.
+    pub intersects: Option<String>,
+    /// With `intersects`: metres (at most 50 000) around the geometry, e.g. 100 m of a route.
+    pub distance: Option<String>,
+    /// Output format: `json` or `geojson` (the same).
+    pub f: Option<String>,
+}
+
+/// A parsed items request.
+pub struct ItemsRequest {
+    /// Where.
+    pub spatial: Spatial,
+    /// Which.
+    pub filters: Filters,
+    /// Which page.
+    pub page: Page,
+}
+
+fn number(name: &str, s: &str) -> Result<f64, ApiError> {
+    s.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| ApiError::bad_param(name, format!("'{s}' is not a number")))
+}
+
+fn metres(name: &str, s: &str) -> Result<f64, ApiError> {
+    let m = number(name, s)?;
+    if m <= 0.0 || m > MAX_DISTANCE_M {
+        return Err(ApiError::bad_param(name, format!("{m} m is out of range; give metres above 0 and at most {MAX_DISTANCE_M}")));
+    }
+    Ok(m)
+}
+
+fn codes(layer: Layer, name: &str, value: &str, allowed: &[&str]) -> Result<Vec<u8>, ApiError> {
+    if allowed.is_empty() {
+        return Err(ApiError::bad_param(name, format!("the collection '{layer}' has no {name} to filter on")));
+    }
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            allowed.iter().position(|a| *a == v).and_then(|p| u8::try_from(p).ok()).ok_or_else(|| {
+                ApiError::bad_param(name, format!("unknown {name} '{v}' in '{layer}'; allowed: {}", allowed.join(", ")))
+            })
+        })
+        .collect()
+}
+
+impl ItemsQuery {
+    /// Checks every parameter and turns them into a query.
+    ///
+    /// # Errors
+    /// 400 naming the parameter.
+    pub fn parse(&self, layer: Layer, default_limit: usize, max_limit: usize) -> Result<ItemsRequest, ApiError> {
+        if let Some(f) = &self.f {
+            if !matches!(f.as_str(), "json" | "geojson") {
+                return Err(ApiError::bad_param("f", format!("'{f}' is not offered here; use f=json or f=geojson")));
+            }
+        }
+        let given = [self.bbox.is_some(), self.near.is_some(), self.intersects.is_some()].iter().filter(|b| **b).count();
+        if given > 1 {
+            return Err(ApiError::bad_param("bbox", "use one of bbox, near and intersects at a time"));
+        }
+        if self.distance.is_some() && self.intersects.is_none() {
+            return Err(ApiError::bad_param("distance", "goes with intersects (use near=lon,lat,metres around a point)"));
+        }
+        let spatial = if let Some(b) = &self.bbox {
+            let b: Bbox = b.parse().map_err(|e| ApiError::invalid(ValidationErrors::from(e)))?;
+            Spatial::Bbox(b.to_array())
+        } else if let Some(n) = &self.near {
+            let parts: Vec<&str> = n.split(',').collect();
+            let [lon, lat, m] = parts[..] else {
+                return Err(ApiError::bad_param("near", format!("'{n}': write lon,lat,metres, e.g. near=17.84,59.24,500")));
+            };
+            let (lon, lat, m) = (number("near", lon)?, number("near", lat)?, metres("near", m)?);
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(ApiError::bad_param("near", format!("'{n}': the point is outside WGS84 (lon -180..180, lat -90..90)")));
+            }
+            Spatial::Near { point: geo::Point::new(lon, lat), metres: m }
+        } else if let Some(g) = &self.intersects {
+            let value: serde_json::Value = serde_json::from_str(g)
+                .map_err(|e| ApiError::bad_param("intersects", format!("is not a GeoJSON geometry: {e}")))?;
+            let geometry = parse_any_geometry(&value)?;
+            match &self.distance {
+                Some(d) => Spatial::WithinDistance { geometry, metres: metres("distance", d)? },
+                None => Spatial::Intersects(geometry),
+            }
+        } else {
+            Spatial::All
+        };
+        let time = match &self.datetime {
+            Some(d) => Some(parse_datetime(d).map_err(|e| ApiError::invalid(e.into()))?),
+            None => None,
+        };
+        let categories = match &self.category {
+            Some(c) => Some(codes(layer, "category", c, layer.category_names())?),
+            None => None,
+        };
+        let statuses = match &self.status {
+            Some(s) => Some(codes(layer, "status", s, layer.status_names())?),
+            None => None,
+        };
+        let limit = match &self.limit {
+            None => default_limit,
+            Some(l) => match l.trim().parse::<usize>() {
+                Ok(n) if (1..=max_limit).contains(&n) => n,
+                _ => return Err(ApiError::bad_param("limit", format!("'{l}' is out of range; give a whole number from 1 to {max_limit}"))),
+            },
+        };
+        let offset = match &self.offset {
+            None => 0,
+            Some(o) => o
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 100_000_000)
+                .ok_or_else(|| ApiError::bad_param("offset", format!("'{o}' is not a whole number from 0")))?,
+        };
+        Ok(ItemsRequest { spatial, filters: Filters { time, categories, statuses }, page: Page { offset, limit } })
+    }
+}
+
+/// Reads any GeoJSON geometry with WGS84 positions (for `intersects`).
+fn parse_any_geometry(value: &serde_json::Value) -> Result<geo::Geometry<f64>, ApiError> {
+    // Reuse the domain's checks with the most permissive layer for each kind.
+    let layer = match value.get("type").and_then(serde_json::Value::as_str) {
+        Some("Point") => Layer::Cameras,
+        Some("LineString" | "MultiLineString") => Layer::PatrolRoutes,
+        Some("Polygon" | "MultiPolygon") => Layer::Areas,
+        other => {
+            return Err(ApiError::bad_param(
+                "intersects",
+                format!("geometry type {other:?} is not supported; use Point, LineString, MultiLineString, Polygon or MultiPolygon"),
+            ));
+        }
+    };
+    crate::domain::geometry::parse_geometry(layer, value, "intersects").map_err(ApiError::invalid)
+}
+
+/// The features of a collection, filtered and paged (RFC 7946 FeatureCollection).
+#[utoipa::path(
+    get,
+    path = "/collections/{collectionId}/items",
+    tag = "Data",
+    params(("collectionId" = String, Path, description = "incidents, risk_environments, cameras, patrol_routes, walks or areas"), ItemsQuery),
+    responses(
+        (status = 200, description = "A GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_items(
+    State(state): State<AppState>,
+    Path(collection_id): Path<String>,
+    headers: HeaderMap,
+    StrictQuery(query): StrictQuery<ItemsQuery>,
+) -> Result<Response, ApiError> {
+    let layer = collection(&collection_id)?;
+    let req = query.parse(layer, state.config.default_limit, state.config.max_limit)?;
+    let result = state.service.index().query(layer, &req.spatial, &req.filters, req.page);
+    let now = OffsetDateTime::now_utc();
+    let base = base_url(&state, &headers);
+    let items_url = format!("{base}/collections/{layer}/items");
+    let returned = result.features.len();
+
+    let mut body = String::with_capacity(256 + returned * 512);
+    body.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    for (i, f) in result.features.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let json = serde_json::to_string(&f.geojson(now.date())).map_err(ApiError::internal)?;
+        body.push_str(&json);
+    }
+    let _ = write!(
+        body,
+        "],\"numberMatched\":{},\"numberReturned\":{returned},\"timeStamp\":\"{}\",\"links\":[",
+        result.matched,
+        now.format(&Rfc3339).unwrap_or_default()
+    );
+    let link = |rel: &str, offset: usize| -> String {
+        let pairs = page_query(&query, offset, req.page.limit);
+        let href = serde_json::to_string(&format!("{items_url}?{pairs}")).unwrap_or_default();
+        format!("{{\"rel\":\"{rel}\",\"type\":\"application/geo+json\",\"href\":{href}}}")
+    };
+    let mut links = vec![link("self", req.page.offset)];
+    if req.page.offset + returned < result.matched {
+        links.push(link("next", req.page.offset + req.page.limit));
+    }
+    if req.page.offset > 0 {
+        links.push(link("prev", req.page.offset.saturating_sub(req.page.limit)));
+    }
+    links.push(format!(
+        "{{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":{}}}",
+        serde_json::to_string(&format!("{base}/collections/{layer}")).unwrap_or_default()
+    ));
+    body.push_str(&links.join(","));
+    body.push_str("]}");
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))], body).into_response())
+}
+
+/// The query string for another page of the same request.
+fn page_query(q: &ItemsQuery, offset: usize, limit: usize) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let fields = [
+        ("bbox", &q.bbox),
+        ("datetime", &q.datetime),
+        ("category", &q.category),
+        ("status", &q.status),
+        ("near", &q.near),
+        ("intersects", &q.intersects),
+        ("distance", &q.distance),
+        ("f", &q.f),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            pairs.push((k, v.clone()));
+        }
+    }
+    pairs.push(("limit", limit.to_string()));
+    pairs.push(("offset", offset.to_string()));
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// One feature (RFC 7946 Feature) with its version as ETag.
+#[utoipa::path(
+    get,
+    path = "/collections/{collectionId}/items/{featureId}",
+    tag = "Data",
+    params(
+        ("collectionId" = String, Path, description = "The collection"),
+        ("featureId" = String, Path, description = "The feature's UUID"),
+    ),
+    responses(
+        (status = 200, description = "The feature; ETag holds its version", content_type = "application/geo+json"),
+        (status = 304, description = "Unchanged since the If-None-Match ETag"),
+        (status = 404, description = "No such collection or feature", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_item(
+    State(state): State<AppState>,
+    Path((collection_id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let layer = collection(&collection_id)?;
+    let id = feature_id(layer, &fid)?;
+    let feature = state
+        .service
+        .index()
+        .get(layer, id)
+        .ok_or_else(|| ApiError::not_found(format!("no feature {id} in collection '{layer}'")))?;
+    let etag = feature.etag();
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
+}
+
+/// A feature as a GeoJSON response with its ETag.
+pub fn feature_response(status: StatusCode, feature: &crate::domain::Feature, base: &str) -> Result<Response, ApiError> {
+    let mut value = serde_json::to_value(feature.geojson(OffsetDateTime::now_utc().date())).map_err(ApiError::internal)?;
+    let layer = feature.layer();
+    value["links"] = serde_json::json!([
+        {"rel": "self", "type": GEOJSON, "href": format!("{base}/collections/{layer}/items/{}", feature.id)},
+        {"rel": "collection", "type": "application/json", "href": format!("{base}/collections/{layer}")},
+    ]);
+    let body = serde_json::to_vec(&value).map_err(ApiError::internal)?;
+    Ok((status, [(header::CONTENT_TYPE, GEOJSON.to_owned()), (header::ETAG, feature.etag())], body).into_response())
+}

@@ -1,0 +1,172 @@
+//! The OGC API – Features discovery resources: landing page, conformance, API document,
+//! collections.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::OpenApi;
+
+use super::error::ApiError;
+use super::extract::collection as parse_collection;
+use super::{AppState, GEOJSON, base_url};
+use crate::domain::Layer;
+
+/// The conformance classes this server implements.
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+];
+
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lagesbild",
+        description = "A shared situational picture (gemensam lägesbild) for municipalities and police, served as OGC API – Features. Errors are RFC 9457 application/problem+json.",
+    ),
+    paths(
+        landing, conformance, openapi, health, collections, collection,
+        super::items::get_items, super::items::get_item,
+        super::write::create_item, super::write::replace_item, super::write::patch_item, super::write::delete_item,
+    ),
+    components(schemas(super::error::Problem, super::error::InvalidParam)),
+    tags(
+        (name = "Capabilities", description = "What the server offers"),
+        (name = "Data", description = "The layers' features"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3 document of this server, generated from the handlers.
+#[must_use]
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `?f=` on discovery resources.
+#[derive(Debug, Deserialize)]
+pub struct FormatQuery {
+    f: Option<String>,
+}
+
+fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
+    match f {
+        Some("html") => true,
+        Some(_) => false,
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.split(',').next().is_some_and(|first| first.trim().starts_with("text/html"))),
+    }
+}
+
+fn json_response(value: &Value) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], value.to_string()).into_response()
+}
+
+/// The landing page: JSON links for GIS clients, the map for browsers.
+#[utoipa::path(get, path = "/", tag = "Capabilities",
+    params(("f" = Option<String>, Query, description = "json or html; default by Accept")),
+    responses((status = 200, description = "Links to the API document, conformance and collections (JSON), or the map (HTML)")))]
+pub async fn landing(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<FormatQuery>) -> Response {
+    if wants_html(&headers, q.f.as_deref()) {
+        if let Ok(page) = tokio::fs::read_to_string(state.config.web_dir.join("index.html")).await {
+            return Html(page).into_response();
+        }
+    }
+    let base = base_url(&state, &headers);
+    json_response(&json!({
+        "title": "lagesbild",
+        "description": "Gemensam lägesbild: incidents, risk environments, cameras, night-patrol routes and areas.",
+        "links": [
+            {"rel": "self", "type": "application/json", "title": "This document", "href": format!("{base}/?f=json")},
+            {"rel": "alternate", "type": "text/html", "title": "The map", "href": format!("{base}/?f=html")},
+            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "The API definition", "href": format!("{base}/api")},
+            {"rel": "conformance", "type": "application/json", "title": "Conformance classes", "href": format!("{base}/conformance")},
+            {"rel": "data", "type": "application/json", "title": "The layers", "href": format!("{base}/collections")},
+        ]
+    }))
+}
+
+/// The conformance classes implemented.
+#[utoipa::path(get, path = "/conformance", tag = "Capabilities", responses((status = 200, description = "conformsTo")))]
+pub async fn conformance() -> Response {
+    json_response(&json!({ "conformsTo": CONFORMANCE }))
+}
+
+/// The OpenAPI 3 document.
+#[utoipa::path(get, path = "/api", tag = "Capabilities", responses((status = 200, description = "OpenAPI 3 document", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
+pub async fn openapi() -> Response {
+    let body = openapi_document().to_json().unwrap_or_default();
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"))], body).into_response()
+}
+
+/// Liveness and what is loaded.
+#[utoipa::path(get, path = "/health", tag = "Capabilities", responses((status = 200, description = "Status, back-end and feature counts")))]
+pub async fn health(State(state): State<AppState>) -> Response {
+    let counts: serde_json::Map<String, Value> =
+        Layer::ALL.iter().map(|l| (l.as_str().to_owned(), json!(state.service.index().len(*l)))).collect();
+    json_response(&json!({"status": "ok", "store": state.service.store().kind(), "features": counts}))
+}
+
+fn collection_json(state: &AppState, base: &str, layer: Layer) -> Value {
+    let index = state.service.index();
+    let bbox = index.extent(layer).unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let fmt = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.format(&Rfc3339).ok());
+    let mut c = json!({
+        "id": layer.as_str(),
+        "title": layer.title(),
+        "description": layer.description(),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {"spatial": {"bbox": [bbox], "crs": CRS84}},
+        "links": [
+            {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{layer}")},
+            {"rel": "items", "type": GEOJSON, "title": layer.title(), "href": format!("{base}/collections/{layer}/items")},
+        ],
+        "geometryTypes": layer.allowed_geometries().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "numberOfFeatures": index.len(layer),
+    });
+    if let Some((start, end)) = layer.temporal_properties().and(index.time_extent(layer)) {
+        c["extent"]["temporal"] = json!({"interval": [[fmt(start), fmt(end)]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"});
+    }
+    if let Some(p) = layer.category_property() {
+        c["categories"] = json!({"property": p, "values": layer.category_names()});
+    }
+    if !layer.status_names().is_empty() {
+        c["statuses"] = json!(layer.status_names());
+    }
+    c
+}
+
+/// Every layer with its extent and links.
+#[utoipa::path(get, path = "/collections", tag = "Capabilities", responses((status = 200, description = "The collections")))]
+pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let base = base_url(&state, &headers);
+    let list: Vec<Value> = Layer::ALL.iter().map(|l| collection_json(&state, &base, *l)).collect();
+    json_response(&json!({
+        "collections": list,
+        "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/collections")}],
+    }))
+}
+
+/// One layer's description.
+#[utoipa::path(get, path = "/collections/{collectionId}", tag = "Capabilities",
+    params(("collectionId" = String, Path, description = "The collection")),
+    responses(
+        (status = 200, description = "The collection"),
+        (status = 404, description = "No such collection", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn collection(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let layer = parse_collection(&id)?;
+    Ok(json_response(&collection_json(&state, &base_url(&state, &headers), layer)))
+}

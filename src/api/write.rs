@@ -1,0 +1,194 @@
+//! Changing features (OGC API – Features Part 4): create, replace, patch, delete.
+//! Replace, patch and delete need `If-Match` with the version read, so that two people editing
+//! the same feature cannot overwrite each other unseen.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::error::ApiError;
+use super::extract::{JsonBody, collection, feature_id, if_match};
+use super::items::feature_response;
+use super::{AppState, base_url};
+use crate::domain::{FeatureDraft, Layer};
+use crate::service::ServiceError;
+
+/// Who the API records as author until accounts exist.
+const API_ACTOR: &str = "api";
+
+fn draft(layer: Layer, body: Value) -> Result<FeatureDraft, ApiError> {
+    FeatureDraft::from_geojson(layer, body).map_err(|e| ServiceError::Invalid(e).into())
+}
+
+/// Adds a feature; answers 201 with its location and ETag.
+#[utoipa::path(
+    post,
+    path = "/collections/{collectionId}/items",
+    tag = "Data",
+    params(("collectionId" = String, Path, description = "The collection")),
+    request_body(content = serde_json::Value, description = "A GeoJSON Feature; properties hold the layer's fields plus organisation and classification", content_type = "application/geo+json"),
+    responses(
+        (status = 201, description = "Created; Location and ETag name it", content_type = "application/geo+json"),
+        (status = 400, description = "Not JSON", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The id is taken", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the size limit", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a JSON media type", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Breaks the layer's rules; 'errors' names every field", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_item(
+    State(state): State<AppState>,
+    Path(collection_id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let layer = collection(&collection_id)?;
+    let feature = state.service.create(draft(layer, body)?, API_ACTOR).await?;
+    let base = base_url(&state, &headers);
+    let mut res = feature_response(StatusCode::CREATED, &feature, &base)?;
+    if let Ok(v) = format!("{base}/collections/{layer}/items/{}", feature.id).parse() {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// Replaces a feature's geometry and properties.
+#[utoipa::path(
+    put,
+    path = "/collections/{collectionId}/items/{featureId}",
+    tag = "Data",
+    params(
+        ("collectionId" = String, Path, description = "The collection"),
+        ("featureId" = String, Path, description = "The feature's UUID"),
+        ("If-Match" = String, Header, description = "The ETag read, e.g. \"3\""),
+    ),
+    request_body(content = serde_json::Value, description = "The whole GeoJSON Feature", content_type = "application/geo+json"),
+    responses(
+        (status = 200, description = "Replaced; the new ETag", content_type = "application/geo+json"),
+        (status = 404, description = "No such feature", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed by someone else since the ETag", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Breaks the layer's rules", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn replace_item(
+    State(state): State<AppState>,
+    Path((collection_id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let layer = collection(&collection_id)?;
+    let id = feature_id(layer, &fid)?;
+    let expected = expected_version(&state, layer, id, &headers)?;
+    let feature = state.service.replace(layer, id, draft(layer, body)?, expected).await?;
+    feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
+}
+
+/// Changes some fields of a feature (JSON Merge Patch, RFC 7396, on its GeoJSON form).
+#[utoipa::path(
+    patch,
+    path = "/collections/{collectionId}/items/{featureId}",
+    tag = "Data",
+    params(
+        ("collectionId" = String, Path, description = "The collection"),
+        ("featureId" = String, Path, description = "The feature's UUID"),
+        ("If-Match" = String, Header, description = "The ETag read, e.g. \"3\""),
+    ),
+    request_body(content = serde_json::Value, description = "A merge patch, e.g. {\"properties\": {\"status\": \"closed\"}}", content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Changed; the new ETag", content_type = "application/geo+json"),
+        (status = 404, description = "No such feature", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed by someone else since the ETag", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The result breaks the layer's rules", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch_item(
+    State(state): State<AppState>,
+    Path((collection_id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(patch): JsonBody,
+) -> Result<Response, ApiError> {
+    let layer = collection(&collection_id)?;
+    let id = feature_id(layer, &fid)?;
+    let expected = expected_version(&state, layer, id, &headers)?;
+    let current = state.service.index().get(layer, id).ok_or(ServiceError::NotFound(layer, id))?;
+    if !patch.is_object() {
+        return Err(ApiError::bad_param("", "a merge patch must be a JSON object"));
+    }
+    let mut doc = serde_json::to_value(current.geojson(OffsetDateTime::now_utc().date())).map_err(ApiError::internal)?;
+    merge_patch(&mut doc, &patch);
+    let feature = state.service.replace(layer, id, draft(layer, doc)?, expected).await?;
+    feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
+}
+
+/// Deletes a feature (kept in the database, marked deleted, for audit and retention).
+#[utoipa::path(
+    delete,
+    path = "/collections/{collectionId}/items/{featureId}",
+    tag = "Data",
+    params(
+        ("collectionId" = String, Path, description = "The collection"),
+        ("featureId" = String, Path, description = "The feature's UUID"),
+        ("If-Match" = String, Header, description = "The ETag read, e.g. \"3\""),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such feature", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed by someone else since the ETag", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = super::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_item(
+    State(state): State<AppState>,
+    Path((collection_id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let layer = collection(&collection_id)?;
+    let id = feature_id(layer, &fid)?;
+    let expected = expected_version(&state, layer, id, &headers)?;
+    state.service.delete(layer, id, expected, API_ACTOR).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The version `If-Match` names; for `*`, the current one. 404 before 412/428 when the feature
+/// does not exist.
+fn expected_version(state: &AppState, layer: Layer, id: uuid::Uuid, headers: &HeaderMap) -> Result<i64, ApiError> {
+    let current = state.service.index().get(layer, id).ok_or(ServiceError::NotFound(layer, id))?;
+    Ok(if_match(headers)?.unwrap_or(current.meta.version))
+}
+
+/// RFC 7396 JSON Merge Patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_patch;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut doc, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}}));
+    }
+}

@@ -1,0 +1,105 @@
+//! The command line: `serve`, `migrate`, `import`, `export`, `seed`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::domain::Layer;
+use crate::service::import::InputCrs;
+
+/// lagesbild — a shared situational picture for municipalities and police.
+///
+/// Settings come from defaults, then an optional TOML file (--config), then the environment
+/// (DATABASE_URL, LAGESBILD_*), then these flags. With no DATABASE_URL the data lives in an
+/// SQLite file, sqlite://data/lagesbild.db, created on first run.
+#[derive(Debug, Parser)]
+#[command(name = "lagesbild", version, about, long_about)]
+pub struct Cli {
+    /// TOML file with settings (database_url, bind, public_url, max_body_bytes, default_limit,
+    /// max_limit, web_dir, request_timeout_secs).
+    #[arg(long, global = true, env = "LAGESBILD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database: sqlite://path/file.db or postgres://user:password@host/db (PostGIS).
+    /// [default: sqlite://data/lagesbild.db]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and the map.
+    Serve {
+        /// Address and port to listen on. [default: 127.0.0.1:8080]
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// Seed the fictitious demo picture first if the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Import a GeoJSON or CSV file into a layer: all rows or none.
+    ///
+    /// CSV needs a header with lon,lat (WGS84) or, with --crs EPSG:3006, e,n or x,y
+    /// (SWEREF 99 TM); the other columns are the layer's properties plus organisation and
+    /// classification. Every rejected row is reported with its line number.
+    Import {
+        /// The file to read.
+        file: PathBuf,
+        /// The layer to import into.
+        #[arg(long, value_parser = parse_layer)]
+        layer: Layer,
+        /// The file's coordinate reference system: EPSG:4326 (WGS84) or EPSG:3006 (SWEREF 99 TM).
+        #[arg(long, default_value = "EPSG:4326", value_parser = parse_crs)]
+        crs: InputCrs,
+        /// geojson or csv. [default: from the file name's ending]
+        #[arg(long)]
+        format: Option<FileFormat>,
+        /// Check the file and report, but store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write a layer's live features as a GeoJSON FeatureCollection.
+    Export {
+        /// The layer to export.
+        #[arg(long, value_parser = parse_layer)]
+        layer: Layer,
+        /// Where to write. [default: standard output]
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Load the shipped district outlines (geodata/areas.geojson), or the whole demo picture.
+    Seed {
+        /// Seed the whole fictitious demo picture (only into an empty database).
+        #[arg(long)]
+        demo: bool,
+        /// The day the demo picture is "as of" (YYYY-MM-DD). [default: today]
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Add this many synthetic clustered incidents (for load and benchmark tests).
+        #[arg(long)]
+        synthetic_incidents: Option<usize>,
+    },
+}
+
+/// Input file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// GeoJSON FeatureCollection or Feature.
+    Geojson,
+    /// CSV with a header row.
+    Csv,
+}
+
+fn parse_layer(s: &str) -> Result<Layer, String> {
+    s.parse().map_err(|e: crate::domain::UnknownValue| e.to_string())
+}
+
+fn parse_crs(s: &str) -> Result<InputCrs, String> {
+    s.parse()
+}

@@ -1,0 +1,205 @@
+//! Settings: defaults → optional TOML file → environment → command-line flags.
+//!
+//! | key | env | default |
+//! | --- | --- | --- |
+//! | `database_url` | `DATABASE_URL` or `LAGESBILD_DATABASE_URL` | `sqlite://data/lagesbild.db` |
+//! | `bind` | `LAGESBILD_BIND` | `127.0.0.1:8080` |
+//! | `public_url` | `LAGESBILD_PUBLIC_URL` | none: links use the request's `Host` |
+//! | `max_body_bytes` | `LAGESBILD_MAX_BODY_BYTES` | `2097152` (2 MiB) |
+//! | `default_limit` | `LAGESBILD_DEFAULT_LIMIT` | `100` |
+//! | `max_limit` | `LAGESBILD_MAX_LIMIT` | `10000` |
+//! | `web_dir` | `LAGESBILD_WEB_DIR` | `web` |
+//! | `request_timeout_secs` | `LAGESBILD_REQUEST_TIMEOUT_SECS` | `30` |
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The default embedded database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/lagesbild.db";
+
+/// Everything the server and commands can be configured with.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://path/file.db` (created on first run) or `postgres://…` (PostGIS).
+    /// [default: sqlite://data/lagesbild.db]
+    pub database_url: String,
+    /// Address and port to listen on. [default: 127.0.0.1:8080]
+    pub bind: SocketAddr,
+    /// The URL clients reach the server at, for links (e.g. behind a proxy). [default: from Host]
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes. [default: 2 MiB]
+    pub max_body_bytes: usize,
+    /// Page size when a request gives no `limit`. [default: 100]
+    pub default_limit: usize,
+    /// Largest `limit` accepted. [default: 10000]
+    pub max_limit: usize,
+    /// Folder of the web client's static files. [default: web]
+    pub web_dir: PathBuf,
+    /// Longest a request may take before it is answered 408. [default: 30]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            max_body_bytes: 2 * 1024 * 1024,
+            default_limit: 100,
+            max_limit: 10_000,
+            web_dir: PathBuf::from("web"),
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    /// Masks the database password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &mask_password(&self.database_url))
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("default_limit", &self.default_limit)
+            .field("max_limit", &self.max_limit)
+            .field("web_dir", &self.web_dir)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+#[must_use]
+pub fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Settings could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+/// The environment, as a seam so tests never change the process environment.
+pub trait Environment {
+    /// Every variable.
+    fn vars(&self) -> Vec<(String, String)>;
+}
+
+/// The real process environment.
+pub struct OsEnv;
+
+impl Environment for OsEnv {
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars().collect()
+    }
+}
+
+impl Settings {
+    /// Reads the settings from defaults, the TOML file (if given), then the environment.
+    ///
+    /// # Errors
+    /// A missing or malformed file, an unknown key, or a value of the wrong type.
+    pub fn load(file: Option<&Path>, env: &dyn Environment) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!("the config file {} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let vars = env.vars();
+        let mut overrides = figment::value::Dict::new();
+        for (k, v) in &vars {
+            if let Some(key) = k.strip_prefix("LAGESBILD_") {
+                let key = key.to_ascii_lowercase();
+                if key == "config" {
+                    continue;
+                }
+                overrides.insert(key, v.parse::<figment::value::Value>().unwrap_or_else(|_| v.clone().into()));
+            }
+        }
+        // DATABASE_URL is the convention (sqlx, Heroku, …); LAGESBILD_DATABASE_URL wins if both.
+        if let Some((_, v)) = vars.iter().find(|(k, _)| k == "DATABASE_URL") {
+            if !overrides.contains_key("database_url") {
+                overrides.insert("database_url".into(), v.clone().into());
+            }
+        }
+        figment = figment.merge(Serialized::defaults(overrides));
+        let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.default_limit == 0 || self.default_limit > self.max_limit {
+            return Err(ConfigError(format!(
+                "default_limit ({}) must be from 1 to max_limit ({})",
+                self.default_limit, self.max_limit
+            )));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError("max_body_bytes must be at least 1024".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeEnv(Vec<(&'static str, &'static str)>);
+    impl Environment for FakeEnv {
+        fn vars(&self) -> Vec<(String, String)> {
+            self.0.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_file_and_no_env() {
+        assert_eq!(Settings::load(None, &FakeEnv(vec![])).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn env_overrides_file_and_database_url_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("l.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nmax_limit = 500\ndefault_limit = 50\n").unwrap();
+        let s = Settings::load(
+            Some(&file),
+            &FakeEnv(vec![("DATABASE_URL", "postgres://u:pw@h/db"), ("LAGESBILD_MAX_LIMIT", "700")]),
+        )
+        .unwrap();
+        assert_eq!(s.bind.port(), 9000);
+        assert_eq!(s.max_limit, 700);
+        assert_eq!(s.default_limit, 50);
+        assert_eq!(s.database_url, "postgres://u:pw@h/db");
+        assert!(!format!("{s:?}").contains("pw"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("l.toml");
+        std::fs::write(&file, "bnid = \"0.0.0.0:9000\"\n").unwrap();
+        let e = Settings::load(Some(&file), &FakeEnv(vec![])).unwrap_err();
+        assert!(e.to_string().contains("bnid"), "{e}");
+        let e = Settings::load(None, &FakeEnv(vec![("LAGESBILD_MAX_LIMIT", "many")])).unwrap_err();
+        assert!(e.to_string().contains("max_limit"), "{e}");
+    }
+}
