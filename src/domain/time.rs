@@ -110,3 +110,11 @@ mod tests {
         assert!(TimeSpan::ALL.overlaps(&a));
     }
 }
+
+/// The current time, truncated to whole microseconds: the precision both back-ends store, so a
+/// feature reads back exactly as it was indexed.
+#[must_use]
+pub fn now_utc() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+}

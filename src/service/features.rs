@@ -15,7 +15,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError::DuplicateId`] when the client-chosen id is taken; store failures.
     pub async fn create(&self, draft: FeatureDraft, actor: &str) -> Result<Arc<Feature>, ServiceError> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::domain::time::now_utc();
         let feature = stamp(draft, actor, now);
         let _guard = self.writes.lock().await;
         self.store.insert(std::slice::from_ref(&feature), &|_| {}).await?;
@@ -30,7 +30,7 @@ impl Service {
     /// # Errors
     /// As [`Service::create`]; nothing is stored on error.
     pub async fn create_many(&self, drafts: Vec<FeatureDraft>, actor: &str, progress: Progress<'_>) -> Result<usize, ServiceError> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::domain::time::now_utc();
         let features: Vec<Feature> = drafts.into_iter().map(|d| stamp(d, actor, now)).collect();
         let _guard = self.writes.lock().await;
         self.store.insert(&features, progress).await?;
@@ -70,7 +70,7 @@ impl Service {
                 organisation: Arc::from(draft.organisation.as_str()),
                 classification: draft.classification,
                 created_at: current.meta.created_at,
-                updated_at: OffsetDateTime::now_utc(),
+                updated_at: crate::domain::time::now_utc(),
                 created_by: Arc::clone(&current.meta.created_by),
                 version: expected_version + 1,
             },

@@ -149,7 +149,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::VersionConflict`], database errors.
     pub async fn delete(&self, layer: Layer, id: Uuid, expected_version: i64, by: &str) -> Result<(), StoreError> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::domain::time::now_utc();
         let done = match self {
             Store::Sqlite(p) => sqlite::delete(p, layer, id, expected_version, by, now).await?,
             Store::Postgres(p) => postgis::delete(p, layer, id, expected_version, by, now).await?,

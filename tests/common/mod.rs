@@ -1,0 +1,154 @@
+//! Shared test helpers: isolated databases and a server on a random port.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use lagesbild::config::Settings;
+use lagesbild::startup::App;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// The PostgreSQL server the PostGIS tests use (`TEST_DATABASE_URL`, a maintenance database URL,
+/// set by `scripts/test`). Outside CI, `None` skips those tests with a note; under CI a missing
+/// server is a failure, never a silent skip.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") => {
+            panic!("TEST_DATABASE_URL is not set under CI: PostGIS tests must run (scripts/test starts a cluster)")
+        }
+        _ => {
+            eprintln!("TEST_DATABASE_URL is not set: skipping a PostGIS test (run scripts/test to include them)");
+            None
+        }
+    }
+}
+
+/// A new, empty PostGIS database on the test server; returns its URL.
+pub async fn fresh_pg_url(admin: &str) -> String {
+    let name = format!("lagesbild_test_{}", Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+    conn.close().await.ok();
+    let (base, _) = admin.rsplit_once('/').expect("TEST_DATABASE_URL names a database");
+    format!("{base}/{name}")
+}
+
+/// A temporary directory holding an SQLite file; keep the guard alive for the test.
+pub struct SqliteDb {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+pub fn fresh_sqlite() -> SqliteDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("lagesbild.db").display());
+    SqliteDb { dir, url }
+}
+
+/// A running server on 127.0.0.1 with a random port.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub service: std::sync::Arc<lagesbild::service::Service>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn settings(database_url: &str) -> Settings {
+    Settings {
+        database_url: database_url.to_owned(),
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        web_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"),
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(database_url: &str, demo: bool) -> Self {
+        Self::spawn_with(settings(database_url), demo).await
+    }
+
+    pub async fn spawn_with(settings: Settings, demo: bool) -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            lagesbild::telemetry::init("debug");
+        }
+        let app = App::build(settings, demo).await.expect("app builds");
+        let base = format!("http://{}", app.local_addr());
+        let service = app.service();
+        let (tx, rx) = oneshot::channel();
+        let handle = tokio::spawn(async move {
+            app.run_until_stopped(async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self { base, client: reqwest::Client::new(), service, stop: Some(tx), handle: Some(handle) }
+    }
+
+    /// Stops the server and waits until it has closed the store.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.expect("server task ends");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("json body"))
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/geo+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// A valid incident feature at `lon,lat`.
+pub fn incident(lon: f64, lat: f64, category: &str, occurred_at: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {"category": category, "occurred_at": occurred_at, "severity": 2,
+            "organisation": "Polisen", "description": "Test"}
+    })
+}
+
+/// Asserts an RFC 9457 problem response with `status`, returning its body.
+pub async fn assert_problem(r: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(r.status().as_u16(), status, "status");
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    assert_eq!(ct, "application/problem+json", "content type");
+    let body: serde_json::Value = r.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("urn:lagesbild:problem:")), "{body}");
+    body
+}
+
+/// The pointers named in a problem's `errors`.
+pub fn pointers(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"].as_array().map_or_else(Vec::new, |a| {
+        a.iter().filter_map(|e| e["pointer"].as_str().map(str::to_owned)).collect()
+    })
+}

@@ -1,0 +1,171 @@
+//! One store contract, run against a real SQLite file and a real PostGIS database.
+
+mod common;
+
+use std::sync::Arc;
+
+use lagesbild::domain::{Feature, Layer, Properties};
+use lagesbild::store::{Store, StoreError};
+use time::macros::datetime;
+
+async fn sqlite_store() -> (common::SqliteDb, Store) {
+    let db = common::fresh_sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    (db, store)
+}
+
+async fn pg_store() -> Option<Store> {
+    let admin = common::pg_admin_url()?;
+    let url = common::fresh_pg_url(&admin).await;
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    Some(store)
+}
+
+fn sample() -> Vec<Feature> {
+    lagesbild::demo::demo(datetime!(2026-11-23 12:00 UTC))
+}
+
+/// Every layer's features come back exactly as written.
+async fn round_trips_every_layer(store: &Store) {
+    let features = sample();
+    store.insert(&features, &|_| {}).await.unwrap();
+    for layer in Layer::ALL {
+        let mut expected: Vec<&Feature> = features.iter().filter(|f| f.layer() == *layer).collect();
+        let mut loaded = store.load_layer(*layer, &|_| {}).await.unwrap();
+        assert_eq!(loaded.len(), expected.len(), "{layer}");
+        assert_eq!(store.count(*layer).await.unwrap(), expected.len() as i64);
+        expected.sort_by_key(|f| f.id);
+        loaded.sort_by_key(|f| f.id);
+        for (a, b) in loaded.iter().zip(expected) {
+            assert_eq!(a, b, "{layer} {}", a.id);
+        }
+    }
+}
+
+/// Updates need the current version; deletes hide the feature but keep it.
+async fn versions_guard_updates_and_deletes(store: &Store) {
+    let mut f = sample().into_iter().find(|f| f.layer() == Layer::Cameras).unwrap();
+    store.insert(std::slice::from_ref(&f), &|_| {}).await.unwrap();
+
+    f.meta.version = 2;
+    if let Properties::Camera(c) = &mut f.properties {
+        c.direction = 123.0;
+    }
+    store.update(&f).await.unwrap();
+    let (got, deleted) = store.get(f.id).await.unwrap().unwrap();
+    assert_eq!(got, f);
+    assert!(deleted.is_none());
+
+    // A second writer still holding version 1 is refused and told the current version.
+    let mut stale = f.clone();
+    stale.meta.version = 2;
+    match store.update(&stale).await {
+        Err(StoreError::VersionConflict { expected: 1, current: 2, .. }) => {}
+        other => panic!("expected a version conflict, got {other:?}"),
+    }
+
+    assert!(matches!(store.delete(Layer::Cameras, f.id, 1, "t").await, Err(StoreError::VersionConflict { .. })));
+    store.delete(Layer::Cameras, f.id, 2, "t").await.unwrap();
+    assert!(store.load_layer(Layer::Cameras, &|_| {}).await.unwrap().iter().all(|x| x.id != f.id));
+    let (_, deleted) = store.get(f.id).await.unwrap().expect("kept after delete");
+    assert!(deleted.is_some());
+    assert!(matches!(store.delete(Layer::Cameras, f.id, 3, "t").await, Err(StoreError::NotFound(..))));
+    // The wrong layer is not found either.
+    assert!(matches!(store.delete(Layer::Incidents, f.id, 3, "t").await, Err(StoreError::NotFound(..))));
+}
+
+/// A batch with one duplicate id stores nothing.
+async fn batches_are_all_or_nothing(store: &Store) {
+    let features: Vec<Feature> = sample().into_iter().filter(|f| f.layer() == Layer::Incidents).take(2500).collect();
+    store.insert(&features[..1], &|_| {}).await.unwrap();
+    // The duplicate sits in the third chunk of 1000, after two chunks were written in the transaction.
+    let mut batch: Vec<Feature> = features[1..].to_vec();
+    let mut dup = features[0].clone();
+    dup.meta.organisation = Arc::from("Someone else");
+    batch.insert(2200, dup);
+    match store.insert(&batch, &|_| {}).await {
+        Err(StoreError::DuplicateId(id)) => assert_eq!(id, features[0].id),
+        other => panic!("expected a duplicate id error, got {other:?}"),
+    }
+    assert_eq!(store.count(Layer::Incidents).await.unwrap(), 1, "nothing of the failed batch is stored");
+}
+
+#[tokio::test]
+async fn sqlite_round_trips_every_layer() {
+    let (_db, store) = sqlite_store().await;
+    round_trips_every_layer(&store).await;
+}
+
+#[tokio::test]
+async fn postgis_round_trips_every_layer() {
+    let Some(store) = pg_store().await else { return };
+    round_trips_every_layer(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_versions_guard_updates_and_deletes() {
+    let (_db, store) = sqlite_store().await;
+    versions_guard_updates_and_deletes(&store).await;
+}
+
+#[tokio::test]
+async fn postgis_versions_guard_updates_and_deletes() {
+    let Some(store) = pg_store().await else { return };
+    versions_guard_updates_and_deletes(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_batches_are_all_or_nothing() {
+    let (_db, store) = sqlite_store().await;
+    batches_are_all_or_nothing(&store).await;
+}
+
+#[tokio::test]
+async fn postgis_batches_are_all_or_nothing() {
+    let Some(store) = pg_store().await else { return };
+    batches_are_all_or_nothing(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_migrations_are_idempotent_and_file_is_created() {
+    let db = common::fresh_sqlite();
+    let nested = format!("sqlite://{}", db.dir.path().join("a/b/l.db").display());
+    let store = Store::connect(&nested).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(db.dir.path().join("a/b/l.db").exists());
+}
+
+/// PostGIS holds real geometries: the per-layer views answer spatial SQL as QGIS would ask it.
+#[tokio::test]
+async fn postgis_layers_are_usable_from_sql() {
+    let Some(store) = pg_store().await else { return };
+    let features = sample();
+    store.insert(&features, &|_| {}).await.unwrap();
+    let Store::Postgres(pool) = &store else { unreachable!() };
+    let (srid, kind): (i32, String) =
+        sqlx::query_as("SELECT ST_SRID(geom), GeometryType(geom) FROM incidents LIMIT 1").fetch_one(pool).await.unwrap();
+    assert_eq!((srid, kind.as_str()), (4326, "POINT"));
+    // Count incidents inside the Alby outline with PostGIS and with the domain's own test.
+    let in_alby: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM incidents i JOIN areas a ON ST_Intersects(a.geom, i.geom) WHERE a.name = 'Alby'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let alby = features
+        .iter()
+        .find(|f| matches!(&f.properties, Properties::Area(a) if &*a.name == "Alby"))
+        .unwrap();
+    let ours = features
+        .iter()
+        .filter(|f| f.layer() == Layer::Incidents)
+        .filter(|f| geo::Intersects::intersects(&alby.geometry, &f.geometry))
+        .count();
+    assert_eq!(in_alby as usize, ours);
+    assert!(ours > 10, "the demo clusters incidents in Alby ({ours})");
+    let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM risk_environments WHERE stale").fetch_one(pool).await.unwrap();
+    assert!(stale > 0);
+}
