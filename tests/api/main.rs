@@ -1,0 +1,10 @@
+//! API tests over HTTP against a real server on a random port (one test binary).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod discovery;
+mod read;
+mod restart;
+mod write;
