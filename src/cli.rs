@@ -97,7 +97,8 @@ pub enum FileFormat {
 }
 
 fn parse_layer(s: &str) -> Result<Layer, String> {
-    s.parse().map_err(|e: crate::domain::UnknownValue| e.to_string())
+    s.parse()
+        .map_err(|e: crate::domain::UnknownValue| e.to_string())
 }
 
 fn parse_crs(s: &str) -> Result<InputCrs, String> {

@@ -79,7 +79,9 @@ impl fmt::Debug for Settings {
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 #[must_use]
 pub fn mask_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     match rest.split_once('@') {
         Some((userinfo, host)) if userinfo.contains(':') => {
             let user = userinfo.split(':').next().unwrap_or("");
@@ -118,7 +120,10 @@ impl Settings {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(ConfigError(format!("the config file {} does not exist", path.display())));
+                return Err(ConfigError(format!(
+                    "the config file {} does not exist",
+                    path.display()
+                )));
             }
             figment = figment.merge(Toml::file(path));
         }
@@ -130,14 +135,18 @@ impl Settings {
                 if key == "config" {
                     continue;
                 }
-                overrides.insert(key, v.parse::<figment::value::Value>().unwrap_or_else(|_| v.clone().into()));
+                overrides.insert(
+                    key,
+                    v.parse::<figment::value::Value>()
+                        .unwrap_or_else(|_| v.clone().into()),
+                );
             }
         }
         // DATABASE_URL is the convention (sqlx, Heroku, …); LAGESBILD_DATABASE_URL wins if both.
-        if let Some((_, v)) = vars.iter().find(|(k, _)| k == "DATABASE_URL") {
-            if !overrides.contains_key("database_url") {
-                overrides.insert("database_url".into(), v.clone().into());
-            }
+        if let Some((_, v)) = vars.iter().find(|(k, _)| k == "DATABASE_URL")
+            && !overrides.contains_key("database_url")
+        {
+            overrides.insert("database_url".into(), v.clone().into());
         }
         figment = figment.merge(Serialized::defaults(overrides));
         let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
@@ -166,23 +175,36 @@ mod tests {
     struct FakeEnv(Vec<(&'static str, &'static str)>);
     impl Environment for FakeEnv {
         fn vars(&self) -> Vec<(String, String)> {
-            self.0.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+            self.0
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
         }
     }
 
     #[test]
     fn defaults_need_no_file_and_no_env() {
-        assert_eq!(Settings::load(None, &FakeEnv(vec![])).unwrap(), Settings::default());
+        assert_eq!(
+            Settings::load(None, &FakeEnv(vec![])).unwrap(),
+            Settings::default()
+        );
     }
 
     #[test]
     fn env_overrides_file_and_database_url_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("l.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nmax_limit = 500\ndefault_limit = 50\n").unwrap();
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\nmax_limit = 500\ndefault_limit = 50\n",
+        )
+        .unwrap();
         let s = Settings::load(
             Some(&file),
-            &FakeEnv(vec![("DATABASE_URL", "postgres://u:pw@h/db"), ("LAGESBILD_MAX_LIMIT", "700")]),
+            &FakeEnv(vec![
+                ("DATABASE_URL", "postgres://u:pw@h/db"),
+                ("LAGESBILD_MAX_LIMIT", "700"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.bind.port(), 9000);

@@ -37,10 +37,18 @@ pub const DEMO_ACTOR: &str = "demo";
 /// Never at run time: the embedded file is checked by a unit test.
 #[must_use]
 pub fn areas(as_of: OffsetDateTime) -> Vec<Feature> {
-    let report = crate::service::import::read_geojson(Layer::Areas, AREAS_GEOJSON.as_bytes(), Default::default())
-        .unwrap_or_default();
+    let report = crate::service::import::read_geojson(
+        Layer::Areas,
+        AREAS_GEOJSON.as_bytes(),
+        Default::default(),
+    )
+    .unwrap_or_default();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    report.drafts.into_iter().map(|d| stamp(&mut rng, d, as_of)).collect()
+    report
+        .drafts
+        .into_iter()
+        .map(|d| stamp(&mut rng, d, as_of))
+        .collect()
 }
 
 fn stamp(rng: &mut ChaCha8Rng, d: FeatureDraft, at: OffsetDateTime) -> Feature {
@@ -76,15 +84,20 @@ struct Hotspot {
 }
 
 fn hotspots() -> Vec<Hotspot> {
-    let h = |lon, lat, weight, spread_m, municipality| Hotspot { centre: Point::new(lon, lat), weight, spread_m, municipality };
+    let h = |lon, lat, weight, spread_m, municipality| Hotspot {
+        centre: Point::new(lon, lat),
+        weight,
+        spread_m,
+        municipality,
+    };
     vec![
-        h(17.8448, 59.2385, 9.0, 260.0, "Botkyrka"),  // Alby centrum
-        h(17.8520, 59.2335, 5.0, 300.0, "Botkyrka"),  // Albyberget
-        h(17.8590, 59.2460, 8.0, 250.0, "Botkyrka"),  // Fittja centrum
-        h(17.8255, 59.2425, 6.0, 240.0, "Botkyrka"),  // Hallunda centrum
-        h(17.8100, 59.2405, 5.0, 260.0, "Botkyrka"),  // Norsborg
-        h(17.8390, 59.1995, 3.0, 350.0, "Botkyrka"),  // Tumba station
-        h(17.8560, 59.1920, 3.0, 250.0, "Botkyrka"),  // Storvreten
+        h(17.8448, 59.2385, 9.0, 260.0, "Botkyrka"), // Alby centrum
+        h(17.8520, 59.2335, 5.0, 300.0, "Botkyrka"), // Albyberget
+        h(17.8590, 59.2460, 8.0, 250.0, "Botkyrka"), // Fittja centrum
+        h(17.8255, 59.2425, 6.0, 240.0, "Botkyrka"), // Hallunda centrum
+        h(17.8100, 59.2405, 5.0, 260.0, "Botkyrka"), // Norsborg
+        h(17.8390, 59.1995, 3.0, 350.0, "Botkyrka"), // Tumba station
+        h(17.8560, 59.1920, 3.0, 250.0, "Botkyrka"), // Storvreten
         h(17.6050, 59.2060, 8.0, 260.0, "Södertälje"), // Ronna
         h(17.5915, 59.2125, 5.0, 240.0, "Södertälje"), // Geneta
         h(17.6010, 59.1690, 6.0, 260.0, "Södertälje"), // Hovsjö
@@ -121,19 +134,67 @@ fn offset(p: Point<f64>, east_m: f64, north_m: f64) -> Point<f64> {
 }
 
 fn scatter(rng: &mut ChaCha8Rng, h: &Hotspot) -> Point<f64> {
-    offset(h.centre, gaussian(rng) * h.spread_m, gaussian(rng) * h.spread_m)
+    offset(
+        h.centre,
+        gaussian(rng) * h.spread_m,
+        gaussian(rng) * h.spread_m,
+    )
 }
 
 const DESCRIPTIONS: &[(IncidentCategory, &[&str])] = &[
-    (IncidentCategory::CarFire, &["Bilbrand på parkering", "Brand i personbil vid garage", "Två bilar brann, misstänkt anlagd"]),
-    (IncidentCategory::Shooting, &["Skottlossning, inga skadade", "Skott avlossade mot port"]),
-    (IncidentCategory::Explosion, &["Detonation vid entré", "Sprängning mot trapphus"]),
-    (IncidentCategory::DrugCache, &["Narkotikagömma i buskage", "Gömma i elskåp"]),
-    (IncidentCategory::WeaponCache, &["Vapengömma i källarförråd", "Vapen hittat i rabatt"]),
-    (IncidentCategory::Vandalism, &["Klotter på skolfasad", "Krossade rutor i tvättstuga", "Skadegörelse på lekplats", "Sönderslagen belysning i gångtunnel"]),
-    (IncidentCategory::ThreatViolence, &["Hot mot personal i centrum", "Misshandel utomhus, anmäld", "Rån vid busshållplats"]),
-    (IncidentCategory::DisorderGathering, &["Större samling ungdomar, oro", "Fyrverkerier mot förbipasserande", "Stökigt vid torget"]),
-    (IncidentCategory::Other, &["Oro rapporterad av fältgruppen", "Misstänkt langning"]),
+    (
+        IncidentCategory::CarFire,
+        &[
+            "Bilbrand på parkering",
+            "Brand i personbil vid garage",
+            "Två bilar brann, misstänkt anlagd",
+        ],
+    ),
+    (
+        IncidentCategory::Shooting,
+        &["Skottlossning, inga skadade", "Skott avlossade mot port"],
+    ),
+    (
+        IncidentCategory::Explosion,
+        &["Detonation vid entré", "Sprängning mot trapphus"],
+    ),
+    (
+        IncidentCategory::DrugCache,
+        &["Narkotikagömma i buskage", "Gömma i elskåp"],
+    ),
+    (
+        IncidentCategory::WeaponCache,
+        &["Vapengömma i källarförråd", "Vapen hittat i rabatt"],
+    ),
+    (
+        IncidentCategory::Vandalism,
+        &[
+            "Klotter på skolfasad",
+            "Krossade rutor i tvättstuga",
+            "Skadegörelse på lekplats",
+            "Sönderslagen belysning i gångtunnel",
+        ],
+    ),
+    (
+        IncidentCategory::ThreatViolence,
+        &[
+            "Hot mot personal i centrum",
+            "Misshandel utomhus, anmäld",
+            "Rån vid busshållplats",
+        ],
+    ),
+    (
+        IncidentCategory::DisorderGathering,
+        &[
+            "Större samling ungdomar, oro",
+            "Fyrverkerier mot förbipasserande",
+            "Stökigt vid torget",
+        ],
+    ),
+    (
+        IncidentCategory::Other,
+        &["Oro rapporterad av fältgruppen", "Misstänkt langning"],
+    ),
 ];
 
 fn category_weights() -> Vec<(IncidentCategory, f64)> {
@@ -157,13 +218,17 @@ fn category_weights() -> Vec<(IncidentCategory, f64)> {
 pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let spots = hotspots();
-    let spot_weights: Vec<(usize, f64)> = spots.iter().enumerate().map(|(i, h)| (i, h.weight)).collect();
+    let spot_weights: Vec<(usize, f64)> = spots
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (i, h.weight))
+        .collect();
     let categories = category_weights();
     // Weekday weights (Monday first) and hour weights: evenings and Friday/Saturday nights.
     const DAY_W: [f64; 7] = [0.8, 0.8, 0.9, 1.0, 1.5, 1.6, 1.0];
     const HOUR_W: [f64; 24] = [
-        1.6, 1.2, 0.8, 0.4, 0.2, 0.2, 0.3, 0.5, 0.6, 0.6, 0.7, 0.8, 0.9, 0.9, 1.0, 1.2, 1.4, 1.7, 2.2, 2.6, 2.8,
-        2.8, 2.5, 2.0,
+        1.6, 1.2, 0.8, 0.4, 0.2, 0.2, 0.3, 0.5, 0.6, 0.6, 0.7, 0.8, 0.9, 0.9, 1.0, 1.2, 1.4, 1.7,
+        2.2, 2.6, 2.8, 2.8, 2.5, 2.0,
     ];
     let hours: Vec<(u8, f64)> = (0u8..24).map(|h| (h, HOUR_W[usize::from(h)])).collect();
     let start = as_of - Duration::days(365);
@@ -172,13 +237,15 @@ pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
         // A day, accepted by weekday weight and a mild upward trend over the year.
         let day = rng.random_range(0..365i64);
         let date = start + Duration::days(day);
-        let w = DAY_W[usize::from(date.weekday().number_days_from_monday())] * (0.8 + 0.4 * day as f64 / 365.0);
+        let w = DAY_W[usize::from(date.weekday().number_days_from_monday())]
+            * (0.8 + 0.4 * day as f64 / 365.0);
         if rng.random_range(0.0..2.0) > w {
             continue;
         }
         let hour = *pick(&mut rng, &hours);
         let minute: u8 = rng.random_range(0..60);
-        let occurred_at = date.replace_time(Time::from_hms(hour, minute, 0).unwrap_or(Time::MIDNIGHT));
+        let occurred_at =
+            date.replace_time(Time::from_hms(hour, minute, 0).unwrap_or(Time::MIDNIGHT));
         if occurred_at > as_of {
             continue;
         }
@@ -186,28 +253,62 @@ pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
         let category = *pick(&mut rng, &categories);
         let police = matches!(
             category,
-            IncidentCategory::Shooting | IncidentCategory::Explosion | IncidentCategory::DrugCache | IncidentCategory::WeaponCache
+            IncidentCategory::Shooting
+                | IncidentCategory::Explosion
+                | IncidentCategory::DrugCache
+                | IncidentCategory::WeaponCache
         );
         let (organisation, classification) = if police {
             ("Polisen", Classification::Restricted)
         } else {
             let orgs: &[(&str, f64)] = if spot.municipality == "Botkyrka" {
-                &[("Polisen", 3.0), ("Botkyrka kommun", 2.0), ("Botkyrkabyggen", 2.0), ("Fältgruppen Botkyrka", 1.0)]
+                &[
+                    ("Polisen", 3.0),
+                    ("Botkyrka kommun", 2.0),
+                    ("Botkyrkabyggen", 2.0),
+                    ("Fältgruppen Botkyrka", 1.0),
+                ]
             } else {
-                &[("Polisen", 3.0), ("Södertälje kommun", 2.0), ("Telge Bostäder", 2.0), ("Fältgruppen Södertälje", 1.0)]
+                &[
+                    ("Polisen", 3.0),
+                    ("Södertälje kommun", 2.0),
+                    ("Telge Bostäder", 2.0),
+                    ("Fältgruppen Södertälje", 1.0),
+                ]
             };
-            let org = *pick(&mut rng, &orgs.iter().map(|(o, w)| (*o, *w)).collect::<Vec<_>>());
-            (org, if rng.random_bool(0.3) { Classification::Open } else { Classification::Internal })
+            let org = *pick(
+                &mut rng,
+                &orgs.iter().map(|(o, w)| (*o, *w)).collect::<Vec<_>>(),
+            );
+            (
+                org,
+                if rng.random_bool(0.3) {
+                    Classification::Open
+                } else {
+                    Classification::Internal
+                },
+            )
         };
         let severity = match category {
             IncidentCategory::Shooting | IncidentCategory::Explosion => rng.random_range(4..=5),
-            IncidentCategory::WeaponCache | IncidentCategory::CarFire | IncidentCategory::ThreatViolence => rng.random_range(2..=4),
+            IncidentCategory::WeaponCache
+            | IncidentCategory::CarFire
+            | IncidentCategory::ThreatViolence => rng.random_range(2..=4),
             _ => rng.random_range(1..=3),
         };
-        let texts = DESCRIPTIONS.iter().find(|(c, _)| *c == category).map_or(&[""][..], |(_, t)| *t);
+        let texts = DESCRIPTIONS
+            .iter()
+            .find(|(c, _)| *c == category)
+            .map_or(&[""][..], |(_, t)| *t);
         let description = texts[rng.random_range(0..texts.len())];
-        let reference = (organisation == "Polisen")
-            .then(|| format!("5000-K{:06}-{:02}", rng.random_range(0..1_000_000u32), occurred_at.year() % 100).into_boxed_str());
+        let reference = (organisation == "Polisen").then(|| {
+            format!(
+                "5000-K{:06}-{:02}",
+                rng.random_range(0..1_000_000u32),
+                occurred_at.year() % 100
+            )
+            .into_boxed_str()
+        });
         let status = if as_of - occurred_at > Duration::days(14) || rng.random_bool(0.5) {
             IncidentStatus::Closed
         } else {
@@ -225,7 +326,11 @@ pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
                 reference,
                 description: description.into(),
             }),
-            meta: meta(organisation, classification, occurred_at + Duration::minutes(rng.random_range(5..240))),
+            meta: meta(
+                organisation,
+                classification,
+                occurred_at + Duration::minutes(rng.random_range(5..240)),
+            ),
         });
     }
     out
@@ -245,7 +350,14 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
     for i in 0..40 {
         let spot = &spots[i % spots.len()];
         let kind = RiskKind::ALL[rng.random_range(0..RiskKind::ALL.len())];
-        let level = *pick(&mut rng, &[(RiskLevel::Low, 2.0), (RiskLevel::Medium, 3.0), (RiskLevel::High, 2.0)]);
+        let level = *pick(
+            &mut rng,
+            &[
+                (RiskLevel::Low, 2.0),
+                (RiskLevel::Medium, 3.0),
+                (RiskLevel::High, 2.0),
+            ],
+        );
         let since = today - Duration::days(rng.random_range(60..900));
         let last_assessed = (today - Duration::days(rng.random_range(5..200))).max(since);
         // About a quarter are overdue for review.
@@ -279,10 +391,22 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
                 last_assessed,
                 assessed_by: assessed_by.into(),
                 next_review,
-                status: if i % 13 == 12 { RiskStatus::Closed } else { RiskStatus::Active },
+                status: if i % 13 == 12 {
+                    RiskStatus::Closed
+                } else {
+                    RiskStatus::Active
+                },
                 description: description.into(),
             })),
-            meta: meta(organisation, if i % 3 == 0 { Classification::Restricted } else { Classification::Internal }, as_of),
+            meta: meta(
+                organisation,
+                if i % 3 == 0 {
+                    Classification::Restricted
+                } else {
+                    Classification::Internal
+                },
+                as_of,
+            ),
         });
     }
 
@@ -290,9 +414,21 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
         let spot = &spots[i % spots.len()];
         let owner = *pick(
             &mut rng,
-            &[(CameraOwner::Municipality, 4.0), (CameraOwner::Police, 3.0), (CameraOwner::HousingCompany, 4.0), (CameraOwner::Other, 1.0)],
+            &[
+                (CameraOwner::Municipality, 4.0),
+                (CameraOwner::Police, 3.0),
+                (CameraOwner::HousingCompany, 4.0),
+                (CameraOwner::Other, 1.0),
+            ],
         );
-        let status = *pick(&mut rng, &[(CameraStatus::Active, 8.0), (CameraStatus::Planned, 1.5), (CameraStatus::OutOfOrder, 1.0)]);
+        let status = *pick(
+            &mut rng,
+            &[
+                (CameraStatus::Active, 8.0),
+                (CameraStatus::Planned, 1.5),
+                (CameraStatus::OutOfOrder, 1.0),
+            ],
+        );
         let organisation = match (owner, spot.municipality) {
             (CameraOwner::Police, _) => "Polisen",
             (CameraOwner::HousingCompany, "Botkyrka") => "Botkyrkabyggen",
@@ -300,7 +436,12 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             (_, "Botkyrka") => "Botkyrka kommun",
             _ => "Södertälje kommun",
         };
-        let spread = Hotspot { centre: spot.centre, weight: 1.0, spread_m: spot.spread_m * 0.8, municipality: spot.municipality };
+        let spread = Hotspot {
+            centre: spot.centre,
+            weight: 1.0,
+            spread_m: spot.spread_m * 0.8,
+            municipality: spot.municipality,
+        };
         out.push(Feature {
             id: uuid(&mut rng),
             geometry: Geometry::Point(scatter(&mut rng, &spread)),
@@ -310,18 +451,39 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
                 range_m: f64::from(rng.random_range(3..13u32) * 10),
                 owner,
                 status,
-                permit_reference: (owner != CameraOwner::Police)
-                    .then(|| format!("KBT-{}-{:04}", 2022 + i % 4, rng.random_range(1..2000u32)).into_boxed_str()),
+                permit_reference: (owner != CameraOwner::Police).then(|| {
+                    format!("KBT-{}-{:04}", 2022 + i % 4, rng.random_range(1..2000u32))
+                        .into_boxed_str()
+                }),
             })),
-            meta: meta(organisation, if owner == CameraOwner::Police { Classification::Restricted } else { Classification::Internal }, as_of),
+            meta: meta(
+                organisation,
+                if owner == CameraOwner::Police {
+                    Classification::Restricted
+                } else {
+                    Classification::Internal
+                },
+                as_of,
+            ),
         });
     }
 
     let route_names = [
-        "Alby centrum – Albyberget", "Fittja centrum – Fittja gård", "Hallunda torg runt", "Norsborg – Hallunda",
-        "Tumba centrum", "Storvreten runt", "Ronna centrum", "Geneta – Lina hage", "Hovsjö runt",
-        "Fornhöjden – Södertälje C", "Saltskog runt", "Alby – Fittja längs E4", "Södertälje C kvällsrunda",
-        "Hallunda – Alby", "Ronna – Geneta",
+        "Alby centrum – Albyberget",
+        "Fittja centrum – Fittja gård",
+        "Hallunda torg runt",
+        "Norsborg – Hallunda",
+        "Tumba centrum",
+        "Storvreten runt",
+        "Ronna centrum",
+        "Geneta – Lina hage",
+        "Hovsjö runt",
+        "Fornhöjden – Södertälje C",
+        "Saltskog runt",
+        "Alby – Fittja längs E4",
+        "Södertälje C kvällsrunda",
+        "Hallunda – Alby",
+        "Ronna – Geneta",
     ];
     for (i, name) in route_names.iter().enumerate() {
         let spot = &spots[i % spots.len()];
@@ -330,7 +492,11 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             3 => RouteKind::FieldWorkers,
             _ => RouteKind::Police,
         };
-        let mut p = offset(spot.centre, gaussian(&mut rng) * 100.0, gaussian(&mut rng) * 100.0);
+        let mut p = offset(
+            spot.centre,
+            gaussian(&mut rng) * 100.0,
+            gaussian(&mut rng) * 100.0,
+        );
         let mut heading = rng.random_range(0.0..TAU);
         let mut coords: Vec<Coord<f64>> = vec![p.into()];
         for _ in 0..rng.random_range(6..10) {
@@ -353,7 +519,11 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             (RouteKind::Police, _) => "Polisen",
         };
         let route_id = uuid(&mut rng);
-        let status = if i == 14 { RouteStatus::Paused } else { RouteStatus::Active };
+        let status = if i == 14 {
+            RouteStatus::Paused
+        } else {
+            RouteStatus::Active
+        };
         out.push(Feature {
             id: route_id,
             geometry: Geometry::LineString(route_geometry.clone()),
@@ -366,7 +536,15 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
                 status,
                 description: "Demorutt".into(),
             })),
-            meta: meta(organisation, if kind == RouteKind::Police { Classification::Internal } else { Classification::Open }, as_of),
+            meta: meta(
+                organisation,
+                if kind == RouteKind::Police {
+                    Classification::Internal
+                } else {
+                    Classification::Open
+                },
+                as_of,
+            ),
         });
         if status != RouteStatus::Active {
             continue;
@@ -374,12 +552,21 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
         // Walks over the last eight weeks on the route's days, most of them done.
         for week in 0..8i64 {
             for wd in &weekdays {
-                let back = i64::from(as_of.weekday().number_days_from_monday()) - i64::from(wd.code()) + 7 * week;
+                let back = i64::from(as_of.weekday().number_days_from_monday())
+                    - i64::from(wd.code())
+                    + 7 * week;
                 if back <= 0 || !rng.random_bool(0.8) {
                     continue;
                 }
-                let started_at = (as_of - Duration::days(back)).replace_time(Time::from_hms(21, 0, 0).unwrap_or(Time::MIDNIGHT));
-                let report = ["Lugnt", "Lugnt, några ungdomar vid torget", "Krossat glas vid lekplatsen", "Många ute, god stämning", "Oro vid centrum, polis informerad"];
+                let started_at = (as_of - Duration::days(back))
+                    .replace_time(Time::from_hms(21, 0, 0).unwrap_or(Time::MIDNIGHT));
+                let report = [
+                    "Lugnt",
+                    "Lugnt, några ungdomar vid torget",
+                    "Krossat glas vid lekplatsen",
+                    "Många ute, god stämning",
+                    "Oro vid centrum, polis informerad",
+                ];
                 out.push(Feature {
                     id: uuid(&mut rng),
                     geometry: Geometry::LineString(route_geometry.clone()),
@@ -390,7 +577,11 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
                         walkers: rng.random_range(2..7),
                         report: report[rng.random_range(0..report.len())].into(),
                     })),
-                    meta: meta(organisation, Classification::Open, started_at + Duration::hours(5)),
+                    meta: meta(
+                        organisation,
+                        Classification::Open,
+                        started_at + Duration::hours(5),
+                    ),
                 });
             }
         }
@@ -405,7 +596,12 @@ mod tests {
 
     #[test]
     fn shipped_areas_all_read() {
-        let report = crate::service::import::read_geojson(Layer::Areas, AREAS_GEOJSON.as_bytes(), Default::default()).unwrap();
+        let report = crate::service::import::read_geojson(
+            Layer::Areas,
+            AREAS_GEOJSON.as_bytes(),
+            Default::default(),
+        )
+        .unwrap();
         assert!(report.rejected.is_empty(), "{:?}", report.rejected);
         assert!(report.drafts.len() >= 10);
     }
@@ -430,7 +626,10 @@ mod tests {
         assert!(stale >= 5, "{stale} stale");
         for f in &a {
             check_geometry(f.layer(), &f.geometry, "/geometry").unwrap();
-            let back = Properties::from_value(f.layer(), serde_json::from_str(&f.properties.to_json()).unwrap());
+            let back = Properties::from_value(
+                f.layer(),
+                serde_json::from_str(&f.properties.to_json()).unwrap(),
+            );
             assert_eq!(back.as_ref(), Ok(&f.properties), "{}", f.id);
         }
     }
@@ -443,8 +642,19 @@ mod tests {
             Properties::Incident(i) => i.occurred_at,
             _ => unreachable!(),
         };
-        let weekend = v.iter().filter(|f| matches!(at(f).weekday(), time::Weekday::Friday | time::Weekday::Saturday)).count();
-        assert!(weekend as f64 / v.len() as f64 > 2.0 / 7.0 + 0.05, "{weekend}");
+        let weekend = v
+            .iter()
+            .filter(|f| {
+                matches!(
+                    at(f).weekday(),
+                    time::Weekday::Friday | time::Weekday::Saturday
+                )
+            })
+            .count();
+        assert!(
+            weekend as f64 / v.len() as f64 > 2.0 / 7.0 + 0.05,
+            "{weekend}"
+        );
         let evening = v.iter().filter(|f| at(f).hour() >= 18).count();
         assert!(evening as f64 / v.len() as f64 > 0.35, "{evening}");
     }

@@ -16,7 +16,10 @@ use time::OffsetDateTime;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     lagesbild::telemetry::init("info,sqlx=warn");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -58,7 +61,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 settings.bind = b;
             }
             let app = App::build(settings, demo).await?;
-            app.run_until_stopped(shutdown_signal()).await.context("the server failed")?;
+            app.run_until_stopped(shutdown_signal())
+                .await
+                .context("the server failed")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -66,12 +71,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("the {} database is up to date", store.kind());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { file, layer, crs, format, dry_run } => {
+        Command::Import {
+            file,
+            layer,
+            crs,
+            format,
+            dry_run,
+        } => {
             let format = format.unwrap_or_else(|| {
                 let name = file.to_string_lossy().to_ascii_lowercase();
-                if name.ends_with(".csv") { FileFormat::Csv } else { FileFormat::Geojson }
+                if name.ends_with(".csv") {
+                    FileFormat::Csv
+                } else {
+                    FileFormat::Geojson
+                }
             });
-            let input = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
             let input = std::io::BufReader::new(input);
             let report = match format {
                 FileFormat::Geojson => read_geojson(layer, input, crs),
@@ -92,7 +108,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
             if dry_run {
-                eprintln!("{}: all {} rows are valid (dry run, nothing stored)", file.display(), report.drafts.len());
+                eprintln!(
+                    "{}: all {} rows are valid (dry run, nothing stored)",
+                    file.display(),
+                    report.drafts.len()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             let store = open_store(&settings).await?;
@@ -111,33 +131,51 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => {
                     // Write to a temporary file and rename, so a failed export leaves no half file.
                     let tmp = path.with_extension("partial");
-                    let f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-                    let n = service.export_geojson(layer, std::io::BufWriter::new(f)).await?;
-                    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+                    let f = std::fs::File::create(&tmp)
+                        .with_context(|| format!("cannot write {}", tmp.display()))?;
+                    let n = service
+                        .export_geojson(layer, std::io::BufWriter::new(f))
+                        .await?;
+                    std::fs::rename(&tmp, path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
                     n
                 }
-                None => service.export_geojson(layer, std::io::BufWriter::new(std::io::stdout().lock())).await?,
+                None => {
+                    service
+                        .export_geojson(layer, std::io::BufWriter::new(std::io::stdout().lock()))
+                        .await?
+                }
             };
             eprintln!("exported {n} features from '{layer}'");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Seed { demo, as_of, synthetic_incidents } => {
+        Command::Seed {
+            demo,
+            as_of,
+            synthetic_incidents,
+        } => {
             let as_of = match as_of {
-                Some(d) => time::Date::parse(&d, time::macros::format_description!("[year]-[month]-[day]"))
-                    .with_context(|| format!("--as-of '{d}' is not a date (YYYY-MM-DD)"))?
-                    .midnight()
-                    .assume_utc(),
+                Some(d) => time::Date::parse(
+                    &d,
+                    time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .with_context(|| format!("--as-of '{d}' is not a date (YYYY-MM-DD)"))?
+                .midnight()
+                .assume_utc(),
                 None => OffsetDateTime::now_utc(),
             };
             let store = open_store(&settings).await?;
             if demo {
                 let n = seed_demo_if_empty(&store, as_of).await?;
                 if n == 0 {
-                    bail!("the database already holds features; the demo picture is only seeded into an empty database");
+                    bail!(
+                        "the database already holds features; the demo picture is only seeded into an empty database"
+                    );
                 }
                 eprintln!("seeded the demo picture: {n} features");
             } else if let Some(n) = synthetic_incidents {
-                let features = lagesbild::demo::incidents(lagesbild::demo::DEMO_SEED ^ n as u64, as_of, n);
+                let features =
+                    lagesbild::demo::incidents(lagesbild::demo::DEMO_SEED ^ n as u64, as_of, n);
                 let bar = progress_bar(n as u64, "inserting");
                 let tick = |done: u64| bar.set_position(done);
                 store.insert(&features, &tick).await?;
@@ -145,7 +183,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("added {n} synthetic incidents");
             } else {
                 if store.count(lagesbild::domain::Layer::Areas).await? > 0 {
-                    bail!("the areas layer is not empty; import replacements with 'lagesbild import FILE --layer areas'");
+                    bail!(
+                        "the areas layer is not empty; import replacements with 'lagesbild import FILE --layer areas'"
+                    );
                 }
                 let areas = lagesbild::demo::areas(as_of);
                 store.insert(&areas, &|_| {}).await?;
@@ -176,7 +216,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -21,7 +21,9 @@ pub enum StartupError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The address could not be bound.
-    #[error("cannot listen on {0}: {1} (is another lagesbild already running? choose another with --bind)")]
+    #[error(
+        "cannot listen on {0}: {1} (is another lagesbild already running? choose another with --bind)"
+    )]
     Bind(SocketAddr, #[source] std::io::Error),
 }
 
@@ -91,10 +93,21 @@ impl App {
             resident_mb = resident_bytes().map(|b| b / 1_048_576),
             "index loaded"
         );
-        let listener = TcpListener::bind(settings.bind).await.map_err(|e| StartupError::Bind(settings.bind, e))?;
-        let local_addr = listener.local_addr().map_err(|e| StartupError::Bind(settings.bind, e))?;
-        let state = AppState { service: Arc::new(service), config: Arc::new(settings) };
-        Ok(Self { listener, state, local_addr })
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| StartupError::Bind(settings.bind, e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| StartupError::Bind(settings.bind, e))?;
+        let state = AppState {
+            service: Arc::new(service),
+            config: Arc::new(settings),
+        };
+        Ok(Self {
+            listener,
+            state,
+            local_addr,
+        })
     }
 
     /// The address actually bound.
@@ -113,10 +126,15 @@ impl App {
     ///
     /// # Errors
     /// When the server fails.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let service = Arc::clone(&self.state.service);
         tracing::info!(address = %self.local_addr, "serving: the map at http://{}/", self.local_addr);
-        axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await?;
         service.store().close().await;
         tracing::info!("stopped");
         Ok(())

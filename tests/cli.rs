@@ -1,5 +1,7 @@
 //! The command line, run as a user would: import, export, seed, migrate, help.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 mod common;
 
 use std::path::Path;
@@ -20,7 +22,16 @@ fn stderr(o: &Output) -> String {
 
 fn export(db: &str, layer: &str, dir: &Path) -> serde_json::Value {
     let out = dir.join(format!("{layer}.geojson"));
-    let o = lagesbild(db, &["export", "--layer", layer, "--output", out.to_str().unwrap()]);
+    let o = lagesbild(
+        db,
+        &[
+            "export",
+            "--layer",
+            layer,
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
 }
@@ -28,8 +39,17 @@ fn export(db: &str, layer: &str, dir: &Path) -> serde_json::Value {
 fn incidents_csv(rows: usize, bad_row: Option<usize>) -> String {
     let mut s = String::from("lon,lat,category,occurred_at,severity,organisation,description\n");
     for i in 0..rows {
-        let lat = if Some(i) == bad_row { "95.0".to_owned() } else { format!("{:.6}", 59.20 + (i % 100) as f64 * 0.0005) };
-        s.push_str(&format!("{:.6},{lat},vandalism,2026-10-{:02}T20:00:00Z,{},Botkyrkabyggen,Klotter\n", 17.80 + (i / 100) as f64 * 0.0005, 1 + i % 28, 1 + i % 3));
+        let lat = if Some(i) == bad_row {
+            "95.0".to_owned()
+        } else {
+            format!("{:.6}", 59.20 + (i % 100) as f64 * 0.0005)
+        };
+        s.push_str(&format!(
+            "{:.6},{lat},vandalism,2026-10-{:02}T20:00:00Z,{},Botkyrkabyggen,Klotter\n",
+            17.80 + (i / 100) as f64 * 0.0005,
+            1 + i % 28,
+            1 + i % 3
+        ));
     }
     s
 }
@@ -39,18 +59,40 @@ fn an_import_with_one_bad_row_of_10000_stores_nothing_and_names_the_row() {
     let db = common::fresh_sqlite();
     let file = db.dir.path().join("incidents.csv");
     std::fs::write(&file, incidents_csv(10_000, Some(4_999))).unwrap();
-    let o = lagesbild(&db.url, &["import", file.to_str().unwrap(), "--layer", "incidents"]);
+    let o = lagesbild(
+        &db.url,
+        &["import", file.to_str().unwrap(), "--layer", "incidents"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     // Row 4 999 (0-based) is line 5 001: the header is line 1.
-    assert!(err.contains("line 5001") && err.contains("latitude 95"), "{err}");
-    assert!(err.contains("nothing imported: 1 of 10000 rows rejected"), "{err}");
-    assert_eq!(export(&db.url, "incidents", db.dir.path())["features"].as_array().unwrap().len(), 0);
+    assert!(
+        err.contains("line 5001") && err.contains("latitude 95"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nothing imported: 1 of 10000 rows rejected"),
+        "{err}"
+    );
+    assert_eq!(
+        export(&db.url, "incidents", db.dir.path())["features"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 
     std::fs::write(&file, incidents_csv(10_000, None)).unwrap();
-    let o = lagesbild(&db.url, &["import", file.to_str().unwrap(), "--layer", "incidents"]);
+    let o = lagesbild(
+        &db.url,
+        &["import", file.to_str().unwrap(), "--layer", "incidents"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("imported 10000 features"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("imported 10000 features"),
+        "{}",
+        stderr(&o)
+    );
     let fc = export(&db.url, "incidents", db.dir.path());
     assert_eq!(fc["type"], "FeatureCollection");
     assert_eq!(fc["features"].as_array().unwrap().len(), 10_000);
@@ -67,17 +109,58 @@ fn sweref_csv_lands_in_wgs84_and_dry_run_stores_nothing() {
          670817.916,6577304.567,90,60,50,municipality,active,Botkyrka kommun,KBT-2025-0001\n",
     )
     .unwrap();
-    let o = lagesbild(&db.url, &["import", file.to_str().unwrap(), "--layer", "cameras", "--crs", "EPSG:3006", "--dry-run"]);
-    assert!(o.status.success() && stderr(&o).contains("dry run"), "{}", stderr(&o));
-    assert_eq!(export(&db.url, "cameras", db.dir.path())["features"].as_array().unwrap().len(), 0);
-    let o = lagesbild(&db.url, &["import", file.to_str().unwrap(), "--layer", "cameras", "--crs", "EPSG:3006"]);
+    let o = lagesbild(
+        &db.url,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--layer",
+            "cameras",
+            "--crs",
+            "EPSG:3006",
+            "--dry-run",
+        ],
+    );
+    assert!(
+        o.status.success() && stderr(&o).contains("dry run"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        export(&db.url, "cameras", db.dir.path())["features"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let o = lagesbild(
+        &db.url,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--layer",
+            "cameras",
+            "--crs",
+            "EPSG:3006",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let fc = export(&db.url, "cameras", db.dir.path());
     let c = &fc["features"][0]["geometry"]["coordinates"];
-    assert!((c[0].as_f64().unwrap() - 18.0).abs() < 1e-6 && (c[1].as_f64().unwrap() - 59.3).abs() < 1e-6, "{c}");
-    assert_eq!(fc["features"][0]["properties"]["permit_reference"], "KBT-2025-0001");
+    assert!(
+        (c[0].as_f64().unwrap() - 18.0).abs() < 1e-6
+            && (c[1].as_f64().unwrap() - 59.3).abs() < 1e-6,
+        "{c}"
+    );
+    assert_eq!(
+        fc["features"][0]["properties"]["permit_reference"],
+        "KBT-2025-0001"
+    );
     // Without --crs the same file is refused with a hint.
-    let o = lagesbild(&db.url, &["import", file.to_str().unwrap(), "--layer", "cameras"]);
+    let o = lagesbild(
+        &db.url,
+        &["import", file.to_str().unwrap(), "--layer", "cameras"],
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--crs EPSG:3006"), "{}", stderr(&o));
 }
@@ -88,13 +171,19 @@ fn geojson_round_trips_through_export_and_import() {
     let o = lagesbild(&a.url, &["seed", "--demo", "--as-of", "2026-11-23"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = lagesbild(&a.url, &["seed", "--demo"]);
-    assert!(!o.status.success() && stderr(&o).contains("empty database"), "seeding twice is refused");
+    assert!(
+        !o.status.success() && stderr(&o).contains("empty database"),
+        "seeding twice is refused"
+    );
     let routes = export(&a.url, "patrol_routes", a.dir.path());
     assert_eq!(routes["features"].as_array().unwrap().len(), 15);
 
     let b = common::fresh_sqlite();
     let file = a.dir.path().join("patrol_routes.geojson");
-    let o = lagesbild(&b.url, &["import", file.to_str().unwrap(), "--layer", "patrol_routes"]);
+    let o = lagesbild(
+        &b.url,
+        &["import", file.to_str().unwrap(), "--layer", "patrol_routes"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let again = export(&b.url, "patrol_routes", b.dir.path());
     let key = |fc: &serde_json::Value| {
@@ -102,15 +191,27 @@ fn geojson_round_trips_through_export_and_import() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| (f["properties"]["name"].to_string(), f["geometry"].to_string()))
+            .map(|f| {
+                (
+                    f["properties"]["name"].to_string(),
+                    f["geometry"].to_string(),
+                )
+            })
             .collect();
         v.sort();
         v
     };
     assert_eq!(key(&again), key(&routes));
     // The ids came along, so a second import of the same file is refused whole.
-    let o = lagesbild(&b.url, &["import", file.to_str().unwrap(), "--layer", "patrol_routes"]);
-    assert!(!o.status.success() && stderr(&o).contains("exists already"), "{}", stderr(&o));
+    let o = lagesbild(
+        &b.url,
+        &["import", file.to_str().unwrap(), "--layer", "patrol_routes"],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("exists already"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -119,40 +220,102 @@ fn seed_loads_the_district_outlines_and_bad_files_are_explained() {
     let o = lagesbild(&db.url, &["seed"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let areas = export(&db.url, "areas", db.dir.path());
-    let names: Vec<&str> = areas["features"].as_array().unwrap().iter().map(|f| f["properties"]["name"].as_str().unwrap()).collect();
-    for n in ["Alby", "Fittja", "Hallunda", "Norsborg", "Tumba", "Ronna", "Geneta", "Hovsjö", "Fornhöjden"] {
+    let names: Vec<&str> = areas["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "Alby",
+        "Fittja",
+        "Hallunda",
+        "Norsborg",
+        "Tumba",
+        "Ronna",
+        "Geneta",
+        "Hovsjö",
+        "Fornhöjden",
+    ] {
         assert!(names.contains(&n), "{n} missing");
     }
-    assert!(areas["features"].as_array().unwrap().iter().all(|f| f["properties"]["approximate"] == true));
+    assert!(
+        areas["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["properties"]["approximate"] == true)
+    );
 
     let file = db.dir.path().join("broken.geojson");
     std::fs::write(&file, "{\"type\": \"FeatureCollection\", ").unwrap();
-    let o = lagesbild(&db.url, &["import", file.to_str().unwrap(), "--layer", "areas"]);
-    assert!(!o.status.success() && stderr(&o).contains("not valid JSON (line 1"), "{}", stderr(&o));
-    let o = lagesbild(&db.url, &["import", file.to_str().unwrap(), "--layer", "suspects"]);
-    assert!(!o.status.success() && stderr(&o).contains("allowed: incidents"), "{}", stderr(&o));
+    let o = lagesbild(
+        &db.url,
+        &["import", file.to_str().unwrap(), "--layer", "areas"],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("not valid JSON (line 1"),
+        "{}",
+        stderr(&o)
+    );
+    let o = lagesbild(
+        &db.url,
+        &["import", file.to_str().unwrap(), "--layer", "suspects"],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("allowed: incidents"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn help_documents_commands_and_configuration() {
-    let o = Command::new(env!("CARGO_BIN_EXE_lagesbild")).arg("--help").output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
-    for word in ["serve", "migrate", "import", "export", "seed", "DATABASE_URL", "--config", "--database-url"] {
+    for word in [
+        "serve",
+        "migrate",
+        "import",
+        "export",
+        "seed",
+        "DATABASE_URL",
+        "--config",
+        "--database-url",
+    ] {
         assert!(text.contains(word), "--help lacks {word}");
     }
-    let o = Command::new(env!("CARGO_BIN_EXE_lagesbild")).args(["import", "--help"]).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["import", "--help"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("EPSG:3006"));
 }
 
 #[test]
 fn migrate_works_on_postgis() {
-    let Some(admin) = common::pg_admin_url() else { return };
+    let Some(admin) = common::pg_admin_url() else {
+        return;
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let url = rt.block_on(common::fresh_pg_url(&admin));
     let o = lagesbild(&url, &["migrate"]);
-    assert!(o.status.success() && stderr(&o).contains("postgis database is up to date"), "{}", stderr(&o));
+    assert!(
+        o.status.success() && stderr(&o).contains("postgis database is up to date"),
+        "{}",
+        stderr(&o)
+    );
     let o = lagesbild(&url, &["seed", "--demo"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(export(&url, "cameras", dir.path())["features"].as_array().unwrap().len(), 60);
+    assert_eq!(
+        export(&url, "cameras", dir.path())["features"]
+            .as_array()
+            .unwrap()
+            .len(),
+        60
+    );
 }

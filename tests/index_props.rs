@@ -1,6 +1,8 @@
 //! Property tests: for random features and random queries the R-tree answers exactly what a
 //! brute-force scan over every feature answers.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 use std::sync::Arc;
 
 use geo::{Coord, Geometry, LineString, Point, Polygon};
@@ -35,8 +37,14 @@ fn geometry() -> impl Strategy<Value = Geometry<f64>> {
 }
 
 fn feature() -> impl Strategy<Value = Feature> {
-    (any::<u128>(), geometry(), 0usize..IncidentCategory::ALL.len(), any::<bool>(), 0i64..400 * 86_400).prop_map(
-        |(id, geometry, cat, open, secs)| {
+    (
+        any::<u128>(),
+        geometry(),
+        0usize..IncidentCategory::ALL.len(),
+        any::<bool>(),
+        0i64..400 * 86_400,
+    )
+        .prop_map(|(id, geometry, cat, open, secs)| {
             let at = OffsetDateTime::from_unix_timestamp(1_750_000_000 + secs).unwrap();
             Feature {
                 id: Uuid::from_u128(id),
@@ -45,7 +53,11 @@ fn feature() -> impl Strategy<Value = Feature> {
                     category: IncidentCategory::ALL[cat],
                     occurred_at: at,
                     severity: 2,
-                    status: if open { IncidentStatus::Open } else { IncidentStatus::Closed },
+                    status: if open {
+                        IncidentStatus::Open
+                    } else {
+                        IncidentStatus::Closed
+                    },
                     reference: None,
                     description: "".into(),
                 }),
@@ -58,20 +70,34 @@ fn feature() -> impl Strategy<Value = Feature> {
                     version: 1,
                 },
             }
-        },
-    )
+        })
 }
 
 fn spatial() -> impl Strategy<Value = Spatial> {
     prop_oneof![
         Just(Spatial::All),
-        (coord(), 0.0f64..0.2, 0.0f64..0.1).prop_map(|(c, w, h)| Spatial::Bbox([c.x, c.y, c.x + w, c.y + h])),
-        (coord(), 1.0f64..5_000.0).prop_map(|(c, m)| Spatial::Near { point: Point(c), metres: m }),
-        (coord(), coord(), coord()).prop_map(|(a, b, c)| {
-            Spatial::Intersects(Geometry::Polygon(Polygon::new(LineString::from(vec![a, b, c, a]), vec![])))
+        (coord(), 0.0f64..0.2, 0.0f64..0.1).prop_map(|(c, w, h)| Spatial::Bbox([
+            c.x,
+            c.y,
+            c.x + w,
+            c.y + h
+        ])),
+        (coord(), 1.0f64..5_000.0).prop_map(|(c, m)| Spatial::Near {
+            point: Point(c),
+            metres: m
         }),
-        (proptest::collection::vec(coord(), 2..6), 1.0f64..2_000.0)
-            .prop_map(|(cs, m)| Spatial::WithinDistance { geometry: Geometry::LineString(LineString::from(cs)), metres: m }),
+        (coord(), coord(), coord()).prop_map(|(a, b, c)| {
+            Spatial::Intersects(Geometry::Polygon(Polygon::new(
+                LineString::from(vec![a, b, c, a]),
+                vec![],
+            )))
+        }),
+        (proptest::collection::vec(coord(), 2..6), 1.0f64..2_000.0).prop_map(|(cs, m)| {
+            Spatial::WithinDistance {
+                geometry: Geometry::LineString(LineString::from(cs)),
+                metres: m,
+            }
+        }),
     ]
 }
 
@@ -93,7 +119,12 @@ fn filters() -> impl Strategy<Value = Filters> {
 
 fn entry_fields(f: &Feature) -> (i64, i64, u8, u8) {
     let span = f.properties.time_span();
-    (span.start, span.end, f.properties.category_code().unwrap(), f.properties.status_code().unwrap())
+    (
+        span.start,
+        span.end,
+        f.properties.category_code().unwrap(),
+        f.properties.status_code().unwrap(),
+    )
 }
 
 fn brute_force(features: &[Feature], spatial: &Spatial, filters: &Filters) -> Vec<Uuid> {

@@ -1,5 +1,7 @@
 //! One store contract, run against a real SQLite file and a real PostGIS database.
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 mod common;
 
 use std::sync::Arc;
@@ -46,8 +48,14 @@ async fn round_trips_every_layer(store: &Store) {
 
 /// Updates need the current version; deletes hide the feature but keep it.
 async fn versions_guard_updates_and_deletes(store: &Store) {
-    let mut f = sample().into_iter().find(|f| f.layer() == Layer::Cameras).unwrap();
-    store.insert(std::slice::from_ref(&f), &|_| {}).await.unwrap();
+    let mut f = sample()
+        .into_iter()
+        .find(|f| f.layer() == Layer::Cameras)
+        .unwrap();
+    store
+        .insert(std::slice::from_ref(&f), &|_| {})
+        .await
+        .unwrap();
 
     f.meta.version = 2;
     if let Properties::Camera(c) = &mut f.properties {
@@ -62,23 +70,47 @@ async fn versions_guard_updates_and_deletes(store: &Store) {
     let mut stale = f.clone();
     stale.meta.version = 2;
     match store.update(&stale).await {
-        Err(StoreError::VersionConflict { expected: 1, current: 2, .. }) => {}
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            current: 2,
+            ..
+        }) => {}
         other => panic!("expected a version conflict, got {other:?}"),
     }
 
-    assert!(matches!(store.delete(Layer::Cameras, f.id, 1, "t").await, Err(StoreError::VersionConflict { .. })));
+    assert!(matches!(
+        store.delete(Layer::Cameras, f.id, 1, "t").await,
+        Err(StoreError::VersionConflict { .. })
+    ));
     store.delete(Layer::Cameras, f.id, 2, "t").await.unwrap();
-    assert!(store.load_layer(Layer::Cameras, &|_| {}).await.unwrap().iter().all(|x| x.id != f.id));
+    assert!(
+        store
+            .load_layer(Layer::Cameras, &|_| {})
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.id != f.id)
+    );
     let (_, deleted) = store.get(f.id).await.unwrap().expect("kept after delete");
     assert!(deleted.is_some());
-    assert!(matches!(store.delete(Layer::Cameras, f.id, 3, "t").await, Err(StoreError::NotFound(..))));
+    assert!(matches!(
+        store.delete(Layer::Cameras, f.id, 3, "t").await,
+        Err(StoreError::NotFound(..))
+    ));
     // The wrong layer is not found either.
-    assert!(matches!(store.delete(Layer::Incidents, f.id, 3, "t").await, Err(StoreError::NotFound(..))));
+    assert!(matches!(
+        store.delete(Layer::Incidents, f.id, 3, "t").await,
+        Err(StoreError::NotFound(..))
+    ));
 }
 
 /// A batch with one duplicate id stores nothing.
 async fn batches_are_all_or_nothing(store: &Store) {
-    let features: Vec<Feature> = sample().into_iter().filter(|f| f.layer() == Layer::Incidents).take(2500).collect();
+    let features: Vec<Feature> = sample()
+        .into_iter()
+        .filter(|f| f.layer() == Layer::Incidents)
+        .take(2500)
+        .collect();
     store.insert(&features[..1], &|_| {}).await.unwrap();
     // The duplicate sits in the third chunk of 1000, after two chunks were written in the transaction.
     let mut batch: Vec<Feature> = features[1..].to_vec();
@@ -89,7 +121,11 @@ async fn batches_are_all_or_nothing(store: &Store) {
         Err(StoreError::DuplicateId(id)) => assert_eq!(id, features[0].id),
         other => panic!("expected a duplicate id error, got {other:?}"),
     }
-    assert_eq!(store.count(Layer::Incidents).await.unwrap(), 1, "nothing of the failed batch is stored");
+    assert_eq!(
+        store.count(Layer::Incidents).await.unwrap(),
+        1,
+        "nothing of the failed batch is stored"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +136,9 @@ async fn sqlite_round_trips_every_layer() {
 
 #[tokio::test]
 async fn postgis_round_trips_every_layer() {
-    let Some(store) = pg_store().await else { return };
+    let Some(store) = pg_store().await else {
+        return;
+    };
     round_trips_every_layer(&store).await;
 }
 
@@ -112,7 +150,9 @@ async fn sqlite_versions_guard_updates_and_deletes() {
 
 #[tokio::test]
 async fn postgis_versions_guard_updates_and_deletes() {
-    let Some(store) = pg_store().await else { return };
+    let Some(store) = pg_store().await else {
+        return;
+    };
     versions_guard_updates_and_deletes(&store).await;
 }
 
@@ -124,7 +164,9 @@ async fn sqlite_batches_are_all_or_nothing() {
 
 #[tokio::test]
 async fn postgis_batches_are_all_or_nothing() {
-    let Some(store) = pg_store().await else { return };
+    let Some(store) = pg_store().await else {
+        return;
+    };
     batches_are_all_or_nothing(&store).await;
 }
 
@@ -141,12 +183,19 @@ async fn sqlite_migrations_are_idempotent_and_file_is_created() {
 /// PostGIS holds real geometries: the per-layer views answer spatial SQL as QGIS would ask it.
 #[tokio::test]
 async fn postgis_layers_are_usable_from_sql() {
-    let Some(store) = pg_store().await else { return };
+    let Some(store) = pg_store().await else {
+        return;
+    };
     let features = sample();
     store.insert(&features, &|_| {}).await.unwrap();
-    let Store::Postgres(pool) = &store else { unreachable!() };
+    let Store::Postgres(pool) = &store else {
+        unreachable!()
+    };
     let (srid, kind): (i32, String) =
-        sqlx::query_as("SELECT ST_SRID(geom), GeometryType(geom) FROM incidents LIMIT 1").fetch_one(pool).await.unwrap();
+        sqlx::query_as("SELECT ST_SRID(geom), GeometryType(geom) FROM incidents LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     assert_eq!((srid, kind.as_str()), (4326, "POINT"));
     // Count incidents inside the Alby outline with PostGIS and with the domain's own test.
     let in_alby: i64 = sqlx::query_scalar(
@@ -166,6 +215,9 @@ async fn postgis_layers_are_usable_from_sql() {
         .count();
     assert_eq!(in_alby as usize, ours);
     assert!(ours > 10, "the demo clusters incidents in Alby ({ours})");
-    let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM risk_environments WHERE stale").fetch_one(pool).await.unwrap();
+    let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM risk_environments WHERE stale")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert!(stale > 0);
 }

@@ -43,7 +43,7 @@ pub struct Problem {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    problem: Problem,
+    problem: Box<Problem>,
     /// Logged, never sent: the internal cause of a 5xx.
     internal: Option<String>,
 }
@@ -53,14 +53,14 @@ impl ApiError {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
         Self {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!("urn:lagesbild:problem:{slug}"),
                 title: title.into(),
                 status: status.as_u16(),
                 detail: detail.into(),
                 errors: Vec::new(),
                 current_version: None,
-            },
+            }),
             internal: None,
         }
     }
@@ -80,7 +80,14 @@ impl ApiError {
             many => format!("{} problems in the request; see 'errors'", many.len()),
         };
         let mut e = Self::new(status, "invalid-input", "Invalid input", detail);
-        e.problem.errors = errors.0.into_iter().map(|ValidationError { field, message }| InvalidParam { pointer: field, detail: message }).collect();
+        e.problem.errors = errors
+            .0
+            .into_iter()
+            .map(|ValidationError { field, message }| InvalidParam {
+                pointer: field,
+                detail: message,
+            })
+            .collect();
         e
     }
 
@@ -116,9 +123,17 @@ impl ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid(errors) => ApiError::invalid_with(StatusCode::UNPROCESSABLE_ENTITY, errors),
-            ServiceError::NotFound(layer, id) => ApiError::not_found(format!("no feature {id} in collection '{layer}'")),
-            ServiceError::VersionConflict { id, expected, current } => {
+            ServiceError::Invalid(errors) => {
+                ApiError::invalid_with(StatusCode::UNPROCESSABLE_ENTITY, errors)
+            }
+            ServiceError::NotFound(layer, id) => {
+                ApiError::not_found(format!("no feature {id} in collection '{layer}'"))
+            }
+            ServiceError::VersionConflict {
+                id,
+                expected,
+                current,
+            } => {
                 let mut e = ApiError::new(
                     StatusCode::PRECONDITION_FAILED,
                     "version-conflict",
@@ -134,7 +149,9 @@ impl From<ServiceError> for ApiError {
                 StatusCode::CONFLICT,
                 "duplicate-id",
                 "Id already used",
-                format!("a feature with id {id} exists already (possibly deleted); leave 'id' out to get a new one"),
+                format!(
+                    "a feature with id {id} exists already (possibly deleted); leave 'id' out to get a new one"
+                ),
             ),
             ServiceError::Store(e) => ApiError::internal(e),
         }
@@ -150,7 +167,8 @@ impl IntoResponse for ApiError {
         }
         let body = serde_json::to_vec(&self.problem).unwrap_or_default();
         let mut res = (self.status, body).into_response();
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         res
     }
 }

@@ -19,8 +19,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if !matches!(
             essence.as_str(),
             "application/json" | "application/geo+json" | "application/merge-patch+json"
@@ -51,7 +61,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 StatusCode::BAD_REQUEST,
                 "invalid-json",
                 "Invalid JSON",
-                format!("the body is not valid JSON: {e} (line {}, column {})", e.line(), e.column()),
+                format!(
+                    "the body is not valid JSON: {e} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         Ok(JsonBody(value))
@@ -67,9 +81,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for StrictQuery<T>
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q)
-            .map(StrictQuery)
-            .map_err(|e| ApiError::bad_param("query", format!("{e}; see /api for the parameters of this endpoint")))
+        serde_urlencoded::from_str(q).map(StrictQuery).map_err(|e| {
+            ApiError::bad_param(
+                "query",
+                format!("{e}; see /api for the parameters of this endpoint"),
+            )
+        })
     }
 }
 
@@ -78,7 +95,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for StrictQuery<T>
 /// # Errors
 /// 404 naming the collections that exist.
 pub fn collection(id: &str) -> Result<Layer, ApiError> {
-    id.parse().map_err(|_| ApiError::not_found(format!("no collection '{id}'; the collections are {}", Layer::NAMES.join(", "))))
+    id.parse().map_err(|_| {
+        ApiError::not_found(format!(
+            "no collection '{id}'; the collections are {}",
+            Layer::NAMES.join(", ")
+        ))
+    })
 }
 
 /// Reads a feature id from the path.
@@ -86,7 +108,11 @@ pub fn collection(id: &str) -> Result<Layer, ApiError> {
 /// # Errors
 /// 404: a string that is not a UUID names no feature.
 pub fn feature_id(layer: Layer, id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("no feature '{id}' in collection '{layer}' (feature ids are UUIDs)")))
+    Uuid::parse_str(id).map_err(|_| {
+        ApiError::not_found(format!(
+            "no feature '{id}' in collection '{layer}' (feature ids are UUIDs)"
+        ))
+    })
 }
 
 /// The version an `If-Match` header names; `None` for `*`.

@@ -59,29 +59,49 @@ pub struct ItemsRequest {
 }
 
 fn number(name: &str, s: &str) -> Result<f64, ApiError> {
-    s.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| ApiError::bad_param(name, format!("'{s}' is not a number")))
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| ApiError::bad_param(name, format!("'{s}' is not a number")))
 }
 
 fn metres(name: &str, s: &str) -> Result<f64, ApiError> {
     let m = number(name, s)?;
     if m <= 0.0 || m > MAX_DISTANCE_M {
-        return Err(ApiError::bad_param(name, format!("{m} m is out of range; give metres above 0 and at most {MAX_DISTANCE_M}")));
+        return Err(ApiError::bad_param(
+            name,
+            format!("{m} m is out of range; give metres above 0 and at most {MAX_DISTANCE_M}"),
+        ));
     }
     Ok(m)
 }
 
 fn codes(layer: Layer, name: &str, value: &str, allowed: &[&str]) -> Result<Vec<u8>, ApiError> {
     if allowed.is_empty() {
-        return Err(ApiError::bad_param(name, format!("the collection '{layer}' has no {name} to filter on")));
+        return Err(ApiError::bad_param(
+            name,
+            format!("the collection '{layer}' has no {name} to filter on"),
+        ));
     }
     value
         .split(',')
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(|v| {
-            allowed.iter().position(|a| *a == v).and_then(|p| u8::try_from(p).ok()).ok_or_else(|| {
-                ApiError::bad_param(name, format!("unknown {name} '{v}' in '{layer}'; allowed: {}", allowed.join(", ")))
-            })
+            allowed
+                .iter()
+                .position(|a| *a == v)
+                .and_then(|p| u8::try_from(p).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_param(
+                        name,
+                        format!(
+                            "unknown {name} '{v}' in '{layer}'; allowed: {}",
+                            allowed.join(", ")
+                        ),
+                    )
+                })
         })
         .collect()
 }
@@ -91,38 +111,78 @@ impl ItemsQuery {
     ///
     /// # Errors
     /// 400 naming the parameter.
-    pub fn parse(&self, layer: Layer, default_limit: usize, max_limit: usize) -> Result<ItemsRequest, ApiError> {
-        if let Some(f) = &self.f {
-            if !matches!(f.as_str(), "json" | "geojson") {
-                return Err(ApiError::bad_param("f", format!("'{f}' is not offered here; use f=json or f=geojson")));
-            }
+    pub fn parse(
+        &self,
+        layer: Layer,
+        default_limit: usize,
+        max_limit: usize,
+    ) -> Result<ItemsRequest, ApiError> {
+        if let Some(f) = &self.f
+            && !matches!(f.as_str(), "json" | "geojson")
+        {
+            return Err(ApiError::bad_param(
+                "f",
+                format!("'{f}' is not offered here; use f=json or f=geojson"),
+            ));
         }
-        let given = [self.bbox.is_some(), self.near.is_some(), self.intersects.is_some()].iter().filter(|b| **b).count();
+        let given = [
+            self.bbox.is_some(),
+            self.near.is_some(),
+            self.intersects.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if given > 1 {
-            return Err(ApiError::bad_param("bbox", "use one of bbox, near and intersects at a time"));
+            return Err(ApiError::bad_param(
+                "bbox",
+                "use one of bbox, near and intersects at a time",
+            ));
         }
         if self.distance.is_some() && self.intersects.is_none() {
-            return Err(ApiError::bad_param("distance", "goes with intersects (use near=lon,lat,metres around a point)"));
+            return Err(ApiError::bad_param(
+                "distance",
+                "goes with intersects (use near=lon,lat,metres around a point)",
+            ));
         }
         let spatial = if let Some(b) = &self.bbox {
-            let b: Bbox = b.parse().map_err(|e| ApiError::invalid(ValidationErrors::from(e)))?;
+            let b: Bbox = b
+                .parse()
+                .map_err(|e| ApiError::invalid(ValidationErrors::from(e)))?;
             Spatial::Bbox(b.to_array())
         } else if let Some(n) = &self.near {
             let parts: Vec<&str> = n.split(',').collect();
             let [lon, lat, m] = parts[..] else {
-                return Err(ApiError::bad_param("near", format!("'{n}': write lon,lat,metres, e.g. near=17.84,59.24,500")));
+                return Err(ApiError::bad_param(
+                    "near",
+                    format!("'{n}': write lon,lat,metres, e.g. near=17.84,59.24,500"),
+                ));
             };
-            let (lon, lat, m) = (number("near", lon)?, number("near", lat)?, metres("near", m)?);
+            let (lon, lat, m) = (
+                number("near", lon)?,
+                number("near", lat)?,
+                metres("near", m)?,
+            );
             if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-                return Err(ApiError::bad_param("near", format!("'{n}': the point is outside WGS84 (lon -180..180, lat -90..90)")));
+                return Err(ApiError::bad_param(
+                    "near",
+                    format!("'{n}': the point is outside WGS84 (lon -180..180, lat -90..90)"),
+                ));
             }
-            Spatial::Near { point: geo::Point::new(lon, lat), metres: m }
+            Spatial::Near {
+                point: geo::Point::new(lon, lat),
+                metres: m,
+            }
         } else if let Some(g) = &self.intersects {
-            let value: serde_json::Value = serde_json::from_str(g)
-                .map_err(|e| ApiError::bad_param("intersects", format!("is not a GeoJSON geometry: {e}")))?;
+            let value: serde_json::Value = serde_json::from_str(g).map_err(|e| {
+                ApiError::bad_param("intersects", format!("is not a GeoJSON geometry: {e}"))
+            })?;
             let geometry = parse_any_geometry(&value)?;
             match &self.distance {
-                Some(d) => Spatial::WithinDistance { geometry, metres: metres("distance", d)? },
+                Some(d) => Spatial::WithinDistance {
+                    geometry,
+                    metres: metres("distance", d)?,
+                },
                 None => Spatial::Intersects(geometry),
             }
         } else {
@@ -144,7 +204,12 @@ impl ItemsQuery {
             None => default_limit,
             Some(l) => match l.trim().parse::<usize>() {
                 Ok(n) if (1..=max_limit).contains(&n) => n,
-                _ => return Err(ApiError::bad_param("limit", format!("'{l}' is out of range; give a whole number from 1 to {max_limit}"))),
+                _ => {
+                    return Err(ApiError::bad_param(
+                        "limit",
+                        format!("'{l}' is out of range; give a whole number from 1 to {max_limit}"),
+                    ));
+                }
             },
         };
         let offset = match &self.offset {
@@ -154,9 +219,19 @@ impl ItemsQuery {
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n <= 100_000_000)
-                .ok_or_else(|| ApiError::bad_param("offset", format!("'{o}' is not a whole number from 0")))?,
+                .ok_or_else(|| {
+                    ApiError::bad_param("offset", format!("'{o}' is not a whole number from 0"))
+                })?,
         };
-        Ok(ItemsRequest { spatial, filters: Filters { time, categories, statuses }, page: Page { offset, limit } })
+        Ok(ItemsRequest {
+            spatial,
+            filters: Filters {
+                time,
+                categories,
+                statuses,
+            },
+            page: Page { offset, limit },
+        })
     }
 }
 
@@ -170,7 +245,9 @@ fn parse_any_geometry(value: &serde_json::Value) -> Result<geo::Geometry<f64>, A
         other => {
             return Err(ApiError::bad_param(
                 "intersects",
-                format!("geometry type {other:?} is not supported; use Point, LineString, MultiLineString, Polygon or MultiPolygon"),
+                format!(
+                    "geometry type {other:?} is not supported; use Point, LineString, MultiLineString, Polygon or MultiPolygon"
+                ),
             ));
         }
     };
@@ -197,7 +274,10 @@ pub async fn get_items(
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let req = query.parse(layer, state.config.default_limit, state.config.max_limit)?;
-    let result = state.service.index().query(layer, &req.spatial, &req.filters, req.page);
+    let result = state
+        .service
+        .index()
+        .query(layer, &req.spatial, &req.filters, req.page);
     let now = OffsetDateTime::now_utc();
     let base = base_url(&state, &headers);
     let items_url = format!("{base}/collections/{layer}/items");
@@ -236,7 +316,11 @@ pub async fn get_items(
     ));
     body.push_str(&links.join(","));
     body.push_str("]}");
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))], body).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+        body,
+    )
+        .into_response())
 }
 
 /// The query string for another page of the same request.
@@ -284,26 +368,42 @@ pub async fn get_item(
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
-    let feature = state
-        .service
-        .index()
-        .get(layer, id)
-        .ok_or_else(|| ApiError::not_found(format!("no feature {id} in collection '{layer}'")))?;
+    let feature =
+        state.service.index().get(layer, id).ok_or_else(|| {
+            ApiError::not_found(format!("no feature {id} in collection '{layer}'"))
+        })?;
     let etag = feature.etag();
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
 }
 
 /// A feature as a GeoJSON response with its ETag.
-pub fn feature_response(status: StatusCode, feature: &crate::domain::Feature, base: &str) -> Result<Response, ApiError> {
-    let mut value = serde_json::to_value(feature.geojson(OffsetDateTime::now_utc().date())).map_err(ApiError::internal)?;
+pub fn feature_response(
+    status: StatusCode,
+    feature: &crate::domain::Feature,
+    base: &str,
+) -> Result<Response, ApiError> {
+    let mut value = serde_json::to_value(feature.geojson(OffsetDateTime::now_utc().date()))
+        .map_err(ApiError::internal)?;
     let layer = feature.layer();
     value["links"] = serde_json::json!([
         {"rel": "self", "type": GEOJSON, "href": format!("{base}/collections/{layer}/items/{}", feature.id)},
         {"rel": "collection", "type": "application/json", "href": format!("{base}/collections/{layer}")},
     ]);
     let body = serde_json::to_vec(&value).map_err(ApiError::internal)?;
-    Ok((status, [(header::CONTENT_TYPE, GEOJSON.to_owned()), (header::ETAG, feature.etag())], body).into_response())
+    Ok((
+        status,
+        [
+            (header::CONTENT_TYPE, GEOJSON.to_owned()),
+            (header::ETAG, feature.etag()),
+        ],
+        body,
+    )
+        .into_response())
 }

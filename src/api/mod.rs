@@ -43,7 +43,10 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = &state.config.public_url {
         return u.trim_end_matches('/').to_owned();
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     format!("http://{host}")
 }
 
@@ -59,27 +62,41 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(ogc::health))
         .route("/collections", get(ogc::collections))
         .route("/collections/{collectionId}", get(ogc::collection))
-        .route("/collections/{collectionId}/items", get(items::get_items).post(write::create_item))
+        .route(
+            "/collections/{collectionId}/items",
+            get(items::get_items).post(write::create_item),
+        )
         .route(
             "/collections/{collectionId}/items/{featureId}",
-            get(items::get_item).put(write::replace_item).patch(write::patch_item).delete(write::delete_item),
+            get(items::get_item)
+                .put(write::replace_item)
+                .patch(write::patch_item)
+                .delete(write::delete_item),
         )
         .nest_service("/web", web)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            ApiError::internal("a handler panicked").into_response()
-        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("a handler panicked").into_response()
+            },
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
-    ApiError::not_found(format!("nothing at {}; start at / (landing page) or /api (API description)", uri.path()))
-        .into_response()
+    ApiError::not_found(format!(
+        "nothing at {}; start at / (landing page) or /api (API description)",
+        uri.path()
+    ))
+    .into_response()
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
@@ -87,7 +104,10 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Method not allowed",
-        format!("{method} is not offered on {}; see /api for what is", uri.path()),
+        format!(
+            "{method} is not offered on {}; see /api for what is",
+            uri.path()
+        ),
     )
     .into_response()
 }

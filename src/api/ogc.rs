@@ -64,23 +64,38 @@ fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
         None => headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.split(',').next().is_some_and(|first| first.trim().starts_with("text/html"))),
+            .is_some_and(|a| {
+                a.split(',')
+                    .next()
+                    .is_some_and(|first| first.trim().starts_with("text/html"))
+            }),
     }
 }
 
 fn json_response(value: &Value) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], value.to_string()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        value.to_string(),
+    )
+        .into_response()
 }
 
 /// The landing page: JSON links for GIS clients, the map for browsers.
 #[utoipa::path(get, path = "/", tag = "Capabilities",
     params(("f" = Option<String>, Query, description = "json or html; default by Accept")),
     responses((status = 200, description = "Links to the API document, conformance and collections (JSON), or the map (HTML)")))]
-pub async fn landing(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<FormatQuery>) -> Response {
-    if wants_html(&headers, q.f.as_deref()) {
-        if let Ok(page) = tokio::fs::read_to_string(state.config.web_dir.join("index.html")).await {
-            return Html(page).into_response();
-        }
+pub async fn landing(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<FormatQuery>,
+) -> Response {
+    if wants_html(&headers, q.f.as_deref())
+        && let Ok(page) = tokio::fs::read_to_string(state.config.web_dir.join("index.html")).await
+    {
+        return Html(page).into_response();
     }
     let base = base_url(&state, &headers);
     json_response(&json!({
@@ -106,21 +121,36 @@ pub async fn conformance() -> Response {
 #[utoipa::path(get, path = "/api", tag = "Capabilities", responses((status = 200, description = "OpenAPI 3 document", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
 pub async fn openapi() -> Response {
     let body = openapi_document().to_json().unwrap_or_default();
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"))], body).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Liveness and what is loaded.
 #[utoipa::path(get, path = "/health", tag = "Capabilities", responses((status = 200, description = "Status, back-end and feature counts")))]
 pub async fn health(State(state): State<AppState>) -> Response {
-    let counts: serde_json::Map<String, Value> =
-        Layer::ALL.iter().map(|l| (l.as_str().to_owned(), json!(state.service.index().len(*l)))).collect();
-    json_response(&json!({"status": "ok", "store": state.service.store().kind(), "features": counts}))
+    let counts: serde_json::Map<String, Value> = Layer::ALL
+        .iter()
+        .map(|l| (l.as_str().to_owned(), json!(state.service.index().len(*l))))
+        .collect();
+    json_response(
+        &json!({"status": "ok", "store": state.service.store().kind(), "features": counts}),
+    )
 }
 
 fn collection_json(state: &AppState, base: &str, layer: Layer) -> Value {
     let index = state.service.index();
     let bbox = index.extent(layer).unwrap_or([-180.0, -90.0, 180.0, 90.0]);
-    let fmt = |t: i64| OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.format(&Rfc3339).ok());
+    let fmt = |t: i64| {
+        OffsetDateTime::from_unix_timestamp(t)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+    };
     let mut c = json!({
         "id": layer.as_str(),
         "title": layer.title(),
@@ -152,7 +182,10 @@ fn collection_json(state: &AppState, base: &str, layer: Layer) -> Value {
 #[utoipa::path(get, path = "/collections", tag = "Capabilities", responses((status = 200, description = "The collections")))]
 pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let base = base_url(&state, &headers);
-    let list: Vec<Value> = Layer::ALL.iter().map(|l| collection_json(&state, &base, *l)).collect();
+    let list: Vec<Value> = Layer::ALL
+        .iter()
+        .map(|l| collection_json(&state, &base, *l))
+        .collect();
     json_response(&json!({
         "collections": list,
         "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/collections")}],
@@ -166,7 +199,15 @@ pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> R
         (status = 200, description = "The collection"),
         (status = 404, description = "No such collection", body = super::error::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn collection(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn collection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let layer = parse_collection(&id)?;
-    Ok(json_response(&collection_json(&state, &base_url(&state, &headers), layer)))
+    Ok(json_response(&collection_json(
+        &state,
+        &base_url(&state, &headers),
+        layer,
+    )))
 }

@@ -82,7 +82,10 @@ pub async fn replace_item(
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
     let expected = expected_version(&state, layer, id, &headers)?;
-    let feature = state.service.replace(layer, id, draft(layer, body)?, expected).await?;
+    let feature = state
+        .service
+        .replace(layer, id, draft(layer, body)?, expected)
+        .await?;
     feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
 }
 
@@ -114,13 +117,24 @@ pub async fn patch_item(
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
     let expected = expected_version(&state, layer, id, &headers)?;
-    let current = state.service.index().get(layer, id).ok_or(ServiceError::NotFound(layer, id))?;
+    let current = state
+        .service
+        .index()
+        .get(layer, id)
+        .ok_or(ServiceError::NotFound(layer, id))?;
     if !patch.is_object() {
-        return Err(ApiError::bad_param("", "a merge patch must be a JSON object"));
+        return Err(ApiError::bad_param(
+            "",
+            "a merge patch must be a JSON object",
+        ));
     }
-    let mut doc = serde_json::to_value(current.geojson(OffsetDateTime::now_utc().date())).map_err(ApiError::internal)?;
+    let mut doc = serde_json::to_value(current.geojson(OffsetDateTime::now_utc().date()))
+        .map_err(ApiError::internal)?;
     merge_patch(&mut doc, &patch);
-    let feature = state.service.replace(layer, id, draft(layer, doc)?, expected).await?;
+    let feature = state
+        .service
+        .replace(layer, id, draft(layer, doc)?, expected)
+        .await?;
     feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
 }
 
@@ -155,8 +169,17 @@ pub async fn delete_item(
 
 /// The version `If-Match` names; for `*`, the current one. 404 before 412/428 when the feature
 /// does not exist.
-fn expected_version(state: &AppState, layer: Layer, id: uuid::Uuid, headers: &HeaderMap) -> Result<i64, ApiError> {
-    let current = state.service.index().get(layer, id).ok_or(ServiceError::NotFound(layer, id))?;
+fn expected_version(
+    state: &AppState,
+    layer: Layer,
+    id: uuid::Uuid,
+    headers: &HeaderMap,
+) -> Result<i64, ApiError> {
+    let current = state
+        .service
+        .index()
+        .get(layer, id)
+        .ok_or(ServiceError::NotFound(layer, id))?;
     Ok(if_match(headers)?.unwrap_or(current.meta.version))
 }
 

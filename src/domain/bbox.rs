@@ -30,7 +30,10 @@ impl Bbox {
         if min_lon > max_lon || min_lat > max_lat {
             return Err("the first corner must be south-west of the second: min_lon,min_lat,max_lon,max_lat".into());
         }
-        Ok(Self { min: [min_lon, min_lat], max: [max_lon, max_lat] })
+        Ok(Self {
+            min: [min_lon, min_lat],
+            max: [max_lon, max_lat],
+        })
     }
 
     /// South-west corner `[lon, lat]`.
@@ -60,10 +63,14 @@ impl FromStr for Bbox {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |m: String| ValidationError::new("bbox", format!("'{s}': {m}"));
         let nums: Result<Vec<f64>, _> = s.split(',').map(|p| p.trim().parse::<f64>()).collect();
-        let nums = nums.map_err(|_| err("write four numbers: min_lon,min_lat,max_lon,max_lat".into()))?;
+        let nums =
+            nums.map_err(|_| err("write four numbers: min_lon,min_lat,max_lon,max_lat".into()))?;
         match nums[..] {
             [a, b, c, d] | [a, b, _, c, d, _] => Bbox::new(a, b, c, d).map_err(err),
-            _ => Err(err(format!("has {} numbers; write four: min_lon,min_lat,max_lon,max_lat", nums.len()))),
+            _ => Err(err(format!(
+                "has {} numbers; write four: min_lon,min_lat,max_lon,max_lat",
+                nums.len()
+            ))),
         }
     }
 }
@@ -80,7 +87,14 @@ mod tests {
 
     #[test]
     fn refuses_inverted_nan_and_short() {
-        for bad in ["17.9,59.2,17.8,59.3", "NaN,59,18,60", "1,2,3", "a,b,c,d", "17,95,18,96", ""] {
+        for bad in [
+            "17.9,59.2,17.8,59.3",
+            "NaN,59,18,60",
+            "1,2,3",
+            "a,b,c,d",
+            "17,95,18,96",
+            "",
+        ] {
             let e = bad.parse::<Bbox>().unwrap_err();
             assert_eq!(e.field, "bbox", "{bad}");
         }

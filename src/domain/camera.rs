@@ -57,14 +57,31 @@ impl Camera {
     /// Checks the rules serde cannot express.
     pub fn check(&self, checks: &mut Checks) {
         checks.require((0.0..360.0).contains(&self.direction), "/direction", || {
-            format!("is {}; must be degrees clockwise from north, at least 0 and below 360", self.direction)
+            format!(
+                "is {}; must be degrees clockwise from north, at least 0 and below 360",
+                self.direction
+            )
         });
-        checks.require(self.field_of_view > 0.0 && self.field_of_view <= 360.0, "/field_of_view", || {
-            format!("is {}; must be above 0 and at most 360 degrees", self.field_of_view)
-        });
-        checks.require(self.range_m > 0.0 && self.range_m <= MAX_RANGE_M, "/range_m", || {
-            format!("is {}; must be above 0 and at most {MAX_RANGE_M} metres", self.range_m)
-        });
+        checks.require(
+            self.field_of_view > 0.0 && self.field_of_view <= 360.0,
+            "/field_of_view",
+            || {
+                format!(
+                    "is {}; must be above 0 and at most 360 degrees",
+                    self.field_of_view
+                )
+            },
+        );
+        checks.require(
+            self.range_m > 0.0 && self.range_m <= MAX_RANGE_M,
+            "/range_m",
+            || {
+                format!(
+                    "is {}; must be above 0 and at most {MAX_RANGE_M} metres",
+                    self.range_m
+                )
+            },
+        );
         if let Some(p) = &self.permit_reference {
             check_label(checks, "/permit_reference", p);
         }

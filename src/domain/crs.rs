@@ -23,8 +23,12 @@ impl Sweref99Tm {
     /// # Errors
     /// Only if the bundled CRS definitions are broken.
     pub fn new() -> Result<Self, TransformError> {
-        let make = |code| Proj::from_epsg_code(code).map_err(|e| TransformError(0.0, 0.0, e.to_string()));
-        Ok(Self { sweref: make(3006)?, wgs84: make(4326)? })
+        let make =
+            |code| Proj::from_epsg_code(code).map_err(|e| TransformError(0.0, 0.0, e.to_string()));
+        Ok(Self {
+            sweref: make(3006)?,
+            wgs84: make(4326)?,
+        })
     }
 
     /// SWEREF 99 TM (easting, northing in metres) → WGS84 (longitude, latitude in degrees).
@@ -39,7 +43,11 @@ impl Sweref99Tm {
         if lon.is_finite() && lat.is_finite() {
             Ok((lon, lat))
         } else {
-            Err(TransformError(easting, northing, "result is not finite".into()))
+            Err(TransformError(
+                easting,
+                northing,
+                "result is not finite".into(),
+            ))
         }
     }
 
@@ -64,8 +72,14 @@ mod tests {
     fn matches_proj_reference_points() {
         let t = Sweref99Tm::new().unwrap();
         let (lon, lat) = t.to_wgs84(674_032.357, 6_580_821.991).unwrap();
-        assert!((lon - 18.059_195_99).abs() < 1e-7 && (lat - 59.330_231_00).abs() < 1e-7, "{lon} {lat}");
+        assert!(
+            (lon - 18.059_195_99).abs() < 1e-7 && (lat - 59.330_231_00).abs() < 1e-7,
+            "{lon} {lat}"
+        );
         let (e, n) = t.from_wgs84(18.0, 59.3).unwrap();
-        assert!((e - 670_817.916).abs() < 0.01 && (n - 6_577_304.567).abs() < 0.01, "{e} {n}");
+        assert!(
+            (e - 670_817.916).abs() < 0.01 && (n - 6_577_304.567).abs() < 0.01,
+            "{e} {n}"
+        );
     }
 }

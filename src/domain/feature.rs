@@ -33,7 +33,15 @@ str_enum! {
 }
 
 /// Properties written by the server, ignored when a client sends them back.
-pub const READ_ONLY_PROPERTIES: &[&str] = &["id", "layer", "version", "created_at", "updated_at", "created_by", "stale"];
+pub const READ_ONLY_PROPERTIES: &[&str] = &[
+    "id",
+    "layer",
+    "version",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "stale",
+];
 
 /// Bookkeeping kept for every feature.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +100,11 @@ impl Properties {
         fn read<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ValidationErrors> {
             serde_path_to_error::deserialize(v).map_err(|e| {
                 let path = e.path().to_string();
-                let field = if path == "." { String::new() } else { format!("/{}", path.replace('.', "/")) };
+                let field = if path == "." {
+                    String::new()
+                } else {
+                    format!("/{}", path.replace('.', "/"))
+                };
                 ValidationErrors::one(field, e.into_inner().to_string())
             })
         }
@@ -151,10 +163,13 @@ impl Properties {
                 start: p.since.midnight().assume_utc().unix_timestamp(),
                 end: i64::MAX,
             },
-            Properties::Walk(p) => {
-                TimeSpan { start: p.started_at.unix_timestamp(), end: p.ended_at.unix_timestamp() }
+            Properties::Walk(p) => TimeSpan {
+                start: p.started_at.unix_timestamp(),
+                end: p.ended_at.unix_timestamp(),
+            },
+            Properties::Camera(_) | Properties::PatrolRoute(_) | Properties::Area(_) => {
+                TimeSpan::ALL
             }
-            Properties::Camera(_) | Properties::PatrolRoute(_) | Properties::Area(_) => TimeSpan::ALL,
         }
     }
 
@@ -195,7 +210,10 @@ impl Feature {
     /// A GeoJSON (RFC 7946) view of the feature; `today` decides whether a risk environment is stale.
     #[must_use]
     pub const fn geojson(&self, today: Date) -> GeoJsonFeature<'_> {
-        GeoJsonFeature { feature: self, today }
+        GeoJsonFeature {
+            feature: self,
+            today,
+        }
     }
 }
 
@@ -276,14 +294,25 @@ impl FeatureDraft {
     /// Every problem found, each with a JSON pointer into the document.
     pub fn from_geojson(layer: Layer, value: Value) -> Result<Self, ValidationErrors> {
         let Value::Object(mut obj) = value else {
-            return Err(ValidationErrors::one("", "must be a GeoJSON Feature object"));
+            return Err(ValidationErrors::one(
+                "",
+                "must be a GeoJSON Feature object",
+            ));
         };
         match obj.get("type").and_then(Value::as_str) {
             Some("Feature") => {}
             Some(other) => {
-                return Err(ValidationErrors::one("/type", format!("is '{other}'; send one GeoJSON object of type 'Feature'")));
+                return Err(ValidationErrors::one(
+                    "/type",
+                    format!("is '{other}'; send one GeoJSON object of type 'Feature'"),
+                ));
             }
-            None => return Err(ValidationErrors::one("/type", "is missing; send a GeoJSON object with \"type\": \"Feature\"")),
+            None => {
+                return Err(ValidationErrors::one(
+                    "/type",
+                    "is missing; send a GeoJSON object with \"type\": \"Feature\"",
+                ));
+            }
         }
         let mut errors = Vec::new();
         let id = match obj.remove("id") {
@@ -300,7 +329,11 @@ impl FeatureDraft {
                 None
             }
         };
-        let geometry = match parse_geometry(layer, obj.get("geometry").unwrap_or(&Value::Null), "/geometry") {
+        let geometry = match parse_geometry(
+            layer,
+            obj.get("geometry").unwrap_or(&Value::Null),
+            "/geometry",
+        ) {
             Ok(g) => Some(g),
             Err(e) => {
                 errors.extend(e.0);
@@ -330,9 +363,13 @@ impl FeatureDraft {
             }
         };
         match (geometry, properties) {
-            (Some(geometry), Some(properties)) if errors.is_empty() => {
-                Ok(Self { id, geometry, properties, organisation, classification })
-            }
+            (Some(geometry), Some(properties)) if errors.is_empty() => Ok(Self {
+                id,
+                geometry,
+                properties,
+                organisation,
+                classification,
+            }),
             _ => Err(ValidationErrors(errors)),
         }
     }
@@ -351,7 +388,10 @@ fn read_meta(props: &mut Map<String, Value>) -> Result<(String, Classification),
             s
         }
         Some(_) => {
-            checks.push(ValidationError::new("/properties/organisation", "must be a string"));
+            checks.push(ValidationError::new(
+                "/properties/organisation",
+                "must be a string",
+            ));
             String::new()
         }
         None => {
@@ -365,11 +405,17 @@ fn read_meta(props: &mut Map<String, Value>) -> Result<(String, Classification),
     let classification = match props.remove("classification") {
         None | Some(Value::Null) => Classification::Internal,
         Some(Value::String(s)) => s.parse().unwrap_or_else(|e: super::UnknownValue| {
-            checks.push(ValidationError::new("/properties/classification", e.to_string()));
+            checks.push(ValidationError::new(
+                "/properties/classification",
+                e.to_string(),
+            ));
             Classification::Internal
         }),
         Some(_) => {
-            checks.push(ValidationError::new("/properties/classification", "must be a string"));
+            checks.push(ValidationError::new(
+                "/properties/classification",
+                "must be a string",
+            ));
             Classification::Internal
         }
     };
@@ -390,8 +436,10 @@ mod tests {
     fn reads_a_valid_incident_and_ignores_read_only_fields() {
         let d = FeatureDraft::from_geojson(
             Layer::Incidents,
-            incident(json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 3,
-                "organisation": "Polisen", "version": 7, "created_by": "x"})),
+            incident(
+                json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 3,
+                "organisation": "Polisen", "version": 7, "created_by": "x"}),
+            ),
         )
         .unwrap();
         assert_eq!(d.organisation, "Polisen");
@@ -403,8 +451,10 @@ mod tests {
     fn names_every_bad_field() {
         let e = FeatureDraft::from_geojson(
             Layer::Incidents,
-            incident(json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 9,
-                "classification": "secret"})),
+            incident(
+                json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 9,
+                "classification": "secret"}),
+            ),
         )
         .unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|e| e.field.as_str()).collect();
@@ -424,8 +474,10 @@ mod tests {
         assert!(e.0[0].message.contains("car_fire"), "{e}");
         let e = FeatureDraft::from_geojson(
             Layer::Incidents,
-            incident(json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 1,
-                "organisation": "P", "colour": "red"})),
+            incident(
+                json!({"category": "car_fire", "occurred_at": "2026-03-01T21:00:00Z", "severity": 1,
+                "organisation": "P", "colour": "red"}),
+            ),
         )
         .unwrap_err();
         assert!(e.0[0].message.contains("colour"), "{e}");
@@ -441,12 +493,18 @@ mod tests {
                 "organisation": "Botkyrka kommun"}}),
         )
         .unwrap();
-        let Properties::RiskEnvironment(r) = &d.properties else { panic!() };
+        let Properties::RiskEnvironment(r) = &d.properties else {
+            panic!()
+        };
         assert!(r.is_stale(time::macros::date!(2025 - 09 - 02)));
         assert!(!r.is_stale(time::macros::date!(2025 - 09 - 01)));
         let stored = d.properties.to_json();
         assert!(stored.contains("\"since\":\"2025-01-10\""), "{stored}");
-        let back = Properties::from_value(Layer::RiskEnvironments, serde_json::from_str(&stored).unwrap()).unwrap();
+        let back = Properties::from_value(
+            Layer::RiskEnvironments,
+            serde_json::from_str(&stored).unwrap(),
+        )
+        .unwrap();
         assert_eq!(back, d.properties);
     }
 }

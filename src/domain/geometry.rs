@@ -46,9 +46,16 @@ impl GeometryKind {
 /// # Errors
 /// Every problem found: wrong type for the layer, positions out of WGS84 range, too few
 /// positions, unclosed or self-intersecting rings.
-pub fn parse_geometry(layer: Layer, value: &serde_json::Value, at: &str) -> Result<Geometry<f64>, ValidationErrors> {
+pub fn parse_geometry(
+    layer: Layer,
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<Geometry<f64>, ValidationErrors> {
     if value.is_null() {
-        return Err(ValidationErrors::one(at, "is missing; every feature needs a geometry"));
+        return Err(ValidationErrors::one(
+            at,
+            "is missing; every feature needs a geometry",
+        ));
     }
     let gj = geojson::Geometry::from_json_value(value.clone())
         .map_err(|e| ValidationErrors::one(at, format!("is not a GeoJSON geometry: {e}")))?;
@@ -98,16 +105,29 @@ pub fn parse_geometry(layer: Layer, value: &serde_json::Value, at: &str) -> Resu
 }
 
 fn wrong_kind(layer: Layer, given: &str, at: &str) -> ValidationErrors {
-    let allowed: Vec<&str> = layer.allowed_geometries().iter().map(|k| k.as_str()).collect();
+    let allowed: Vec<&str> = layer
+        .allowed_geometries()
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
     ValidationErrors::one(
         format!("{at}/type"),
-        format!("is {given}; the layer '{layer}' takes {}", allowed.join(" or ")),
+        format!(
+            "is {given}; the layer '{layer}' takes {}",
+            allowed.join(" or ")
+        ),
     )
 }
 
 fn check_position(p: &[f64], at: &str, errors: &mut Vec<ValidationError>) {
     if p.len() < 2 || p.len() > 3 {
-        errors.push(ValidationError::new(at, format!("has {} numbers; a position is [longitude, latitude]", p.len())));
+        errors.push(ValidationError::new(
+            at,
+            format!(
+                "has {} numbers; a position is [longitude, latitude]",
+                p.len()
+            ),
+        ));
         return;
     }
     let (lon, lat) = (p[0], p[1]);
@@ -120,7 +140,9 @@ fn check_position(p: &[f64], at: &str, errors: &mut Vec<ValidationError>) {
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
         errors.push(ValidationError::new(
             at,
-            format!("latitude {lat} is outside WGS84 (-90 to 90); positions are [longitude, latitude]"),
+            format!(
+                "latitude {lat} is outside WGS84 (-90 to 90); positions are [longitude, latitude]"
+            ),
         ));
     }
 }
@@ -131,7 +153,10 @@ fn check_line(l: &[Vec<f64>], at: &str, errors: &mut Vec<ValidationError>) {
     }
     let distinct = l.windows(2).filter(|w| w[0] != w[1]).count();
     if l.len() < 2 || distinct == 0 {
-        errors.push(ValidationError::new(at, "a line needs at least two different positions"));
+        errors.push(ValidationError::new(
+            at,
+            "a line needs at least two different positions",
+        ));
     }
 }
 
@@ -150,15 +175,26 @@ fn check_polygon(rings: &[Vec<Vec<f64>>], at: &str, errors: &mut Vec<ValidationE
                 format!("a ring needs at least 4 positions (3 corners and the first repeated); it has {}", ring.len()),
             ));
         } else if ring.first() != ring.last() {
-            errors.push(ValidationError::new(&ring_at, "the ring is not closed: its last position must equal its first"));
+            errors.push(ValidationError::new(
+                &ring_at,
+                "the ring is not closed: its last position must equal its first",
+            ));
         }
     }
 }
 
 fn check_simple(g: &Geometry<f64>, at: &str) -> Result<(), ValidationErrors> {
     let problems: Vec<String> = match g {
-        Geometry::Polygon(p) => p.validation_errors().iter().map(ToString::to_string).collect(),
-        Geometry::MultiPolygon(p) => p.validation_errors().iter().map(ToString::to_string).collect(),
+        Geometry::Polygon(p) => p
+            .validation_errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        Geometry::MultiPolygon(p) => p
+            .validation_errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         _ => Vec::new(),
     };
     if problems.is_empty() {
@@ -167,7 +203,12 @@ fn check_simple(g: &Geometry<f64>, at: &str) -> Result<(), ValidationErrors> {
         Err(ValidationErrors(
             problems
                 .into_iter()
-                .map(|p| ValidationError::new(format!("{at}/coordinates"), format!("invalid polygon: {p}")))
+                .map(|p| {
+                    ValidationError::new(
+                        format!("{at}/coordinates"),
+                        format!("invalid polygon: {p}"),
+                    )
+                })
                 .collect(),
         ))
     }
@@ -176,7 +217,8 @@ fn check_simple(g: &Geometry<f64>, at: &str) -> Result<(), ValidationErrors> {
 /// The bounding box of a geometry as `[min_lon, min_lat, max_lon, max_lat]`.
 #[must_use]
 pub fn bounds(g: &Geometry<f64>) -> [f64; 4] {
-    g.bounding_rect().map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y])
+    g.bounding_rect()
+        .map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y])
 }
 
 /// Validates a geometry already in `geo` form (from CSV import or the store) the same way.
@@ -200,14 +242,20 @@ mod tests {
 
     #[test]
     fn point_out_of_range_names_the_position() {
-        let e = errs(Layer::Incidents, json!({"type": "Point", "coordinates": [674032.0, 6580821.0]}));
+        let e = errs(
+            Layer::Incidents,
+            json!({"type": "Point", "coordinates": [674032.0, 6580821.0]}),
+        );
         assert_eq!(e[0].field, "/geometry/coordinates");
         assert!(e[0].message.contains("EPSG:3006"), "{e:?}");
     }
 
     #[test]
     fn wrong_kind_for_layer_is_refused() {
-        let e = errs(Layer::Cameras, json!({"type": "LineString", "coordinates": [[17.8, 59.2], [17.9, 59.3]]}));
+        let e = errs(
+            Layer::Cameras,
+            json!({"type": "LineString", "coordinates": [[17.8, 59.2], [17.9, 59.3]]}),
+        );
         assert_eq!(e[0].field, "/geometry/type");
         assert!(e[0].message.contains("takes Point"));
     }
@@ -233,9 +281,15 @@ mod tests {
 
     #[test]
     fn one_point_line_is_refused() {
-        let e = errs(Layer::PatrolRoutes, json!({"type": "LineString", "coordinates": [[17.8, 59.2]]}));
+        let e = errs(
+            Layer::PatrolRoutes,
+            json!({"type": "LineString", "coordinates": [[17.8, 59.2]]}),
+        );
         assert!(e[0].message.contains("two different positions"), "{e:?}");
-        let e = errs(Layer::PatrolRoutes, json!({"type": "LineString", "coordinates": [[17.8, 59.2], [17.8, 59.2]]}));
+        let e = errs(
+            Layer::PatrolRoutes,
+            json!({"type": "LineString", "coordinates": [[17.8, 59.2], [17.8, 59.2]]}),
+        );
         assert!(e[0].message.contains("two different positions"), "{e:?}");
     }
 

@@ -70,7 +70,10 @@ impl Incident {
     /// Checks the rules serde cannot express.
     pub fn check(&self, checks: &mut Checks) {
         checks.require((1..=5).contains(&self.severity), "/severity", || {
-            format!("is {}; must be a whole number from 1 (minor) to 5 (most severe)", self.severity)
+            format!(
+                "is {}; must be a whole number from 1 (minor) to 5 (most severe)",
+                self.severity
+            )
         });
         if let Some(r) = &self.reference {
             check_label(checks, "/reference", r);

@@ -44,8 +44,12 @@ impl Layer {
             Layer::RiskEnvironments => {
                 "Point-marked risk environments with risk level, kind and review dates; overdue markings are stale."
             }
-            Layer::Cameras => "Camera locations with viewing direction, field of view, range, owner and status.",
-            Layer::PatrolRoutes => "Night-patrol routes with organisation kind, weekdays, hours and status.",
+            Layer::Cameras => {
+                "Camera locations with viewing direction, field of view, range, owner and status."
+            }
+            Layer::PatrolRoutes => {
+                "Night-patrol routes with organisation kind, weekdays, hours and status."
+            }
             Layer::Walks => "Walks done on a patrol route, with time and a short report.",
             Layer::Areas => {
                 "Approximate district outlines with the police classification of vulnerable areas where public."

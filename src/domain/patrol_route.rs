@@ -93,7 +93,10 @@ impl PatrolRoute {
         checks.require(!self.weekdays.is_empty(), "/weekdays", || {
             "must name at least one day (mon, tue, wed, thu, fri, sat, sun)".into()
         });
-        for (field, value) in [("/start_time", &self.start_time), ("/end_time", &self.end_time)] {
+        for (field, value) in [
+            ("/start_time", &self.start_time),
+            ("/end_time", &self.end_time),
+        ] {
             checks.require(parse_hhmm(value).is_some(), field, || {
                 format!("'{value}' is not a time of day; write HH:MM, e.g. 21:30")
             });

@@ -76,11 +76,21 @@ impl RiskEnvironment {
     /// Checks the rules serde cannot express.
     pub fn check(&self, checks: &mut Checks) {
         checks.require(self.last_assessed >= self.since, "/last_assessed", || {
-            format!("({}) is before 'since' ({})", self.last_assessed, self.since)
+            format!(
+                "({}) is before 'since' ({})",
+                self.last_assessed, self.since
+            )
         });
-        checks.require(self.next_review >= self.last_assessed, "/next_review", || {
-            format!("({}) is before 'last_assessed' ({})", self.next_review, self.last_assessed)
-        });
+        checks.require(
+            self.next_review >= self.last_assessed,
+            "/next_review",
+            || {
+                format!(
+                    "({}) is before 'last_assessed' ({})",
+                    self.next_review, self.last_assessed
+                )
+            },
+        );
         check_label(checks, "/assessed_by", &self.assessed_by);
         check_text(checks, "/description", &self.description);
     }

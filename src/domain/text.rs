@@ -9,7 +9,9 @@ pub const MAX_LABEL_CHARS: usize = 200;
 
 /// Checks a short label: not blank, no control characters, at most [`MAX_LABEL_CHARS`].
 pub fn check_label(checks: &mut Checks, field: &str, value: &str) {
-    checks.require(!value.trim().is_empty(), field, || "must not be empty".into());
+    checks.require(!value.trim().is_empty(), field, || {
+        "must not be empty".into()
+    });
     check_len(checks, field, value, MAX_LABEL_CHARS);
     checks.require(!value.chars().any(char::is_control), field, || {
         "must not contain control characters (line breaks, tabs)".into()
@@ -20,7 +22,9 @@ pub fn check_label(checks: &mut Checks, field: &str, value: &str) {
 pub fn check_text(checks: &mut Checks, field: &str, value: &str) {
     check_len(checks, field, value, MAX_TEXT_CHARS);
     checks.require(
-        !value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        !value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
         field,
         || "must not contain control characters other than line breaks and tabs".into(),
     );
@@ -28,5 +32,7 @@ pub fn check_text(checks: &mut Checks, field: &str, value: &str) {
 
 fn check_len(checks: &mut Checks, field: &str, value: &str, max: usize) {
     let n = value.chars().count();
-    checks.require(n <= max, field, || format!("is {n} characters long; at most {max} are allowed"));
+    checks.require(n <= max, field, || {
+        format!("is {n} characters long; at most {max} are allowed")
+    });
 }

@@ -19,7 +19,10 @@ pub struct TimeSpan {
 
 impl TimeSpan {
     /// Everything: a feature without time, or no filter.
-    pub const ALL: TimeSpan = TimeSpan { start: i64::MIN, end: i64::MAX };
+    pub const ALL: TimeSpan = TimeSpan {
+        start: i64::MIN,
+        end: i64::MAX,
+    };
 
     /// A single instant.
     #[must_use]
@@ -44,17 +47,23 @@ pub fn parse_datetime(s: &str) -> Result<TimeSpan, ValidationError> {
     let err = |m: &str| {
         ValidationError::new(
             "datetime",
-            format!("'{s}': {m}; write an RFC 3339 instant (2026-03-01T18:00:00Z), a date (2026-03-01) or an interval start/end with '..' for an open end"),
+            format!(
+                "'{s}': {m}; write an RFC 3339 instant (2026-03-01T18:00:00Z), a date (2026-03-01) or an interval start/end with '..' for an open end"
+            ),
         )
     };
     if let Some((a, b)) = s.split_once('/') {
         let start = match a {
             "" | ".." => i64::MIN,
-            _ => parse_point(a).map(|(s, _)| s).ok_or_else(|| err("the start is not a time"))?,
+            _ => parse_point(a)
+                .map(|(s, _)| s)
+                .ok_or_else(|| err("the start is not a time"))?,
         };
         let end = match b {
             "" | ".." => i64::MAX,
-            _ => parse_point(b).map(|(_, e)| e).ok_or_else(|| err("the end is not a time"))?,
+            _ => parse_point(b)
+                .map(|(_, e)| e)
+                .ok_or_else(|| err("the end is not a time"))?,
         };
         if start == i64::MIN && end == i64::MAX && a.is_empty() && b.is_empty() {
             return Err(err("both ends are empty"));
@@ -80,13 +89,25 @@ fn parse_point(s: &str) -> Option<(i64, i64)> {
     Some((start, start + 86_399))
 }
 
+/// The current time, truncated to whole microseconds: the precision both back-ends store, so a
+/// feature reads back exactly as it was indexed.
+#[must_use]
+pub fn now_utc() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn instant_interval_and_open_ends() {
-        assert_eq!(parse_datetime("2026-01-01T00:00:00Z").unwrap(), TimeSpan::instant(1_767_225_600));
+        assert_eq!(
+            parse_datetime("2026-01-01T00:00:00Z").unwrap(),
+            TimeSpan::instant(1_767_225_600)
+        );
         let d = parse_datetime("2026-01-01").unwrap();
         assert_eq!((d.start, d.end), (1_767_225_600, 1_767_225_600 + 86_399));
         let open = parse_datetime("../2026-01-01T00:00:00Z").unwrap();
@@ -97,7 +118,13 @@ mod tests {
 
     #[test]
     fn refuses_garbage_and_inverted() {
-        for bad in ["yesterday", "2026-13-01", "2026-02-01/2026-01-01", "/", "2026-01-01T25:00:00Z"] {
+        for bad in [
+            "yesterday",
+            "2026-13-01",
+            "2026-02-01/2026-01-01",
+            "/",
+            "2026-01-01T25:00:00Z",
+        ] {
             assert_eq!(parse_datetime(bad).unwrap_err().field, "datetime", "{bad}");
         }
     }
@@ -109,12 +136,4 @@ mod tests {
         assert!(!a.overlaps(&TimeSpan::instant(11)));
         assert!(TimeSpan::ALL.overlaps(&a));
     }
-}
-
-/// The current time, truncated to whole microseconds: the precision both back-ends store, so a
-/// feature reads back exactly as it was indexed.
-#[must_use]
-pub fn now_utc() -> time::OffsetDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
 }

@@ -32,7 +32,9 @@ impl Walk {
         checks.require(self.ended_at >= self.started_at, "/ended_at", || {
             "is before 'started_at'; a walk must end after it starts".into()
         });
-        checks.require(self.walkers >= 1, "/walkers", || "must be at least 1".into());
+        checks.require(self.walkers >= 1, "/walkers", || {
+            "must be at least 1".into()
+        });
         check_text(checks, "/report", &self.report);
     }
 }

@@ -46,7 +46,8 @@ impl IndexEntry {
 impl PartialEq for IndexEntry {
     /// Two entries are the same record when they hold the same feature version.
     fn eq(&self, other: &Self) -> bool {
-        self.feature.id == other.feature.id && self.feature.meta.version == other.feature.meta.version
+        self.feature.id == other.feature.id
+            && self.feature.meta.version == other.feature.meta.version
     }
 }
 

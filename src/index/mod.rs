@@ -67,23 +67,36 @@ impl FeatureIndex {
     /// An empty index.
     #[must_use]
     pub fn new() -> Self {
-        Self { layers: Layer::ALL.iter().map(|_| RwLock::new(LayerIndex::default())).collect() }
+        Self {
+            layers: Layer::ALL
+                .iter()
+                .map(|_| RwLock::new(LayerIndex::default()))
+                .collect(),
+        }
     }
 
     fn read(&self, layer: Layer) -> RwLockReadGuard<'_, LayerIndex> {
         // A poisoned lock only means a writer panicked mid-update of a plain data structure;
         // rstar and HashMap stay consistent per operation, so keep serving.
-        self.layers[usize::from(layer.code())].read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.layers[usize::from(layer.code())]
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self, layer: Layer) -> RwLockWriteGuard<'_, LayerIndex> {
-        self.layers[usize::from(layer.code())].write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.layers[usize::from(layer.code())]
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Replaces a layer's content with `features` (bulk load: fast and well balanced).
     /// Features of other layers are ignored.
     pub fn load(&self, layer: Layer, features: Vec<Feature>) {
-        let arcs: Vec<Arc<Feature>> = features.into_iter().filter(|f| f.layer() == layer).map(Arc::new).collect();
+        let arcs: Vec<Arc<Feature>> = features
+            .into_iter()
+            .filter(|f| f.layer() == layer)
+            .map(Arc::new)
+            .collect();
         let by_id = arcs.iter().map(|f| (f.id, Arc::clone(f))).collect();
         let tree = RTree::bulk_load(arcs.into_iter().map(IndexEntry::new).collect());
         *self.write(layer) = LayerIndex { tree, by_id };
@@ -143,7 +156,12 @@ impl FeatureIndex {
             return None;
         }
         let env = ix.tree.root().envelope();
-        Some([env.lower()[0], env.lower()[1], env.upper()[0], env.upper()[1]])
+        Some([
+            env.lower()[0],
+            env.lower()[1],
+            env.upper()[0],
+            env.upper()[1],
+        ])
     }
 
     /// The time span covered by a layer's features, in Unix seconds, if it has any times.
@@ -152,12 +170,22 @@ impl FeatureIndex {
         let ix = self.read(layer);
         let mut it = ix.tree.iter().filter(|e| e.time_start != i64::MIN);
         let first = it.next()?;
-        Some(it.fold((first.time_start, first.time_start), |(lo, hi), e| (lo.min(e.time_start), hi.max(e.time_start))))
+        Some(
+            it.fold((first.time_start, first.time_start), |(lo, hi), e| {
+                (lo.min(e.time_start), hi.max(e.time_start))
+            }),
+        )
     }
 
     /// Features matching `spatial` and `filters`, with the total count and one page.
     #[must_use]
-    pub fn query(&self, layer: Layer, spatial: &Spatial, filters: &Filters, page: Page) -> QueryResult {
+    pub fn query(
+        &self,
+        layer: Layer,
+        spatial: &Spatial,
+        filters: &Filters,
+        page: Page,
+    ) -> QueryResult {
         let ix = self.read(layer);
         let b = candidate_bounds(spatial);
         let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
@@ -172,7 +200,11 @@ impl FeatureIndex {
                         .map(|e| (e, !matches!(e.feature.geometry, Geometry::Point(_)))),
                 )
             }
-            _ => Box::new(ix.tree.locate_in_envelope_intersecting(&env).map(|e| (e, true))),
+            _ => Box::new(
+                ix.tree
+                    .locate_in_envelope_intersecting(&env)
+                    .map(|e| (e, true)),
+            ),
         };
         let mut hits: Vec<&IndexEntry> = candidates
             .filter(|(e, refine)| {
@@ -184,28 +216,43 @@ impl FeatureIndex {
         let matched = hits.len();
         let end = page.offset.saturating_add(page.limit).min(matched);
         if page.offset >= matched {
-            return QueryResult { matched, features: Vec::new() };
+            return QueryResult {
+                matched,
+                features: Vec::new(),
+            };
         }
         if end < matched {
             hits.select_nth_unstable_by_key(end, |e| order_key(e));
         }
         let head = &mut hits[..end];
         head.sort_unstable_by_key(|e| order_key(e));
-        let features = head[page.offset..].iter().map(|e| Arc::clone(&e.feature)).collect();
+        let features = head[page.offset..]
+            .iter()
+            .map(|e| Arc::clone(&e.feature))
+            .collect();
         QueryResult { matched, features }
     }
 
     /// The `k` features nearest to `point` that pass `filters`, nearest first, with their
     /// distance in metres (see [`query::distance_m`]).
     #[must_use]
-    pub fn nearest(&self, layer: Layer, point: Point<f64>, k: usize, filters: &Filters) -> Vec<(Arc<Feature>, f64)> {
+    pub fn nearest(
+        &self,
+        layer: Layer,
+        point: Point<f64>,
+        k: usize,
+        filters: &Filters,
+    ) -> Vec<(Arc<Feature>, f64)> {
         if k == 0 {
             return Vec::new();
         }
         let ix = self.read(layer);
         let origin = Geometry::Point(point);
         let mut best: Vec<(Arc<Feature>, f64)> = Vec::with_capacity(k + 1);
-        for (e, d2) in ix.tree.nearest_neighbor_iter_with_distance_2(&[point.x(), point.y()]) {
+        for (e, d2) in ix
+            .tree
+            .nearest_neighbor_iter_with_distance_2(&[point.x(), point.y()])
+        {
             // The tree orders by degree distance; turn it into a lower bound in metres (a degree
             // of longitude shrinks with cos(latitude), so use the highest latitude reachable).
             let d = d2.sqrt();
@@ -234,7 +281,9 @@ fn candidate_bounds(spatial: &Spatial) -> [f64; 4] {
     match spatial {
         Spatial::All => [-180.0, -90.0, 180.0, 90.0],
         Spatial::Bbox(b) => *b,
-        Spatial::Near { point, metres } => grow_bounds([point.x(), point.y(), point.x(), point.y()], *metres),
+        Spatial::Near { point, metres } => {
+            grow_bounds([point.x(), point.y(), point.x(), point.y()], *metres)
+        }
         Spatial::Intersects(g) => bounds(g),
         Spatial::WithinDistance { geometry, metres } => grow_bounds(bounds(geometry), *metres),
     }

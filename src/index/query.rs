@@ -45,8 +45,15 @@ impl Filters {
     /// Whether an entry's filter fields pass.
     #[must_use]
     pub fn accepts(&self, time_start: i64, time_end: i64, category: u8, status: u8) -> bool {
-        self.time.is_none_or(|t| t.overlaps(&TimeSpan { start: time_start, end: time_end }))
-            && self.categories.as_ref().is_none_or(|c| c.contains(&category))
+        self.time.is_none_or(|t| {
+            t.overlaps(&TimeSpan {
+                start: time_start,
+                end: time_end,
+            })
+        }) && self
+            .categories
+            .as_ref()
+            .is_none_or(|c| c.contains(&category))
             && self.statuses.as_ref().is_none_or(|s| s.contains(&status))
     }
 }
@@ -83,12 +90,18 @@ pub fn distance_m(a: &Geometry<f64>, b: &Geometry<f64>) -> f64 {
         y: (c.y - origin.y) * METRES_PER_DEGREE,
     };
     let (pa, pb) = (a.map_coords(project), b.map_coords(project));
-    if pa.intersects(&pb) { 0.0 } else { Euclidean.distance(&pa, &pb) }
+    if pa.intersects(&pb) {
+        0.0
+    } else {
+        Euclidean.distance(&pa, &pb)
+    }
 }
 
 fn first_coord(g: &Geometry<f64>) -> geo::Coord<f64> {
     use geo::CoordsIter;
-    g.coords_iter().next().unwrap_or(geo::Coord { x: 0.0, y: 0.0 })
+    g.coords_iter()
+        .next()
+        .unwrap_or(geo::Coord { x: 0.0, y: 0.0 })
 }
 
 /// Whether `g` satisfies the spatial predicate.
@@ -97,7 +110,10 @@ pub fn matches_spatial(spatial: &Spatial, g: &Geometry<f64>) -> bool {
     match spatial {
         Spatial::All => true,
         Spatial::Bbox([x0, y0, x1, y1]) => {
-            let rect = geo::Rect::new(geo::coord! { x: *x0, y: *y0 }, geo::coord! { x: *x1, y: *y1 });
+            let rect = geo::Rect::new(
+                geo::coord! { x: *x0, y: *y0 },
+                geo::coord! { x: *x1, y: *y1 },
+            );
             rect.intersects(g)
         }
         Spatial::Near { point, metres } => distance_m(&Geometry::Point(*point), g) <= *metres,

@@ -12,11 +12,22 @@ impl Service {
     ///
     /// # Errors
     /// Store failures, or the writer failing.
-    pub async fn export_geojson(&self, layer: Layer, mut out: impl Write) -> Result<usize, ServiceError> {
+    pub async fn export_geojson(
+        &self,
+        layer: Layer,
+        mut out: impl Write,
+    ) -> Result<usize, ServiceError> {
         let features = self.store.load_layer(layer, &|_| {}).await?;
         let today = OffsetDateTime::now_utc().date();
-        let io = |e: std::io::Error| ServiceError::Store(crate::store::StoreError::Io(e, "the export output".into()));
-        write!(out, "{{\"type\":\"FeatureCollection\",\"name\":\"{}\",\"features\":[", layer.as_str()).map_err(io)?;
+        let io = |e: std::io::Error| {
+            ServiceError::Store(crate::store::StoreError::Io(e, "the export output".into()))
+        };
+        write!(
+            out,
+            "{{\"type\":\"FeatureCollection\",\"name\":\"{}\",\"features\":[",
+            layer.as_str()
+        )
+        .map_err(io)?;
         for (i, f) in features.iter().enumerate() {
             if i > 0 {
                 out.write_all(b",\n").map_err(io)?;

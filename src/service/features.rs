@@ -14,11 +14,17 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::DuplicateId`] when the client-chosen id is taken; store failures.
-    pub async fn create(&self, draft: FeatureDraft, actor: &str) -> Result<Arc<Feature>, ServiceError> {
+    pub async fn create(
+        &self,
+        draft: FeatureDraft,
+        actor: &str,
+    ) -> Result<Arc<Feature>, ServiceError> {
         let now = crate::domain::time::now_utc();
         let feature = stamp(draft, actor, now);
         let _guard = self.writes.lock().await;
-        self.store.insert(std::slice::from_ref(&feature), &|_| {}).await?;
+        self.store
+            .insert(std::slice::from_ref(&feature), &|_| {})
+            .await?;
         let feature = Arc::new(feature);
         self.index.upsert(Feature::clone(&feature));
         self.announce(Change::Upserted(Arc::clone(&feature)));
@@ -29,7 +35,12 @@ impl Service {
     ///
     /// # Errors
     /// As [`Service::create`]; nothing is stored on error.
-    pub async fn create_many(&self, drafts: Vec<FeatureDraft>, actor: &str, progress: Progress<'_>) -> Result<usize, ServiceError> {
+    pub async fn create_many(
+        &self,
+        drafts: Vec<FeatureDraft>,
+        actor: &str,
+        progress: Progress<'_>,
+    ) -> Result<usize, ServiceError> {
         let now = crate::domain::time::now_utc();
         let features: Vec<Feature> = drafts.into_iter().map(|d| stamp(d, actor, now)).collect();
         let _guard = self.writes.lock().await;
@@ -55,12 +66,25 @@ impl Service {
         expected_version: i64,
     ) -> Result<Arc<Feature>, ServiceError> {
         if draft.id.is_some_and(|d| d != id) {
-            return Err(ValidationErrors::one("/id", format!("does not match the feature addressed ({id}); leave it out or send the same id")).into());
+            return Err(ValidationErrors::one(
+                "/id",
+                format!(
+                    "does not match the feature addressed ({id}); leave it out or send the same id"
+                ),
+            )
+            .into());
         }
         let _guard = self.writes.lock().await;
-        let current = self.index.get(layer, id).ok_or(ServiceError::NotFound(layer, id))?;
+        let current = self
+            .index
+            .get(layer, id)
+            .ok_or(ServiceError::NotFound(layer, id))?;
         if current.meta.version != expected_version {
-            return Err(ServiceError::VersionConflict { id, expected: expected_version, current: current.meta.version });
+            return Err(ServiceError::VersionConflict {
+                id,
+                expected: expected_version,
+                current: current.meta.version,
+            });
         }
         let feature = Feature {
             id,
@@ -86,13 +110,28 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::NotFound`], [`ServiceError::VersionConflict`], store failures.
-    pub async fn delete(&self, layer: Layer, id: Uuid, expected_version: i64, actor: &str) -> Result<(), ServiceError> {
+    pub async fn delete(
+        &self,
+        layer: Layer,
+        id: Uuid,
+        expected_version: i64,
+        actor: &str,
+    ) -> Result<(), ServiceError> {
         let _guard = self.writes.lock().await;
-        let current = self.index.get(layer, id).ok_or(ServiceError::NotFound(layer, id))?;
+        let current = self
+            .index
+            .get(layer, id)
+            .ok_or(ServiceError::NotFound(layer, id))?;
         if current.meta.version != expected_version {
-            return Err(ServiceError::VersionConflict { id, expected: expected_version, current: current.meta.version });
+            return Err(ServiceError::VersionConflict {
+                id,
+                expected: expected_version,
+                current: current.meta.version,
+            });
         }
-        self.store.delete(layer, id, expected_version, actor).await?;
+        self.store
+            .delete(layer, id, expected_version, actor)
+            .await?;
         self.index.remove(layer, id);
         self.announce(Change::Deleted { layer, id });
         Ok(())

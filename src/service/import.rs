@@ -25,7 +25,9 @@ impl std::str::FromStr for InputCrs {
         match s.to_ascii_uppercase().replace("::", ":").as_str() {
             "EPSG:4326" | "WGS84" | "CRS84" | "OGC:CRS84" => Ok(InputCrs::Wgs84),
             "EPSG:3006" | "SWEREF99TM" | "SWEREF 99 TM" => Ok(InputCrs::Sweref99Tm),
-            _ => Err(format!("unknown CRS '{s}'; use EPSG:4326 (WGS84 lon/lat) or EPSG:3006 (SWEREF 99 TM)")),
+            _ => Err(format!(
+                "unknown CRS '{s}'; use EPSG:4326 (WGS84 lon/lat) or EPSG:3006 (SWEREF 99 TM)"
+            )),
         }
     }
 }
@@ -66,17 +68,33 @@ pub enum ImportError {
 }
 
 /// Properties that CSV cells must turn into numbers, booleans or lists.
-const NUMBER_FIELDS: &[&str] = &["severity", "direction", "field_of_view", "range_m", "walkers", "classification_year"];
+const NUMBER_FIELDS: &[&str] = &[
+    "severity",
+    "direction",
+    "field_of_view",
+    "range_m",
+    "walkers",
+    "classification_year",
+];
 
 /// Reads a GeoJSON FeatureCollection (or one Feature) for `layer`.
 ///
 /// # Errors
 /// When the text is not JSON or not GeoJSON; row problems go into the report instead.
-pub fn read_geojson(layer: Layer, mut input: impl Read, crs: InputCrs) -> Result<ImportReport, ImportError> {
+pub fn read_geojson(
+    layer: Layer,
+    mut input: impl Read,
+    crs: InputCrs,
+) -> Result<ImportReport, ImportError> {
     let mut text = String::new();
     input.read_to_string(&mut text)?;
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| ImportError::Format(format!("not valid JSON (line {}, column {}): {e}", e.line(), e.column())))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| {
+        ImportError::Format(format!(
+            "not valid JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
     let crs = match crs_member(&doc) {
         Some(declared) => declared,
         None => crs,
@@ -85,7 +103,11 @@ pub fn read_geojson(layer: Layer, mut input: impl Read, crs: InputCrs) -> Result
         Value::Object(mut o) => match o.get("type").and_then(Value::as_str) {
             Some("FeatureCollection") => match o.remove("features") {
                 Some(Value::Array(a)) => a,
-                _ => return Err(ImportError::Format("the FeatureCollection has no 'features' array".into())),
+                _ => {
+                    return Err(ImportError::Format(
+                        "the FeatureCollection has no 'features' array".into(),
+                    ));
+                }
             },
             Some("Feature") => vec![Value::Object(o)],
             other => {
@@ -99,18 +121,22 @@ pub fn read_geojson(layer: Layer, mut input: impl Read, crs: InputCrs) -> Result
     };
     let transform = match crs {
         InputCrs::Wgs84 => None,
-        InputCrs::Sweref99Tm => Some(Sweref99Tm::new().map_err(|e| ImportError::Format(e.to_string()))?),
+        InputCrs::Sweref99Tm => {
+            Some(Sweref99Tm::new().map_err(|e| ImportError::Format(e.to_string()))?)
+        }
     };
     let mut report = ImportReport::default();
     for (i, mut f) in features.into_iter().enumerate() {
         let row = format!("feature {}", i + 1);
-        if let Some(t) = &transform {
-            if let Some(coords) = f.get_mut("geometry").and_then(|g| g.get_mut("coordinates")) {
-                if let Err(e) = reproject(coords, t) {
-                    report.rejected.push(RowError { row, errors: ValidationErrors::one("/geometry/coordinates", e) });
-                    continue;
-                }
-            }
+        if let Some(t) = &transform
+            && let Some(coords) = f.get_mut("geometry").and_then(|g| g.get_mut("coordinates"))
+            && let Err(e) = reproject(coords, t)
+        {
+            report.rejected.push(RowError {
+                row,
+                errors: ValidationErrors::one("/geometry/coordinates", e),
+            });
+            continue;
         }
         match FeatureDraft::from_geojson(layer, f) {
             Ok(d) => report.drafts.push(d),
@@ -134,7 +160,9 @@ fn crs_member(doc: &Value) -> Option<InputCrs> {
 
 /// Rewrites every position of a GeoJSON `coordinates` tree from SWEREF 99 TM to WGS84.
 fn reproject(v: &mut Value, t: &Sweref99Tm) -> Result<(), String> {
-    let Value::Array(items) = v else { return Ok(()) };
+    let Value::Array(items) = v else {
+        return Ok(());
+    };
     if items.first().is_some_and(Value::is_number) {
         let e = items.first().and_then(Value::as_f64).unwrap_or(f64::NAN);
         let n = items.get(1).and_then(Value::as_f64).unwrap_or(f64::NAN);
@@ -154,8 +182,15 @@ fn reproject(v: &mut Value, t: &Sweref99Tm) -> Result<(), String> {
 ///
 /// # Errors
 /// When the header cannot be read or lacks coordinate columns.
-pub fn read_csv(layer: Layer, input: impl Read, crs: InputCrs) -> Result<ImportReport, ImportError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(input);
+pub fn read_csv(
+    layer: Layer,
+    input: impl Read,
+    crs: InputCrs,
+) -> Result<ImportReport, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(input);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| ImportError::Format(format!("cannot read the CSV header: {e}")))?
@@ -164,7 +199,10 @@ pub fn read_csv(layer: Layer, input: impl Read, crs: InputCrs) -> Result<ImportR
         .collect();
     let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
     let (xi, yi) = match crs {
-        InputCrs::Wgs84 => (find(&["lon", "longitude", "lng"]), find(&["lat", "latitude"])),
+        InputCrs::Wgs84 => (
+            find(&["lon", "longitude", "lng"]),
+            find(&["lat", "latitude"]),
+        ),
         InputCrs::Sweref99Tm => (find(&["e", "easting", "x"]), find(&["n", "northing", "y"])),
     };
     let (Some(xi), Some(yi)) = (xi, yi) else {
@@ -173,12 +211,17 @@ pub fn read_csv(layer: Layer, input: impl Read, crs: InputCrs) -> Result<ImportR
                 "the CSV header ({}) has no 'lon' and 'lat' columns; for SWEREF 99 TM data with 'e,n' or 'x,y' columns add --crs EPSG:3006",
                 headers.join(",")
             ),
-            InputCrs::Sweref99Tm => format!("the CSV header ({}) has no 'e' and 'n' (or 'x' and 'y') columns", headers.join(",")),
+            InputCrs::Sweref99Tm => format!(
+                "the CSV header ({}) has no 'e' and 'n' (or 'x' and 'y') columns",
+                headers.join(",")
+            ),
         }));
     };
     let transform = match crs {
         InputCrs::Wgs84 => None,
-        InputCrs::Sweref99Tm => Some(Sweref99Tm::new().map_err(|e| ImportError::Format(e.to_string()))?),
+        InputCrs::Sweref99Tm => {
+            Some(Sweref99Tm::new().map_err(|e| ImportError::Format(e.to_string()))?)
+        }
     };
     let mut report = ImportReport::default();
     for record in reader.records() {
@@ -186,7 +229,10 @@ pub fn read_csv(layer: Layer, input: impl Read, crs: InputCrs) -> Result<ImportR
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, csv::Position::line);
-                report.rejected.push(RowError { row: format!("line {line}"), errors: ValidationErrors::one("", e.to_string()) });
+                report.rejected.push(RowError {
+                    row: format!("line {line}"),
+                    errors: ValidationErrors::one("", e.to_string()),
+                });
                 continue;
             }
         };
@@ -209,21 +255,37 @@ fn csv_feature(
 ) -> Result<FeatureDraft, ValidationErrors> {
     let number = |i: usize| -> Result<f64, ValidationError> {
         let cell = record.get(i).unwrap_or("");
-        cell.replace(',', ".").parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-            ValidationError::new(format!("column '{}'", headers[i]), format!("'{cell}' is not a number"))
-        })
+        cell.replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| {
+                ValidationError::new(
+                    format!("column '{}'", headers[i]),
+                    format!("'{cell}' is not a number"),
+                )
+            })
     };
     let (x, y) = match (number(xi), number(yi)) {
         (Ok(x), Ok(y)) => (x, y),
-        (a, b) => return Err(ValidationErrors([a.err(), b.err()].into_iter().flatten().collect())),
+        (a, b) => {
+            return Err(ValidationErrors(
+                [a.err(), b.err()].into_iter().flatten().collect(),
+            ));
+        }
     };
     let (lon, lat) = match transform {
         None => (x, y),
         Some(t) => {
             // Swedish convention names the northing X; SWEREF 99 TM northings are in the millions.
-            let (e, n) = if x > 1_000_000.0 && y < 1_000_000.0 { (y, x) } else { (x, y) };
-            t.to_wgs84(e, n)
-                .map_err(|err| ValidationErrors::one(format!("column '{}'", headers[xi]), err.to_string()))?
+            let (e, n) = if x > 1_000_000.0 && y < 1_000_000.0 {
+                (y, x)
+            } else {
+                (x, y)
+            };
+            t.to_wgs84(e, n).map_err(|err| {
+                ValidationErrors::one(format!("column '{}'", headers[xi]), err.to_string())
+            })?
         }
     };
     let mut props = Map::new();
@@ -236,13 +298,24 @@ fn csv_feature(
                 Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => Value::from(v as i64),
                 Ok(v) => Value::from(v),
                 Err(_) => {
-                    return Err(ValidationErrors::one(format!("column '{h}'"), format!("'{cell}' is not a number")));
+                    return Err(ValidationErrors::one(
+                        format!("column '{h}'"),
+                        format!("'{cell}' is not a number"),
+                    ));
                 }
             }
         } else if h == "weekdays" {
-            Value::Array(cell.split([';', ',', ' ']).filter(|s| !s.is_empty()).map(|s| Value::from(s.to_ascii_lowercase())).collect())
+            Value::Array(
+                cell.split([';', ',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::from(s.to_ascii_lowercase()))
+                    .collect(),
+            )
         } else if h == "approximate" {
-            Value::Bool(matches!(cell.to_ascii_lowercase().as_str(), "true" | "ja" | "yes" | "1"))
+            Value::Bool(matches!(
+                cell.to_ascii_lowercase().as_str(),
+                "true" | "ja" | "yes" | "1"
+            ))
         } else {
             Value::from(cell)
         };
@@ -260,7 +333,9 @@ fn csv_feature(
                 .map(|mut v| {
                     v.field = match v.field.strip_prefix("/properties/") {
                         Some(col) => format!("column '{}'", col.split('/').next().unwrap_or(col)),
-                        None if v.field.starts_with("/geometry") => format!("columns '{}','{}'", headers[xi], headers[yi]),
+                        None if v.field.starts_with("/geometry") => {
+                            format!("columns '{}','{}'", headers[xi], headers[yi])
+                        }
                         None => v.field,
                     };
                     v
@@ -284,7 +359,11 @@ mod tests {
         assert_eq!(r.drafts.len(), 1);
         assert_eq!(r.rejected.len(), 2);
         assert_eq!(r.rejected[0].row, "line 3");
-        assert!(r.rejected[0].errors.0[0].message.contains("latitude"), "{}", r.rejected[0]);
+        assert!(
+            r.rejected[0].errors.0[0].message.contains("latitude"),
+            "{}",
+            r.rejected[0]
+        );
         assert_eq!(r.rejected[1].row, "line 4");
         assert_eq!(r.rejected[1].errors.0[0].field, "column 'category'");
     }
@@ -296,8 +375,13 @@ mod tests {
         for text in [a, b] {
             let r = read_csv(Layer::Cameras, text.as_bytes(), InputCrs::Sweref99Tm).unwrap();
             assert!(r.rejected.is_empty(), "{:?}", r.rejected);
-            let geo::Geometry::Point(p) = r.drafts[0].geometry else { panic!() };
-            assert!((p.x() - 18.0).abs() < 1e-6 && (p.y() - 59.3).abs() < 1e-6, "{p:?}");
+            let geo::Geometry::Point(p) = r.drafts[0].geometry else {
+                panic!()
+            };
+            assert!(
+                (p.x() - 18.0).abs() < 1e-6 && (p.y() - 59.3).abs() < 1e-6,
+                "{p:?}"
+            );
         }
     }
 

@@ -64,7 +64,15 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(l, id) => ServiceError::NotFound(l, id),
-            StoreError::VersionConflict { id, expected, current } => ServiceError::VersionConflict { id, expected, current },
+            StoreError::VersionConflict {
+                id,
+                expected,
+                current,
+            } => ServiceError::VersionConflict {
+                id,
+                expected,
+                current,
+            },
             StoreError::DuplicateId(id) => ServiceError::DuplicateId(id),
             other => ServiceError::Store(other),
         }
@@ -91,7 +99,12 @@ impl Service {
             index.load(*layer, features);
         }
         let (changes, _) = broadcast::channel(1024);
-        Ok(Self { store, index, writes: Mutex::new(()), changes })
+        Ok(Self {
+            store,
+            index,
+            writes: Mutex::new(()),
+            changes,
+        })
     }
 
     /// The in-memory index, for queries.

@@ -16,7 +16,8 @@ use crate::domain::{Feature, Layer, Meta, Properties};
 /// # Errors
 /// Only for geometries geozero cannot write (none that pass domain validation).
 pub fn to_wkb(g: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
-    g.to_wkb(CoordDimensions::xy()).map_err(|e| StoreError::Corrupt(format!("cannot encode geometry as WKB: {e}")))
+    g.to_wkb(CoordDimensions::xy())
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode geometry as WKB: {e}")))
 }
 
 /// Decodes OGC WKB into a geometry.
@@ -24,7 +25,9 @@ pub fn to_wkb(g: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
 /// # Errors
 /// When the bytes are not valid WKB.
 pub fn from_wkb(bytes: &[u8]) -> Result<Geometry<f64>, StoreError> {
-    Wkb(bytes).to_geo().map_err(|e| StoreError::Corrupt(format!("cannot decode WKB geometry: {e}")))
+    Wkb(bytes)
+        .to_geo()
+        .map_err(|e| StoreError::Corrupt(format!("cannot decode WKB geometry: {e}")))
 }
 
 /// The columns every back-end reads back for a feature.
@@ -67,10 +70,15 @@ impl FeatureRow {
             StoreError::Corrupt(format!("feature {}: {what}: {e}", self.id))
         };
         let layer: Layer = self.layer.parse().map_err(|e| corrupt("layer", &e))?;
-        let value: serde_json::Value = serde_json::from_str(&self.properties).map_err(|e| corrupt("properties", &e))?;
-        let properties = Properties::from_value(layer, value).map_err(|e| corrupt("properties", &e))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&self.properties).map_err(|e| corrupt("properties", &e))?;
+        let properties =
+            Properties::from_value(layer, value).map_err(|e| corrupt("properties", &e))?;
         let geometry = from_wkb(&self.geom).map_err(|e| corrupt("geometry", &e))?;
-        let classification = self.classification.parse().map_err(|e| corrupt("classification", &e))?;
+        let classification = self
+            .classification
+            .parse()
+            .map_err(|e| corrupt("classification", &e))?;
         Ok(Feature {
             id: self.id,
             geometry,
@@ -107,13 +115,21 @@ impl Derived {
         let layer = f.layer();
         let span = f.properties.time_span();
         let ts = |t: i64| {
-            (t != i64::MIN && t != i64::MAX).then(|| OffsetDateTime::from_unix_timestamp(t).ok()).flatten()
+            (t != i64::MIN && t != i64::MAX)
+                .then(|| OffsetDateTime::from_unix_timestamp(t).ok())
+                .flatten()
         };
         Ok(Self {
             wkb: to_wkb(&f.geometry)?,
             bounds: crate::domain::geometry::bounds(&f.geometry),
-            category: f.properties.category_code().and_then(|c| layer.category_names().get(usize::from(c)).copied()),
-            status: f.properties.status_code().and_then(|c| layer.status_names().get(usize::from(c)).copied()),
+            category: f
+                .properties
+                .category_code()
+                .and_then(|c| layer.category_names().get(usize::from(c)).copied()),
+            status: f
+                .properties
+                .status_code()
+                .and_then(|c| layer.status_names().get(usize::from(c)).copied()),
             time_start: ts(span.start),
             time_end: ts(span.end),
             properties: f.properties.to_json(),

@@ -35,7 +35,9 @@ pub enum StoreError {
     #[error("a feature with id {0} exists already")]
     DuplicateId(Uuid),
     /// The URL is not one we can use.
-    #[error("unsupported database URL '{0}': use sqlite://path/to/file.db or postgres://user@host/db")]
+    #[error(
+        "unsupported database URL '{0}': use sqlite://path/to/file.db or postgres://user@host/db"
+    )]
     UnsupportedUrl(String),
     /// A stored value no longer reads.
     #[error("stored data cannot be read: {0}")]
@@ -103,7 +105,11 @@ impl Store {
     ///
     /// # Errors
     /// Database errors, or a stored row that no longer reads.
-    pub async fn load_layer(&self, layer: Layer, progress: Progress<'_>) -> Result<Vec<Feature>, StoreError> {
+    pub async fn load_layer(
+        &self,
+        layer: Layer,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Feature>, StoreError> {
         match self {
             Store::Sqlite(p) => sqlite::load_layer(p, layer, progress).await,
             Store::Postgres(p) => postgis::load_layer(p, layer, progress).await,
@@ -114,7 +120,10 @@ impl Store {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn get(&self, id: Uuid) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
+    pub async fn get(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
         match self {
             Store::Sqlite(p) => sqlite::get(p, id).await,
             Store::Postgres(p) => postgis::get(p, id).await,
@@ -125,7 +134,11 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::DuplicateId`] if an id exists already; database errors.
-    pub async fn insert(&self, features: &[Feature], progress: Progress<'_>) -> Result<(), StoreError> {
+    pub async fn insert(
+        &self,
+        features: &[Feature],
+        progress: Progress<'_>,
+    ) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(p) => sqlite::insert(p, features, progress).await,
             Store::Postgres(p) => postgis::insert(p, features, progress).await,
@@ -141,28 +154,46 @@ impl Store {
             Store::Sqlite(p) => sqlite::update(p, feature).await?,
             Store::Postgres(p) => postgis::update(p, feature).await?,
         };
-        if done { Ok(()) } else { Err(self.why_not(feature.layer(), feature.id, feature.meta.version - 1).await) }
+        if done {
+            Ok(())
+        } else {
+            Err(self
+                .why_not(feature.layer(), feature.id, feature.meta.version - 1)
+                .await)
+        }
     }
 
     /// Soft-deletes a live feature at `expected_version`.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::VersionConflict`], database errors.
-    pub async fn delete(&self, layer: Layer, id: Uuid, expected_version: i64, by: &str) -> Result<(), StoreError> {
+    pub async fn delete(
+        &self,
+        layer: Layer,
+        id: Uuid,
+        expected_version: i64,
+        by: &str,
+    ) -> Result<(), StoreError> {
         let now = crate::domain::time::now_utc();
         let done = match self {
             Store::Sqlite(p) => sqlite::delete(p, layer, id, expected_version, by, now).await?,
             Store::Postgres(p) => postgis::delete(p, layer, id, expected_version, by, now).await?,
         };
-        if done { Ok(()) } else { Err(self.why_not(layer, id, expected_version).await) }
+        if done {
+            Ok(())
+        } else {
+            Err(self.why_not(layer, id, expected_version).await)
+        }
     }
 
     /// Explains why a conditional write changed nothing.
     async fn why_not(&self, layer: Layer, id: Uuid, expected: i64) -> StoreError {
         match self.get(id).await {
-            Ok(Some((f, None))) if f.layer() == layer => {
-                StoreError::VersionConflict { id, expected, current: f.meta.version }
-            }
+            Ok(Some((f, None))) if f.layer() == layer => StoreError::VersionConflict {
+                id,
+                expected,
+                current: f.meta.version,
+            },
             Ok(_) => StoreError::NotFound(layer, id),
             Err(e) => e,
         }

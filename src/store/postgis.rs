@@ -16,23 +16,66 @@ use crate::domain::{Feature, Layer};
 /// Rows per multi-row INSERT (17 parameters each, under PostgreSQL's 65 535).
 const CHUNK: usize = 1000;
 
-type Row = (Uuid, String, Vec<u8>, String, String, String, OffsetDateTime, OffsetDateTime, String, i64);
+type Row = (
+    Uuid,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    String,
+    OffsetDateTime,
+    OffsetDateTime,
+    String,
+    i64,
+);
 
 const SELECT: &str = "SELECT id, layer, ST_AsBinary(geom), properties::text, organisation, classification, created_at, updated_at, created_by, version FROM features";
 
 fn row(r: Row) -> FeatureRow {
-    let (id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version) = r;
-    FeatureRow { id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version }
+    let (
+        id,
+        layer,
+        geom,
+        properties,
+        organisation,
+        classification,
+        created_at,
+        updated_at,
+        created_by,
+        version,
+    ) = r;
+    FeatureRow {
+        id,
+        layer,
+        geom,
+        properties,
+        organisation,
+        classification,
+        created_at,
+        updated_at,
+        created_by,
+        version,
+    }
 }
 
 pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("lagesbild");
-    Ok(PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?)
+    Ok(PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
 }
 
-pub(super) async fn load_layer(pool: &PgPool, layer: Layer, progress: Progress<'_>) -> Result<Vec<Feature>, StoreError> {
+pub(super) async fn load_layer(
+    pool: &PgPool,
+    layer: Layer,
+    progress: Progress<'_>,
+) -> Result<Vec<Feature>, StoreError> {
     let sql = format!("{SELECT} WHERE layer = $1 AND deleted_at IS NULL");
-    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(layer.as_str()).fetch(pool);
+    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+        .bind(layer.as_str())
+        .fetch(pool);
     let mut strings = Interner::default();
     let mut out = Vec::new();
     while let Some(r) = rows.try_next().await? {
@@ -45,18 +88,31 @@ pub(super) async fn load_layer(pool: &PgPool, layer: Layer, progress: Progress<'
     Ok(out)
 }
 
-pub(super) async fn get(pool: &PgPool, id: Uuid) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
+pub(super) async fn get(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
     let found = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
         .bind(id)
         .fetch_optional(pool)
         .await?;
     let Some(r) = found else { return Ok(None) };
     let deleted: Option<OffsetDateTime> =
-        sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = $1").bind(id).fetch_one(pool).await?;
-    Ok(Some((row(r).into_feature(&mut Interner::default())?, deleted)))
+        sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    Ok(Some((
+        row(r).into_feature(&mut Interner::default())?,
+        deleted,
+    )))
 }
 
-pub(super) async fn insert(pool: &PgPool, features: &[Feature], progress: Progress<'_>) -> Result<(), StoreError> {
+pub(super) async fn insert(
+    pool: &PgPool,
+    features: &[Feature],
+    progress: Progress<'_>,
+) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let mut done = 0u64;
     for chunk in features.chunks(CHUNK) {
@@ -158,8 +214,10 @@ pub(super) async fn delete(
 }
 
 pub(super) async fn count(pool: &PgPool, layer: Layer) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM features WHERE layer = $1 AND deleted_at IS NULL")
-        .bind(layer.as_str())
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM features WHERE layer = $1 AND deleted_at IS NULL")
+            .bind(layer.as_str())
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -16,13 +16,46 @@ use crate::domain::{Feature, Layer};
 /// Rows per multi-row INSERT (19 columns each, well under SQLite's 32 766 variables).
 const CHUNK: usize = 1000;
 
-type Row = (Uuid, String, Vec<u8>, String, String, String, OffsetDateTime, OffsetDateTime, String, i64);
+type Row = (
+    Uuid,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    String,
+    OffsetDateTime,
+    OffsetDateTime,
+    String,
+    i64,
+);
 
 const SELECT: &str = "SELECT id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version FROM features";
 
 fn row(r: Row) -> FeatureRow {
-    let (id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version) = r;
-    FeatureRow { id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version }
+    let (
+        id,
+        layer,
+        geom,
+        properties,
+        organisation,
+        classification,
+        created_at,
+        updated_at,
+        created_by,
+        version,
+    ) = r;
+    FeatureRow {
+        id,
+        layer,
+        geom,
+        properties,
+        organisation,
+        classification,
+        created_at,
+        updated_at,
+        created_by,
+        version,
+    }
 }
 
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
@@ -35,12 +68,21 @@ pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e, dir.display().to_string()))?;
     }
-    Ok(SqlitePoolOptions::new().max_connections(4).connect_with(options).await?)
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?)
 }
 
-pub(super) async fn load_layer(pool: &SqlitePool, layer: Layer, progress: Progress<'_>) -> Result<Vec<Feature>, StoreError> {
+pub(super) async fn load_layer(
+    pool: &SqlitePool,
+    layer: Layer,
+    progress: Progress<'_>,
+) -> Result<Vec<Feature>, StoreError> {
     let sql = format!("{SELECT} WHERE layer = ? AND deleted_at IS NULL");
-    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).bind(layer.as_str()).fetch(pool);
+    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
+        .bind(layer.as_str())
+        .fetch(pool);
     let mut strings = Interner::default();
     let mut out = Vec::new();
     while let Some(r) = rows.try_next().await? {
@@ -53,18 +95,31 @@ pub(super) async fn load_layer(pool: &SqlitePool, layer: Layer, progress: Progre
     Ok(out)
 }
 
-pub(super) async fn get(pool: &SqlitePool, id: Uuid) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
+pub(super) async fn get(
+    pool: &SqlitePool,
+    id: Uuid,
+) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
     let found = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
         .bind(id)
         .fetch_optional(pool)
         .await?;
     let Some(r) = found else { return Ok(None) };
     let deleted: Option<OffsetDateTime> =
-        sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = ?").bind(id).fetch_one(pool).await?;
-    Ok(Some((row(r).into_feature(&mut Interner::default())?, deleted)))
+        sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = ?")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    Ok(Some((
+        row(r).into_feature(&mut Interner::default())?,
+        deleted,
+    )))
 }
 
-pub(super) async fn insert(pool: &SqlitePool, features: &[Feature], progress: Progress<'_>) -> Result<(), StoreError> {
+pub(super) async fn insert(
+    pool: &SqlitePool,
+    features: &[Feature],
+    progress: Progress<'_>,
+) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let mut done = 0u64;
     for chunk in features.chunks(CHUNK) {
@@ -172,8 +227,10 @@ pub(super) async fn delete(
 }
 
 pub(super) async fn count(pool: &SqlitePool, layer: Layer) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM features WHERE layer = ? AND deleted_at IS NULL")
-        .bind(layer.as_str())
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM features WHERE layer = ? AND deleted_at IS NULL")
+            .bind(layer.as_str())
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -1,5 +1,7 @@
 //! API tests over HTTP against a real server on a random port (one test binary).
 
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
 #[path = "../common/mod.rs"]
 mod common;
 

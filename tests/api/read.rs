@@ -5,9 +5,14 @@ use serde_json::Value;
 use crate::common::{TestApp, assert_problem, fresh_sqlite};
 
 async fn all(app: &TestApp, layer: &str) -> Vec<Value> {
-    let (status, body) = app.get_json(&format!("/collections/{layer}/items?limit=10000")).await;
+    let (status, body) = app
+        .get_json(&format!("/collections/{layer}/items?limit=10000"))
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(body["numberMatched"], body["numberReturned"], "one page holds the layer");
+    assert_eq!(
+        body["numberMatched"], body["numberReturned"],
+        "one page holds the layer"
+    );
     body["features"].as_array().unwrap().clone()
 }
 
@@ -40,9 +45,16 @@ async fn bbox_datetime_category_and_status_filter_like_a_scan_of_everything() {
             (x0..=x1).contains(&x) && (y0..=y1).contains(&y)
         })
         .count();
-    let (_, page) = app.get_json(&format!("/collections/incidents/items?bbox={x0},{y0},{x1},{y1}&limit=5")).await;
+    let (_, page) = app
+        .get_json(&format!(
+            "/collections/incidents/items?bbox={x0},{y0},{x1},{y1}&limit=5"
+        ))
+        .await;
     assert_eq!(page["numberMatched"].as_u64().unwrap() as usize, expected);
-    assert!(expected > 100, "the Alby hotspot holds many incidents ({expected})");
+    assert!(
+        expected > 100,
+        "the Alby hotspot holds many incidents ({expected})"
+    );
     assert_eq!(page["numberReturned"], 5);
 
     let from = "2026-06-01T00:00:00Z";
@@ -52,12 +64,32 @@ async fn bbox_datetime_category_and_status_filter_like_a_scan_of_everything() {
         t >= from && t <= to
     };
     let expected = everything.iter().filter(in_window).count();
-    let (_, page) = app.get_json(&format!("/collections/incidents/items?datetime={from}/{to}&limit=10000")).await;
+    let (_, page) = app
+        .get_json(&format!(
+            "/collections/incidents/items?datetime={from}/{to}&limit=10000"
+        ))
+        .await;
     assert_eq!(page["numberMatched"].as_u64().unwrap() as usize, expected);
-    assert!(page["features"].as_array().unwrap().iter().all(|f| in_window(&f)));
-    let (_, open_end) = app.get_json(&format!("/collections/incidents/items?datetime={from}/..&limit=1")).await;
-    let expected_open = everything.iter().filter(|f| f["properties"]["occurred_at"].as_str().unwrap() >= from).count();
-    assert_eq!(open_end["numberMatched"].as_u64().unwrap() as usize, expected_open);
+    assert!(
+        page["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| in_window(&f))
+    );
+    let (_, open_end) = app
+        .get_json(&format!(
+            "/collections/incidents/items?datetime={from}/..&limit=1"
+        ))
+        .await;
+    let expected_open = everything
+        .iter()
+        .filter(|f| f["properties"]["occurred_at"].as_str().unwrap() >= from)
+        .count();
+    assert_eq!(
+        open_end["numberMatched"].as_u64().unwrap() as usize,
+        expected_open
+    );
 
     let expected = everything
         .iter()
@@ -66,7 +98,9 @@ async fn bbox_datetime_category_and_status_filter_like_a_scan_of_everything() {
             (p["category"] == "car_fire" || p["category"] == "shooting") && p["status"] == "open"
         })
         .count();
-    let (_, page) = app.get_json("/collections/incidents/items?category=car_fire,shooting&status=open&limit=1").await;
+    let (_, page) = app
+        .get_json("/collections/incidents/items?category=car_fire,shooting&status=open&limit=1")
+        .await;
     assert_eq!(page["numberMatched"].as_u64().unwrap() as usize, expected);
     app.stop().await;
 }
@@ -77,15 +111,27 @@ async fn near_and_intersects_measure_metres_on_the_ground() {
     let app = TestApp::spawn(&db.url, true).await;
     let everything = all(&app, "incidents").await;
     let centre = (17.8448, 59.2393);
-    let expected = everything.iter().filter(|f| haversine(point(f), centre) <= 300.0).count();
-    let (_, page) = app.get_json("/collections/incidents/items?near=17.8448,59.2393,300&limit=10000").await;
+    let expected = everything
+        .iter()
+        .filter(|f| haversine(point(f), centre) <= 300.0)
+        .count();
+    let (_, page) = app
+        .get_json("/collections/incidents/items?near=17.8448,59.2393,300&limit=10000")
+        .await;
     assert_eq!(page["numberMatched"].as_u64().unwrap() as usize, expected);
     assert!(expected > 20);
 
     // Within 100 m of a route drawn west–east through Alby.
     let line = serde_json::json!({"type": "LineString", "coordinates": [[17.835, 59.2385], [17.855, 59.2385]]});
-    let q = serde_urlencoded::to_string([("intersects", line.to_string()), ("distance", "100".into()), ("limit", "10000".into())]).unwrap();
-    let (status, page) = app.get_json(&format!("/collections/incidents/items?{q}")).await;
+    let q = serde_urlencoded::to_string([
+        ("intersects", line.to_string()),
+        ("distance", "100".into()),
+        ("limit", "10000".into()),
+    ])
+    .unwrap();
+    let (status, page) = app
+        .get_json(&format!("/collections/incidents/items?{q}"))
+        .await;
     assert_eq!(status, 200, "{page}");
     let metres_north = |f: &Value| (point(f).1 - 59.2385).abs() * 111_320.0;
     let expected = everything
@@ -97,7 +143,10 @@ async fn near_and_intersects_measure_metres_on_the_ground() {
         .count();
     let got = page["numberMatched"].as_u64().unwrap() as usize;
     // Points just off the line's ends are within 100 m too; the ones clearly inside must all be there.
-    assert!(got >= expected && got <= expected + 10, "got {got}, expected about {expected}");
+    assert!(
+        got >= expected && got <= expected + 10,
+        "got {got}, expected about {expected}"
+    );
     app.stop().await;
 }
 
@@ -109,10 +158,21 @@ async fn next_links_walk_every_match_exactly_once() {
     let mut ids = std::collections::HashSet::new();
     let mut pages = 0;
     loop {
-        let page: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
+        let page: Value = app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(page["numberMatched"], 60);
         for f in page["features"].as_array().unwrap() {
-            assert!(ids.insert(f["id"].as_str().unwrap().to_owned()), "a feature appeared twice");
+            assert!(
+                ids.insert(f["id"].as_str().unwrap().to_owned()),
+                "a feature appeared twice"
+            );
         }
         pages += 1;
         let links = page["links"].as_array().unwrap();
@@ -134,7 +194,9 @@ async fn a_single_feature_has_its_version_as_etag() {
     let app = TestApp::spawn(&db.url, true).await;
     let any = &all(&app, "risk_environments").await[0];
     let id = any["id"].as_str().unwrap();
-    let r = app.get(&format!("/collections/risk_environments/items/{id}")).await;
+    let r = app
+        .get(&format!("/collections/risk_environments/items/{id}"))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/geo+json");
     assert_eq!(r.headers()["etag"], "\"1\"");
@@ -149,9 +211,23 @@ async fn a_single_feature_has_its_version_as_etag() {
         .await
         .unwrap();
     assert_eq!(again.status(), 304);
-    assert_problem(app.get("/collections/risk_environments/items/00000000-0000-4000-8000-000000000000").await, 404).await;
-    assert_problem(app.get("/collections/risk_environments/items/not-a-uuid").await, 404).await;
+    assert_problem(
+        app.get("/collections/risk_environments/items/00000000-0000-4000-8000-000000000000")
+            .await,
+        404,
+    )
+    .await;
+    assert_problem(
+        app.get("/collections/risk_environments/items/not-a-uuid")
+            .await,
+        404,
+    )
+    .await;
     // The right id in the wrong collection is not found either.
-    assert_problem(app.get(&format!("/collections/cameras/items/{id}")).await, 404).await;
+    assert_problem(
+        app.get(&format!("/collections/cameras/items/{id}")).await,
+        404,
+    )
+    .await;
     app.stop().await;
 }

@@ -5,7 +5,12 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, assert_problem, fresh_sqlite, incident};
 
 async fn create(app: &TestApp) -> (String, Value) {
-    let r = app.post("/collections/incidents/items", &incident(17.8448, 59.2393, "car_fire", "2026-11-20T21:30:00Z")).await;
+    let r = app
+        .post(
+            "/collections/incidents/items",
+            &incident(17.8448, 59.2393, "car_fire", "2026-11-20T21:30:00Z"),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["etag"], "\"1\"");
     let location = r.headers()["location"].to_str().unwrap().to_owned();
@@ -15,7 +20,8 @@ async fn create(app: &TestApp) -> (String, Value) {
 }
 
 fn with_if_match(req: reqwest::RequestBuilder, etag: &str) -> reqwest::RequestBuilder {
-    req.header("if-match", etag).header("content-type", "application/geo+json")
+    req.header("if-match", etag)
+        .header("content-type", "application/geo+json")
 }
 
 #[tokio::test]
@@ -25,9 +31,19 @@ async fn created_features_are_found_by_id_and_by_query() {
     let (location, body) = create(&app).await;
     assert_eq!(body["properties"]["created_by"], "api");
     assert_eq!(body["properties"]["classification"], "internal");
-    let fetched: Value = app.client.get(&location).send().await.unwrap().json().await.unwrap();
+    let fetched: Value = app
+        .client
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fetched["id"], body["id"]);
-    let (_, page) = app.get_json("/collections/incidents/items?near=17.8448,59.2393,10").await;
+    let (_, page) = app
+        .get_json("/collections/incidents/items?near=17.8448,59.2393,10")
+        .await;
     assert_eq!(page["numberMatched"], 1);
     assert_eq!(page["features"][0]["id"], body["id"]);
     app.stop().await;
@@ -39,24 +55,57 @@ async fn replace_needs_the_current_version_and_bumps_it() {
     let app = TestApp::spawn(&db.url, false).await;
     let (location, mut body) = create(&app).await;
     body["properties"]["status"] = json!("closed");
-    let r = with_if_match(app.client.put(&location), "\"1\"").body(body.to_string()).send().await.unwrap();
+    let r = with_if_match(app.client.put(&location), "\"1\"")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["etag"], "\"2\"");
     let replaced: Value = r.json().await.unwrap();
     assert_eq!(replaced["properties"]["status"], "closed");
-    assert_eq!(replaced["properties"]["created_at"], body["properties"]["created_at"]);
+    assert_eq!(
+        replaced["properties"]["created_at"],
+        body["properties"]["created_at"]
+    );
 
     // Someone still holding version 1 is stopped and told the current version.
     body["properties"]["severity"] = json!(5);
-    let r = with_if_match(app.client.put(&location), "\"1\"").body(body.to_string()).send().await.unwrap();
+    let r = with_if_match(app.client.put(&location), "\"1\"")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     let problem = assert_problem(r, 412).await;
     assert_eq!(problem["currentVersion"], 2);
-    let now: Value = app.client.get(&location).send().await.unwrap().json().await.unwrap();
-    assert_eq!(now["properties"]["severity"], 2, "the refused change was not stored");
+    let now: Value = app
+        .client
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        now["properties"]["severity"], 2,
+        "the refused change was not stored"
+    );
 
-    let r = app.client.put(&location).header("content-type", "application/geo+json").body(body.to_string()).send().await.unwrap();
+    let r = app
+        .client
+        .put(&location)
+        .header("content-type", "application/geo+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 428).await;
-    let r = with_if_match(app.client.put(&location), "version two").body(body.to_string()).send().await.unwrap();
+    let r = with_if_match(app.client.put(&location), "version two")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 412).await;
     app.stop().await;
 }
@@ -102,13 +151,37 @@ async fn delete_needs_the_version_and_hides_the_feature() {
     let app = TestApp::spawn(&db.url, false).await;
     let (location, _) = create(&app).await;
     assert_problem(app.client.delete(&location).send().await.unwrap(), 428).await;
-    assert_problem(app.client.delete(&location).header("if-match", "\"7\"").send().await.unwrap(), 412).await;
-    let r = app.client.delete(&location).header("if-match", "\"1\"").send().await.unwrap();
+    assert_problem(
+        app.client
+            .delete(&location)
+            .header("if-match", "\"7\"")
+            .send()
+            .await
+            .unwrap(),
+        412,
+    )
+    .await;
+    let r = app
+        .client
+        .delete(&location)
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert_problem(app.client.get(&location).send().await.unwrap(), 404).await;
     let (_, page) = app.get_json("/collections/incidents/items").await;
     assert_eq!(page["numberMatched"], 0);
-    assert_problem(app.client.delete(&location).header("if-match", "\"1\"").send().await.unwrap(), 404).await;
+    assert_problem(
+        app.client
+            .delete(&location)
+            .header("if-match", "\"1\"")
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
     app.stop().await;
 }
 
@@ -123,16 +196,34 @@ async fn of_many_concurrent_edits_of_one_version_exactly_one_wins() {
             let mut edit = body.clone();
             edit["properties"]["severity"] = json!(severity);
             let req = with_if_match(app.client.put(&location), "\"1\"").body(edit.to_string());
-            tasks.push(tokio::spawn(async move { req.send().await.unwrap().status().as_u16() }));
+            tasks.push(tokio::spawn(async move {
+                req.send().await.unwrap().status().as_u16()
+            }));
         }
     }
     let mut statuses = Vec::new();
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 412).count(), 19, "{statuses:?}");
-    let now: Value = app.client.get(&location).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 412).count(),
+        19,
+        "{statuses:?}"
+    );
+    let now: Value = app
+        .client
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(now["properties"]["version"], 2);
     app.stop().await;
 }

@@ -16,10 +16,14 @@ pub fn pg_admin_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") => {
-            panic!("TEST_DATABASE_URL is not set under CI: PostGIS tests must run (scripts/test starts a cluster)")
+            panic!(
+                "TEST_DATABASE_URL is not set under CI: PostGIS tests must run (scripts/test starts a cluster)"
+            )
         }
         _ => {
-            eprintln!("TEST_DATABASE_URL is not set: skipping a PostGIS test (run scripts/test to include them)");
+            eprintln!(
+                "TEST_DATABASE_URL is not set: skipping a PostGIS test (run scripts/test to include them)"
+            );
             None
         }
     }
@@ -28,10 +32,17 @@ pub fn pg_admin_url() -> Option<String> {
 /// A new, empty PostGIS database on the test server; returns its URL.
 pub async fn fresh_pg_url(admin: &str) -> String {
     let name = format!("lagesbild_test_{}", Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to TEST_DATABASE_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     conn.close().await.ok();
-    let (base, _) = admin.rsplit_once('/').expect("TEST_DATABASE_URL names a database");
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL names a database");
     format!("{base}/{name}")
 }
 
@@ -85,7 +96,13 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        Self { base, client: reqwest::Client::new(), service, stop: Some(tx), handle: Some(handle) }
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            service,
+            stop: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     /// Stops the server and waits until it has closed the store.
@@ -103,7 +120,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -136,19 +157,37 @@ pub fn incident(lon: f64, lat: f64, category: &str, occurred_at: &str) -> serde_
 /// Asserts an RFC 9457 problem response with `status`, returning its body.
 pub async fn assert_problem(r: reqwest::Response, status: u16) -> serde_json::Value {
     assert_eq!(r.status().as_u16(), status, "status");
-    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     assert_eq!(ct, "application/problem+json", "content type");
     let body: serde_json::Value = r.json().await.expect("problem body is JSON");
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("urn:lagesbild:problem:")), "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:lagesbild:problem:")),
+        "{body}"
+    );
     body
 }
 
 /// The pointers named in a problem's `errors`.
 pub fn pointers(problem: &serde_json::Value) -> Vec<String> {
     problem["errors"].as_array().map_or_else(Vec::new, |a| {
-        a.iter().filter_map(|e| e["pointer"].as_str().map(str::to_owned)).collect()
+        a.iter()
+            .filter_map(|e| e["pointer"].as_str().map(str::to_owned))
+            .collect()
     })
 }
