@@ -14,7 +14,10 @@ use lagesbild::startup::App;
 use time::macros::datetime;
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
         database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
@@ -24,7 +27,10 @@ fn benches(c: &mut Criterion) {
     let (base, _stop) = rt.block_on(async {
         let app = App::build(settings, false).await.unwrap();
         // The read path never touches the store: fill the index directly.
-        app.service().index().load(Layer::Incidents, lagesbild::demo::incidents(1, datetime!(2026-11-23 12:00 UTC), 1_000_000));
+        app.service().index().load(
+            Layer::Incidents,
+            lagesbild::demo::incidents(1, datetime!(2026-11-23 12:00 UTC), 1_000_000),
+        );
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {
@@ -34,17 +40,51 @@ fn benches(c: &mut Criterion) {
     });
     let client = reqwest::Client::new();
     // 1 km × 1 km around Alby centrum.
-    let url = format!("{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=1000");
-    let first: serde_json::Value = rt.block_on(async { client.get(&url).send().await.unwrap().json().await.unwrap() });
-    eprintln!("numberMatched {} numberReturned {}", first["numberMatched"], first["numberReturned"]);
+    let url = format!(
+        "{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=1000"
+    );
+    let first: serde_json::Value =
+        rt.block_on(async { client.get(&url).send().await.unwrap().json().await.unwrap() });
+    eprintln!(
+        "numberMatched {} numberReturned {}",
+        first["numberMatched"], first["numberReturned"]
+    );
 
     let mut g = c.benchmark_group("http_1m");
     g.bench_function("items_bbox_1km_limit_1000", |b| {
-        b.iter(|| rt.block_on(async { black_box(client.get(&url).send().await.unwrap().bytes().await.unwrap()) }));
+        b.iter(|| {
+            rt.block_on(async {
+                black_box(
+                    client
+                        .get(&url)
+                        .send()
+                        .await
+                        .unwrap()
+                        .bytes()
+                        .await
+                        .unwrap(),
+                )
+            })
+        });
     });
-    let small = format!("{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=100");
+    let small = format!(
+        "{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=100"
+    );
     g.bench_function("items_bbox_1km_limit_100", |b| {
-        b.iter(|| rt.block_on(async { black_box(client.get(&small).send().await.unwrap().bytes().await.unwrap()) }));
+        b.iter(|| {
+            rt.block_on(async {
+                black_box(
+                    client
+                        .get(&small)
+                        .send()
+                        .await
+                        .unwrap()
+                        .bytes()
+                        .await
+                        .unwrap(),
+                )
+            })
+        });
     });
     g.finish();
 }

@@ -23,14 +23,29 @@ const HOTSPOT: (f64, f64) = (17.8448, 59.2385);
 fn km_box() -> [f64; 4] {
     let dlat = 500.0 / 111_320.0;
     let dlon = 500.0 / (111_320.0 * HOTSPOT.1.to_radians().cos());
-    [HOTSPOT.0 - dlon, HOTSPOT.1 - dlat, HOTSPOT.0 + dlon, HOTSPOT.1 + dlat]
+    [
+        HOTSPOT.0 - dlon,
+        HOTSPOT.1 - dlat,
+        HOTSPOT.0 + dlon,
+        HOTSPOT.1 + dlat,
+    ]
 }
 
 fn benches(c: &mut Criterion) {
     let features = lagesbild::demo::incidents(1, datetime!(2026-11-23 12:00 UTC), N);
     let index = FeatureIndex::new();
     index.load(Layer::Incidents, features.clone());
-    let hits = index.query(Layer::Incidents, &Spatial::Bbox(km_box()), &Filters::default(), Page { offset: 0, limit: 0 }).matched;
+    let hits = index
+        .query(
+            Layer::Incidents,
+            &Spatial::Bbox(km_box()),
+            &Filters::default(),
+            Page {
+                offset: 0,
+                limit: 0,
+            },
+        )
+        .matched;
     eprintln!("1 km × 1 km hotspot box holds {hits} of {N} incidents");
 
     let mut g = c.benchmark_group("index_1m");
@@ -51,7 +66,15 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("index_1m_query");
     g.bench_function("bbox_1km_hotspot_count_and_page_1000", |b| {
         b.iter(|| {
-            black_box(index.query(Layer::Incidents, &Spatial::Bbox(km_box()), &Filters::default(), Page { offset: 0, limit: 1000 }))
+            black_box(index.query(
+                Layer::Incidents,
+                &Spatial::Bbox(km_box()),
+                &Filters::default(),
+                Page {
+                    offset: 0,
+                    limit: 1000,
+                },
+            ))
         });
     });
     let week = Filters {
@@ -60,17 +83,54 @@ fn benches(c: &mut Criterion) {
         statuses: None,
     };
     g.bench_function("bbox_1km_hotspot_last_week_3_categories", |b| {
-        b.iter(|| black_box(index.query(Layer::Incidents, &Spatial::Bbox(km_box()), &week, Page { offset: 0, limit: 1000 })));
+        b.iter(|| {
+            black_box(index.query(
+                Layer::Incidents,
+                &Spatial::Bbox(km_box()),
+                &week,
+                Page {
+                    offset: 0,
+                    limit: 1000,
+                },
+            ))
+        });
     });
     g.bench_function("knn_10", |b| {
-        b.iter(|| black_box(index.nearest(Layer::Incidents, Point::new(HOTSPOT.0, HOTSPOT.1), 10, &Filters::default())));
+        b.iter(|| {
+            black_box(index.nearest(
+                Layer::Incidents,
+                Point::new(HOTSPOT.0, HOTSPOT.1),
+                10,
+                &Filters::default(),
+            ))
+        });
     });
     g.bench_function("knn_10_outside_hotspots", |b| {
-        b.iter(|| black_box(index.nearest(Layer::Incidents, Point::new(17.75, 59.22), 10, &Filters::default())));
+        b.iter(|| {
+            black_box(index.nearest(
+                Layer::Incidents,
+                Point::new(17.75, 59.22),
+                10,
+                &Filters::default(),
+            ))
+        });
     });
     g.bench_function("near_500m", |b| {
-        let near = Spatial::Near { point: Point::new(HOTSPOT.0, HOTSPOT.1), metres: 500.0 };
-        b.iter(|| black_box(index.query(Layer::Incidents, &near, &Filters::default(), Page { offset: 0, limit: 1000 })));
+        let near = Spatial::Near {
+            point: Point::new(HOTSPOT.0, HOTSPOT.1),
+            metres: 500.0,
+        };
+        b.iter(|| {
+            black_box(index.query(
+                Layer::Incidents,
+                &near,
+                &Filters::default(),
+                Page {
+                    offset: 0,
+                    limit: 1000,
+                },
+            ))
+        });
     });
     g.finish();
 }

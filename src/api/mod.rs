@@ -87,8 +87,34 @@ pub fn router(state: AppState) -> Router {
                 ApiError::internal("a handler panicked").into_response()
             },
         ))
+        // Outside the timeout and panic layers, so their answers are problem bodies too.
+        .layer(axum::middleware::map_response(ensure_problem))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The safety net: any error response not already a problem body (a timeout, a framework
+/// rejection) becomes one, so clients see one error format.
+async fn ensure_problem(res: Response) -> Response {
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == error::PROBLEM_JSON.as_bytes());
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let detail = match status {
+            StatusCode::REQUEST_TIMEOUT => {
+                "the request took too long and was stopped; nothing was changed".to_owned()
+            }
+            _ => format!(
+                "the request could not be handled ({} {title})",
+                status.as_u16()
+            ),
+        };
+        return ApiError::new(status, "http-error", title, detail).into_response();
+    }
+    res
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
@@ -110,4 +136,35 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
         ),
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bare_error_responses_become_problem_bodies() {
+        let res = ensure_problem(StatusCode::REQUEST_TIMEOUT.into_response()).await;
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], error::PROBLEM_JSON);
+        let body = axum::body::to_bytes(res.into_body(), 10_000).await.unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["status"], 408);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was changed")
+        );
+        // Successes and problem bodies pass through untouched.
+        assert_eq!(
+            ensure_problem(StatusCode::NO_CONTENT.into_response())
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        let p = ensure_problem(ApiError::not_found("x").into_response()).await;
+        let body = axum::body::to_bytes(p.into_body(), 10_000).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("\"detail\":\"x\""));
+    }
 }
