@@ -7,6 +7,7 @@ mod common;
 
 mod bad_input;
 mod discovery;
+mod gis_client;
 mod read;
 mod restart;
 mod write;
