@@ -119,7 +119,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let service = Service::open(store).await?;
             let bar = progress_bar(report.drafts.len() as u64, "importing");
             let tick = |n: u64| bar.set_position(n);
-            let n = service.create_many(report.drafts, "import", &tick).await?;
+            let n = service
+                .create_many(report.drafts, "import", &tick)
+                .await?
+                .len();
             bar.finish_and_clear();
             eprintln!("{}: imported {n} features into '{layer}'", file.display());
             Ok(ExitCode::SUCCESS)

@@ -19,16 +19,12 @@ impl Service {
         draft: FeatureDraft,
         actor: &str,
     ) -> Result<Arc<Feature>, ServiceError> {
-        let now = crate::domain::time::now_utc();
-        let feature = stamp(draft, actor, now);
-        let _guard = self.writes.lock().await;
-        self.store
-            .insert(std::slice::from_ref(&feature), &|_| {})
-            .await?;
-        let feature = Arc::new(feature);
-        self.index.upsert(Feature::clone(&feature));
-        self.announce(Change::Upserted(Arc::clone(&feature)));
-        Ok(feature)
+        let mut created = self.create_many(vec![draft], actor, &|_| {}).await?;
+        created.pop().ok_or_else(|| {
+            ServiceError::Store(crate::store::StoreError::Corrupt(
+                "nothing was created".into(),
+            ))
+        })
     }
 
     /// Stores many new features in one transaction (all or none), then indexes them.
@@ -40,18 +36,19 @@ impl Service {
         drafts: Vec<FeatureDraft>,
         actor: &str,
         progress: Progress<'_>,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<Vec<Arc<Feature>>, ServiceError> {
         let now = crate::domain::time::now_utc();
         let features: Vec<Feature> = drafts.into_iter().map(|d| stamp(d, actor, now)).collect();
         let _guard = self.writes.lock().await;
         self.store.insert(&features, progress).await?;
-        let n = features.len();
+        let mut created = Vec::with_capacity(features.len());
         for f in features {
             let f = Arc::new(f);
             self.index.upsert(Feature::clone(&f));
-            self.announce(Change::Upserted(f));
+            self.announce(Change::Upserted(Arc::clone(&f)));
+            created.push(f);
         }
-        Ok(n)
+        Ok(created)
     }
 
     /// Replaces a feature's geometry and properties if it is still at `expected_version`.

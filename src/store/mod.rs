@@ -139,10 +139,32 @@ impl Store {
         features: &[Feature],
         progress: Progress<'_>,
     ) -> Result<(), StoreError> {
-        match self {
+        let result = match self {
             Store::Sqlite(p) => sqlite::insert(p, features, progress).await,
             Store::Postgres(p) => postgis::insert(p, features, progress).await,
+        };
+        match result {
+            Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                let fallback = StoreError::Database(sqlx::Error::Database(e));
+                Err(self.name_duplicate(features).await.unwrap_or(fallback))
+            }
+            other => other,
         }
+    }
+
+    /// After a unique violation (the transaction is rolled back): which id was taken, either
+    /// twice within the batch or by a stored feature.
+    async fn name_duplicate(&self, features: &[Feature]) -> Option<StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(f) = features.iter().find(|f| !seen.insert(f.id)) {
+            return Some(StoreError::DuplicateId(f.id));
+        }
+        for f in features {
+            if let Ok(Some(_)) = self.get(f.id).await {
+                return Some(StoreError::DuplicateId(f.id));
+            }
+        }
+        None
     }
 
     /// Replaces a live feature whose stored version is `feature.meta.version - 1`.

@@ -139,31 +139,12 @@ pub(super) async fn insert(
                 .push_bind(f.meta.created_by.to_string())
                 .push_bind(f.meta.version);
         });
-        if let Err(e) = b.build().execute(&mut *tx).await {
-            drop(tx);
-            return Err(duplicate_or(pool, chunk, e).await);
-        }
+        b.build().execute(&mut *tx).await?;
         done += chunk.len() as u64;
         progress(done);
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// Names the duplicate id behind a unique violation, or passes the error on.
-async fn duplicate_or(pool: &PgPool, chunk: &[Feature], e: sqlx::Error) -> StoreError {
-    if matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation()) {
-        for f in chunk {
-            if let Ok(Some(_)) = get(pool, f.id).await {
-                return StoreError::DuplicateId(f.id);
-            }
-        }
-        let mut seen = std::collections::HashSet::new();
-        if let Some(f) = chunk.iter().find(|f| !seen.insert(f.id)) {
-            return StoreError::DuplicateId(f.id);
-        }
-    }
-    StoreError::Database(e)
 }
 
 pub(super) async fn update(pool: &PgPool, f: &Feature) -> Result<bool, StoreError> {

@@ -6,10 +6,17 @@ use crate::common::{TestApp, fresh_sqlite};
 
 /// `ogr2ogr`, or `None` outside CI when GDAL is not installed (scripts/test installs it).
 fn ogr2ogr() -> Option<&'static str> {
-    if Command::new("ogr2ogr").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("ogr2ogr")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Some("ogr2ogr");
     }
-    assert!(std::env::var("CI").is_err(), "GDAL (ogr2ogr) is missing under CI; scripts/test installs gdal-bin");
+    assert!(
+        std::env::var("CI").is_err(),
+        "GDAL (ogr2ogr) is missing under CI; scripts/test installs gdal-bin"
+    );
     eprintln!("ogr2ogr not found: skipping the GDAL client test");
     None
 }
@@ -20,33 +27,71 @@ async fn gdal_reads_every_layer_through_paging_and_filters_by_bbox() {
     let db = fresh_sqlite();
     let app = TestApp::spawn(&db.url, true).await;
     let source = format!("OAPIF:{}", app.base);
-    for layer in ["incidents", "risk_environments", "cameras", "patrol_routes", "walks", "areas"] {
-        let (_, page) = app.get_json(&format!("/collections/{layer}/items?limit=1")).await;
+    for layer in [
+        "incidents",
+        "risk_environments",
+        "cameras",
+        "patrol_routes",
+        "walks",
+        "areas",
+    ] {
+        let (_, page) = app
+            .get_json(&format!("/collections/{layer}/items?limit=1"))
+            .await;
         let out = db.dir.path().join(format!("{layer}.geojson"));
         let (source, out_arg) = (source.clone(), out.to_str().unwrap().to_owned());
         let status = tokio::task::spawn_blocking(move || {
-            Command::new(ogr2ogr).args(["-f", "GeoJSON", &out_arg, &source, layer]).output().unwrap()
+            Command::new(ogr2ogr)
+                .args(["-f", "GeoJSON", &out_arg, &source, layer])
+                .output()
+                .unwrap()
         })
         .await
         .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-        let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-        assert_eq!(fc["features"].as_array().unwrap().len() as u64, page["numberMatched"].as_u64().unwrap(), "{layer}");
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let fc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(
+            fc["features"].as_array().unwrap().len() as u64,
+            page["numberMatched"].as_u64().unwrap(),
+            "{layer}"
+        );
     }
     // GDAL's spatial filter becomes our bbox parameter.
-    let (_, page) = app.get_json("/collections/incidents/items?bbox=17.835,59.232,17.855,59.245&limit=1").await;
+    let (_, page) = app
+        .get_json("/collections/incidents/items?bbox=17.835,59.232,17.855,59.245&limit=1")
+        .await;
     let out = db.dir.path().join("alby.geojson");
     let out_arg = out.to_str().unwrap().to_owned();
     let o = tokio::task::spawn_blocking(move || {
         Command::new(ogr2ogr)
-            .args(["-f", "GeoJSON", "-spat", "17.835", "59.232", "17.855", "59.245", &out_arg, &source, "incidents"])
+            .args([
+                "-f",
+                "GeoJSON",
+                "-spat",
+                "17.835",
+                "59.232",
+                "17.855",
+                "59.245",
+                &out_arg,
+                &source,
+                "incidents",
+            ])
             .output()
             .unwrap()
     })
     .await
     .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(fc["features"].as_array().unwrap().len() as u64, page["numberMatched"].as_u64().unwrap());
+    let fc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        fc["features"].as_array().unwrap().len() as u64,
+        page["numberMatched"].as_u64().unwrap()
+    );
     app.stop().await;
 }
