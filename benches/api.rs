@@ -29,7 +29,7 @@ fn benches(c: &mut Criterion) {
         // The read path never touches the store: fill the index directly.
         app.service().index().load(
             Layer::Incidents,
-            lagesbild::demo::incidents(1, datetime!(2026-11-23 12:00 UTC), 1_000_000),
+            lagesbild::demo::synthetic_incidents(1, datetime!(2026-11-23 12:00 UTC), 1_000_000),
         );
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -32,7 +32,7 @@ fn km_box() -> [f64; 4] {
 }
 
 fn benches(c: &mut Criterion) {
-    let features = lagesbild::demo::incidents(1, datetime!(2026-11-23 12:00 UTC), N);
+    let features = lagesbild::demo::synthetic_incidents(1, datetime!(2026-11-23 12:00 UTC), N);
     let index = FeatureIndex::new();
     index.load(Layer::Incidents, features.clone());
     let hits = index

@@ -218,6 +218,61 @@ fn category_weights() -> Vec<(IncidentCategory, f64)> {
 pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let spots = hotspots();
+    incidents_around(&mut rng, &spots, as_of, n)
+}
+
+/// The region synthetic data covers: Botkyrka and Södertälje with some margin (WGS84).
+pub const REGION: [f64; 4] = [17.45, 59.05, 17.98, 59.30];
+
+/// `n` incidents for load tests and benchmarks: the demo hotspots, widened, plus 150 smaller
+/// generated hotspots over [`REGION`], so a 1 km × 1 km window in the densest hotspot holds
+/// thousands of a million rather than a large share of them. Deterministic for a given `seed`.
+#[must_use]
+pub fn synthetic_incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut spots: Vec<Hotspot> = hotspots()
+        .into_iter()
+        .map(|h| Hotspot {
+            spread_m: h.spread_m * 2.5,
+            ..h
+        })
+        .collect();
+    for _ in 0..150 {
+        let centre = Point::new(
+            rng.random_range(REGION[0]..REGION[2]),
+            rng.random_range(REGION[1]..REGION[3]),
+        );
+        let u: f64 = rng.random_range(0.2..1.0);
+        let municipality = if centre.x() > 17.75 {
+            "Botkyrka"
+        } else {
+            "Södertälje"
+        };
+        spots.push(Hotspot {
+            centre,
+            weight: 10.0 * u * u * u,
+            spread_m: rng.random_range(200.0..800.0),
+            municipality,
+        });
+    }
+    // A quarter spread evenly over the region: one wide, flat "hotspot" per municipality.
+    for (lon, municipality) in [(17.60, "Södertälje"), (17.85, "Botkyrka")] {
+        spots.push(Hotspot {
+            centre: Point::new(lon, 59.175),
+            weight: 90.0,
+            spread_m: 6_000.0,
+            municipality,
+        });
+    }
+    incidents_around(&mut rng, &spots, as_of, n)
+}
+
+fn incidents_around(
+    rng: &mut ChaCha8Rng,
+    spots: &[Hotspot],
+    as_of: OffsetDateTime,
+    n: usize,
+) -> Vec<Feature> {
     let spot_weights: Vec<(usize, f64)> = spots
         .iter()
         .enumerate()
@@ -242,15 +297,15 @@ pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
         if rng.random_range(0.0..2.0) > w {
             continue;
         }
-        let hour = *pick(&mut rng, &hours);
+        let hour = *pick(rng, &hours);
         let minute: u8 = rng.random_range(0..60);
         let occurred_at =
             date.replace_time(Time::from_hms(hour, minute, 0).unwrap_or(Time::MIDNIGHT));
         if occurred_at > as_of {
             continue;
         }
-        let spot = &spots[*pick(&mut rng, &spot_weights)];
-        let category = *pick(&mut rng, &categories);
+        let spot = &spots[*pick(rng, &spot_weights)];
+        let category = *pick(rng, &categories);
         let police = matches!(
             category,
             IncidentCategory::Shooting
@@ -276,10 +331,7 @@ pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
                     ("Fältgruppen Södertälje", 1.0),
                 ]
             };
-            let org = *pick(
-                &mut rng,
-                &orgs.iter().map(|(o, w)| (*o, *w)).collect::<Vec<_>>(),
-            );
+            let org = *pick(rng, &orgs.iter().map(|(o, w)| (*o, *w)).collect::<Vec<_>>());
             (
                 org,
                 if rng.random_bool(0.3) {
@@ -314,9 +366,9 @@ pub fn incidents(seed: u64, as_of: OffsetDateTime, n: usize) -> Vec<Feature> {
         } else {
             IncidentStatus::Open
         };
-        let position = scatter(&mut rng, spot);
+        let position = scatter(rng, spot);
         out.push(Feature {
-            id: uuid(&mut rng),
+            id: uuid(rng),
             geometry: Geometry::Point(position),
             properties: Properties::Incident(Incident {
                 category,

@@ -13,8 +13,16 @@ use lagesbild::service::import::{read_csv, read_geojson};
 use lagesbild::startup::{App, open_store, seed_demo_if_empty};
 use time::OffsetDateTime;
 
+/// jemalloc: its size classes fit our many small records without per-allocation headers, and
+/// its background thread gives freed memory back to the system (measured in docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::debug!("jemalloc background thread not started: {e}");
+    }
     lagesbild::telemetry::init("info,sqlx=warn");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -145,7 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => {
                     service
-                        .export_geojson(layer, std::io::BufWriter::new(std::io::stdout().lock()))
+                        .export_geojson(layer, std::io::BufWriter::new(std::io::stdout()))
                         .await?
                 }
             };
@@ -177,8 +185,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 eprintln!("seeded the demo picture: {n} features");
             } else if let Some(n) = synthetic_incidents {
-                let features =
-                    lagesbild::demo::incidents(lagesbild::demo::DEMO_SEED ^ n as u64, as_of, n);
+                let features = lagesbild::demo::synthetic_incidents(
+                    lagesbild::demo::DEMO_SEED ^ n as u64,
+                    as_of,
+                    n,
+                );
                 let bar = progress_bar(n as u64, "inserting");
                 let tick = |done: u64| bar.set_position(done);
                 store.insert(&features, &tick).await?;

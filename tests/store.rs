@@ -35,7 +35,7 @@ async fn round_trips_every_layer(store: &Store) {
     store.insert(&features, &|_| {}).await.unwrap();
     for layer in Layer::ALL {
         let mut expected: Vec<&Feature> = features.iter().filter(|f| f.layer() == *layer).collect();
-        let mut loaded = store.load_layer(*layer, &|_| {}).await.unwrap();
+        let mut loaded = store.load_layer(*layer).await.unwrap();
         assert_eq!(loaded.len(), expected.len(), "{layer}");
         assert_eq!(store.count(*layer).await.unwrap(), expected.len() as i64);
         expected.sort_by_key(|f| f.id);
@@ -85,7 +85,7 @@ async fn versions_guard_updates_and_deletes(store: &Store) {
     store.delete(Layer::Cameras, f.id, 2, "t").await.unwrap();
     assert!(
         store
-            .load_layer(Layer::Cameras, &|_| {})
+            .load_layer(Layer::Cameras)
             .await
             .unwrap()
             .iter()

@@ -116,8 +116,36 @@ impl Properties {
             Layer::Walks => Properties::Walk(read(value)?),
             Layer::Areas => Properties::Area(read(value)?),
         };
+        props.check()?;
+        Ok(props)
+    }
+
+    /// Reads `layer`'s properties from stored JSON text straight into the typed struct (no
+    /// intermediate JSON tree: this is the start-up path for millions of rows), then checks the
+    /// rules as [`Properties::from_value`] does.
+    ///
+    /// # Errors
+    /// The text does not read as the layer's properties, or breaks a rule.
+    pub fn from_json_str(layer: Layer, text: &str) -> Result<Self, ValidationErrors> {
+        fn read<T: serde::de::DeserializeOwned>(t: &str) -> Result<T, ValidationErrors> {
+            serde_json::from_str(t).map_err(|e| ValidationErrors::one("", e.to_string()))
+        }
+        let props = match layer {
+            Layer::Incidents => Properties::Incident(read(text)?),
+            Layer::RiskEnvironments => Properties::RiskEnvironment(read(text)?),
+            Layer::Cameras => Properties::Camera(read(text)?),
+            Layer::PatrolRoutes => Properties::PatrolRoute(read(text)?),
+            Layer::Walks => Properties::Walk(read(text)?),
+            Layer::Areas => Properties::Area(read(text)?),
+        };
+        props.check()?;
+        Ok(props)
+    }
+
+    /// Checks the rules serde cannot express.
+    fn check(&self) -> Result<(), ValidationErrors> {
         let mut checks = Checks::default();
-        match &props {
+        match self {
             Properties::Incident(p) => p.check(&mut checks),
             Properties::RiskEnvironment(p) => p.check(&mut checks),
             Properties::Camera(p) => p.check(&mut checks),
@@ -125,8 +153,7 @@ impl Properties {
             Properties::Walk(p) => p.check(&mut checks),
             Properties::Area(p) => p.check(&mut checks),
         }
-        checks.finish()?;
-        Ok(props)
+        checks.finish()
     }
 
     /// The value the `category` filter matches, as its position in [`Layer::category_names`].

@@ -8,7 +8,7 @@
 mod entry;
 pub mod query;
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use geo::{Geometry, Point};
@@ -41,10 +41,129 @@ pub struct QueryResult {
     pub features: Vec<Arc<Feature>>,
 }
 
+/// Finds slab slots by feature id: a hash table of 4-byte slots hashed by the id of the feature
+/// in the slot (a `HashMap<Uuid, u32>` would need 20 bytes a bucket; at a million features that
+/// is 44 MB against 10 MB).
+#[derive(Default)]
+struct IdTable {
+    table: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl IdTable {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            table: hashbrown::HashTable::with_capacity(n),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+        }
+    }
+
+    fn hash(&self, id: &Uuid) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    fn get(&self, id: &Uuid, slots: &[Option<Arc<Feature>>]) -> Option<u32> {
+        self.table
+            .find(self.hash(id), |s| slot_id(slots, *s) == Some(*id))
+            .copied()
+    }
+
+    /// Adds `slot`, whose feature must already be in `slots`.
+    fn insert(&mut self, slot: u32, slots: &[Option<Arc<Feature>>]) {
+        let Some(id) = slot_id(slots, slot) else {
+            return;
+        };
+        let hasher = &self.hasher;
+        self.table.insert_unique(hasher.hash_one(id), slot, |s| {
+            slot_id(slots, *s).map_or(0, |id| hasher.hash_one(id))
+        });
+    }
+
+    /// Removes the slot of `id` (call before the slot is emptied).
+    fn remove(&mut self, id: &Uuid, slots: &[Option<Arc<Feature>>]) -> Option<u32> {
+        let hash = self.hash(id);
+        self.table
+            .find_entry(hash, |s| slot_id(slots, *s) == Some(*id))
+            .ok()
+            .map(|e| e.remove().0)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
+fn slot_id(slots: &[Option<Arc<Feature>>], slot: u32) -> Option<Uuid> {
+    slots
+        .get(slot as usize)
+        .and_then(Option::as_ref)
+        .map(|f| f.id)
+}
+
+/// One layer: the R-tree of entries and the slab of features they point into.
 #[derive(Default)]
 struct LayerIndex {
     tree: RTree<IndexEntry>,
-    by_id: HashMap<Uuid, Arc<Feature>>,
+    slots: Vec<Option<Arc<Feature>>>,
+    free: Vec<u32>,
+    by_id: IdTable,
+}
+
+impl LayerIndex {
+    fn feature(&self, slot: u32) -> Option<&Arc<Feature>> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn slot_of(&self, id: &Uuid) -> Option<u32> {
+        self.by_id.get(id, &self.slots)
+    }
+
+    fn take_slot(&mut self, feature: Arc<Feature>) -> Option<u32> {
+        if let Some(slot) = self.free.pop() {
+            self.slots[slot as usize] = Some(feature);
+            return Some(slot);
+        }
+        let slot = u32::try_from(self.slots.len()).ok()?;
+        self.slots.push(Some(feature));
+        Some(slot)
+    }
+}
+
+/// A layer being loaded one feature at a time (start-up), installed with
+/// [`FeatureIndex::install`]: no intermediate list of whole features.
+pub struct LayerLoad {
+    entries: Vec<IndexEntry>,
+    slots: Vec<Option<Arc<Feature>>>,
+    by_id: IdTable,
+}
+
+impl LayerLoad {
+    /// An empty load with room for `capacity` features.
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(capacity),
+            slots: Vec::with_capacity(capacity),
+            by_id: IdTable::with_capacity(capacity),
+        }
+    }
+
+    /// Adds a feature; a second feature with an id already loaded is ignored.
+    pub fn push(&mut self, feature: Feature) {
+        let Ok(slot) = u32::try_from(self.slots.len()) else {
+            tracing::error!(
+                "more than 4 294 967 295 features in one layer; the rest are not indexed"
+            );
+            return;
+        };
+        if self.by_id.get(&feature.id, &self.slots).is_some() {
+            tracing::warn!(id = %feature.id, "the same feature id twice in one load; keeping the first");
+            return;
+        }
+        self.entries.push(IndexEntry::new(&feature, slot));
+        self.slots.push(Some(Arc::new(feature)));
+        self.by_id.insert(slot, &self.slots);
+    }
 }
 
 /// All layers' R-trees.
@@ -58,9 +177,9 @@ impl Default for FeatureIndex {
     }
 }
 
-/// Sort key: newest first, then by id, so pages are stable.
-fn order_key(e: &IndexEntry) -> (std::cmp::Reverse<i64>, u128) {
-    (std::cmp::Reverse(e.time_start), e.feature.id.as_u128())
+/// Sort key: newest first, then by id (its high 64 bits, then the slot), so pages are stable.
+fn order_key(e: &IndexEntry) -> (std::cmp::Reverse<i64>, u64, u32) {
+    (std::cmp::Reverse(e.time_start), e.id_high, e.slot)
 }
 
 impl FeatureIndex {
@@ -92,48 +211,71 @@ impl FeatureIndex {
     /// Replaces a layer's content with `features` (bulk load: fast and well balanced).
     /// Features of other layers are ignored.
     pub fn load(&self, layer: Layer, features: Vec<Feature>) {
-        let arcs: Vec<Arc<Feature>> = features
-            .into_iter()
-            .filter(|f| f.layer() == layer)
-            .map(Arc::new)
-            .collect();
-        let by_id = arcs.iter().map(|f| (f.id, Arc::clone(f))).collect();
-        let tree = RTree::bulk_load(arcs.into_iter().map(IndexEntry::new).collect());
-        *self.write(layer) = LayerIndex { tree, by_id };
+        let mut load = LayerLoad::with_capacity(features.len());
+        for f in features.into_iter().filter(|f| f.layer() == layer) {
+            load.push(f);
+        }
+        self.install(layer, load);
+    }
+
+    /// Installs a layer built with [`LayerLoad`], replacing what the layer held.
+    pub fn install(&self, layer: Layer, load: LayerLoad) {
+        let tree = RTree::bulk_load(load.entries);
+        *self.write(layer) = LayerIndex {
+            tree,
+            slots: load.slots,
+            free: Vec::new(),
+            by_id: load.by_id,
+        };
     }
 
     /// Inserts a feature or replaces an older version of it. A version not newer than the one
     /// held is ignored, so replaying a change is harmless.
     pub fn upsert(&self, feature: Feature) {
         let layer = feature.layer();
-        let feature = Arc::new(feature);
         let mut ix = self.write(layer);
-        if let Some(old) = ix.by_id.get(&feature.id).cloned() {
+        if let Some(slot) = ix.slot_of(&feature.id) {
+            let Some(old) = ix.feature(slot).cloned() else {
+                return;
+            };
             if old.meta.version >= feature.meta.version {
                 return;
             }
-            ix.tree.remove(&IndexEntry::new(old));
+            ix.tree.remove(&IndexEntry::new(&old, slot));
+            ix.tree.insert(IndexEntry::new(&feature, slot));
+            ix.slots[slot as usize] = Some(Arc::new(feature));
+            return;
         }
-        ix.by_id.insert(feature.id, Arc::clone(&feature));
-        ix.tree.insert(IndexEntry::new(feature));
+        let entry_id = feature.id;
+        let feature = Arc::new(feature);
+        let Some(slot) = ix.take_slot(Arc::clone(&feature)) else {
+            tracing::error!("layer '{layer}' is full; feature {entry_id} is not indexed");
+            return;
+        };
+        ix.tree.insert(IndexEntry::new(&feature, slot));
+        let ix = &mut *ix;
+        ix.by_id.insert(slot, &ix.slots);
     }
 
     /// Removes a feature; returns whether it was there.
     pub fn remove(&self, layer: Layer, id: Uuid) -> bool {
         let mut ix = self.write(layer);
-        match ix.by_id.remove(&id) {
-            Some(old) => {
-                ix.tree.remove(&IndexEntry::new(old));
-                true
-            }
-            None => false,
+        let ix = &mut *ix;
+        let Some(slot) = ix.by_id.remove(&id, &ix.slots) else {
+            return false;
+        };
+        if let Some(old) = ix.slots.get_mut(slot as usize).and_then(Option::take) {
+            ix.tree.remove(&IndexEntry::new(&old, slot));
         }
+        ix.free.push(slot);
+        true
     }
 
     /// One feature by id.
     #[must_use]
     pub fn get(&self, layer: Layer, id: Uuid) -> Option<Arc<Feature>> {
-        self.read(layer).by_id.get(&id).cloned()
+        let ix = self.read(layer);
+        ix.slot_of(&id).and_then(|slot| ix.feature(slot).cloned())
     }
 
     /// How many features a layer holds.
@@ -152,7 +294,7 @@ impl FeatureIndex {
     #[must_use]
     pub fn extent(&self, layer: Layer) -> Option<[f64; 4]> {
         let ix = self.read(layer);
-        if ix.by_id.is_empty() {
+        if ix.by_id.len() == 0 {
             return None;
         }
         let env = ix.tree.root().envelope();
@@ -194,11 +336,13 @@ impl FeatureIndex {
             Spatial::All => Box::new(ix.tree.iter().map(|e| (e, false))),
             Spatial::Bbox(_) => {
                 // A point's envelope is the point: intersecting the box is the whole test.
-                Box::new(
-                    ix.tree
-                        .locate_in_envelope_intersecting(&env)
-                        .map(|e| (e, !matches!(e.feature.geometry, Geometry::Point(_)))),
-                )
+                Box::new(ix.tree.locate_in_envelope_intersecting(&env).map(|e| {
+                    (
+                        e,
+                        !ix.feature(e.slot)
+                            .is_some_and(|f| matches!(f.geometry, Geometry::Point(_))),
+                    )
+                }))
             }
             _ => Box::new(
                 ix.tree
@@ -209,7 +353,10 @@ impl FeatureIndex {
         let mut hits: Vec<&IndexEntry> = candidates
             .filter(|(e, refine)| {
                 filters.accepts(e.time_start, e.time_end, e.category, e.status)
-                    && (!refine || matches_spatial(spatial, &e.feature.geometry))
+                    && (!refine
+                        || ix
+                            .feature(e.slot)
+                            .is_some_and(|f| matches_spatial(spatial, &f.geometry)))
             })
             .map(|(e, _)| e)
             .collect();
@@ -228,7 +375,7 @@ impl FeatureIndex {
         head.sort_unstable_by_key(|e| order_key(e));
         let features = head[page.offset..]
             .iter()
-            .map(|e| Arc::clone(&e.feature))
+            .filter_map(|e| ix.feature(e.slot).cloned())
             .collect();
         QueryResult { matched, features }
     }
@@ -264,12 +411,15 @@ impl FeatureIndex {
             if !filters.accepts(e.time_start, e.time_end, e.category, e.status) {
                 continue;
             }
-            let m = distance_m(&origin, &e.feature.geometry);
+            let Some(feature) = ix.feature(e.slot) else {
+                continue;
+            };
+            let m = distance_m(&origin, &feature.geometry);
             if best.len() == k && best.last().is_some_and(|(_, worst)| m >= *worst) {
                 continue;
             }
             let at = best.partition_point(|(_, x)| *x <= m);
-            best.insert(at, (Arc::clone(&e.feature), m));
+            best.insert(at, (Arc::clone(feature), m));
             best.truncate(k);
         }
         best

@@ -15,7 +15,7 @@ use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
 use crate::domain::{Feature, Layer, ValidationErrors};
-use crate::index::FeatureIndex;
+use crate::index::{FeatureIndex, LayerLoad};
 use crate::store::{Store, StoreError};
 
 /// A committed change, as announced on the change feed.
@@ -94,9 +94,15 @@ impl Service {
     /// When the store cannot be read.
     pub async fn open(store: Store) -> Result<Self, StoreError> {
         let index = Arc::new(FeatureIndex::new());
-        for layer in Layer::ALL {
-            let features = store.load_layer(*layer, &|_| {}).await?;
-            index.load(*layer, features);
+        let mut loads: Vec<LayerLoad> = Layer::ALL
+            .iter()
+            .map(|_| LayerLoad::with_capacity(0))
+            .collect();
+        store
+            .for_each_live(&mut |f| loads[usize::from(f.layer().code())].push(f))
+            .await?;
+        for (layer, load) in Layer::ALL.iter().zip(loads) {
+            index.install(*layer, load);
         }
         let (changes, _) = broadcast::channel(1024);
         Ok(Self {

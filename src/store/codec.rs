@@ -25,9 +25,35 @@ pub fn to_wkb(g: &Geometry<f64>) -> Result<Vec<u8>, StoreError> {
 /// # Errors
 /// When the bytes are not valid WKB.
 pub fn from_wkb(bytes: &[u8]) -> Result<Geometry<f64>, StoreError> {
+    // The common case, a 2D point (21 bytes), read directly; everything else through geozero.
+    if let Some(p) = wkb_point(bytes) {
+        return Ok(Geometry::Point(p));
+    }
     Wkb(bytes)
         .to_geo()
         .map_err(|e| StoreError::Corrupt(format!("cannot decode WKB geometry: {e}")))
+}
+
+/// A 2D OGC WKB point (byte order, type 1, x, y), or `None` for anything else.
+fn wkb_point(b: &[u8]) -> Option<geo::Point<f64>> {
+    if b.len() != 21 {
+        return None;
+    }
+    let f64_at = |i: usize| -> Option<f64> {
+        let raw: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+        Some(if b[0] == 1 {
+            f64::from_le_bytes(raw)
+        } else {
+            f64::from_be_bytes(raw)
+        })
+    };
+    let kind: [u8; 4] = b.get(1..5)?.try_into().ok()?;
+    let kind = match b[0] {
+        1 => u32::from_le_bytes(kind),
+        0 => u32::from_be_bytes(kind),
+        _ => return None,
+    };
+    (kind == 1).then_some(geo::Point::new(f64_at(5)?, f64_at(13)?))
 }
 
 /// The columns every back-end reads back for a feature.
@@ -70,10 +96,8 @@ impl FeatureRow {
             StoreError::Corrupt(format!("feature {}: {what}: {e}", self.id))
         };
         let layer: Layer = self.layer.parse().map_err(|e| corrupt("layer", &e))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&self.properties).map_err(|e| corrupt("properties", &e))?;
-        let properties =
-            Properties::from_value(layer, value).map_err(|e| corrupt("properties", &e))?;
+        let properties = Properties::from_json_str(layer, &self.properties)
+            .map_err(|e| corrupt("properties", &e))?;
         let geometry = from_wkb(&self.geom).map_err(|e| corrupt("geometry", &e))?;
         let classification = self
             .classification
@@ -148,7 +172,14 @@ mod tests {
             let line: Geometry<f64> = geo::LineString::from(coords.clone()).into();
             prop_assert_eq!(from_wkb(&to_wkb(&line).unwrap()).unwrap(), line);
             let p: Geometry<f64> = geo::Point::from(coords[0]).into();
-            prop_assert_eq!(from_wkb(&to_wkb(&p).unwrap()).unwrap(), p);
+            prop_assert_eq!(from_wkb(&to_wkb(&p).unwrap()).unwrap(), p.clone());
+            // The direct point reader agrees with geozero, in both byte orders.
+            let le = to_wkb(&p).unwrap();
+            prop_assert_eq!(Wkb(&le).to_geo().unwrap(), Geometry::Point(wkb_point(&le).unwrap()));
+            let mut be = vec![0u8, 0, 0, 0, 1];
+            be.extend_from_slice(&coords[0].0.to_be_bytes());
+            be.extend_from_slice(&coords[0].1.to_be_bytes());
+            prop_assert_eq!(Wkb(&be).to_geo().unwrap(), Geometry::Point(wkb_point(&be).unwrap()));
         }
     }
 }

@@ -62,8 +62,11 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-/// Progress callback for long loads and writes: called with the number of rows done so far.
+/// Progress callback for long writes: called with the number of rows done so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// Receives features one at a time from [`Store::for_each_in_layer`].
+pub type Sink<'a> = &'a mut (dyn FnMut(Feature) + Send);
 
 impl Store {
     /// Connects to `url`; an SQLite file (and its directory) is created on first use.
@@ -101,19 +104,38 @@ impl Store {
         Ok(())
     }
 
-    /// Every live feature of a layer.
+    /// Hands every live feature of a layer to `sink`, one at a time, without collecting them
+    /// (start-up and export of millions of rows); returns how many.
     ///
     /// # Errors
     /// Database errors, or a stored row that no longer reads.
-    pub async fn load_layer(
-        &self,
-        layer: Layer,
-        progress: Progress<'_>,
-    ) -> Result<Vec<Feature>, StoreError> {
+    pub async fn for_each_in_layer(&self, layer: Layer, sink: Sink<'_>) -> Result<u64, StoreError> {
         match self {
-            Store::Sqlite(p) => sqlite::load_layer(p, layer, progress).await,
-            Store::Postgres(p) => postgis::load_layer(p, layer, progress).await,
+            Store::Sqlite(p) => sqlite::for_each_in_layer(p, layer, sink).await,
+            Store::Postgres(p) => postgis::for_each_in_layer(p, layer, sink).await,
         }
+    }
+
+    /// Hands every live feature of every layer to `sink` in one sequential pass over the table:
+    /// much faster at start-up than a query per layer, which seeks rows one by one.
+    ///
+    /// # Errors
+    /// Database errors, or a stored row that no longer reads.
+    pub async fn for_each_live(&self, sink: Sink<'_>) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(p) => sqlite::for_each_live(p, sink).await,
+            Store::Postgres(p) => postgis::for_each_live(p, sink).await,
+        }
+    }
+
+    /// Every live feature of a layer, collected.
+    ///
+    /// # Errors
+    /// As [`Store::for_each_in_layer`].
+    pub async fn load_layer(&self, layer: Layer) -> Result<Vec<Feature>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_in_layer(layer, &mut |f| out.push(f)).await?;
+        Ok(out)
     }
 
     /// One feature by id, live or not (`None` if it never existed); with its deletion time.

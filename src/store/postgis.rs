@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec::{Derived, FeatureRow, Interner};
-use super::{Progress, StoreError};
+use super::{Progress, Sink, StoreError};
 use crate::domain::{Feature, Layer};
 
 /// Rows per multi-row INSERT (17 parameters each, under PostgreSQL's 65 535).
@@ -67,25 +67,35 @@ pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
         .await?)
 }
 
-pub(super) async fn load_layer(
+pub(super) async fn for_each_in_layer(
     pool: &PgPool,
     layer: Layer,
-    progress: Progress<'_>,
-) -> Result<Vec<Feature>, StoreError> {
+    sink: Sink<'_>,
+) -> Result<u64, StoreError> {
     let sql = format!("{SELECT} WHERE layer = $1 AND deleted_at IS NULL");
     let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
         .bind(layer.as_str())
         .fetch(pool);
     let mut strings = Interner::default();
-    let mut out = Vec::new();
+    let mut n = 0;
     while let Some(r) = rows.try_next().await? {
-        out.push(row(r).into_feature(&mut strings)?);
-        if out.len() % 10_000 == 0 {
-            progress(out.len() as u64);
-        }
+        sink(row(r).into_feature(&mut strings)?);
+        n += 1;
     }
-    progress(out.len() as u64);
-    Ok(out)
+    Ok(n)
+}
+
+/// Every live feature of every layer, in one sequential pass over the table (start-up).
+pub(super) async fn for_each_live(pool: &PgPool, sink: Sink<'_>) -> Result<u64, StoreError> {
+    let sql = format!("{SELECT} WHERE deleted_at IS NULL");
+    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).fetch(pool);
+    let mut strings = Interner::default();
+    let mut n = 0;
+    while let Some(r) = rows.try_next().await? {
+        sink(row(r).into_feature(&mut strings)?);
+        n += 1;
+    }
+    Ok(n)
 }
 
 pub(super) async fn get(

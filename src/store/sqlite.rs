@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec::{Derived, FeatureRow, Interner};
-use super::{Progress, StoreError};
+use super::{Progress, Sink, StoreError};
 use crate::domain::{Feature, Layer};
 
 /// Rows per multi-row INSERT (19 columns each, well under SQLite's 32 766 variables).
@@ -74,25 +74,35 @@ pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
         .await?)
 }
 
-pub(super) async fn load_layer(
+pub(super) async fn for_each_in_layer(
     pool: &SqlitePool,
     layer: Layer,
-    progress: Progress<'_>,
-) -> Result<Vec<Feature>, StoreError> {
+    sink: Sink<'_>,
+) -> Result<u64, StoreError> {
     let sql = format!("{SELECT} WHERE layer = ? AND deleted_at IS NULL");
     let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
         .bind(layer.as_str())
         .fetch(pool);
     let mut strings = Interner::default();
-    let mut out = Vec::new();
+    let mut n = 0;
     while let Some(r) = rows.try_next().await? {
-        out.push(row(r).into_feature(&mut strings)?);
-        if out.len() % 10_000 == 0 {
-            progress(out.len() as u64);
-        }
+        sink(row(r).into_feature(&mut strings)?);
+        n += 1;
     }
-    progress(out.len() as u64);
-    Ok(out)
+    Ok(n)
+}
+
+/// Every live feature of every layer, in one sequential pass over the table (start-up).
+pub(super) async fn for_each_live(pool: &SqlitePool, sink: Sink<'_>) -> Result<u64, StoreError> {
+    let sql = format!("{SELECT} NOT INDEXED WHERE deleted_at IS NULL");
+    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).fetch(pool);
+    let mut strings = Interner::default();
+    let mut n = 0;
+    while let Some(r) = rows.try_next().await? {
+        sink(row(r).into_feature(&mut strings)?);
+        n += 1;
+    }
+    Ok(n)
 }
 
 pub(super) async fn get(
@@ -208,7 +218,8 @@ pub(super) async fn delete(
 
 pub(super) async fn count(pool: &SqlitePool, layer: Layer) -> Result<i64, StoreError> {
     Ok(
-        sqlx::query_scalar("SELECT count(*) FROM features WHERE layer = ? AND deleted_at IS NULL")
+        sqlx::query_scalar(// The partial index answers without reading the table.
+        "SELECT count(*) FROM features INDEXED BY features_live_layer WHERE layer = ? AND deleted_at IS NULL")
             .bind(layer.as_str())
             .fetch_one(pool)
             .await?,
