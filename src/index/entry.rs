@@ -54,6 +54,16 @@ impl IndexEntry {
     }
 }
 
+impl IndexEntry {
+    /// The position when the feature is a point (its envelope is degenerate), so point tests need
+    /// not touch the feature; `None` for lines and polygons.
+    #[must_use]
+    pub fn point(&self) -> Option<geo::Point<f64>> {
+        let (lo, hi) = (self.envelope.lower(), self.envelope.upper());
+        (lo == hi).then(|| geo::Point::new(lo[0], lo[1]))
+    }
+}
+
 impl RTreeObject for IndexEntry {
     type Envelope = AABB<[f64; 2]>;
 

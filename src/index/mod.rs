@@ -331,34 +331,24 @@ impl FeatureIndex {
         let ix = self.read(layer);
         let b = candidate_bounds(spatial);
         let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
-        // Candidates from the tree, each with whether its geometry still needs the exact test.
-        let candidates: Box<dyn Iterator<Item = (&IndexEntry, bool)> + '_> = match spatial {
-            Spatial::All => Box::new(ix.tree.iter().map(|e| (e, false))),
-            Spatial::Bbox(_) => {
-                // A point's envelope is the point: intersecting the box is the whole test.
-                Box::new(ix.tree.locate_in_envelope_intersecting(&env).map(|e| {
-                    (
-                        e,
-                        !ix.feature(e.slot)
-                            .is_some_and(|f| matches!(f.geometry, Geometry::Point(_))),
-                    )
-                }))
-            }
-            _ => Box::new(
-                ix.tree
-                    .locate_in_envelope_intersecting(&env)
-                    .map(|e| (e, true)),
-            ),
+        let candidates: Box<dyn Iterator<Item = &IndexEntry> + '_> = match spatial {
+            Spatial::All => Box::new(ix.tree.iter()),
+            _ => Box::new(ix.tree.locate_in_envelope_intersecting(&env)),
         };
         let mut hits: Vec<&IndexEntry> = candidates
-            .filter(|(e, refine)| {
+            .filter(|e| {
                 filters.accepts(e.time_start, e.time_end, e.category, e.status)
-                    && (!refine
-                        || ix
+                    && match (spatial, e.point()) {
+                        (Spatial::All, _) => true,
+                        // A point's envelope is the point: intersecting the box is the whole test.
+                        (Spatial::Bbox(_), Some(_)) => true,
+                        // Points are tested from the entry, without touching the feature.
+                        (_, Some(p)) => matches_spatial(spatial, &Geometry::Point(p)),
+                        (_, None) => ix
                             .feature(e.slot)
-                            .is_some_and(|f| matches_spatial(spatial, &f.geometry)))
+                            .is_some_and(|f| matches_spatial(spatial, &f.geometry)),
+                    }
             })
-            .map(|(e, _)| e)
             .collect();
         let matched = hits.len();
         let end = page.offset.saturating_add(page.limit).min(matched);
@@ -411,13 +401,20 @@ impl FeatureIndex {
             if !filters.accepts(e.time_start, e.time_end, e.category, e.status) {
                 continue;
             }
-            let Some(feature) = ix.feature(e.slot) else {
-                continue;
+            // Points are measured from the entry; only a winner's feature is touched.
+            let m = match e.point() {
+                Some(p) => distance_m(&origin, &Geometry::Point(p)),
+                None => match ix.feature(e.slot) {
+                    Some(f) => distance_m(&origin, &f.geometry),
+                    None => continue,
+                },
             };
-            let m = distance_m(&origin, &feature.geometry);
             if best.len() == k && best.last().is_some_and(|(_, worst)| m >= *worst) {
                 continue;
             }
+            let Some(feature) = ix.feature(e.slot) else {
+                continue;
+            };
             let at = best.partition_point(|(_, x)| *x <= m);
             best.insert(at, (Arc::clone(feature), m));
             best.truncate(k);
