@@ -86,6 +86,49 @@ impl Interner {
     }
 }
 
+/// The columns as both back-ends' queries return them.
+pub type RowTuple = (
+    Uuid,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    String,
+    OffsetDateTime,
+    OffsetDateTime,
+    String,
+    i64,
+);
+
+impl From<RowTuple> for FeatureRow {
+    fn from(r: RowTuple) -> Self {
+        let (
+            id,
+            layer,
+            geom,
+            properties,
+            organisation,
+            classification,
+            created_at,
+            updated_at,
+            created_by,
+            version,
+        ) = r;
+        Self {
+            id,
+            layer,
+            geom,
+            properties,
+            organisation,
+            classification,
+            created_at,
+            updated_at,
+            created_by,
+            version,
+        }
+    }
+}
+
 impl FeatureRow {
     /// Turns a row into a domain feature.
     ///

@@ -65,7 +65,7 @@ pub enum Store {
 /// Progress callback for long writes: called with the number of rows done so far.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
-/// Receives features one at a time from [`Store::for_each_in_layer`].
+/// Receives features one at a time from [`Store::for_each_in_layer`] and [`Store::for_each_live`].
 pub type Sink<'a> = &'a mut (dyn FnMut(Feature) + Send);
 
 impl Store {
@@ -111,8 +111,8 @@ impl Store {
     /// Database errors, or a stored row that no longer reads.
     pub async fn for_each_in_layer(&self, layer: Layer, sink: Sink<'_>) -> Result<u64, StoreError> {
         match self {
-            Store::Sqlite(p) => sqlite::for_each_in_layer(p, layer, sink).await,
-            Store::Postgres(p) => postgis::for_each_in_layer(p, layer, sink).await,
+            Store::Sqlite(p) => sqlite::for_each(p, Some(layer), sink).await,
+            Store::Postgres(p) => postgis::for_each(p, Some(layer), sink).await,
         }
     }
 
@@ -123,8 +123,8 @@ impl Store {
     /// Database errors, or a stored row that no longer reads.
     pub async fn for_each_live(&self, sink: Sink<'_>) -> Result<u64, StoreError> {
         match self {
-            Store::Sqlite(p) => sqlite::for_each_live(p, sink).await,
-            Store::Postgres(p) => postgis::for_each_live(p, sink).await,
+            Store::Sqlite(p) => sqlite::for_each(p, None, sink).await,
+            Store::Postgres(p) => postgis::for_each(p, None, sink).await,
         }
     }
 

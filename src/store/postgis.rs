@@ -9,54 +9,14 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::codec::{Derived, FeatureRow, Interner};
+use super::codec::{Derived, FeatureRow, Interner, RowTuple};
 use super::{Progress, Sink, StoreError};
 use crate::domain::{Feature, Layer};
 
 /// Rows per multi-row INSERT (17 parameters each, under PostgreSQL's 65 535).
 const CHUNK: usize = 1000;
 
-type Row = (
-    Uuid,
-    String,
-    Vec<u8>,
-    String,
-    String,
-    String,
-    OffsetDateTime,
-    OffsetDateTime,
-    String,
-    i64,
-);
-
 const SELECT: &str = "SELECT id, layer, ST_AsBinary(geom), properties::text, organisation, classification, created_at, updated_at, created_by, version FROM features";
-
-fn row(r: Row) -> FeatureRow {
-    let (
-        id,
-        layer,
-        geom,
-        properties,
-        organisation,
-        classification,
-        created_at,
-        updated_at,
-        created_by,
-        version,
-    ) = r;
-    FeatureRow {
-        id,
-        layer,
-        geom,
-        properties,
-        organisation,
-        classification,
-        created_at,
-        updated_at,
-        created_by,
-        version,
-    }
-}
 
 pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("lagesbild");
@@ -67,32 +27,26 @@ pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
         .await?)
 }
 
-pub(super) async fn for_each_in_layer(
+/// Every live feature of `layer`, or of every layer in one sequential pass over the table.
+pub(super) async fn for_each(
     pool: &PgPool,
-    layer: Layer,
+    layer: Option<Layer>,
     sink: Sink<'_>,
 ) -> Result<u64, StoreError> {
-    let sql = format!("{SELECT} WHERE layer = $1 AND deleted_at IS NULL");
-    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(layer.as_str())
-        .fetch(pool);
+    let query = match layer {
+        Some(layer) => sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE layer = $1 AND deleted_at IS NULL"
+        )))
+        .bind(layer.as_str()),
+        None => sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE deleted_at IS NULL"
+        ))),
+    };
+    let mut rows = query.fetch(pool);
     let mut strings = Interner::default();
     let mut n = 0;
     while let Some(r) = rows.try_next().await? {
-        sink(row(r).into_feature(&mut strings)?);
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// Every live feature of every layer, in one sequential pass over the table (start-up).
-pub(super) async fn for_each_live(pool: &PgPool, sink: Sink<'_>) -> Result<u64, StoreError> {
-    let sql = format!("{SELECT} WHERE deleted_at IS NULL");
-    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).fetch(pool);
-    let mut strings = Interner::default();
-    let mut n = 0;
-    while let Some(r) = rows.try_next().await? {
-        sink(row(r).into_feature(&mut strings)?);
+        sink(FeatureRow::from(r).into_feature(&mut strings)?);
         n += 1;
     }
     Ok(n)
@@ -102,10 +56,11 @@ pub(super) async fn get(
     pool: &PgPool,
     id: Uuid,
 ) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
-    let found = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let found =
+        sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     let Some(r) = found else { return Ok(None) };
     let deleted: Option<OffsetDateTime> =
         sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = $1")
@@ -113,7 +68,7 @@ pub(super) async fn get(
             .fetch_one(pool)
             .await?;
     Ok(Some((
-        row(r).into_feature(&mut Interner::default())?,
+        FeatureRow::from(r).into_feature(&mut Interner::default())?,
         deleted,
     )))
 }

@@ -9,54 +9,14 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::codec::{Derived, FeatureRow, Interner};
+use super::codec::{Derived, FeatureRow, Interner, RowTuple};
 use super::{Progress, Sink, StoreError};
 use crate::domain::{Feature, Layer};
 
 /// Rows per multi-row INSERT (19 columns each, well under SQLite's 32 766 variables).
 const CHUNK: usize = 1000;
 
-type Row = (
-    Uuid,
-    String,
-    Vec<u8>,
-    String,
-    String,
-    String,
-    OffsetDateTime,
-    OffsetDateTime,
-    String,
-    i64,
-);
-
 const SELECT: &str = "SELECT id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version FROM features";
-
-fn row(r: Row) -> FeatureRow {
-    let (
-        id,
-        layer,
-        geom,
-        properties,
-        organisation,
-        classification,
-        created_at,
-        updated_at,
-        created_by,
-        version,
-    ) = r;
-    FeatureRow {
-        id,
-        layer,
-        geom,
-        properties,
-        organisation,
-        classification,
-        created_at,
-        updated_at,
-        created_by,
-        version,
-    }
-}
 
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?
@@ -74,32 +34,26 @@ pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
         .await?)
 }
 
-pub(super) async fn for_each_in_layer(
+/// Every live feature of `layer`, or of every layer in one sequential pass over the table.
+pub(super) async fn for_each(
     pool: &SqlitePool,
-    layer: Layer,
+    layer: Option<Layer>,
     sink: Sink<'_>,
 ) -> Result<u64, StoreError> {
-    let sql = format!("{SELECT} WHERE layer = ? AND deleted_at IS NULL");
-    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql))
-        .bind(layer.as_str())
-        .fetch(pool);
+    let query = match layer {
+        Some(layer) => sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE layer = ? AND deleted_at IS NULL"
+        )))
+        .bind(layer.as_str()),
+        None => sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!(
+            "{SELECT} NOT INDEXED WHERE deleted_at IS NULL"
+        ))),
+    };
+    let mut rows = query.fetch(pool);
     let mut strings = Interner::default();
     let mut n = 0;
     while let Some(r) = rows.try_next().await? {
-        sink(row(r).into_feature(&mut strings)?);
-        n += 1;
-    }
-    Ok(n)
-}
-
-/// Every live feature of every layer, in one sequential pass over the table (start-up).
-pub(super) async fn for_each_live(pool: &SqlitePool, sink: Sink<'_>) -> Result<u64, StoreError> {
-    let sql = format!("{SELECT} NOT INDEXED WHERE deleted_at IS NULL");
-    let mut rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql)).fetch(pool);
-    let mut strings = Interner::default();
-    let mut n = 0;
-    while let Some(r) = rows.try_next().await? {
-        sink(row(r).into_feature(&mut strings)?);
+        sink(FeatureRow::from(r).into_feature(&mut strings)?);
         n += 1;
     }
     Ok(n)
@@ -109,10 +63,11 @@ pub(super) async fn get(
     pool: &SqlitePool,
     id: Uuid,
 ) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
-    let found = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let found =
+        sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     let Some(r) = found else { return Ok(None) };
     let deleted: Option<OffsetDateTime> =
         sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = ?")
@@ -120,7 +75,7 @@ pub(super) async fn get(
             .fetch_one(pool)
             .await?;
     Ok(Some((
-        row(r).into_feature(&mut Interner::default())?,
+        FeatureRow::from(r).into_feature(&mut Interner::default())?,
         deleted,
     )))
 }
