@@ -72,17 +72,7 @@ impl Service {
             .into());
         }
         let _guard = self.writes.lock().await;
-        let current = self
-            .index
-            .get(layer, id)
-            .ok_or(ServiceError::NotFound(layer, id))?;
-        if current.meta.version != expected_version {
-            return Err(ServiceError::VersionConflict {
-                id,
-                expected: expected_version,
-                current: current.meta.version,
-            });
-        }
+        let current = self.current_at(layer, id, expected_version)?;
         let feature = Feature {
             id,
             geometry: draft.geometry,
@@ -115,6 +105,24 @@ impl Service {
         actor: &str,
     ) -> Result<(), ServiceError> {
         let _guard = self.writes.lock().await;
+        self.current_at(layer, id, expected_version)?;
+        self.store
+            .delete(layer, id, expected_version, actor)
+            .await?;
+        self.index.remove(layer, id);
+        self.announce(Change::Deleted { layer, id });
+        Ok(())
+    }
+}
+
+impl Service {
+    /// The indexed feature if it is still at `expected_version` (call under the write lock).
+    fn current_at(
+        &self,
+        layer: Layer,
+        id: Uuid,
+        expected_version: i64,
+    ) -> Result<Arc<Feature>, ServiceError> {
         let current = self
             .index
             .get(layer, id)
@@ -126,12 +134,7 @@ impl Service {
                 current: current.meta.version,
             });
         }
-        self.store
-            .delete(layer, id, expected_version, actor)
-            .await?;
-        self.index.remove(layer, id);
-        self.announce(Change::Deleted { layer, id });
-        Ok(())
+        Ok(current)
     }
 }
 
