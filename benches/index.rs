@@ -81,6 +81,7 @@ fn benches(c: &mut Criterion) {
         time: Some(lagesbild::domain::time::parse_datetime("2026-11-16/2026-11-23").unwrap()),
         categories: Some(vec![0, 1, 2]),
         statuses: None,
+        max_classification: None,
     };
     g.bench_function("bbox_1km_hotspot_last_week_3_categories", |b| {
         b.iter(|| {

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `import`, `export`, `seed`.
+//! The command line: `serve`, `migrate`, `import`, `export`, `seed`, `user`, `token`, `audit`,
+//! `purge`, `roles`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,7 +65,7 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write a layer's live features as a GeoJSON FeatureCollection.
+    /// Write a layer's live features as a GeoJSON FeatureCollection (audited).
     Export {
         /// The layer to export.
         #[arg(long, value_parser = parse_layer)]
@@ -72,7 +73,40 @@ pub enum Command {
         /// Where to write. [default: standard output]
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Export what this role may see (e.g. night_walker for a file to share with civil
+        /// society): coarse layers are coarsened, hidden properties left out. [default: admin]
+        #[arg(long)]
+        as_role: Option<String>,
     },
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for integrations.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Read the audit log, newest first.
+    Audit {
+        /// Records at or after this time (RFC 3339, or a date YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Records by this account.
+        #[arg(long)]
+        user: Option<String>,
+        /// Records of this action (login, read, create, edit, delete, export, purge, denied, …).
+        #[arg(long)]
+        action: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove incidents older than the retention period for good (gallring), keeping weekly
+    /// counts per area and category; audited.
+    Purge,
+    /// Print the roles and what each may see and do per layer.
+    Roles,
     /// Load the shipped district outlines (geodata/areas.geojson), or the whole demo picture.
     Seed {
         /// Seed the whole fictitious demo picture (only into an empty database).
@@ -84,6 +118,73 @@ pub enum Command {
         /// Add this many synthetic clustered incidents (for load and benchmark tests).
         #[arg(long)]
         synthetic_incidents: Option<usize>,
+    },
+}
+
+/// `lagesbild user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account. Without --password-stdin a password is generated and shown once.
+    Add {
+        /// Login name (lowercase letters, digits, '.', '_', '-').
+        name: String,
+        /// Role id (see 'lagesbild roles').
+        #[arg(long)]
+        role: String,
+        /// The account's organisation (decides which features are its own).
+        #[arg(long)]
+        organisation: String,
+        /// Name shown in the client. [default: the login name]
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account: it cannot sign in, and its sessions and tokens stop at once.
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Login name.
+        name: String,
+    },
+    /// Set a new password (ends the account's sessions). Without --password-stdin a password
+    /// is generated and shown once.
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `lagesbild token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token acting as an account; it is shown once, stored only as a hash.
+    Create {
+        /// The account the token acts as.
+        #[arg(long)]
+        user: String,
+        /// What the token is for.
+        #[arg(long)]
+        label: String,
+        /// Days until it stops working. [default: never]
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by id; it stops working at once.
+    Revoke {
+        /// The token's id (from 'lagesbild token list').
+        id: uuid::Uuid,
     },
 }
 

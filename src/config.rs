@@ -43,6 +43,18 @@ pub struct Settings {
     pub web_dir: PathBuf,
     /// Longest a request may take before it is answered 408. [default: 30]
     pub request_timeout_secs: u64,
+    /// A role file replacing the shipped `config/roles.toml`. [default: the shipped roles]
+    pub roles_file: Option<PathBuf>,
+    /// How long a web session lasts, in hours. [default: 12]
+    pub session_hours: u32,
+    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy (client address in the
+    /// audit log; Secure cookies behind TLS). [default: false]
+    pub trust_proxy: bool,
+    /// Months an incident is kept before it is purged for good, its weekly counts kept;
+    /// 0 keeps them for ever. [default: 24]
+    pub retention_incidents_months: u32,
+    /// Hours between automatic retention runs while serving; 0 turns them off. [default: 24]
+    pub retention_interval_hours: u32,
 }
 
 impl Default for Settings {
@@ -56,6 +68,11 @@ impl Default for Settings {
             max_limit: 10_000,
             web_dir: PathBuf::from("web"),
             request_timeout_secs: 30,
+            roles_file: None,
+            session_hours: 12,
+            trust_proxy: false,
+            retention_incidents_months: 24,
+            retention_interval_hours: 24,
         }
     }
 }
@@ -72,6 +89,14 @@ impl fmt::Debug for Settings {
             .field("max_limit", &self.max_limit)
             .field("web_dir", &self.web_dir)
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("roles_file", &self.roles_file)
+            .field("session_hours", &self.session_hours)
+            .field("trust_proxy", &self.trust_proxy)
+            .field(
+                "retention_incidents_months",
+                &self.retention_incidents_months,
+            )
+            .field("retention_interval_hours", &self.retention_interval_hours)
             .finish()
     }
 }

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use lagesbild::cli::{Cli, Command, FileFormat};
+use lagesbild::cli::{Cli, Command, FileFormat, TokenCommand, UserCommand};
 use lagesbild::config::{OsEnv, Settings};
 use lagesbild::service::Service;
+use lagesbild::service::accounts::{NewUser, random_secret};
 use lagesbild::service::import::{read_csv, read_geojson};
-use lagesbild::startup::{App, open_store, seed_demo_if_empty};
+use lagesbild::startup::{App, local_viewer, open_store, seed_demo_if_empty, service_options};
 use time::OffsetDateTime;
 
 /// jemalloc: its size classes fit our many small records without per-allocation headers, and
@@ -123,21 +124,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let store = open_store(&settings).await?;
-            let service = Service::open(store).await?;
+            let service = open_service(&settings).await?;
+            let viewer = local_viewer(&service)?;
             let bar = progress_bar(report.drafts.len() as u64, "importing");
             let tick = |n: u64| bar.set_position(n);
             let n = service
-                .create_many(report.drafts, "import", &tick)
+                .create_many(report.drafts, &viewer, &tick)
                 .await?
                 .len();
             bar.finish_and_clear();
             eprintln!("{}: imported {n} features into '{layer}'", file.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { layer, output } => {
-            let store = open_store(&settings).await?;
-            let service = Service::open(store).await?;
+        Command::Export {
+            layer,
+            output,
+            as_role,
+        } => {
+            let service = open_service(&settings).await?;
+            let mut viewer = local_viewer(&service)?;
+            if let Some(role_id) = as_role {
+                let role = service.roles().get(&role_id).with_context(|| {
+                    format!(
+                        "unknown role '{role_id}'; roles: {}",
+                        service.roles().ids().collect::<Vec<_>>().join(", ")
+                    )
+                })?;
+                viewer.role = std::sync::Arc::clone(role);
+                viewer.role_id = std::sync::Arc::from(role_id.as_str());
+            }
             let n = match &output {
                 Some(path) => {
                     // Write to a temporary file and rename, so a failed export leaves no half file.
@@ -145,7 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let f = std::fs::File::create(&tmp)
                         .with_context(|| format!("cannot write {}", tmp.display()))?;
                     let n = service
-                        .export_geojson(layer, std::io::BufWriter::new(f))
+                        .export_geojson(&viewer, layer, std::io::BufWriter::new(f))
                         .await?;
                     std::fs::rename(&tmp, path)
                         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -153,7 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => {
                     service
-                        .export_geojson(layer, std::io::BufWriter::new(std::io::stdout()))
+                        .export_geojson(&viewer, layer, std::io::BufWriter::new(std::io::stdout()))
                         .await?
                 }
             };
@@ -207,7 +222,216 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::User(cmd) => {
+            let service = open_service(&settings).await?;
+            let admin = local_viewer(&service)?;
+            user_command(&service, &admin, cmd).await
+        }
+        Command::Token(cmd) => {
+            let service = open_service(&settings).await?;
+            let admin = local_viewer(&service)?;
+            match cmd {
+                TokenCommand::Create { user, label, days } => {
+                    let valid = days.map(|d| time::Duration::days(i64::from(d)));
+                    let (id, token) = service.create_token(&user, &label, valid, &admin).await?;
+                    eprintln!("token {id} for '{user}' ({label}); it is shown only now:");
+                    println_out(&token);
+                }
+                TokenCommand::List => {
+                    for t in service.store().tokens().await? {
+                        let state = match (t.revoked_at, t.expires_at) {
+                            (Some(r), _) => format!("revoked {}", r.date()),
+                            (None, Some(e)) => format!("expires {}", e.date()),
+                            (None, None) => "active".into(),
+                        };
+                        println_out(&format!(
+                            "{}  {:<16} {:<30} {state}",
+                            t.id, t.user_name, t.label
+                        ));
+                    }
+                }
+                TokenCommand::Revoke { id } => {
+                    service.revoke_token(id, &admin).await?;
+                    eprintln!("token {id} revoked");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            since,
+            user,
+            action,
+            limit,
+            json,
+        } => {
+            let since = match since {
+                Some(s) => {
+                    let span = lagesbild::domain::time::parse_datetime(&s)
+                        .map_err(|e| anyhow::anyhow!("--since: {}", e.message))?;
+                    Some(
+                        OffsetDateTime::from_unix_timestamp(span.start)
+                            .context("--since needs a start")?,
+                    )
+                }
+                None => None,
+            };
+            let service = open_service(&settings).await?;
+            let admin = local_viewer(&service)?;
+            let filter = lagesbild::store::access::AuditFilter {
+                since,
+                until: None,
+                actor: user,
+                action,
+                limit: limit.clamp(1, 1_000_000),
+            };
+            for r in service.read_audit(&admin, &filter).await? {
+                let at =
+                    r.at.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                if json {
+                    let v = serde_json::json!({"id": r.id, "at": at, "actor": r.actor, "role": r.role,
+                        "action": r.action, "layer": r.layer, "features": r.features, "bbox": r.bbox,
+                        "address": r.address, "outcome": r.outcome, "detail": r.detail});
+                    println_out(&v.to_string());
+                } else {
+                    println_out(&format!(
+                        "{:>6} {at} {:<18} {:<10} {:<10} {:<17} {:<10} {} {}",
+                        r.id,
+                        r.actor,
+                        r.action,
+                        r.outcome,
+                        r.layer.as_deref().unwrap_or("-"),
+                        r.address.as_deref().unwrap_or("-"),
+                        r.bbox
+                            .as_deref()
+                            .map(|b| format!("bbox={b}"))
+                            .unwrap_or_default(),
+                        r.detail.as_deref().unwrap_or(""),
+                    ));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Purge => {
+            let service = open_service(&settings).await?;
+            let admin = local_viewer(&service)?;
+            let report = service.purge(&admin).await?;
+            match report.cutoff {
+                None => {
+                    eprintln!("retention is off (retention_incidents_months = 0): nothing removed")
+                }
+                Some(c) => eprintln!(
+                    "removed {} incidents from before {} for good; {} weekly counts kept",
+                    report.removed,
+                    c.date(),
+                    report.weekly_counts
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Roles => {
+            let options = service_options(&settings, lagesbild::service::clock::Clock::system())?;
+            println_out(&lagesbild::domain::access::matrix_markdown(&options.roles));
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Opens the store and the picture with the configured roles.
+async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
+    let options = service_options(settings, lagesbild::service::clock::Clock::system())?;
+    let store = open_store(settings).await?;
+    Ok(Service::open_with(store, options).await?)
+}
+
+/// A line on standard output (the data a command was asked for; messages go to stderr).
+fn println_out(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+}
+
+/// Reads one line (a password) from standard input.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+async fn user_command(
+    service: &Service,
+    admin: &lagesbild::domain::access::Viewer,
+    cmd: UserCommand,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCommand::Add {
+            name,
+            role,
+            organisation,
+            display_name,
+            password_stdin,
+        } => {
+            let (password, generated) = if password_stdin {
+                (read_password()?, false)
+            } else {
+                (random_secret()[..20].to_owned(), true)
+            };
+            service
+                .add_user(
+                    NewUser {
+                        display_name: display_name.unwrap_or_else(|| name.clone()),
+                        name: name.clone(),
+                        organisation,
+                        role,
+                        password: password.clone(),
+                    },
+                    admin,
+                )
+                .await?;
+            eprintln!("account '{name}' added");
+            if generated {
+                eprintln!("its password, shown only now:");
+                println_out(&password);
+            }
+        }
+        UserCommand::List => {
+            for u in service.store().users().await? {
+                println_out(&format!(
+                    "{:<20} {:<22} {:<28} {}",
+                    u.name,
+                    u.role,
+                    u.organisation,
+                    if u.disabled { "disabled" } else { "active" }
+                ));
+            }
+        }
+        UserCommand::Disable { name } => {
+            service.set_user_disabled(&name, true, admin).await?;
+            eprintln!("account '{name}' disabled; its sessions and tokens no longer work");
+        }
+        UserCommand::Enable { name } => {
+            service.set_user_disabled(&name, false, admin).await?;
+            eprintln!("account '{name}' enabled");
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let (password, generated) = if password_stdin {
+                (read_password()?, false)
+            } else {
+                (random_secret()[..20].to_owned(), true)
+            };
+            service.set_password(&name, &password, admin).await?;
+            eprintln!("new password set for '{name}'; its sessions were ended");
+            if generated {
+                eprintln!("the new password, shown only now:");
+                println_out(&password);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A progress bar on a terminal; hidden when stderr is not one (CI, pipes).

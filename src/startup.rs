@@ -11,7 +11,11 @@ use tokio::net::TcpListener;
 use crate::api::{AppState, router};
 use crate::config::{Settings, mask_password};
 use crate::domain::Layer;
-use crate::service::Service;
+use crate::domain::access::{RoleBook, Viewer};
+use crate::service::accounts::{NewUser, random_secret};
+use crate::service::clock::Clock;
+use crate::service::retention::Retention;
+use crate::service::{Options, Service, ServiceError};
 use crate::store::{Store, StoreError};
 
 /// Start-up failed.
@@ -20,6 +24,12 @@ pub enum StartupError {
     /// The database could not be opened, migrated, seeded or loaded.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The role file could not be read.
+    #[error("{0}")]
+    Roles(String),
+    /// Demo accounts could not be made.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
     /// The address could not be bound.
     #[error(
         "cannot listen on {0}: {1} (is another lagesbild already running? choose another with --bind)"
@@ -44,6 +54,89 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
     Ok(store)
 }
 
+/// The service options the settings name: the role file, session length and retention.
+///
+/// # Errors
+/// A role file that cannot be read or is invalid.
+pub fn service_options(settings: &Settings, clock: Clock) -> Result<Options, StartupError> {
+    let roles = match &settings.roles_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| StartupError::Roles(format!("cannot read {}: {e}", path.display())))?;
+            RoleBook::from_toml(&text)
+                .map_err(|e| StartupError::Roles(format!("{}: {e}", path.display())))?
+        }
+        None => RoleBook::defaults().map_err(|e| StartupError::Roles(e.to_string()))?,
+    };
+    Ok(Options {
+        roles,
+        clock,
+        session_ttl: time::Duration::hours(i64::from(settings.session_hours.max(1))),
+        retention: Retention {
+            incidents_months: settings.retention_incidents_months,
+        },
+    })
+}
+
+/// The viewer for commands run on the server itself: the first administrator role.
+///
+/// # Errors
+/// Only if no role is an administrator (the role file check refuses that).
+pub fn local_viewer(service: &Service) -> Result<Viewer, ServiceError> {
+    service
+        .roles()
+        .iter()
+        .find(|(_, r)| r.admin)
+        .map(|(id, r)| Viewer::local(id, Arc::clone(r)))
+        .ok_or_else(|| ServiceError::Internal("no administrator role in the role file".into()))
+}
+
+/// Organisations of the demo accounts, by role.
+fn demo_organisation(role: &str) -> &'static str {
+    match role {
+        "police" => "Polisen",
+        "night_walker" => "Nattvandrarna i Botkyrka",
+        _ => "Botkyrka kommun",
+    }
+}
+
+/// Makes one demo account per role, named after the role, if there are no accounts yet;
+/// returns the (name, password) pairs to show once.
+///
+/// # Errors
+/// Store failures.
+pub async fn create_demo_accounts(
+    service: &Service,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    if !service.store().users().await?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let admin = local_viewer(service)?;
+    let mut made = Vec::new();
+    let roles: Vec<(String, String)> = service
+        .roles()
+        .iter()
+        .map(|(id, r)| (id.to_owned(), r.label.clone()))
+        .collect();
+    for (role, label) in roles {
+        let password = random_secret()[..20].to_owned();
+        service
+            .add_user(
+                NewUser {
+                    name: role.replace('_', "-"),
+                    display_name: format!("Demo {label}"),
+                    organisation: demo_organisation(&role).to_owned(),
+                    role: role.clone(),
+                    password: password.clone(),
+                },
+                &admin,
+            )
+            .await?;
+        made.push((role.replace('_', "-"), password));
+    }
+    Ok(made)
+}
+
 /// Seeds the demo picture as of `as_of` into an empty store; returns how many features were added
 /// (0 if the store already held features).
 ///
@@ -58,6 +151,48 @@ pub async fn seed_demo_if_empty(store: &Store, as_of: OffsetDateTime) -> Result<
     let features = crate::demo::demo(as_of);
     store.insert(&features, &|_| {}).await?;
     Ok(features.len())
+}
+
+/// Shows the demo accounts' passwords once, on the console (never in the log file).
+fn print_demo_accounts(accounts: &[(String, String)]) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "\nDemo accounts (passwords are shown only now; change them with 'lagesbild user passwd NAME'):"
+    );
+    for (name, password) in accounts {
+        let _ = writeln!(err, "  {name:<22} {password}");
+    }
+    let _ = writeln!(err);
+}
+
+/// Runs retention now and then every `hours` hours (0: never) in the background.
+fn spawn_retention(service: &Arc<Service>, hours: u32) {
+    if hours == 0 {
+        return;
+    }
+    let Some((role_id, role)) = service
+        .roles()
+        .iter()
+        .find(|(_, r)| r.admin)
+        .map(|(id, r)| (id.to_owned(), Arc::clone(r)))
+    else {
+        return;
+    };
+    let weak = Arc::downgrade(service);
+    tokio::spawn(async move {
+        let viewer = Viewer::system("system:retention", &role_id, role);
+        let mut tick =
+            tokio::time::interval(std::time::Duration::from_secs(u64::from(hours) * 3600));
+        loop {
+            tick.tick().await;
+            let Some(service) = weak.upgrade() else { break };
+            if let Err(e) = service.purge(&viewer).await {
+                tracing::error!("retention run failed: {e}");
+            }
+        }
+    });
 }
 
 /// Resident memory of this process in bytes (Linux), for start-up logs and measurements.
@@ -76,6 +211,19 @@ impl App {
     /// # Errors
     /// Store and bind failures.
     pub async fn build(settings: Settings, demo: bool) -> Result<Self, StartupError> {
+        Self::build_with(settings, demo, Clock::system()).await
+    }
+
+    /// As [`App::build`], with a chosen clock (tests set it by hand).
+    ///
+    /// # Errors
+    /// Store and bind failures.
+    pub async fn build_with(
+        settings: Settings,
+        demo: bool,
+        clock: Clock,
+    ) -> Result<Self, StartupError> {
+        let options = service_options(&settings, clock)?;
         tracing::info!(database = %mask_password(&settings.database_url), "opening the store");
         let store = open_store(&settings).await?;
         if demo {
@@ -85,7 +233,7 @@ impl App {
             }
         }
         let started = Instant::now();
-        let service = Service::open(store).await?;
+        let service = Service::open_with(store, options).await?;
         let loaded: usize = Layer::ALL.iter().map(|l| service.index().len(*l)).sum();
         tracing::info!(
             features = loaded,
@@ -99,8 +247,22 @@ impl App {
         let local_addr = listener
             .local_addr()
             .map_err(|e| StartupError::Bind(settings.bind, e))?;
+        if demo {
+            if local_addr.ip().is_loopback() {
+                let accounts = create_demo_accounts(&service).await?;
+                if !accounts.is_empty() {
+                    print_demo_accounts(&accounts);
+                }
+            } else {
+                tracing::warn!(
+                    "not creating demo accounts: the server listens on {local_addr}, not only on this machine; add accounts with 'lagesbild user add'"
+                );
+            }
+        }
+        let service = Arc::new(service);
+        spawn_retention(&service, settings.retention_interval_hours);
         let state = AppState {
-            service: Arc::new(service),
+            service,
             config: Arc::new(settings),
         };
         Ok(Self {
@@ -132,9 +294,12 @@ impl App {
     ) -> std::io::Result<()> {
         let service = Arc::clone(&self.state.service);
         tracing::info!(address = %self.local_addr, "serving: the map at http://{}/", self.local_addr);
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            self.listener,
+            router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         service.store().close().await;
         tracing::info!("stopped");
         Ok(())

@@ -43,8 +43,9 @@ fn feature() -> impl Strategy<Value = Feature> {
         0usize..IncidentCategory::ALL.len(),
         any::<bool>(),
         0i64..400 * 86_400,
+        0usize..3,
     )
-        .prop_map(|(id, geometry, cat, open, secs)| {
+        .prop_map(|(id, geometry, cat, open, secs, class)| {
             let at = OffsetDateTime::from_unix_timestamp(1_750_000_000 + secs).unwrap();
             Feature {
                 id: Uuid::from_u128(id),
@@ -63,7 +64,7 @@ fn feature() -> impl Strategy<Value = Feature> {
                 }),
                 meta: Meta {
                     organisation: Arc::from("Polisen"),
-                    classification: Classification::Internal,
+                    classification: Classification::ALL[class],
                     created_at: at,
                     updated_at: at,
                     created_by: Arc::from("test"),
@@ -106,34 +107,44 @@ fn filters() -> impl Strategy<Value = Filters> {
         proptest::option::of((0i64..400 * 86_400, 0i64..60 * 86_400)),
         proptest::option::of(proptest::collection::vec(0u8..9, 1..4)),
         proptest::option::of(proptest::collection::vec(0u8..2, 1..2)),
+        proptest::option::of(0usize..3),
     )
-        .prop_map(|(time, categories, statuses)| Filters {
+        .prop_map(|(time, categories, statuses, ceiling)| Filters {
             time: time.map(|(start, len)| lagesbild::domain::time::TimeSpan {
                 start: 1_750_000_000 + start,
                 end: 1_750_000_000 + start + len,
             }),
             categories,
             statuses,
+            max_classification: ceiling.map(|c| Classification::ALL[c].code()),
         })
 }
 
-fn entry_fields(f: &Feature) -> (i64, i64, u8, u8) {
+/// The filters evaluated on the feature itself, independently of the index entry.
+fn passes(filters: &Filters, f: &Feature) -> bool {
     let span = f.properties.time_span();
-    (
-        span.start,
-        span.end,
-        f.properties.category_code().unwrap(),
-        f.properties.status_code().unwrap(),
-    )
+    let category = f.properties.category_code().unwrap();
+    let status = f.properties.status_code().unwrap();
+    filters
+        .time
+        .is_none_or(|t| span.start <= t.end && t.start <= span.end)
+        && filters
+            .categories
+            .as_ref()
+            .is_none_or(|c| c.contains(&category))
+        && filters
+            .statuses
+            .as_ref()
+            .is_none_or(|s| s.contains(&status))
+        && filters
+            .max_classification
+            .is_none_or(|m| Classification::ALL[usize::from(m)] >= f.meta.classification)
 }
 
 fn brute_force(features: &[Feature], spatial: &Spatial, filters: &Filters) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = features
         .iter()
-        .filter(|f| {
-            let (s, e, c, st) = entry_fields(f);
-            filters.accepts(s, e, c, st) && matches_spatial(spatial, &f.geometry)
-        })
+        .filter(|f| passes(filters, f) && matches_spatial(spatial, &f.geometry))
         .map(|f| f.id)
         .collect();
     ids.sort();
@@ -190,7 +201,7 @@ proptest! {
         let origin = Geometry::Point(Point(at));
         let mut all: Vec<f64> = features
             .iter()
-            .filter(|f| { let (s, e, c, st) = entry_fields(f); filters.accepts(s, e, c, st) })
+            .filter(|f| passes(filters, f))
             .map(|f| distance_m(&origin, &f.geometry))
             .collect();
         all.sort_by(f64::total_cmp);

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::domain::{ValidationError, ValidationErrors};
 use crate::service::ServiceError;
+use crate::service::accounts::AuthError;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -46,6 +47,8 @@ pub struct ApiError {
     problem: Box<Problem>,
     /// Logged, never sent: the internal cause of a 5xx.
     internal: Option<String>,
+    /// For 429: seconds to wait.
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -62,6 +65,7 @@ impl ApiError {
                 current_version: None,
             }),
             internal: None,
+            retry_after: None,
         }
     }
 
@@ -153,6 +157,33 @@ impl From<ServiceError> for ApiError {
                     "a feature with id {id} exists already (possibly deleted); leave 'id' out to get a new one"
                 ),
             ),
+            ServiceError::Auth(AuthError::Throttled(wait)) => {
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "login-throttled",
+                    "Too many failed logins",
+                    AuthError::Throttled(wait).to_string(),
+                );
+                e.retry_after = Some(wait);
+                e
+            }
+            ServiceError::Auth(a) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Not signed in",
+                a.to_string(),
+            ),
+            ServiceError::Forbidden(m) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed for your role",
+                m,
+            ),
+            ServiceError::NotFoundName(m) => ApiError::not_found(m),
+            ServiceError::Conflict(m) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", m)
+            }
+            ServiceError::Internal(m) => ApiError::internal(m),
             ServiceError::Store(e) => ApiError::internal(e),
         }
     }
@@ -169,6 +200,16 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, body).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lagesbild\""),
+            );
+        }
+        if let Some(wait) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
         res
     }
 }

@@ -9,12 +9,14 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::auth::{Caller, audit_refusal};
 use super::error::ApiError;
 use super::extract::{StrictQuery, collection, feature_id};
 use super::{AppState, GEOJSON, base_url};
 use crate::domain::time::parse_datetime;
 use crate::domain::{Bbox, Layer, ValidationErrors};
 use crate::index::{Filters, Page, Spatial};
+use crate::service::visibility::Shown;
 
 /// Longest radius for `near` and `distance`, in metres.
 pub const MAX_DISTANCE_M: f64 = 50_000.0;
@@ -229,6 +231,7 @@ impl ItemsQuery {
                 time,
                 categories,
                 statuses,
+                max_classification: None,
             },
             page: Page { offset, limit },
         })
@@ -263,21 +266,36 @@ fn parse_any_geometry(value: &serde_json::Value) -> Result<geo::Geometry<f64>, A
     responses(
         (status = 200, description = "A GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", content_type = "application/geo+json"),
         (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to the layer, or only counts", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_items(
     State(state): State<AppState>,
+    caller: Caller,
     Path(collection_id): Path<String>,
     headers: HeaderMap,
     StrictQuery(query): StrictQuery<ItemsQuery>,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let req = query.parse(layer, state.config.default_limit, state.config.max_limit)?;
-    let result = state
+    let result = match state
         .service
-        .index()
-        .query(layer, &req.spatial, &req.filters, req.page);
+        .read_items(&caller.viewer, layer, &req.spatial, &req.filters, req.page)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(audit_refusal(
+                &state,
+                &caller,
+                &format!("GET /collections/{layer}/items"),
+                e,
+            )
+            .await);
+        }
+    };
     let now = OffsetDateTime::now_utc();
     let base = base_url(&state, &headers);
     let items_url = format!("{base}/collections/{layer}/items");
@@ -289,7 +307,7 @@ pub async fn get_items(
         if i > 0 {
             body.push(',');
         }
-        let json = serde_json::to_string(&f.geojson(now.date())).map_err(ApiError::internal)?;
+        let json = f.to_json(now.date()).map_err(ApiError::internal)?;
         body.push_str(&json);
     }
     let _ = write!(
@@ -358,52 +376,65 @@ fn page_query(q: &ItemsQuery, offset: usize, limit: usize) -> String {
     responses(
         (status = 200, description = "The feature; ETag holds its version", content_type = "application/geo+json"),
         (status = 304, description = "Unchanged since the If-None-Match ETag"),
-        (status = 404, description = "No such collection or feature", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to the layer, or only counts", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection or feature (a feature above the role's ceiling answers the same)", body = super::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_item(
     State(state): State<AppState>,
+    caller: Caller,
     Path((collection_id, fid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
-    let feature =
-        state.service.index().get(layer, id).ok_or_else(|| {
-            ApiError::not_found(format!("no feature {id} in collection '{layer}'"))
-        })?;
-    let etag = feature.etag();
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
-    {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    let shown = match state.service.read_item(&caller.viewer, layer, id).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(audit_refusal(
+                &state,
+                &caller,
+                &format!("GET /collections/{layer}/items/{id}"),
+                e,
+            )
+            .await);
+        }
+    };
+    if let Shown::Exact { feature, .. } = &shown {
+        let etag = feature.etag();
+        if headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+        {
+            return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        }
     }
-    feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
+    feature_response(StatusCode::OK, layer, &shown, &base_url(&state, &headers))
 }
 
-/// A feature as a GeoJSON response with its ETag.
+/// A feature as a GeoJSON response; an exact one carries its version as ETag.
 pub fn feature_response(
     status: StatusCode,
-    feature: &crate::domain::Feature,
+    layer: Layer,
+    shown: &Shown,
     base: &str,
 ) -> Result<Response, ApiError> {
-    let mut value = serde_json::to_value(feature.geojson(OffsetDateTime::now_utc().date()))
+    let mut value = shown
+        .to_value(OffsetDateTime::now_utc().date())
         .map_err(ApiError::internal)?;
-    let layer = feature.layer();
+    let id = shown.id();
     value["links"] = serde_json::json!([
-        {"rel": "self", "type": GEOJSON, "href": format!("{base}/collections/{layer}/items/{}", feature.id)},
+        {"rel": "self", "type": GEOJSON, "href": format!("{base}/collections/{layer}/items/{id}")},
         {"rel": "collection", "type": "application/json", "href": format!("{base}/collections/{layer}")},
     ]);
     let body = serde_json::to_vec(&value).map_err(ApiError::internal)?;
-    Ok((
-        status,
-        [
-            (header::CONTENT_TYPE, GEOJSON.to_owned()),
-            (header::ETAG, feature.etag()),
-        ],
-        body,
-    )
-        .into_response())
+    let mut res = (status, [(header::CONTENT_TYPE, GEOJSON.to_owned())], body).into_response();
+    if let Shown::Exact { feature, .. } = shown
+        && let Ok(v) = HeaderValue::from_str(&feature.etag())
+    {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
 }

@@ -1,7 +1,11 @@
 //! The HTTP edge: an OGC API – Features server (Part 1 core, GeoJSON, OpenAPI 3.0; Part 4
 //! create/replace/update/delete) over the picture. Only this module (and `main.rs`) uses axum.
 
+pub mod aggregate;
+pub mod audit;
+pub mod auth;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod items;
 pub mod ogc;
@@ -60,7 +64,16 @@ pub fn router(state: AppState) -> Router {
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(ogc::openapi))
         .route("/health", get(ogc::health))
+        .route("/auth/login", axum::routing::post(auth::login))
+        .route("/auth/session", get(auth::session))
+        .route("/auth/logout", axum::routing::post(auth::logout))
+        .route("/audit", get(audit::get_audit))
+        .route("/events", get(events::events))
         .route("/collections", get(ogc::collections))
+        .route(
+            "/collections/{collectionId}/aggregate",
+            get(aggregate::get_aggregate),
+        )
         .route("/collections/{collectionId}", get(ogc::collection))
         .route(
             "/collections/{collectionId}/items",

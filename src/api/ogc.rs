@@ -10,10 +10,13 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::OpenApi;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::collection as parse_collection;
 use super::{AppState, GEOJSON, base_url};
-use crate::domain::Layer;
+use crate::domain::access::{Precision, Viewer};
+use crate::domain::{Classification, Layer};
+use crate::index::{Filters, Page, Spatial};
 
 /// The conformance classes this server implements.
 pub const CONFORMANCE: &[&str] = &[
@@ -30,17 +33,20 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 #[openapi(
     info(
         title = "lagesbild",
-        description = "A shared situational picture (gemensam lägesbild) for municipalities and police, served as OGC API – Features. Errors are RFC 9457 application/problem+json.",
+        description = "A shared situational picture (gemensam lägesbild) for municipalities and police, served as OGC API – Features. Errors are RFC 9457 application/problem+json. Every data endpoint needs a session (POST /auth/login sets an HttpOnly cookie; writes then need the X-CSRF-Token header from the login answer) or an API token (Authorization: Bearer lgb_…, made with `lagesbild token create`). What each role sees is decided by its grant per layer: none, aggregate (counts only), coarse (250 m cells; category, week, area) or exact.",
     ),
     paths(
         landing, conformance, openapi, health, collections, collection,
         super::items::get_items, super::items::get_item,
         super::write::create_item, super::write::replace_item, super::write::patch_item, super::write::delete_item,
+        super::aggregate::get_aggregate, super::events::events,
+        super::auth::login, super::auth::session, super::auth::logout, super::audit::get_audit,
     ),
     components(schemas(super::error::Problem, super::error::InvalidParam)),
     tags(
         (name = "Capabilities", description = "What the server offers"),
-        (name = "Data", description = "The layers' features"),
+        (name = "Data", description = "The layers' features, as the caller's grant allows"),
+        (name = "Access", description = "Signing in and out; the audit log"),
     )
 )]
 struct ApiDoc;
@@ -132,20 +138,54 @@ pub async fn openapi() -> Response {
 }
 
 /// Liveness and what is loaded.
-#[utoipa::path(get, path = "/health", tag = "Capabilities", responses((status = 200, description = "Status, back-end and feature counts")))]
+#[utoipa::path(get, path = "/health", tag = "Capabilities", responses((status = 200, description = "Status and back-end (public, so it tells nothing about the data)")))]
 pub async fn health(State(state): State<AppState>) -> Response {
-    let counts: serde_json::Map<String, Value> = Layer::ALL
-        .iter()
-        .map(|l| (l.as_str().to_owned(), json!(state.service.index().len(*l))))
-        .collect();
-    json_response(
-        &json!({"status": "ok", "store": state.service.store().kind(), "features": counts}),
-    )
+    json_response(&json!({"status": "ok", "store": state.service.store().kind()}))
 }
 
-fn collection_json(state: &AppState, base: &str, layer: Layer) -> Value {
+/// Rounds an extent outwards to `step` degrees, so that it does not point at any feature.
+fn round_out(b: [f64; 4], step: f64) -> [f64; 4] {
+    [
+        (b[0] / step).floor() * step,
+        (b[1] / step).floor() * step,
+        (b[2] / step).ceil() * step,
+        (b[3] / step).ceil() * step,
+    ]
+}
+
+fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) -> Value {
     let index = state.service.index();
-    let bbox = index.extent(layer).unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let precision = viewer.precision(layer);
+    // Only someone who sees every feature of the layer exactly gets the exact extent; others
+    // get it rounded out to 0.05° (about 5 km) and to whole weeks.
+    let sees_all =
+        precision == Precision::Exact && viewer.role.ceiling == Classification::Restricted;
+    let mut bbox = index.extent(layer).unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    if !sees_all {
+        bbox = round_out(bbox, 0.05);
+    }
+    let visible = match precision {
+        Precision::Exact | Precision::Coarse => {
+            let filters = Filters {
+                max_classification: Some(viewer.role.ceiling.code()),
+                ..Filters::default()
+            };
+            Some(
+                index
+                    .query(
+                        layer,
+                        &Spatial::All,
+                        &filters,
+                        Page {
+                            offset: 0,
+                            limit: 0,
+                        },
+                    )
+                    .matched,
+            )
+        }
+        _ => None,
+    };
     let fmt = |t: i64| {
         OffsetDateTime::from_unix_timestamp(t)
             .ok()
@@ -164,9 +204,20 @@ fn collection_json(state: &AppState, base: &str, layer: Layer) -> Value {
             {"rel": "items", "type": GEOJSON, "title": layer.title(), "href": format!("{base}/collections/{layer}/items")},
         ],
         "geometryTypes": layer.allowed_geometries().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-        "numberOfFeatures": index.len(layer),
+        "numberOfFeatures": visible,
+        "precision": precision,
     });
-    if let Some((start, end)) = layer.temporal_properties().and(index.time_extent(layer)) {
+    if precision == Precision::Aggregate {
+        c["links"][1] = json!({"rel": "aggregate", "type": GEOJSON, "href": format!("{base}/collections/{layer}/aggregate")});
+    }
+    if let Some((mut start, mut end)) = layer.temporal_properties().and(index.time_extent(layer)) {
+        if !sees_all {
+            let span = crate::service::visibility::widen_to_weeks(crate::domain::time::TimeSpan {
+                start,
+                end,
+            });
+            (start, end) = (span.start, span.end);
+        }
         c["extent"]["temporal"] = json!({"interval": [[fmt(start), fmt(end)]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"});
     }
     if let Some(p) = layer.category_property() {
@@ -180,11 +231,16 @@ fn collection_json(state: &AppState, base: &str, layer: Layer) -> Value {
 
 /// Every layer with its extent and links.
 #[utoipa::path(get, path = "/collections", tag = "Capabilities", responses((status = 200, description = "The collections")))]
-pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn collections(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&state, &headers);
     let list: Vec<Value> = Layer::ALL
         .iter()
-        .map(|l| collection_json(&state, &base, *l))
+        .filter(|l| caller.viewer.precision(**l) != Precision::None)
+        .map(|l| collection_json(&state, &caller.viewer, &base, *l))
         .collect();
     json_response(&json!({
         "collections": list,
@@ -201,12 +257,23 @@ pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> R
     ))]
 pub async fn collection(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let layer = parse_collection(&id)?;
+    if let Err(e) = state.service.precision(&caller.viewer, layer) {
+        return Err(super::auth::audit_refusal(
+            &state,
+            &caller,
+            &format!("GET /collections/{layer}"),
+            e,
+        )
+        .await);
+    }
     Ok(json_response(&collection_json(
         &state,
+        &caller.viewer,
         &base_url(&state, &headers),
         layer,
     )))

@@ -8,18 +8,57 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{JsonBody, collection, feature_id, if_match};
 use super::items::feature_response;
 use super::{AppState, base_url};
+use crate::domain::access::Action;
 use crate::domain::{FeatureDraft, Layer};
-use crate::service::ServiceError;
+use crate::service::{Change, ServiceError};
+use crate::store::access::AuditRow;
 
-/// Who the API records as author until accounts exist.
-const API_ACTOR: &str = "api";
+/// Reads a draft; an invalid one is audited as an attempted write.
+async fn draft(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    layer: Layer,
+    body: Value,
+) -> Result<FeatureDraft, ApiError> {
+    match FeatureDraft::from_geojson(layer, body) {
+        Ok(d) => Ok(d),
+        Err(e) => {
+            let row = AuditRow::new(state.service.clock().now(), action, "invalid")
+                .layer(layer)
+                .detail(e.to_string());
+            state.service.audit(&caller.viewer, row).await?;
+            Err(ServiceError::Invalid(e).into())
+        }
+    }
+}
 
-fn draft(layer: Layer, body: Value) -> Result<FeatureDraft, ApiError> {
-    FeatureDraft::from_geojson(layer, body).map_err(|e| ServiceError::Invalid(e).into())
+/// The response to a write: the feature as the caller may see it (a coarse view for roles that
+/// may report but not read exactly).
+fn written(
+    state: &AppState,
+    caller: &Caller,
+    status: StatusCode,
+    feature: &std::sync::Arc<crate::domain::Feature>,
+    base: &str,
+) -> Result<Response, ApiError> {
+    let layer = feature.layer();
+    match state
+        .service
+        .view_change(&caller.viewer, &Change::Upserted(std::sync::Arc::clone(feature)))
+    {
+        Some((_, shown)) => feature_response(status, layer, &shown, base),
+        None => Ok((
+            status,
+            axum::Json(serde_json::json!({"type": "Feature", "id": feature.id, "geometry": null, "properties": {}})),
+        )
+            .into_response()),
+    }
 }
 
 /// Adds a feature; answers 201 with its location and ETag.
@@ -30,6 +69,8 @@ fn draft(layer: Layer, body: Value) -> Result<FeatureDraft, ApiError> {
     params(("collectionId" = String, Path, description = "The collection")),
     request_body(content = serde_json::Value, description = "A GeoJSON Feature; properties hold the layer's fields plus organisation and classification", content_type = "application/geo+json"),
     responses(
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for the role (layer, own organisation, classification ceiling, or CSRF token missing)", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 201, description = "Created; Location and ETag name it", content_type = "application/geo+json"),
         (status = 400, description = "Not JSON", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The id is taken", body = super::error::Problem, content_type = "application/problem+json"),
@@ -40,14 +81,25 @@ fn draft(layer: Layer, body: Value) -> Result<FeatureDraft, ApiError> {
 )]
 pub async fn create_item(
     State(state): State<AppState>,
+    caller: Caller,
     Path(collection_id): Path<String>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
-    let feature = state.service.create(draft(layer, body)?, API_ACTOR).await?;
+    // The organisation defaults to the caller's own.
+    if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut)
+        && !props.contains_key("organisation")
+    {
+        props.insert(
+            "organisation".into(),
+            Value::String(caller.viewer.organisation.to_string()),
+        );
+    }
+    let draft = draft(&state, &caller, "create", layer, body).await?;
+    let feature = state.service.create(draft, &caller.viewer).await?;
     let base = base_url(&state, &headers);
-    let mut res = feature_response(StatusCode::CREATED, &feature, &base)?;
+    let mut res = written(&state, &caller, StatusCode::CREATED, &feature, &base)?;
     if let Ok(v) = format!("{base}/collections/{layer}/items/{}", feature.id).parse() {
         res.headers_mut().insert(header::LOCATION, v);
     }
@@ -66,6 +118,8 @@ pub async fn create_item(
     ),
     request_body(content = serde_json::Value, description = "The whole GeoJSON Feature", content_type = "application/geo+json"),
     responses(
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for the role (layer, own organisation, classification ceiling, or CSRF token missing)", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 200, description = "Replaced; the new ETag", content_type = "application/geo+json"),
         (status = 404, description = "No such feature", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed by someone else since the ETag", body = super::error::Problem, content_type = "application/problem+json"),
@@ -75,18 +129,26 @@ pub async fn create_item(
 )]
 pub async fn replace_item(
     State(state): State<AppState>,
+    caller: Caller,
     Path((collection_id, fid)): Path<(String, String)>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
-    let expected = expected_version(&state, layer, id, &headers)?;
+    let expected = expected_version(&state, &caller, Action::Edit, layer, id, &headers).await?;
+    let draft = draft(&state, &caller, "edit", layer, body).await?;
     let feature = state
         .service
-        .replace(layer, id, draft(layer, body)?, expected)
+        .replace(&caller.viewer, layer, id, draft, expected)
         .await?;
-    feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
+    written(
+        &state,
+        &caller,
+        StatusCode::OK,
+        &feature,
+        &base_url(&state, &headers),
+    )
 }
 
 /// Changes some fields of a feature (JSON Merge Patch, RFC 7396, on its GeoJSON form).
@@ -101,6 +163,8 @@ pub async fn replace_item(
     ),
     request_body(content = serde_json::Value, description = "A merge patch, e.g. {\"properties\": {\"status\": \"closed\"}}", content_type = "application/merge-patch+json"),
     responses(
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for the role (layer, own organisation, classification ceiling, or CSRF token missing)", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 200, description = "Changed; the new ETag", content_type = "application/geo+json"),
         (status = 404, description = "No such feature", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed by someone else since the ETag", body = super::error::Problem, content_type = "application/problem+json"),
@@ -110,18 +174,17 @@ pub async fn replace_item(
 )]
 pub async fn patch_item(
     State(state): State<AppState>,
+    caller: Caller,
     Path((collection_id, fid)): Path<(String, String)>,
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
-    let expected = expected_version(&state, layer, id, &headers)?;
+    let expected = expected_version(&state, &caller, Action::Edit, layer, id, &headers).await?;
     let current = state
         .service
-        .index()
-        .get(layer, id)
-        .ok_or(ServiceError::NotFound(layer, id))?;
+        .changeable(&caller.viewer, Action::Edit, layer, id)?;
     if !patch.is_object() {
         return Err(ApiError::bad_param(
             "",
@@ -131,11 +194,18 @@ pub async fn patch_item(
     let mut doc = serde_json::to_value(current.geojson(OffsetDateTime::now_utc().date()))
         .map_err(ApiError::internal)?;
     merge_patch(&mut doc, &patch);
+    let draft = draft(&state, &caller, "edit", layer, doc).await?;
     let feature = state
         .service
-        .replace(layer, id, draft(layer, doc)?, expected)
+        .replace(&caller.viewer, layer, id, draft, expected)
         .await?;
-    feature_response(StatusCode::OK, &feature, &base_url(&state, &headers))
+    written(
+        &state,
+        &caller,
+        StatusCode::OK,
+        &feature,
+        &base_url(&state, &headers),
+    )
 }
 
 /// Deletes a feature (kept in the database, marked deleted, for audit and retention).
@@ -149,6 +219,8 @@ pub async fn patch_item(
         ("If-Match" = String, Header, description = "The ETag read, e.g. \"3\""),
     ),
     responses(
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed for the role (layer, own organisation, classification ceiling, or CSRF token missing)", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such feature", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed by someone else since the ETag", body = super::error::Problem, content_type = "application/problem+json"),
@@ -157,29 +229,48 @@ pub async fn patch_item(
 )]
 pub async fn delete_item(
     State(state): State<AppState>,
+    caller: Caller,
     Path((collection_id, fid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
-    let expected = expected_version(&state, layer, id, &headers)?;
-    state.service.delete(layer, id, expected, API_ACTOR).await?;
+    let expected = expected_version(&state, &caller, Action::Delete, layer, id, &headers).await?;
+    state
+        .service
+        .delete(&caller.viewer, layer, id, expected)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The version `If-Match` names; for `*`, the current one. 404 before 412/428 when the feature
-/// does not exist.
-fn expected_version(
+/// The version `If-Match` names; for `*`, the current one. 404 (for what the caller cannot
+/// see) and 403 (for what it may not change) come before 412/428; refusals are audited.
+async fn expected_version(
     state: &AppState,
+    caller: &Caller,
+    action: Action,
     layer: Layer,
     id: uuid::Uuid,
     headers: &HeaderMap,
 ) -> Result<i64, ApiError> {
-    let current = state
-        .service
-        .index()
-        .get(layer, id)
-        .ok_or(ServiceError::NotFound(layer, id))?;
+    let current = match state.service.changeable(&caller.viewer, action, layer, id) {
+        Ok(c) => c,
+        Err(e) => {
+            let row = AuditRow::new(
+                state.service.clock().now(),
+                action.as_str(),
+                match e {
+                    ServiceError::Forbidden(_) => "denied",
+                    _ => "not_found",
+                },
+            )
+            .layer(layer)
+            .features([id])
+            .detail(e.to_string());
+            state.service.audit(&caller.viewer, row).await?;
+            return Err(e.into());
+        }
+    };
     Ok(if_match(headers)?.unwrap_or(current.meta.version))
 }
 

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod str_enum;
+pub mod access;
 pub mod area;
 pub mod bbox;
 pub mod camera;
@@ -13,6 +14,7 @@ pub mod geometry;
 pub mod incident;
 pub mod layer;
 pub mod patrol_route;
+pub mod pii;
 pub mod risk_environment;
 pub mod text;
 pub mod time;

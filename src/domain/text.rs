@@ -1,6 +1,7 @@
 //! Rules for free text and short labels.
 
 use super::error::Checks;
+use super::pii::find_personal_data;
 
 /// Longest free-text description or report, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -16,6 +17,7 @@ pub fn check_label(checks: &mut Checks, field: &str, value: &str) {
     checks.require(!value.chars().any(char::is_control), field, || {
         "must not contain control characters (line breaks, tabs)".into()
     });
+    check_personal_data(checks, field, value);
 }
 
 /// Checks free text: at most [`MAX_TEXT_CHARS`], no control characters except line breaks and tabs.
@@ -28,6 +30,14 @@ pub fn check_text(checks: &mut Checks, field: &str, value: &str) {
         field,
         || "must not contain control characters other than line breaks and tabs".into(),
     );
+    check_personal_data(checks, field, value);
+}
+
+/// Refuses personal identity numbers and phone numbers (see [`super::pii`]).
+pub fn check_personal_data(checks: &mut Checks, field: &str, value: &str) {
+    if let Some(found) = find_personal_data(value) {
+        checks.require(false, field, || found.reason().into());
+    }
 }
 
 fn check_len(checks: &mut Checks, field: &str, value: &str, max: usize) {

@@ -29,6 +29,8 @@ pub struct IndexEntry {
     pub category: u8,
     /// Status code (position in the layer's status names) or [`NONE_CODE`].
     pub status: u8,
+    /// Classification code (open < internal < restricted), for a role's ceiling.
+    pub classification: u8,
 }
 
 const _: () = assert!(
@@ -50,6 +52,7 @@ impl IndexEntry {
             slot,
             category: feature.properties.category_code().unwrap_or(NONE_CODE),
             status: feature.properties.status_code().unwrap_or(NONE_CODE),
+            classification: feature.meta.classification.code(),
         }
     }
 }

@@ -337,7 +337,7 @@ impl FeatureIndex {
         };
         let mut hits: Vec<&IndexEntry> = candidates
             .filter(|e| {
-                filters.accepts(e.time_start, e.time_end, e.category, e.status)
+                filters.accepts(e)
                     && match (spatial, e.point()) {
                         (Spatial::All, _) => true,
                         // A point's envelope is the point: intersecting the box is the whole test.
@@ -370,6 +370,30 @@ impl FeatureIndex {
         QueryResult { matched, features }
     }
 
+    /// Every feature matching `spatial` and `filters`, in no particular order (for callers that
+    /// transform features before paging, such as coarsened views and aggregates).
+    #[must_use]
+    pub fn matching(
+        &self,
+        layer: Layer,
+        spatial: &Spatial,
+        filters: &Filters,
+    ) -> Vec<Arc<Feature>> {
+        let ix = self.read(layer);
+        let b = candidate_bounds(spatial);
+        let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+        let candidates: Box<dyn Iterator<Item = &IndexEntry> + '_> = match spatial {
+            Spatial::All => Box::new(ix.tree.iter()),
+            _ => Box::new(ix.tree.locate_in_envelope_intersecting(&env)),
+        };
+        candidates
+            .filter(|e| filters.accepts(e))
+            .filter_map(|e| ix.feature(e.slot))
+            .filter(|f| matches!(spatial, Spatial::All) || matches_spatial(spatial, &f.geometry))
+            .cloned()
+            .collect()
+    }
+
     /// The `k` features nearest to `point` that pass `filters`, nearest first, with their
     /// distance in metres (see [`query::distance_m`]).
     #[must_use]
@@ -398,7 +422,7 @@ impl FeatureIndex {
             if best.len() == k && best.last().is_some_and(|(_, worst)| lower_bound_m > *worst) {
                 break;
             }
-            if !filters.accepts(e.time_start, e.time_end, e.category, e.status) {
+            if !filters.accepts(e) {
                 continue;
             }
             // Points are measured from the entry; only a winner's feature is touched.

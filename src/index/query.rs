@@ -39,21 +39,28 @@ pub struct Filters {
     pub categories: Option<Vec<u8>>,
     /// Status codes accepted (any of them); `None` accepts all.
     pub statuses: Option<Vec<u8>>,
+    /// The highest classification code accepted (a role's ceiling); `None` accepts all.
+    pub max_classification: Option<u8>,
 }
 
 impl Filters {
     /// Whether an entry's filter fields pass.
     #[must_use]
-    pub fn accepts(&self, time_start: i64, time_end: i64, category: u8, status: u8) -> bool {
-        self.time.is_none_or(|t| {
-            t.overlaps(&TimeSpan {
-                start: time_start,
-                end: time_end,
+    pub fn accepts(&self, e: &crate::index::IndexEntry) -> bool {
+        let (time_start, time_end, category, status) =
+            (e.time_start, e.time_end, e.category, e.status);
+        self.max_classification
+            .is_none_or(|m| e.classification <= m)
+            && self.time.is_none_or(|t| {
+                t.overlaps(&TimeSpan {
+                    start: time_start,
+                    end: time_end,
+                })
             })
-        }) && self
-            .categories
-            .as_ref()
-            .is_none_or(|c| c.contains(&category))
+            && self
+                .categories
+                .as_ref()
+                .is_none_or(|c| c.contains(&category))
             && self.statuses.as_ref().is_none_or(|s| s.contains(&status))
     }
 }

@@ -1,22 +1,48 @@
 //! Writing a layer as a GeoJSON FeatureCollection.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use super::{Service, ServiceError};
 use crate::domain::Layer;
+use crate::domain::access::{Precision, Viewer};
 use crate::store::StoreError;
+use crate::store::access::AuditRow;
 
 impl Service {
-    /// Writes every live feature of `layer` as an RFC 7946 FeatureCollection, streaming from the
-    /// store, and returns how many were written.
+    /// Writes every live feature of `layer` that `viewer` may see, as it may see it, as an
+    /// RFC 7946 FeatureCollection streamed from the store; returns how many were written. The
+    /// export is audited (with the ids written) whether or not it succeeds.
     ///
     /// # Errors
-    /// Store failures, or the writer failing.
+    /// [`ServiceError::Forbidden`] for `none` and `aggregate` layers; store failures, or the
+    /// writer failing.
     pub async fn export_geojson(
         &self,
+        viewer: &Viewer,
         layer: Layer,
         mut out: impl Write + Send,
     ) -> Result<usize, ServiceError> {
+        let precision = self.precision(viewer, layer);
+        if let Err(e) | Ok(Err(e)) = precision.map(|p| match p {
+            Precision::Aggregate => Err(ServiceError::Forbidden(format!(
+                "your role ({}) sees only counts in the layer '{layer}'; it cannot be exported",
+                viewer.role.label
+            ))),
+            _ => Ok(()),
+        }) {
+            self.audit(
+                viewer,
+                AuditRow::new(self.clock().now(), "export", "denied")
+                    .layer(layer)
+                    .detail(e.to_string()),
+            )
+            .await?;
+            return Err(e);
+        }
+        let mut ids = Vec::new();
+        let mut areas = HashMap::new();
         let today = crate::domain::time::now_utc().date();
         let io =
             |e: std::io::Error| ServiceError::Store(StoreError::Io(e, "the export output".into()));
@@ -32,9 +58,14 @@ impl Service {
                 if failed.is_some() {
                     return;
                 }
+                let Some(shown) = self.show(viewer, &Arc::new(f), &mut areas) else {
+                    return;
+                };
+                ids.push(shown.id());
                 let sep: &[u8] = if written == 0 { b"\n" } else { b",\n" };
                 let result = out.write_all(sep).and_then(|()| {
-                    serde_json::to_writer(&mut out, &f.geojson(today)).map_err(Into::into)
+                    let json = shown.to_json(today)?;
+                    out.write_all(json.as_bytes())
                 });
                 match result {
                     Ok(()) => written += 1,
@@ -42,11 +73,22 @@ impl Service {
                 }
             })
             .await?;
-        if let Some(e) = failed {
-            return Err(io(e));
-        }
-        out.write_all(b"\n]}\n").map_err(io)?;
-        out.flush().map_err(io)?;
-        Ok(written)
+        let result = match failed {
+            Some(e) => Err(io(e)),
+            None => out
+                .write_all(b"\n]}\n")
+                .and_then(|()| out.flush())
+                .map_err(io),
+        };
+        let row = AuditRow::new(
+            self.clock().now(),
+            "export",
+            if result.is_ok() { "ok" } else { "failed" },
+        )
+        .layer(layer)
+        .features(ids.iter().copied())
+        .detail(format!("{written} features as GeoJSON"));
+        self.audit(viewer, row).await?;
+        result.map(|()| written)
     }
 }

@@ -6,8 +6,113 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Change, Service, ServiceError};
+use crate::domain::access::{Action, Viewer};
 use crate::domain::{Feature, FeatureDraft, Layer, Meta, ValidationErrors};
 use crate::store::Progress;
+use crate::store::access::AuditRow;
+
+/// The audit outcome of a failed write.
+fn outcome(e: &ServiceError) -> &'static str {
+    match e {
+        ServiceError::Forbidden(_) | ServiceError::Auth(_) => "denied",
+        ServiceError::Invalid(_) => "invalid",
+        ServiceError::NotFound(..) | ServiceError::NotFoundName(_) => "not_found",
+        ServiceError::VersionConflict { .. }
+        | ServiceError::DuplicateId(_)
+        | ServiceError::Conflict(_) => "conflict",
+        _ => "failed",
+    }
+}
+
+/// Why `viewer` may not do `action` on a feature of `organisation`, if it may not.
+fn refusal(
+    viewer: &Viewer,
+    action: Action,
+    layer: Layer,
+    organisation: &str,
+) -> Option<ServiceError> {
+    use crate::domain::access::Scope;
+    if viewer.may(action, layer, organisation) {
+        return None;
+    }
+    let verb = match action {
+        Action::Create => "create",
+        Action::Edit => "change",
+        Action::Delete => "delete",
+    };
+    let role = &viewer.role.label;
+    Some(ServiceError::Forbidden(
+        match viewer.role.grant(layer).scope(action) {
+            Scope::Own => format!(
+                "your role ({role}) may {verb} features in '{layer}' only for your own organisation ({}), not for '{organisation}'",
+                viewer.organisation
+            ),
+            _ => format!("your role ({role}) may not {verb} features in '{layer}'"),
+        },
+    ))
+}
+
+/// Refuses a classification above the role's ceiling.
+fn check_ceiling(viewer: &Viewer, draft: &FeatureDraft) -> Result<(), ServiceError> {
+    if viewer.may_see_classification(draft.classification) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "your role ({}) may classify features at most '{}', not '{}'",
+            viewer.role.label, viewer.role.ceiling, draft.classification
+        )))
+    }
+}
+
+impl Service {
+    /// Records a write and its outcome; the write's own result is returned unchanged.
+    async fn audited<T>(
+        &self,
+        viewer: &Viewer,
+        action: &str,
+        layer: Layer,
+        ids: &[Uuid],
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let row = AuditRow::new(
+            self.clock().now(),
+            action,
+            match &result {
+                Ok(_) => "ok",
+                Err(e) => outcome(e),
+            },
+        )
+        .layer(layer)
+        .features(ids.iter().copied());
+        let row = match &result {
+            Ok(_) => row.detail(format!("{} features", ids.len())),
+            Err(e) => row.detail(e.to_string()),
+        };
+        self.audit(viewer, row).await?;
+        result
+    }
+
+    /// The feature `viewer` wants to `action`, if it may: a feature it cannot see exactly
+    /// answers like an unknown id, one it can see but not change is forbidden.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`], [`ServiceError::Forbidden`].
+    pub fn changeable(
+        &self,
+        viewer: &Viewer,
+        action: Action,
+        layer: Layer,
+        id: Uuid,
+    ) -> Result<Arc<Feature>, ServiceError> {
+        let current = self
+            .exact_for(viewer, layer, id)
+            .ok_or(ServiceError::NotFound(layer, id))?;
+        if let Some(e) = refusal(viewer, action, layer, &current.meta.organisation) {
+            return Err(e);
+        }
+        Ok(current)
+    }
+}
 
 impl Service {
     /// Stores a new feature and, after the commit, indexes it.
@@ -17,9 +122,9 @@ impl Service {
     pub async fn create(
         &self,
         draft: FeatureDraft,
-        actor: &str,
+        viewer: &Viewer,
     ) -> Result<Arc<Feature>, ServiceError> {
-        let mut created = self.create_many(vec![draft], actor, &|_| {}).await?;
+        let mut created = self.create_many(vec![draft], viewer, &|_| {}).await?;
         created.pop().ok_or_else(|| {
             ServiceError::Store(crate::store::StoreError::Corrupt(
                 "nothing was created".into(),
@@ -27,18 +132,51 @@ impl Service {
         })
     }
 
-    /// Stores many new features in one transaction (all or none), then indexes them.
+    /// Stores many new features in one transaction (all or none), then indexes them. Every
+    /// feature must be within `viewer`'s grant; the write is audited either way.
     ///
     /// # Errors
-    /// As [`Service::create`]; nothing is stored on error.
+    /// As [`Service::create`]; [`ServiceError::Forbidden`]; nothing is stored on error.
     pub async fn create_many(
         &self,
         drafts: Vec<FeatureDraft>,
-        actor: &str,
+        viewer: &Viewer,
         progress: Progress<'_>,
     ) -> Result<Vec<Arc<Feature>>, ServiceError> {
-        let now = crate::domain::time::now_utc();
-        let features: Vec<Feature> = drafts.into_iter().map(|d| stamp(d, actor, now)).collect();
+        let layer = drafts
+            .first()
+            .map_or(Layer::Incidents, |d| d.properties.layer());
+        let ids: Vec<Uuid> = drafts.iter().filter_map(|d| d.id).collect();
+        let result = self.create_unaudited(drafts, viewer, progress).await;
+        let ids: Vec<Uuid> = match &result {
+            Ok(created) => created.iter().map(|f| f.id).collect(),
+            Err(_) => ids,
+        };
+        self.audited(viewer, "create", layer, &ids, result).await
+    }
+
+    async fn create_unaudited(
+        &self,
+        drafts: Vec<FeatureDraft>,
+        viewer: &Viewer,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Arc<Feature>>, ServiceError> {
+        for d in &drafts {
+            if let Some(e) = refusal(
+                viewer,
+                Action::Create,
+                d.properties.layer(),
+                &d.organisation,
+            ) {
+                return Err(e);
+            }
+            check_ceiling(viewer, d)?;
+        }
+        let now = self.clock().now();
+        let features: Vec<Feature> = drafts
+            .into_iter()
+            .map(|d| stamp(d, &viewer.user, now))
+            .collect();
         let _guard = self.writes.lock().await;
         self.store.insert(&features, progress).await?;
         let mut created = Vec::with_capacity(features.len());
@@ -57,6 +195,21 @@ impl Service {
     /// [`ServiceError::NotFound`], [`ServiceError::VersionConflict`], store failures.
     pub async fn replace(
         &self,
+        viewer: &Viewer,
+        layer: Layer,
+        id: Uuid,
+        draft: FeatureDraft,
+        expected_version: i64,
+    ) -> Result<Arc<Feature>, ServiceError> {
+        let result = self
+            .replace_unaudited(viewer, layer, id, draft, expected_version)
+            .await;
+        self.audited(viewer, "edit", layer, &[id], result).await
+    }
+
+    async fn replace_unaudited(
+        &self,
+        viewer: &Viewer,
         layer: Layer,
         id: Uuid,
         draft: FeatureDraft,
@@ -72,6 +225,11 @@ impl Service {
             .into());
         }
         let _guard = self.writes.lock().await;
+        self.changeable(viewer, Action::Edit, layer, id)?;
+        if let Some(e) = refusal(viewer, Action::Edit, layer, &draft.organisation) {
+            return Err(e);
+        }
+        check_ceiling(viewer, &draft)?;
         let current = self.current_at(layer, id, expected_version)?;
         let feature = Feature {
             id,
@@ -81,7 +239,7 @@ impl Service {
                 organisation: Arc::from(draft.organisation.as_str()),
                 classification: draft.classification,
                 created_at: current.meta.created_at,
-                updated_at: crate::domain::time::now_utc(),
+                updated_at: self.clock().now(),
                 created_by: Arc::clone(&current.meta.created_by),
                 version: expected_version + 1,
             },
@@ -99,18 +257,32 @@ impl Service {
     /// [`ServiceError::NotFound`], [`ServiceError::VersionConflict`], store failures.
     pub async fn delete(
         &self,
+        viewer: &Viewer,
         layer: Layer,
         id: Uuid,
         expected_version: i64,
-        actor: &str,
+    ) -> Result<(), ServiceError> {
+        let result = self
+            .delete_unaudited(viewer, layer, id, expected_version)
+            .await;
+        self.audited(viewer, "delete", layer, &[id], result).await
+    }
+
+    async fn delete_unaudited(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        id: Uuid,
+        expected_version: i64,
     ) -> Result<(), ServiceError> {
         let _guard = self.writes.lock().await;
-        self.current_at(layer, id, expected_version)?;
+        self.changeable(viewer, Action::Delete, layer, id)?;
+        let current = self.current_at(layer, id, expected_version)?;
         self.store
-            .delete(layer, id, expected_version, actor)
+            .delete(layer, id, expected_version, &viewer.user)
             .await?;
         self.index.remove(layer, id);
-        self.announce(Change::Deleted { layer, id });
+        self.announce(Change::Deleted(current));
         Ok(())
     }
 }

@@ -5,31 +5,33 @@
 //! commits and their application to the index, so the index never shows an older version after
 //! a newer one. Readers never take that lock.
 
+pub mod accounts;
+pub mod audit;
+pub mod clock;
 pub mod export;
 pub mod features;
 pub mod import;
+pub mod retention;
+pub mod visibility;
 
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
+use crate::domain::access::{RoleBook, RoleFileError};
 use crate::domain::{Feature, Layer, ValidationErrors};
 use crate::index::{FeatureIndex, LayerLoad};
 use crate::store::{Store, StoreError};
+use clock::Clock;
 
 /// A committed change, as announced on the change feed.
 #[derive(Debug, Clone)]
 pub enum Change {
     /// A feature was created or replaced.
     Upserted(Arc<Feature>),
-    /// A feature was deleted.
-    Deleted {
-        /// Its layer.
-        layer: Layer,
-        /// Its id.
-        id: Uuid,
-    },
+    /// A feature was deleted (its last version, so that visibility can be decided).
+    Deleted(Arc<Feature>),
 }
 
 /// What a use case can fail with.
@@ -55,6 +57,21 @@ pub enum ServiceError {
     /// The id is taken.
     #[error("a feature with id {0} exists already")]
     DuplicateId(Uuid),
+    /// The caller is not signed in, or not any more.
+    #[error(transparent)]
+    Auth(#[from] accounts::AuthError),
+    /// The caller's role does not allow this (the message says what the role may do).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No account, token or other named thing.
+    #[error("{0}")]
+    NotFoundName(String),
+    /// A name is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// Something that should not fail did.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
@@ -74,25 +91,69 @@ impl From<StoreError> for ServiceError {
                 current,
             },
             StoreError::DuplicateId(id) => ServiceError::DuplicateId(id),
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
             other => ServiceError::Store(other),
         }
     }
 }
 
-/// The picture: store, index and change feed.
+/// How a service runs beside its store: roles, clock, session length, retention.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The roles and their grants.
+    pub roles: RoleBook,
+    /// Where "now" comes from.
+    pub clock: Clock,
+    /// How long a web session lasts.
+    pub session_ttl: time::Duration,
+    /// How long each layer's features are kept, by layer (`None`: for ever).
+    pub retention: retention::Retention,
+}
+
+impl Options {
+    /// The shipped roles, the system clock, 12-hour sessions, 24 months of incidents.
+    ///
+    /// # Errors
+    /// Only if the shipped role file is broken.
+    pub fn defaults() -> Result<Self, RoleFileError> {
+        Ok(Self {
+            roles: RoleBook::defaults()?,
+            clock: Clock::system(),
+            session_ttl: time::Duration::hours(12),
+            retention: retention::Retention::default(),
+        })
+    }
+}
+
+/// The picture: store, index, change feed, and who may see what.
 pub struct Service {
     store: Store,
     index: Arc<FeatureIndex>,
     writes: Mutex<()>,
     changes: broadcast::Sender<Change>,
+    roles: RoleBook,
+    clock: Clock,
+    session_ttl: time::Duration,
+    retention: retention::Retention,
+    throttle: accounts::SourceThrottle,
+    grid: visibility::Grid,
 }
 
 impl Service {
-    /// Opens the picture on `store`: loads every layer into the index.
+    /// Opens the picture on `store` with the default options.
     ///
     /// # Errors
     /// When the store cannot be read.
     pub async fn open(store: Store) -> Result<Self, StoreError> {
+        let options = Options::defaults().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Self::open_with(store, options).await
+    }
+
+    /// Opens the picture on `store`: loads every layer into the index.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn open_with(store: Store, options: Options) -> Result<Self, StoreError> {
         let index = Arc::new(FeatureIndex::new());
         let mut loads: Vec<LayerLoad> = Layer::ALL
             .iter()
@@ -110,6 +171,12 @@ impl Service {
             index,
             writes: Mutex::new(()),
             changes,
+            roles: options.roles,
+            clock: options.clock,
+            session_ttl: options.session_ttl,
+            retention: options.retention,
+            throttle: accounts::SourceThrottle::default(),
+            grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
     }
 
@@ -123,6 +190,24 @@ impl Service {
     #[must_use]
     pub const fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The roles and their grants.
+    #[must_use]
+    pub const fn roles(&self) -> &RoleBook {
+        &self.roles
+    }
+
+    /// Where "now" comes from.
+    #[must_use]
+    pub const fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The retention per layer.
+    #[must_use]
+    pub const fn retention(&self) -> &retention::Retention {
+        &self.retention
     }
 
     /// Subscribes to committed changes.

@@ -4,6 +4,8 @@
 //! check SQL against two databases at compile time) and are held to one contract by
 //! `tests/store.rs`. Every write is one transaction.
 
+#[macro_use]
+pub mod access;
 pub mod codec;
 mod postgis;
 mod sqlite;
@@ -31,6 +33,9 @@ pub enum StoreError {
         /// The version stored.
         current: i64,
     },
+    /// A unique name is taken (an account name).
+    #[error("{0}")]
+    Conflict(String),
     /// A feature with this id exists already (live or deleted).
     #[error("a feature with id {0} exists already")]
     DuplicateId(Uuid),

@@ -1,0 +1,295 @@
+//! Who is calling: the [`Caller`] extractor (session cookie or API token, CSRF for cookie
+//! writes), and `/auth/login`, `/auth/session`, `/auth/logout`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::JsonBody;
+use crate::domain::access::Viewer;
+use crate::service::ServiceError;
+use crate::service::accounts::AuthError;
+use crate::store::access::AuditRow;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "lagesbild_session";
+/// The header cookie-authenticated writes must carry.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The signed-in caller of a data endpoint.
+pub struct Caller {
+    /// Who, with which role.
+    pub viewer: Viewer,
+    /// The session cookie's value, when signed in with one.
+    pub session: Option<String>,
+    /// The session's CSRF token, when signed in with a cookie.
+    pub csrf_token: Option<String>,
+}
+
+/// The client's address: the socket peer, or with `trust_proxy` the first `X-Forwarded-For`.
+#[must_use]
+pub fn client_address(parts: &Parts, state: &AppState) -> String {
+    if state.config.trust_proxy
+        && let Some(f) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    {
+        return f.chars().take(64).collect();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+/// Compares secrets without an early exit.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    address: &str,
+) -> Result<Caller, ServiceError> {
+    let service = &state.service;
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::TokenInvalid)?;
+        let viewer = service.token_viewer(token, address).await?;
+        return Ok(Caller {
+            viewer,
+            session: None,
+            csrf_token: None,
+        });
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        return Err(AuthError::Missing.into());
+    };
+    let token = cookie.value().to_owned();
+    let (viewer, csrf, _) = service.session_viewer(&token, address).await?;
+    if !parts.method.is_safe() {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default();
+        if !same_secret(sent, csrf.as_bytes()) {
+            let row = AuditRow::new(service.clock().now(), "denied", "denied").detail(format!(
+                "{} {}: missing or wrong CSRF token",
+                parts.method,
+                parts.uri.path()
+            ));
+            service.audit(&viewer, row).await?;
+            return Err(ServiceError::Forbidden(format!(
+                "a change made with a session cookie needs the session's CSRF token in the {CSRF_HEADER} header (GET /auth/session gives it)"
+            )));
+        }
+    }
+    Ok(Caller {
+        viewer,
+        session: Some(token),
+        csrf_token: Some(csrf),
+    })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let address = client_address(parts, state);
+        match authenticate(parts, state, &address).await {
+            Ok(c) => Ok(c),
+            Err(e) => {
+                if matches!(e, ServiceError::Auth(_)) {
+                    let row =
+                        AuditRow::new(state.service.clock().now(), "denied", "unauthenticated")
+                            .address(&address)
+                            .detail(format!("{} {}: {e}", parts.method, parts.uri.path()));
+                    state.service.audit_anonymous(row).await?;
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Audits a refusal of a signed-in caller (403 or 404 on a data path) and passes it on.
+pub async fn audit_refusal(
+    state: &AppState,
+    caller: &Caller,
+    what: &str,
+    e: ServiceError,
+) -> ApiError {
+    if matches!(e, ServiceError::Forbidden(_)) {
+        let row = AuditRow::new(state.service.clock().now(), "denied", "denied")
+            .detail(format!("{what}: {e}"));
+        if let Err(store) = state.service.audit(&caller.viewer, row).await {
+            return store.into();
+        }
+    }
+    e.into()
+}
+
+fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
+    state
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+        || (state.config.trust_proxy
+            && headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")))
+}
+
+fn viewer_json(v: &Viewer, csrf: Option<&str>, expires_at: Option<time::OffsetDateTime>) -> Value {
+    let layers: serde_json::Map<String, Value> = crate::domain::Layer::ALL
+        .iter()
+        .map(|l| {
+            let g = v.role.grant(*l);
+            (
+                l.as_str().to_owned(),
+                json!({"read": g.read, "create": g.create, "edit": g.edit, "delete": g.delete}),
+            )
+        })
+        .collect();
+    json!({
+        "user": &*v.user,
+        "organisation": &*v.organisation,
+        "role": &*v.role_id,
+        "roleLabel": v.role.label,
+        "ceiling": v.role.ceiling,
+        "admin": v.role.admin,
+        "layers": layers,
+        "csrfToken": csrf,
+        "expiresAt": expires_at.and_then(|t| t.format(&Rfc3339).ok()),
+    })
+}
+
+/// Signs in with `{"username": …, "password": …}`; sets the session cookie (HttpOnly,
+/// SameSite=Strict, Secure behind TLS) and answers who signed in, with the CSRF token.
+#[utoipa::path(post, path = "/auth/login", tag = "Access",
+    request_body(content = serde_json::Value, description = "{\"username\": \"…\", \"password\": \"…\"}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in; the cookie is set"),
+        (status = 400, description = "Name or password missing", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong name or password, or the account is disabled", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins; Retry-After says how long to wait", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    parts: LoginParts,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (Some(name), Some(password)) = (field("username"), field("password")) else {
+        return Err(ApiError::bad_param(
+            "/username",
+            "send {\"username\": \"…\", \"password\": \"…\"} as JSON strings",
+        ));
+    };
+    let session = state
+        .service
+        .login(&name, &password, &parts.address)
+        .await?;
+    let max_age = session.expires_at - state.service.clock().now();
+    let cookie = Cookie::build((SESSION_COOKIE, session.token.clone()))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(parts.secure)
+        .path("/")
+        .max_age(max_age)
+        .build();
+    let body = viewer_json(
+        &session.viewer,
+        Some(&session.csrf_token),
+        Some(session.expires_at),
+    );
+    Ok((
+        StatusCode::OK,
+        [
+            (header::SET_COOKIE, cookie.to_string()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        axum::Json(body),
+    )
+        .into_response())
+}
+
+/// What `login` needs from the request line and headers.
+pub struct LoginParts {
+    address: String,
+    secure: bool,
+}
+
+impl FromRequestParts<AppState> for LoginParts {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self {
+            address: client_address(parts, state),
+            secure: secure_cookies(state, &parts.headers),
+        })
+    }
+}
+
+/// Who is signed in, with the role's grants and (for a session) the CSRF token.
+#[utoipa::path(get, path = "/auth/session", tag = "Access",
+    responses(
+        (status = 200, description = "The caller, role, grants per layer and CSRF token"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn session(caller: Caller) -> Response {
+    let mut res = axum::Json(viewer_json(
+        &caller.viewer,
+        caller.csrf_token.as_deref(),
+        None,
+    ))
+    .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Ends the session and clears the cookie.
+#[utoipa::path(post, path = "/auth/logout", tag = "Access",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "CSRF token missing", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    if let Some(token) = &caller.session {
+        state.service.logout(token, &caller.viewer).await?;
+    }
+    let clear = Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(time::Duration::ZERO)
+        .build();
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, clear.to_string())],
+    )
+        .into_response())
+}

@@ -1,0 +1,603 @@
+//! Identities: accounts with argon2id passwords, web sessions, API tokens, and login throttling.
+//!
+//! Secrets are never stored: sessions and tokens are 256 random bits handed to the client once,
+//! and the database keeps their SHA-256. A request is authenticated against the database every
+//! time, so disabling an account or revoking a token takes effect on the next request, even
+//! when done from the command line while the server runs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Service, ServiceError};
+use crate::domain::access::{Via, Viewer};
+use crate::domain::text::check_label;
+use crate::domain::{ValidationErrors, error::Checks};
+use crate::store::access::{AuditRow, SessionRow, TokenRow, UserRow};
+
+/// Failed logins allowed before an account or an address is slowed down.
+pub const FREE_LOGIN_ATTEMPTS: i64 = 5;
+/// The first wait after [`FREE_LOGIN_ATTEMPTS`]; it doubles with each further failure.
+pub const FIRST_LOCK: Duration = Duration::seconds(30);
+/// The longest wait.
+pub const LONGEST_LOCK: Duration = Duration::minutes(15);
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// The prefix of API tokens, so that a leaked one is recognisable in logs and scanners.
+pub const TOKEN_PREFIX: &str = "lgb_";
+
+/// Why a caller is not let in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No session cookie and no token.
+    #[error(
+        "sign in first: this needs a session (POST /auth/login) or an API token (Authorization: Bearer …)"
+    )]
+    Missing,
+    /// Unknown name or wrong password (which one is not said).
+    #[error("wrong account name or password")]
+    BadCredentials,
+    /// Too many failures: wait.
+    #[error("too many failed logins; try again in {0} seconds")]
+    Throttled(i64),
+    /// The account is disabled.
+    #[error("the account is disabled; ask an administrator")]
+    Disabled,
+    /// The session cookie is unknown, tampered with, ended or expired.
+    #[error("the session has ended or is not valid; sign in again")]
+    SessionInvalid,
+    /// The token is unknown, revoked or expired.
+    #[error("the API token is not valid (unknown, revoked or expired)")]
+    TokenInvalid,
+    /// The account's role is not in the role file.
+    #[error("the account's role '{0}' is not defined in the role file; ask an administrator")]
+    UnknownRole(String),
+}
+
+/// A new web session: the cookie value and the CSRF token, each shown once.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The cookie value.
+    pub token: String,
+    /// What cookie-authenticated writes must send in `X-CSRF-Token`.
+    pub csrf_token: String,
+    /// When it ends.
+    pub expires_at: OffsetDateTime,
+    /// Who signed in.
+    pub viewer: Viewer,
+}
+
+/// A new account as the command line gives it.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name: lowercase letters, digits, `.`, `_` and `-`.
+    pub name: String,
+    /// Name shown in the client.
+    pub display_name: String,
+    /// Organisation.
+    pub organisation: String,
+    /// Role id.
+    pub role: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Failed-login counts per source address (kept in memory; accounts keep theirs in the database).
+#[derive(Debug, Default)]
+pub struct SourceThrottle {
+    by_address: std::sync::Mutex<HashMap<String, (i64, Option<OffsetDateTime>)>>,
+}
+
+impl SourceThrottle {
+    fn locked_until(&self, address: &str) -> Option<OffsetDateTime> {
+        self.lock().get(address).and_then(|(_, until)| *until)
+    }
+
+    fn failed(&self, address: &str, now: OffsetDateTime) -> (i64, Option<OffsetDateTime>) {
+        let mut map = self.lock();
+        if map.len() > 100_000 {
+            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        let entry = map.entry(address.to_owned()).or_insert((0, None));
+        entry.0 += 1;
+        entry.1 = lock_after(entry.0, now);
+        *entry
+    }
+
+    fn succeeded(&self, address: &str) {
+        self.lock().remove(address);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Option<OffsetDateTime>)>> {
+        self.by_address
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// When the next login may be tried after `failures` failures.
+#[must_use]
+pub fn lock_after(failures: i64, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    if failures < FREE_LOGIN_ATTEMPTS {
+        return None;
+    }
+    let doublings = u32::try_from((failures - FREE_LOGIN_ATTEMPTS).min(10)).unwrap_or(10);
+    let wait = FIRST_LOCK * 2_i32.pow(doublings);
+    Some(now + wait.min(LONGEST_LOCK))
+}
+
+/// 32 random bytes as 64 hex digits.
+#[must_use]
+pub fn random_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// The SHA-256 of a secret, as stored.
+#[must_use]
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Hashes a password with argon2id (random salt, PHC string).
+///
+/// # Errors
+/// Only if the random source fails.
+pub fn hash_password(password: &str) -> Result<String, ServiceError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Internal(format!("cannot hash the password: {e}")))
+}
+
+fn password_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A hash of a random password, verified against when the account does not exist, so that a
+/// wrong name takes as long as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_secret()).unwrap_or_default())
+}
+
+/// Checks a new password: long enough, not the account name.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn check_password(name: &str, password: &str) -> Result<(), ValidationErrors> {
+    let mut checks = Checks::default();
+    let n = password.chars().count();
+    checks.require(n >= MIN_PASSWORD_CHARS, "password", || {
+        format!("is {n} characters; use at least {MIN_PASSWORD_CHARS}")
+    });
+    checks.require(n <= 1000, "password", || {
+        "is longer than 1000 characters".into()
+    });
+    checks.require(!password.eq_ignore_ascii_case(name), "password", || {
+        "must not be the account name".into()
+    });
+    checks.finish()
+}
+
+impl Service {
+    /// Adds an account.
+    ///
+    /// # Errors
+    /// Invalid name, unknown role, weak password, a taken name.
+    pub async fn add_user(&self, u: NewUser, actor: &Viewer) -> Result<(), ServiceError> {
+        let mut checks = Checks::default();
+        checks.require(
+            !u.name.is_empty()
+                && u.name.len() <= 64
+                && u.name.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                }),
+            "name",
+            || "use 1-64 lowercase letters a-z, digits, '.', '_' or '-'".into(),
+        );
+        checks.require(self.roles().get(&u.role).is_some(), "role", || {
+            format!(
+                "unknown role '{}'; roles: {}",
+                u.role,
+                self.roles().ids().collect::<Vec<_>>().join(", ")
+            )
+        });
+        check_label(&mut checks, "organisation", &u.organisation);
+        check_label(&mut checks, "display_name", &u.display_name);
+        checks.finish()?;
+        check_password(&u.name, &u.password)?;
+        let password = u.password.clone();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let now = self.clock().now();
+        self.store()
+            .insert_user(&UserRow {
+                name: u.name.clone(),
+                display_name: u.display_name,
+                organisation: u.organisation,
+                role: u.role.clone(),
+                password_hash: hash,
+                disabled: false,
+                failed_logins: 0,
+                locked_until: None,
+                created_at: now,
+            })
+            .await?;
+        self.audit(
+            actor,
+            AuditRow::new(now, "user.add", "ok")
+                .detail(format!("account '{}' with role '{}'", u.name, u.role)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Disables or enables an account (disabling ends its sessions at once).
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFoundName`] when there is no such account.
+    pub async fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        actor: &Viewer,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock().now();
+        if !self.store().set_user_disabled(name, disabled, now).await? {
+            return Err(ServiceError::NotFoundName(format!(
+                "no account named '{name}'"
+            )));
+        }
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.audit(
+            actor,
+            AuditRow::new(now, action, "ok").detail(format!("account '{name}'")),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a new password (ends the account's sessions, clears its login throttle).
+    ///
+    /// # Errors
+    /// A weak password; no such account.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &str,
+        actor: &Viewer,
+    ) -> Result<(), ServiceError> {
+        check_password(name, password)?;
+        let owned = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&owned))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let now = self.clock().now();
+        if !self.store().set_password(name, &hash, now).await? {
+            return Err(ServiceError::NotFoundName(format!(
+                "no account named '{name}'"
+            )));
+        }
+        self.audit(
+            actor,
+            AuditRow::new(now, "user.passwd", "ok").detail(format!("account '{name}'")),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Signs in with a name and password from `address`.
+    ///
+    /// # Errors
+    /// [`AuthError`] inside [`ServiceError::Auth`]; every attempt is audited.
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<NewSession, ServiceError> {
+        let now = self.clock().now();
+        let anonymous = |outcome: &str, detail: String| {
+            AuditRow::new(now, "login", outcome)
+                .actor(if name.is_empty() { "anonymous" } else { name })
+                .address(address)
+                .detail(detail)
+        };
+        let user = self.store().user(name).await?;
+        // Slowed down? Then the password is not even checked (no oracle while locked).
+        let locked = [
+            user.as_ref().and_then(|u| u.locked_until),
+            self.throttle.locked_until(address),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .max();
+        if let Some(until) = locked {
+            let wait = (until - now).whole_seconds().max(1);
+            self.store()
+                .append_audit(&anonymous(
+                    "throttled",
+                    format!("login refused for {wait} s after repeated failures"),
+                ))
+                .await?;
+            tracing::warn!(account = name, address, wait, "login throttled");
+            return Err(AuthError::Throttled(wait).into());
+        }
+        let hash = user
+            .as_ref()
+            .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+        let pw = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || password_matches(&pw, &hash))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let Some(user) = user.filter(|_| ok) else {
+            let (source_failures, _) = self.throttle.failed(address, now);
+            let mut failures = source_failures;
+            if let Some(u) = self.store().user(name).await? {
+                let n = u.failed_logins + 1;
+                self.store()
+                    .set_login_failures(name, n, lock_after(n, now))
+                    .await?;
+                failures = failures.max(n);
+            }
+            if failures >= FREE_LOGIN_ATTEMPTS {
+                tracing::warn!(
+                    account = name,
+                    address,
+                    failures,
+                    "repeated failed logins: slowing down"
+                );
+            }
+            self.store()
+                .append_audit(&anonymous(
+                    "failed",
+                    format!("wrong name or password ({failures} in a row)"),
+                ))
+                .await?;
+            return Err(AuthError::BadCredentials.into());
+        };
+        if user.disabled {
+            self.store()
+                .append_audit(&anonymous("denied", "the account is disabled".into()))
+                .await?;
+            return Err(AuthError::Disabled.into());
+        }
+        let viewer = self.viewer_for(&user, Via::Session, Some(address))?;
+        self.throttle.succeeded(address);
+        if user.failed_logins > 0 {
+            self.store().set_login_failures(name, 0, None).await?;
+        }
+        let token = random_secret();
+        let csrf_token = random_secret();
+        let expires_at = now + self.session_ttl;
+        self.store()
+            .insert_session(&SessionRow {
+                token_hash: secret_hash(&token),
+                user_name: user.name.clone(),
+                csrf_token: csrf_token.clone(),
+                created_at: now,
+                expires_at,
+                ended_at: None,
+                address: Some(address.to_owned()),
+            })
+            .await?;
+        self.audit(&viewer, AuditRow::new(now, "login", "ok"))
+            .await?;
+        Ok(NewSession {
+            token,
+            csrf_token,
+            expires_at,
+            viewer,
+        })
+    }
+
+    /// The caller behind a session cookie, with the session's CSRF token.
+    ///
+    /// # Errors
+    /// [`AuthError::SessionInvalid`], [`AuthError::Disabled`], [`AuthError::UnknownRole`].
+    pub async fn session_viewer(
+        &self,
+        token: &str,
+        address: &str,
+    ) -> Result<(Viewer, String, OffsetDateTime), ServiceError> {
+        let now = self.clock().now();
+        let session = self
+            .store()
+            .session(&secret_hash(token))
+            .await?
+            .filter(|s| s.ended_at.is_none() && s.expires_at > now)
+            .ok_or(AuthError::SessionInvalid)?;
+        let user = self
+            .store()
+            .user(&session.user_name)
+            .await?
+            .ok_or(AuthError::SessionInvalid)?;
+        if user.disabled {
+            return Err(AuthError::Disabled.into());
+        }
+        let viewer = self.viewer_for(&user, Via::Session, Some(address))?;
+        Ok((viewer, session.csrf_token, session.expires_at))
+    }
+
+    /// Ends a session (logout).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn logout(&self, token: &str, viewer: &Viewer) -> Result<(), ServiceError> {
+        let now = self.clock().now();
+        self.store().end_session(&secret_hash(token), now).await?;
+        self.audit(viewer, AuditRow::new(now, "logout", "ok"))
+            .await?;
+        Ok(())
+    }
+
+    /// The caller behind an API token.
+    ///
+    /// # Errors
+    /// [`AuthError::TokenInvalid`], [`AuthError::Disabled`], [`AuthError::UnknownRole`].
+    pub async fn token_viewer(&self, token: &str, address: &str) -> Result<Viewer, ServiceError> {
+        let now = self.clock().now();
+        let row = self
+            .store()
+            .token_by_hash(&secret_hash(token))
+            .await?
+            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+            .ok_or(AuthError::TokenInvalid)?;
+        let user = self
+            .store()
+            .user(&row.user_name)
+            .await?
+            .ok_or(AuthError::TokenInvalid)?;
+        if user.disabled {
+            return Err(AuthError::Disabled.into());
+        }
+        self.viewer_for(&user, Via::Token, Some(address))
+    }
+
+    /// Makes an API token acting as `user`; returns its id and the token (shown once).
+    ///
+    /// # Errors
+    /// No such account; store failures.
+    pub async fn create_token(
+        &self,
+        user: &str,
+        label: &str,
+        valid_for: Option<Duration>,
+        actor: &Viewer,
+    ) -> Result<(Uuid, String), ServiceError> {
+        let mut checks = Checks::default();
+        check_label(&mut checks, "label", label);
+        checks.finish()?;
+        if self.store().user(user).await?.is_none() {
+            return Err(ServiceError::NotFoundName(format!(
+                "no account named '{user}'"
+            )));
+        }
+        let now = self.clock().now();
+        let token = format!("{TOKEN_PREFIX}{}", random_secret());
+        let id = Uuid::new_v4();
+        self.store()
+            .insert_token(&TokenRow {
+                id,
+                token_hash: secret_hash(&token),
+                user_name: user.to_owned(),
+                label: label.to_owned(),
+                created_at: now,
+                expires_at: valid_for.map(|d| now + d),
+                revoked_at: None,
+            })
+            .await?;
+        self.audit(
+            actor,
+            AuditRow::new(now, "token.create", "ok")
+                .detail(format!("token {id} '{label}' for '{user}'")),
+        )
+        .await?;
+        Ok((id, token))
+    }
+
+    /// Revokes an API token by id.
+    ///
+    /// # Errors
+    /// No such live token; store failures.
+    pub async fn revoke_token(&self, id: Uuid, actor: &Viewer) -> Result<(), ServiceError> {
+        let now = self.clock().now();
+        if !self.store().revoke_token(id, now).await? {
+            return Err(ServiceError::NotFoundName(format!(
+                "no live token with id {id}"
+            )));
+        }
+        self.audit(
+            actor,
+            AuditRow::new(now, "token.revoke", "ok").detail(format!("token {id}")),
+        )
+        .await?;
+        Ok(())
+    }
+
+    fn viewer_for(
+        &self,
+        user: &UserRow,
+        via: Via,
+        address: Option<&str>,
+    ) -> Result<Viewer, ServiceError> {
+        let role = self
+            .roles()
+            .get(&user.role)
+            .ok_or_else(|| AuthError::UnknownRole(user.role.clone()))?;
+        Ok(Viewer {
+            user: Arc::from(user.name.as_str()),
+            organisation: Arc::from(user.organisation.as_str()),
+            role_id: Arc::from(user.role.as_str()),
+            role: Arc::clone(role),
+            via,
+            address: address.map(Arc::from),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("korrekt häst batteri").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(password_matches("korrekt häst batteri", &h));
+        assert!(!password_matches("korrekt häst batterI", &h));
+        assert!(!password_matches("x", "not a hash"));
+    }
+
+    #[test]
+    fn the_lock_starts_after_five_failures_and_doubles_up_to_a_cap() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(lock_after(4, now), None);
+        assert_eq!(lock_after(5, now), Some(now + FIRST_LOCK));
+        assert_eq!(lock_after(6, now), Some(now + FIRST_LOCK * 2));
+        assert_eq!(lock_after(60, now), Some(now + LONGEST_LOCK));
+    }
+
+    #[test]
+    fn secrets_are_random_and_stored_hashed() {
+        let (a, b) = (random_secret(), random_secret());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(secret_hash(&a).len(), 32);
+        assert_ne!(secret_hash(&a), a.as_bytes());
+    }
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        assert!(check_password("anna", "kort").is_err());
+        assert!(check_password("annaannaanna", "AnnaAnnaAnna").is_err());
+        assert!(check_password("anna", "en lång lösenfras").is_ok());
+    }
+}

@@ -1,0 +1,141 @@
+//! Retention (gallring): incidents older than the configured period are removed for good; only
+//! their weekly counts per area and category are kept, and the removal is audited.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::{Month, OffsetDateTime};
+
+use super::visibility::{week_label, week_start};
+use super::{Change, Service, ServiceError};
+use crate::domain::Layer;
+use crate::domain::access::Viewer;
+use crate::store::access::{AuditRow, WeeklyCount};
+
+/// How long features are kept, in months, per layer. Only incidents are purged today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Months an incident is kept after it happened (default 24); `0` keeps them for ever.
+    #[serde(default = "default_incident_months")]
+    pub incidents_months: u32,
+}
+
+const fn default_incident_months() -> u32 {
+    24
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            incidents_months: default_incident_months(),
+        }
+    }
+}
+
+/// `t` moved back by whole calendar months (the day clamped to the month's length).
+#[must_use]
+pub fn months_before(t: OffsetDateTime, months: u32) -> OffsetDateTime {
+    let total = i64::from(t.year()) * 12 + i64::from(u8::from(t.month())) - 1 - i64::from(months);
+    let year = i32::try_from(total.div_euclid(12)).unwrap_or(i32::MIN);
+    let month = Month::try_from(u8::try_from(total.rem_euclid(12) + 1).unwrap_or(1))
+        .unwrap_or(Month::January);
+    let day = t.day().min(month.length(year));
+    time::Date::from_calendar_date(year, month, day)
+        .map_or(OffsetDateTime::UNIX_EPOCH, |d| t.replace_date(d))
+}
+
+/// What a purge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Incidents before this were removed.
+    pub cutoff: Option<OffsetDateTime>,
+    /// How many incidents were removed (live and deleted ones).
+    pub removed: u64,
+    /// How many (week, area, category) counts were added to.
+    pub weekly_counts: usize,
+}
+
+impl Service {
+    /// Removes incidents past the retention period for good, keeping weekly counts per area
+    /// and category; audited as `purge` with the ids removed.
+    ///
+    /// # Errors
+    /// Store failures (then nothing was removed).
+    pub async fn purge(&self, viewer: &Viewer) -> Result<PurgeReport, ServiceError> {
+        let months = self.retention().incidents_months;
+        if months == 0 {
+            return Ok(PurgeReport::default());
+        }
+        let now = self.clock().now();
+        let cutoff = months_before(now, months);
+        let _guard = self.writes.lock().await;
+        let expired = self.store().expired_incidents(cutoff).await?;
+        if expired.is_empty() {
+            return Ok(PurgeReport {
+                cutoff: Some(cutoff),
+                ..PurgeReport::default()
+            });
+        }
+        let mut counts: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        for e in &expired {
+            let area = self
+                .area_of(geo::Point::new(e.centre.0, e.centre.1))
+                .map_or_else(String::new, |a| a.to_string());
+            let week = week_label(week_start(e.occurred_at.unix_timestamp()));
+            *counts.entry((week, area, e.category.clone())).or_default() += 1;
+        }
+        let counts: Vec<WeeklyCount> = counts
+            .into_iter()
+            .map(|((w, a, c), n)| (w, a, c, n))
+            .collect();
+        let ids: Vec<uuid::Uuid> = expired.iter().map(|e| e.id).collect();
+        let mut row = AuditRow::new(now, "purge", "ok")
+            .layer(Layer::Incidents)
+            .features(ids.iter().copied())
+            .detail(format!(
+                "{} incidents before {cutoff} removed for good ({months} months retention); {} weekly counts kept",
+                ids.len(),
+                counts.len()
+            ));
+        row.actor = viewer.user.to_string();
+        row.role = Some(viewer.role_id.to_string());
+        row.address = viewer.address.as_deref().map(str::to_owned);
+        let removed = self.store().purge_incidents(&ids, &counts, &row).await?;
+        for id in &ids {
+            if let Some(f) = self.index().get(Layer::Incidents, *id) {
+                self.index().remove(Layer::Incidents, *id);
+                self.announce(Change::Deleted(Arc::clone(&f)));
+            }
+        }
+        tracing::info!(removed, %cutoff, "retention: purged incidents");
+        Ok(PurgeReport {
+            cutoff: Some(cutoff),
+            removed,
+            weekly_counts: counts.len(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn months_are_calendar_months() {
+        assert_eq!(
+            months_before(datetime!(2026-11-23 10:00 UTC), 24),
+            datetime!(2024-11-23 10:00 UTC)
+        );
+        assert_eq!(
+            months_before(datetime!(2026-03-31 00:00 UTC), 1),
+            datetime!(2026-02-28 00:00 UTC)
+        );
+        assert_eq!(
+            months_before(datetime!(2026-01-15 00:00 UTC), 1),
+            datetime!(2025-12-15 00:00 UTC)
+        );
+    }
+}

@@ -1,0 +1,793 @@
+//! Need to know, enforced: the one place that decides what a caller may see.
+//!
+//! Every path that returns data (items, single features, aggregates, exports, live events)
+//! asks this module, with the caller's [`Viewer`]. The rules:
+//!
+//! - A feature above the role's classification ceiling does not exist for it: not in lists,
+//!   not in counts, a 404 like any unknown id (the index filters on the ceiling, so even
+//!   `numberMatched` cannot tell).
+//! - `none`: the layer is refused (403, which says nothing about any feature).
+//! - `aggregate`: only counts per area or 250 m grid cell; cells with fewer than
+//!   [`MIN_CELL_COUNT`] features are left out.
+//! - `coarse`: the position becomes the centre of its 250 m SWEREF 99 TM grid cell (stable: the
+//!   same position always lands in the same cell) and the properties are reduced to category,
+//!   ISO week and area. Filters are applied to what is shown, never to what is hidden: boxes and
+//!   distances test the cell centre, time windows are widened to whole ISO weeks, and a status
+//!   filter is refused, so many small questions cannot refine an answer.
+//! - `exact`: everything, less the grant's hidden properties.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use geo::{Centroid, Geometry, Point, Polygon};
+use serde_json::{Value, json};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Change, Service, ServiceError};
+use crate::domain::access::{Precision, Viewer};
+use crate::domain::crs::Sweref99Tm;
+use crate::domain::time::TimeSpan;
+use crate::domain::{Feature, Layer};
+use crate::index::query::matches_spatial;
+use crate::index::{Filters, Page, Spatial};
+use crate::store::access::AuditRow;
+
+/// The side of a coarse grid cell, in metres (SWEREF 99 TM).
+pub const CELL_M: f64 = 250.0;
+/// Aggregate cells (and categories within them) with fewer features than this are left out for
+/// roles below `exact`.
+pub const MIN_CELL_COUNT: usize = 3;
+/// How far a coarse cell centre can be from the position it stands for (half the diagonal),
+/// rounded up: candidates are searched this much wider, then tested on the centre.
+const CELL_REACH_M: f64 = 180.0;
+
+/// One feature as a caller may see it.
+#[derive(Debug, Clone)]
+pub enum Shown {
+    /// The feature, less the grant's hidden properties.
+    Exact {
+        /// The feature.
+        feature: Arc<Feature>,
+        /// Properties to leave out.
+        hide: Arc<[String]>,
+    },
+    /// The coarsened view.
+    Coarse(CoarseFeature),
+}
+
+/// A feature snapped to its grid cell, with category, week and area only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoarseFeature {
+    /// The feature's id.
+    pub id: Uuid,
+    /// Its layer.
+    pub layer: Layer,
+    /// The grid cell (easting and northing divided by [`CELL_M`]).
+    pub cell: (i64, i64),
+    /// The cell's centre (lon, lat).
+    pub centre: Point<f64>,
+    /// Its category, if the layer has one.
+    pub category: Option<&'static str>,
+    /// The Monday (00:00 UTC, Unix seconds) of its ISO week, if the layer has time.
+    pub week_start: Option<i64>,
+    /// The area holding the cell centre.
+    pub area: Option<Arc<str>>,
+}
+
+/// A page of features as a caller may see them.
+#[derive(Debug, Clone)]
+pub struct Items {
+    /// How many match in all (only what the caller may see).
+    pub matched: usize,
+    /// The page.
+    pub features: Vec<Shown>,
+}
+
+/// What to count by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggregateBy {
+    /// 250 m grid cells.
+    Grid,
+    /// The areas layer's outlines.
+    Area,
+}
+
+/// One counted cell or area.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    /// `E250_N250` cell key, or the area's name.
+    pub key: String,
+    /// The cell's square or the area's outline.
+    pub geometry: Geometry<f64>,
+    /// Features in it.
+    pub count: usize,
+    /// Features per category (categories under the minimum left out below `exact`).
+    pub by_category: BTreeMap<&'static str, usize>,
+}
+
+/// Counts per cell or area.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    /// The counted buckets, largest first.
+    pub buckets: Vec<Bucket>,
+    /// How many buckets were left out for having fewer than `min_count` features.
+    pub suppressed: usize,
+    /// The smallest count shown (1 for exact viewers).
+    pub min_count: usize,
+}
+
+fn forbidden(viewer: &Viewer, layer: Layer, what: &str) -> ServiceError {
+    ServiceError::Forbidden(format!(
+        "your role ({}) {what} the layer '{layer}'",
+        viewer.role.label
+    ))
+}
+
+/// The Monday 00:00 UTC of the ISO week holding `t` (Unix seconds).
+#[must_use]
+pub fn week_start(t: i64) -> i64 {
+    const DAY: i64 = 86_400;
+    // 1970-01-01 was a Thursday: shift so that weeks start on Monday.
+    let days = t.div_euclid(DAY);
+    let monday = days - (days + 3).rem_euclid(7);
+    monday * DAY
+}
+
+/// The ISO week label (`2026-W48`) of a week start.
+#[must_use]
+pub fn week_label(week_start: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(week_start).map_or_else(
+        |_| String::new(),
+        |t| {
+            let (y, w, _) = t.date().to_iso_week_date();
+            format!("{y}-W{w:02}")
+        },
+    )
+}
+
+/// A time window widened to whole ISO weeks (what coarse and aggregate viewers filter on).
+#[must_use]
+pub fn widen_to_weeks(span: TimeSpan) -> TimeSpan {
+    const WEEK: i64 = 7 * 86_400;
+    TimeSpan {
+        start: if span.start == i64::MIN {
+            i64::MIN
+        } else {
+            week_start(span.start)
+        },
+        end: if span.end == i64::MAX {
+            i64::MAX
+        } else {
+            week_start(span.end).saturating_add(WEEK - 1)
+        },
+    }
+}
+
+/// A spatial predicate widened by the cell reach, to find every feature whose cell centre may
+/// pass the original predicate.
+fn widen_spatial(spatial: &Spatial) -> Spatial {
+    match spatial {
+        Spatial::All => Spatial::All,
+        Spatial::Bbox(b) => Spatial::Bbox(crate::index::query::grow_bounds(*b, CELL_REACH_M)),
+        Spatial::Near { point, metres } => Spatial::Near {
+            point: *point,
+            metres: metres + CELL_REACH_M,
+        },
+        Spatial::Intersects(g) => Spatial::WithinDistance {
+            geometry: g.clone(),
+            metres: CELL_REACH_M,
+        },
+        Spatial::WithinDistance { geometry, metres } => Spatial::WithinDistance {
+            geometry: geometry.clone(),
+            metres: metres + CELL_REACH_M,
+        },
+    }
+}
+
+/// The bounding box of a predicate, for the audit log.
+fn spatial_bbox(spatial: &Spatial) -> Option<[f64; 4]> {
+    match spatial {
+        Spatial::All => None,
+        Spatial::Bbox(b) => Some(*b),
+        Spatial::Near { point, metres } => Some(crate::index::query::grow_bounds(
+            [point.x(), point.y(), point.x(), point.y()],
+            *metres,
+        )),
+        Spatial::Intersects(g) => Some(crate::domain::geometry::bounds(g)),
+        Spatial::WithinDistance { geometry, metres } => Some(crate::index::query::grow_bounds(
+            crate::domain::geometry::bounds(geometry),
+            *metres,
+        )),
+    }
+}
+
+/// Grid cells in SWEREF 99 TM.
+pub struct Grid {
+    crs: Sweref99Tm,
+}
+
+impl Grid {
+    /// The 250 m grid.
+    ///
+    /// # Errors
+    /// Only if the bundled projection definitions are broken.
+    pub fn new() -> Result<Self, crate::domain::crs::TransformError> {
+        Ok(Self {
+            crs: Sweref99Tm::new()?,
+        })
+    }
+
+    /// The cell holding a WGS84 position (stable: depends on the position only).
+    #[must_use]
+    pub fn cell_of(&self, p: Point<f64>) -> Option<(i64, i64)> {
+        let (e, n) = self.crs.from_wgs84(p.x(), p.y()).ok()?;
+        #[allow(clippy::cast_possible_truncation)]
+        Some(((e / CELL_M).floor() as i64, (n / CELL_M).floor() as i64))
+    }
+
+    /// The centre of a cell (lon, lat).
+    #[must_use]
+    pub fn centre(&self, cell: (i64, i64)) -> Option<Point<f64>> {
+        #[allow(clippy::cast_precision_loss)]
+        let (e, n) = (
+            (cell.0 as f64 + 0.5) * CELL_M,
+            (cell.1 as f64 + 0.5) * CELL_M,
+        );
+        self.crs.to_wgs84(e, n).ok().map(|(x, y)| Point::new(x, y))
+    }
+
+    /// The cell's square in WGS84.
+    #[must_use]
+    pub fn square(&self, cell: (i64, i64)) -> Option<Polygon<f64>> {
+        #[allow(clippy::cast_precision_loss)]
+        let (e0, n0) = (cell.0 as f64 * CELL_M, cell.1 as f64 * CELL_M);
+        let corners = [
+            (e0, n0),
+            (e0 + CELL_M, n0),
+            (e0 + CELL_M, n0 + CELL_M),
+            (e0, n0 + CELL_M),
+            (e0, n0),
+        ];
+        let ring: Option<Vec<(f64, f64)>> = corners
+            .iter()
+            .map(|(e, n)| self.crs.to_wgs84(*e, *n).ok())
+            .collect();
+        ring.map(|r| Polygon::new(r.into(), Vec::new()))
+    }
+}
+
+fn representative_point(g: &Geometry<f64>) -> Option<Point<f64>> {
+    match g {
+        Geometry::Point(p) => Some(*p),
+        other => other.centroid(),
+    }
+}
+
+impl Service {
+    /// The precision `viewer` has on `layer`, refusing layers it has no access to at all.
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] for `none`.
+    pub fn precision(&self, viewer: &Viewer, layer: Layer) -> Result<Precision, ServiceError> {
+        match viewer.precision(layer) {
+            Precision::None => Err(forbidden(viewer, layer, "has no access to")),
+            p => Ok(p),
+        }
+    }
+
+    fn ceiling_filters(viewer: &Viewer, filters: &Filters) -> Filters {
+        let mut f = filters.clone();
+        f.max_classification = Some(viewer.role.ceiling.code());
+        f
+    }
+
+    fn hidden(viewer: &Viewer, layer: Layer) -> Arc<[String]> {
+        Arc::from(viewer.role.grant(layer).hide.as_slice())
+    }
+
+    /// The area holding `p`, by name.
+    pub(crate) fn area_of(&self, p: Point<f64>) -> Option<Arc<str>> {
+        self.area_at(p)
+    }
+
+    fn area_at(&self, p: Point<f64>) -> Option<Arc<str>> {
+        let hit = self.index().query(
+            Layer::Areas,
+            &Spatial::Intersects(Geometry::Point(p)),
+            &Filters::default(),
+            Page {
+                offset: 0,
+                limit: 1,
+            },
+        );
+        hit.features.first().and_then(|a| match &a.properties {
+            crate::domain::Properties::Area(area) => Some(Arc::from(&*area.name)),
+            _ => None,
+        })
+    }
+
+    /// The coarse view of a feature (`areas` caches cell → area lookups).
+    fn coarsen(
+        &self,
+        f: &Feature,
+        areas: &mut HashMap<(i64, i64), Option<Arc<str>>>,
+    ) -> Option<CoarseFeature> {
+        let p = representative_point(&f.geometry)?;
+        let cell = self.grid.cell_of(p)?;
+        let centre = self.grid.centre(cell)?;
+        let area = areas
+            .entry(cell)
+            .or_insert_with(|| self.area_at(centre))
+            .clone();
+        let layer = f.layer();
+        let span = f.properties.time_span();
+        Some(CoarseFeature {
+            id: f.id,
+            layer,
+            cell,
+            centre,
+            category: f
+                .properties
+                .category_code()
+                .and_then(|c| layer.category_names().get(usize::from(c)).copied()),
+            week_start: (span.start != i64::MIN).then(|| week_start(span.start)),
+            area,
+        })
+    }
+
+    /// A page of `layer`'s features as `viewer` may see them; reads of exact or restricted
+    /// data are audited before they are returned.
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] for `none` and `aggregate` layers and for filters on what a
+    /// coarse view hides; store failures writing the audit record.
+    pub async fn read_items(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        spatial: &Spatial,
+        filters: &Filters,
+        page: Page,
+    ) -> Result<Items, ServiceError> {
+        let precision = self.precision(viewer, layer)?;
+        let filters = Self::ceiling_filters(viewer, filters);
+        let items = match precision {
+            Precision::None | Precision::Aggregate => {
+                return Err(forbidden(
+                    viewer,
+                    layer,
+                    "sees only counts (GET /collections/{id}/aggregate) in",
+                ));
+            }
+            Precision::Coarse => self.coarse_items(viewer, layer, spatial, &filters, page)?,
+            Precision::Exact => {
+                let r = self.index().query(layer, spatial, &filters, page);
+                let hide = Self::hidden(viewer, layer);
+                Items {
+                    matched: r.matched,
+                    features: r
+                        .features
+                        .into_iter()
+                        .map(|feature| Shown::Exact {
+                            feature,
+                            hide: Arc::clone(&hide),
+                        })
+                        .collect(),
+                }
+            }
+        };
+        self.audit_read(
+            viewer,
+            layer,
+            "read",
+            spatial_bbox(spatial),
+            &items.features,
+        )
+        .await?;
+        Ok(items)
+    }
+
+    fn coarse_items(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        spatial: &Spatial,
+        filters: &Filters,
+        page: Page,
+    ) -> Result<Items, ServiceError> {
+        if filters.statuses.is_some() {
+            return Err(forbidden(
+                viewer,
+                layer,
+                "sees category, week and area only (no status filter) in",
+            ));
+        }
+        let mut widened = filters.clone();
+        widened.time = filters.time.map(widen_to_weeks);
+        let candidates = self
+            .index()
+            .matching(layer, &widen_spatial(spatial), &widened);
+        let mut areas = HashMap::new();
+        let mut shown: Vec<CoarseFeature> = candidates
+            .iter()
+            .filter_map(|f| self.coarsen(f, &mut areas))
+            .filter(|c| {
+                matches!(spatial, Spatial::All)
+                    || matches_spatial(spatial, &Geometry::Point(c.centre))
+            })
+            .collect();
+        let matched = shown.len();
+        shown.sort_unstable_by(|a, b| {
+            b.week_start
+                .cmp(&a.week_start)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let features = shown
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .map(Shown::Coarse)
+            .collect();
+        Ok(Items { matched, features })
+    }
+
+    /// One feature as `viewer` may see it. A feature above the ceiling answers like an unknown
+    /// id; exact reads are audited.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`]; [`ServiceError::Forbidden`] for `none` and `aggregate`.
+    pub async fn read_item(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        id: Uuid,
+    ) -> Result<Shown, ServiceError> {
+        let precision = self.precision(viewer, layer)?;
+        if precision == Precision::Aggregate {
+            return Err(forbidden(
+                viewer,
+                layer,
+                "sees only counts (GET /collections/{id}/aggregate) in",
+            ));
+        }
+        let feature = self
+            .index()
+            .get(layer, id)
+            .filter(|f| viewer.may_see_classification(f.meta.classification))
+            .ok_or(ServiceError::NotFound(layer, id))?;
+        let shown = if precision == Precision::Exact {
+            Shown::Exact {
+                feature,
+                hide: Self::hidden(viewer, layer),
+            }
+        } else {
+            Shown::Coarse(
+                self.coarsen(&feature, &mut HashMap::new())
+                    .ok_or(ServiceError::NotFound(layer, id))?,
+            )
+        };
+        self.audit_read(viewer, layer, "read", None, std::slice::from_ref(&shown))
+            .await?;
+        Ok(shown)
+    }
+
+    /// A feature `viewer` may see exactly (for edits): others answer like unknown ids.
+    pub(crate) fn exact_for(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        id: Uuid,
+    ) -> Option<Arc<Feature>> {
+        (viewer.precision(layer) == Precision::Exact)
+            .then(|| self.index().get(layer, id))
+            .flatten()
+            .filter(|f| viewer.may_see_classification(f.meta.classification))
+    }
+
+    /// Audits a read when it handed out exact or restricted data.
+    async fn audit_read(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        action: &str,
+        bbox: Option<[f64; 4]>,
+        shown: &[Shown],
+    ) -> Result<(), ServiceError> {
+        let exact: Vec<Uuid> = shown
+            .iter()
+            .filter_map(|s| match s {
+                Shown::Exact { feature, .. } => Some(feature.id),
+                Shown::Coarse(_) => None,
+            })
+            .collect();
+        if exact.is_empty() {
+            return Ok(());
+        }
+        let restricted = shown
+            .iter()
+            .filter(|s| {
+                matches!(s, Shown::Exact { feature, .. }
+                    if feature.meta.classification == crate::domain::Classification::Restricted)
+            })
+            .count();
+        let row = AuditRow::new(self.clock().now(), action, "ok")
+            .layer(layer)
+            .bbox(bbox)
+            .features(exact.iter().copied())
+            .detail(format!(
+                "{} features at exact precision, {restricted} restricted",
+                exact.len()
+            ));
+        self.audit(viewer, row).await
+    }
+
+    /// Counts of `layer`'s features per grid cell or area, as `viewer` may see them: cells
+    /// (and categories in them) under [`MIN_CELL_COUNT`] are left out below `exact`; time windows
+    /// are widened to whole weeks and cells or areas are selected whole, by their centre or
+    /// outline, so no answer depends on a position inside a cell.
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] for `none`; status filters below `exact`.
+    pub async fn read_aggregate(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        by: AggregateBy,
+        spatial: &Spatial,
+        filters: &Filters,
+    ) -> Result<Aggregate, ServiceError> {
+        let precision = self.precision(viewer, layer)?;
+        let exact = precision == Precision::Exact;
+        let mut filters = Self::ceiling_filters(viewer, filters);
+        if !exact {
+            if filters.statuses.is_some() {
+                return Err(forbidden(
+                    viewer,
+                    layer,
+                    "sees category, week and area only (no status filter) in",
+                ));
+            }
+            filters.time = filters.time.map(widen_to_weeks);
+        }
+        let min_count = if exact { 1 } else { MIN_CELL_COUNT };
+        let names = layer.category_names();
+        let category = |f: &Feature| {
+            f.properties
+                .category_code()
+                .and_then(|c| names.get(usize::from(c)).copied())
+                .unwrap_or("")
+        };
+        let mut counts: HashMap<String, (Geometry<f64>, usize, BTreeMap<&'static str, usize>)> =
+            HashMap::new();
+        match by {
+            AggregateBy::Grid => {
+                // Every feature of every cell whose centre passes the predicate.
+                for f in self
+                    .index()
+                    .matching(layer, &widen_spatial(spatial), &filters)
+                {
+                    let Some(cell) =
+                        representative_point(&f.geometry).and_then(|p| self.grid.cell_of(p))
+                    else {
+                        continue;
+                    };
+                    let Some(centre) = self.grid.centre(cell) else {
+                        continue;
+                    };
+                    if !matches!(spatial, Spatial::All)
+                        && !matches_spatial(spatial, &Geometry::Point(centre))
+                    {
+                        continue;
+                    }
+                    let key = format!("E{}_N{}", cell.0, cell.1);
+                    let entry = counts.entry(key).or_insert_with(|| {
+                        let square = self
+                            .grid
+                            .square(cell)
+                            .map_or(Geometry::Point(centre), Geometry::Polygon);
+                        (square, 0, BTreeMap::new())
+                    });
+                    entry.1 += 1;
+                    *entry.2.entry(category(&f)).or_default() += 1;
+                }
+            }
+            AggregateBy::Area => {
+                let areas = self
+                    .index()
+                    .matching(Layer::Areas, spatial, &Filters::default());
+                let mut cell_area = HashMap::new();
+                for area in &areas {
+                    let crate::domain::Properties::Area(a) = &area.properties else {
+                        continue;
+                    };
+                    let name: Arc<str> = Arc::from(&*a.name);
+                    let inside = self.index().matching(
+                        layer,
+                        &Spatial::WithinDistance {
+                            geometry: area.geometry.clone(),
+                            metres: CELL_REACH_M,
+                        },
+                        &filters,
+                    );
+                    for f in inside {
+                        // Below exact, a feature belongs to the area of its cell centre.
+                        let belongs = if exact {
+                            matches_spatial(
+                                &Spatial::Intersects(area.geometry.clone()),
+                                &f.geometry,
+                            )
+                        } else {
+                            self.coarsen(&f, &mut cell_area)
+                                .is_some_and(|c| c.area.as_deref() == Some(&*name))
+                        };
+                        if !belongs {
+                            continue;
+                        }
+                        let entry = counts
+                            .entry(name.to_string())
+                            .or_insert_with(|| (area.geometry.clone(), 0, BTreeMap::new()));
+                        entry.1 += 1;
+                        *entry.2.entry(category(&f)).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut suppressed = 0;
+        let mut buckets: Vec<Bucket> = counts
+            .into_iter()
+            .filter_map(|(key, (geometry, count, mut by_category))| {
+                if count < min_count {
+                    suppressed += 1;
+                    return None;
+                }
+                by_category.retain(|c, n| !c.is_empty() && *n >= min_count);
+                Some(Bucket {
+                    key,
+                    geometry,
+                    count,
+                    by_category,
+                })
+            })
+            .collect();
+        buckets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        if exact && !buckets.is_empty() {
+            let row = AuditRow::new(self.clock().now(), "aggregate", "ok")
+                .layer(layer)
+                .bbox(spatial_bbox(spatial))
+                .detail(format!("{} buckets at exact precision", buckets.len()));
+            self.audit(viewer, row).await?;
+        }
+        Ok(Aggregate {
+            buckets,
+            suppressed,
+            min_count,
+        })
+    }
+
+    /// A committed change as `viewer` may see it, or `None` when it is none of their business.
+    /// Deletions are told only to those who could see the feature.
+    #[must_use]
+    pub fn view_change(&self, viewer: &Viewer, change: &Change) -> Option<(&'static str, Shown)> {
+        let (kind, feature) = match change {
+            Change::Upserted(f) => ("upserted", f),
+            Change::Deleted(f) => ("deleted", f),
+        };
+        self.show(viewer, feature, &mut HashMap::new())
+            .map(|s| (kind, s))
+    }
+
+    /// One feature as `viewer` may see it (no audit: callers audit what they hand out).
+    pub(crate) fn show(
+        &self,
+        viewer: &Viewer,
+        feature: &Arc<Feature>,
+        areas: &mut HashMap<(i64, i64), Option<Arc<str>>>,
+    ) -> Option<Shown> {
+        let layer = feature.layer();
+        if !viewer.may_see_classification(feature.meta.classification) {
+            return None;
+        }
+        match viewer.precision(layer) {
+            Precision::None | Precision::Aggregate => None,
+            Precision::Coarse => self.coarsen(feature, areas).map(Shown::Coarse),
+            Precision::Exact => Some(Shown::Exact {
+                feature: Arc::clone(feature),
+                hide: Self::hidden(viewer, layer),
+            }),
+        }
+    }
+}
+
+impl Shown {
+    /// The feature's id.
+    #[must_use]
+    pub fn id(&self) -> Uuid {
+        match self {
+            Shown::Exact { feature, .. } => feature.id,
+            Shown::Coarse(c) => c.id,
+        }
+    }
+
+    /// The RFC 7946 Feature a client receives.
+    ///
+    /// # Errors
+    /// Only if serialisation fails.
+    pub fn to_json(&self, today: Date) -> Result<String, serde_json::Error> {
+        match self {
+            Shown::Exact { feature, hide } if hide.is_empty() => {
+                serde_json::to_string(&feature.geojson(today))
+            }
+            other => serde_json::to_string(&other.to_value(today)?),
+        }
+    }
+
+    /// As [`Shown::to_json`], as a JSON value.
+    ///
+    /// # Errors
+    /// Only if serialisation fails.
+    pub fn to_value(&self, today: Date) -> Result<Value, serde_json::Error> {
+        match self {
+            Shown::Exact { feature, hide } => {
+                let mut v = serde_json::to_value(feature.geojson(today))?;
+                if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
+                    for h in hide.iter() {
+                        props.remove(h);
+                    }
+                }
+                Ok(v)
+            }
+            Shown::Coarse(c) => Ok(json!({
+                "type": "Feature",
+                "id": c.id,
+                "geometry": {"type": "Point", "coordinates": [c.centre.x(), c.centre.y()]},
+                "properties": {
+                    "category": c.category,
+                    "week": c.week_start.map(week_label),
+                    "area": c.area.as_deref(),
+                    "precision": "coarse",
+                    "cell_m": CELL_M,
+                },
+            })),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday_utc() {
+        // 2026-11-23 is a Monday; 2026-11-29 23:59:59 the Sunday after.
+        let monday = time::macros::datetime!(2026-11-23 00:00 UTC).unix_timestamp();
+        let sunday = time::macros::datetime!(2026-11-29 23:59:59 UTC).unix_timestamp();
+        assert_eq!(week_start(monday), monday);
+        assert_eq!(week_start(sunday), monday);
+        assert_eq!(week_start(monday - 1), monday - 7 * 86_400);
+        assert_eq!(week_label(monday), "2026-W48");
+        let w = widen_to_weeks(TimeSpan {
+            start: monday + 3600,
+            end: monday + 7200,
+        });
+        assert_eq!((w.start, w.end), (monday, sunday));
+        assert_eq!(widen_to_weeks(TimeSpan::ALL), TimeSpan::ALL);
+    }
+
+    #[test]
+    fn a_position_always_lands_in_the_same_cell_whose_centre_is_near() {
+        let grid = Grid::new().unwrap();
+        let p = Point::new(17.8453, 59.2412);
+        let cell = grid.cell_of(p).unwrap();
+        assert_eq!(grid.cell_of(p), Some(cell));
+        let c = grid.centre(cell).unwrap();
+        assert_eq!(grid.cell_of(c), Some(cell), "the centre is in its own cell");
+        let d = crate::index::query::distance_m(&Geometry::Point(p), &Geometry::Point(c));
+        assert!(d <= CELL_REACH_M, "{d} m");
+        // Nearby positions in the same cell share the centre exactly.
+        let q = Point::new(p.x() + 0.00001, p.y() + 0.00001);
+        if grid.cell_of(q) == Some(cell) {
+            assert_eq!(grid.centre(grid.cell_of(q).unwrap()), Some(c));
+        }
+    }
+}
