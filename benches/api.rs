@@ -24,8 +24,26 @@ fn benches(c: &mut Criterion) {
         bind: "127.0.0.1:0".parse().unwrap(),
         ..Settings::default()
     };
-    let (base, _stop) = rt.block_on(async {
+    let (base, token, _stop) = rt.block_on(async {
         let app = App::build(settings, false).await.unwrap();
+        // Reads go through the access rules and the audit log like any client's: a police
+        // account with an API token.
+        let service = app.service();
+        let admin = lagesbild::startup::local_viewer(&service).unwrap();
+        service
+            .add_user(
+                lagesbild::service::accounts::NewUser {
+                    name: "bench".into(),
+                    display_name: "bench".into(),
+                    organisation: "Polisen".into(),
+                    role: "police".into(),
+                    password: "bench-password-123".into(),
+                },
+                &admin,
+            )
+            .await
+            .unwrap();
+        let (_, token) = service.create_token("bench", "bench", None, &admin).await.unwrap();
         // The read path never touches the store: fill the index directly.
         app.service().index().load(
             Layer::Incidents,
@@ -36,9 +54,17 @@ fn benches(c: &mut Criterion) {
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        (base, tx)
+        (base, token, tx)
     });
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
     // 1 km × 1 km around Alby centrum.
     let url = format!(
         "{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=1000"

@@ -201,7 +201,7 @@ proptest! {
         let origin = Geometry::Point(Point(at));
         let mut all: Vec<f64> = features
             .iter()
-            .filter(|f| passes(filters, f))
+            .filter(|f| passes(&filters, f))
             .map(|f| distance_m(&origin, &f.geometry))
             .collect();
         all.sort_by(f64::total_cmp);

@@ -161,12 +161,7 @@ fn phone_number(groups: &[(char, String)]) -> bool {
     } else if let Some(rest) = all.strip_prefix("0046") {
         all = format!("0{rest}");
     }
-    // A phone number's parts are short groups; a long unbroken run is some other number.
-    let grouped_like_phone = groups.iter().all(|g| g.1.len() <= 10);
-    all.starts_with('0')
-        && !all.starts_with("00")
-        && (8..=10).contains(&all.len())
-        && grouped_like_phone
+    all.starts_with('0') && !all.starts_with("00") && (8..=10).contains(&all.len())
 }
 
 #[cfg(test)]

@@ -485,7 +485,9 @@ impl Service {
             .filter(|f| viewer.may_see_classification(f.meta.classification))
     }
 
-    /// Audits a read when it handed out exact or restricted data.
+    /// Audits a read when it handed out exact or restricted data: the box asked for, how many
+    /// features were exact, and the ids of the restricted ones (a single-feature read names its
+    /// feature). Lists of many exact but unrestricted features are traceable by box and time.
     async fn audit_read(
         &self,
         viewer: &Viewer,
@@ -494,30 +496,34 @@ impl Service {
         bbox: Option<[f64; 4]>,
         shown: &[Shown],
     ) -> Result<(), ServiceError> {
-        let exact: Vec<Uuid> = shown
+        let exact: Vec<&Arc<Feature>> = shown
             .iter()
             .filter_map(|s| match s {
-                Shown::Exact { feature, .. } => Some(feature.id),
+                Shown::Exact { feature, .. } => Some(feature),
                 Shown::Coarse(_) => None,
             })
             .collect();
         if exact.is_empty() {
             return Ok(());
         }
-        let restricted = shown
+        let restricted: Vec<Uuid> = exact
             .iter()
-            .filter(|s| {
-                matches!(s, Shown::Exact { feature, .. }
-                    if feature.meta.classification == crate::domain::Classification::Restricted)
-            })
-            .count();
+            .filter(|f| f.meta.classification == crate::domain::Classification::Restricted)
+            .map(|f| f.id)
+            .collect();
+        let named: Vec<Uuid> = if exact.len() == 1 {
+            vec![exact[0].id]
+        } else {
+            restricted.clone()
+        };
         let row = AuditRow::new(self.clock().now(), action, "ok")
             .layer(layer)
             .bbox(bbox)
-            .features(exact.iter().copied())
+            .features(named)
             .detail(format!(
-                "{} features at exact precision, {restricted} restricted",
-                exact.len()
+                "{} features at exact precision, {} of them restricted",
+                exact.len(),
+                restricted.len()
             ));
         self.audit(viewer, row).await
     }

@@ -40,8 +40,10 @@ async fn gdal_reads_every_layer_through_paging_and_filters_by_bbox() {
             .await;
         let out = db.dir.path().join(format!("{layer}.geojson"));
         let (source, out_arg) = (source.clone(), out.to_str().unwrap().to_owned());
+        let auth = format!("Authorization: Bearer {}", app.admin_token);
         let status = tokio::task::spawn_blocking(move || {
             Command::new(ogr2ogr)
+                .env("GDAL_HTTP_HEADERS", auth)
                 .args(["-f", "GeoJSON", &out_arg, &source, layer])
                 .output()
                 .unwrap()
@@ -67,8 +69,10 @@ async fn gdal_reads_every_layer_through_paging_and_filters_by_bbox() {
         .await;
     let out = db.dir.path().join("alby.geojson");
     let out_arg = out.to_str().unwrap().to_owned();
+    let auth = format!("Authorization: Bearer {}", app.admin_token);
     let o = tokio::task::spawn_blocking(move || {
         Command::new(ogr2ogr)
+            .env("GDAL_HTTP_HEADERS", auth)
             .args([
                 "-f",
                 "GeoJSON",

@@ -29,7 +29,7 @@ async fn created_features_are_found_by_id_and_by_query() {
     let db = fresh_sqlite();
     let app = TestApp::spawn(&db.url, false).await;
     let (location, body) = create(&app).await;
-    assert_eq!(body["properties"]["created_by"], "api");
+    assert_eq!(body["properties"]["created_by"], "test-admin");
     assert_eq!(body["properties"]["classification"], "internal");
     let fetched: Value = app
         .client

@@ -58,10 +58,14 @@ pub fn fresh_sqlite() -> SqliteDb {
     SqliteDb { dir, url }
 }
 
-/// A running server on 127.0.0.1 with a random port.
+/// A running server on 127.0.0.1 with a random port. `client` is signed in as an administrator
+/// (API token); `anonymous` is not signed in at all.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    pub anonymous: reqwest::Client,
+    pub admin_token: String,
+    pub clock: lagesbild::service::clock::Clock,
     pub service: std::sync::Arc<lagesbild::service::Service>,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
@@ -82,10 +86,20 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: Settings, demo: bool) -> Self {
+        Self::spawn_with_clock(settings, demo, lagesbild::service::clock::Clock::system()).await
+    }
+
+    pub async fn spawn_with_clock(
+        settings: Settings,
+        demo: bool,
+        clock: lagesbild::service::clock::Clock,
+    ) -> Self {
         if std::env::var("TEST_LOG").is_ok() {
             lagesbild::telemetry::init("debug");
         }
-        let app = App::build(settings, demo).await.expect("app builds");
+        let app = App::build_with(settings, demo, clock.clone())
+            .await
+            .expect("app builds");
         let base = format!("http://{}", app.local_addr());
         let service = app.service();
         let (tx, rx) = oneshot::channel();
@@ -96,9 +110,13 @@ impl TestApp {
             .await
             .expect("server runs");
         });
+        let admin_token = token_for(&service, "test-admin", "admin", "Polisen").await;
         Self {
             base,
-            client: reqwest::Client::new(),
+            client: client_with_token(&admin_token),
+            anonymous: reqwest::Client::new(),
+            admin_token,
+            clock,
             service,
             stop: Some(tx),
             handle: Some(handle),
@@ -142,6 +160,54 @@ impl TestApp {
             .await
             .expect("request")
     }
+}
+
+/// Makes (or reuses) an account with `role` and `organisation`, and an API token for it.
+pub async fn token_for(
+    service: &lagesbild::service::Service,
+    name: &str,
+    role: &str,
+    organisation: &str,
+) -> String {
+    let admin = lagesbild::startup::local_viewer(service).expect("an admin role");
+    if service.store().user(name).await.expect("store").is_none() {
+        service
+            .add_user(
+                lagesbild::service::accounts::NewUser {
+                    name: name.to_owned(),
+                    display_name: name.to_owned(),
+                    organisation: organisation.to_owned(),
+                    role: role.to_owned(),
+                    password: format!("{name}-lösenord-123"),
+                },
+                &admin,
+            )
+            .await
+            .expect("add test account");
+    }
+    let (_, token) = service
+        .create_token(name, "test", None, &admin)
+        .await
+        .expect("token");
+    token
+}
+
+/// The password `token_for` gives an account.
+pub fn password_of(name: &str) -> String {
+    format!("{name}-lösenord-123")
+}
+
+/// A client sending `Authorization: Bearer <token>` on every request.
+pub fn client_with_token(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 /// A valid incident feature at `lon,lat`.
