@@ -43,7 +43,10 @@ fn benches(c: &mut Criterion) {
             )
             .await
             .unwrap();
-        let (_, token) = service.create_token("bench", "bench", None, &admin).await.unwrap();
+        let (_, token) = service
+            .create_token("bench", "bench", None, &admin)
+            .await
+            .unwrap();
         // The read path never touches the store: fill the index directly.
         app.service().index().load(
             Layer::Incidents,

@@ -95,7 +95,7 @@ pub async fn get_aggregate(
                 "type": "Feature",
                 "id": b.key,
                 "geometry": geojson::Geometry::from(&b.geometry),
-                "properties": {"key": b.key, "count": b.count, "categories": b.by_category},
+                "properties": {"key": b.key, "name": b.name.as_deref(), "count": b.count, "categories": b.by_category},
             })
         })
         .collect();

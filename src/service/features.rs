@@ -104,11 +104,30 @@ impl Service {
         layer: Layer,
         id: Uuid,
     ) -> Result<Arc<Feature>, ServiceError> {
+        use crate::domain::access::Precision;
+        let precision = self.precision(viewer, layer)?;
+        if precision == Precision::Aggregate {
+            // Decided before looking the id up, so the answer says nothing about it.
+            return Err(refusal(viewer, action, layer, "").unwrap_or_else(|| {
+                ServiceError::Forbidden(format!(
+                    "your role ({}) sees only counts in '{layer}'",
+                    viewer.role.label
+                ))
+            }));
+        }
         let current = self
-            .exact_for(viewer, layer, id)
+            .index()
+            .get(layer, id)
+            .filter(|f| viewer.may_see_classification(f.meta.classification))
             .ok_or(ServiceError::NotFound(layer, id))?;
         if let Some(e) = refusal(viewer, action, layer, &current.meta.organisation) {
             return Err(e);
+        }
+        if precision != Precision::Exact {
+            return Err(ServiceError::Forbidden(format!(
+                "your role ({}) sees '{layer}' only coarsely and cannot change its features",
+                viewer.role.label
+            )));
         }
         Ok(current)
     }

@@ -96,8 +96,10 @@ pub enum AggregateBy {
 /// One counted cell or area.
 #[derive(Debug, Clone)]
 pub struct Bucket {
-    /// `E250_N250` cell key, or the area's name.
+    /// The cell (`E2648_N26280`: easting and northing over 250 m) or the area's id.
     pub key: String,
+    /// The area's name.
+    pub name: Option<Arc<str>>,
     /// The cell's square or the area's outline.
     pub geometry: Geometry<f64>,
     /// Features in it.
@@ -286,16 +288,20 @@ impl Service {
         Arc::from(viewer.role.grant(layer).hide.as_slice())
     }
 
-    /// The area holding `p`, by name.
+    /// The area holding `p`, by name (any classification: for the server's own records).
     pub(crate) fn area_of(&self, p: Point<f64>) -> Option<Arc<str>> {
-        self.area_at(p)
+        self.area_at(p, None)
     }
 
-    fn area_at(&self, p: Point<f64>) -> Option<Arc<str>> {
+    /// The area holding `p`, by name, among areas classified at most `max_class`.
+    fn area_at(&self, p: Point<f64>, max_class: Option<u8>) -> Option<Arc<str>> {
         let hit = self.index().query(
             Layer::Areas,
             &Spatial::Intersects(Geometry::Point(p)),
-            &Filters::default(),
+            &Filters {
+                max_classification: max_class,
+                ..Filters::default()
+            },
             Page {
                 offset: 0,
                 limit: 1,
@@ -318,7 +324,10 @@ impl Service {
         let centre = self.grid.centre(cell)?;
         let area = areas
             .entry(cell)
-            .or_insert_with(|| self.area_at(centre))
+            // Coarse views name only open areas, so the name never says more than the role may see.
+            .or_insert_with(|| {
+                self.area_at(centre, Some(crate::domain::Classification::Open.code()))
+            })
             .clone();
         let layer = f.layer();
         let span = f.properties.time_span();
@@ -472,19 +481,6 @@ impl Service {
         Ok(shown)
     }
 
-    /// A feature `viewer` may see exactly (for edits): others answer like unknown ids.
-    pub(crate) fn exact_for(
-        &self,
-        viewer: &Viewer,
-        layer: Layer,
-        id: Uuid,
-    ) -> Option<Arc<Feature>> {
-        (viewer.precision(layer) == Precision::Exact)
-            .then(|| self.index().get(layer, id))
-            .flatten()
-            .filter(|f| viewer.may_see_classification(f.meta.classification))
-    }
-
     /// Audits a read when it handed out exact or restricted data: the box asked for, how many
     /// features were exact, and the ids of the restricted ones (a single-feature read names its
     /// feature). Lists of many exact but unrestricted features are traceable by box and time.
@@ -564,8 +560,13 @@ impl Service {
                 .and_then(|c| names.get(usize::from(c)).copied())
                 .unwrap_or("")
         };
-        let mut counts: HashMap<String, (Geometry<f64>, usize, BTreeMap<&'static str, usize>)> =
-            HashMap::new();
+        type Counted = (
+            Geometry<f64>,
+            usize,
+            BTreeMap<&'static str, usize>,
+            Option<Arc<str>>,
+        );
+        let mut counts: HashMap<String, Counted> = HashMap::new();
         match by {
             AggregateBy::Grid => {
                 // Every feature of every cell whose centre passes the predicate.
@@ -592,17 +593,19 @@ impl Service {
                             .grid
                             .square(cell)
                             .map_or(Geometry::Point(centre), Geometry::Polygon);
-                        (square, 0, BTreeMap::new())
+                        (square, 0, BTreeMap::new(), None)
                     });
                     entry.1 += 1;
                     *entry.2.entry(category(&f)).or_default() += 1;
                 }
             }
             AggregateBy::Area => {
-                let areas = self
-                    .index()
-                    .matching(Layer::Areas, spatial, &Filters::default());
-                let mut cell_area = HashMap::new();
+                // The areas the viewer may see, each counted on its own (outlines may overlap).
+                let areas = self.index().matching(
+                    Layer::Areas,
+                    spatial,
+                    &Self::ceiling_filters(viewer, &Filters::default()),
+                );
                 for area in &areas {
                     let crate::domain::Properties::Area(a) = &area.properties else {
                         continue;
@@ -616,23 +619,28 @@ impl Service {
                         },
                         &filters,
                     );
+                    let outline = Spatial::Intersects(area.geometry.clone());
                     for f in inside {
-                        // Below exact, a feature belongs to the area of its cell centre.
+                        // Below exact, a feature belongs to the areas holding its cell centre.
                         let belongs = if exact {
-                            matches_spatial(
-                                &Spatial::Intersects(area.geometry.clone()),
-                                &f.geometry,
-                            )
+                            matches_spatial(&outline, &f.geometry)
                         } else {
-                            self.coarsen(&f, &mut cell_area)
-                                .is_some_and(|c| c.area.as_deref() == Some(&*name))
+                            representative_point(&f.geometry)
+                                .and_then(|p| self.grid.cell_of(p))
+                                .and_then(|c| self.grid.centre(c))
+                                .is_some_and(|c| matches_spatial(&outline, &Geometry::Point(c)))
                         };
                         if !belongs {
                             continue;
                         }
-                        let entry = counts
-                            .entry(name.to_string())
-                            .or_insert_with(|| (area.geometry.clone(), 0, BTreeMap::new()));
+                        let entry = counts.entry(area.id.to_string()).or_insert_with(|| {
+                            (
+                                area.geometry.clone(),
+                                0,
+                                BTreeMap::new(),
+                                Some(Arc::clone(&name)),
+                            )
+                        });
                         entry.1 += 1;
                         *entry.2.entry(category(&f)).or_default() += 1;
                     }
@@ -642,7 +650,7 @@ impl Service {
         let mut suppressed = 0;
         let mut buckets: Vec<Bucket> = counts
             .into_iter()
-            .filter_map(|(key, (geometry, count, mut by_category))| {
+            .filter_map(|(key, (geometry, count, mut by_category, name))| {
                 if count < min_count {
                     suppressed += 1;
                     return None;
@@ -650,6 +658,7 @@ impl Service {
                 by_category.retain(|c, n| !c.is_empty() && *n >= min_count);
                 Some(Bucket {
                     key,
+                    name,
                     geometry,
                     count,
                     by_category,

@@ -1,0 +1,566 @@
+//! Every role × every data endpoint × every layer: the response holds nothing beyond the grant.
+//! Expectations are computed from the shipped role file and the fixture, not written down.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use geo::{Centroid, Geometry, Point};
+use lagesbild::domain::access::Precision;
+use lagesbild::domain::{Feature, Layer};
+use lagesbild::service::visibility::{CELL_M, Grid, MIN_CELL_COUNT};
+use serde_json::Value;
+use time::macros::datetime;
+use uuid::Uuid;
+
+use super::common::{TestApp, client_with_token, fresh_sqlite, token_for};
+use super::{fixture, organisation_of, roles, viewer_of};
+
+const COARSE_KEYS: &[&str] = &["category", "week", "area", "precision", "cell_m"];
+
+fn representative(g: &Geometry<f64>) -> Point<f64> {
+    match g {
+        Geometry::Point(p) => *p,
+        other => other.centroid().unwrap(),
+    }
+}
+
+/// Equal JSON, numbers within 1e-9 (serde_json's default float parsing may be 1 ulp off).
+fn same_numbers(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-9
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_numbers(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_numbers(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn point_of(v: &Value) -> Point<f64> {
+    let c = &v["geometry"]["coordinates"];
+    Point::new(c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+}
+
+struct Fixture {
+    by_id: HashMap<Uuid, Feature>,
+    grid: Grid,
+}
+
+impl Fixture {
+    fn visible(&self, role: &str, layer: Layer) -> BTreeSet<Uuid> {
+        let v = viewer_of(role);
+        self.by_id
+            .values()
+            .filter(|f| f.layer() == layer && v.may_see_classification(f.meta.classification))
+            .map(|f| f.id)
+            .collect()
+    }
+
+    /// Checks one returned feature against the grant; returns its id.
+    fn check_feature(&self, role: &str, layer: Layer, precision: Precision, got: &Value) -> Uuid {
+        let id: Uuid = got["id"].as_str().unwrap().parse().unwrap();
+        let original = &self.by_id[&id];
+        let v = viewer_of(role);
+        assert!(
+            v.may_see_classification(original.meta.classification),
+            "{role} got {id} classified {} in {layer}",
+            original.meta.classification
+        );
+        let props = got["properties"].as_object().unwrap();
+        match precision {
+            Precision::Exact => {
+                let exact =
+                    serde_json::to_value(geojson::Geometry::from(&original.geometry)).unwrap();
+                assert!(
+                    same_numbers(&got["geometry"], &exact),
+                    "{role}/{layer}: exact geometry {} vs {exact}",
+                    got["geometry"]
+                );
+                for h in &v.role.grant(layer).hide {
+                    assert!(!props.contains_key(h), "{role}/{layer}: hidden '{h}' shown");
+                }
+            }
+            Precision::Coarse => {
+                for k in props.keys() {
+                    assert!(
+                        COARSE_KEYS.contains(&k.as_str()),
+                        "{role}/{layer}: coarse view shows '{k}'"
+                    );
+                }
+                assert_eq!(got["geometry"]["type"], "Point");
+                let shown = point_of(got);
+                let exact = representative(&original.geometry);
+                let cell = self.grid.cell_of(exact).unwrap();
+                let centre = self.grid.centre(cell).unwrap();
+                assert!(
+                    (shown.x() - centre.x()).abs() < 1e-9 && (shown.y() - centre.y()).abs() < 1e-9,
+                    "{role}/{layer}: {shown:?} is not the cell centre {centre:?}"
+                );
+                if matches!(original.geometry, Geometry::Point(_)) {
+                    assert!(
+                        (shown.x() - exact.x()).abs() > 1e-7
+                            || (shown.y() - exact.y()).abs() > 1e-7,
+                        "{role}/{layer}: exact position leaked"
+                    );
+                }
+                let d = lagesbild::index::query::distance_m(
+                    &Geometry::Point(shown),
+                    &Geometry::Point(exact),
+                );
+                assert!(d < CELL_M, "{d} m");
+            }
+            other => panic!("{role}/{layer}: a feature was returned at precision {other}"),
+        }
+        id
+    }
+}
+
+async fn problem_status(r: reqwest::Response) -> u16 {
+    let status = r.status().as_u16();
+    if status >= 400 {
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "status {status}"
+        );
+    }
+    status
+}
+
+#[tokio::test]
+async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
+    let db = fresh_sqlite();
+    let as_of = datetime!(2026-11-23 12:00 UTC);
+    let features = fixture(as_of);
+    {
+        let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        store.insert(&features, &|_| {}).await.unwrap();
+        store.close().await;
+    }
+    let app = TestApp::spawn(&db.url, false).await;
+    let fx = Fixture {
+        by_id: features.iter().map(|f| (f.id, f.clone())).collect(),
+        grid: Grid::new().unwrap(),
+    };
+    let book = roles();
+    let unknown = Uuid::new_v4();
+    let mut checked = 0usize;
+    for (role, role_def) in book.iter() {
+        let name = format!("t-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        // /collections lists exactly the layers the role has any access to.
+        let list: Value = client
+            .get(app.url("/collections"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let listed: BTreeSet<String> = list["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        let expected_listed: BTreeSet<String> = Layer::ALL
+            .iter()
+            .filter(|l| role_def.grant(**l).read != Precision::None)
+            .map(|l| l.as_str().to_owned())
+            .collect();
+        assert_eq!(listed, expected_listed, "{role}: /collections");
+
+        for layer in Layer::ALL {
+            let precision = role_def.grant(*layer).read;
+            let visible = fx.visible(role, *layer);
+            let ctx = format!("{role}/{layer} ({precision})");
+
+            // Collection metadata.
+            let r = client
+                .get(app.url(&format!("/collections/{layer}")))
+                .send()
+                .await
+                .unwrap();
+            if precision == Precision::None {
+                assert_eq!(problem_status(r).await, 403, "{ctx}: collection");
+            } else {
+                let c: Value = r.json().await.unwrap();
+                match precision {
+                    Precision::Aggregate => assert!(c["numberOfFeatures"].is_null(), "{ctx}"),
+                    _ => assert_eq!(c["numberOfFeatures"], visible.len(), "{ctx}: count"),
+                }
+            }
+
+            // Items: the whole layer in one page.
+            let r = client
+                .get(app.url(&format!("/collections/{layer}/items?limit=10000")))
+                .send()
+                .await
+                .unwrap();
+            match precision {
+                Precision::None | Precision::Aggregate => {
+                    assert_eq!(problem_status(r).await, 403, "{ctx}: items");
+                }
+                _ => {
+                    assert_eq!(r.status(), 200, "{ctx}: items");
+                    let fc: Value = r.json().await.unwrap();
+                    assert_eq!(fc["numberMatched"], visible.len(), "{ctx}: numberMatched");
+                    let got: BTreeSet<Uuid> = fc["features"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| fx.check_feature(role, *layer, precision, f))
+                        .collect();
+                    assert_eq!(
+                        got, visible,
+                        "{ctx}: the items are exactly the visible ones"
+                    );
+                }
+            }
+
+            // Single features: visible ones, ones above the ceiling, and an unknown id.
+            let unknown_r = client
+                .get(app.url(&format!("/collections/{layer}/items/{unknown}")))
+                .send()
+                .await
+                .unwrap();
+            let unknown_status = problem_status(unknown_r).await;
+            let sample: Vec<&Feature> = features
+                .iter()
+                .filter(|f| f.layer() == *layer)
+                .rev()
+                .take(12)
+                .collect();
+            for f in sample {
+                let r = client
+                    .get(app.url(&format!("/collections/{layer}/items/{}", f.id)))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                match precision {
+                    Precision::None | Precision::Aggregate => {
+                        assert_eq!(status, 403, "{ctx}: item");
+                        assert_eq!(unknown_status, 403, "{ctx}: unknown item");
+                    }
+                    _ if !visible.contains(&f.id) => {
+                        // Above the ceiling: indistinguishable from an id that never existed.
+                        assert_eq!(status, 404, "{ctx}: hidden item");
+                        assert_eq!(unknown_status, 404);
+                        let body: Value = r.json().await.unwrap();
+                        assert!(
+                            body["detail"]
+                                .as_str()
+                                .unwrap()
+                                .starts_with(&format!("no feature {} in collection", f.id)),
+                            "{body}"
+                        );
+                    }
+                    _ => {
+                        assert_eq!(status, 200, "{ctx}: item");
+                        let v: Value = r.json().await.unwrap();
+                        assert_eq!(fx.check_feature(role, *layer, precision, &v), f.id);
+                    }
+                }
+                checked += 1;
+            }
+
+            // Aggregates per grid cell: exactly the brute-force counts of visible features,
+            // with small cells left out below exact.
+            let r = client
+                .get(app.url(&format!("/collections/{layer}/aggregate")))
+                .send()
+                .await
+                .unwrap();
+            if precision == Precision::None {
+                assert_eq!(problem_status(r).await, 403, "{ctx}: aggregate");
+            } else {
+                let agg: Value = r.json().await.unwrap();
+                let min = if precision == Precision::Exact {
+                    1
+                } else {
+                    MIN_CELL_COUNT
+                };
+                let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+                for id in &visible {
+                    let cell = fx
+                        .grid
+                        .cell_of(representative(&fx.by_id[id].geometry))
+                        .unwrap();
+                    *expected
+                        .entry(format!("E{}_N{}", cell.0, cell.1))
+                        .or_default() += 1;
+                }
+                expected.retain(|_, n| *n >= min);
+                let got: BTreeMap<String, usize> = agg["features"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| {
+                        let props = &c["properties"];
+                        for (_, n) in props["categories"].as_object().unwrap() {
+                            assert!(n.as_u64().unwrap() as usize >= min, "{ctx}: small category");
+                        }
+                        (
+                            props["key"].as_str().unwrap().to_owned(),
+                            props["count"].as_u64().unwrap() as usize,
+                        )
+                    })
+                    .collect();
+                assert_eq!(got, expected, "{ctx}: aggregate cells");
+                // By area: every area the role may see counted on its own; exact roles get
+                // the brute-force count of visible features touching the outline, others only
+                // areas with at least the minimum.
+                let by_area: Value = client
+                    .get(app.url(&format!("/collections/{layer}/aggregate?by=area")))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let v = viewer_of(role);
+                for c in by_area["features"].as_array().unwrap() {
+                    let key: Uuid = c["properties"]["key"].as_str().unwrap().parse().unwrap();
+                    let area = &fx.by_id[&key];
+                    assert!(
+                        v.may_see_classification(area.meta.classification),
+                        "{ctx}: area above the ceiling"
+                    );
+                    let n = c["properties"]["count"].as_u64().unwrap() as usize;
+                    assert!(n >= min, "{ctx}: small area count");
+                    if precision == Precision::Exact {
+                        use geo::Intersects;
+                        let expected = visible
+                            .iter()
+                            .filter(|id| fx.by_id[*id].geometry.intersects(&area.geometry))
+                            .count();
+                        assert_eq!(n, expected, "{ctx}: area {key}");
+                    }
+                }
+            }
+
+            // Export (the command line's path, as this role).
+            let mut out = Vec::new();
+            let exported = app
+                .service
+                .export_geojson(&viewer_of(role), *layer, &mut out)
+                .await;
+            match precision {
+                Precision::None | Precision::Aggregate => {
+                    assert!(exported.is_err(), "{ctx}: export");
+                    assert!(out.is_empty(), "{ctx}: nothing written");
+                }
+                _ => {
+                    let fc: Value = serde_json::from_slice(&out).unwrap();
+                    let got: BTreeSet<Uuid> = fc["features"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| fx.check_feature(role, *layer, precision, f))
+                        .collect();
+                    assert_eq!(got, visible, "{ctx}: export");
+                }
+            }
+        }
+    }
+    assert!(checked > 300, "{checked}");
+    app.stop().await;
+}
+
+/// Reads server-sent events until `quiet` passes without one.
+async fn read_events(mut r: reqwest::Response, quiet: Duration) -> Vec<(String, Value)> {
+    let mut buf = String::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    buf.split("\n\n")
+        .filter_map(|block| {
+            let mut kind = None;
+            let mut data = None;
+            for line in block.lines() {
+                if let Some(k) = line.strip_prefix("event: ") {
+                    kind = Some(k.to_owned());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(d).ok();
+                }
+            }
+            Some((kind?, data?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn live_events_follow_the_same_grants() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let book = roles();
+    let mut streams = Vec::new();
+    for (role, _) in book.iter() {
+        let name = format!("t-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let r = client_with_token(&token)
+            .get(app.url("/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        streams.push((role.to_owned(), r));
+    }
+    // One feature of every classification in every layer, made by an administrator.
+    let features = fixture(datetime!(2026-11-23 12:00 UTC));
+    let admin = lagesbild::startup::local_viewer(&app.service).unwrap();
+    let mut made = HashMap::new();
+    for layer in Layer::ALL {
+        for class in lagesbild::domain::Classification::ALL {
+            let f = features
+                .iter()
+                .find(|f| f.layer() == *layer && f.meta.classification == *class)
+                .unwrap();
+            let draft = lagesbild::domain::FeatureDraft {
+                id: None,
+                geometry: f.geometry.clone(),
+                properties: f.properties.clone(),
+                organisation: f.meta.organisation.to_string(),
+                classification: f.meta.classification,
+            };
+            let created = app.service.create(draft, &admin).await.unwrap();
+            made.insert(created.id, (*layer, *class));
+        }
+    }
+    for (role, r) in streams {
+        let v = viewer_of(&role);
+        let events = read_events(r, Duration::from_millis(700)).await;
+        let got: BTreeSet<Uuid> = events
+            .iter()
+            .map(|(kind, data)| {
+                assert_eq!(kind, "upserted");
+                let id: Uuid = data["feature"]["id"].as_str().unwrap().parse().unwrap();
+                let (layer, _) = made[&id];
+                let precision = v.precision(layer);
+                let props = data["feature"]["properties"].as_object().unwrap();
+                if precision == Precision::Coarse {
+                    assert!(
+                        props.keys().all(|k| COARSE_KEYS.contains(&k.as_str())),
+                        "{role}: {props:?}"
+                    );
+                }
+                id
+            })
+            .collect();
+        let expected: BTreeSet<Uuid> = made
+            .iter()
+            .filter(|(_, (layer, class))| {
+                matches!(v.precision(*layer), Precision::Coarse | Precision::Exact)
+                    && v.may_see_classification(*class)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(got, expected, "{role}: live events");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn many_small_boxes_cannot_refine_a_coarse_position() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let token = token_for(
+        &app.service,
+        "t-social",
+        "social_services",
+        "Botkyrka kommun",
+    )
+    .await;
+    let client = client_with_token(&token);
+    let grid = Grid::new().unwrap();
+    // A visible incident, its exact position and its cell centre.
+    let viewer = viewer_of("social_services");
+    let feature = app
+        .service
+        .index()
+        .query(
+            Layer::Incidents,
+            &lagesbild::index::Spatial::All,
+            &lagesbild::index::Filters::default(),
+            lagesbild::index::Page {
+                offset: 0,
+                limit: 1000,
+            },
+        )
+        .features
+        .into_iter()
+        .find(|f| viewer.may_see_classification(f.meta.classification))
+        .unwrap();
+    let exact = representative(&feature.geometry);
+    let centre = grid.centre(grid.cell_of(exact).unwrap()).unwrap();
+    let ids_in = |b: [f64; 4]| {
+        let client = client.clone();
+        let url = app.url(&format!(
+            "/collections/incidents/items?limit=10000&bbox={},{},{},{}",
+            b[0], b[1], b[2], b[3]
+        ));
+        async move {
+            let fc: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+            fc["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["id"].as_str().unwrap().parse::<Uuid>().unwrap())
+                .collect::<BTreeSet<Uuid>>()
+        }
+    };
+    let e = 0.00002; // about 2 m
+    // A tiny box around the exact position (but not the cell centre) finds nothing of it…
+    if (exact.x() - centre.x()).abs() > 3.0 * e || (exact.y() - centre.y()).abs() > 3.0 * e {
+        let found = ids_in([exact.x() - e, exact.y() - e, exact.x() + e, exact.y() + e]).await;
+        assert!(
+            !found.contains(&feature.id),
+            "a box around the exact position found it"
+        );
+    }
+    // …while a tiny box around the cell centre does, whatever the exact position in the cell.
+    let found = ids_in([
+        centre.x() - e,
+        centre.y() - e,
+        centre.x() + e,
+        centre.y() + e,
+    ])
+    .await;
+    assert!(found.contains(&feature.id));
+    // Time is coarsened too: a one-second window at the exact time finds it only because the
+    // window is widened to its whole ISO week, so the answer is the same for any second of it.
+    let t = feature.properties.time_span().start;
+    let at = |secs: i64| {
+        let client = client.clone();
+        let ts = time::OffsetDateTime::from_unix_timestamp(secs)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let url = app.url(&format!(
+            "/collections/incidents/items?limit=10000&datetime={ts}"
+        ));
+        async move {
+            let fc: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+            fc["numberMatched"].as_u64().unwrap()
+        }
+    };
+    let week = lagesbild::service::visibility::week_start(t);
+    assert_eq!(at(week).await, at(week + 6 * 86_400 + 3600).await);
+    // A status filter would reveal what the coarse view hides: refused.
+    let r = client
+        .get(app.url("/collections/incidents/items?status=open"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_status(r).await, 403);
+    app.stop().await;
+}
