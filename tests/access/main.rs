@@ -30,8 +30,9 @@ pub fn organisation_of(role: &str) -> &'static str {
 }
 
 /// The shipped roles (the matrix reads its expectations from them, not from the test).
-pub fn roles() -> RoleBook {
-    RoleBook::defaults().unwrap()
+pub fn roles() -> &'static RoleBook {
+    static ROLES: std::sync::OnceLock<RoleBook> = std::sync::OnceLock::new();
+    ROLES.get_or_init(|| RoleBook::defaults().unwrap())
 }
 
 /// A viewer of `role`, as the server would build it for the test account.
