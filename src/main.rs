@@ -159,9 +159,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let tmp = path.with_extension("partial");
                     let f = std::fs::File::create(&tmp)
                         .with_context(|| format!("cannot write {}", tmp.display()))?;
-                    let n = service
+                    let n = match service
                         .export_geojson(&viewer, layer, std::io::BufWriter::new(f))
-                        .await?;
+                        .await
+                    {
+                        Ok(n) => n,
+                        Err(e) => {
+                            let _ = std::fs::remove_file(&tmp);
+                            return Err(e.into());
+                        }
+                    };
                     std::fs::rename(&tmp, path)
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     n

@@ -319,3 +319,131 @@ fn migrate_works_on_postgis() {
         60
     );
 }
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn lagesbild_stdin(db: &str, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env_remove("LAGESBILD_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn accounts_tokens_and_the_audit_log_are_managed_from_the_command_line() {
+    let db = common::fresh_sqlite();
+    // A generated password is printed once, on stdout.
+    let o = lagesbild(
+        &db.url,
+        &["user", "add", "anna", "--role", "police", "--organisation", "Polisen"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim().len(), 20, "{}", stdout(&o));
+    // A chosen password comes on stdin; weak ones and unknown roles are refused with reasons.
+    let o = lagesbild_stdin(
+        &db.url,
+        &["user", "add", "bo", "--role", "night_walker", "--organisation", "Nattvandrarna", "--password-stdin"],
+        "kort\n",
+    );
+    assert!(!o.status.success() && stderr(&o).contains("at least 10"), "{}", stderr(&o));
+    let o = lagesbild(
+        &db.url,
+        &["user", "add", "bo", "--role", "pirate", "--organisation", "X"],
+    );
+    assert!(!o.status.success() && stderr(&o).contains("unknown role 'pirate'"), "{}", stderr(&o));
+    let o = lagesbild(
+        &db.url,
+        &["user", "add", "anna", "--role", "police", "--organisation", "Polisen"],
+    );
+    assert!(!o.status.success() && stderr(&o).contains("exists already"), "{}", stderr(&o));
+    let list = stdout(&lagesbild(&db.url, &["user", "list"]));
+    assert!(list.contains("anna") && list.contains("police") && list.contains("active"), "{list}");
+
+    // Tokens: shown once, listed without the secret, revoked by id.
+    let o = lagesbild(&db.url, &["token", "create", "--user", "anna", "--label", "RAKEL"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).trim().to_owned();
+    assert!(token.starts_with("lgb_"));
+    let list = stdout(&lagesbild(&db.url, &["token", "list"]));
+    assert!(list.contains("RAKEL") && list.contains("active") && !list.contains(&token), "{list}");
+    let id = list.split_whitespace().next().unwrap().to_owned();
+    assert!(lagesbild(&db.url, &["token", "revoke", &id]).status.success());
+    assert!(stdout(&lagesbild(&db.url, &["token", "list"])).contains("revoked"));
+    let o = lagesbild(&db.url, &["token", "revoke", &id]);
+    assert!(!o.status.success() && stderr(&o).contains("no live token"), "{}", stderr(&o));
+
+    assert!(lagesbild(&db.url, &["user", "disable", "anna"]).status.success());
+    assert!(stdout(&lagesbild(&db.url, &["user", "list"])).contains("disabled"));
+    let o = lagesbild(&db.url, &["user", "disable", "nobody"]);
+    assert!(!o.status.success() && stderr(&o).contains("no account named 'nobody'"));
+    let o = lagesbild_stdin(&db.url, &["user", "passwd", "anna", "--password-stdin"], "ett nytt långt lösenord\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Everything above is in the audit log, by the local administrator.
+    let o = lagesbild(&db.url, &["audit", "--json", "--limit", "100"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let actions: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_owned())
+        .collect();
+    for a in ["user.add", "token.create", "token.revoke", "user.disable", "user.passwd"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+    }
+    let o = lagesbild(&db.url, &["audit", "--action", "user.add", "--since", "2020-01-01"]);
+    assert!(stdout(&o).contains("account 'anna'"), "{}", stdout(&o));
+    let o = lagesbild(&db.url, &["audit", "--since", "igår"]);
+    assert!(!o.status.success() && stderr(&o).contains("--since"), "{}", stderr(&o));
+}
+
+#[test]
+fn export_as_a_role_applies_its_grant_and_purge_and_roles_explain_themselves() {
+    let db = common::fresh_sqlite();
+    assert!(lagesbild(&db.url, &["seed", "--demo"]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("risk.geojson");
+    let o = lagesbild(
+        &db.url,
+        &["export", "--layer", "incidents", "--as-role", "social_services", "-o", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let features = fc["features"].as_array().unwrap();
+    assert!(!features.is_empty());
+    for f in features {
+        assert_eq!(f["properties"]["precision"], "coarse", "{f}");
+        assert!(f["properties"].get("reference").is_none());
+    }
+    // Night walkers see only counts of incidents: no file at all.
+    let out = dir.path().join("walker.geojson");
+    let o = lagesbild(
+        &db.url,
+        &["export", "--layer", "incidents", "--as-role", "night_walker", "-o", out.to_str().unwrap()],
+    );
+    assert!(!o.status.success() && stderr(&o).contains("only counts"), "{}", stderr(&o));
+    assert!(!out.exists() && !out.with_extension("partial").exists());
+    // Purge with the default 24 months removes nothing from a fresh demo and says so.
+    let o = lagesbild(&db.url, &["purge"]);
+    assert!(o.status.success() && stderr(&o).contains("removed 0 incidents"), "{}", stderr(&o));
+    let o = lagesbild(&db.url, &["audit", "--action", "export", "--json"]);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    // The matrix, as the README shows it.
+    let o = lagesbild(&db.url, &["roles"]);
+    let table = stdout(&o);
+    assert!(table.contains("| night_walker (Nattvandrare) | open |"), "{table}");
+    assert!(table.contains("aggregate"), "{table}");
+}

@@ -387,3 +387,28 @@ async fn revoked_and_expired_tokens_stop_working() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_makes_one_account_per_role_only_when_bound_to_this_machine() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let users = app.service.store().users().await.unwrap();
+    let roles: Vec<&str> = super::roles().ids().collect();
+    for role in &roles {
+        let u = users.iter().find(|u| u.role == *role).unwrap_or_else(|| panic!("no demo account for {role}"));
+        assert!(u.password_hash.starts_with("$argon2id$"));
+    }
+    app.stop().await;
+    // A second start makes no new accounts (and shows no passwords).
+    let app = TestApp::spawn(&db.url, true).await;
+    assert_eq!(app.service.store().users().await.unwrap().len(), users.len());
+    app.stop().await;
+
+    let db = fresh_sqlite();
+    let mut s = settings(&db.url);
+    s.bind = "0.0.0.0:0".parse().unwrap();
+    let app = TestApp::spawn_with(s, true).await;
+    let users = app.service.store().users().await.unwrap();
+    assert_eq!(users.len(), 1, "only the test's own admin: {users:?}");
+    app.stop().await;
+}
