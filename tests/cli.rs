@@ -350,48 +350,118 @@ fn accounts_tokens_and_the_audit_log_are_managed_from_the_command_line() {
     // A generated password is printed once, on stdout.
     let o = lagesbild(
         &db.url,
-        &["user", "add", "anna", "--role", "police", "--organisation", "Polisen"],
+        &[
+            "user",
+            "add",
+            "anna",
+            "--role",
+            "police",
+            "--organisation",
+            "Polisen",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim().len(), 20, "{}", stdout(&o));
     // A chosen password comes on stdin; weak ones and unknown roles are refused with reasons.
     let o = lagesbild_stdin(
         &db.url,
-        &["user", "add", "bo", "--role", "night_walker", "--organisation", "Nattvandrarna", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "bo",
+            "--role",
+            "night_walker",
+            "--organisation",
+            "Nattvandrarna",
+            "--password-stdin",
+        ],
         "kort\n",
     );
-    assert!(!o.status.success() && stderr(&o).contains("at least 10"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("at least 10"),
+        "{}",
+        stderr(&o)
+    );
     let o = lagesbild(
         &db.url,
-        &["user", "add", "bo", "--role", "pirate", "--organisation", "X"],
+        &[
+            "user",
+            "add",
+            "bo",
+            "--role",
+            "pirate",
+            "--organisation",
+            "X",
+        ],
     );
-    assert!(!o.status.success() && stderr(&o).contains("unknown role 'pirate'"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("unknown role 'pirate'"),
+        "{}",
+        stderr(&o)
+    );
     let o = lagesbild(
         &db.url,
-        &["user", "add", "anna", "--role", "police", "--organisation", "Polisen"],
+        &[
+            "user",
+            "add",
+            "anna",
+            "--role",
+            "police",
+            "--organisation",
+            "Polisen",
+        ],
     );
-    assert!(!o.status.success() && stderr(&o).contains("exists already"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("exists already"),
+        "{}",
+        stderr(&o)
+    );
     let list = stdout(&lagesbild(&db.url, &["user", "list"]));
-    assert!(list.contains("anna") && list.contains("police") && list.contains("active"), "{list}");
+    assert!(
+        list.contains("anna") && list.contains("police") && list.contains("active"),
+        "{list}"
+    );
 
     // Tokens: shown once, listed without the secret, revoked by id.
-    let o = lagesbild(&db.url, &["token", "create", "--user", "anna", "--label", "RAKEL"]);
+    let o = lagesbild(
+        &db.url,
+        &["token", "create", "--user", "anna", "--label", "RAKEL"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let token = stdout(&o).trim().to_owned();
     assert!(token.starts_with("lgb_"));
     let list = stdout(&lagesbild(&db.url, &["token", "list"]));
-    assert!(list.contains("RAKEL") && list.contains("active") && !list.contains(&token), "{list}");
+    assert!(
+        list.contains("RAKEL") && list.contains("active") && !list.contains(&token),
+        "{list}"
+    );
     let id = list.split_whitespace().next().unwrap().to_owned();
-    assert!(lagesbild(&db.url, &["token", "revoke", &id]).status.success());
+    assert!(
+        lagesbild(&db.url, &["token", "revoke", &id])
+            .status
+            .success()
+    );
     assert!(stdout(&lagesbild(&db.url, &["token", "list"])).contains("revoked"));
     let o = lagesbild(&db.url, &["token", "revoke", &id]);
-    assert!(!o.status.success() && stderr(&o).contains("no live token"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("no live token"),
+        "{}",
+        stderr(&o)
+    );
 
-    assert!(lagesbild(&db.url, &["user", "disable", "anna"]).status.success());
+    assert!(
+        lagesbild(&db.url, &["user", "disable", "anna"])
+            .status
+            .success()
+    );
     assert!(stdout(&lagesbild(&db.url, &["user", "list"])).contains("disabled"));
     let o = lagesbild(&db.url, &["user", "disable", "nobody"]);
     assert!(!o.status.success() && stderr(&o).contains("no account named 'nobody'"));
-    let o = lagesbild_stdin(&db.url, &["user", "passwd", "anna", "--password-stdin"], "ett nytt långt lösenord\n");
+    let o = lagesbild_stdin(
+        &db.url,
+        &["user", "passwd", "anna", "--password-stdin"],
+        "ett nytt långt lösenord\n",
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 
     // Everything above is in the audit log, by the local administrator.
@@ -399,15 +469,36 @@ fn accounts_tokens_and_the_audit_log_are_managed_from_the_command_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     let actions: Vec<String> = stdout(&o)
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
-    for a in ["user.add", "token.create", "token.revoke", "user.disable", "user.passwd"] {
-        assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+    for a in [
+        "user.add",
+        "token.create",
+        "token.revoke",
+        "user.disable",
+        "user.passwd",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
     }
-    let o = lagesbild(&db.url, &["audit", "--action", "user.add", "--since", "2020-01-01"]);
+    let o = lagesbild(
+        &db.url,
+        &["audit", "--action", "user.add", "--since", "2020-01-01"],
+    );
     assert!(stdout(&o).contains("account 'anna'"), "{}", stdout(&o));
     let o = lagesbild(&db.url, &["audit", "--since", "igår"]);
-    assert!(!o.status.success() && stderr(&o).contains("--since"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("--since"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -418,10 +509,19 @@ fn export_as_a_role_applies_its_grant_and_purge_and_roles_explain_themselves() {
     let out = dir.path().join("risk.geojson");
     let o = lagesbild(
         &db.url,
-        &["export", "--layer", "incidents", "--as-role", "social_services", "-o", out.to_str().unwrap()],
+        &[
+            "export",
+            "--layer",
+            "incidents",
+            "--as-role",
+            "social_services",
+            "-o",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let fc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let fc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let features = fc["features"].as_array().unwrap();
     assert!(!features.is_empty());
     for f in features {
@@ -432,18 +532,37 @@ fn export_as_a_role_applies_its_grant_and_purge_and_roles_explain_themselves() {
     let out = dir.path().join("walker.geojson");
     let o = lagesbild(
         &db.url,
-        &["export", "--layer", "incidents", "--as-role", "night_walker", "-o", out.to_str().unwrap()],
+        &[
+            "export",
+            "--layer",
+            "incidents",
+            "--as-role",
+            "night_walker",
+            "-o",
+            out.to_str().unwrap(),
+        ],
     );
-    assert!(!o.status.success() && stderr(&o).contains("only counts"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("only counts"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists() && !out.with_extension("partial").exists());
     // Purge with the default 24 months removes nothing from a fresh demo and says so.
     let o = lagesbild(&db.url, &["purge"]);
-    assert!(o.status.success() && stderr(&o).contains("removed 0 incidents"), "{}", stderr(&o));
+    assert!(
+        o.status.success() && stderr(&o).contains("removed 0 incidents"),
+        "{}",
+        stderr(&o)
+    );
     let o = lagesbild(&db.url, &["audit", "--action", "export", "--json"]);
     assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
     // The matrix, as the README shows it.
     let o = lagesbild(&db.url, &["roles"]);
     let table = stdout(&o);
-    assert!(table.contains("| night_walker (Nattvandrare) | open |"), "{table}");
+    assert!(
+        table.contains("| night_walker (Nattvandrare) | open |"),
+        "{table}"
+    );
     assert!(table.contains("aggregate"), "{table}");
 }

@@ -395,13 +395,19 @@ async fn the_demo_makes_one_account_per_role_only_when_bound_to_this_machine() {
     let users = app.service.store().users().await.unwrap();
     let roles: Vec<&str> = super::roles().ids().collect();
     for role in &roles {
-        let u = users.iter().find(|u| u.role == *role).unwrap_or_else(|| panic!("no demo account for {role}"));
+        let u = users
+            .iter()
+            .find(|u| u.role == *role)
+            .unwrap_or_else(|| panic!("no demo account for {role}"));
         assert!(u.password_hash.starts_with("$argon2id$"));
     }
     app.stop().await;
     // A second start makes no new accounts (and shows no passwords).
     let app = TestApp::spawn(&db.url, true).await;
-    assert_eq!(app.service.store().users().await.unwrap().len(), users.len());
+    assert_eq!(
+        app.service.store().users().await.unwrap().len(),
+        users.len()
+    );
     app.stop().await;
 
     let db = fresh_sqlite();
@@ -410,5 +416,52 @@ async fn the_demo_makes_one_account_per_role_only_when_bound_to_this_machine() {
     let app = TestApp::spawn_with(s, true).await;
     let users = app.service.store().users().await.unwrap();
     assert_eq!(users.len(), 1, "only the test's own admin: {users:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_login_page_is_public_swedish_and_self_contained() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let page = app
+        .anonymous
+        .get(app.url("/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("lang=\"sv\"") && page.contains("id=\"login-form\""));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no other host"
+    );
+    for js in ["/web/js/strings.js", "/web/js/auth.js"] {
+        let r = app.anonymous.get(app.url(js)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{js}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("javascript")
+        );
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains("http://") && !body.contains("https://"),
+            "{js} calls no other host"
+        );
+    }
+    let strings = app
+        .anonymous
+        .get(app.url("/web/js/strings.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(strings.contains("Fel användarnamn eller lösenord"));
     app.stop().await;
 }

@@ -1,0 +1,61 @@
+// Signing in and out against /auth/*; the session cookie is HttpOnly, so the page only keeps
+// the CSRF token (in memory) that writes must send.
+import { T } from './strings.js';
+
+let csrfToken = null;
+
+/** The CSRF token of the current session, for writes. */
+export function csrf() {
+  return csrfToken;
+}
+
+/** The signed-in caller, or null. */
+export async function currentSession() {
+  const r = await fetch('/auth/session', { credentials: 'same-origin' });
+  if (r.status === 401) return null;
+  if (!r.ok) throw await problemText(r);
+  const me = await r.json();
+  csrfToken = me.csrfToken;
+  return me;
+}
+
+/** Signs in; resolves to the caller or rejects with a Swedish message. */
+export async function login(username, password) {
+  let r;
+  try {
+    r = await fetch('/auth/login', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+  } catch {
+    throw T.errors.network;
+  }
+  if (!r.ok) throw await problemText(r);
+  const me = await r.json();
+  csrfToken = me.csrfToken;
+  return me;
+}
+
+/** Signs out. */
+export async function logout() {
+  await fetch('/auth/logout', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'x-csrf-token': csrfToken ?? '' },
+  });
+  csrfToken = null;
+}
+
+/** A server refusal (RFC 9457 problem body) as a Swedish sentence. */
+export async function problemText(r) {
+  let p = {};
+  try { p = await r.json(); } catch { /* not a problem body */ }
+  const type = (p.type || '').replace('urn:lagesbild:problem:', '');
+  if (type === 'login-throttled') return T.errors.throttled(r.headers.get('retry-after') || '30');
+  if (type === 'unauthenticated' && /disabled/.test(p.detail || '')) return T.errors.disabled;
+  if (type === 'unauthenticated') return T.errors.badCredentials;
+  if (type === 'invalid-input' && r.url.endsWith('/auth/login')) return T.errors.missingFields;
+  return T.errors.other(r.status, p.detail || r.statusText);
+}
