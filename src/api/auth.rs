@@ -187,7 +187,7 @@ fn viewer_json(v: &Viewer, csrf: Option<&str>, expires_at: Option<time::OffsetDa
 
 /// Signs in with `{"username": …, "password": …}`; sets the session cookie (HttpOnly,
 /// SameSite=Strict, Secure behind TLS) and answers who signed in, with the CSRF token.
-#[utoipa::path(post, path = "/auth/login", tag = "Access",
+#[utoipa::path(post, path = "/auth/login", tag = "Access", security(()),
     request_body(content = serde_json::Value, description = "{\"username\": \"…\", \"password\": \"…\"}", content_type = "application/json"),
     responses(
         (status = 200, description = "Signed in; the cookie is set"),

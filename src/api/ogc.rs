@@ -43,6 +43,8 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
         super::auth::login, super::auth::session, super::auth::logout, super::audit::get_audit,
     ),
     components(schemas(super::error::Problem, super::error::InvalidParam)),
+    modifiers(&SecuritySchemes),
+    security(("token" = []), ("session" = [])),
     tags(
         (name = "Capabilities", description = "What the server offers"),
         (name = "Data", description = "The layers' features, as the caller's grant allows"),
@@ -50,6 +52,34 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
     )
 )]
 struct ApiDoc;
+
+/// Declares the two ways to sign in: an API token, or the session cookie.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token from `lagesbild token create` (lgb_…)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                super::auth::SESSION_COOKIE,
+                "Set by POST /auth/login; writes also need the X-CSRF-Token header",
+            ))),
+        );
+    }
+}
 
 /// The OpenAPI 3 document of this server, generated from the handlers.
 #[must_use]
@@ -90,7 +120,7 @@ fn json_response(value: &Value) -> Response {
 }
 
 /// The landing page: JSON links for GIS clients, the map for browsers.
-#[utoipa::path(get, path = "/", tag = "Capabilities",
+#[utoipa::path(get, path = "/", tag = "Capabilities", security(()),
     params(("f" = Option<String>, Query, description = "json or html; default by Accept")),
     responses((status = 200, description = "Links to the API document, conformance and collections (JSON), or the map (HTML)")))]
 pub async fn landing(
@@ -118,13 +148,13 @@ pub async fn landing(
 }
 
 /// The conformance classes implemented.
-#[utoipa::path(get, path = "/conformance", tag = "Capabilities", responses((status = 200, description = "conformsTo")))]
+#[utoipa::path(get, path = "/conformance", tag = "Capabilities", security(()), responses((status = 200, description = "conformsTo")))]
 pub async fn conformance() -> Response {
     json_response(&json!({ "conformsTo": CONFORMANCE }))
 }
 
 /// The OpenAPI 3 document.
-#[utoipa::path(get, path = "/api", tag = "Capabilities", responses((status = 200, description = "OpenAPI 3 document", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
+#[utoipa::path(get, path = "/api", tag = "Capabilities", security(()), responses((status = 200, description = "OpenAPI 3 document", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
 pub async fn openapi() -> Response {
     let body = openapi_document().to_json().unwrap_or_default();
     (
@@ -138,7 +168,7 @@ pub async fn openapi() -> Response {
 }
 
 /// Liveness and what is loaded.
-#[utoipa::path(get, path = "/health", tag = "Capabilities", responses((status = 200, description = "Status and back-end (public, so it tells nothing about the data)")))]
+#[utoipa::path(get, path = "/health", tag = "Capabilities", security(()), responses((status = 200, description = "Status and back-end (public, so it tells nothing about the data)")))]
 pub async fn health(State(state): State<AppState>) -> Response {
     json_response(&json!({"status": "ok", "store": state.service.store().kind()}))
 }

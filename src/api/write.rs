@@ -132,11 +132,12 @@ pub async fn replace_item(
     caller: Caller,
     Path((collection_id, fid)): Path<(String, String)>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
     let expected = expected_version(&state, &caller, Action::Edit, layer, id, &headers).await?;
+    keep_hidden(&state, &caller, layer, id, &mut body)?;
     let draft = draft(&state, &caller, "edit", layer, body).await?;
     let feature = state
         .service
@@ -272,6 +273,34 @@ async fn expected_version(
         }
     };
     Ok(if_match(headers)?.unwrap_or(current.meta.version))
+}
+
+/// A role that does not see some properties (its grant's `hide`) cannot send them back: a
+/// replacement keeps their stored values instead of dropping them.
+fn keep_hidden(
+    state: &AppState,
+    caller: &Caller,
+    layer: Layer,
+    id: uuid::Uuid,
+    body: &mut Value,
+) -> Result<(), ApiError> {
+    let hide = &caller.viewer.role.grant(layer).hide;
+    if hide.is_empty() {
+        return Ok(());
+    }
+    let current = state
+        .service
+        .changeable(&caller.viewer, Action::Edit, layer, id)?;
+    let stored = serde_json::to_value(current.geojson(OffsetDateTime::now_utc().date()))
+        .map_err(ApiError::internal)?;
+    if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) {
+        for h in hide {
+            if let Some(v) = stored["properties"].get(h) {
+                props.insert(h.clone(), v.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// RFC 7396 JSON Merge Patch.

@@ -293,3 +293,52 @@ async fn sql_and_script_in_text_fields_are_stored_and_returned_as_plain_text() {
     assert_eq!(back["properties"]["description"], nasty);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_replacement_keeps_the_properties_the_role_does_not_see() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let (_, coordinator) = as_role(&app, "security_coordinator").await;
+    let mut body = incident(17.84, 59.24, "vandalism", "2026-11-20T21:00:00Z");
+    body["properties"]["organisation"] = json!("Botkyrka kommun");
+    body["properties"]["reference"] = json!("BK-2026-17");
+    let created: Value = coordinator
+        .post(app.url("/collections/incidents/items"))
+        .header("content-type", "application/geo+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        created["properties"].get("reference").is_none(),
+        "hidden from its own author's role"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut replacement = created.clone();
+    replacement["properties"]["severity"] = json!(4);
+    let r = coordinator
+        .put(app.url(&format!("/collections/incidents/items/{id}")))
+        .header("content-type", "application/geo+json")
+        .header("if-match", "\"1\"")
+        .body(replacement.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let stored = app
+        .service
+        .index()
+        .get(Layer::Incidents, id.parse().unwrap())
+        .unwrap();
+    match &stored.properties {
+        lagesbild::domain::Properties::Incident(p) => {
+            assert_eq!(p.severity, 4);
+            assert_eq!(p.reference.as_deref(), Some("BK-2026-17"));
+        }
+        _ => unreachable!(),
+    }
+    app.stop().await;
+}

@@ -70,11 +70,25 @@ async fn api_document_describes_every_endpoint() {
             "/collections/{collectionId}/items/{featureId}",
             &["get", "put", "patch", "delete"],
         ),
+        ("/collections/{collectionId}/aggregate", &["get"]),
+        ("/events", &["get"]),
+        ("/auth/login", &["post"]),
+        ("/auth/session", &["get"]),
+        ("/auth/logout", &["post"]),
+        ("/audit", &["get"]),
     ] {
         for m in methods {
             assert!(paths[path][m].is_object(), "{m} {path} is not documented");
         }
     }
+    // How to sign in is part of the document; public resources say they need nothing.
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["token"]["scheme"], "bearer");
+    assert_eq!(schemes["session"]["in"], "cookie");
+    assert_eq!(
+        paths["/conformance"]["get"]["security"],
+        serde_json::json!([{}])
+    );
     let params: Vec<&str> = paths["/collections/{collectionId}/items"]["get"]["parameters"]
         .as_array()
         .unwrap()
