@@ -242,6 +242,25 @@ async fn tampered_cookies_wrong_passwords_and_missing_credentials_get_401() {
         400,
     )
     .await;
+    // Every refusal above is in the audit log, with the address and what was asked.
+    let refused = app
+        .service
+        .store()
+        .audit(&lagesbild::store::access::AuditFilter {
+            action: Some("denied".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(refused.len() >= 3, "{refused:?}");
+    assert!(refused.iter().all(|r| {
+        r.outcome == "unauthenticated"
+            && r.address.as_deref() == Some("127.0.0.1")
+            && r.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("/collections"))
+    }));
     // The public resources stay public.
     for path in ["/", "/conformance", "/api", "/health"] {
         assert_eq!(
