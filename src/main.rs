@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lagesbild::cli::{Cli, Command, FileFormat, TokenCommand, UserCommand};
 use lagesbild::config::{OsEnv, Settings};
 use lagesbild::service::Service;
-use lagesbild::service::accounts::{NewUser, random_secret};
+use lagesbild::service::accounts::{NewUser, generated_password};
 use lagesbild::service::import::{read_csv, read_geojson};
 use lagesbild::startup::{App, local_viewer, open_store, seed_demo_if_empty, service_options};
 use time::OffsetDateTime;
@@ -357,6 +357,15 @@ fn println_out(line: &str) {
     let _ = writeln!(out, "{line}");
 }
 
+/// A password read from standard input, or a generated one (then `true`: show it once).
+fn new_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    Ok(if from_stdin {
+        (read_password()?, false)
+    } else {
+        (generated_password(), true)
+    })
+}
+
 /// Reads one line (a password) from standard input.
 fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
@@ -379,11 +388,7 @@ async fn user_command(
             display_name,
             password_stdin,
         } => {
-            let (password, generated) = if password_stdin {
-                (read_password()?, false)
-            } else {
-                (random_secret()[..20].to_owned(), true)
-            };
+            let (password, generated) = new_password(password_stdin)?;
             service
                 .add_user(
                     NewUser {
@@ -425,11 +430,7 @@ async fn user_command(
             name,
             password_stdin,
         } => {
-            let (password, generated) = if password_stdin {
-                (read_password()?, false)
-            } else {
-                (random_secret()[..20].to_owned(), true)
-            };
+            let (password, generated) = new_password(password_stdin)?;
             service.set_password(&name, &password, admin).await?;
             eprintln!("new password set for '{name}'; its sessions were ended");
             if generated {

@@ -12,7 +12,7 @@ use crate::api::{AppState, router};
 use crate::config::{Settings, mask_password};
 use crate::domain::Layer;
 use crate::domain::access::{RoleBook, Viewer};
-use crate::service::accounts::{NewUser, random_secret};
+use crate::service::accounts::{NewUser, generated_password};
 use crate::service::clock::Clock;
 use crate::service::retention::Retention;
 use crate::service::{Options, Service, ServiceError};
@@ -119,7 +119,7 @@ pub async fn create_demo_accounts(
         .map(|(id, r)| (id.to_owned(), r.label.clone()))
         .collect();
     for (role, label) in roles {
-        let password = random_secret()[..20].to_owned();
+        let password = generated_password();
         service
             .add_user(
                 NewUser {

@@ -149,6 +149,12 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// A generated password: 20 hex digits (80 random bits), shown once to whoever made it.
+#[must_use]
+pub fn generated_password() -> String {
+    random_secret()[..20].to_owned()
+}
+
 /// The SHA-256 of a secret, as stored.
 #[must_use]
 pub fn secret_hash(secret: &str) -> Vec<u8> {

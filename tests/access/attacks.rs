@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use super::common::{
-    TestApp, assert_problem, client_with_token, fresh_sqlite, incident, token_for,
+    TestApp, assert_problem, client_with_token, fresh_sqlite, incident, send_geojson, send_patch,
+    token_for,
 };
 use super::organisation_of;
 use lagesbild::domain::Layer;
@@ -109,14 +110,12 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
 
     // Social services see incidents coarsely: they may not change them.
     let (name, social) = as_role(&app, "social_services").await;
-    let patch = social
-        .patch(&url)
-        .header("content-type", "application/merge-patch+json")
-        .header("if-match", "\"1\"")
-        .body(json!({"properties": {"status": "closed"}}).to_string())
-        .send()
-        .await
-        .unwrap();
+    let patch = send_patch(
+        social.patch(&url),
+        1,
+        &json!({"properties": {"status": "closed"}}),
+    )
+    .await;
     assert_problem(patch, 403).await;
     assert_problem(
         social
@@ -152,14 +151,12 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
         .unwrap();
     assert!(shown["properties"].get("reference").is_none());
     let p = assert_problem(
-        coordinator
-            .patch(&url)
-            .header("content-type", "application/merge-patch+json")
-            .header("if-match", "\"1\"")
-            .body(json!({"properties": {"status": "closed"}}).to_string())
-            .send()
-            .await
-            .unwrap(),
+        send_patch(
+            coordinator.patch(&url),
+            1,
+            &json!({"properties": {"status": "closed"}}),
+        )
+        .await,
         403,
     )
     .await;
@@ -179,13 +176,11 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
     restricted["properties"]["organisation"] = json!("Botkyrka kommun");
     restricted["properties"]["classification"] = json!("restricted");
     let p = assert_problem(
-        coordinator
-            .post(app.url("/collections/incidents/items"))
-            .header("content-type", "application/geo+json")
-            .body(restricted.to_string())
-            .send()
-            .await
-            .unwrap(),
+        send_geojson(
+            coordinator.post(app.url("/collections/incidents/items")),
+            &restricted,
+        )
+        .await,
         403,
     )
     .await;
@@ -197,13 +192,11 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
     let mut other_org = incident(17.84, 59.24, "vandalism", "2026-11-20T21:00:00Z");
     other_org["properties"]["organisation"] = json!("Polisen");
     assert_problem(
-        field
-            .post(app.url("/collections/incidents/items"))
-            .header("content-type", "application/geo+json")
-            .body(other_org.to_string())
-            .send()
-            .await
-            .unwrap(),
+        send_geojson(
+            field.post(app.url("/collections/incidents/items")),
+            &other_org,
+        )
+        .await,
         403,
     )
     .await;
@@ -215,13 +208,7 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
         .as_object_mut()
         .unwrap()
         .remove("organisation");
-    let r = field
-        .post(app.url("/collections/incidents/items"))
-        .header("content-type", "application/geo+json")
-        .body(own.to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = send_geojson(field.post(app.url("/collections/incidents/items")), &own).await;
     assert_eq!(r.status(), 201);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["properties"]["precision"], "coarse");
@@ -302,16 +289,14 @@ async fn a_replacement_keeps_the_properties_the_role_does_not_see() {
     let mut body = incident(17.84, 59.24, "vandalism", "2026-11-20T21:00:00Z");
     body["properties"]["organisation"] = json!("Botkyrka kommun");
     body["properties"]["reference"] = json!("BK-2026-17");
-    let created: Value = coordinator
-        .post(app.url("/collections/incidents/items"))
-        .header("content-type", "application/geo+json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value = send_geojson(
+        coordinator.post(app.url("/collections/incidents/items")),
+        &body,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert!(
         created["properties"].get("reference").is_none(),
         "hidden from its own author's role"

@@ -30,7 +30,12 @@ async fn landing_page_links_what_gis_clients_need_and_browsers_get_the_page() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(html.text().await.unwrap().contains("lagesbild"));
+    assert!(
+        html.text()
+            .await
+            .unwrap()
+            .contains("<title>Lägesbild</title>")
+    );
     let (_, conf) = app.get_json("/conformance").await;
     let classes: Vec<&str> = conf["conformsTo"]
         .as_array()

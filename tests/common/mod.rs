@@ -257,3 +257,41 @@ pub fn pointers(problem: &serde_json::Value) -> Vec<String> {
             .collect()
     })
 }
+
+/// Sends `body` as GeoJSON with `req` (a POST, PUT or PATCH built by any client).
+pub async fn send_geojson(
+    req: reqwest::RequestBuilder,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    req.header("content-type", "application/geo+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Sends a JSON Merge Patch with `If-Match: "<version>"`.
+pub async fn send_patch(
+    req: reqwest::RequestBuilder,
+    version: i64,
+    patch: &serde_json::Value,
+) -> reqwest::Response {
+    req.header("content-type", "application/merge-patch+json")
+        .header("if-match", format!("\"{version}\""))
+        .body(patch.to_string())
+        .send()
+        .await
+        .expect("request")
+}
+
+/// GETs `url` with `client` and reads the JSON body.
+pub async fn get_value(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json body")
+}
