@@ -252,22 +252,37 @@ impl FromRequestParts<AppState> for LoginParts {
     }
 }
 
-/// Who is signed in, with the role's grants and (for a session) the CSRF token.
-#[utoipa::path(get, path = "/auth/session", tag = "Access",
+/// Who is signed in, with the role's grants and (for a session) the CSRF token; `{"signedIn":
+/// false}` when nobody is (so a page can ask without provoking an error).
+#[utoipa::path(get, path = "/auth/session", tag = "Access", security(()),
     responses(
-        (status = 200, description = "The caller, role, grants per layer and CSRF token"),
-        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The caller, role, grants per layer and CSRF token; or signedIn false"),
     ))]
-pub async fn session(caller: Caller) -> Response {
-    let mut res = axum::Json(viewer_json(
-        &caller.viewer,
-        caller.csrf_token.as_deref(),
-        None,
-    ))
-    .into_response();
+pub async fn session(
+    State(state): State<AppState>,
+    mut parts: Parts,
+) -> Result<Response, ApiError> {
+    let has_credentials = parts.headers.contains_key(header::AUTHORIZATION)
+        || CookieJar::from_headers(&parts.headers)
+            .get(SESSION_COOKIE)
+            .is_some();
+    let body = if has_credentials {
+        match Caller::from_request_parts(&mut parts, &state).await {
+            Ok(caller) => {
+                let mut v = viewer_json(&caller.viewer, caller.csrf_token.as_deref(), None);
+                v["signedIn"] = json!(true);
+                v
+            }
+            Err(e) if e.status() == StatusCode::UNAUTHORIZED => json!({"signedIn": false}),
+            Err(e) => return Err(e),
+        }
+    } else {
+        json!({"signedIn": false})
+    };
+    let mut res = axum::Json(body).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+    Ok(res)
 }
 
 /// Ends the session and clears the cookie.

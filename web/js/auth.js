@@ -12,9 +12,9 @@ export function csrf() {
 /** The signed-in caller, or null. */
 export async function currentSession() {
   const r = await fetch('/auth/session', { credentials: 'same-origin' });
-  if (r.status === 401) return null;
   if (!r.ok) throw await problemText(r);
   const me = await r.json();
+  if (!me.signedIn) return null;
   csrfToken = me.csrfToken;
   return me;
 }

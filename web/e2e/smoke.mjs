@@ -1,0 +1,143 @@
+// Browser test of the map client: Debian's Chromium driven by playwright-core against a running
+// server with the demo picture. Run by tests/web.rs (cargo test), which starts the server and
+// passes BASE, POLICE_USER/POLICE_PASS, WALKER_USER/WALKER_PASS and ARTIFACTS (screenshots).
+// Fails on any console error and on any request to a host other than the test server.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const base = process.env.BASE;
+const origin = new URL(base).origin;
+const artifacts = process.env.ARTIFACTS;
+mkdirSync(artifacts, { recursive: true });
+
+const problems = [];
+const check = (ok, what) => { if (!ok) throw new Error(what); console.log(`ok - ${what}`); };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+});
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'sv-SE' });
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.origin === origin || url.protocol === 'blob:' || url.protocol === 'data:') return route.continue();
+    problems.push(`request to another host: ${url.href}`);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    // MapLibre's software WebGL warns about ReadPixels stalls; that is not an error of ours.
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return page;
+}
+
+async function signIn(page, user, password) {
+  await page.goto(base + '/');
+  await page.waitForSelector('#login-form');
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await page.click('#login-button');
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+  await page.evaluate(() => new Promise((r) => (window.lagesbild.map.loaded() ? r() : window.lagesbild.map.once('idle', r))));
+}
+
+const rendered = (page, layer) => page.evaluate((l) => window.lagesbild.map.queryRenderedFeatures({ layers: [l] }).length, layer);
+const inSource = (page, source) => page.evaluate((s) => window.lagesbild.map.querySourceFeatures(s).length, source);
+const idle = (page) => page.evaluate(() => new Promise((r) => { const m = window.lagesbild.map; m.triggerRepaint(); m.once('idle', r); }));
+
+try {
+  // 1. The login page, a wrong password, then police.
+  const police = await newPage();
+  await police.goto(base + '/');
+  await police.waitForSelector('#login-form');
+  await police.screenshot({ path: join(artifacts, '01-login.png') });
+  await police.fill('#username', process.env.POLICE_USER);
+  await police.fill('#password', 'fel lösenord');
+  await police.click('#login-button');
+  await police.waitForFunction(() => document.getElementById('login-error').textContent.length > 0);
+  check((await police.textContent('#login-error')).includes('Fel användarnamn eller lösenord'), 'a wrong password is explained in Swedish');
+  problems.splice(0, problems.length, ...problems.filter((p) => !p.includes('401')));
+  await signIn(police, process.env.POLICE_USER, process.env.POLICE_PASS);
+  await idle(police);
+  const incidents30 = await inSource(police, 'incidents');
+  check(await rendered(police, 'incidents') > 0, 'police see incident points');
+  check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');
+  check(await police.locator('.area-name').count() > 5, 'area names are shown');
+  await police.screenshot({ path: join(artifacts, '02-map-police.png') });
+
+  // 2. Toggle a layer: gone from the map and remembered in the URL.
+  await police.uncheck('input[data-layer="incidents"]');
+  await idle(police);
+  check(await rendered(police, 'incidents') === 0, 'unticking hides the incidents');
+  check(police.url().includes('dolda=incidents'), 'the URL keeps the hidden layer');
+  await police.check('input[data-layer="incidents"]');
+  await idle(police);
+  check(await rendered(police, 'incidents') > 0, 'ticking shows them again');
+
+  // 3. The time window.
+  await police.selectOption('#days', '7');
+  await police.waitForFunction(() => location.hash.includes('dagar=7'));
+  await idle(police);
+  const incidents7 = await inSource(police, 'incidents');
+  check(incidents7 > 0 && incidents7 < incidents30, `7 days (${incidents7}) show fewer incidents than 30 (${incidents30})`);
+
+  // 4. Open a feature.
+  const point = await police.evaluate(() => {
+    const m = window.lagesbild.map;
+    const f = m.queryRenderedFeatures({ layers: ['incidents'] })[0];
+    const p = m.project(f.geometry.coordinates);
+    const box = m.getCanvas().getBoundingClientRect();
+    return { x: box.left + p.x, y: box.top + p.y };
+  });
+  await police.mouse.click(point.x, point.y);
+  await police.waitForSelector('.maplibregl-popup .details');
+  check((await police.textContent('.maplibregl-popup')).includes('Kategori'), 'a clicked incident shows its details in Swedish');
+  await police.screenshot({ path: join(artifacts, '03-feature.png') });
+
+  // 5. Live: a report made elsewhere appears on this map within seconds.
+  const other = await newPage();
+  await signIn(other, process.env.POLICE_USER, process.env.POLICE_PASS);
+  const created = await other.evaluate(async () => {
+    const me = await (await fetch('/auth/session')).json();
+    const r = await fetch('/collections/incidents/items', {
+      method: 'POST',
+      headers: { 'content-type': 'application/geo+json', 'x-csrf-token': me.csrfToken },
+      body: JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [17.8448, 59.2393] },
+        properties: { category: 'car_fire', occurred_at: new Date().toISOString(), severity: 3, description: 'E2E' } }),
+    });
+    return (await r.json()).id;
+  });
+  await police.waitForFunction((id) => window.lagesbild.map.querySourceFeatures('incidents')
+    .some((f) => f.id === id || f.properties.id === id), created, { timeout: 5000 }).catch(() => {});
+  const seen = await police.evaluate(async (id) => {
+    const src = window.lagesbild.map.getSource('incidents');
+    const data = await src.getData();
+    return data.features.some((f) => f.id === id);
+  }, created);
+  check(seen, 'a new incident from another browser appears live');
+
+  // 6. A night walker sees only counts of incidents.
+  const walker = await newPage();
+  await signIn(walker, process.env.WALKER_USER, process.env.WALKER_PASS);
+  await idle(walker);
+  check(await inSource(walker, 'incidents') === 0, 'night walkers get no incident points');
+  check(await rendered(walker, 'incidents-agg') > 0, 'night walkers see incident counts per cell');
+  check(await walker.locator('input[data-layer="cameras"]').count() === 0, 'night walkers have no camera layer');
+  await walker.screenshot({ path: join(artifacts, '04-map-night-walker.png') });
+} catch (e) {
+  problems.push(`failed: ${e.message}`);
+} finally {
+  await browser.close();
+}
+
+if (problems.length) {
+  console.error(problems.join('\n'));
+  process.exit(1);
+}
+console.log('all browser checks passed');

@@ -1,0 +1,249 @@
+// The picture: a MapLibre map of the layers the signed-in role may see, drawn from our own
+// server only (no basemap tiles from elsewhere: the base is the area outlines of geodata/).
+import * as maplibregl from '../vendor/maplibre-gl/maplibre-gl.mjs';
+import { getJson } from './api.js';
+import { T } from './strings.js';
+
+const LAYERS = ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'areas'];
+const TIMED = new Set(['incidents']);
+
+/** The view kept in the URL: days, hidden layers (map position is MapLibre's `karta`). */
+export function readHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const days = Number(p.get('dagar'));
+  return {
+    days: [7, 30, 90].includes(days) ? days : 30,
+    hidden: new Set((p.get('dolda') || '').split(',').filter(Boolean)),
+  };
+}
+
+function writeHash(view) {
+  const p = new URLSearchParams(location.hash.slice(1));
+  p.set('dagar', String(view.days));
+  if (view.hidden.size) p.set('dolda', [...view.hidden].join(','));
+  else p.delete('dolda');
+  history.replaceState(null, '', '#' + p.toString().replaceAll('%2F', '/'));
+}
+
+function match(property, colors, fallback) {
+  const m = ['match', ['get', property]];
+  for (const [k, v] of Object.entries(colors)) m.push(k, v);
+  m.push(fallback);
+  return m;
+}
+
+/** A camera's viewing sector as a polygon (direction clockwise from north, metres). */
+export function sector(lon, lat, direction, fov, range) {
+  const ring = [[lon, lat]];
+  const steps = 12;
+  const mLat = 111320;
+  const mLon = 111320 * Math.cos((lat * Math.PI) / 180);
+  for (let i = 0; i <= steps; i++) {
+    const a = ((direction - fov / 2 + (fov * i) / steps) * Math.PI) / 180;
+    ring.push([lon + (Math.sin(a) * range) / mLon, lat + (Math.cos(a) * range) / mLat]);
+  }
+  ring.push([lon, lat]);
+  return { type: 'Polygon', coordinates: [ring] };
+}
+
+/** Times in Swedish form; everything else as text. */
+function formatValue(v) {
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) {
+    return new Date(v).toLocaleString('sv-SE', { dateStyle: 'short', timeStyle: 'short' });
+  }
+  return String(v);
+}
+
+/** A label position: the middle of the outer ring's bounding box. */
+function centre(g) {
+  const ring = g.type === 'Polygon' ? g.coordinates[0] : g.coordinates[0][0];
+  const xs = ring.map((c) => c[0]);
+  const ys = ring.map((c) => c[1]);
+  return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+}
+
+function windowParam(days) {
+  const start = new Date(Date.now() - days * 86400000);
+  return `${start.toISOString().slice(0, 10)}/..`;
+}
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+/** Builds the map in `container` for the caller `me`; returns a controller. */
+export async function createMap(container, me, onStatus) {
+  const symbols = await getJson('/web/symbols.json');
+  const view = readHash();
+  // Read before MapLibre writes its own position into the URL.
+  const hadPosition = new URLSearchParams(location.hash.slice(1)).has('karta');
+  const grant = (layer) => me.layers[layer]?.read ?? 'none';
+
+  const map = new maplibregl.Map({
+    container,
+    hash: 'karta',
+    center: [17.78, 59.22],
+    zoom: 11,
+    attributionControl: false,
+    style: {
+      version: 8,
+      sources: {},
+      layers: [{ id: 'background', type: 'background', paint: { 'background-color': symbols.background } }],
+    },
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: true }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  await new Promise((resolve) => map.once('load', resolve));
+
+  const fitTo = (fc) => {
+    const cs = fc.features.flatMap((f) => (f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates.flat(1)));
+    const xs = cs.map((c) => c[0]);
+    const ys = cs.map((c) => c[1]);
+    map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 40, duration: 0 });
+  };
+  const s = symbols;
+  const add = (id, source, def) => map.addLayer({ id, source, ...def });
+  for (const id of ['areas', 'incidents', 'incidents-agg', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes']) {
+    map.addSource(id, { type: 'geojson', data: EMPTY });
+  }
+  add('areas-fill', 'areas', { type: 'fill', paint: {
+    'fill-color': match('police_classification', s.areas.fill, s.areas.fill.none),
+    'fill-opacity': s.areas.fillOpacity } });
+  add('areas-line', 'areas', { type: 'line', paint: { 'line-color': s.areas.outline, 'line-width': 1.5 } });
+  add('incidents-agg', 'incidents-agg', { type: 'fill', paint: {
+    'fill-color': s.aggregate.color,
+    'fill-opacity': ['interpolate', ['linear'], ['get', 'count'], 3, 0.35, 50, 0.9],
+    'fill-outline-color': '#7a2a00' } });
+  add('camera-sectors', 'camera-sectors', { type: 'fill', paint: {
+    'fill-color': match('status', s.cameras.colors, '#999999'), 'fill-opacity': s.cameras.sectorOpacity } });
+  add('cameras', 'cameras', { type: 'circle', paint: {
+    'circle-radius': 4, 'circle-color': match('status', s.cameras.colors, '#999999'),
+    'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+  add('patrol_routes', 'patrol_routes', { type: 'line', layout: { 'line-cap': 'round' }, paint: {
+    'line-color': match('kind', s.patrol_routes.colors, '#009E73'), 'line-width': s.patrol_routes.width } });
+  add('risk_environments', 'risk_environments', { type: 'circle', paint: {
+    'circle-radius': s.risk_environments.radius,
+    'circle-color': match('level', s.risk_environments.colors, '#E69F00'),
+    'circle-opacity': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.opacity, 0.9],
+    'circle-stroke-color': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.stroke, '#000'],
+    'circle-stroke-width': ['case', ['==', ['get', 'stale'], true], 2.5, 1] } });
+  add('incidents', 'incidents', { type: 'circle', paint: {
+    'circle-radius': s.incidents.radius,
+    'circle-color': match('category', s.incidents.colors, '#999999'),
+    'circle-stroke-color': s.incidents.stroke, 'circle-stroke-width': 1 } });
+
+  const styleLayers = {
+    incidents: ['incidents', 'incidents-agg'],
+    risk_environments: ['risk_environments'],
+    cameras: ['cameras', 'camera-sectors'],
+    patrol_routes: ['patrol_routes'],
+    areas: ['areas-fill', 'areas-line'],
+  };
+
+  async function load(layer) {
+    const g = grant(layer);
+    if (g === 'none') return;
+    const when = TIMED.has(layer) ? `&datetime=${encodeURIComponent(windowParam(view.days))}` : '';
+    try {
+      if (g === 'aggregate') {
+        map.getSource(`${layer}-agg`)?.setData(await getJson(`/collections/${layer}/aggregate?by=grid${when}`));
+        return;
+      }
+      const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
+      if (layer === 'cameras') {
+        map.getSource('camera-sectors').setData({
+          type: 'FeatureCollection',
+          features: fc.features
+            .filter((f) => f.geometry?.type === 'Point' && f.properties.direction !== undefined)
+            .map((f) => ({
+              type: 'Feature',
+              properties: { status: f.properties.status },
+              geometry: sector(...f.geometry.coordinates, f.properties.direction,
+                f.properties.field_of_view, f.properties.range_m),
+            })),
+        });
+      }
+      map.getSource(layer).setData(fc);
+      if (layer === 'areas') {
+        placeAreaNames(fc);
+        if (!hadPosition && fc.features.length) fitTo(fc);
+      }
+    } catch (msg) {
+      onStatus(String(msg));
+    }
+  }
+
+  // Area names as HTML labels: text in a WebGL style needs glyph files, which we do not ship.
+  let nameMarkers = [];
+  function placeAreaNames(fc) {
+    nameMarkers.forEach((m) => m.remove());
+    nameMarkers = fc.features.map((f) => {
+      const el = document.createElement('div');
+      el.className = 'area-name';
+      el.textContent = f.properties.name;
+      return new maplibregl.Marker({ element: el }).setLngLat(centre(f.geometry)).addTo(map);
+    });
+  }
+
+  function applyVisibility() {
+    for (const [layer, ids] of Object.entries(styleLayers)) {
+      const visible = grant(layer) !== 'none' && !view.hidden.has(layer);
+      for (const id of ids) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+      if (layer === 'areas') nameMarkers.forEach((m) => { m.getElement().hidden = !visible; });
+    }
+    writeHash(view);
+  }
+
+  // Details of a clicked feature, as text (never as HTML).
+  const clickable = ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'incidents-agg', 'areas-fill'];
+  map.on('click', (e) => {
+    const hit = map.queryRenderedFeatures(e.point, { layers: clickable })[0];
+    if (!hit) return;
+    const table = document.createElement('table');
+    table.className = 'details';
+    const caption = document.createElement('caption');
+    caption.textContent = T.layerNames[hit.layer.id] ?? T.layerNames[hit.source] ?? hit.source;
+    table.append(caption);
+    for (const [k, v] of Object.entries(hit.properties)) {
+      if (v === null || v === undefined || v === '' || k === 'links') continue;
+      const tr = document.createElement('tr');
+      const a = document.createElement('th'); a.textContent = T.fields[k] ?? k;
+      const b = document.createElement('td'); b.textContent = T.values[v] ?? formatValue(v);
+      tr.append(a, b);
+      table.append(tr);
+    }
+    new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(table).addTo(map);
+  });
+  for (const id of clickable) {
+    map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+    map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+  }
+
+  // Live: reload a layer shortly after someone changes it.
+  const pending = new Map();
+  const events = new EventSource('/events');
+  const onChange = (e) => {
+    let layer;
+    try { layer = JSON.parse(e.data).layer; } catch { return; }
+    clearTimeout(pending.get(layer));
+    pending.set(layer, setTimeout(() => load(layer), 300));
+  };
+  events.addEventListener('upserted', onChange);
+  events.addEventListener('deleted', onChange);
+  events.addEventListener('lagged', () => LAYERS.forEach(load));
+
+  await Promise.all(LAYERS.map(load));
+  applyVisibility();
+
+  return {
+    map,
+    view,
+    symbols,
+    grant,
+    setDays(days) { view.days = days; writeHash(view); return Promise.all([...TIMED].map(load)); },
+    setVisible(layer, visible) {
+      if (visible) view.hidden.delete(layer); else view.hidden.add(layer);
+      applyVisibility();
+    },
+    reload: (layer) => load(layer),
+    close() { events.close(); map.remove(); },
+  };
+}
