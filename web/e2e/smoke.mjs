@@ -48,7 +48,12 @@ async function signIn(page, user, password) {
 }
 
 const rendered = (page, layer) => page.evaluate((l) => window.lagesbild.map.queryRenderedFeatures({ layers: [l] }).length, layer);
-const inSource = (page, source) => page.evaluate((s) => window.lagesbild.map.querySourceFeatures(s).length, source);
+const inSource = (page, source) => page.evaluate(async (s) => (await window.lagesbild.map.getSource(s).getData()).features.length, source);
+const zoomTo = (page, zoom) => page.evaluate((z) => new Promise((r) => {
+  const m = window.lagesbild.map;
+  m.jumpTo({ center: [17.8448, 59.2393], zoom: z });
+  m.once('idle', r);
+}), zoom);
 const idle = (page) => page.evaluate(() => new Promise((r) => { const m = window.lagesbild.map; m.triggerRepaint(); m.once('idle', r); }));
 
 try {
@@ -66,10 +71,14 @@ try {
   await signIn(police, process.env.POLICE_USER, process.env.POLICE_PASS);
   await idle(police);
   const incidents30 = await inSource(police, 'incidents');
-  check(await rendered(police, 'incidents') > 0, 'police see incident points');
+  check(await police.evaluate(() => window.lagesbild.map.getZoom() < 12
+    && window.lagesbild.map.getLayoutProperty('incidents-heat', 'visibility') === 'visible'), 'zoomed out, incidents are a heatmap');
+  await police.screenshot({ path: join(artifacts, '02-map-police-overview.png') });
+  await zoomTo(police, 14);
+  check(await rendered(police, 'incidents') > 0, 'zoomed in, police see incident points');
   check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');
   check(await police.locator('.area-name').count() > 5, 'area names are shown');
-  await police.screenshot({ path: join(artifacts, '02-map-police.png') });
+  await police.screenshot({ path: join(artifacts, '02-map-police-alby.png') });
 
   // 2. Toggle a layer: gone from the map and remembered in the URL.
   await police.uncheck('input[data-layer="incidents"]');
@@ -100,6 +109,24 @@ try {
   check((await police.textContent('.maplibregl-popup')).includes('Kategori'), 'a clicked incident shows its details in Swedish');
   await police.screenshot({ path: join(artifacts, '03-feature.png') });
 
+  // 4b. Meeting mode: large type, step through the areas with the keyboard, the area panel
+  // compares the window with the one before, and "since the last meeting" counts changes.
+  await police.keyboard.press('Escape');
+  await police.click('#meeting-button');
+  check(await police.evaluate(() => document.body.classList.contains('meeting')), 'meeting mode is on');
+  await police.keyboard.press('ArrowRight');
+  await police.waitForFunction(() => document.querySelectorAll('#area-table tr').length >= 2, null, { timeout: 10000 });
+  check((await police.textContent('#area-heading')).startsWith('Område:'), 'the area panel names the area');
+  check(/v\. \d+–\d+ jämfört med v\. \d+–\d+/.test(await police.textContent('#area-period'))
+    || (await police.textContent('#area-period')).includes('Inga händelser'), 'the area panel shows ISO weeks');
+  const since = new Date(Date.now() - 20 * 86400000).toISOString().slice(0, 10);
+  await police.fill('#since', since);
+  await police.dispatchEvent('#since', 'change');
+  await police.waitForFunction(() => document.getElementById('since-counts').textContent.includes('Nya:'));
+  await police.screenshot({ path: join(artifacts, '05-meeting.png') });
+  await police.keyboard.press('Escape');
+  check(!(await police.evaluate(() => document.body.classList.contains('meeting'))), 'Escape leaves meeting mode');
+
   // 5. Live: a report made elsewhere appears on this map within seconds.
   const other = await newPage();
   await signIn(other, process.env.POLICE_USER, process.env.POLICE_PASS);
@@ -125,7 +152,7 @@ try {
   // 6. A night walker sees only counts of incidents.
   const walker = await newPage();
   await signIn(walker, process.env.WALKER_USER, process.env.WALKER_PASS);
-  await idle(walker);
+  await zoomTo(walker, 13);
   check(await inSource(walker, 'incidents') === 0, 'night walkers get no incident points');
   check(await rendered(walker, 'incidents-agg') > 0, 'night walkers see incident counts per cell');
   check(await walker.locator('input[data-layer="cameras"]').count() === 0, 'night walkers have no camera layer');

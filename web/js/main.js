@@ -2,6 +2,7 @@
 import { T } from './strings.js';
 import { currentSession, login, logout } from './auth.js';
 import { createMap } from './map.js';
+import { getJson } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const text = (id, s) => { $(id).textContent = s; };
@@ -13,6 +14,7 @@ for (const [id, s] of [
   ['links-heading', T.links], ['link-collections', T.linkCollections], ['link-api', T.linkApi],
   ['qgis-hint', T.qgisHint], ['url', location.origin], ['map-heading', T.mapHeading],
   ['time-heading', T.timeWindow], ['layers-heading', T.layersPanel], ['logout-button', T.logoutButton],
+  ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel],
 ]) text(id, s);
 document.title = T.appTitle;
 
@@ -87,12 +89,104 @@ function buildPanel(me, c) {
   text('signed-in', T.signedInAs(me.user, me.roleLabel, me.organisation));
 }
 
+/** ISO 8601 week number of a date. */
+function isoWeek(d) {
+  const t = new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()));
+  const day = t.getUTCDay() || 7;
+  t.setUTCDate(t.getUTCDate() + 4 - day);
+  const first = new Date(Date.UTC(t.getUTCFullYear(), 0, 1));
+  return Math.ceil(((t - first) / 86400000 + 1) / 7);
+}
+
+const isoDay = (d) => d.toISOString().slice(0, 10);
+
+/** The area panel: counts per category in the window against the previous equal window. */
+async function showArea(name) {
+  if (!controller) return;
+  const days = controller.view.days;
+  const now = new Date();
+  const start = new Date(now - days * 86400000);
+  const before = new Date(now - 2 * days * 86400000);
+  const count = async (a, b) => {
+    const fc = await getJson(`/collections/incidents/aggregate?by=area&datetime=${isoDay(a)}/${isoDay(b)}`);
+    const out = { total: 0, categories: {} };
+    for (const f of fc.features.filter((x) => x.properties.name === name)) {
+      out.total += f.properties.count;
+      for (const [c, n] of Object.entries(f.properties.categories)) out.categories[c] = (out.categories[c] ?? 0) + n;
+    }
+    return out;
+  };
+  $('area-panel').hidden = false;
+  text('area-heading', T.areaHeading(name));
+  text('area-period', T.areaPeriod(isoWeek(start), isoWeek(now), isoWeek(before), isoWeek(new Date(start - 86400000))));
+  let current; let previous;
+  try {
+    [current, previous] = await Promise.all([count(start, now), count(before, start)]);
+  } catch (msg) {
+    text('status', String(msg));
+    return;
+  }
+  const table = $('area-table');
+  const head = document.createElement('tr');
+  for (const h of T.areaColumns) { const th = document.createElement('th'); th.textContent = h; head.append(th); }
+  const rows = [head];
+  const cats = [...new Set([...Object.keys(current.categories), ...Object.keys(previous.categories)])];
+  const row = (label, a, b) => {
+    const tr = document.createElement('tr');
+    const diff = a - b;
+    const cells = [label, String(a), String(b), diff > 0 ? `+${diff}` : String(diff)];
+    cells.forEach((c, i) => {
+      const td = document.createElement('td');
+      td.textContent = c;
+      if (i > 0) td.className = 'num';
+      if (i === 3 && diff !== 0) td.classList.add(diff > 0 ? 'up' : 'down');
+      tr.append(td);
+    });
+    return tr;
+  };
+  for (const c of cats) rows.push(row(T.values[c] ?? c, current.categories[c] ?? 0, previous.categories[c] ?? 0));
+  rows.push(row(T.areaTotal, current.total, previous.total));
+  table.replaceChildren(...rows);
+  if (current.total === 0 && previous.total === 0) text('area-period', T.areaNone);
+}
+
+let meetingIndex = -1;
+function stepArea(delta) {
+  const names = controller?.areaNames() ?? [];
+  if (!names.length) return;
+  meetingIndex = (meetingIndex + delta + names.length) % names.length;
+  controller.focusArea(names[meetingIndex]);
+  showArea(names[meetingIndex]);
+}
+
+function setMeeting(on) {
+  document.body.classList.toggle('meeting', on);
+  text('meeting-button', on ? T.leaveMeeting : T.meetingButton);
+  if (on) document.documentElement.requestFullscreen?.().catch(() => {});
+  else if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  setTimeout(() => controller?.map.resize(), 50);
+}
+
+$('meeting-button').addEventListener('click', () => setMeeting(!document.body.classList.contains('meeting')));
+document.addEventListener('keydown', (e) => {
+  if (!document.body.classList.contains('meeting')) return;
+  if (e.key === 'ArrowRight') stepArea(1);
+  if (e.key === 'ArrowLeft') stepArea(-1);
+  if (e.key === 'Escape') setMeeting(false);
+});
+$('since').addEventListener('change', async () => {
+  if (!controller) return;
+  if (controller.grant('incidents') !== 'exact') { text('since-counts', T.sinceNeedsExact); return; }
+  const counts = await controller.showSince($('since').value);
+  text('since-counts', $('since').value ? T.sinceCounts(counts) : '');
+});
+
 async function show(me) {
   $('login-view').hidden = !!me;
   $('app-view').hidden = !me;
   if (!me) { controller?.close(); controller = null; $('username').focus(); return; }
   text('status', T.loading);
-  controller = await createMap($('map'), me, (msg) => text('status', msg));
+  controller = await createMap($('map'), me, (msg) => text('status', msg), showArea);
   buildPanel(me, controller);
   text('status', '');
   window.lagesbild = { map: controller.map, controller, ready: true };

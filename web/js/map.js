@@ -70,11 +70,12 @@ function windowParam(days) {
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
 /** Builds the map in `container` for the caller `me`; returns a controller. */
-export async function createMap(container, me, onStatus) {
+export async function createMap(container, me, onStatus, onArea) {
   const symbols = await getJson('/web/symbols.json');
   const view = readHash();
   // Read before MapLibre writes its own position into the URL.
   const hadPosition = new URLSearchParams(location.hash.slice(1)).has('karta');
+  let areas = EMPTY;
   const grant = (layer) => me.layers[layer]?.read ?? 'none';
 
   const map = new maplibregl.Map({
@@ -101,7 +102,7 @@ export async function createMap(container, me, onStatus) {
   };
   const s = symbols;
   const add = (id, source, def) => map.addLayer({ id, source, ...def });
-  for (const id of ['areas', 'incidents', 'incidents-agg', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes']) {
+  for (const id of ['since', 'areas', 'incidents', 'incidents-agg', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
   add('areas-fill', 'areas', { type: 'fill', paint: {
@@ -125,13 +126,24 @@ export async function createMap(container, me, onStatus) {
     'circle-opacity': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.opacity, 0.9],
     'circle-stroke-color': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.stroke, '#000'],
     'circle-stroke-width': ['case', ['==', ['get', 'stale'], true], 2.5, 1] } });
-  add('incidents', 'incidents', { type: 'circle', paint: {
+  // Zoomed out, incidents are a heatmap; zoomed in, points by category.
+  add('incidents-heat', 'incidents', { type: 'heatmap', maxzoom: 13, paint: {
+    'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 9, 8, 13, 24],
+    'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 9, 0.6, 13, 1.2],
+    'heatmap-opacity': ['interpolate', ['linear'], ['zoom'], 11.5, 0.85, 13, 0],
+    'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'],
+      0, 'rgba(255,255,255,0)', 0.2, '#fde0c5', 0.5, '#E69F00', 0.8, '#D55E00', 1, '#7a2a00'] } });
+  add('since', 'since', { type: 'circle', paint: {
+    'circle-radius': s.incidents.radius + 5, 'circle-color': 'rgba(0,0,0,0)',
+    'circle-stroke-width': 3,
+    'circle-stroke-color': ['match', ['get', 'change'], 'new', '#0072B2', 'closed', '#555555', '#CC79A7'] } });
+  add('incidents', 'incidents', { type: 'circle', minzoom: 11.5, paint: {
     'circle-radius': s.incidents.radius,
     'circle-color': match('category', s.incidents.colors, '#999999'),
     'circle-stroke-color': s.incidents.stroke, 'circle-stroke-width': 1 } });
 
   const styleLayers = {
-    incidents: ['incidents', 'incidents-agg'],
+    incidents: ['incidents', 'incidents-heat', 'incidents-agg', 'since'],
     risk_environments: ['risk_environments'],
     cameras: ['cameras', 'camera-sectors'],
     patrol_routes: ['patrol_routes'],
@@ -163,6 +175,7 @@ export async function createMap(container, me, onStatus) {
       }
       map.getSource(layer).setData(fc);
       if (layer === 'areas') {
+        areas = fc;
         placeAreaNames(fc);
         if (!hadPosition && fc.features.length) fitTo(fc);
       }
@@ -197,6 +210,7 @@ export async function createMap(container, me, onStatus) {
   map.on('click', (e) => {
     const hit = map.queryRenderedFeatures(e.point, { layers: clickable })[0];
     if (!hit) return;
+    if (hit.layer.id === 'areas-fill' && onArea) { onArea(hit.properties.name); return; }
     const table = document.createElement('table');
     table.className = 'details';
     const caption = document.createElement('caption');
@@ -233,9 +247,36 @@ export async function createMap(container, me, onStatus) {
   await Promise.all(LAYERS.map(load));
   applyVisibility();
 
+  const areaGeometry = (name) => areas.features.find((f) => f.properties.name === name);
   return {
     map,
     view,
+    areaNames: () => areas.features.map((f) => f.properties.name).sort((a, b) => a.localeCompare(b, 'sv')),
+    focusArea(name) { const f = areaGeometry(name); if (f) fitTo({ features: [f] }); },
+    windowParam: () => windowParam(view.days),
+    /** Rings around incidents new, changed or closed since `date` (YYYY-MM-DD); returns counts. */
+    async showSince(date) {
+      const counts = { new: 0, changed: 0, closed: 0 };
+      if (!date) { map.getSource('since').setData(EMPTY); return counts; }
+      const since = new Date(date).getTime();
+      const data = await map.getSource('incidents').getData();
+      const marked = [];
+      for (const f of data.features) {
+        const p = f.properties;
+        if (!p.updated_at) continue;
+        const created = Date.parse(p.created_at);
+        const updated = Date.parse(p.updated_at);
+        let change = null;
+        if (created >= since) change = 'new';
+        else if (updated >= since && p.status === 'closed') change = 'closed';
+        else if (updated >= since) change = 'changed';
+        if (!change) continue;
+        counts[change] += 1;
+        marked.push({ type: 'Feature', geometry: f.geometry, properties: { change } });
+      }
+      map.getSource('since').setData({ type: 'FeatureCollection', features: marked });
+      return counts;
+    },
     symbols,
     grant,
     setDays(days) { view.days = days; writeHash(view); return Promise.all([...TIMED].map(load)); },
