@@ -12,6 +12,8 @@ const artifacts = process.env.ARTIFACTS;
 mkdirSync(artifacts, { recursive: true });
 
 const problems = [];
+let offline = false; // while a context is offline on purpose, network errors are expected
+let refusing = null; // a status the browser logs as a failed load while a step provokes it
 const check = (ok, what) => { if (!ok) throw new Error(what); console.log(`ok - ${what}`); };
 
 const browser = await chromium.launch({
@@ -31,10 +33,14 @@ async function newPage() {
   const page = await context.newPage();
   page.on('console', (m) => {
     // MapLibre's software WebGL warns about ReadPixels stalls; that is not an error of ours.
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+    const expected = (offline && /ERR_INTERNET_DISCONNECTED|ERR_NETWORK_CHANGED/.test(m.text()))
+      || (refusing && m.text().includes(`status of ${refusing}`));
+    if (m.type() === 'error' && !expected) {
+      problems.push(`console error: ${m.text()}`);
+    }
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  return page;
+  return { page, context };
 }
 
 async function signIn(page, user, password) {
@@ -58,16 +64,17 @@ const idle = (page) => page.evaluate(() => new Promise((r) => { const m = window
 
 try {
   // 1. The login page, a wrong password, then police.
-  const police = await newPage();
+  const { page: police } = await newPage();
   await police.goto(base + '/');
   await police.waitForSelector('#login-form');
   await police.screenshot({ path: join(artifacts, '01-login.png') });
   await police.fill('#username', process.env.POLICE_USER);
   await police.fill('#password', 'fel lösenord');
+  refusing = 401;
   await police.click('#login-button');
   await police.waitForFunction(() => document.getElementById('login-error').textContent.length > 0);
+  refusing = null;
   check((await police.textContent('#login-error')).includes('Fel användarnamn eller lösenord'), 'a wrong password is explained in Swedish');
-  problems.splice(0, problems.length, ...problems.filter((p) => !p.includes('401')));
   await signIn(police, process.env.POLICE_USER, process.env.POLICE_PASS);
   await idle(police);
   const incidents30 = await inSource(police, 'incidents');
@@ -95,6 +102,18 @@ try {
   await idle(police);
   const incidents7 = await inSource(police, 'incidents');
   check(incidents7 > 0 && incidents7 < incidents30, `7 days (${incidents7}) show fewer incidents than 30 (${incidents30})`);
+
+  // 3b. Filters: one category only, kept in the URL.
+  await police.click('#filters summary');
+  await police.check('input[data-filter="categories"][value="vandalism"]');
+  await idle(police);
+  const cats = await police.evaluate(() => [...new Set(window.lagesbild.map
+    .queryRenderedFeatures({ layers: ['incidents'] }).map((f) => f.properties.category))]);
+  check(cats.length === 1 && cats[0] === 'vandalism', `the category filter shows only vandalism (${cats})`);
+  check(police.url().includes('kategori=vandalism'), 'the URL keeps the filter');
+  await police.uncheck('input[data-filter="categories"][value="vandalism"]');
+  await police.click('#filters summary');
+  await idle(police);
 
   // 4. Open a feature.
   const point = await police.evaluate(() => {
@@ -128,29 +147,49 @@ try {
   check(!(await police.evaluate(() => document.body.classList.contains('meeting'))), 'Escape leaves meeting mode');
 
   // 5. Live: a report made elsewhere appears on this map within seconds.
-  const other = await newPage();
-  await signIn(other, process.env.POLICE_USER, process.env.POLICE_PASS);
-  const created = await other.evaluate(async () => {
-    const me = await (await fetch('/auth/session')).json();
-    const r = await fetch('/collections/incidents/items', {
-      method: 'POST',
-      headers: { 'content-type': 'application/geo+json', 'x-csrf-token': me.csrfToken },
-      body: JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [17.8448, 59.2393] },
-        properties: { category: 'car_fire', occurred_at: new Date().toISOString(), severity: 3, description: 'E2E' } }),
-    });
-    return (await r.json()).id;
-  });
-  await police.waitForFunction((id) => window.lagesbild.map.querySourceFeatures('incidents')
-    .some((f) => f.id === id || f.properties.id === id), created, { timeout: 5000 }).catch(() => {});
-  const seen = await police.evaluate(async (id) => {
-    const src = window.lagesbild.map.getSource('incidents');
-    const data = await src.getData();
-    return data.features.some((f) => f.id === id);
-  }, created);
-  check(seen, 'a new incident from another browser appears live');
+  // The report form, on a phone-sized screen, at a tapped point.
+  const { page: phone, context: phoneContext } = await newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await signIn(phone, process.env.POLICE_USER, process.env.POLICE_PASS);
+  await phone.click('#report-button');
+  const report = async (description) => {
+    await phone.selectOption('#report-category', 'car_fire');
+    await phone.fill('#report-form textarea', description);
+    await phone.click('#report-pick');
+    const box = await phone.locator('#map').boundingBox();
+    await phone.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await phone.waitForFunction(() => document.getElementById('report-position').textContent.startsWith('Plats:'));
+    await phone.click('#report-submit');
+  };
+  const before = await inSource(police, 'incidents');
+  await report('Bilbrand på parkeringen, E2E');
+  await phone.waitForFunction(() => document.querySelector('#report-log .sent'), null, { timeout: 10000 });
+  for (let i = 0; i < 40 && (await inSource(police, 'incidents')) <= before; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  check(await inSource(police, 'incidents') > before, 'a report from another browser appears live on the map');
+  await phone.screenshot({ path: join(artifacts, '06-report-phone.png') });
+
+  // Without network the report waits, and is sent when the network is back.
+  offline = true;
+  await phoneContext.setOffline(true);
+  await report('Utan nät, E2E');
+  await phone.waitForFunction(() => document.querySelector('#report-log .waiting'));
+  check(await phone.evaluate(() => JSON.parse(localStorage.getItem('lagesbild.reportQueue')).length === 1), 'the report waits in the queue');
+  await phoneContext.setOffline(false);
+  await phone.waitForFunction(() => document.querySelectorAll('#report-log .sent').length >= 2, null, { timeout: 10000 });
+  offline = false;
+  check(await phone.evaluate(() => JSON.parse(localStorage.getItem('lagesbild.reportQueue')).length === 0), 'the queued report was sent when the network came back');
+
+  // A report the server refuses shows the server's reason in Swedish form.
+  refusing = 422;
+  await report('Ring 070-123 45 67');
+  await phone.waitForFunction(() => document.querySelector('#report-log .failed'), null, { timeout: 10000 });
+  refusing = null;
+  check((await phone.textContent('#report-log .failed')).includes('Inte skickad'), 'a refused report says why');
 
   // 6. A night walker sees only counts of incidents.
-  const walker = await newPage();
+  const { page: walker } = await newPage();
   await signIn(walker, process.env.WALKER_USER, process.env.WALKER_PASS);
   await zoomTo(walker, 13);
   check(await inSource(walker, 'incidents') === 0, 'night walkers get no incident points');

@@ -3,6 +3,7 @@ import { T } from './strings.js';
 import { currentSession, login, logout } from './auth.js';
 import { createMap } from './map.js';
 import { getJson } from './api.js';
+import { setupReport } from './report.js';
 
 const $ = (id) => document.getElementById(id);
 const text = (id, s) => { $(id).textContent = s; };
@@ -14,7 +15,10 @@ for (const [id, s] of [
   ['links-heading', T.links], ['link-collections', T.linkCollections], ['link-api', T.linkApi],
   ['qgis-hint', T.qgisHint], ['url', location.origin], ['map-heading', T.mapHeading],
   ['time-heading', T.timeWindow], ['layers-heading', T.layersPanel], ['logout-button', T.logoutButton],
-  ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel],
+  ['filters-heading', T.filtersHeading], ['report-button', T.reportButton],
+  ['report-heading', T.report.heading], ['report-category-label', T.report.category],
+  ['report-severity-label', T.report.severity], ['report-description-label', T.report.description],
+  ['report-pick', T.report.pick], ['report-here', T.report.here], ['report-submit', T.report.submit], ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel],
 ]) text(id, s);
 document.title = T.appTitle;
 
@@ -57,7 +61,63 @@ function legendFor(layer, symbols, grant) {
   return ul;
 }
 
+/** Category, organisation and status filters for incidents (only what the role can see). */
+async function buildFilters(c) {
+  const box = $('filter-boxes');
+  box.replaceChildren();
+  const g = c.grant('incidents');
+  if (g !== 'exact' && g !== 'coarse') { $('filters').hidden = true; return; }
+  const groups = [['categories', 'category', T.filterCategory]];
+  if (g === 'exact') groups.push(['organisations', 'organisation', T.filterOrganisation], ['statuses', 'status', T.filterStatus]);
+  for (const [kind, prop, title] of groups) {
+    const values = prop === 'category' ? Object.keys(c.symbols.incidents.colors) : await c.valuesOf(prop);
+    const fieldset = document.createElement('fieldset');
+    const legend = document.createElement('legend');
+    legend.textContent = title;
+    fieldset.append(legend);
+    for (const v of values) {
+      const label = document.createElement('label');
+      const input = document.createElement('input');
+      input.type = 'checkbox';
+      input.value = v;
+      input.dataset.filter = kind;
+      input.checked = c.view[kind].has(v);
+      input.onchange = () => c.setFilter(kind,
+        [...fieldset.querySelectorAll('input:checked')].map((i) => i.value));
+      label.append(input, document.createTextNode(T.values[v] ?? v));
+      fieldset.append(label);
+    }
+    box.append(fieldset);
+  }
+}
+
+let reporter = null;
+function buildReport(me, c) {
+  const may = me.layers.incidents?.create && me.layers.incidents.create !== 'none';
+  $('report-button').hidden = !may;
+  if (!may || reporter) return;
+  $('report-category').replaceChildren(...Object.keys(c.symbols.incidents.colors).map((k) => {
+    const o = document.createElement('option');
+    o.value = k; o.textContent = T.values[k] ?? k;
+    return o;
+  }));
+  $('report-button').onclick = () => { $('report-panel').hidden = !$('report-panel').hidden; };
+  reporter = setupReport({
+    form: $('report-form'),
+    list: $('report-log'),
+    pickButton: $('report-pick'),
+    hereButton: $('report-here'),
+    position: $('report-position'),
+    pickPoint: () => new Promise((resolve) => {
+      c.map.getCanvas().style.cursor = 'crosshair';
+      c.pickOnce((lngLat) => { c.map.getCanvas().style.cursor = ''; resolve([lngLat.lng, lngLat.lat]); });
+    }),
+  });
+}
+
 function buildPanel(me, c) {
+  buildFilters(c);
+  buildReport(me, c);
   const days = $('days');
   days.replaceChildren(...[7, 30, 90].map((n) => {
     const o = document.createElement('option');

@@ -11,17 +11,23 @@ const TIMED = new Set(['incidents']);
 export function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const days = Number(p.get('dagar'));
+  const list = (k) => new Set((p.get(k) || '').split(',').filter(Boolean));
   return {
     days: [7, 30, 90].includes(days) ? days : 30,
-    hidden: new Set((p.get('dolda') || '').split(',').filter(Boolean)),
+    hidden: list('dolda'),
+    categories: list('kategori'),
+    organisations: list('org'),
+    statuses: list('status'),
   };
 }
 
 function writeHash(view) {
   const p = new URLSearchParams(location.hash.slice(1));
   p.set('dagar', String(view.days));
-  if (view.hidden.size) p.set('dolda', [...view.hidden].join(','));
-  else p.delete('dolda');
+  for (const [key, set] of [['dolda', view.hidden], ['kategori', view.categories], ['org', view.organisations], ['status', view.statuses]]) {
+    if (set.size) p.set(key, [...set].join(','));
+    else p.delete(key);
+  }
   history.replaceState(null, '', '#' + p.toString().replaceAll('%2F', '/'));
 }
 
@@ -207,7 +213,9 @@ export async function createMap(container, me, onStatus, onArea) {
 
   // Details of a clicked feature, as text (never as HTML).
   const clickable = ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'incidents-agg', 'areas-fill'];
+  let picker = null;
   map.on('click', (e) => {
+    if (picker) { const p = picker; picker = null; p(e.lngLat); return; }
     const hit = map.queryRenderedFeatures(e.point, { layers: clickable })[0];
     if (!hit) return;
     if (hit.layer.id === 'areas-fill' && onArea) { onArea(hit.properties.name); return; }
@@ -244,8 +252,18 @@ export async function createMap(container, me, onStatus, onArea) {
   events.addEventListener('deleted', onChange);
   events.addEventListener('lagged', () => LAYERS.forEach(load));
 
+  function applyFilter() {
+    const all = ['all'];
+    for (const [kind, prop] of [['categories', 'category'], ['organisations', 'organisation'], ['statuses', 'status']]) {
+      if (view[kind].size) all.push(['in', ['get', prop], ['literal', [...view[kind]]]]);
+    }
+    const filter = all.length > 1 ? all : null;
+    for (const id of ['incidents', 'incidents-heat']) map.setFilter(id, filter);
+  }
+
   await Promise.all(LAYERS.map(load));
   applyVisibility();
+  applyFilter();
 
   const areaGeometry = (name) => areas.features.find((f) => f.properties.name === name);
   return {
@@ -279,6 +297,19 @@ export async function createMap(container, me, onStatus, onArea) {
     },
     symbols,
     grant,
+    /** Hands the next map click to `callback` instead of opening details. */
+    pickOnce(callback) { picker = callback; },
+    /** Shows only incidents of these categories, organisations and statuses (empty: all). */
+    setFilter(kind, values) {
+      view[kind] = new Set(values);
+      applyFilter();
+      writeHash(view);
+    },
+    /** The distinct values of a property among the loaded incidents. */
+    async valuesOf(property) {
+      const data = await map.getSource('incidents').getData();
+      return [...new Set(data.features.map((f) => f.properties[property]).filter(Boolean))].sort();
+    },
     setDays(days) { view.days = days; writeHash(view); return Promise.all([...TIMED].map(load)); },
     setVisible(layer, visible) {
       if (visible) view.hidden.delete(layer); else view.hidden.add(layer);
