@@ -146,6 +146,28 @@ try {
   await police.keyboard.press('Escape');
   check(!(await police.evaluate(() => document.body.classList.contains('meeting'))), 'Escape leaves meeting mode');
 
+  // 4c. Planning: draw a route, read its length and what lies within 100 m, save it.
+  const routesBefore = await inSource(police, 'patrol_routes');
+  await police.click('#plan-button');
+  await police.click('#plan-draw');
+  const mapBox = await police.locator('#map').boundingBox();
+  for (const [dx, dy] of [[-150, -60], [0, 0], [140, 50]]) {
+    await police.mouse.click(mapBox.x + mapBox.width / 2 + dx, mapBox.y + mapBox.height / 2 + dy);
+  }
+  await police.click('#plan-draw');
+  check((await police.textContent('#plan-length')).startsWith('Längd'), `the route's length and walking time are shown (${await police.textContent('#plan-length')})`);
+  await police.waitForFunction(() => document.getElementById('plan-coverage').textContent.includes('Riskmiljöer inom 100 m'));
+  check((await police.textContent('#plan-coverage')).includes('Händelser inom 100 m'), 'the coverage counts risk environments and incidents within 100 m');
+  check(await police.locator('.maplibregl-popup').count() <= 1, 'drawing opens no feature popups');
+  await police.fill('#plan-form input[name="name"]', 'Alby kvällsrunda E2E');
+  await police.click('#plan-save');
+  await police.waitForFunction(() => document.getElementById('plan-result').textContent.includes('sparad'));
+  for (let i = 0; i < 40 && (await inSource(police, 'patrol_routes')) <= routesBefore; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  check(await inSource(police, 'patrol_routes') === routesBefore + 1, 'the saved route is on the map');
+  await police.screenshot({ path: join(artifacts, '07-planning.png') });
+
   // 5. Live: a report made elsewhere appears on this map within seconds.
   // The report form, on a phone-sized screen, at a tapped point.
   const { page: phone, context: phoneContext } = await newPage();

@@ -4,6 +4,7 @@ import { currentSession, login, logout } from './auth.js';
 import { createMap } from './map.js';
 import { getJson } from './api.js';
 import { setupReport } from './report.js';
+import { setupPlan } from './plan.js';
 
 const $ = (id) => document.getElementById(id);
 const text = (id, s) => { $(id).textContent = s; };
@@ -16,6 +17,10 @@ for (const [id, s] of [
   ['qgis-hint', T.qgisHint], ['url', location.origin], ['map-heading', T.mapHeading],
   ['time-heading', T.timeWindow], ['layers-heading', T.layersPanel], ['logout-button', T.logoutButton],
   ['filters-heading', T.filtersHeading], ['report-button', T.reportButton],
+  ['plan-button', T.planButton], ['plan-heading', T.plan.heading], ['plan-draw', T.plan.draw],
+  ['plan-undo', T.plan.undo], ['plan-clear', T.plan.clear], ['plan-name-label', T.plan.name],
+  ['plan-kind-label', T.plan.kind], ['plan-weekdays-label', T.plan.weekdays], ['plan-start-label', T.plan.start],
+  ['plan-end-label', T.plan.end], ['plan-description-label', T.plan.description], ['plan-save', T.plan.save],
   ['report-heading', T.report.heading], ['report-category-label', T.report.category],
   ['report-severity-label', T.report.severity], ['report-description-label', T.report.description],
   ['report-pick', T.report.pick], ['report-here', T.report.here], ['report-submit', T.report.submit], ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel],
@@ -115,8 +120,34 @@ function buildReport(me, c) {
   });
 }
 
+let planner = null;
+function buildPlan(me, c) {
+  const may = me.layers.patrol_routes?.create && me.layers.patrol_routes.create !== 'none';
+  $('plan-button').hidden = !may;
+  if (!may || planner) return;
+  $('plan-kind').replaceChildren(...Object.keys(c.symbols.patrol_routes.colors).map((k) => {
+    const o = document.createElement('option');
+    o.value = k; o.textContent = T.values[k] ?? k;
+    return o;
+  }));
+  const days = $('plan-weekdays');
+  for (const [k, label] of Object.entries(T.plan.days)) {
+    const l = document.createElement('label');
+    const i = document.createElement('input');
+    i.type = 'checkbox'; i.name = 'weekday'; i.value = k; i.checked = k === 'fri' || k === 'sat';
+    l.append(i, document.createTextNode(label));
+    days.append(l);
+  }
+  $('plan-button').onclick = () => { $('plan-panel').hidden = !$('plan-panel').hidden; };
+  planner = setupPlan(c, me, {
+    draw: $('plan-draw'), undo: $('plan-undo'), clear: $('plan-clear'), length: $('plan-length'),
+    coverage: $('plan-coverage'), form: $('plan-form'), result: $('plan-result'),
+  }) ?? true;
+}
+
 function buildPanel(me, c) {
   buildFilters(c);
+  buildPlan(me, c);
   buildReport(me, c);
   const days = $('days');
   days.replaceChildren(...[7, 30, 90].map((n) => {

@@ -214,8 +214,10 @@ export async function createMap(container, me, onStatus, onArea) {
   // Details of a clicked feature, as text (never as HTML).
   const clickable = ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'incidents-agg', 'areas-fill'];
   let picker = null;
+  const clickHandlers = [];
   map.on('click', (e) => {
     if (picker) { const p = picker; picker = null; p(e.lngLat); return; }
+    if (clickHandlers.some((h) => h(e.lngLat))) return;
     const hit = map.queryRenderedFeatures(e.point, { layers: clickable })[0];
     if (!hit) return;
     if (hit.layer.id === 'areas-fill' && onArea) { onArea(hit.properties.name); return; }
@@ -297,6 +299,8 @@ export async function createMap(container, me, onStatus, onArea) {
     },
     symbols,
     grant,
+    /** Offers every map click to `handler` first; it returns true when it used the click. */
+    onMapClick(handler) { clickHandlers.push(handler); },
     /** Hands the next map click to `callback` instead of opening details. */
     pickOnce(callback) { picker = callback; },
     /** Shows only incidents of these categories, organisations and statuses (empty: all). */

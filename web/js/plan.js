@@ -1,0 +1,110 @@
+// Planering: draw a night-walk route on the map, see its length, walking time and what lies
+// within 100 m of it, save it with weekdays and hours, and log a walk done on a route.
+import { getJson, send } from './api.js';
+import { T } from './strings.js';
+
+const WALKING_KMH = 4.5;
+const COVER_M = 100;
+
+/** Metres along a line of [lon, lat] positions (haversine). */
+export function lengthM(coords) {
+  const R = 6371008.8;
+  let m = 0;
+  for (let i = 1; i < coords.length; i++) {
+    const [a, b] = [coords[i - 1], coords[i]];
+    const dLat = ((b[1] - a[1]) * Math.PI) / 180;
+    const dLon = ((b[0] - a[0]) * Math.PI) / 180;
+    const h = Math.sin(dLat / 2) ** 2
+      + Math.cos((a[1] * Math.PI) / 180) * Math.cos((b[1] * Math.PI) / 180) * Math.sin(dLon / 2) ** 2;
+    m += 2 * R * Math.asin(Math.sqrt(h));
+  }
+  return m;
+}
+
+/** Wires the planning panel to the map controller `c`. */
+export function setupPlan(c, me, el) {
+  const map = c.map;
+  let coords = [];
+  let drawing = false;
+  map.addSource('plan', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'plan-line', type: 'line', source: 'plan', filter: ['==', ['geometry-type'], 'LineString'],
+    paint: { 'line-color': '#0b4f8a', 'line-width': 4, 'line-dasharray': [2, 1] } });
+  map.addLayer({ id: 'plan-points', type: 'circle', source: 'plan', filter: ['==', ['geometry-type'], 'Point'],
+    paint: { 'circle-radius': 5, 'circle-color': '#fff', 'circle-stroke-color': '#0b4f8a', 'circle-stroke-width': 2 } });
+
+  const redraw = () => {
+    const features = coords.map((p) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: p }, properties: {} }));
+    if (coords.length > 1) features.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: coords }, properties: {} });
+    map.getSource('plan').setData({ type: 'FeatureCollection', features });
+    const m = lengthM(coords);
+    el.length.textContent = coords.length > 1 ? T.plan.length(Math.round(m), Math.round((m / 1000 / WALKING_KMH) * 60)) : T.plan.howTo;
+  };
+
+  async function coverage() {
+    if (coords.length < 2) { el.coverage.textContent = ''; return; }
+    const line = encodeURIComponent(JSON.stringify({ type: 'LineString', coordinates: coords }));
+    const parts = [];
+    try {
+      if (c.grant('risk_environments') === 'exact' || c.grant('risk_environments') === 'coarse') {
+        const r = await getJson(`/collections/risk_environments/items?intersects=${line}&distance=${COVER_M}&limit=10000`);
+        const levels = {};
+        r.features.forEach((f) => { const l = f.properties.level ?? 'okänd'; levels[l] = (levels[l] ?? 0) + 1; });
+        parts.push(T.plan.risk(r.numberMatched, Object.entries(levels).map(([l, n]) => `${T.values[l] ?? l}: ${n}`).join(', ')));
+      }
+      if (c.grant('incidents') === 'exact' || c.grant('incidents') === 'coarse') {
+        const when = encodeURIComponent(c.windowParam());
+        const r = await getJson(`/collections/incidents/items?intersects=${line}&distance=${COVER_M}&datetime=${when}&limit=1`);
+        parts.push(T.plan.incidents(r.numberMatched, c.view.days));
+      }
+    } catch (msg) {
+      parts.push(String(msg));
+    }
+    el.coverage.textContent = parts.join(' ');
+  }
+
+  c.onMapClick((lngLat) => {
+    if (!drawing) return false;
+    coords.push([lngLat.lng, lngLat.lat]);
+    redraw();
+    coverage();
+    return true;
+  });
+
+  el.draw.addEventListener('click', () => {
+    drawing = !drawing;
+    el.draw.textContent = drawing ? T.plan.stopDrawing : T.plan.draw;
+    map.getCanvas().style.cursor = drawing ? 'crosshair' : '';
+  });
+  el.undo.addEventListener('click', () => { coords.pop(); redraw(); coverage(); });
+  el.clear.addEventListener('click', () => { coords = []; redraw(); coverage(); });
+
+  el.form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (coords.length < 2) { el.result.textContent = T.plan.needLine; return; }
+    const data = new FormData(el.form);
+    const feature = {
+      type: 'Feature',
+      geometry: { type: 'LineString', coordinates: coords },
+      properties: {
+        name: String(data.get('name') || ''),
+        kind: data.get('kind'),
+        weekdays: data.getAll('weekday'),
+        start_time: data.get('start'),
+        end_time: data.get('end'),
+        description: String(data.get('description') || ''),
+      },
+    };
+    try {
+      await send('POST', '/collections/patrol_routes/items', feature);
+      el.result.textContent = T.plan.saved(feature.properties.name);
+      el.result.className = 'note sent';
+      coords = [];
+      redraw();
+      el.coverage.textContent = '';
+    } catch (msg) {
+      el.result.textContent = T.plan.refused(String(msg));
+      el.result.className = 'note failed';
+    }
+  });
+  redraw();
+}
