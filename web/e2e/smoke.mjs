@@ -167,6 +167,17 @@ try {
   }
   check(await inSource(police, 'patrol_routes') === routesBefore + 1, 'the saved route is on the map');
   await police.screenshot({ path: join(artifacts, '07-planning.png') });
+  // Log a walk done on a route, with a short report.
+  await police.click('#plan-button');
+  await police.click('#plan-button');
+  await police.waitForFunction(() => document.querySelectorAll('#walk-route option').length > 0);
+  await police.selectOption('#walk-route', { label: 'Alby kvällsrunda E2E' });
+  await police.fill('#walk-form input[name="started"]', '2026-11-20T21:00');
+  await police.fill('#walk-form input[name="ended"]', '2026-11-20T23:30');
+  await police.fill('#walk-form textarea', 'Lugnt vid torget, grupp vid busshållplatsen.');
+  await police.click('#walk-save');
+  await police.waitForFunction(() => document.getElementById('walk-result').textContent.length > 0);
+  check((await police.textContent('#walk-result')).includes('loggad'), `a walk is logged (${await police.textContent('#walk-result')})`);
 
   // 5. Live: a report made elsewhere appears on this map within seconds.
   // The report form, on a phone-sized screen, at a tapped point.

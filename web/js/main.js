@@ -2,7 +2,7 @@
 import { T } from './strings.js';
 import { currentSession, login, logout } from './auth.js';
 import { createMap } from './map.js';
-import { getJson } from './api.js';
+import { getJson, send } from './api.js';
 import { setupReport } from './report.js';
 import { setupPlan } from './plan.js';
 
@@ -21,6 +21,9 @@ for (const [id, s] of [
   ['plan-undo', T.plan.undo], ['plan-clear', T.plan.clear], ['plan-name-label', T.plan.name],
   ['plan-kind-label', T.plan.kind], ['plan-weekdays-label', T.plan.weekdays], ['plan-start-label', T.plan.start],
   ['plan-end-label', T.plan.end], ['plan-description-label', T.plan.description], ['plan-save', T.plan.save],
+  ['walk-heading', T.plan.walkHeading], ['walk-route-label', T.plan.walkRoute], ['walk-start-label', T.plan.walkStart],
+  ['walk-end-label', T.plan.walkEnd], ['walk-walkers-label', T.plan.walkWalkers], ['walk-report-label', T.plan.walkReport],
+  ['walk-save', T.plan.walkSave],
   ['report-heading', T.report.heading], ['report-category-label', T.report.category],
   ['report-severity-label', T.report.severity], ['report-description-label', T.report.description],
   ['report-pick', T.report.pick], ['report-here', T.report.here], ['report-submit', T.report.submit], ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel],
@@ -138,7 +141,44 @@ function buildPlan(me, c) {
     l.append(i, document.createTextNode(label));
     days.append(l);
   }
-  $('plan-button').onclick = () => { $('plan-panel').hidden = !$('plan-panel').hidden; };
+  $('plan-button').onclick = async () => {
+    $('plan-panel').hidden = !$('plan-panel').hidden;
+    const mayLog = me.layers.walks?.create && me.layers.walks.create !== 'none';
+    $('walk-form').hidden = !mayLog;
+    if (!$('plan-panel').hidden && mayLog) {
+      const routes = await c.map.getSource('patrol_routes').getData();
+      $('walk-route').replaceChildren(...routes.features.map((f) => {
+        const o = document.createElement('option');
+        o.value = f.id; o.textContent = f.properties.name;
+        return o;
+      }));
+    }
+  };
+  $('walk-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = new FormData($('walk-form'));
+    const routes = await c.map.getSource('patrol_routes').getData();
+    const route = routes.features.find((f) => f.id === data.get('route'));
+    if (!route) return;
+    try {
+      await send('POST', '/collections/walks/items', {
+        type: 'Feature',
+        geometry: route.geometry,
+        properties: {
+          route_id: route.id,
+          started_at: new Date(String(data.get('started'))).toISOString(),
+          ended_at: new Date(String(data.get('ended'))).toISOString(),
+          walkers: Number(data.get('walkers')),
+          report: String(data.get('report') || ''),
+        },
+      });
+      $('walk-result').textContent = T.plan.walkSaved;
+      $('walk-result').className = 'note sent';
+    } catch (msg) {
+      $('walk-result').textContent = T.plan.refused(String(msg));
+      $('walk-result').className = 'note failed';
+    }
+  });
   planner = setupPlan(c, me, {
     draw: $('plan-draw'), undo: $('plan-undo'), clear: $('plan-clear'), length: $('plan-length'),
     coverage: $('plan-coverage'), form: $('plan-form'), result: $('plan-result'),
