@@ -103,6 +103,20 @@ try {
   const incidents7 = await inSource(police, 'incidents');
   check(incidents7 > 0 && incidents7 < incidents30, `7 days (${incidents7}) show fewer incidents than 30 (${incidents30})`);
 
+  // 3a. A custom range and the weekly playback.
+  await police.selectOption('#days', 'custom');
+  await police.fill('#from', '2026-10-01');
+  await police.fill('#to', '2026-10-31');
+  await police.dispatchEvent('#to', 'change');
+  await police.waitForFunction(() => decodeURIComponent(location.hash).includes('från=2026-10-01'));
+  check(decodeURIComponent(police.url()).includes('till=2026-10-31'), 'a custom range is kept in the URL');
+  await police.click('#play');
+  await police.waitForFunction(() => document.getElementById('playing').textContent.startsWith('Visar vecka'));
+  check(true, `weekly playback runs (${await police.textContent('#playing')})`);
+  await police.click('#play');
+  await police.selectOption('#days', '7');
+  await idle(police);
+
   // 3b. Filters: one category only, kept in the URL.
   await police.click('#filters summary');
   await police.check('input[data-filter="categories"][value="vandalism"]');

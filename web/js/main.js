@@ -190,12 +190,26 @@ function buildPanel(me, c) {
   buildPlan(me, c);
   buildReport(me, c);
   const days = $('days');
+  const custom = document.createElement('option');
+  custom.value = 'custom'; custom.textContent = T.customRange; custom.selected = !!c.view.range;
   days.replaceChildren(...[7, 30, 90].map((n) => {
     const o = document.createElement('option');
-    o.value = String(n); o.textContent = T.days(n); o.selected = n === c.view.days;
+    o.value = String(n); o.textContent = T.days(n); o.selected = !c.view.range && n === c.view.days;
     return o;
-  }));
-  days.onchange = () => c.setDays(Number(days.value));
+  }), custom);
+  const showRange = () => { $('range').hidden = days.value !== 'custom'; };
+  if (c.view.range) { $('from').value = c.view.range[0]; $('to').value = c.view.range[1]; }
+  showRange();
+  days.onchange = () => {
+    showRange();
+    if (days.value !== 'custom') c.setDays(Number(days.value));
+  };
+  const applyRange = () => {
+    if ($('from').value && $('to').value && $('from').value <= $('to').value) c.setRange($('from').value, $('to').value);
+  };
+  $('from').onchange = applyRange;
+  $('to').onchange = applyRange;
+  $('play').onclick = () => playWeeks(c);
   const list = $('layer-list');
   list.replaceChildren();
   for (const layer of ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'areas']) {
@@ -279,6 +293,29 @@ async function showArea(name) {
   rows.push(row(T.areaTotal, current.total, previous.total));
   table.replaceChildren(...rows);
   if (current.total === 0 && previous.total === 0) text('area-period', T.areaNone);
+}
+
+/** Weekly playback: the last 12 ISO weeks one at a time, then back to the chosen window. */
+let playing = null;
+async function playWeeks(c) {
+  if (playing) { clearTimeout(playing.timer); playing = null; text('play', T.play); text('playing', ''); await c.setDays(c.view.days); return; }
+  const monday = (d) => { const t = new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate())); t.setUTCDate(t.getUTCDate() - ((t.getUTCDay() + 6) % 7)); return t; };
+  const start = monday(new Date(Date.now() - 11 * 7 * 86400000));
+  const weeks = Array.from({ length: 12 }, (_, i) => new Date(start.getTime() + i * 7 * 86400000));
+  const saved = c.view.range;
+  playing = { i: 0 };
+  text('play', T.stop);
+  const step = async () => {
+    if (!playing) return;
+    const w = weeks[playing.i];
+    const end = new Date(w.getTime() + 6 * 86400000);
+    await c.setRange(isoDay(w), isoDay(end));
+    text('playing', T.playingWeek(isoWeek(w), w.getUTCFullYear()));
+    playing.i += 1;
+    if (playing.i < weeks.length) playing.timer = setTimeout(step, 1500);
+    else { playing = null; text('play', T.play); c.view.range = saved; }
+  };
+  step();
 }
 
 let meetingIndex = -1;

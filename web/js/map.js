@@ -12,8 +12,12 @@ export function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const days = Number(p.get('dagar'));
   const list = (k) => new Set((p.get(k) || '').split(',').filter(Boolean));
+  const day = /^\d{4}-\d{2}-\d{2}$/;
+  const from = p.get('från');
+  const to = p.get('till');
   return {
     days: [7, 30, 90].includes(days) ? days : 30,
+    range: from && to && day.test(from) && day.test(to) && from <= to ? [from, to] : null,
     hidden: list('dolda'),
     categories: list('kategori'),
     organisations: list('org'),
@@ -24,6 +28,7 @@ export function readHash() {
 function writeHash(view) {
   const p = new URLSearchParams(location.hash.slice(1));
   p.set('dagar', String(view.days));
+  if (view.range) { p.set('från', view.range[0]); p.set('till', view.range[1]); } else { p.delete('från'); p.delete('till'); }
   for (const [key, set] of [['dolda', view.hidden], ['kategori', view.categories], ['org', view.organisations], ['status', view.statuses]]) {
     if (set.size) p.set(key, [...set].join(','));
     else p.delete(key);
@@ -68,8 +73,10 @@ function centre(g) {
   return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
 }
 
-function windowParam(days) {
-  const start = new Date(Date.now() - days * 86400000);
+/** The OGC datetime of the view: a custom range (whole days) or the last N days. */
+function windowParam(view) {
+  if (view.range) return `${view.range[0]}T00:00:00Z/${view.range[1]}T23:59:59Z`;
+  const start = new Date(Date.now() - view.days * 86400000);
   return `${start.toISOString().slice(0, 10)}/..`;
 }
 
@@ -77,7 +84,7 @@ const EMPTY = { type: 'FeatureCollection', features: [] };
 
 /** Builds the map in `container` for the caller `me`; returns a controller. */
 export async function createMap(container, me, onStatus, onArea) {
-  const symbols = await getJson('/web/symbols.json');
+  const [symbols, config] = await Promise.all([getJson('/web/symbols.json'), getJson('/web/config.json')]);
   const view = readHash();
   // Read before MapLibre writes its own position into the URL.
   const hadPosition = new URLSearchParams(location.hash.slice(1)).has('karta');
@@ -108,6 +115,13 @@ export async function createMap(container, me, onStatus, onArea) {
   };
   const s = symbols;
   const add = (id, source, def) => map.addLayer({ id, source, ...def });
+  // A municipality's own basemap (raster tiles), when configured in web/config.json.
+  const base = config.basemap;
+  if (base && base.type === 'xyz' && Array.isArray(base.tiles)) {
+    map.addSource('basemap', { type: 'raster', tiles: base.tiles, tileSize: base.tileSize ?? 256,
+      attribution: base.attribution ?? '' });
+    add('basemap', 'basemap', { type: 'raster' });
+  }
   for (const id of ['since', 'areas', 'incidents', 'incidents-agg', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
@@ -159,7 +173,7 @@ export async function createMap(container, me, onStatus, onArea) {
   async function load(layer) {
     const g = grant(layer);
     if (g === 'none') return;
-    const when = TIMED.has(layer) ? `&datetime=${encodeURIComponent(windowParam(view.days))}` : '';
+    const when = TIMED.has(layer) ? `&datetime=${encodeURIComponent(windowParam(view))}` : '';
     try {
       if (g === 'aggregate') {
         map.getSource(`${layer}-agg`)?.setData(await getJson(`/collections/${layer}/aggregate?by=grid${when}`));
@@ -273,7 +287,7 @@ export async function createMap(container, me, onStatus, onArea) {
     view,
     areaNames: () => areas.features.map((f) => f.properties.name).sort((a, b) => a.localeCompare(b, 'sv')),
     focusArea(name) { const f = areaGeometry(name); if (f) fitTo({ features: [f] }); },
-    windowParam: () => windowParam(view.days),
+    windowParam: () => windowParam(view),
     /** Rings around incidents new, changed or closed since `date` (YYYY-MM-DD); returns counts. */
     async showSince(date) {
       const counts = { new: 0, changed: 0, closed: 0 };
@@ -314,7 +328,9 @@ export async function createMap(container, me, onStatus, onArea) {
       const data = await map.getSource('incidents').getData();
       return [...new Set(data.features.map((f) => f.properties[property]).filter(Boolean))].sort();
     },
-    setDays(days) { view.days = days; writeHash(view); return Promise.all([...TIMED].map(load)); },
+    setDays(days) { view.days = days; view.range = null; writeHash(view); return Promise.all([...TIMED].map(load)); },
+    /** A custom range of whole days, `YYYY-MM-DD` to `YYYY-MM-DD` inclusive. */
+    setRange(from, to) { view.range = [from, to]; writeHash(view); return Promise.all([...TIMED].map(load)); },
     setVisible(layer, visible) {
       if (visible) view.hidden.delete(layer); else view.hidden.add(layer);
       applyVisibility();
