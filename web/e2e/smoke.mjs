@@ -233,7 +233,8 @@ try {
   await report('Ring 070-123 45 67');
   await phone.waitForFunction(() => document.querySelector('#report-log .failed'), null, { timeout: 10000 });
   refusing = null;
-  check((await phone.textContent('#report-log .failed')).includes('Inte skickad'), 'a refused report says why');
+  const why = await phone.textContent('#report-log .failed');
+  check(why.includes('Inte skickad') && why.includes('telefonnummer'), `a refused report says why, in Swedish (${why})`);
 
   // 6. A night walker sees only counts of incidents.
   const { page: walker } = await newPage();

@@ -48,14 +48,42 @@ export async function logout() {
   csrfToken = null;
 }
 
-/** A server refusal (RFC 9457 problem body) as a Swedish sentence. */
+/** Why a field was refused, in Swedish, from the server's words. */
+function fieldReason(message) {
+  if (/personal identity number/.test(message)) return T.errors.pii;
+  if (/phone number/.test(message)) return T.errors.phone;
+  if (/characters long/.test(message)) return T.errors.tooLong;
+  if (/must not be empty|is missing/.test(message)) return T.errors.missing;
+  return T.errors.invalidValue;
+}
+
+/** A server refusal (RFC 9457 problem body) as a Swedish sentence, with the server's own
+ *  words after it for the record. */
 export async function problemText(r) {
   let p = {};
   try { p = await r.json(); } catch { /* not a problem body */ }
   const type = (p.type || '').replace('urn:lagesbild:problem:', '');
+  const detail = p.detail || r.statusText;
   if (type === 'login-throttled') return T.errors.throttled(r.headers.get('retry-after') || '30');
-  if (type === 'unauthenticated' && /disabled/.test(p.detail || '')) return T.errors.disabled;
-  if (type === 'unauthenticated') return T.errors.badCredentials;
+  if (type === 'unauthenticated' && /disabled/.test(detail)) return T.errors.disabled;
+  if (type === 'unauthenticated' && r.url.endsWith('/auth/login')) return T.errors.badCredentials;
+  if (type === 'unauthenticated') return T.errors.signedOut;
   if (type === 'invalid-input' && r.url.endsWith('/auth/login')) return T.errors.missingFields;
-  return T.errors.other(r.status, p.detail || r.statusText);
+  if (type === 'invalid-input' && Array.isArray(p.errors) && p.errors.length) {
+    const parts = p.errors.map((e) => {
+      const field = (e.pointer || '').split('/').pop();
+      return `${T.fields[field] ?? field}: ${fieldReason(e.detail || '')}`;
+    });
+    return `${T.errors.invalid} ${parts.join(' ')} (${detail})`;
+  }
+  const known = {
+    forbidden: T.errors.forbidden,
+    'not-found': T.errors.notFound,
+    'version-conflict': T.errors.conflict,
+    'duplicate-id': T.errors.conflict,
+    'body-too-large': T.errors.tooLarge,
+    internal: T.errors.internal,
+  };
+  if (known[type]) return `${known[type]} (${detail})`;
+  return T.errors.other(r.status, detail);
 }
