@@ -275,8 +275,8 @@ async fn expected_version(
     Ok(if_match(headers)?.unwrap_or(current.meta.version))
 }
 
-/// A role that does not see some properties (its grant's `hide`) cannot send them back: a
-/// replacement keeps their stored values instead of dropping them.
+/// What a replacement does not say is kept: the organisation when it names none, and the
+/// properties the role does not see (its grant's `hide`), which it could not send back.
 fn keep_hidden(
     state: &AppState,
     caller: &Caller,
@@ -285,15 +285,25 @@ fn keep_hidden(
     body: &mut Value,
 ) -> Result<(), ApiError> {
     let hide = &caller.viewer.role.grant(layer).hide;
-    if hide.is_empty() {
-        return Ok(());
-    }
     let current = state
         .service
         .changeable(&caller.viewer, Action::Edit, layer, id)?;
+    let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) else {
+        return Ok(());
+    };
+    // A replacement that names no organisation keeps the stored one.
+    if !props.contains_key("organisation") {
+        props.insert(
+            "organisation".into(),
+            Value::String(current.meta.organisation.to_string()),
+        );
+    }
+    if hide.is_empty() {
+        return Ok(());
+    }
     let stored = serde_json::to_value(current.geojson(OffsetDateTime::now_utc().date()))
         .map_err(ApiError::internal)?;
-    if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) {
+    {
         for h in hide {
             if let Some(v) = stored["properties"].get(h) {
                 props.insert(h.clone(), v.clone());

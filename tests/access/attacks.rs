@@ -304,6 +304,11 @@ async fn a_replacement_keeps_the_properties_the_role_does_not_see() {
     let id = created["id"].as_str().unwrap().to_owned();
     let mut replacement = created.clone();
     replacement["properties"]["severity"] = json!(4);
+    // Naming no organisation keeps the stored one.
+    replacement["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("organisation");
     let r = coordinator
         .put(app.url(&format!("/collections/incidents/items/{id}")))
         .header("content-type", "application/geo+json")
@@ -322,6 +327,7 @@ async fn a_replacement_keeps_the_properties_the_role_does_not_see() {
         lagesbild::domain::Properties::Incident(p) => {
             assert_eq!(p.severity, 4);
             assert_eq!(p.reference.as_deref(), Some("BK-2026-17"));
+            assert_eq!(&*stored.meta.organisation, "Botkyrka kommun");
         }
         _ => unreachable!(),
     }

@@ -181,11 +181,28 @@ try {
   }
   check(await inSource(police, 'patrol_routes') === routesBefore + 1, 'the saved route is on the map');
   await police.screenshot({ path: join(artifacts, '07-planning.png') });
+  // Change the saved route: its line comes back into the drawing; a PUT with its version.
+  await police.focus('#plan-edit');
+  await police.waitForFunction(() => [...document.querySelectorAll('#plan-edit option')].some((o) => o.textContent === 'Alby kvällsrunda E2E'));
+  await police.selectOption('#plan-edit', { label: 'Alby kvällsrunda E2E' });
+  await police.waitForFunction(() => document.querySelector('#plan-form input[name="name"]').value === 'Alby kvällsrunda E2E');
+  await police.click('#plan-undo');
+  await police.fill('#plan-form input[name="name"]', 'Alby kvällsrunda E2E ändrad');
+  await police.click('#plan-save');
+  let changed = null;
+  for (let i = 0; i < 40 && !changed; i++) {
+    changed = await police.evaluate(async () => (await window.lagesbild.map.getSource('patrol_routes').getData())
+      .features.find((f) => f.properties.name === 'Alby kvällsrunda E2E ändrad'));
+    if (!changed) await new Promise((r) => setTimeout(r, 250));
+  }
+  check(changed && changed.properties.version === 2 && changed.geometry.coordinates.length === 2,
+    `an edited route is saved as a new version with the changed line (${await police.textContent('#plan-result')})`);
+
   // Log a walk done on a route, with a short report.
   await police.click('#plan-button');
   await police.click('#plan-button');
   await police.waitForFunction(() => document.querySelectorAll('#walk-route option').length > 0);
-  await police.selectOption('#walk-route', { label: 'Alby kvällsrunda E2E' });
+  await police.selectOption('#walk-route', { label: 'Alby kvällsrunda E2E ändrad' });
   await police.fill('#walk-form input[name="started"]', '2026-11-20T21:00');
   await police.fill('#walk-form input[name="ended"]', '2026-11-20T23:30');
   await police.fill('#walk-form textarea', 'Lugnt vid torget, grupp vid busshållplatsen.');

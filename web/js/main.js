@@ -17,7 +17,7 @@ for (const [id, s] of [
   ['qgis-hint', T.qgisHint], ['url', location.origin], ['map-heading', T.mapHeading],
   ['time-heading', T.timeWindow], ['layers-heading', T.layersPanel], ['logout-button', T.logoutButton],
   ['filters-heading', T.filtersHeading], ['report-button', T.reportButton],
-  ['plan-button', T.planButton], ['plan-heading', T.plan.heading], ['plan-draw', T.plan.draw],
+  ['plan-button', T.planButton], ['plan-edit-label', T.plan.editRoute], ['plan-heading', T.plan.heading], ['plan-draw', T.plan.draw],
   ['plan-undo', T.plan.undo], ['plan-clear', T.plan.clear], ['plan-name-label', T.plan.name],
   ['plan-kind-label', T.plan.kind], ['plan-weekdays-label', T.plan.weekdays], ['plan-start-label', T.plan.start],
   ['plan-end-label', T.plan.end], ['plan-description-label', T.plan.description], ['plan-save', T.plan.save],
@@ -181,7 +181,7 @@ function buildPlan(me, c) {
   });
   planner = setupPlan(c, me, {
     draw: $('plan-draw'), undo: $('plan-undo'), clear: $('plan-clear'), length: $('plan-length'),
-    coverage: $('plan-coverage'), form: $('plan-form'), result: $('plan-result'),
+    coverage: $('plan-coverage'), form: $('plan-form'), result: $('plan-result'), editSelect: $('plan-edit'),
   }) ?? true;
 }
 

@@ -97,7 +97,8 @@ export async function createMap(container, me, onStatus, onArea) {
     center: [17.78, 59.22],
     zoom: 11,
     attributionControl: false,
-    style: {
+    // A municipality's own vector style (web/config.json) or the offline base.
+    style: config.basemap?.type === 'style' && config.basemap.url ? config.basemap.url : {
       version: 8,
       sources: {},
       layers: [{ id: 'background', type: 'background', paint: { 'background-color': symbols.background } }],

@@ -26,6 +26,7 @@ export function setupPlan(c, me, el) {
   const map = c.map;
   let coords = [];
   let drawing = false;
+  let editing = null; // { id, version } of the route being changed, or null for a new one
   map.addSource('plan', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({ id: 'plan-line', type: 'line', source: 'plan', filter: ['==', ['geometry-type'], 'LineString'],
     paint: { 'line-color': '#0b4f8a', 'line-width': 4, 'line-dasharray': [2, 1] } });
@@ -76,7 +77,41 @@ export function setupPlan(c, me, el) {
     map.getCanvas().style.cursor = drawing ? 'crosshair' : '';
   });
   el.undo.addEventListener('click', () => { coords.pop(); redraw(); coverage(); });
-  el.clear.addEventListener('click', () => { coords = []; redraw(); coverage(); });
+  el.clear.addEventListener('click', () => { coords = []; editing = null; el.form.reset(); redraw(); coverage(); });
+
+  // Editing a saved route: its line comes into the drawing, its fields into the form.
+  async function editableRoutes() {
+    const grant = me.layers.patrol_routes?.edit ?? 'none';
+    const data = await map.getSource('patrol_routes').getData();
+    return data.features.filter((f) => f.geometry?.type === 'LineString'
+      && (grant === 'all' || (grant === 'own' && f.properties.organisation === me.organisation)));
+  }
+  el.editSelect.addEventListener('focus', async () => {
+    const routes = await editableRoutes();
+    const first = document.createElement('option');
+    first.value = ''; first.textContent = T.plan.newRoute;
+    el.editSelect.replaceChildren(first, ...routes.map((f) => {
+      const o = document.createElement('option');
+      o.value = f.id; o.textContent = f.properties.name;
+      return o;
+    }));
+  });
+  el.editSelect.addEventListener('change', async () => {
+    const route = (await editableRoutes()).find((f) => f.id === el.editSelect.value);
+    if (!route) { editing = null; return; }
+    editing = { id: route.id, version: route.properties.version };
+    coords = route.geometry.coordinates.map((c) => [...c]);
+    const f = el.form.elements;
+    f.name.value = route.properties.name;
+    f.kind.value = route.properties.kind;
+    f.start.value = route.properties.start_time;
+    f.end.value = route.properties.end_time;
+    f.description.value = route.properties.description ?? '';
+    const days = Array.isArray(route.properties.weekdays) ? route.properties.weekdays : JSON.parse(route.properties.weekdays || '[]');
+    for (const box of el.form.querySelectorAll('input[name="weekday"]')) box.checked = days.includes(box.value);
+    redraw();
+    coverage();
+  });
 
   el.form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -95,7 +130,13 @@ export function setupPlan(c, me, el) {
       },
     };
     try {
-      await send('POST', '/collections/patrol_routes/items', feature);
+      if (editing) {
+        await send('PUT', `/collections/patrol_routes/items/${editing.id}`, feature, { 'if-match': `"${editing.version}"` });
+        editing = null;
+        el.editSelect.value = '';
+      } else {
+        await send('POST', '/collections/patrol_routes/items', feature);
+      }
       el.result.textContent = T.plan.saved(feature.properties.name);
       el.result.className = 'note sent';
       coords = [];

@@ -101,6 +101,8 @@ export const T = {
     needLine: 'Rita minst två punkter först.',
     saved: (name) => `Rutten "${name}" är sparad.`,
     refused: (why) => `Inte sparad: ${why}`,
+    editRoute: 'Ändra en sparad rutt',
+    newRoute: '– ny rutt –',
     walkHeading: 'Logga genomförd vandring',
     walkRoute: 'Rutt',
     walkStart: 'Började',
