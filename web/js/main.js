@@ -329,6 +329,8 @@ function stepArea(delta) {
 
 function setMeeting(on) {
   document.body.classList.toggle('meeting', on);
+  controller?.setLarge(on);
+  if (on) document.querySelectorAll('.maplibregl-popup-close-button').forEach((b) => b.click());
   text('meeting-button', on ? T.leaveMeeting : T.meetingButton);
   if (on) document.documentElement.requestFullscreen?.().catch(() => {});
   else if (document.fullscreenElement) document.exitFullscreen().catch(() => {});

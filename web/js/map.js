@@ -314,6 +314,14 @@ export async function createMap(container, me, onStatus, onArea) {
     },
     symbols,
     grant,
+    /** Larger symbols and thicker lines for the projector. */
+    setLarge(on) {
+      const k = on ? 1.6 : 1;
+      map.setPaintProperty('incidents', 'circle-radius', s.incidents.radius * k);
+      map.setPaintProperty('risk_environments', 'circle-radius', s.risk_environments.radius * k);
+      map.setPaintProperty('patrol_routes', 'line-width', s.patrol_routes.width * k);
+      map.setPaintProperty('areas-line', 'line-width', 1.5 * k);
+    },
     /** Offers every map click to `handler` first; it returns true when it used the click. */
     onMapClick(handler) { clickHandlers.push(handler); },
     /** Hands the next map click to `callback` instead of opening details. */
