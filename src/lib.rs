@@ -6,6 +6,8 @@
 
 /// The HTTP edge: OGC API – Features, problem+json errors (only module using axum).
 pub mod api;
+/// Briefing maps: one page as SVG, then vector PDF or PNG.
+pub mod briefing;
 /// The command line (clap).
 pub mod cli;
 /// Settings from defaults, file, environment and flags.

@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod audit;
 pub mod auth;
+pub mod briefing;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", axum::routing::post(auth::logout))
         .route("/audit", get(audit::get_audit))
         .route("/events", get(events::events))
+        .route("/exports/{file}", get(briefing::get_briefing))
         .route("/collections", get(ogc::collections))
         .route(
             "/collections/{collectionId}/aggregate",

@@ -1,0 +1,342 @@
+//! `GET /exports/briefing.pdf` and `/exports/briefing.png`: the briefing map, rendered by the
+//! server under the caller's grants and audited.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use super::AppState;
+use super::auth::{Caller, audit_refusal};
+use super::error::ApiError;
+use super::extract::StrictQuery;
+use crate::briefing::{BriefingRequest, MAX_TITLE_CHARS, Paper, page, render};
+use crate::domain::{Bbox, Layer, Properties, ValidationErrors};
+use crate::index::{Filters, Spatial};
+
+/// Query parameters of the briefing exports.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BriefingQuery {
+    /// An area's name (e.g. `Alby`): the map shows it with some surroundings.
+    pub area: Option<String>,
+    /// Or `min_lon,min_lat,max_lon,max_lat`. Without either: every area.
+    pub bbox: Option<String>,
+    /// First day of the window, `YYYY-MM-DD` (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day of the window, inclusive (default: the day of `as_of`).
+    pub to: Option<String>,
+    /// Comma-separated layers (default `incidents,risk_environments,cameras,patrol_routes`).
+    pub layers: Option<String>,
+    /// Comma-separated incident categories (default: all).
+    pub category: Option<String>,
+    /// The title (default "Lägesbild"; cut at 120 characters; shown as text, never markup).
+    pub title: Option<String>,
+    /// Who the map is for (default "chefssamrådet"), in the classification banner.
+    pub audience: Option<String>,
+    /// `a4` (default) or `a3`.
+    pub paper: Option<String>,
+    /// `landscape` (default) or `portrait`.
+    pub orientation: Option<String>,
+    /// PNG only: 150 (default) or 300 dots per inch.
+    pub dpi: Option<String>,
+    /// "Data as of" (RFC 3339); also what "now" means, so the same request gives the same bytes.
+    pub as_of: Option<String>,
+}
+
+fn day(name: &str, s: &str) -> Result<Date, ApiError> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| ApiError::bad_param(name, format!("'{s}' is not a date; write YYYY-MM-DD")))
+}
+
+fn clamp(s: &str, max: usize) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim();
+    if clean.chars().count() > max {
+        let mut cut: String = clean.chars().take(max - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        clean.to_owned()
+    }
+}
+
+impl BriefingQuery {
+    fn parse(
+        &self,
+        state: &AppState,
+        viewer_ceiling: u8,
+    ) -> Result<(BriefingRequest, u32), ApiError> {
+        let as_of = match &self.as_of {
+            Some(t) => OffsetDateTime::parse(t, &Rfc3339)
+                .map_err(|_| {
+                    ApiError::bad_param(
+                        "as_of",
+                        format!("'{t}' is not an RFC 3339 time, e.g. 2026-11-23T08:00:00Z"),
+                    )
+                })?
+                .to_offset(time::UtcOffset::UTC),
+            None => state
+                .service
+                .clock()
+                .now()
+                .replace_nanosecond(0)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        };
+        let to = self
+            .to
+            .as_deref()
+            .map(|s| day("to", s))
+            .transpose()?
+            .unwrap_or(as_of.date());
+        let from = self
+            .from
+            .as_deref()
+            .map(|s| day("from", s))
+            .transpose()?
+            .unwrap_or(to - time::Duration::days(29));
+        if from > to {
+            return Err(ApiError::bad_param(
+                "from",
+                format!("{from} is after {to}; give from ≤ to"),
+            ));
+        }
+        if (to - from).whole_days() > 366 {
+            return Err(ApiError::bad_param(
+                "from",
+                "the window is longer than a year; choose a shorter one",
+            ));
+        }
+        let areas = state.service.index().matching(
+            Layer::Areas,
+            &Spatial::All,
+            &Filters {
+                max_classification: Some(viewer_ceiling),
+                ..Filters::default()
+            },
+        );
+        let bounds_of = |g: &geo::Geometry<f64>| crate::domain::geometry::bounds(g);
+        let (bbox, area) = match (&self.area, &self.bbox) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_param("area", "give area or bbox, not both"));
+            }
+            (Some(name), None) => {
+                let found = areas.iter().find(|a| matches!(&a.properties, Properties::Area(p) if p.name.eq_ignore_ascii_case(name)));
+                let Some(a) = found else {
+                    let mut names: Vec<String> = areas
+                        .iter()
+                        .filter_map(|a| match &a.properties {
+                            Properties::Area(p) => Some(p.name.to_string()),
+                            _ => None,
+                        })
+                        .collect();
+                    names.sort();
+                    return Err(ApiError::not_found(format!(
+                        "no area named '{}'; areas: {}",
+                        clamp(name, 60),
+                        names.join(", ")
+                    )));
+                };
+                let b = bounds_of(&a.geometry);
+                let (dx, dy) = ((b[2] - b[0]) * 0.25, (b[3] - b[1]) * 0.25);
+                let name = match &a.properties {
+                    Properties::Area(p) => p.name.to_string(),
+                    _ => name.clone(),
+                };
+                ([b[0] - dx, b[1] - dy, b[2] + dx, b[3] + dy], Some(name))
+            }
+            (None, Some(b)) => {
+                let b: Bbox = b
+                    .parse()
+                    .map_err(|e| ApiError::invalid(ValidationErrors::from(e)))?;
+                let b = b.to_array();
+                if b[2] - b[0] < 1e-4 || b[3] - b[1] < 1e-4 {
+                    return Err(ApiError::bad_param(
+                        "bbox",
+                        "the box is empty (under about 10 m across)",
+                    ));
+                }
+                if b[2] - b[0] > 10.0 || b[3] - b[1] > 10.0 {
+                    return Err(ApiError::bad_param(
+                        "bbox",
+                        "the box is wider than 10°; a briefing map covers a municipality",
+                    ));
+                }
+                (b, None)
+            }
+            (None, None) => {
+                let b = areas.iter().map(|a| bounds_of(&a.geometry)).fold(
+                    [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+                    |acc, b| {
+                        [
+                            acc[0].min(b[0]),
+                            acc[1].min(b[1]),
+                            acc[2].max(b[2]),
+                            acc[3].max(b[3]),
+                        ]
+                    },
+                );
+                if b[0] > b[2] {
+                    return Err(ApiError::bad_param(
+                        "bbox",
+                        "there are no areas to show; give a bbox",
+                    ));
+                }
+                (b, None)
+            }
+        };
+        let layers = match &self.layers {
+            None => vec![
+                Layer::Incidents,
+                Layer::RiskEnvironments,
+                Layer::Cameras,
+                Layer::PatrolRoutes,
+            ],
+            Some(l) => l
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<Layer>()
+                        .map_err(|e| ApiError::bad_param("layers", e.to_string()))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let categories = match &self.category {
+            None => Vec::new(),
+            Some(c) => c
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    Layer::Incidents
+                        .category_names()
+                        .iter()
+                        .position(|n| *n == s)
+                        .and_then(|p| u8::try_from(p).ok())
+                        .ok_or_else(|| {
+                            ApiError::bad_param(
+                                "category",
+                                format!(
+                                    "unknown category '{s}'; allowed: {}",
+                                    Layer::Incidents.category_names().join(", ")
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let paper = match self.paper.as_deref() {
+            None | Some("a4") => Paper::A4,
+            Some("a3") => Paper::A3,
+            Some(o) => return Err(ApiError::bad_param("paper", format!("'{o}': use a4 or a3"))),
+        };
+        let landscape = match self.orientation.as_deref() {
+            None | Some("landscape") => true,
+            Some("portrait") => false,
+            Some(o) => {
+                return Err(ApiError::bad_param(
+                    "orientation",
+                    format!("'{o}': use landscape or portrait"),
+                ));
+            }
+        };
+        let dpi = match self.dpi.as_deref() {
+            None | Some("150") => 150,
+            Some("300") => 300,
+            Some(o) => return Err(ApiError::bad_param("dpi", format!("'{o}': use 150 or 300"))),
+        };
+        let title = clamp(
+            self.title.as_deref().unwrap_or("Lägesbild"),
+            MAX_TITLE_CHARS,
+        );
+        let audience = clamp(self.audience.as_deref().unwrap_or("chefssamrådet"), 60);
+        Ok((
+            BriefingRequest {
+                bbox,
+                area,
+                from,
+                to,
+                layers,
+                categories,
+                title: if title.is_empty() {
+                    "Lägesbild".into()
+                } else {
+                    title
+                },
+                audience: if audience.is_empty() {
+                    "chefssamrådet".into()
+                } else {
+                    audience
+                },
+                paper,
+                landscape,
+                as_of,
+            },
+            dpi,
+        ))
+    }
+}
+
+/// A briefing map of the caller's picture: `briefing.pdf` (vector, fonts embedded) or
+/// `briefing.png` (150 or 300 dpi), one page with map, legend, scale bar, north arrow, SWEREF 99
+/// TM ticks, classification banner and a summary per area.
+#[utoipa::path(get, path = "/exports/{file}", tag = "Data",
+    params(("file" = String, Path, description = "briefing.pdf or briefing.png"), BriefingQuery),
+    responses(
+        (status = 200, description = "The PDF or PNG"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such area or export", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_briefing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(file): Path<String>,
+    StrictQuery(q): StrictQuery<BriefingQuery>,
+) -> Result<Response, ApiError> {
+    let format = match file.as_str() {
+        "briefing.pdf" => "pdf",
+        "briefing.png" => "png",
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no export '{other}'; offered: briefing.pdf, briefing.png"
+            )));
+        }
+    };
+    let (request, dpi) = q.parse(&state, caller.viewer.role.ceiling.code())?;
+    let scene = match state
+        .service
+        .briefing_scene(&caller.viewer, request, format)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return Err(audit_refusal(&state, &caller, "GET /exports/briefing", e).await),
+    };
+    let bytes = tokio::task::spawn_blocking(move || {
+        let svg = page::svg(&scene);
+        if format == "pdf" {
+            render::pdf(&[svg])
+        } else {
+            render::png(&svg, dpi)
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let (mime, name) = if format == "pdf" {
+        ("application/pdf", "lagesbild.pdf")
+    } else {
+        ("image/png", "lagesbild.png")
+    };
+    let mut res = bytes.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}

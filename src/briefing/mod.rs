@@ -1,0 +1,259 @@
+//! Briefing maps for the chiefs' meeting: one page with the map, title, window, "data as of",
+//! audience and classification banner, legend, scale bar, north arrow, SWEREF 99 TM ticks and a
+//! summary table, as a vector PDF or a PNG. Every feature drawn passed the caller's grant
+//! (`service::visibility`), and every export is audited.
+
+pub mod page;
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+
+use crate::domain::access::{Precision, Viewer};
+use crate::domain::time::TimeSpan;
+use crate::domain::{Classification, Layer, Properties};
+use crate::index::{Filters, Page, Spatial};
+use crate::service::visibility::{AggregateBy, Shown};
+use crate::service::{Service, ServiceError};
+use crate::store::access::AuditRow;
+
+/// The symbols of the web client, read here too: one definition of colours.
+pub const SYMBOLS_JSON: &str = include_str!("../../web/symbols.json");
+
+/// Longest title kept (longer ones are cut with "…").
+pub const MAX_TITLE_CHARS: usize = 120;
+
+/// Paper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Paper {
+    /// 210 × 297 mm.
+    A4,
+    /// 297 × 420 mm.
+    A3,
+}
+
+/// What to draw, for whom.
+#[derive(Debug, Clone)]
+pub struct BriefingRequest {
+    /// The map's extent `[min_lon, min_lat, max_lon, max_lat]`.
+    pub bbox: [f64; 4],
+    /// The area asked for, if any (named in the title line).
+    pub area: Option<String>,
+    /// First day of the window (UTC).
+    pub from: Date,
+    /// Last day of the window (UTC), inclusive.
+    pub to: Date,
+    /// The layers to draw.
+    pub layers: Vec<Layer>,
+    /// Incident categories to draw (all when empty).
+    pub categories: Vec<u8>,
+    /// The title (already clamped).
+    pub title: String,
+    /// Who it is for ("chefssamrådet").
+    pub audience: String,
+    /// A4 or A3.
+    pub paper: Paper,
+    /// Landscape (true) or portrait.
+    pub landscape: bool,
+    /// "Data as of": also the clock for what counts as current, so the bytes are reproducible.
+    pub as_of: OffsetDateTime,
+}
+
+/// One drawn feature.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    /// Its layer.
+    pub layer: Layer,
+    /// The geometry as drawn (coarse features: their cell centre).
+    pub geometry: geo::Geometry<f64>,
+    /// The value the symbol is chosen by (category, level, status, kind).
+    pub key: String,
+    /// A risk environment past its review date.
+    pub stale: bool,
+}
+
+/// Counts for the summary table: area → category → (window, previous window).
+pub type Summary = BTreeMap<String, BTreeMap<String, (usize, usize)>>;
+
+/// Everything a page needs, already filtered by the caller's grants.
+#[derive(Debug, Clone)]
+pub struct Scene {
+    /// The request.
+    pub request: BriefingRequest,
+    /// Area outlines and names (the offline base).
+    pub areas: Vec<(String, geo::Geometry<f64>)>,
+    /// The features drawn.
+    pub marks: Vec<Mark>,
+    /// Counts per 250 m cell for layers the role sees only as counts: (square, count).
+    pub cells: Vec<(geo::Geometry<f64>, usize)>,
+    /// The summary table.
+    pub summary: Summary,
+    /// The most sensitive classification among what is shown.
+    pub classification: Classification,
+}
+
+fn day_span(from: Date, to: Date) -> TimeSpan {
+    TimeSpan {
+        start: from.midnight().assume_utc().unix_timestamp(),
+        end: to.midnight().assume_utc().unix_timestamp() + 86_399,
+    }
+}
+
+fn key_of(p: &Properties) -> (String, bool) {
+    match p {
+        Properties::Incident(i) => (i.category.as_str().to_owned(), false),
+        Properties::RiskEnvironment(r) => (r.level.as_str().to_owned(), false),
+        Properties::Camera(c) => (c.status.as_str().to_owned(), false),
+        Properties::PatrolRoute(r) => (r.kind.as_str().to_owned(), false),
+        Properties::Walk(_) | Properties::Area(_) => (String::new(), false),
+    }
+}
+
+impl Service {
+    /// Gathers a briefing page's content as `viewer` may see it, and audits the export.
+    ///
+    /// # Errors
+    /// Store failures writing the audit records.
+    pub async fn briefing_scene(
+        &self,
+        viewer: &Viewer,
+        request: BriefingRequest,
+        format: &str,
+    ) -> Result<Scene, ServiceError> {
+        let spatial = Spatial::Bbox(request.bbox);
+        let window = day_span(request.from, request.to);
+        let days = (request.to - request.from).whole_days() + 1;
+        let previous = day_span(
+            request.from - time::Duration::days(days),
+            request.from - time::Duration::days(1),
+        );
+        let everything = Page {
+            offset: 0,
+            limit: usize::MAX,
+        };
+        let mut marks = Vec::new();
+        let mut cells = Vec::new();
+        let mut classification = Classification::Open;
+        for layer in &request.layers {
+            let precision = viewer.precision(*layer);
+            let mut filters = Filters::default();
+            if matches!(layer, Layer::Incidents | Layer::Walks) {
+                filters.time = Some(window);
+            }
+            if *layer == Layer::Incidents && !request.categories.is_empty() {
+                filters.categories = Some(request.categories.clone());
+            }
+            match precision {
+                Precision::None => {}
+                Precision::Aggregate => {
+                    let agg = self
+                        .read_aggregate(viewer, *layer, AggregateBy::Grid, &spatial, &filters)
+                        .await?;
+                    cells.extend(agg.buckets.into_iter().map(|b| (b.geometry, b.count)));
+                }
+                Precision::Coarse | Precision::Exact => {
+                    let items = self
+                        .read_items(viewer, *layer, &spatial, &filters, everything)
+                        .await?;
+                    for shown in items.features {
+                        match shown {
+                            Shown::Exact { feature, .. } => {
+                                classification = classification.max(feature.meta.classification);
+                                let (key, _) = key_of(&feature.properties);
+                                let stale = matches!(&feature.properties,
+                                    Properties::RiskEnvironment(r) if r.is_stale(request.as_of.date()));
+                                marks.push(Mark {
+                                    layer: *layer,
+                                    geometry: feature.geometry.clone(),
+                                    key,
+                                    stale,
+                                });
+                            }
+                            Shown::Coarse(c) => {
+                                classification = classification.max(Classification::Internal);
+                                marks.push(Mark {
+                                    layer: *layer,
+                                    geometry: geo::Geometry::Point(c.centre),
+                                    key: c.category.unwrap_or("").to_owned(),
+                                    stale: false,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The base: area outlines the role may see.
+        let areas = self
+            .index()
+            .matching(
+                Layer::Areas,
+                &spatial,
+                &Filters {
+                    max_classification: Some(viewer.role.ceiling.code()),
+                    ..Filters::default()
+                },
+            )
+            .iter()
+            .filter_map(|a| match &a.properties {
+                Properties::Area(p) => Some((p.name.to_string(), a.geometry.clone())),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        // The summary: incidents per area and category, window against the previous window.
+        let mut summary = Summary::new();
+        if viewer.precision(Layer::Incidents) != Precision::None
+            && request.layers.contains(&Layer::Incidents)
+        {
+            for (span, slot) in [(window, 0), (previous, 1)] {
+                let mut f = Filters {
+                    time: Some(span),
+                    ..Filters::default()
+                };
+                if !request.categories.is_empty() {
+                    f.categories = Some(request.categories.clone());
+                }
+                let agg = self
+                    .read_aggregate(viewer, Layer::Incidents, AggregateBy::Area, &spatial, &f)
+                    .await?;
+                for b in agg.buckets {
+                    let name = b.name.as_deref().unwrap_or("").to_owned();
+                    for (cat, n) in b.by_category {
+                        let e = summary
+                            .entry(name.clone())
+                            .or_default()
+                            .entry(cat.to_owned())
+                            .or_default();
+                        if slot == 0 {
+                            e.0 += n;
+                        } else {
+                            e.1 += n;
+                        }
+                    }
+                }
+            }
+        }
+        let row = AuditRow::new(self.clock().now(), "export", "ok")
+            .bbox(Some(request.bbox))
+            .detail(format!(
+                "briefing {format}: '{}', {} to {}, {} features, {} count cells",
+                request.title,
+                request.from,
+                request.to,
+                marks.len(),
+                cells.len()
+            ));
+        self.audit(viewer, row).await?;
+        Ok(Scene {
+            request,
+            areas,
+            marks,
+            cells,
+            summary,
+            classification,
+        })
+    }
+}

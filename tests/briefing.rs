@@ -1,0 +1,328 @@
+//! Briefing maps checked as a reader would: the PDF's text (pdftotext), its validity (qpdf),
+//! the PNG's pixels at a known feature, grants, determinism and bad input.
+
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use common::{TestApp, assert_problem, client_with_token, fresh_sqlite, token_for};
+use lagesbild::briefing::{BriefingRequest, Paper, page};
+use lagesbild::domain::incident::{Incident, IncidentCategory, IncidentStatus};
+use lagesbild::domain::{Classification, Feature, Layer, Meta, Properties};
+use time::macros::{date, datetime};
+
+const AS_OF: &str = "2026-11-23T08:00:00Z";
+
+fn tool(name: &str) -> bool {
+    let ok = Command::new(name).arg("-v").output().is_ok();
+    assert!(
+        ok || std::env::var("CI").is_err(),
+        "{name} is missing under CI (scripts/test installs poppler-utils and qpdf)"
+    );
+    ok
+}
+
+fn incident(lon: f64, lat: f64, category: IncidentCategory, class: Classification) -> Feature {
+    let at = datetime!(2026-11-20 21:00 UTC);
+    Feature {
+        id: uuid::Uuid::new_v4(),
+        geometry: geo::Geometry::Point(geo::Point::new(lon, lat)),
+        properties: Properties::Incident(Incident {
+            category,
+            occurred_at: at,
+            severity: 3,
+            status: IncidentStatus::Open,
+            reference: None,
+            description: "".into(),
+        }),
+        meta: Meta {
+            organisation: Arc::from("Polisen"),
+            classification: class,
+            created_at: at,
+            updated_at: at,
+            created_by: Arc::from("test"),
+            version: 1,
+        },
+    }
+}
+
+/// A picture of two incidents near Alby centrum: a restricted shooting and an internal act of
+/// vandalism 300 m east, plus the shipped areas.
+async fn scene_app() -> (common::SqliteDb, TestApp) {
+    let db = fresh_sqlite();
+    let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut features = lagesbild::demo::areas(datetime!(2026-11-23 08:00 UTC));
+    features.push(incident(
+        17.8448,
+        59.2393,
+        IncidentCategory::Shooting,
+        Classification::Restricted,
+    ));
+    features.push(incident(
+        17.8500,
+        59.2393,
+        IncidentCategory::Vandalism,
+        Classification::Internal,
+    ));
+    store.insert(&features, &|_| {}).await.unwrap();
+    store.close().await;
+    let app = TestApp::spawn(&db.url, false).await;
+    (db, app)
+}
+
+fn pdf_text(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "qpdf --check: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let out = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const BBOX: &str = "17.835,59.233,17.860,59.246";
+
+#[tokio::test]
+async fn a_briefing_pdf_reads_right_is_valid_and_the_same_twice() {
+    if !tool("pdftotext") || !tool("qpdf") {
+        return;
+    }
+    let (_db, app) = scene_app().await;
+    let police = client_with_token(&token_for(&app.service, "p", "police", "Polisen").await);
+    let url = app.url(&format!(
+        "/exports/briefing.pdf?bbox={BBOX}&from=2026-11-10&to=2026-11-23&as_of={AS_OF}&title=L%C3%A4gesbild%20%3Cb%3EAlby%3C%2Fb%3E"
+    ));
+    let get = || async { police.get(&url).send().await.unwrap() };
+    let r = get().await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let text = pdf_text(&bytes);
+    for expected in [
+        "Lägesbild <b>Alby</b>", // the title, as text (markup stays text)
+        "BEGRÄNSAD – endast för chefssamrådet", // a restricted feature is on it
+        "2026-11-10 – 2026-11-23", // the window …
+        "2026-W46",              // … and its ISO weeks
+        "Data per 2026-11-23 08:00",
+        "Teckenförklaring",
+        "Skottlossning (1)", // the legend of what is on the map
+        "Skadegörelse (1)",
+        "Händelser per område",
+        "Alby",
+        "SWEREF 99 TM",
+    ] {
+        assert!(text.contains(expected), "'{expected}' not in:\n{text}");
+    }
+    assert!(
+        !text.contains("Bilbrand"),
+        "the legend lists only what is on the map"
+    );
+    // Reproducible: the same request, the same bytes.
+    assert_eq!(get().await.bytes().await.unwrap(), bytes);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_png_has_the_symbol_colour_at_the_feature_and_grants_hold() {
+    let (_db, app) = scene_app().await;
+    let police = client_with_token(&token_for(&app.service, "p", "police", "Polisen").await);
+    let coordinator = client_with_token(
+        &token_for(&app.service, "s", "security_coordinator", "Botkyrka kommun").await,
+    );
+    let url = app.url(&format!(
+        "/exports/briefing.png?bbox={BBOX}&from=2026-11-10&to=2026-11-23&as_of={AS_OF}&dpi=150"
+    ));
+    let request = BriefingRequest {
+        bbox: [17.835, 59.233, 17.860, 59.246],
+        area: None,
+        from: date!(2026 - 11 - 10),
+        to: date!(2026 - 11 - 23),
+        layers: vec![Layer::Incidents],
+        categories: Vec::new(),
+        title: String::new(),
+        audience: String::new(),
+        paper: Paper::A4,
+        landscape: true,
+        as_of: datetime!(2026-11-23 08:00 UTC),
+    };
+    let pixel = |png: &[u8], lon: f64, lat: f64| {
+        let img = tiny_skia::Pixmap::decode_png(png).unwrap();
+        assert_eq!(
+            (img.width(), img.height()),
+            (1754, 1240),
+            "A4 landscape at 150 dpi"
+        );
+        let (x, y) = page::position(&request, lon, lat).unwrap();
+        let k = 150.0 / 72.0;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let p = img
+            .pixel((x * k).round() as u32, (y * k).round() as u32)
+            .unwrap();
+        (p.red(), p.green(), p.blue())
+    };
+    let close = |a: (u8, u8, u8), b: (u8, u8, u8)| {
+        a.0.abs_diff(b.0) < 12 && a.1.abs_diff(b.1) < 12 && a.2.abs_diff(b.2) < 12
+    };
+    let png = police
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    // Shooting is #000000, vandalism #E69F00 in web/symbols.json.
+    assert!(
+        close(pixel(&png, 17.8448, 59.2393), (0, 0, 0)),
+        "{:?}",
+        pixel(&png, 17.8448, 59.2393)
+    );
+    assert!(
+        close(pixel(&png, 17.8500, 59.2393), (0xE6, 0x9F, 0x00)),
+        "{:?}",
+        pixel(&png, 17.8500, 59.2393)
+    );
+    // The coordinator's ceiling is internal: the restricted shooting is not on their map.
+    let png = coordinator
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        !close(pixel(&png, 17.8448, 59.2393), (0, 0, 0)),
+        "a restricted feature leaked"
+    );
+    assert!(close(pixel(&png, 17.8500, 59.2393), (0xE6, 0x9F, 0x00)));
+    if tool("pdftotext") && tool("qpdf") {
+        let pdf = coordinator
+            .get(
+                url.replace("briefing.png", "briefing.pdf")
+                    .replace("&dpi=150", ""),
+            )
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let text = pdf_text(&pdf);
+        assert!(
+            text.contains("INTERN")
+                && !text.contains("BEGRÄNSAD")
+                && !text.contains("Skottlossning"),
+            "{text}"
+        );
+    }
+    // A night walker sees incidents only as counts of at least 3: none here.
+    let walker =
+        client_with_token(&token_for(&app.service, "n", "night_walker", "Nattvandrarna").await);
+    let png = walker
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(!close(pixel(&png, 17.8448, 59.2393), (0, 0, 0)));
+    assert!(!close(pixel(&png, 17.8500, 59.2393), (0xE6, 0x9F, 0x00)));
+    // Every export is audited.
+    let rows = app
+        .service
+        .store()
+        .audit(&lagesbild::store::access::AuditFilter {
+            action: Some("export".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        rows.len() >= 4
+            && rows.iter().all(|r| r
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("briefing")))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_briefing_requests_get_a_problem_or_a_sensible_clamp() {
+    let (_db, app) = scene_app().await;
+    let c = &app.client;
+    let get = |q: &str| c.get(app.url(&format!("/exports/briefing.pdf?{q}"))).send();
+    let p = assert_problem(get("area=Atlantis").await.unwrap(), 404).await;
+    assert!(p["detail"].as_str().unwrap().contains("Alby"), "{p}");
+    assert_problem(get("bbox=17.9,59.3,17.8,59.2").await.unwrap(), 400).await;
+    assert_problem(get("bbox=17.8,59.2,17.8,59.2").await.unwrap(), 400).await;
+    assert_problem(get("from=2026-11-23&to=2026-11-01").await.unwrap(), 400).await;
+    assert_problem(get("from=igår").await.unwrap(), 400).await;
+    assert_problem(
+        c.get(app.url("/exports/briefing.png?dpi=1000"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_problem(get("paper=a0").await.unwrap(), 400).await;
+    assert_problem(get("layers=boats").await.unwrap(), 400).await;
+    assert_problem(
+        c.get(app.url("/exports/briefing.docx"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_problem(
+        app.anonymous
+            .get(app.url("/exports/briefing.pdf"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    // A 10 000-character title is cut; a window without data is a valid map saying so.
+    let long = "x".repeat(10_000);
+    let r = get(&format!(
+        "area=alby&from=2020-01-01&to=2020-01-31&title={long}&as_of={AS_OF}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    if tool("pdftotext") && tool("qpdf") {
+        let text = pdf_text(&bytes);
+        assert!(text.contains("Inga händelser"), "{text}");
+        assert!(
+            text.contains("xxxx…") && !text.contains(&"x".repeat(200)),
+            "the title is cut: {text}"
+        );
+        assert!(text.contains("Område: Alby"));
+    }
+    app.stop().await;
+}
