@@ -65,11 +65,15 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write a layer's live features as a GeoJSON FeatureCollection (audited).
+    /// Write a layer's live features as a GeoJSON FeatureCollection, or (`export briefing`) a
+    /// briefing map as PDF or PNG (audited).
     Export {
-        /// The layer to export.
+        /// The layer to export (GeoJSON).
         #[arg(long, value_parser = parse_layer)]
-        layer: Layer,
+        layer: Option<Layer>,
+        /// A briefing map instead of GeoJSON.
+        #[command(subcommand)]
+        what: Option<ExportWhat>,
         /// Where to write. [default: standard output]
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -118,6 +122,60 @@ pub enum Command {
         /// Add this many synthetic clustered incidents (for load and benchmark tests).
         #[arg(long)]
         synthetic_incidents: Option<usize>,
+    },
+}
+
+/// `lagesbild export …`
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// A briefing map: one page (or with --pack an overview and a page per area) as PDF or PNG,
+    /// the same as GET /exports/briefing.pdf|png.
+    Briefing {
+        /// Where to write; .pdf or .png decides the format.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// An area's name, e.g. Alby.
+        #[arg(long)]
+        area: Option<String>,
+        /// Or min_lon,min_lat,max_lon,max_lat.
+        #[arg(long)]
+        bbox: Option<String>,
+        /// A pack: comma-separated areas, one page each after an overview (PDF only).
+        #[arg(long)]
+        pack: Option<String>,
+        /// First day, YYYY-MM-DD. [default: 29 days before --to]
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD. [default: the day of --as-of]
+        #[arg(long)]
+        to: Option<String>,
+        /// Comma-separated layers. [default: incidents,risk_environments,cameras,patrol_routes]
+        #[arg(long)]
+        layers: Option<String>,
+        /// Comma-separated incident categories. [default: all]
+        #[arg(long)]
+        category: Option<String>,
+        /// The title. [default: Lägesbild]
+        #[arg(long)]
+        title: Option<String>,
+        /// Who it is for. [default: chefssamrådet]
+        #[arg(long)]
+        audience: Option<String>,
+        /// a4 or a3. [default: a4]
+        #[arg(long)]
+        paper: Option<String>,
+        /// landscape or portrait. [default: landscape]
+        #[arg(long)]
+        orientation: Option<String>,
+        /// PNG resolution, 150 or 300. [default: 150]
+        #[arg(long)]
+        dpi: Option<String>,
+        /// "Data as of" (RFC 3339); the same value gives the same bytes. [default: now]
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Make it as this role would see it. [default: admin]
+        #[arg(long)]
+        as_role: Option<String>,
     },
 }
 

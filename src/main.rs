@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use lagesbild::cli::{Cli, Command, FileFormat, TokenCommand, UserCommand};
+use lagesbild::cli::{Cli, Command, ExportWhat, FileFormat, TokenCommand, UserCommand};
 use lagesbild::config::{OsEnv, Settings};
 use lagesbild::service::Service;
 use lagesbild::service::accounts::{NewUser, generated_password};
@@ -137,22 +137,82 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
+            what:
+                Some(ExportWhat::Briefing {
+                    output,
+                    area,
+                    bbox,
+                    pack,
+                    from,
+                    to,
+                    layers,
+                    category,
+                    title,
+                    audience,
+                    paper,
+                    orientation,
+                    dpi,
+                    as_of,
+                    as_role,
+                }),
+            ..
+        } => {
+            let service = open_service(&settings).await?;
+            let viewer = viewer_as(&service, as_role.as_deref())?;
+            let name = output.to_string_lossy().to_ascii_lowercase();
+            let format = if name.ends_with(".png") {
+                "png"
+            } else if name.ends_with(".pdf") {
+                "pdf"
+            } else {
+                bail!("--output must end in .pdf or .png");
+            };
+            let q = lagesbild::api::briefing::BriefingQuery {
+                pack,
+                area,
+                bbox,
+                from,
+                to,
+                layers,
+                category,
+                title,
+                audience,
+                paper,
+                orientation,
+                dpi,
+                as_of,
+            };
+            let bytes = match lagesbild::api::briefing::render_briefing(
+                &service, &viewer, &q, format,
+            )
+            .await
+            {
+                Ok(b) => b,
+                Err(lagesbild::api::briefing::Refused::Bad(e)) => bail!("{}", e.detail()),
+                Err(lagesbild::api::briefing::Refused::Service(e)) => return Err(e.into()),
+            };
+            // Via a temporary file, so a failure leaves no half-written briefing.
+            let tmp = output.with_extension("partial");
+            std::fs::write(&tmp, &bytes)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, &output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!("wrote {} ({} bytes)", output.display(), bytes.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
             layer,
             output,
             as_role,
+            what: None,
         } => {
+            let Some(layer) = layer else {
+                bail!(
+                    "give --layer L for GeoJSON, or 'lagesbild export briefing --output FILE.pdf' for a briefing map"
+                );
+            };
             let service = open_service(&settings).await?;
-            let mut viewer = local_viewer(&service)?;
-            if let Some(role_id) = as_role {
-                let role = service.roles().get(&role_id).with_context(|| {
-                    format!(
-                        "unknown role '{role_id}'; roles: {}",
-                        service.roles().ids().collect::<Vec<_>>().join(", ")
-                    )
-                })?;
-                viewer.role = std::sync::Arc::clone(role);
-                viewer.role_id = std::sync::Arc::from(role_id.as_str());
-            }
+            let viewer = viewer_as(&service, as_role.as_deref())?;
             let n = match &output {
                 Some(path) => {
                     // Write to a temporary file and rename, so a failed export leaves no half file.
@@ -342,6 +402,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The local administrator, or a role's view when asked (`--as-role`).
+fn viewer_as(
+    service: &Service,
+    role_id: Option<&str>,
+) -> anyhow::Result<lagesbild::domain::access::Viewer> {
+    let mut viewer = local_viewer(service)?;
+    if let Some(role_id) = role_id {
+        let role = service.roles().get(role_id).with_context(|| {
+            format!(
+                "unknown role '{role_id}'; roles: {}",
+                service.roles().ids().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        viewer.role = std::sync::Arc::clone(role);
+        viewer.role_id = std::sync::Arc::from(role_id);
+    }
+    Ok(viewer)
 }
 
 /// Opens the store and the picture with the configured roles.

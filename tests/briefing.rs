@@ -326,3 +326,58 @@ async fn bad_briefing_requests_get_a_problem_or_a_sensible_clamp() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_briefing_pack_has_an_overview_and_a_page_per_area() {
+    if !tool("pdftotext") || !tool("qpdf") {
+        return;
+    }
+    let (_db, app) = scene_app().await;
+    let r = app
+        .client
+        .get(app.url(&format!(
+            "/exports/briefing.pdf?pack=Alby,Fittja&title=Chefssamr%C3%A5d&as_of={AS_OF}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pack.pdf");
+    std::fs::write(&path, &bytes).unwrap();
+    let pages = Command::new("qpdf")
+        .arg("--show-npages")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pages.stdout).trim(), "3");
+    let text = pdf_text(&bytes);
+    for t in [
+        "Chefssamråd",
+        "Chefssamråd – Alby",
+        "Chefssamråd – Fittja",
+        "Område: Fittja",
+    ] {
+        assert!(text.contains(t), "'{t}' not in {text}");
+    }
+    assert_problem(
+        app.client
+            .get(app.url("/exports/briefing.png?pack=Alby"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_problem(
+        app.client
+            .get(app.url("/exports/briefing.pdf?pack=Alby,Atlantis"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    app.stop().await;
+}

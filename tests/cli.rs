@@ -566,3 +566,62 @@ fn export_as_a_role_applies_its_grant_and_purge_and_roles_explain_themselves() {
     );
     assert!(table.contains("aggregate"), "{table}");
 }
+
+#[test]
+fn export_briefing_writes_the_same_pdf_for_the_same_as_of() {
+    let db = common::fresh_sqlite();
+    assert!(
+        lagesbild(&db.url, &["seed", "--demo", "--as-of", "2026-11-23"])
+            .status
+            .success()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        let o = lagesbild(
+            &db.url,
+            &[
+                "export",
+                "briefing",
+                "--area",
+                "Alby",
+                "--as-of",
+                "2026-11-23T08:00:00Z",
+                "--title",
+                "Alby",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(out).unwrap()
+    };
+    let a = run("a.pdf");
+    assert!(a.starts_with(b"%PDF-"));
+    assert_eq!(a, run("b.pdf"), "same request, same bytes");
+    let png = run("c.png");
+    assert!(png.starts_with(b"\x89PNG"));
+    let o = lagesbild(
+        &db.url,
+        &[
+            "export",
+            "briefing",
+            "--area",
+            "Atlantis",
+            "-o",
+            dir.path().join("x.pdf").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("no area named 'Atlantis'"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("x.pdf").exists() && !dir.path().join("x.partial").exists());
+    let o = lagesbild(&db.url, &["export"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("--layer"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -13,14 +13,19 @@ use super::auth::{Caller, audit_refusal};
 use super::error::ApiError;
 use super::extract::StrictQuery;
 use crate::briefing::{BriefingRequest, MAX_TITLE_CHARS, Paper, page, render};
+use crate::domain::access::Viewer;
 use crate::domain::{Bbox, Layer, Properties, ValidationErrors};
 use crate::index::{Filters, Spatial};
+use crate::service::{Service, ServiceError};
 
 /// Query parameters of the briefing exports.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct BriefingQuery {
+    /// PDF only: a briefing pack of an overview page and one page per named area
+    /// (comma-separated, e.g. `Alby,Fittja,Hallunda`), like a GIS atlas.
+    pub pack: Option<String>,
     /// An area's name (e.g. `Alby`): the map shows it with some surroundings.
     pub area: Option<String>,
     /// Or `min_lon,min_lat,max_lon,max_lat`. Without either: every area.
@@ -67,7 +72,7 @@ fn clamp(s: &str, max: usize) -> String {
 impl BriefingQuery {
     fn parse(
         &self,
-        state: &AppState,
+        service: &Service,
         viewer_ceiling: u8,
     ) -> Result<(BriefingRequest, u32), ApiError> {
         let as_of = match &self.as_of {
@@ -79,8 +84,7 @@ impl BriefingQuery {
                     )
                 })?
                 .to_offset(time::UtcOffset::UTC),
-            None => state
-                .service
+            None => service
                 .clock()
                 .now()
                 .replace_nanosecond(0)
@@ -110,7 +114,7 @@ impl BriefingQuery {
                 "the window is longer than a year; choose a shorter one",
             ));
         }
-        let areas = state.service.index().matching(
+        let areas = service.index().matching(
             Layer::Areas,
             &Spatial::All,
             &Filters {
@@ -307,26 +311,13 @@ pub async fn get_briefing(
             )));
         }
     };
-    let (request, dpi) = q.parse(&state, caller.viewer.role.ceiling.code())?;
-    let scene = match state
-        .service
-        .briefing_scene(&caller.viewer, request, format)
-        .await
-    {
-        Ok(s) => s,
-        Err(e) => return Err(audit_refusal(&state, &caller, "GET /exports/briefing", e).await),
-    };
-    let bytes = tokio::task::spawn_blocking(move || {
-        let svg = page::svg(&scene);
-        if format == "pdf" {
-            render::pdf(&[svg])
-        } else {
-            render::png(&svg, dpi)
+    let bytes = match render_briefing(&state.service, &caller.viewer, &q, format).await {
+        Ok(b) => b,
+        Err(Refused::Bad(e)) => return Err(e),
+        Err(Refused::Service(e)) => {
+            return Err(audit_refusal(&state, &caller, "GET /exports/briefing", e).await);
         }
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    };
     let (mime, name) = if format == "pdf" {
         ("application/pdf", "lagesbild.pdf")
     } else {
@@ -339,4 +330,92 @@ pub async fn get_briefing(
         res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
+}
+
+/// Why a briefing was not made.
+#[derive(Debug)]
+pub enum Refused {
+    /// A parameter is wrong (a problem body names it).
+    Bad(ApiError),
+    /// The service refused (grants) or failed.
+    Service(ServiceError),
+}
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Self {
+        Refused::Bad(e)
+    }
+}
+
+/// Makes a briefing — one page, or with `pack` an overview plus a page per area — as `viewer`
+/// may see it: the bytes of a PDF (`format` "pdf") or PNG. Used by the endpoint and by
+/// `lagesbild export briefing`.
+///
+/// # Errors
+/// [`Refused::Bad`] for parameters; [`Refused::Service`] for grants and store failures.
+pub async fn render_briefing(
+    service: &Service,
+    viewer: &Viewer,
+    q: &BriefingQuery,
+    format: &'static str,
+) -> Result<Vec<u8>, Refused> {
+    // One page, or a pack: the overview and a page per area.
+    let mut queries = vec![q.clone()];
+    if let Some(pack) = &q.pack {
+        if format != "pdf" {
+            return Err(ApiError::bad_param(
+                "pack",
+                "a briefing pack is a PDF; ask for briefing.pdf",
+            )
+            .into());
+        }
+        if q.area.is_some() || q.bbox.is_some() {
+            return Err(ApiError::bad_param(
+                "pack",
+                "a pack shows its areas; leave out area and bbox",
+            )
+            .into());
+        }
+        let names: Vec<&str> = pack
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() || names.len() > 30 {
+            return Err(ApiError::bad_param("pack", "name 1 to 30 areas, comma-separated").into());
+        }
+        for name in names {
+            let mut page_q = q.clone();
+            page_q.area = Some(name.to_owned());
+            page_q.title = Some(format!(
+                "{} – {name}",
+                q.title.as_deref().unwrap_or("Lägesbild")
+            ));
+            queries.push(page_q);
+        }
+    }
+    let mut scenes = Vec::with_capacity(queries.len());
+    let mut dpi = 150;
+    for page_q in &queries {
+        let (request, d) = page_q.parse(service, viewer.role.ceiling.code())?;
+        dpi = d;
+        scenes.push(
+            service
+                .briefing_scene(viewer, request, format)
+                .await
+                .map_err(Refused::Service)?,
+        );
+    }
+    let bytes = tokio::task::spawn_blocking(move || {
+        let pages: Vec<String> = scenes.iter().map(page::svg).collect();
+        if format == "pdf" {
+            render::pdf(&pages)
+        } else {
+            render::png(pages.first().map_or("", String::as_str), dpi)
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(bytes)
 }

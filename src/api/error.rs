@@ -122,6 +122,12 @@ impl ApiError {
     pub const fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What went wrong, in words (for the command line, which shows the same messages).
+    #[must_use]
+    pub fn detail(&self) -> &str {
+        &self.problem.detail
+    }
 }
 
 impl From<ServiceError> for ApiError {
