@@ -73,7 +73,7 @@ pub enum Command {
         layer: Option<Layer>,
         /// A briefing map instead of GeoJSON.
         #[command(subcommand)]
-        what: Option<ExportWhat>,
+        what: Option<Box<ExportWhat>>,
         /// Where to write. [default: standard output]
         #[arg(long, short)]
         output: Option<PathBuf>,

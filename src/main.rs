@@ -137,26 +137,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
-            what:
-                Some(ExportWhat::Briefing {
-                    output,
-                    area,
-                    bbox,
-                    pack,
-                    from,
-                    to,
-                    layers,
-                    category,
-                    title,
-                    audience,
-                    paper,
-                    orientation,
-                    dpi,
-                    as_of,
-                    as_role,
-                }),
-            ..
+            what: Some(what), ..
         } => {
+            let ExportWhat::Briefing {
+                output,
+                area,
+                bbox,
+                pack,
+                from,
+                to,
+                layers,
+                category,
+                title,
+                audience,
+                paper,
+                orientation,
+                dpi,
+                as_of,
+                as_role,
+            } = *what;
             let service = open_service(&settings).await?;
             let viewer = viewer_as(&service, as_role.as_deref())?;
             let name = output.to_string_lossy().to_ascii_lowercase();
