@@ -142,6 +142,15 @@ try {
   check((await police.textContent('.maplibregl-popup')).includes('Kategori'), 'a clicked incident shows its details in Swedish');
   await police.screenshot({ path: join(artifacts, '03-feature.png') });
 
+  // 4a. Exportera: a briefing PDF of the current view, made by the server.
+  await police.click('#export-button');
+  await police.selectOption('#export-area', 'Alby');
+  await police.click('#export-submit');
+  await police.waitForFunction(() => document.getElementById('export-result').textContent.startsWith('Klar'), null, { timeout: 30000 });
+  check((await police.getAttribute('#export-link', 'href')).startsWith('blob:'), `the briefing is ready to open (${await police.textContent('#export-result')})`);
+  await police.screenshot({ path: join(artifacts, '08-export.png') });
+  await police.click('#export-button');
+
   // 4b. Meeting mode: large type, step through the areas with the keyboard, the area panel
   // compares the window with the one before, and "since the last meeting" counts changes.
   await police.keyboard.press('Escape');

@@ -1,6 +1,6 @@
 // The web client's entry: sign in, then the map with its panel.
 import { T } from './strings.js';
-import { currentSession, login, logout } from './auth.js';
+import { currentSession, login, logout, problemText } from './auth.js';
 import { createMap } from './map.js';
 import { getJson, send } from './api.js';
 import { setupReport } from './report.js';
@@ -17,6 +17,10 @@ for (const [id, s] of [
   ['qgis-hint', T.qgisHint], ['url', location.origin], ['map-heading', T.mapHeading],
   ['time-heading', T.timeWindow], ['layers-heading', T.layersPanel], ['logout-button', T.logoutButton],
   ['filters-heading', T.filtersHeading], ['report-button', T.reportButton],
+  ['export-button', T.exportButton], ['export-heading', T.export.heading], ['export-title-label', T.export.title],
+  ['export-audience-label', T.export.audience], ['export-area-label', T.export.area], ['export-pack-label', T.export.pack],
+  ['export-paper-label', T.export.paper], ['export-orientation-label', T.export.orientation],
+  ['export-format-label', T.export.format], ['export-dpi-label', T.export.dpi], ['export-submit', T.export.submit],
   ['plan-button', T.planButton], ['plan-edit-label', T.plan.editRoute], ['plan-heading', T.plan.heading], ['plan-draw', T.plan.draw],
   ['plan-undo', T.plan.undo], ['plan-clear', T.plan.clear], ['plan-name-label', T.plan.name],
   ['plan-kind-label', T.plan.kind], ['plan-weekdays-label', T.plan.weekdays], ['plan-start-label', T.plan.start],
@@ -185,8 +189,70 @@ function buildPlan(me, c) {
   }) ?? true;
 }
 
+/** Exportera: a briefing map of the current view, made by the server. */
+let exporter = false;
+function buildExport(c) {
+  $('export-button').onclick = () => {
+    $('export-panel').hidden = !$('export-panel').hidden;
+    const area = $('export-area');
+    const current = area.value;
+    const all = document.createElement('option');
+    all.value = ''; all.textContent = T.export.allAreas;
+    area.replaceChildren(all, ...c.areaNames().map((n) => {
+      const o = document.createElement('option');
+      o.value = n; o.textContent = n;
+      return o;
+    }));
+    area.value = current;
+  };
+  if (exporter) return;
+  exporter = true;
+  const form = $('export-form');
+  form.elements.title.value = T.export.defaultTitle;
+  form.elements.audience.value = T.export.defaultAudience;
+  $('export-orientation').replaceChildren(...[['landscape', T.export.landscape], ['portrait', T.export.portrait]].map(([v, t]) => {
+    const o = document.createElement('option');
+    o.value = v; o.textContent = t;
+    return o;
+  }));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = form.elements;
+    const format = f.format.value;
+    const [from, to] = c.view.range ?? [isoDay(new Date(Date.now() - (c.view.days - 1) * 86400000)), isoDay(new Date())];
+    const p = new URLSearchParams({
+      title: f.title.value, audience: f.audience.value, paper: f.paper.value,
+      orientation: f.orientation.value, from, to,
+      layers: ['incidents', 'risk_environments', 'cameras', 'patrol_routes']
+        .filter((l) => c.grant(l) !== 'none' && !c.view.hidden.has(l)).join(','),
+    });
+    if (c.view.categories.size) p.set('category', [...c.view.categories].join(','));
+    if (format === 'png') p.set('dpi', f.dpi.value);
+    if ($('export-pack').checked && format === 'pdf') p.set('pack', c.areaNames().join(','));
+    else if (f.area.value) p.set('area', f.area.value);
+    $('export-result').textContent = T.export.working;
+    $('export-link').hidden = true;
+    try {
+      const r = await fetch(`/exports/briefing.${format}?${p}`, { credentials: 'same-origin' });
+      if (!r.ok) throw await problemText(r);
+      const blob = await r.blob();
+      const name = `lagesbild-${to}.${format}`;
+      const link = $('export-link');
+      URL.revokeObjectURL(link.href);
+      link.href = URL.createObjectURL(blob);
+      link.download = name;
+      link.textContent = T.export.open;
+      link.hidden = false;
+      $('export-result').textContent = T.export.done(name, Math.round(blob.size / 1024));
+    } catch (msg) {
+      $('export-result').textContent = String(msg);
+    }
+  });
+}
+
 function buildPanel(me, c) {
   buildFilters(c);
+  buildExport(c);
   buildPlan(me, c);
   buildReport(me, c);
   const days = $('days');
