@@ -39,9 +39,10 @@ fn benches(c: &mut Criterion) {
         incidents.truncate(10_000);
         assert_eq!(incidents.len(), 10_000);
         service.index().load(Layer::Incidents, incidents);
+        let bbox = service.index().extent(Layer::Incidents).unwrap();
         let viewer = lagesbild::startup::local_viewer(&service).unwrap();
         let request = BriefingRequest {
-            bbox: [17.55, 59.10, 18.00, 59.30],
+            bbox,
             area: None,
             from: date!(2026 - 10 - 24),
             to: date!(2026 - 11 - 23),
@@ -57,6 +58,7 @@ fn benches(c: &mut Criterion) {
             .briefing_scene(&viewer, request, "pdf")
             .await
             .unwrap();
+        assert_eq!(scene.marks.len(), 10_000, "every incident is drawn");
         eprintln!("features drawn: {}", scene.marks.len());
         scene
     });
