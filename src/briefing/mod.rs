@@ -102,14 +102,16 @@ fn day_span(from: Date, to: Date) -> TimeSpan {
     }
 }
 
-fn key_of(p: &Properties) -> (String, bool) {
+/// The value a feature's symbol is chosen by (see `web/symbols.json`).
+fn key_of(p: &Properties) -> String {
     match p {
-        Properties::Incident(i) => (i.category.as_str().to_owned(), false),
-        Properties::RiskEnvironment(r) => (r.level.as_str().to_owned(), false),
-        Properties::Camera(c) => (c.status.as_str().to_owned(), false),
-        Properties::PatrolRoute(r) => (r.kind.as_str().to_owned(), false),
-        Properties::Walk(_) | Properties::Area(_) => (String::new(), false),
+        Properties::Incident(i) => i.category.as_str(),
+        Properties::RiskEnvironment(r) => r.level.as_str(),
+        Properties::Camera(c) => c.status.as_str(),
+        Properties::PatrolRoute(r) => r.kind.as_str(),
+        Properties::Walk(_) | Properties::Area(_) => "",
     }
+    .to_owned()
 }
 
 impl Service {
@@ -162,7 +164,7 @@ impl Service {
                         match shown {
                             Shown::Exact { feature, .. } => {
                                 classification = classification.max(feature.meta.classification);
-                                let (key, _) = key_of(&feature.properties);
+                                let key = key_of(&feature.properties);
                                 let stale = matches!(&feature.properties,
                                     Properties::RiskEnvironment(r) if r.is_stale(request.as_of.date()));
                                 marks.push(Mark {

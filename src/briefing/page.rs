@@ -438,7 +438,7 @@ pub fn svg(scene: &Scene) -> String {
     );
 
     // Legend and summary: beside the map (landscape) or under it (portrait).
-    let (mut lx, mut ly) = if r.landscape {
+    let (lx, mut ly) = if r.landscape {
         (map_x + map_w + 16.0, map_y + 8.0)
     } else {
         (map_x, map_y + map_h + 26.0)
@@ -518,7 +518,6 @@ pub fn svg(scene: &Scene) -> String {
     );
     ly += 12.0;
     let bottom = ph - margin - 10.0;
-    let col = |x: f64| x;
     let right = if r.landscape { pw - margin } else { lx + 300.0 };
     if scene.summary.is_empty() {
         let _ = write!(
@@ -543,7 +542,7 @@ pub fn svg(scene: &Scene) -> String {
         let _ = write!(
             s,
             r#"<text x="{}" y="{ly}" font-size="8" font-weight="bold">{}</text><text x="{}" y="{ly}" font-size="8" font-weight="bold" text-anchor="end">{now}</text><text x="{}" y="{ly}" font-size="8" text-anchor="end">{before}</text>"#,
-            col(lx),
+            lx,
             xml(name),
             right - 30.0,
             right
@@ -563,7 +562,6 @@ pub fn svg(scene: &Scene) -> String {
             );
             ly += 9.0;
         }
-        lx += 0.0;
     }
     let _ = write!(
         s,

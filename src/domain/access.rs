@@ -289,14 +289,7 @@ impl Viewer {
     #[must_use]
     pub fn local(role_id: &str, role: Arc<Role>) -> Self {
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        Self {
-            user: Arc::from(format!("cli:{user}")),
-            organisation: Arc::from(""),
-            role_id: Arc::from(role_id),
-            role,
-            via: Via::Local,
-            address: Some(Arc::from("local")),
-        }
+        Self::system(&format!("cli:{user}"), role_id, role)
     }
 }
 

@@ -363,11 +363,12 @@ impl Service {
         let ok = tokio::task::spawn_blocking(move || password_matches(&pw, &hash))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let stored_failures = user.as_ref().map(|u| u.failed_logins);
         let Some(user) = user.filter(|_| ok) else {
             let (source_failures, _) = self.throttle.failed(address, now);
             let mut failures = source_failures;
-            if let Some(u) = self.store().user(name).await? {
-                let n = u.failed_logins + 1;
+            if let Some(before) = stored_failures {
+                let n = before + 1;
                 self.store()
                     .set_login_failures(name, n, lock_after(n, now))
                     .await?;

@@ -4,7 +4,6 @@
 //! check SQL against two databases at compile time) and are held to one contract by
 //! `tests/store.rs`. Every write is one transaction.
 
-#[macro_use]
 pub mod access;
 pub mod codec;
 mod postgis;
