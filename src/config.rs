@@ -55,6 +55,16 @@ pub struct Settings {
     pub retention_incidents_months: u32,
     /// Hours between automatic retention runs while serving; 0 turns them off. [default: 24]
     pub retention_interval_hours: u32,
+    /// Seconds a client has to send a whole request head before it is disconnected.
+    /// [default: 10]
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; more wait to be accepted. [default: 1024]
+    pub max_connections: usize,
+    /// Most positions in one geometry; larger ones are refused (413) before any geometric
+    /// work. [default: 50000]
+    pub max_geometry_positions: usize,
+    /// Most rings, lines or parts in one geometry (413 past it). [default: 1000]
+    pub max_geometry_rings: usize,
 }
 
 impl Default for Settings {
@@ -73,6 +83,10 @@ impl Default for Settings {
             trust_proxy: false,
             retention_incidents_months: 24,
             retention_interval_hours: 24,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
+            max_geometry_positions: 50_000,
+            max_geometry_rings: 1_000,
         }
     }
 }
@@ -97,6 +111,10 @@ impl fmt::Debug for Settings {
                 &self.retention_incidents_months,
             )
             .field("retention_interval_hours", &self.retention_interval_hours)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field("max_geometry_positions", &self.max_geometry_positions)
+            .field("max_geometry_rings", &self.max_geometry_rings)
             .finish()
     }
 }

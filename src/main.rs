@@ -360,19 +360,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "address": r.address, "outcome": r.outcome, "detail": r.detail});
                     println_out(&v.to_string());
                 } else {
+                    // Every field escaped: records written before escaping was done at write
+                    // time, or by another tool, must not drive the terminal.
+                    let p = |s: &str| lagesbild::domain::text::printable(s, 2000);
                     println_out(&format!(
                         "{:>6} {at} {:<18} {:<10} {:<10} {:<17} {:<10} {} {}",
                         r.id,
-                        r.actor,
-                        r.action,
-                        r.outcome,
-                        r.layer.as_deref().unwrap_or("-"),
-                        r.address.as_deref().unwrap_or("-"),
+                        p(&r.actor),
+                        p(&r.action),
+                        p(&r.outcome),
+                        p(r.layer.as_deref().unwrap_or("-")),
+                        p(r.address.as_deref().unwrap_or("-")),
                         r.bbox
                             .as_deref()
-                            .map(|b| format!("bbox={b}"))
+                            .map(|b| format!("bbox={}", p(b)))
                             .unwrap_or_default(),
-                        r.detail.as_deref().unwrap_or(""),
+                        p(r.detail.as_deref().unwrap_or("")),
                     ));
                 }
             }

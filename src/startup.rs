@@ -294,12 +294,13 @@ impl App {
     ) -> std::io::Result<()> {
         let service = Arc::clone(&self.state.service);
         tracing::info!(address = %self.local_addr, "serving: the map at http://{}/", self.local_addr);
-        axum::serve(
-            self.listener,
-            router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let limits = crate::api::serve::ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.state.config.header_read_timeout_secs.max(1),
+            ),
+            max_connections: self.state.config.max_connections,
+        };
+        crate::api::serve::serve(self.listener, router(self.state), limits, shutdown).await?;
         service.store().close().await;
         tracing::info!("stopped");
         Ok(())

@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::extract::{StrictQuery, collection};
 use super::items::ItemsQuery;
 use super::{AppState, GEOJSON};
-use crate::service::visibility::{AggregateBy, CELL_M};
+use crate::service::visibility::{AggregateBy, CELL_M, SUPPRESSION_RULE};
 
 /// Query parameters of `/collections/{collectionId}/aggregate`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -106,7 +106,7 @@ pub async fn get_aggregate(
         "by": match by { AggregateBy::Grid => "grid", AggregateBy::Area => "area" },
         "cellSize": (by == AggregateBy::Grid).then_some(CELL_M),
         "minimumCount": agg.min_count,
-        "suppressed": agg.suppressed,
+        "suppression": agg.suppressing.then_some(SUPPRESSION_RULE),
     });
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],

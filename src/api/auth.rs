@@ -21,6 +21,10 @@ use crate::store::access::AuditRow;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "lagesbild_session";
+/// The longest account name a login may name.
+pub const MAX_LOGIN_NAME_CHARS: usize = 64;
+/// The longest password a login may send (accounts allow at most 1000 characters).
+pub const MAX_LOGIN_PASSWORD_BYTES: usize = 4096;
 /// The header cookie-authenticated writes must carry.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -54,6 +58,49 @@ pub fn client_address(parts: &Parts, state: &AppState) -> String {
         .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
+/// Why a cookie-authenticated write comes from another site, if it does: its `Origin` is not
+/// this server's (the configured `public_url`, else the `Host` it was sent to), or the browser
+/// says `Sec-Fetch-Site: cross-site`/`same-site`. Clients that send neither (not browsers)
+/// still need the CSRF token.
+fn cross_origin(parts: &Parts, state: &AppState) -> Option<String> {
+    let headers = &parts.headers;
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        let own = own_origins(state, headers);
+        if !own.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+            return Some(format!("Origin '{}' is not this server", cap(origin, 100)));
+        }
+    }
+    match headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(site @ ("cross-site" | "same-site")) => Some(format!("Sec-Fetch-Site: {site}")),
+        _ => None,
+    }
+}
+
+/// The origins this server is reached at: `public_url`'s, or the request's `Host` over http
+/// (and https behind a trusted proxy).
+fn own_origins(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+    if let Some(u) = &state.config.public_url {
+        let (scheme, rest) = u.split_once("://").unwrap_or(("http", u));
+        let host = rest.split('/').next().unwrap_or("");
+        return vec![format!("{scheme}://{host}")];
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    vec![format!("http://{host}"), format!("https://{host}")]
+}
+
+/// At most `n` characters of `s`, with control characters escaped (for logs and audit).
+#[must_use]
+pub fn cap(s: &str, n: usize) -> String {
+    crate::domain::text::printable(s, n)
+}
+
 /// Compares secrets without an early exit.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -66,12 +113,14 @@ async fn authenticate(
 ) -> Result<Caller, ServiceError> {
     let service = &state.service;
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        // The scheme is case-insensitive (RFC 9110 § 11.1).
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or(AuthError::TokenInvalid)?;
         let viewer = service.token_viewer(token, address).await?;
         return Ok(Caller {
@@ -86,6 +135,19 @@ async fn authenticate(
     };
     let token = cookie.value().to_owned();
     let (viewer, csrf, _) = service.session_viewer(&token, address).await?;
+    if !parts.method.is_safe()
+        && let Some(why) = cross_origin(parts, state)
+    {
+        let row = AuditRow::new(service.clock().now(), "denied", "denied").detail(format!(
+            "{} {}: {why}",
+            parts.method,
+            cap(parts.uri.path(), 200)
+        ));
+        service.audit(&viewer, row).await?;
+        return Err(ServiceError::Forbidden(format!(
+            "a change made with a session cookie must come from this server's own pages ({why})"
+        )));
+    }
     if !parts.method.is_safe() {
         let sent = parts
             .headers
@@ -120,11 +182,17 @@ impl FromRequestParts<AppState> for Caller {
             Ok(c) => Ok(c),
             Err(e) => {
                 if matches!(e, ServiceError::Auth(_)) {
+                    // Refusals of anonymous callers are recorded one by one only up to a rate
+                    // per address; the rest are summed up (the log cannot be grown at will).
                     let row =
                         AuditRow::new(state.service.clock().now(), "denied", "unauthenticated")
                             .address(&address)
-                            .detail(format!("{} {}: {e}", parts.method, parts.uri.path()));
-                    state.service.audit_anonymous(row).await?;
+                            .detail(format!(
+                                "{} {}: {e}",
+                                parts.method,
+                                cap(parts.uri.path(), 200)
+                            ));
+                    state.service.audit_refusal_of_anonymous(row).await?;
                 }
                 Err(e.into())
             }
@@ -207,6 +275,22 @@ pub async fn login(
             "send {\"username\": \"…\", \"password\": \"…\"} as JSON strings",
         ));
     };
+    // Refused before any lookup, log line or audit record: a name or password no account can
+    // have says nothing about accounts, and must not grow the logs.
+    if name.chars().count() > MAX_LOGIN_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_param(
+            "/username",
+            format!(
+                "is not a possible account name (at most {MAX_LOGIN_NAME_CHARS} characters, no control characters)"
+            ),
+        ));
+    }
+    if password.len() > MAX_LOGIN_PASSWORD_BYTES {
+        return Err(ApiError::bad_param(
+            "/password",
+            format!("is longer than {MAX_LOGIN_PASSWORD_BYTES} bytes; no password is"),
+        ));
+    }
     let session = state
         .service
         .login(&name, &password, &parts.address)

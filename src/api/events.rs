@@ -12,10 +12,14 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
+use crate::domain::Classification;
+use crate::service::visibility::Shown;
 use crate::store::access::AuditRow;
 
 /// A stream of `upserted` and `deleted` events, data `{"layer": …, "feature": <GeoJSON Feature>}`;
-/// a `lagged` event tells a slow client to reload.
+/// a `lagged` event tells a slow client to reload. A subscriber hears of a change only when its
+/// own view of the feature changed; a feature moved above its ceiling arrives as `deleted`;
+/// restricted features are audited as they are sent.
 #[utoipa::path(get, path = "/events", tag = "Data",
     responses(
         (status = 200, description = "text/event-stream of changes the caller may see"),
@@ -41,10 +45,20 @@ pub async fn events(
                     let Some((kind, shown)) = service.view_change(&viewer, &change) else {
                         continue;
                     };
-                    let layer = match &change {
-                        crate::service::Change::Upserted(f)
-                        | crate::service::Change::Deleted(f) => f.layer(),
-                    };
+                    let layer = change.feature().layer();
+                    // Restricted features handed out exactly are audited like a read, before
+                    // they leave; if the record cannot be stored, the event is not sent.
+                    if let Shown::Exact { feature, .. } = &shown
+                        && feature.meta.classification == Classification::Restricted
+                    {
+                        let row = AuditRow::new(service.clock().now(), "event", "ok")
+                            .layer(layer)
+                            .features([feature.id])
+                            .detail(format!("{kind} event with 1 restricted feature at exact precision"));
+                        if service.audit(&viewer, row).await.is_err() {
+                            continue;
+                        }
+                    }
                     let Ok(feature) = shown.to_value(OffsetDateTime::now_utc().date()) else {
                         continue;
                     };

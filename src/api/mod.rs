@@ -8,8 +8,10 @@ pub mod briefing;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod headers;
 pub mod items;
 pub mod ogc;
+pub mod serve;
 pub mod write;
 
 use std::sync::Arc;
@@ -60,6 +62,12 @@ pub fn router(state: AppState) -> Router {
     let web = ServeDir::new(&state.config.web_dir).append_index_html_on_directories(false);
     let body_limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let csp = Arc::new(
+        axum::http::HeaderValue::from_str(&headers::content_security_policy(
+            &state.config.web_dir,
+        ))
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("default-src 'self'")),
+    );
     Router::new()
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
@@ -104,7 +112,18 @@ pub fn router(state: AppState) -> Router {
         ))
         // Outside the timeout and panic layers, so their answers are problem bodies too.
         .layer(axum::middleware::map_response(ensure_problem))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The path only, capped: a request line is the client's to choose.
+                let path: String = req.uri().path().chars().take(200).collect();
+                tracing::info_span!("request", method = %req.method(), path)
+            }),
+        )
+        .layer(axum::middleware::from_fn(move |req, next| {
+            headers::security_headers(Arc::clone(&csp), req, next)
+        }))
+        // Outermost: oversized request lines and headers are refused before anything else.
+        .layer(axum::middleware::from_fn(serve::limit_heads))
         .with_state(state)
 }
 

@@ -15,8 +15,7 @@ use super::error::ApiError;
 use super::extract::collection as parse_collection;
 use super::{AppState, GEOJSON, base_url};
 use crate::domain::access::{Precision, Viewer};
-use crate::domain::{Classification, Layer};
-use crate::index::{Filters, Page, Spatial};
+use crate::domain::Layer;
 
 /// The conformance classes this server implements.
 pub const CONFORMANCE: &[&str] = &[
@@ -173,49 +172,13 @@ pub async fn health(State(state): State<AppState>) -> Response {
     json_response(&json!({"status": "ok", "store": state.service.store().kind()}))
 }
 
-/// Rounds an extent outwards to `step` degrees, so that it does not point at any feature.
-fn round_out(b: [f64; 4], step: f64) -> [f64; 4] {
-    [
-        (b[0] / step).floor() * step,
-        (b[1] / step).floor() * step,
-        (b[2] / step).ceil() * step,
-        (b[3] / step).ceil() * step,
-    ]
-}
-
 fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) -> Value {
-    let index = state.service.index();
     let precision = viewer.precision(layer);
-    // Only someone who sees every feature of the layer exactly gets the exact extent; others
-    // get it rounded out to 0.05° (about 5 km) and to whole weeks.
-    let sees_all =
-        precision == Precision::Exact && viewer.role.ceiling == Classification::Restricted;
-    let mut bbox = index.extent(layer).unwrap_or([-180.0, -90.0, 180.0, 90.0]);
-    if !sees_all {
-        bbox = round_out(bbox, 0.05);
-    }
-    let visible = match precision {
-        Precision::Exact | Precision::Coarse => {
-            let filters = Filters {
-                max_classification: Some(viewer.role.ceiling.code()),
-                ..Filters::default()
-            };
-            Some(
-                index
-                    .query(
-                        layer,
-                        &Spatial::All,
-                        &filters,
-                        Page {
-                            offset: 0,
-                            limit: 0,
-                        },
-                    )
-                    .matched,
-            )
-        }
-        _ => None,
-    };
+    // Computed over what the viewer sees (a feature above its ceiling must not widen it), and
+    // rounded below exact (see Service::layer_summary).
+    let summary = state.service.layer_summary(viewer, layer);
+    let bbox = summary.bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let visible = summary.count;
     let fmt = |t: i64| {
         OffsetDateTime::from_unix_timestamp(t)
             .ok()
@@ -240,14 +203,7 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
     if precision == Precision::Aggregate {
         c["links"][1] = json!({"rel": "aggregate", "type": GEOJSON, "href": format!("{base}/collections/{layer}/aggregate")});
     }
-    if let Some((mut start, mut end)) = layer.temporal_properties().and(index.time_extent(layer)) {
-        if !sees_all {
-            let span = crate::service::visibility::widen_to_weeks(crate::domain::time::TimeSpan {
-                start,
-                end,
-            });
-            (start, end) = (span.start, span.end);
-        }
+    if let Some((start, end)) = layer.temporal_properties().and(summary.time) {
         c["extent"]["temporal"] = json!({"interval": [[fmt(start), fmt(end)]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"});
     }
     if let Some(p) = layer.category_property() {

@@ -38,6 +38,45 @@ async fn draft(
     }
 }
 
+/// Refuses a body that names a property the caller's grant hides (`hide`): a role cannot
+/// write what it cannot read, on create, replace and patch alike (a replacement or patch that
+/// leaves the property out keeps the stored value). Audited as an invalid write.
+async fn refuse_hidden(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    layer: Layer,
+    body: &Value,
+) -> Result<(), ApiError> {
+    let hide = &caller.viewer.role.grant(layer).hide;
+    let Some(props) = body.get("properties").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    let named: Vec<&String> = hide.iter().filter(|h| props.contains_key(*h)).collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let errors = crate::domain::ValidationErrors(
+        named
+            .iter()
+            .map(|h| {
+                crate::domain::ValidationError::new(
+                    format!("/properties/{h}"),
+                    format!(
+                        "is not shown to your role ({}) and cannot be written by it; leave it out (the stored value is kept)",
+                        caller.viewer.role.label
+                    ),
+                )
+            })
+            .collect(),
+    );
+    let row = AuditRow::new(state.service.clock().now(), action, "invalid")
+        .layer(layer)
+        .detail(errors.to_string());
+    state.service.audit(&caller.viewer, row).await?;
+    Err(ServiceError::Invalid(errors).into())
+}
+
 /// The response to a write: the feature as the caller may see it (a coarse view for roles that
 /// may report but not read exactly).
 fn written(
@@ -96,6 +135,7 @@ pub async fn create_item(
             Value::String(caller.viewer.organisation.to_string()),
         );
     }
+    refuse_hidden(&state, &caller, "create", layer, &body).await?;
     let draft = draft(&state, &caller, "create", layer, body).await?;
     let feature = state.service.create(draft, &caller.viewer).await?;
     let base = base_url(&state, &headers);
@@ -137,6 +177,7 @@ pub async fn replace_item(
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
     let expected = expected_version(&state, &caller, Action::Edit, layer, id, &headers).await?;
+    refuse_hidden(&state, &caller, "edit", layer, &body).await?;
     keep_hidden(&state, &caller, layer, id, &mut body)?;
     let draft = draft(&state, &caller, "edit", layer, body).await?;
     let feature = state
@@ -192,6 +233,7 @@ pub async fn patch_item(
             "a merge patch must be a JSON object",
         ));
     }
+    refuse_hidden(&state, &caller, "edit", layer, &patch).await?;
     let mut doc = serde_json::to_value(current.geojson(OffsetDateTime::now_utc().date()))
         .map_err(ApiError::internal)?;
     merge_patch(&mut doc, &patch);

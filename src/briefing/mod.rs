@@ -91,6 +91,9 @@ pub struct Scene {
     pub cells: Vec<(geo::Geometry<f64>, usize)>,
     /// The summary table.
     pub summary: Summary,
+    /// Whether counts were suppressed (the role counts below exact): the page then prints "–"
+    /// where nothing is shown, never 0, and says why.
+    pub suppressed: bool,
     /// The most sensitive classification among what is shown.
     pub classification: Classification,
 }
@@ -138,6 +141,7 @@ impl Service {
         };
         let mut marks = Vec::new();
         let mut cells = Vec::new();
+        let mut suppressed = false;
         let mut classification = Classification::Open;
         for layer in &request.layers {
             let precision = viewer.precision(*layer);
@@ -154,6 +158,7 @@ impl Service {
                     let agg = self
                         .read_aggregate(viewer, *layer, AggregateBy::Grid, &spatial, &filters)
                         .await?;
+                    suppressed |= agg.suppressing;
                     cells.extend(agg.buckets.into_iter().map(|b| (b.geometry, b.count)));
                 }
                 Precision::Coarse | Precision::Exact => {
@@ -221,6 +226,7 @@ impl Service {
                 let agg = self
                     .read_aggregate(viewer, Layer::Incidents, AggregateBy::Area, &spatial, &f)
                     .await?;
+                suppressed |= agg.suppressing;
                 for b in agg.buckets {
                     let name = b.name.as_deref().unwrap_or("").to_owned();
                     for (cat, n) in b.by_category {
@@ -255,6 +261,7 @@ impl Service {
             marks,
             cells,
             summary,
+            suppressed,
             classification,
         })
     }

@@ -372,9 +372,14 @@ pub fn svg(scene: &Scene) -> String {
     if incidents_asked && !any_incident {
         let _ = write!(
             s,
-            r##"<text x="{}" y="{}" font-size="16" fill="#555555" text-anchor="middle">Inga händelser i perioden</text>"##,
+            r##"<text x="{}" y="{}" font-size="16" fill="#555555" text-anchor="middle">{}</text>"##,
             map_x + map_w / 2.0,
-            map_y + map_h / 2.0
+            map_y + map_h / 2.0,
+            if scene.suppressed {
+                "Inga rutor med minst 3 händelser att visa"
+            } else {
+                "Inga händelser i perioden"
+            }
         );
     }
     s.push_str("</g>");
@@ -502,7 +507,12 @@ pub fn svg(scene: &Scene) -> String {
     if present.is_empty() && scene.cells.is_empty() {
         let _ = write!(
             s,
-            r#"<text x="{lx}" y="{ly}" font-size="8">Inga händelser</text>"#
+            r#"<text x="{lx}" y="{ly}" font-size="8">{}</text>"#,
+            if scene.suppressed {
+                "Inga antal att visa"
+            } else {
+                "Inga händelser"
+            }
         );
         ly += 11.0;
     }
@@ -517,16 +527,37 @@ pub fn svg(scene: &Scene) -> String {
         r##"<text x="{lx}" y="{ly}" font-size="7" fill="#333333">Perioden mot föregående lika långa period</text>"##
     );
     ly += 12.0;
+    if scene.suppressed {
+        // Counts-only roles: small counts are not shown, and the page says so where it counts.
+        let _ = write!(
+            s,
+            r##"<text x="{lx}" y="{ly}" font-size="7" fill="#333333">– = visas inte: färre än 3 per ruta, vecka och kategori skyddas</text>"##
+        );
+        ly += 12.0;
+    }
     let bottom = ph - margin - 10.0;
     let right = if r.landscape { pw - margin } else { lx + 300.0 };
+    let shown = |n: usize| -> String {
+        if scene.suppressed && n == 0 {
+            "–".to_owned()
+        } else {
+            n.to_string()
+        }
+    };
     if scene.summary.is_empty() {
         let _ = write!(
             s,
-            r#"<text x="{lx}" y="{ly}" font-size="8">Inga händelser</text>"#
+            r#"<text x="{lx}" y="{ly}" font-size="8">{}</text>"#,
+            if scene.suppressed {
+                "Inga antal att visa (färre än 3 visas inte)"
+            } else {
+                "Inga händelser"
+            }
         );
     }
     'areas: for (area, cats) in &scene.summary {
         let (now, before) = cats.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+        let (now, before) = (shown(now), shown(before));
         let name = if area.is_empty() {
             "Utanför områdena"
         } else {
@@ -552,6 +583,7 @@ pub fn svg(scene: &Scene) -> String {
             if ly > bottom {
                 break 'areas;
             }
+            let (a, b) = (shown(*a), shown(*b));
             let _ = write!(
                 s,
                 r#"<text x="{}" y="{ly}" font-size="7">{}</text><text x="{}" y="{ly}" font-size="7" text-anchor="end">{a}</text><text x="{}" y="{ly}" font-size="7" text-anchor="end">{b}</text>"#,

@@ -75,6 +75,18 @@ impl Incident {
                 self.severity
             )
         });
+        // Not in the future (a day's slack for clocks and time zones), not before 1900.
+        let latest = crate::domain::time::now_utc() + time::Duration::days(1);
+        checks.require(
+            self.occurred_at <= latest && self.occurred_at.year() >= 1900,
+            "/occurred_at",
+            || {
+                format!(
+                    "is {}; an incident's time must be in the past (at most a day ahead) and after 1900",
+                    self.occurred_at.date()
+                )
+            },
+        );
         if let Some(r) = &self.reference {
             check_label(checks, "/reference", r);
         }

@@ -46,3 +46,39 @@ fn check_len(checks: &mut Checks, field: &str, value: &str, max: usize) {
         format!("is {n} characters long; at most {max} are allowed")
     });
 }
+
+/// `s` made safe to print on a terminal or in a log line: control characters (including ESC,
+/// so no terminal escape sequence survives) and Unicode bidirectional overrides become `\u{…}`
+/// escapes, and only the first `max_chars` characters are kept (then `…`).
+#[must_use]
+pub fn printable(s: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max_chars * 2));
+    for (i, c) in s.chars().enumerate() {
+        if i == max_chars {
+            out.push('…');
+            break;
+        }
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::printable;
+
+    #[test]
+    fn escapes_terminal_control_and_caps_length() {
+        assert_eq!(printable("anna", 64), "anna");
+        assert_eq!(printable("x\u{1b}[2Jy", 64), "x\\u{1b}[2Jy");
+        assert_eq!(printable("a\nb\r", 64), "a\\u{a}b\\u{d}");
+        assert_eq!(printable("\u{202e}evil", 64), "\\u{202e}evil");
+        assert_eq!(printable("abcdef", 3), "abc…");
+        assert!(!printable(&"\u{7}".repeat(10), 100).contains('\u{7}'));
+    }
+}

@@ -32,6 +32,12 @@ impl Walk {
         checks.require(self.ended_at >= self.started_at, "/ended_at", || {
             "is before 'started_at'; a walk must end after it starts".into()
         });
+        let latest = crate::domain::time::now_utc() + time::Duration::days(1);
+        checks.require(
+            self.ended_at <= latest && self.started_at.year() >= 1900,
+            "/ended_at",
+            || "a walk is logged after it is done: its times must be in the past (at most a day ahead) and after 1900".into(),
+        );
         checks.require(self.walkers >= 1, "/walkers", || {
             "must be at least 1".into()
         });

@@ -12,7 +12,7 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use geo::{Geometry, Point};
-use rstar::{AABB, RTree};
+use rstar::{AABB, RTree, RTreeObject};
 use uuid::Uuid;
 
 pub use entry::{IndexEntry, NONE_CODE};
@@ -166,6 +166,17 @@ impl LayerLoad {
     }
 }
 
+/// What [`FeatureIndex::extent_within`] finds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LayerExtent {
+    /// `[min_lon, min_lat, max_lon, max_lat]`, if any feature counts.
+    pub bbox: Option<[f64; 4]>,
+    /// First and last time start (Unix seconds), if any feature has a time.
+    pub time: Option<(i64, i64)>,
+    /// How many features count.
+    pub count: usize,
+}
+
 /// All layers' R-trees.
 pub struct FeatureIndex {
     layers: Vec<RwLock<LayerIndex>>,
@@ -304,6 +315,27 @@ impl FeatureIndex {
             env.upper()[0],
             env.upper()[1],
         ])
+    }
+
+    /// The box, time span and number of a layer's features classified at most `max_class`
+    /// (one pass over the compact entries; the root envelope would include every class).
+    #[must_use]
+    pub fn extent_within(&self, layer: Layer, max_class: u8) -> LayerExtent {
+        let ix = self.read(layer);
+        let mut out = LayerExtent::default();
+        for e in ix.tree.iter().filter(|e| e.classification <= max_class) {
+            out.count += 1;
+            let (lo, hi) = (e.envelope().lower(), e.envelope().upper());
+            let b = [lo[0], lo[1], hi[0], hi[1]];
+            out.bbox = Some(out.bbox.map_or(b, |a| {
+                [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+            }));
+            if e.time_start != i64::MIN {
+                let t = e.time_start;
+                out.time = Some(out.time.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+            }
+        }
+        out
     }
 
     /// The time span covered by a layer's features, in Unix seconds, if it has any times.

@@ -88,37 +88,112 @@ pub struct NewUser {
     pub password: String,
 }
 
-/// Failed-login counts per source address (kept in memory; accounts keep theirs in the database).
+/// Login throttling, kept in memory.
+///
+/// - Per **source address**: after [`FREE_LOGIN_ATTEMPTS`] failures the address waits (429
+///   with `Retry-After`), [`FIRST_LOCK`] doubling up to [`LONGEST_LOCK`], whatever name it
+///   tries. Only the first refusal of each wait is audited; the rest are summed up in one record
+///   when the wait is over.
+/// - Per **account name**, for every name tried, existing or not (so the answer never says
+///   whether a name exists): after [`FREE_LOGIN_ATTEMPTS`] failures each further attempt is
+///   slowed down ([`name_delay`]), but never refused, so nobody can keep an account locked:
+///   the right password from an address that is not itself waiting still signs in.
 #[derive(Debug, Default)]
 pub struct SourceThrottle {
-    by_address: std::sync::Mutex<HashMap<String, (i64, Option<OffsetDateTime>)>>,
+    by_address: std::sync::Mutex<HashMap<String, SourceState>>,
+    by_name: std::sync::Mutex<HashMap<String, (i64, OffsetDateTime)>>,
+}
+
+/// One source address's recent failures.
+#[derive(Debug, Clone, Copy, Default)]
+struct SourceState {
+    failures: i64,
+    until: Option<OffsetDateTime>,
+    /// Refusals during the current wait that were not audited one by one.
+    muted: u64,
+}
+
+/// Entries kept per map before old ones are dropped (bounded memory under a flood).
+const MAX_THROTTLE_ENTRIES: usize = 100_000;
+
+/// How long an attempt on an account name that has failed `failures` times in a row waits
+/// before it is checked: nothing for the first [`FREE_LOGIN_ATTEMPTS`], then 250 ms doubling to
+/// at most 4 s.
+#[must_use]
+pub fn name_delay(failures: i64) -> std::time::Duration {
+    if failures < FREE_LOGIN_ATTEMPTS {
+        return std::time::Duration::ZERO;
+    }
+    let doublings = u32::try_from((failures - FREE_LOGIN_ATTEMPTS).min(4)).unwrap_or(4);
+    std::time::Duration::from_millis(250 * 2_u64.pow(doublings))
+}
+
+/// What the source throttle says about an attempt.
+enum SourceVerdict {
+    /// Go ahead; `muted` refusals of the last wait were not yet audited.
+    Go { muted: u64 },
+    /// Wait; `first` when this is the first refusal of the wait (audit it).
+    Wait { until: OffsetDateTime, first: bool },
 }
 
 impl SourceThrottle {
-    fn locked_until(&self, address: &str) -> Option<OffsetDateTime> {
-        self.lock().get(address).and_then(|(_, until)| *until)
-    }
-
-    fn failed(&self, address: &str, now: OffsetDateTime) -> (i64, Option<OffsetDateTime>) {
-        let mut map = self.lock();
-        if map.len() > 100_000 {
-            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+    fn check_source(&self, address: &str, now: OffsetDateTime) -> SourceVerdict {
+        let mut map = lock(&self.by_address);
+        let Some(state) = map.get_mut(address) else {
+            return SourceVerdict::Go { muted: 0 };
+        };
+        match state.until {
+            Some(until) if until > now => {
+                state.muted += 1;
+                SourceVerdict::Wait {
+                    until,
+                    first: state.muted == 1,
+                }
+            }
+            _ => {
+                // The first refusal was audited on its own; the rest are summed up now.
+                let muted = state.muted.saturating_sub(1);
+                state.muted = 0;
+                SourceVerdict::Go { muted }
+            }
         }
-        let entry = map.entry(address.to_owned()).or_insert((0, None));
-        entry.0 += 1;
-        entry.1 = lock_after(entry.0, now);
-        *entry
     }
 
-    fn succeeded(&self, address: &str) {
-        self.lock().remove(address);
+    fn failed(&self, address: &str, name: &str, now: OffsetDateTime) -> i64 {
+        let mut map = lock(&self.by_address);
+        if map.len() > MAX_THROTTLE_ENTRIES {
+            map.retain(|_, s| s.until.is_some_and(|u| u > now));
+        }
+        let entry = map.entry(address.to_owned()).or_default();
+        entry.failures += 1;
+        entry.until = lock_after(entry.failures, now);
+        let source = entry.failures;
+        drop(map);
+        let mut names = lock(&self.by_name);
+        if names.len() > MAX_THROTTLE_ENTRIES {
+            names.retain(|_, (_, at)| now - *at < LONGEST_LOCK);
+        }
+        let e = names.entry(name.to_owned()).or_insert((0, now));
+        *e = (e.0 + 1, now);
+        source.max(e.0)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Option<OffsetDateTime>)>> {
-        self.by_address
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Failures in a row on `name` (forgotten after [`LONGEST_LOCK`] without one).
+    fn name_failures(&self, name: &str, now: OffsetDateTime) -> i64 {
+        lock(&self.by_name)
+            .get(name)
+            .filter(|(_, at)| now - *at < LONGEST_LOCK)
+            .map_or(0, |(n, _)| *n)
     }
+
+    fn succeeded(&self, address: &str, name: &str) {
+        lock(&self.by_address).remove(address);
+        lock(&self.by_name).remove(name);
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// When the next login may be tried after `failures` failures.
@@ -335,27 +410,42 @@ impl Service {
                 .address(address)
                 .detail(detail)
         };
-        let user = self.store().user(name).await?;
-        // Slowed down? Then the password is not even checked (no oracle while locked).
-        let locked = [
-            user.as_ref().and_then(|u| u.locked_until),
-            self.throttle.locked_until(address),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|t| *t > now)
-        .max();
-        if let Some(until) = locked {
-            let wait = (until - now).whole_seconds().max(1);
-            self.store()
-                .append_audit(&anonymous(
-                    "throttled",
-                    format!("login refused for {wait} s after repeated failures"),
-                ))
+        // The source first: an address that failed too often waits, whatever name it tries
+        // (the same answer for every name, existing or not).
+        match self.throttle.check_source(address, now) {
+            SourceVerdict::Wait { until, first } => {
+                let wait = (until - now).whole_seconds().max(1);
+                if first {
+                    self.audit_anonymous(anonymous(
+                            "throttled",
+                            format!(
+                                "login refused for {wait} s after repeated failures from this address; further refusals during the wait are counted in one record"
+                            ),
+                        ))
+                        .await?;
+                    tracing::warn!(account = %crate::domain::text::printable(name, 64), address, wait, "login throttled");
+                }
+                return Err(AuthError::Throttled(wait).into());
+            }
+            SourceVerdict::Go { muted } if muted > 0 => {
+                self.audit_anonymous(
+                    AuditRow::new(now, "login", "throttled")
+                        .address(address)
+                        .detail(format!(
+                            "{muted} further login attempts from this address were refused during the wait"
+                        )),
+                )
                 .await?;
-            tracing::warn!(account = name, address, wait, "login throttled");
-            return Err(AuthError::Throttled(wait).into());
+            }
+            SourceVerdict::Go { .. } => {}
         }
+        // Then the name: slowed down after repeated failures, never locked, the same for names
+        // that do not exist.
+        let delay = name_delay(self.throttle.name_failures(name, now));
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let user = self.store().user(name).await?;
         let hash = user
             .as_ref()
             .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
@@ -363,27 +453,17 @@ impl Service {
         let ok = tokio::task::spawn_blocking(move || password_matches(&pw, &hash))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let stored_failures = user.as_ref().map(|u| u.failed_logins);
         let Some(user) = user.filter(|_| ok) else {
-            let (source_failures, _) = self.throttle.failed(address, now);
-            let mut failures = source_failures;
-            if let Some(before) = stored_failures {
-                let n = before + 1;
-                self.store()
-                    .set_login_failures(name, n, lock_after(n, now))
-                    .await?;
-                failures = failures.max(n);
-            }
+            let failures = self.throttle.failed(address, name, now);
             if failures >= FREE_LOGIN_ATTEMPTS {
                 tracing::warn!(
-                    account = name,
+                    account = %crate::domain::text::printable(name, 64),
                     address,
                     failures,
                     "repeated failed logins: slowing down"
                 );
             }
-            self.store()
-                .append_audit(&anonymous(
+            self.audit_anonymous(anonymous(
                     "failed",
                     format!("wrong name or password ({failures} in a row)"),
                 ))
@@ -391,16 +471,12 @@ impl Service {
             return Err(AuthError::BadCredentials.into());
         };
         if user.disabled {
-            self.store()
-                .append_audit(&anonymous("denied", "the account is disabled".into()))
+            self.audit_anonymous(anonymous("denied", "the account is disabled".into()))
                 .await?;
             return Err(AuthError::Disabled.into());
         }
         let viewer = self.viewer_for(&user, Via::Session, Some(address))?;
-        self.throttle.succeeded(address);
-        if user.failed_logins > 0 {
-            self.store().set_login_failures(name, 0, None).await?;
-        }
+        self.throttle.succeeded(address, name);
         let token = random_secret();
         let csrf_token = random_secret();
         let expires_at = now + self.session_ttl;

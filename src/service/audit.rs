@@ -14,6 +14,51 @@ use crate::store::access::{AuditFilter, AuditRow};
 
 /// At most this many feature ids are listed in one record; the count is always in the detail.
 pub const MAX_IDS_PER_RECORD: usize = 10_000;
+/// Longest actor name kept in a record.
+pub const MAX_ACTOR_CHARS: usize = 64;
+/// Longest detail kept in a record.
+pub const MAX_DETAIL_CHARS: usize = 1000;
+/// Refusals of anonymous callers recorded one by one per address and minute; the rest are
+/// summed up in one record.
+pub const ANONYMOUS_REFUSALS_PER_MINUTE: u32 = 10;
+
+/// Counts anonymous refusals per source address, to record a flood as one summary.
+#[derive(Debug, Default)]
+pub struct RefusalCounter {
+    by_address: std::sync::Mutex<std::collections::HashMap<String, (OffsetDateTime, u32)>>,
+}
+
+/// What to do with one anonymous refusal.
+enum RefusalVerdict {
+    /// Record it; `muted` earlier ones were not recorded and are summed up first.
+    Record { muted: u32 },
+    /// Do not record it (counted).
+    Mute,
+}
+
+impl RefusalCounter {
+    fn count(&self, address: &str, now: OffsetDateTime) -> RefusalVerdict {
+        let mut map = self
+            .by_address
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > 100_000 {
+            map.retain(|_, (since, _)| now - *since < time::Duration::minutes(1));
+        }
+        let entry = map.entry(address.to_owned()).or_insert((now, 0));
+        if now - entry.0 >= time::Duration::minutes(1) {
+            let muted = entry.1.saturating_sub(ANONYMOUS_REFUSALS_PER_MINUTE);
+            *entry = (now, 1);
+            return RefusalVerdict::Record { muted };
+        }
+        entry.1 += 1;
+        if entry.1 <= ANONYMOUS_REFUSALS_PER_MINUTE {
+            RefusalVerdict::Record { muted: 0 }
+        } else {
+            RefusalVerdict::Mute
+        }
+    }
+}
 
 impl AuditRow {
     /// A record of `action` with `outcome` at `at`; the actor is filled in by [`Service::audit`].
@@ -74,6 +119,23 @@ impl AuditRow {
         self
     }
 
+    /// Every free field capped and made printable (an actor, address or detail is often the
+    /// caller's own text): the log cannot be grown by long input, and `lagesbild audit` cannot
+    /// be made to print terminal escapes.
+    #[must_use]
+    pub fn capped(mut self) -> Self {
+        use crate::domain::text::printable;
+        self.actor = printable(&self.actor, MAX_ACTOR_CHARS);
+        self.action = printable(&self.action, 64);
+        self.outcome = printable(&self.outcome, 64);
+        self.role = self.role.map(|r| printable(&r, 64));
+        self.layer = self.layer.map(|l| printable(&l, 64));
+        self.address = self.address.map(|a| printable(&a, 64));
+        self.bbox = self.bbox.map(|b| printable(&b, 200));
+        self.detail = self.detail.map(|d| printable(&d, MAX_DETAIL_CHARS));
+        self
+    }
+
     /// Records the box asked for.
     #[must_use]
     pub fn bbox(mut self, b: Option<[f64; 4]>) -> Self {
@@ -93,8 +155,47 @@ impl Service {
         if row.address.is_none() {
             row.address = viewer.address.as_deref().map(str::to_owned);
         }
-        self.store().append_audit(&row).await?;
+        self.store().append_audit(&row.capped()).await?;
         Ok(())
+    }
+
+    /// The record `row` as done by `viewer`, capped, ready to be written with a change in one
+    /// transaction.
+    #[must_use]
+    pub fn audit_row_of(&self, viewer: &Viewer, mut row: AuditRow) -> AuditRow {
+        row.actor = viewer.user.to_string();
+        row.role = Some(viewer.role_id.to_string());
+        if row.address.is_none() {
+            row.address = viewer.address.as_deref().map(str::to_owned);
+        }
+        row.capped()
+    }
+
+    /// Records a refusal of an anonymous caller, one by one up to
+    /// [`ANONYMOUS_REFUSALS_PER_MINUTE`] per address and minute; past that they are counted
+    /// and summed up in one record when the next minute starts.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn audit_refusal_of_anonymous(&self, row: AuditRow) -> Result<(), ServiceError> {
+        let address = row.address.clone().unwrap_or_default();
+        match self.refusals.count(&address, row.at) {
+            RefusalVerdict::Mute => {
+                tracing::debug!(address, "anonymous refusal counted, not recorded");
+                Ok(())
+            }
+            RefusalVerdict::Record { muted } => {
+                if muted > 0 {
+                    let summary = AuditRow::new(row.at, row.action.as_str(), row.outcome.as_str())
+                        .address(&address)
+                        .detail(format!(
+                            "{muted} further refusals from this address in the minute before were not recorded one by one"
+                        ));
+                    self.audit_anonymous(summary).await?;
+                }
+                self.audit_anonymous(row).await
+            }
+        }
     }
 
     /// Appends a record with no signed-in caller (refused requests).
@@ -102,7 +203,7 @@ impl Service {
     /// # Errors
     /// Store failures.
     pub async fn audit_anonymous(&self, row: AuditRow) -> Result<(), ServiceError> {
-        self.store().append_audit(&row).await?;
+        self.store().append_audit(&row.capped()).await?;
         Ok(())
     }
 

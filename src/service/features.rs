@@ -166,12 +166,22 @@ impl Service {
             .first()
             .map_or(Layer::Incidents, |d| d.properties.layer());
         let ids: Vec<Uuid> = drafts.iter().filter_map(|d| d.id).collect();
-        let result = self.create_unaudited(drafts, viewer, progress).await;
-        let ids: Vec<Uuid> = match &result {
-            Ok(created) => created.iter().map(|f| f.id).collect(),
-            Err(_) => ids,
-        };
-        self.audited(viewer, "create", layer, &ids, result).await
+        // A success is audited in the transaction that stores it; a refusal on its own.
+        match self.create_unaudited(drafts, viewer, progress).await {
+            Ok(created) => Ok(created),
+            Err(e) => self.audited(viewer, "create", layer, &ids, Err(e)).await,
+        }
+    }
+
+    /// The record of a successful write, committed with it.
+    fn success_row(&self, viewer: &Viewer, action: &str, layer: Layer, ids: &[Uuid]) -> AuditRow {
+        self.audit_row_of(
+            viewer,
+            AuditRow::new(self.clock().now(), action, "ok")
+                .layer(layer)
+                .features(ids.iter().copied())
+                .detail(format!("{} features", ids.len())),
+        )
     }
 
     async fn create_unaudited(
@@ -180,6 +190,18 @@ impl Service {
         viewer: &Viewer,
         progress: Progress<'_>,
     ) -> Result<Vec<Arc<Feature>>, ServiceError> {
+        // Ids are the server's to give: a client-chosen id that is taken would answer
+        // differently from a free one, an oracle for features the caller cannot see. Only
+        // administrators and the command line (imports keeping their source's ids) choose ids.
+        let may_choose_ids =
+            viewer.role.admin || viewer.via == crate::domain::access::Via::Local;
+        if !may_choose_ids && drafts.iter().any(|d| d.id.is_some()) {
+            return Err(ValidationErrors::one(
+                "/id",
+                "is assigned by the server; leave it out (the answer's Location names the new feature)",
+            )
+            .into());
+        }
         for d in &drafts {
             if let Some(e) = refusal(
                 viewer,
@@ -196,8 +218,15 @@ impl Service {
             .into_iter()
             .map(|d| stamp(d, &viewer.user, now))
             .collect();
+        let layer = features
+            .first()
+            .map_or(Layer::Incidents, |f| f.layer());
+        let ids: Vec<Uuid> = features.iter().map(|f| f.id).collect();
+        let row = self.success_row(viewer, "create", layer, &ids);
         let _guard = self.writes.lock().await;
-        self.store.insert(&features, progress).await?;
+        self.store
+            .insert_audited(&features, Some(&row), progress)
+            .await?;
         let mut created = Vec::with_capacity(features.len());
         for f in features {
             let f = Arc::new(f);
@@ -220,10 +249,13 @@ impl Service {
         draft: FeatureDraft,
         expected_version: i64,
     ) -> Result<Arc<Feature>, ServiceError> {
-        let result = self
+        match self
             .replace_unaudited(viewer, layer, id, draft, expected_version)
-            .await;
-        self.audited(viewer, "edit", layer, &[id], result).await
+            .await
+        {
+            Ok(f) => Ok(f),
+            Err(e) => self.audited(viewer, "edit", layer, &[id], Err(e)).await,
+        }
     }
 
     async fn replace_unaudited(
@@ -249,7 +281,8 @@ impl Service {
             return Err(e);
         }
         check_ceiling(viewer, &draft)?;
-        let current = self.current_at(layer, id, expected_version)?;
+        let before = self.current_at(layer, id, expected_version)?;
+        let current = &before;
         let feature = Feature {
             id,
             geometry: draft.geometry,
@@ -263,10 +296,14 @@ impl Service {
                 version: expected_version + 1,
             },
         };
-        self.store.update(&feature).await?;
+        let row = self.success_row(viewer, "edit", layer, &[id]);
+        self.store.update_audited(&feature, Some(&row)).await?;
         let feature = Arc::new(feature);
         self.index.upsert(Feature::clone(&feature));
-        self.announce(Change::Upserted(Arc::clone(&feature)));
+        self.announce(Change::Replaced {
+            before,
+            after: Arc::clone(&feature),
+        });
         Ok(feature)
     }
 
@@ -281,10 +318,13 @@ impl Service {
         id: Uuid,
         expected_version: i64,
     ) -> Result<(), ServiceError> {
-        let result = self
+        match self
             .delete_unaudited(viewer, layer, id, expected_version)
-            .await;
-        self.audited(viewer, "delete", layer, &[id], result).await
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => self.audited(viewer, "delete", layer, &[id], Err(e)).await,
+        }
     }
 
     async fn delete_unaudited(
@@ -297,8 +337,9 @@ impl Service {
         let _guard = self.writes.lock().await;
         self.changeable(viewer, Action::Delete, layer, id)?;
         let current = self.current_at(layer, id, expected_version)?;
+        let row = self.success_row(viewer, "delete", layer, &[id]);
         self.store
-            .delete(layer, id, expected_version, &viewer.user)
+            .delete_audited(layer, id, expected_version, &viewer.user, Some(&row))
             .await?;
         self.index.remove(layer, id);
         self.announce(Change::Deleted(current));

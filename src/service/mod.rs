@@ -28,8 +28,16 @@ use clock::Clock;
 /// A committed change, as announced on the change feed.
 #[derive(Debug, Clone)]
 pub enum Change {
-    /// A feature was created or replaced.
+    /// A feature was created.
     Upserted(Arc<Feature>),
+    /// A feature was replaced: both versions, so that each subscriber hears of it only when its
+    /// own view changed.
+    Replaced {
+        /// The version before.
+        before: Arc<Feature>,
+        /// The version after.
+        after: Arc<Feature>,
+    },
     /// A feature was deleted (its last version, so that visibility can be decided).
     Deleted(Arc<Feature>),
 }
@@ -75,6 +83,17 @@ pub enum ServiceError {
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl Change {
+    /// The feature as it is after the change (the last version, for a deletion).
+    #[must_use]
+    pub fn feature(&self) -> &Arc<Feature> {
+        match self {
+            Change::Upserted(f) | Change::Deleted(f) => f,
+            Change::Replaced { after, .. } => after,
+        }
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -136,6 +155,7 @@ pub struct Service {
     session_ttl: time::Duration,
     retention: retention::Retention,
     throttle: accounts::SourceThrottle,
+    refusals: audit::RefusalCounter,
     grid: visibility::Grid,
 }
 
@@ -176,6 +196,7 @@ impl Service {
             session_ttl: options.session_ttl,
             retention: options.retention,
             throttle: accounts::SourceThrottle::default(),
+            refusals: audit::RefusalCounter::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
     }

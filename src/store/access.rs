@@ -123,6 +123,22 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// Appends an audit record in the transaction that makes the change it records.
+macro_rules! append_audit_in {
+    ($name:ident, $conn:ty) => {
+        pub(super) async fn $name(conn: &mut $conn, a: &AuditRow) -> Result<(), sqlx::Error> {
+            sqlx::query("INSERT INTO audit_log (at, actor, role, action, layer, features, bbox, address, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(whole_seconds(a.at)).bind(&a.actor).bind(&a.role).bind(&a.action)
+                .bind(&a.layer).bind(&a.features).bind(&a.bbox).bind(&a.address)
+                .bind(&a.outcome).bind(&a.detail)
+                .execute(conn).await?;
+            Ok(())
+        }
+    };
+}
+append_audit_in!(append_audit_sqlite, sqlx::SqliteConnection);
+append_audit_in!(append_audit_pg, sqlx::PgConnection);
+
 /// Whole seconds, so that times sort as text in SQLite.
 #[must_use]
 pub fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {

@@ -165,9 +165,23 @@ impl Store {
         features: &[Feature],
         progress: Progress<'_>,
     ) -> Result<(), StoreError> {
+        self.insert_audited(features, None, progress).await
+    }
+
+    /// Inserts new features and appends `audit` in one transaction: the features and their
+    /// audit record commit together, or neither does.
+    ///
+    /// # Errors
+    /// As [`Store::insert`].
+    pub async fn insert_audited(
+        &self,
+        features: &[Feature],
+        audit: Option<&access::AuditRow>,
+        progress: Progress<'_>,
+    ) -> Result<(), StoreError> {
         let result = match self {
-            Store::Sqlite(p) => sqlite::insert(p, features, progress).await,
-            Store::Postgres(p) => postgis::insert(p, features, progress).await,
+            Store::Sqlite(p) => sqlite::insert(p, features, audit, progress).await,
+            Store::Postgres(p) => postgis::insert(p, features, audit, progress).await,
         };
         match result {
             Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
@@ -198,9 +212,21 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::VersionConflict`], database errors.
     pub async fn update(&self, feature: &Feature) -> Result<(), StoreError> {
+        self.update_audited(feature, None).await
+    }
+
+    /// [`Store::update`] with its audit record in the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::update`]; then neither is written.
+    pub async fn update_audited(
+        &self,
+        feature: &Feature,
+        audit: Option<&access::AuditRow>,
+    ) -> Result<(), StoreError> {
         let done = match self {
-            Store::Sqlite(p) => sqlite::update(p, feature).await?,
-            Store::Postgres(p) => postgis::update(p, feature).await?,
+            Store::Sqlite(p) => sqlite::update(p, feature, audit).await?,
+            Store::Postgres(p) => postgis::update(p, feature, audit).await?,
         };
         if done {
             Ok(())
@@ -222,10 +248,30 @@ impl Store {
         expected_version: i64,
         by: &str,
     ) -> Result<(), StoreError> {
+        self.delete_audited(layer, id, expected_version, by, None)
+            .await
+    }
+
+    /// [`Store::delete`] with its audit record in the same transaction.
+    ///
+    /// # Errors
+    /// As [`Store::delete`]; then neither is written.
+    pub async fn delete_audited(
+        &self,
+        layer: Layer,
+        id: Uuid,
+        expected_version: i64,
+        by: &str,
+        audit: Option<&access::AuditRow>,
+    ) -> Result<(), StoreError> {
         let now = crate::domain::time::now_utc();
         let done = match self {
-            Store::Sqlite(p) => sqlite::delete(p, layer, id, expected_version, by, now).await?,
-            Store::Postgres(p) => postgis::delete(p, layer, id, expected_version, by, now).await?,
+            Store::Sqlite(p) => {
+                sqlite::delete(p, layer, id, expected_version, by, now, audit).await?
+            }
+            Store::Postgres(p) => {
+                postgis::delete(p, layer, id, expected_version, by, now, audit).await?
+            }
         };
         if done {
             Ok(())

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec::{Derived, FeatureRow, Interner, RowTuple};
+use super::access::AuditRow;
 use super::{Progress, Sink, StoreError};
 use crate::domain::{Feature, Layer};
 
@@ -76,6 +77,7 @@ pub(super) async fn get(
 pub(super) async fn insert(
     pool: &PgPool,
     features: &[Feature],
+    audit: Option<&AuditRow>,
     progress: Progress<'_>,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
@@ -108,12 +110,20 @@ pub(super) async fn insert(
         done += chunk.len() as u64;
         progress(done);
     }
+    if let Some(a) = audit {
+        super::access::append_audit_pg(&mut tx, a).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
-pub(super) async fn update(pool: &PgPool, f: &Feature) -> Result<bool, StoreError> {
+pub(super) async fn update(
+    pool: &PgPool,
+    f: &Feature,
+    audit: Option<&AuditRow>,
+) -> Result<bool, StoreError> {
     let d = Derived::of(f)?;
+    let mut tx = pool.begin().await?;
     let r = sqlx::query(
         "UPDATE features SET geom = ST_GeomFromWKB($1, 4326), category = $2, status = $3, time_start = $4, \
          time_end = $5, organisation = $6, classification = $7, properties = $8::jsonb, updated_at = $9, version = $10 \
@@ -132,9 +142,16 @@ pub(super) async fn update(pool: &PgPool, f: &Feature) -> Result<bool, StoreErro
     .bind(f.id)
     .bind(f.layer().as_str())
     .bind(f.meta.version - 1)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let done = r.rows_affected() == 1;
+    if done {
+        if let Some(a) = audit {
+            super::access::append_audit_pg(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(done)
 }
 
 pub(super) async fn delete(
@@ -144,7 +161,9 @@ pub(super) async fn delete(
     version: i64,
     by: &str,
     at: OffsetDateTime,
+    audit: Option<&AuditRow>,
 ) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
     let r = sqlx::query(
         "UPDATE features SET deleted_at = $1, deleted_by = $2, version = version + 1 \
          WHERE id = $3 AND layer = $4 AND version = $5 AND deleted_at IS NULL",
@@ -154,9 +173,16 @@ pub(super) async fn delete(
     .bind(id)
     .bind(layer.as_str())
     .bind(version)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let done = r.rows_affected() == 1;
+    if done {
+        if let Some(a) = audit {
+            super::access::append_audit_pg(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(done)
 }
 
 pub(super) async fn count(pool: &PgPool, layer: Layer) -> Result<i64, StoreError> {

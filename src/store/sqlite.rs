@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec::{Derived, FeatureRow, Interner, RowTuple};
+use super::access::AuditRow;
 use super::{Progress, Sink, StoreError};
 use crate::domain::{Feature, Layer};
 
@@ -83,6 +84,7 @@ pub(super) async fn get(
 pub(super) async fn insert(
     pool: &SqlitePool,
     features: &[Feature],
+    audit: Option<&AuditRow>,
     progress: Progress<'_>,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
@@ -116,12 +118,20 @@ pub(super) async fn insert(
         done += chunk.len() as u64;
         progress(done);
     }
+    if let Some(a) = audit {
+        super::access::append_audit_sqlite(&mut tx, a).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
-pub(super) async fn update(pool: &SqlitePool, f: &Feature) -> Result<bool, StoreError> {
+pub(super) async fn update(
+    pool: &SqlitePool,
+    f: &Feature,
+    audit: Option<&AuditRow>,
+) -> Result<bool, StoreError> {
     let d = Derived::of(f)?;
+    let mut tx = pool.begin().await?;
     let r = sqlx::query(
         "UPDATE features SET geom = ?, min_lon = ?, min_lat = ?, max_lon = ?, max_lat = ?, category = ?, status = ?, \
          time_start = ?, time_end = ?, organisation = ?, classification = ?, properties = ?, updated_at = ?, version = ? \
@@ -144,9 +154,16 @@ pub(super) async fn update(pool: &SqlitePool, f: &Feature) -> Result<bool, Store
     .bind(f.id)
     .bind(f.layer().as_str())
     .bind(f.meta.version - 1)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let done = r.rows_affected() == 1;
+    if done {
+        if let Some(a) = audit {
+            super::access::append_audit_sqlite(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(done)
 }
 
 pub(super) async fn delete(
@@ -156,7 +173,9 @@ pub(super) async fn delete(
     version: i64,
     by: &str,
     at: OffsetDateTime,
+    audit: Option<&AuditRow>,
 ) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await?;
     let r = sqlx::query(
         "UPDATE features SET deleted_at = ?, deleted_by = ?, version = version + 1 \
          WHERE id = ? AND layer = ? AND version = ? AND deleted_at IS NULL",
@@ -166,9 +185,16 @@ pub(super) async fn delete(
     .bind(id)
     .bind(layer.as_str())
     .bind(version)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(r.rows_affected() == 1)
+    let done = r.rows_affected() == 1;
+    if done {
+        if let Some(a) = audit {
+            super::access::append_audit_sqlite(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(done)
 }
 
 pub(super) async fn count(pool: &SqlitePool, layer: Layer) -> Result<i64, StoreError> {

@@ -16,6 +16,8 @@
 //!   filter is refused, so many small questions cannot refine an answer.
 //! - `exact`: everything, less the grant's hidden properties.
 
+mod counts;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -113,10 +115,36 @@ pub struct Bucket {
 pub struct Aggregate {
     /// The counted buckets, largest first.
     pub buckets: Vec<Bucket>,
-    /// How many buckets were left out for having fewer than `min_count` features.
-    pub suppressed: usize,
+    /// Whether small buckets were left out (below `exact`; see [`SUPPRESSION_RULE`]). How many
+    /// is deliberately not said: a count per question would locate them.
+    pub suppressing: bool,
     /// The smallest count shown (1 for exact viewers).
     pub min_count: usize,
+}
+
+/// What a counts answer below `exact` leaves out, in words (shown with every such answer).
+pub const SUPPRESSION_RULE: &str = "Counts below 3 per 250 m cell, ISO week and category (and per area, week and category) are not shown, nor are some further cells whose number would let the hidden ones be worked out; every total is the sum of what is shown.";
+
+/// A layer's extent and size as one viewer may know them ([`Service::layer_summary`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LayerSummary {
+    /// `[min_lon, min_lat, max_lon, max_lat]`, if the viewer sees anything.
+    pub bbox: Option<[f64; 4]>,
+    /// First and last time (Unix seconds), if the viewer sees anything with a time.
+    pub time: Option<(i64, i64)>,
+    /// How many features the viewer sees (`None` for counts-only viewers).
+    pub count: Option<usize>,
+}
+
+/// A box grown outwards to multiples of `step` degrees.
+#[must_use]
+pub fn round_out(b: [f64; 4], step: f64) -> [f64; 4] {
+    [
+        (b[0] / step).floor() * step,
+        (b[1] / step).floor() * step,
+        (b[2] / step).ceil() * step,
+        (b[3] / step).ceil() * step,
+    ]
 }
 
 fn forbidden(viewer: &Viewer, layer: Layer, what: &str) -> ServiceError {
@@ -551,8 +579,14 @@ impl Service {
                 ));
             }
             filters.time = filters.time.map(widen_to_weeks);
+            let mut buckets = self.anonymous_buckets(viewer, layer, by, spatial, &filters);
+            buckets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+            return Ok(Aggregate {
+                buckets,
+                suppressing: true,
+                min_count: MIN_CELL_COUNT,
+            });
         }
-        let min_count = if exact { 1 } else { MIN_CELL_COUNT };
         let names = layer.category_names();
         let category = |f: &Feature| {
             f.properties
@@ -621,16 +655,7 @@ impl Service {
                     );
                     let outline = Spatial::Intersects(area.geometry.clone());
                     for f in inside {
-                        // Below exact, a feature belongs to the areas holding its cell centre.
-                        let belongs = if exact {
-                            matches_spatial(&outline, &f.geometry)
-                        } else {
-                            representative_point(&f.geometry)
-                                .and_then(|p| self.grid.cell_of(p))
-                                .and_then(|c| self.grid.centre(c))
-                                .is_some_and(|c| matches_spatial(&outline, &Geometry::Point(c)))
-                        };
-                        if !belongs {
+                        if !matches_spatial(&outline, &f.geometry) {
                             continue;
                         }
                         let entry = counts.entry(area.id.to_string()).or_insert_with(|| {
@@ -647,26 +672,21 @@ impl Service {
                 }
             }
         }
-        let mut suppressed = 0;
         let mut buckets: Vec<Bucket> = counts
             .into_iter()
-            .filter_map(|(key, (geometry, count, mut by_category, name))| {
-                if count < min_count {
-                    suppressed += 1;
-                    return None;
-                }
-                by_category.retain(|c, n| !c.is_empty() && *n >= min_count);
-                Some(Bucket {
+            .map(|(key, (geometry, count, mut by_category, name))| {
+                by_category.retain(|c, _| !c.is_empty());
+                Bucket {
                     key,
                     name,
                     geometry,
                     count,
                     by_category,
-                })
+                }
             })
             .collect();
         buckets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-        if exact && !buckets.is_empty() {
+        if !buckets.is_empty() {
             let row = AuditRow::new(self.clock().now(), "aggregate", "ok")
                 .layer(layer)
                 .bbox(spatial_bbox(spatial))
@@ -675,21 +695,78 @@ impl Service {
         }
         Ok(Aggregate {
             buckets,
-            suppressed,
-            min_count,
+            suppressing: false,
+            min_count: 1,
         })
     }
 
-    /// A committed change as `viewer` may see it, or `None` when it is none of their business.
-    /// Deletions are told only to those who could see the feature.
+    /// What `viewer` may know of `layer` as a whole: its extent and (above `aggregate`) how many
+    /// features it holds, computed over what the viewer sees. Exact viewers get the box and time
+    /// span of the features within their ceiling; coarse viewers the same rounded out to 0.05°
+    /// and whole weeks; counts-only viewers the box of the published cells and areas and the
+    /// weeks of published buckets, rounded the same way, and no count.
+    #[must_use]
+    pub fn layer_summary(&self, viewer: &Viewer, layer: Layer) -> LayerSummary {
+        let round = |(bbox, time): (Option<[f64; 4]>, Option<(i64, i64)>)| {
+            (
+                bbox.map(|b| round_out(b, 0.05)),
+                time.map(|(a, b)| {
+                    let w = widen_to_weeks(TimeSpan { start: a, end: b });
+                    (w.start, w.end)
+                }),
+            )
+        };
+        match viewer.precision(layer) {
+            Precision::None => LayerSummary::default(),
+            Precision::Aggregate => {
+                let (bbox, time) = round(self.published_extent(viewer, layer));
+                LayerSummary {
+                    bbox,
+                    time,
+                    count: None,
+                }
+            }
+            p => {
+                let e = self
+                    .index()
+                    .extent_within(layer, viewer.role.ceiling.code());
+                let (bbox, time) = if p == Precision::Exact {
+                    (e.bbox, e.time)
+                } else {
+                    round((e.bbox, e.time))
+                };
+                LayerSummary {
+                    bbox,
+                    time,
+                    count: Some(e.count),
+                }
+            }
+        }
+    }
+
+    /// A committed change as `viewer` may see it, or `None` when it is none of their business:
+    /// a subscriber hears of a change only when its own view of the feature changed (a coarse
+    /// viewer does not learn that a hidden status changed), a feature moved above its ceiling
+    /// is `deleted` for it, and deletions are told only to those who could see the feature.
     #[must_use]
     pub fn view_change(&self, viewer: &Viewer, change: &Change) -> Option<(&'static str, Shown)> {
-        let (kind, feature) = match change {
-            Change::Upserted(f) => ("upserted", f),
-            Change::Deleted(f) => ("deleted", f),
-        };
-        self.show(viewer, feature, &mut HashMap::new())
-            .map(|s| (kind, s))
+        let mut areas = HashMap::new();
+        match change {
+            Change::Upserted(f) => self.show(viewer, f, &mut areas).map(|s| ("upserted", s)),
+            Change::Deleted(f) => self.show(viewer, f, &mut areas).map(|s| ("deleted", s)),
+            Change::Replaced { before, after } => {
+                let old = self.show(viewer, before, &mut areas);
+                let new = self.show(viewer, after, &mut areas);
+                match (old, new) {
+                    (None, None) => None,
+                    (Some(old), None) => Some(("deleted", old)),
+                    (None, Some(new)) => Some(("upserted", new)),
+                    (Some(old), Some(new)) => {
+                        (!old.same_view(&new)).then_some(("upserted", new))
+                    }
+                }
+            }
+        }
     }
 
     /// One feature as `viewer` may see it (no audit: callers audit what they hand out).
@@ -715,6 +792,20 @@ impl Service {
 }
 
 impl Shown {
+    /// Whether two views show the same thing (for exact views: the same version, and the same
+    /// hidden-property set; for coarse views: the same cell, category, week and area).
+    #[must_use]
+    pub fn same_view(&self, other: &Shown) -> bool {
+        match (self, other) {
+            (Shown::Coarse(a), Shown::Coarse(b)) => a == b,
+            (Shown::Exact { feature: a, .. }, Shown::Exact { feature: b, .. }) => {
+                let today = time::OffsetDateTime::UNIX_EPOCH.date();
+                a.id == b.id && self.to_value(today).ok() == other.to_value(today).ok()
+            }
+            _ => false,
+        }
+    }
+
     /// The feature's id.
     #[must_use]
     pub fn id(&self) -> Uuid {
