@@ -100,6 +100,16 @@ impl ApiError {
         Self::invalid(ValidationErrors::one(name, detail))
     }
 
+    /// 413 for a geometry (or body) over a configured size limit.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Too large",
+            detail,
+        )
+    }
+
     /// 404 for a path that names nothing.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)

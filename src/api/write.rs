@@ -26,7 +26,28 @@ async fn draft(
     layer: Layer,
     body: Value,
 ) -> Result<FeatureDraft, ApiError> {
-    match FeatureDraft::from_geojson(layer, body) {
+    use crate::domain::geometry::{DEFAULT_VALIDATION_BUDGET, GeometryLimits, check_limits};
+    let limits = GeometryLimits {
+        max_positions: state.config.max_geometry_positions,
+        max_rings: state.config.max_geometry_rings,
+    };
+    // Size first, on the raw JSON, before any geometric work: 413 naming the setting.
+    if let Some(g) = body.get("geometry")
+        && let Err(e) = check_limits(g, &limits, "/geometry")
+    {
+        let row = AuditRow::new(state.service.clock().now(), action, "invalid")
+            .layer(layer)
+            .detail(e.to_string());
+        state.service.audit(&caller.viewer, row).await?;
+        return Err(ApiError::too_large(e.to_string()));
+    }
+    // Validity off the async runtime, within a time budget, so no geometry stalls the server.
+    let parsed = tokio::task::spawn_blocking(move || {
+        FeatureDraft::from_geojson_with(layer, body, &limits, DEFAULT_VALIDATION_BUDGET)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    match parsed {
         Ok(d) => Ok(d),
         Err(e) => {
             let row = AuditRow::new(state.service.clock().now(), action, "invalid")
@@ -38,9 +59,11 @@ async fn draft(
     }
 }
 
-/// Refuses a body that names a property the caller's grant hides (`hide`): a role cannot
-/// write what it cannot read, on create, replace and patch alike (a replacement or patch that
-/// leaves the property out keeps the stored value). Audited as an invalid write.
+/// Refuses a change that names a property the caller's grant hides (`hide`), on replace and
+/// patch alike, whatever the value: a role cannot change what it cannot read, and a refusal
+/// that depended on the stored value would reveal it. Leaving the property out keeps the stored
+/// value. (Creating may set it: the author hands it on to roles that read it.) Audited as an
+/// invalid write.
 async fn refuse_hidden(
     state: &AppState,
     caller: &Caller,
@@ -63,7 +86,7 @@ async fn refuse_hidden(
                 crate::domain::ValidationError::new(
                     format!("/properties/{h}"),
                     format!(
-                        "is not shown to your role ({}) and cannot be written by it; leave it out (the stored value is kept)",
+                        "is not shown to your role ({}) and cannot be changed by it; leave it out (the stored value is kept)",
                         caller.viewer.role.label
                     ),
                 )
@@ -135,7 +158,6 @@ pub async fn create_item(
             Value::String(caller.viewer.organisation.to_string()),
         );
     }
-    refuse_hidden(&state, &caller, "create", layer, &body).await?;
     let draft = draft(&state, &caller, "create", layer, body).await?;
     let feature = state.service.create(draft, &caller.viewer).await?;
     let base = base_url(&state, &headers);

@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::area::Area;
 use super::camera::Camera;
 use super::error::{Checks, ValidationError, ValidationErrors};
-use super::geometry::parse_geometry;
 use super::incident::Incident;
 use super::layer::Layer;
 use super::patrol_route::PatrolRoute;
@@ -320,6 +319,25 @@ impl FeatureDraft {
     /// # Errors
     /// Every problem found, each with a JSON pointer into the document.
     pub fn from_geojson(layer: Layer, value: Value) -> Result<Self, ValidationErrors> {
+        Self::from_geojson_with(
+            layer,
+            value,
+            &super::geometry::GeometryLimits::default(),
+            super::geometry::DEFAULT_VALIDATION_BUDGET,
+        )
+    }
+
+    /// [`FeatureDraft::from_geojson`] with the server's geometry limits and a time budget for
+    /// the geometry's validity check.
+    ///
+    /// # Errors
+    /// As [`FeatureDraft::from_geojson`].
+    pub fn from_geojson_with(
+        layer: Layer,
+        value: Value,
+        limits: &super::geometry::GeometryLimits,
+        budget: std::time::Duration,
+    ) -> Result<Self, ValidationErrors> {
         let Value::Object(mut obj) = value else {
             return Err(ValidationErrors::one(
                 "",
@@ -356,10 +374,12 @@ impl FeatureDraft {
                 None
             }
         };
-        let geometry = match parse_geometry(
+        let geometry = match super::geometry::parse_geometry_with(
             layer,
             obj.get("geometry").unwrap_or(&Value::Null),
             "/geometry",
+            limits,
+            budget,
         ) {
             Ok(g) => Some(g),
             Err(e) => {

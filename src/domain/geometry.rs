@@ -1866,28 +1866,51 @@ mod tests {
         use geo::{LineString, MultiPolygon, Validation};
         use proptest::prelude::*;
 
-        /// A ring of 3 to 11 corners on a small integer grid (so corners coincide, lie on edges
-        /// and line up often), either in random order or sorted around a centre (mostly simple).
+        /// A ring of 3 to 11 corners on the integer grid within `lo`..=`hi` (so that corners
+        /// coincide, lie on edges and line up often), either in random order or sorted around
+        /// the middle of that box (mostly simple).
+        fn ring_in(lo: (i32, i32), hi: (i32, i32)) -> impl Strategy<Value = Vec<(f64, f64)>> {
+            let corners = prop::collection::vec((lo.0..=hi.0, lo.1..=hi.1), 3..=11);
+            (corners, any::<bool>()).prop_map(move |(points, star)| {
+                let mut points: Vec<(f64, f64)> = points
+                    .into_iter()
+                    .map(|(x, y)| (f64::from(x), f64::from(y)))
+                    .collect();
+                if star {
+                    let cx = f64::from(lo.0 + hi.0) / 2.0 + 0.1;
+                    let cy = f64::from(lo.1 + hi.1) / 2.0 + 0.05;
+                    let angle = |p: &(f64, f64)| (p.1 - cy).atan2(p.0 - cx);
+                    points.sort_by(|a, b| angle(a).total_cmp(&angle(b)));
+                }
+                points
+            })
+        }
+
+        /// A ring going round `(cx, cy)` once, its corners at `rmin..=rmax` from it, rounded to
+        /// the integer grid: mostly simple, and nested in or touching rings made around the same
+        /// or a nearby centre.
+        fn ring_star(
+            (cx, cy): (i32, i32),
+            (rmin, rmax): (i32, i32),
+            corners: std::ops::RangeInclusive<usize>,
+        ) -> impl Strategy<Value = Vec<(f64, f64)>> {
+            prop::collection::vec((0..360i32, rmin..=rmax), corners).prop_map(move |mut polar| {
+                polar.sort_unstable();
+                polar
+                    .into_iter()
+                    .map(|(deg, r)| {
+                        let a = f64::from(deg).to_radians();
+                        (
+                            (f64::from(cx) + f64::from(r) * a.cos()).round(),
+                            (f64::from(cy) + f64::from(r) * a.sin()).round(),
+                        )
+                    })
+                    .collect()
+            })
+        }
+
         fn grid_ring(size: i32) -> impl Strategy<Value = Vec<(f64, f64)>> {
-            (
-                prop::collection::vec((0..=size, 0..=size), 3..=11),
-                any::<bool>(),
-            )
-                .prop_map(move |(points, star)| {
-                    let mut points: Vec<(f64, f64)> = points
-                        .into_iter()
-                        .map(|(x, y)| (f64::from(x), f64::from(y)))
-                        .collect();
-                    if star {
-                        let c = f64::from(size) / 2.0 + 0.1;
-                        points.sort_by(|a, b| {
-                            (a.1 - c)
-                                .atan2(a.0 - c)
-                                .total_cmp(&(b.1 - c).atan2(b.0 - c))
-                        });
-                    }
-                    points
-                })
+            ring_in((0, 0), (size, size))
         }
 
         /// geo's `Validation` lets a ring run back along its previous edge (it skips pairs of
@@ -1922,17 +1945,23 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 3000, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: 8000, max_global_rejects: 100_000, failure_persistence: None, ..ProptestConfig::default() })]
 
             #[test]
-            fn single_rings(shell in grid_ring(6)) {
+            fn single_rings(shell in prop_oneof![grid_ring(3), grid_ring(6)]) {
                 prop_assume!(!has_spike(&shell));
                 let theirs = Polygon::new(geo_ring(&shell), vec![]).is_valid();
                 prop_assert_eq!(ours(&polygon(&[&shell])), theirs, "{:?}", shell);
             }
 
             #[test]
-            fn rings_with_holes(shell in grid_ring(8), holes in prop::collection::vec(grid_ring(8), 1..=2)) {
+            fn rings_with_holes(
+                shell in prop_oneof![ring_star((4, 4), (3, 4), 5..=10), grid_ring(8)],
+                holes in prop::collection::vec(
+                    prop_oneof![ring_star((4, 4), (1, 3), 3..=10), ring_star((3, 4), (1, 2), 3..=10), ring_in((2, 2), (6, 6))],
+                    1..=2,
+                ),
+            ) {
                 prop_assume!(!has_spike(&shell) && !holes.iter().any(|h| has_spike(h)));
                 let theirs = Polygon::new(geo_ring(&shell), holes.iter().map(|h| geo_ring(h)).collect()).is_valid();
                 let mut rings: Vec<&[(f64, f64)]> = vec![&shell];
@@ -1941,12 +1970,67 @@ mod tests {
             }
 
             #[test]
-            fn multipolygons(parts in prop::collection::vec(grid_ring(6), 2..=3)) {
+            fn multipolygons(
+                parts in prop::collection::vec(
+                    prop_oneof![
+                        ring_star((2, 2), (1, 2), 3..=10),
+                        ring_star((6, 2), (1, 2), 3..=10),
+                        ring_star((2, 6), (1, 2), 3..=10),
+                        ring_star((4, 4), (1, 3), 3..=10),
+                        ring_in((0, 0), (4, 4)),
+                        ring_in((2, 2), (6, 6)),
+                    ],
+                    2..=3,
+                ),
+            ) {
                 prop_assume!(!parts.iter().any(|p| has_spike(p)));
                 let theirs = MultiPolygon(parts.iter().map(|p| Polygon::new(geo_ring(p), vec![])).collect()).is_valid();
                 let polys: Vec<[&[(f64, f64)]; 1]> = parts.iter().map(|p| [p.as_slice()]).collect();
                 let polys: Vec<&[&[(f64, f64)]]> = polys.iter().map(|p| p.as_slice()).collect();
                 prop_assert_eq!(ours(&multi(&polys)), theirs, "{:?}", parts);
+            }
+
+            #[test]
+            fn islands_in_lakes(
+                shell in prop_oneof![ring_star((4, 4), (4, 4), 6..=10), ring_star((4, 4), (3, 4), 5..=10), grid_ring(8)],
+                lake in prop_oneof![ring_star((4, 4), (2, 2), 5..=10), ring_star((4, 4), (2, 3), 5..=10), ring_in((1, 1), (7, 7))],
+                island in prop_oneof![ring_star((4, 4), (0, 1), 3..=8), ring_star((5, 4), (1, 2), 3..=10), ring_in((2, 2), (6, 6))],
+            ) {
+                prop_assume!(!has_spike(&shell) && !has_spike(&lake) && !has_spike(&island));
+                let theirs = MultiPolygon(vec![
+                    Polygon::new(geo_ring(&shell), vec![geo_ring(&lake)]),
+                    Polygon::new(geo_ring(&island), vec![]),
+                ])
+                .is_valid();
+                prop_assert_eq!(ours(&multi(&[&[&shell, &lake], &[&island]])), theirs, "{:?}", (shell, lake, island));
+            }
+
+            #[test]
+            fn tmp_big(
+                shell in ring_star((0, 0), (50, 85), 50..=400),
+                holes in prop::collection::vec(ring_star((0, 0), (5, 50), 20..=200), 0..=2),
+                parts in prop::collection::vec(ring_star((120, 0), (10, 55), 20..=200), 0..=2),
+                swap in any::<bool>(), a in 0usize..1000, b in 0usize..1000,
+            ) {
+                let mut shell = shell;
+                if swap { let n = shell.len(); shell.swap(a % n, b % n); }
+                prop_assume!(!has_spike(&shell) && !holes.iter().any(|h| has_spike(h)) && !parts.iter().any(|h| has_spike(h)));
+                let mut mp = vec![Polygon::new(geo_ring(&shell), holes.iter().map(|h| geo_ring(h)).collect())];
+                mp.extend(parts.iter().map(|p| Polygon::new(geo_ring(p), vec![])));
+                let theirs = MultiPolygon(mp).is_valid();
+                let mut first: Vec<&[(f64, f64)]> = vec![&shell];
+                first.extend(holes.iter().map(Vec::as_slice));
+                let others: Vec<[&[(f64, f64)]; 1]> = parts.iter().map(|p| [p.as_slice()]).collect();
+                let mut polys: Vec<&[&[(f64, f64)]]> = vec![&first];
+                polys.extend(others.iter().map(|p| p.as_slice()));
+                let v = multi(&polys);
+                let r = parse_geometry(Layer::Areas, &v, "/geometry");
+                static V: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                static T: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                if theirs { V.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }
+                let t = T.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if t % 500 == 0 { println!("valid {} of {} (n={})", V.load(std::sync::atomic::Ordering::Relaxed), t + 1, shell.len()); if let Err(e) = &r { println!("{:?}", &e.0[0]); } }
+                prop_assert_eq!(r.is_ok(), theirs, "{:?}", r.err());
             }
 
             #[test]

@@ -49,21 +49,25 @@ fn check_len(checks: &mut Checks, field: &str, value: &str, max: usize) {
 
 /// `s` made safe to print on a terminal or in a log line: control characters (including ESC,
 /// so no terminal escape sequence survives) and Unicode bidirectional overrides become `\u{…}`
-/// escapes, and only the first `max_chars` characters are kept (then `…`).
+/// escapes, and at most `max_chars` characters are kept, escapes counted as written (then `…`).
 #[must_use]
 pub fn printable(s: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max_chars * 2));
-    for (i, c) in s.chars().enumerate() {
-        if i == max_chars {
+    let mut written = 0;
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        let escaped = c.is_control() || bidi;
+        let width = if escaped { c.escape_unicode().count() } else { 1 };
+        if written + width > max_chars {
             out.push('…');
             break;
         }
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
+        if escaped {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
+        written += width;
     }
     out
 }

@@ -32,3 +32,73 @@ pub async fn backends() -> (Vec<String>, Option<common::SqliteDb>) {
     }
     (urls, Some(db))
 }
+
+/// A client of a fresh account of `role` (organisation as the shipped roles expect).
+pub async fn as_role(app: &common::TestApp, role: &str) -> reqwest::Client {
+    let org = match role {
+        "police" | "admin" => "Polisen",
+        "night_walker" => "Nattvandrarna i Botkyrka",
+        _ => "Botkyrka kommun",
+    };
+    let name = format!("s-{}", role.replace('_', "-"));
+    common::client_with_token(&common::token_for(&app.service, &name, role, org).await)
+}
+
+/// POSTs `body` to a collection as `client` and returns the created feature (asserting 201).
+pub async fn create(
+    app: &common::TestApp,
+    client: &reqwest::Client,
+    layer: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let r = common::send_geojson(
+        client.post(app.url(&format!("/collections/{layer}/items"))),
+        body,
+    )
+    .await;
+    let status = r.status();
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{v}");
+    v
+}
+
+/// Reads server-sent events until `quiet` passes without one.
+pub async fn read_events(
+    mut r: reqwest::Response,
+    quiet: std::time::Duration,
+) -> Vec<(String, serde_json::Value)> {
+    let mut buf = String::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    buf.split("\n\n")
+        .filter_map(|block| {
+            let mut kind = None;
+            let mut data = None;
+            for line in block.lines() {
+                if let Some(k) = line.strip_prefix("event: ") {
+                    kind = Some(k.to_owned());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(d).ok();
+                }
+            }
+            Some((kind?, data?))
+        })
+        .collect()
+}
+
+/// Audit records of `action`, newest first.
+pub async fn audit_rows(
+    app: &common::TestApp,
+    action: &str,
+) -> Vec<lagesbild::store::access::AuditRow> {
+    app.service
+        .store()
+        .audit(&lagesbild::store::access::AuditFilter {
+            action: Some(action.into()),
+            limit: 100_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
