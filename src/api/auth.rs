@@ -71,10 +71,7 @@ fn cross_origin(parts: &Parts, state: &AppState) -> Option<String> {
             return Some(format!("Origin '{}' is not this server", cap(origin, 100)));
         }
     }
-    match headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-    {
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site @ ("cross-site" | "same-site")) => Some(format!("Sec-Fetch-Site: {site}")),
         _ => None,
     }

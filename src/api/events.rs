@@ -54,7 +54,9 @@ pub async fn events(
                         let row = AuditRow::new(service.clock().now(), "event", "ok")
                             .layer(layer)
                             .features([feature.id])
-                            .detail(format!("{kind} event with 1 restricted feature at exact precision"));
+                            .detail(format!(
+                                "{kind} event with 1 restricted feature at exact precision"
+                            ));
                         if service.audit(&viewer, row).await.is_err() {
                             continue;
                         }

@@ -63,10 +63,8 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let csp = Arc::new(
-        axum::http::HeaderValue::from_str(&headers::content_security_policy(
-            &state.config.web_dir,
-        ))
-        .unwrap_or_else(|_| axum::http::HeaderValue::from_static("default-src 'self'")),
+        axum::http::HeaderValue::from_str(&headers::content_security_policy(&state.config.web_dir))
+            .unwrap_or_else(|_| axum::http::HeaderValue::from_static("default-src 'self'")),
     );
     Router::new()
         .route("/", get(ogc::landing))

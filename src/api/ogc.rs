@@ -14,8 +14,8 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::collection as parse_collection;
 use super::{AppState, GEOJSON, base_url};
-use crate::domain::access::{Precision, Viewer};
 use crate::domain::Layer;
+use crate::domain::access::{Precision, Viewer};
 
 /// The conformance classes this server implements.
 pub const CONFORMANCE: &[&str] = &[

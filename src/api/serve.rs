@@ -116,17 +116,18 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let app = router.clone().map_request(move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            req
-        });
+        let app = router
+            .clone()
+            .map_request(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .max_buf_size(MAX_HEAD_BYTES);
-        let conn =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+        let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

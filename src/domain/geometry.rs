@@ -855,14 +855,19 @@ impl<'a> Checker<'a> {
     fn rings_problem(&mut self, verb: &str, a: (usize, String), b: (usize, String)) {
         let ((r, here), (o, there)) = if a.0 < b.0 { (b, a) } else { (a, b) };
         let (name, other) = (self.ring_name(r), self.ring_name(o));
+        let article = if there.starts_with("edge") {
+            "the "
+        } else {
+            ""
+        };
         let (part, other_part) = (self.rings[r].part, self.rings[o].part);
         let message = if part == other_part {
             format!(
-                "{name} {verb} {other} where its {here} meets the {there} of {other}; rings may touch only at single points"
+                "{name} {verb} {other} where its {here} meets {article}{there} of {other}; rings may touch only at single points"
             )
         } else {
             format!(
-                "polygon {part} meets polygon {other_part}: {name} {verb} {other} where its {here} meets the {there} of {other}; the polygons of a MultiPolygon must not overlap and may touch only at single points"
+                "polygon {part} meets polygon {other_part}: {name} {verb} {other} where its {here} meets {article}{there} of {other}; the polygons of a MultiPolygon must not overlap and may touch only at single points"
             )
         };
         let field = self.ring_pointer(r);
@@ -1859,6 +1864,50 @@ mod tests {
         assert_eq!(e.at, "/geometry/geometries");
     }
 
+    /// A comb: a spine on the left and `n` long teeth to the right, so that half of all edges
+    /// span the whole width at once (a sweep that tests every pair overlapping in longitude
+    /// does O(n²) work here). `4n + 3` positions, simple.
+    fn comb(n: u32) -> Vec<(f64, f64)> {
+        let x = |i: u32| f64::from(170_000 + i) / 10_000.0;
+        let y = |j: u32| f64::from(590_000 + j) / 10_000.0;
+        let mut points = vec![(x(0), y(0))];
+        for i in 0..n {
+            let (lo, hi) = (2 * i, 2 * i + 1);
+            points.extend([
+                (x(1_000), y(lo)),
+                (x(1_000), y(hi)),
+                (x(1), y(hi)),
+                (x(1), y(hi + 1)),
+            ]);
+        }
+        points.push((x(0), y(2 * n)));
+        points
+    }
+
+    #[test]
+    fn a_comb_is_accepted() {
+        accepted(&polygon(&[&comb(2_000)]));
+    }
+
+    /// Prints how long checking large geometries takes (no assertion on time: machines vary).
+    /// `cargo test --release --lib domain::geometry::tests::timings -- --ignored --nocapture`
+    #[test]
+    #[ignore = "prints timings"]
+    fn timings() {
+        let cases = [
+            ("zig-zag, 45 003 positions", polygon(&[&zigzag(22_500)])),
+            ("circle, 45 001 positions", polygon(&[&circle(45_000)])),
+            ("comb, 44 003 positions", polygon(&[&comb(11_000)])),
+        ];
+        for (name, v) in &cases {
+            let started = Instant::now();
+            let result = parse_geometry(Layer::Areas, v, "/geometry");
+            let took = started.elapsed();
+            let errors = result.as_ref().map_or(0, |_| 0) + result.err().map_or(0, |e| e.0.len());
+            println!("{name}: {took:?}, {errors} errors");
+        }
+    }
+
     // -- Against geo's own validation -------------------------------------------------------
 
     mod against_geo {
@@ -1945,7 +1994,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 8000, max_global_rejects: 100_000, failure_persistence: None, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig { cases: 3000, max_global_rejects: 100_000, ..ProptestConfig::default() })]
 
             #[test]
             fn single_rings(shell in prop_oneof![grid_ring(3), grid_ring(6)]) {
@@ -2006,15 +2055,34 @@ mod tests {
             }
 
             #[test]
-            fn tmp_big(
+            fn general_position(shell in prop::collection::vec((0.0..1.0f64, 0.0..1.0f64), 3..=12)) {
+                let theirs = Polygon::new(geo_ring(&shell), vec![]).is_valid();
+                prop_assert_eq!(ours(&polygon(&[&shell])), theirs, "{:?}", shell);
+            }
+        }
+
+        proptest! {
+            // Up to 400 corners a ring, rounded to the grid (coincidences and touches again),
+            // with holes and further polygons: the sweep's tree holds many segments at once.
+            #![proptest_config(ProptestConfig { cases: 200, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn larger_polygons(
                 shell in ring_star((0, 0), (50, 85), 50..=400),
                 holes in prop::collection::vec(ring_star((0, 0), (5, 50), 20..=200), 0..=2),
                 parts in prop::collection::vec(ring_star((120, 0), (10, 55), 20..=200), 0..=2),
-                swap in any::<bool>(), a in 0usize..1000, b in 0usize..1000,
+                swap in any::<bool>(),
+                a in 0usize..1000,
+                b in 0usize..1000,
             ) {
                 let mut shell = shell;
-                if swap { let n = shell.len(); shell.swap(a % n, b % n); }
-                prop_assume!(!has_spike(&shell) && !holes.iter().any(|h| has_spike(h)) && !parts.iter().any(|h| has_spike(h)));
+                if swap {
+                    // Two corners trade places: mostly no longer simple.
+                    let n = shell.len();
+                    shell.swap(a % n, b % n);
+                }
+                prop_assume!(!has_spike(&shell));
+                prop_assume!(!holes.iter().chain(&parts).any(|h| has_spike(h)));
                 let mut mp = vec![Polygon::new(geo_ring(&shell), holes.iter().map(|h| geo_ring(h)).collect())];
                 mp.extend(parts.iter().map(|p| Polygon::new(geo_ring(p), vec![])));
                 let theirs = MultiPolygon(mp).is_valid();
@@ -2025,18 +2093,7 @@ mod tests {
                 polys.extend(others.iter().map(|p| p.as_slice()));
                 let v = multi(&polys);
                 let r = parse_geometry(Layer::Areas, &v, "/geometry");
-                static V: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-                static T: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-                if theirs { V.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }
-                let t = T.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if t % 500 == 0 { println!("valid {} of {} (n={})", V.load(std::sync::atomic::Ordering::Relaxed), t + 1, shell.len()); if let Err(e) = &r { println!("{:?}", &e.0[0]); } }
                 prop_assert_eq!(r.is_ok(), theirs, "{:?}", r.err());
-            }
-
-            #[test]
-            fn general_position(shell in prop::collection::vec((0.0..1.0f64, 0.0..1.0f64), 3..=12)) {
-                let theirs = Polygon::new(geo_ring(&shell), vec![]).is_valid();
-                prop_assert_eq!(ours(&polygon(&[&shell])), theirs, "{:?}", shell);
             }
         }
     }

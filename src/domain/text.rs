@@ -57,7 +57,11 @@ pub fn printable(s: &str, max_chars: usize) -> String {
     for c in s.chars() {
         let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         let escaped = c.is_control() || bidi;
-        let width = if escaped { c.escape_unicode().count() } else { 1 };
+        let width = if escaped {
+            c.escape_unicode().count()
+        } else {
+            1
+        };
         if written + width > max_chars {
             out.push('…');
             break;

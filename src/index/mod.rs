@@ -328,7 +328,12 @@ impl FeatureIndex {
             let (lo, hi) = (e.envelope().lower(), e.envelope().upper());
             let b = [lo[0], lo[1], hi[0], hi[1]];
             out.bbox = Some(out.bbox.map_or(b, |a| {
-                [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+                [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ]
             }));
             if e.time_start != i64::MIN {
                 let t = e.time_start;

@@ -464,10 +464,10 @@ impl Service {
                 );
             }
             self.audit_anonymous(anonymous(
-                    "failed",
-                    format!("wrong name or password ({failures} in a row)"),
-                ))
-                .await?;
+                "failed",
+                format!("wrong name or password ({failures} in a row)"),
+            ))
+            .await?;
             return Err(AuthError::BadCredentials.into());
         };
         if user.disabled {

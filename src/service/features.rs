@@ -193,8 +193,7 @@ impl Service {
         // Ids are the server's to give: a client-chosen id that is taken would answer
         // differently from a free one, an oracle for features the caller cannot see. Only
         // administrators and the command line (imports keeping their source's ids) choose ids.
-        let may_choose_ids =
-            viewer.role.admin || viewer.via == crate::domain::access::Via::Local;
+        let may_choose_ids = viewer.role.admin || viewer.via == crate::domain::access::Via::Local;
         if !may_choose_ids && drafts.iter().any(|d| d.id.is_some()) {
             return Err(ValidationErrors::one(
                 "/id",
@@ -218,9 +217,7 @@ impl Service {
             .into_iter()
             .map(|d| stamp(d, &viewer.user, now))
             .collect();
-        let layer = features
-            .first()
-            .map_or(Layer::Incidents, |f| f.layer());
+        let layer = features.first().map_or(Layer::Incidents, |f| f.layer());
         let ids: Vec<Uuid> = features.iter().map(|f| f.id).collect();
         let row = self.success_row(viewer, "create", layer, &ids);
         let _guard = self.writes.lock().await;

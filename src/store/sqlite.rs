@@ -9,8 +9,8 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::codec::{Derived, FeatureRow, Interner, RowTuple};
 use super::access::AuditRow;
+use super::codec::{Derived, FeatureRow, Interner, RowTuple};
 use super::{Progress, Sink, StoreError};
 use crate::domain::{Feature, Layer};
 

@@ -335,7 +335,10 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                     assert_eq!(got, expected, "{ctx}: aggregate cells");
                     assert_eq!(agg["suppression"], Value::Null, "{ctx}");
                 } else {
-                    assert!(agg.get("suppressed").is_none(), "{ctx}: no per-question counter");
+                    assert!(
+                        agg.get("suppressed").is_none(),
+                        "{ctx}: no per-question counter"
+                    );
                     assert!(agg["suppression"].is_string(), "{ctx}: the rule is stated");
                     for (key, n) in &got {
                         assert!(*n >= min, "{ctx}: small cell {key}");

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use super::common::{TestApp, password_of, settings, token_for};
 use super::backends;
+use super::common::{TestApp, password_of, settings, token_for};
 
 async fn login(app: &TestApp, from: &str, user: &str, password: &str) -> (u16, serde_json::Value) {
     let r = app
@@ -52,7 +52,9 @@ async fn existing_and_unknown_names_answer_alike_and_the_right_password_is_never
         assert_eq!(status, 200, "{url}");
         // The attacking address still waits, whatever name it tries.
         assert_eq!(
-            login(&app, "10.0.0.1", "anna", &password_of("anna")).await.0,
+            login(&app, "10.0.0.1", "anna", &password_of("anna"))
+                .await
+                .0,
             429
         );
         app.stop().await;

@@ -54,14 +54,27 @@ async fn no_feature_change_is_committed_without_its_audit_record() {
         let kept_id = kept["id"].as_str().unwrap().to_owned();
 
         break_audit(&url, "create").await;
-        let r = send_geojson(app.client.post(app.url("/collections/cameras/items")), &camera).await;
+        let r = send_geojson(
+            app.client.post(app.url("/collections/cameras/items")),
+            &camera,
+        )
+        .await;
         assert_problem(r, 500).await;
-        assert_eq!(app.service.store().count(Layer::Cameras).await.unwrap(), 1, "{url}");
+        assert_eq!(
+            app.service.store().count(Layer::Cameras).await.unwrap(),
+            1,
+            "{url}"
+        );
         assert_eq!(app.service.index().len(Layer::Cameras), 1, "{url}");
 
         break_audit(&url, "edit").await;
         let item = app.url(&format!("/collections/cameras/items/{kept_id}"));
-        let r = send_patch(app.client.patch(&item), 1, &json!({"properties": {"range_m": 80.0}})).await;
+        let r = send_patch(
+            app.client.patch(&item),
+            1,
+            &json!({"properties": {"range_m": 80.0}}),
+        )
+        .await;
         assert_problem(r, 500).await;
         let (stored, _) = app
             .service
@@ -73,7 +86,13 @@ async fn no_feature_change_is_committed_without_its_audit_record() {
         assert_eq!(stored.meta.version, 1, "{url}: the edit was rolled back");
 
         break_audit(&url, "delete").await;
-        let r = app.client.delete(&item).header("if-match", "\"1\"").send().await.unwrap();
+        let r = app
+            .client
+            .delete(&item)
+            .header("if-match", "\"1\"")
+            .send()
+            .await
+            .unwrap();
         assert_problem(r, 500).await;
         let (_, deleted_at) = app
             .service

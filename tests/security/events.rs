@@ -45,7 +45,12 @@ async fn a_hidden_change_sends_coarse_subscribers_nothing_and_raising_the_class_
         .await;
         assert_eq!(r.status(), 200);
         // A change police makes while it is restricted: social services hear nothing.
-        let r = send_patch(police.patch(&item), 3, &json!({"properties": {"severity": 5}})).await;
+        let r = send_patch(
+            police.patch(&item),
+            3,
+            &json!({"properties": {"severity": 5}}),
+        )
+        .await;
         assert_eq!(r.status(), 200);
 
         let events = read_events(stream, Duration::from_millis(1500)).await;
@@ -65,7 +70,11 @@ async fn a_hidden_change_sends_coarse_subscribers_nothing_and_raising_the_class_
             .iter()
             .filter(|r| r.features.as_deref().is_some_and(|f| f.contains(&id)))
             .collect();
-        assert_eq!(naming.len(), 2, "{url}: two restricted versions sent: {audited:?}");
+        assert_eq!(
+            naming.len(),
+            2,
+            "{url}: two restricted versions sent: {audited:?}"
+        );
         assert!(naming.iter().all(|r| r.actor == "s-police"));
         app.stop().await;
     }

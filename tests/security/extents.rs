@@ -34,10 +34,17 @@ async fn one_restricted_feature_does_not_widen_a_lower_roles_extent() {
         };
         let (max_lat, start, n) =
             extent(&get_value(&police, &app.url("/collections/incidents")).await);
-        assert!(max_lat > 67.0 && start.starts_with("2019"), "{url}: police sees it");
+        assert!(
+            max_lat > 67.0 && start.starts_with("2019"),
+            "{url}: police sees it"
+        );
         assert_eq!(n, json!(4));
         for role in ["security_coordinator", "social_services", "field_worker"] {
-            let c = get_value(&as_role(&app, role).await, &app.url("/collections/incidents")).await;
+            let c = get_value(
+                &as_role(&app, role).await,
+                &app.url("/collections/incidents"),
+            )
+            .await;
             let (max_lat, start, n) = extent(&c);
             assert!(max_lat < 60.0, "{url} {role}: {c}");
             assert!(start.starts_with("2026"), "{url} {role}: {c}");
@@ -52,7 +59,11 @@ async fn one_restricted_feature_does_not_widen_a_lower_roles_extent() {
         .await;
         let (max_lat, _, n) = extent(&c);
         assert!(max_lat < 60.0, "{url}: {c}");
-        assert_eq!(n, serde_json::Value::Null, "{url}: no count for counts-only");
+        assert_eq!(
+            n,
+            serde_json::Value::Null,
+            "{url}: no count for counts-only"
+        );
         app.stop().await;
     }
 }

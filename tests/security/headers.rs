@@ -11,7 +11,13 @@ async fn data_and_pages_are_not_stored_or_framed() {
     let (urls, _db) = backends().await;
     for url in urls {
         let app = TestApp::spawn(&url, true).await;
-        for path in ["/", "/?f=html", "/collections", "/collections/incidents/items", "/nowhere"] {
+        for path in [
+            "/",
+            "/?f=html",
+            "/collections",
+            "/collections/incidents/items",
+            "/nowhere",
+        ] {
             let r = app.client.get(app.url(path)).send().await.unwrap();
             let h = r.headers();
             assert_eq!(h["cache-control"], "no-store", "{path}");
@@ -21,7 +27,12 @@ async fn data_and_pages_are_not_stored_or_framed() {
             assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
             assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
         }
-        let r = app.anonymous.get(app.url("/web/js/main.js")).send().await.unwrap();
+        let r = app
+            .anonymous
+            .get(app.url("/web/js/main.js"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.headers()["cache-control"], "no-cache");
         app.stop().await;
     }
@@ -86,10 +97,20 @@ async fn cookie_writes_from_another_origin_are_refused_and_change_nothing() {
             }
             req
         };
-        assert_problem(send_geojson(post(Some("http://evil.example"), None), &body).await, 403)
-            .await;
-        assert_problem(send_geojson(post(None, Some("cross-site")), &body).await, 403).await;
-        assert_eq!(app.service.index().len(lagesbild::domain::Layer::Incidents), 0);
+        assert_problem(
+            send_geojson(post(Some("http://evil.example"), None), &body).await,
+            403,
+        )
+        .await;
+        assert_problem(
+            send_geojson(post(None, Some("cross-site")), &body).await,
+            403,
+        )
+        .await;
+        assert_eq!(
+            app.service.index().len(lagesbild::domain::Layer::Incidents),
+            0
+        );
         let own = app.base.clone();
         let r = send_geojson(post(Some(&own), Some("same-origin")), &body).await;
         assert_eq!(r.status(), 201);

@@ -52,7 +52,11 @@ async fn patch_and_put_cannot_write_a_hidden_property_and_leaving_it_out_keeps_i
         let mut replacement = created.clone();
         replacement["properties"]["reference"] = json!("GISSNING-2");
         assert_problem(
-            send_geojson(coordinator.put(&item).header("if-match", "\"1\""), &replacement).await,
+            send_geojson(
+                coordinator.put(&item).header("if-match", "\"1\""),
+                &replacement,
+            )
+            .await,
             422,
         )
         .await;
@@ -67,7 +71,11 @@ async fn patch_and_put_cannot_write_a_hidden_property_and_leaving_it_out_keeps_i
         assert_eq!(r.status(), 200, "{url}");
         let mut replacement = created.clone();
         replacement["properties"]["severity"] = json!(1);
-        let r = send_geojson(coordinator.put(&item).header("if-match", "\"2\""), &replacement).await;
+        let r = send_geojson(
+            coordinator.put(&item).header("if-match", "\"2\""),
+            &replacement,
+        )
+        .await;
         assert_eq!(r.status(), 200, "{url}");
         assert_eq!(reference_of(&app, &id).as_deref(), Some("BK-2026-17"));
         app.stop().await;

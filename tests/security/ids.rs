@@ -51,12 +51,7 @@ async fn a_client_chosen_id_answers_the_same_whether_taken_hidden_deleted_or_fre
 
         let walker = as_role(&app, "field_worker").await;
         let mut answers = Vec::new();
-        for id in [
-            restricted.clone(),
-            camera,
-            gone,
-            Uuid::new_v4().to_string(),
-        ] {
+        for id in [restricted.clone(), camera, gone, Uuid::new_v4().to_string()] {
             let mut body = incident(17.84, 59.24, "vandalism", "2026-11-20T21:00:00Z");
             body["id"] = json!(id);
             body["properties"]["organisation"] = json!("Botkyrka kommun");

@@ -28,7 +28,10 @@ async fn oversized_names_and_paths_are_refused_before_lookup_or_audit() {
         let app = TestApp::spawn(&url, false).await;
         let before = audit_len(&app).await;
         // A 1.9 MB account name, and one with terminal escapes.
-        for name in ["x".repeat(1_900_000), "anna\u{1b}[2J\u{1b}[1;1Hforged".to_owned()] {
+        for name in [
+            "x".repeat(1_900_000),
+            "anna\u{1b}[2J\u{1b}[1;1Hforged".to_owned(),
+        ] {
             let r = app
                 .anonymous
                 .post(app.url("/auth/login"))
@@ -66,7 +69,12 @@ async fn a_flood_of_anonymous_refusals_is_recorded_as_a_few_rows() {
         let app = TestApp::spawn(&url, false).await;
         let before = audit_rows(&app, "denied").await.len();
         for _ in 0..60 {
-            let r = app.anonymous.get(app.url("/collections")).send().await.unwrap();
+            let r = app
+                .anonymous
+                .get(app.url("/collections"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 401);
         }
         let rows = audit_rows(&app, "denied").await.len() - before;
@@ -83,17 +91,17 @@ async fn audit_fields_are_capped_and_printable() {
     let (urls, _db) = backends().await;
     for url in urls {
         let app = TestApp::spawn(&url, false).await;
-        let row = lagesbild::store::access::AuditRow::new(
-            app.service.clock().now(),
-            "login",
-            "failed",
-        )
-        .actor(&format!("evil\u{1b}]0;pwned\u{7}{}", "y".repeat(10_000)))
-        .detail("d".repeat(100_000));
+        let row =
+            lagesbild::store::access::AuditRow::new(app.service.clock().now(), "login", "failed")
+                .actor(&format!("evil\u{1b}]0;pwned\u{7}{}", "y".repeat(10_000)))
+                .detail("d".repeat(100_000));
         app.service.audit_anonymous(row).await.unwrap();
         let stored = &audit_rows(&app, "login").await[0];
         assert!(!stored.actor.chars().any(char::is_control), "{url}");
-        assert!(stored.actor.starts_with("evil\\u{1b}]0;pwned\\u{7}"), "{url}");
+        assert!(
+            stored.actor.starts_with("evil\\u{1b}]0;pwned\\u{7}"),
+            "{url}"
+        );
         assert!(stored.actor.chars().count() <= 65);
         assert!(stored.detail.as_ref().unwrap().chars().count() <= 1001);
         app.stop().await;
@@ -111,7 +119,9 @@ async fn half_open_connections_are_closed_after_the_header_read_timeout() {
     let mut held = Vec::new();
     for _ in 0..100 {
         let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        c.write_all(b"GET /collections HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        c.write_all(b"GET /collections HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         held.push(c);
     }
     // The server still answers while they hang.

@@ -275,7 +275,11 @@ impl Service {
                         .map(|a| a.id)
                         .collect(),
                 };
-                for a in published.area_list.iter().filter(|a| wanted.contains(&a.id)) {
+                for a in published
+                    .area_list
+                    .iter()
+                    .filter(|a| wanted.contains(&a.id))
+                {
                     for ((id, (_, category)), n) in &published.areas {
                         if *id != a.id {
                             continue;
@@ -314,7 +318,12 @@ impl Service {
         let mut bbox: Option<[f64; 4]> = None;
         let mut grow = |b: [f64; 4]| {
             bbox = Some(bbox.map_or(b, |a| {
-                [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+                [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ]
             }));
         };
         let cells: HashSet<Cell> = p.cells.keys().map(|(c, _)| *c).collect();

@@ -761,9 +761,7 @@ impl Service {
                     (None, None) => None,
                     (Some(old), None) => Some(("deleted", old)),
                     (None, Some(new)) => Some(("upserted", new)),
-                    (Some(old), Some(new)) => {
-                        (!old.same_view(&new)).then_some(("upserted", new))
-                    }
+                    (Some(old), Some(new)) => (!old.same_view(&new)).then_some(("upserted", new)),
                 }
             }
         }
