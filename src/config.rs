@@ -63,7 +63,8 @@ pub struct Settings {
     /// Most positions in one geometry; larger ones are refused (413) before any geometric
     /// work. [default: 50000]
     pub max_geometry_positions: usize,
-    /// Most rings, lines or parts in one geometry (413 past it). [default: 1000]
+    /// Most arrays of positions in one geometry — each ring, each line (413 past it).
+    /// [default: 1000]
     pub max_geometry_rings: usize,
 }
 

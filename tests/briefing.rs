@@ -444,9 +444,7 @@ async fn a_counts_only_briefing_shows_what_the_aggregate_shows_and_says_what_it_
     let walker =
         client_with_token(&token_for(&app.service, "n", "night_walker", "Nattvandrarna").await);
     let agg: serde_json::Value = walker
-        .get(app.url(
-            "/collections/incidents/aggregate?by=area&datetime=2026-11-10/2026-11-23",
-        ))
+        .get(app.url("/collections/incidents/aggregate?by=area&datetime=2026-11-10/2026-11-23"))
         .send()
         .await
         .unwrap()
@@ -474,7 +472,10 @@ async fn a_counts_only_briefing_shows_what_the_aggregate_shows_and_says_what_it_
         .unwrap();
     let text = pdf_text(&pdf);
     assert!(!text.contains("Inga händelser"), "{text}");
-    assert!(text.contains("visas inte"), "the page says what it holds back: {text}");
+    assert!(
+        text.contains("visas inte"),
+        "the page says what it holds back: {text}"
+    );
     // Alby and its vandalism: 6 now (as the aggregate says), and "–" (never 0) for the previous
     // period that shows nothing (pdftotext puts each table cell on its own line).
     let cells: Vec<&str> = text.lines().map(str::trim).collect();

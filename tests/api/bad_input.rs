@@ -115,7 +115,7 @@ async fn invalid_bodies_are_refused_naming_the_field_and_nothing_is_stored() {
                 json!({"type": "Polygon", "coordinates": [[[17.8, 59.2], [17.9, 59.3], [17.9, 59.2], [17.8, 59.3], [17.8, 59.2]]]}),
                 area_props(),
             ),
-            "/geometry/coordinates",
+            "/geometry/coordinates/0",
         ),
         (
             "patrol_routes",
