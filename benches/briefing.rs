@@ -38,8 +38,8 @@ fn benches(c: &mut Criterion) {
         });
         incidents.truncate(10_000);
         assert_eq!(incidents.len(), 10_000);
-        service.index().load(Layer::Incidents, incidents);
-        let bbox = service.index().extent(Layer::Incidents).unwrap();
+        service.unrestricted().load(Layer::Incidents, incidents);
+        let bbox = service.unrestricted().extent(Layer::Incidents).unwrap();
         let viewer = lagesbild::startup::local_viewer(&service).unwrap();
         let request = BriefingRequest {
             bbox,

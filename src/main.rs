@@ -166,7 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 bail!("--output must end in .pdf or .png");
             };
-            let q = lagesbild::api::briefing::BriefingQuery {
+            let q = lagesbild::briefing::request::BriefingQuery {
                 pack,
                 area,
                 bbox,
@@ -181,15 +181,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dpi,
                 as_of,
             };
-            let bytes = match lagesbild::api::briefing::render_briefing(
-                &service, &viewer, &q, format,
-            )
-            .await
-            {
-                Ok(b) => b,
-                Err(lagesbild::api::briefing::Refused::Bad(e)) => bail!("{}", e.detail()),
-                Err(lagesbild::api::briefing::Refused::Service(e)) => return Err(e.into()),
-            };
+            let bytes =
+                lagesbild::briefing::request::make_briefing(&service, &viewer, &q, format).await?;
             // Via a temporary file, so a failure leaves no half-written briefing.
             let tmp = output.with_extension("partial");
             std::fs::write(&tmp, &bytes)

@@ -234,7 +234,10 @@ impl App {
         }
         let started = Instant::now();
         let service = Service::open_with(store, options).await?;
-        let loaded: usize = Layer::ALL.iter().map(|l| service.index().len(*l)).sum();
+        let loaded: usize = Layer::ALL
+            .iter()
+            .map(|l| service.unrestricted().len(*l))
+            .sum();
         tracing::info!(
             features = loaded,
             seconds = started.elapsed().as_secs_f64(),

@@ -5,6 +5,7 @@
 
 pub mod page;
 pub mod render;
+pub mod request;
 
 use std::collections::BTreeMap;
 
@@ -195,15 +196,7 @@ impl Service {
         }
         // The base: area outlines the role may see.
         let areas = self
-            .index()
-            .matching(
-                Layer::Areas,
-                &spatial,
-                &Filters {
-                    max_classification: Some(viewer.role.ceiling.code()),
-                    ..Filters::default()
-                },
-            )
+            .visible_areas_in(viewer, &spatial)
             .iter()
             .filter_map(|a| match &a.properties {
                 Properties::Area(p) => Some((p.name.to_string(), a.geometry.clone())),

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::{Paper, SYMBOLS_JSON, Scene};
 use crate::domain::crs::Sweref99Tm;
+use crate::domain::time::{week_label, week_start};
 use crate::domain::{Classification, Layer};
-use crate::service::visibility::{week_label, week_start};
 
 /// Swedish words on the page: value → label.
 pub const LABELS: &[(&str, &str)] = &[

@@ -98,9 +98,66 @@ pub fn now_utc() -> time::OffsetDateTime {
         .unwrap_or(now)
 }
 
+/// The Monday 00:00 UTC of the ISO week holding `t` (Unix seconds).
+#[must_use]
+pub fn week_start(t: i64) -> i64 {
+    const DAY: i64 = 86_400;
+    // 1970-01-01 was a Thursday: shift so that weeks start on Monday.
+    let days = t.div_euclid(DAY);
+    let monday = days - (days + 3).rem_euclid(7);
+    monday * DAY
+}
+
+/// The ISO week label (`2026-W48`) of a week start.
+#[must_use]
+pub fn week_label(week_start: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(week_start).map_or_else(
+        |_| String::new(),
+        |t| {
+            let (y, w, _) = t.date().to_iso_week_date();
+            format!("{y}-W{w:02}")
+        },
+    )
+}
+
+/// A time window widened to whole ISO weeks (what coarse and aggregate viewers filter on).
+#[must_use]
+pub fn widen_to_weeks(span: TimeSpan) -> TimeSpan {
+    const WEEK: i64 = 7 * 86_400;
+    TimeSpan {
+        start: if span.start == i64::MIN {
+            i64::MIN
+        } else {
+            week_start(span.start)
+        },
+        end: if span.end == i64::MAX {
+            i64::MAX
+        } else {
+            week_start(span.end).saturating_add(WEEK - 1)
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weeks_start_on_monday_utc() {
+        // 2026-11-23 is a Monday; 2026-11-29 23:59:59 the Sunday after.
+        let monday = time::macros::datetime!(2026-11-23 00:00 UTC).unix_timestamp();
+        let sunday = time::macros::datetime!(2026-11-29 23:59:59 UTC).unix_timestamp();
+        assert_eq!(week_start(monday), monday);
+        assert_eq!(week_start(sunday), monday);
+        assert_eq!(week_start(monday - 1), monday - 7 * 86_400);
+        assert_eq!(week_label(monday), "2026-W48");
+        let w = widen_to_weeks(TimeSpan {
+            start: monday + 3600,
+            end: monday + 7200,
+        });
+        assert_eq!((w.start, w.end), (monday, sunday));
+        assert_eq!(widen_to_weeks(TimeSpan::ALL), TimeSpan::ALL);
+    }
 
     #[test]
     fn instant_interval_and_open_ends() {

@@ -42,6 +42,51 @@ pub enum Change {
     Deleted(Arc<Feature>),
 }
 
+/// The index with no grant applied ([`Service::unrestricted`]).
+pub struct Unrestricted<'a>(&'a FeatureIndex);
+
+impl Unrestricted<'_> {
+    /// A live feature by id, whatever its classification.
+    #[must_use]
+    pub fn get(&self, layer: Layer, id: Uuid) -> Option<Arc<Feature>> {
+        self.0.get(layer, id)
+    }
+
+    /// How many live features a layer holds.
+    #[must_use]
+    pub fn len(&self, layer: Layer) -> usize {
+        self.0.len(layer)
+    }
+
+    /// Whether no layer holds anything.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The box around every feature of a layer.
+    #[must_use]
+    pub fn extent(&self, layer: Layer) -> Option<[f64; 4]> {
+        self.0.extent(layer)
+    }
+
+    /// Every live feature of a layer, in no particular order.
+    #[must_use]
+    pub fn all(&self, layer: Layer) -> Vec<Arc<Feature>> {
+        self.0.matching(
+            layer,
+            &crate::index::Spatial::All,
+            &crate::index::Filters::default(),
+        )
+    }
+
+    /// Replaces a layer's features in the index without the store (benchmarks of the read
+    /// path; nothing is persisted).
+    pub fn load(&self, layer: Layer, features: Vec<Feature>) {
+        self.0.load(layer, features);
+    }
+}
+
 /// What a use case can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -201,10 +246,18 @@ impl Service {
         })
     }
 
-    /// The in-memory index, for queries.
+    /// The in-memory index. Only the service reads it: every read for a caller goes through
+    /// [`visibility`], which applies the caller's grant.
     #[must_use]
-    pub fn index(&self) -> &FeatureIndex {
+    pub(crate) fn index(&self) -> &FeatureIndex {
         &self.index
+    }
+
+    /// The whole picture with no grant applied: for start-up, the command line's own records,
+    /// benchmarks and tests. `api/` never uses it (`tests/architecture.rs` checks).
+    #[must_use]
+    pub fn unrestricted(&self) -> Unrestricted<'_> {
+        Unrestricted(&self.index)
     }
 
     /// The store behind the picture.

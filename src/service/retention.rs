@@ -7,10 +7,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use time::{Month, OffsetDateTime};
 
-use super::visibility::{week_label, week_start};
 use super::{Change, Service, ServiceError};
 use crate::domain::Layer;
 use crate::domain::access::Viewer;
+use crate::domain::time::{week_label, week_start};
 use crate::store::access::{AuditRow, WeeklyCount};
 
 /// How long features are kept, in months, per layer. Only incidents are purged today.

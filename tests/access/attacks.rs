@@ -45,20 +45,7 @@ async fn a_night_walker_asking_for_incident_items_gets_403_and_is_audited() {
         !p.to_string().contains("59."),
         "no coordinates in the refusal: {p}"
     );
-    let some_id = app
-        .service
-        .index()
-        .query(
-            Layer::Incidents,
-            &lagesbild::index::Spatial::All,
-            &lagesbild::index::Filters::default(),
-            lagesbild::index::Page {
-                offset: 0,
-                limit: 1,
-            },
-        )
-        .features[0]
-        .id;
+    let some_id = app.service.unrestricted().all(Layer::Incidents)[0].id;
     assert_problem(
         walker
             .get(app.url(&format!("/collections/incidents/items/{some_id}")))
@@ -166,7 +153,7 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
     );
     let now = app
         .service
-        .index()
+        .unrestricted()
         .get(Layer::Incidents, id.parse().unwrap())
         .unwrap();
     assert_eq!(now.meta.version, 1, "nothing changed");
@@ -200,7 +187,7 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
         403,
     )
     .await;
-    assert_eq!(app.service.index().len(Layer::Incidents), 1);
+    assert_eq!(app.service.unrestricted().len(Layer::Incidents), 1);
 
     // A field worker reports for their own organisation (the default) and gets the coarse view.
     let mut own = incident(17.84, 59.24, "vandalism", "2026-11-20T21:00:00Z");
@@ -214,7 +201,7 @@ async fn editing_another_organisations_feature_is_refused_and_nothing_changes() 
     assert_eq!(body["properties"]["precision"], "coarse");
     let stored = app
         .service
-        .index()
+        .unrestricted()
         .get(
             Layer::Incidents,
             body["id"].as_str().unwrap().parse().unwrap(),
@@ -320,7 +307,7 @@ async fn a_replacement_keeps_the_properties_the_role_does_not_see() {
     assert_eq!(r.status(), 200);
     let stored = app
         .service
-        .index()
+        .unrestricted()
         .get(Layer::Incidents, id.parse().unwrap())
         .unwrap();
     match &stored.properties {

@@ -300,7 +300,7 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                     let week = if span.start == i64::MIN {
                         i64::MIN
                     } else {
-                        lagesbild::service::visibility::week_start(span.start)
+                        lagesbild::domain::time::week_start(span.start)
                     };
                     let key = format!("E{}_N{}", cell.0, cell.1);
                     let (week, cat) = if precision == Precision::Exact {
@@ -519,17 +519,8 @@ async fn many_small_boxes_cannot_refine_a_coarse_position() {
     let viewer = viewer_of("social_services");
     let feature = app
         .service
-        .index()
-        .query(
-            Layer::Incidents,
-            &lagesbild::index::Spatial::All,
-            &lagesbild::index::Filters::default(),
-            lagesbild::index::Page {
-                offset: 0,
-                limit: 1000,
-            },
-        )
-        .features
+        .unrestricted()
+        .all(Layer::Incidents)
         .into_iter()
         .find(|f| viewer.may_see_classification(f.meta.classification))
         .unwrap();
@@ -586,7 +577,7 @@ async fn many_small_boxes_cannot_refine_a_coarse_position() {
             fc["numberMatched"].as_u64().unwrap()
         }
     };
-    let week = lagesbild::service::visibility::week_start(t);
+    let week = lagesbild::domain::time::week_start(t);
     assert_eq!(at(week).await, at(week + 6 * 86_400 + 3600).await);
     // A status filter would reveal what the coarse view hides: refused.
     let r = client

@@ -32,7 +32,7 @@ async fn identity_and_phone_numbers_in_free_text_are_refused_with_the_field_name
         app.service.store().count(Layer::Incidents).await.unwrap(),
         0
     );
-    assert_eq!(app.service.index().len(Layer::Incidents), 0);
+    assert_eq!(app.service.unrestricted().len(Layer::Incidents), 0);
     // Other text fields are guarded too (a walk report, a route name).
     let mut route = json!({"type": "Feature",
         "geometry": {"type": "LineString", "coordinates": [[17.84, 59.24], [17.85, 59.25]]},

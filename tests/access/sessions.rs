@@ -101,7 +101,9 @@ async fn a_session_cookie_is_httponly_strict_and_writes_need_the_csrf_token() {
     );
     assert_problem(post(Some("wrong")).await.unwrap(), 403).await;
     assert_eq!(
-        app.service.index().len(lagesbild::domain::Layer::Incidents),
+        app.service
+            .unrestricted()
+            .len(lagesbild::domain::Layer::Incidents),
         0
     );
     assert_eq!(post(Some(&csrf)).await.unwrap().status(), 201);

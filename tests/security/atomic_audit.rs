@@ -65,7 +65,7 @@ async fn no_feature_change_is_committed_without_its_audit_record() {
             1,
             "{url}"
         );
-        assert_eq!(app.service.index().len(Layer::Cameras), 1, "{url}");
+        assert_eq!(app.service.unrestricted().len(Layer::Cameras), 1, "{url}");
 
         break_audit(&url, "edit").await;
         let item = app.url(&format!("/collections/cameras/items/{kept_id}"));

@@ -108,7 +108,9 @@ async fn cookie_writes_from_another_origin_are_refused_and_change_nothing() {
         )
         .await;
         assert_eq!(
-            app.service.index().len(lagesbild::domain::Layer::Incidents),
+            app.service
+                .unrestricted()
+                .len(lagesbild::domain::Layer::Incidents),
             0
         );
         let own = app.base.clone();

@@ -9,7 +9,7 @@ use lagesbild::domain::{Layer, Properties};
 fn reference_of(app: &TestApp, id: &str) -> Option<String> {
     let f = app
         .service
-        .index()
+        .unrestricted()
         .get(Layer::Incidents, id.parse().unwrap())
         .unwrap();
     match &f.properties {

@@ -123,13 +123,18 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
-  for (const id of ['since', 'areas', 'incidents', 'incidents-agg', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes']) {
+  for (const id of ['since', 'areas', 'incidents', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
   add('areas-fill', 'areas', { type: 'fill', paint: {
     'fill-color': match('police_classification', s.areas.fill, s.areas.fill.none),
     'fill-opacity': s.areas.fillOpacity } });
   add('areas-line', 'areas', { type: 'line', paint: { 'line-color': s.areas.outline, 'line-width': 1.5 } });
+  // Counts-only roles: areas shaded by their count (k-anonymous, so sparse cells are often
+  // held back and the areas carry the picture), the published 250 m cells on top.
+  add('incidents-agg-area', 'incidents-agg-area', { type: 'fill', paint: {
+    'fill-color': s.aggregate.color,
+    'fill-opacity': ['interpolate', ['linear'], ['get', 'count'], 3, 0.12, 100, 0.5] } });
   add('incidents-agg', 'incidents-agg', { type: 'fill', paint: {
     'fill-color': s.aggregate.color,
     'fill-opacity': ['interpolate', ['linear'], ['get', 'count'], 3, 0.35, 50, 0.9],
@@ -164,7 +169,7 @@ export async function createMap(container, me, onStatus, onArea) {
     'circle-stroke-color': s.incidents.stroke, 'circle-stroke-width': 1 } });
 
   const styleLayers = {
-    incidents: ['incidents', 'incidents-heat', 'incidents-agg', 'since'],
+    incidents: ['incidents', 'incidents-heat', 'incidents-agg', 'incidents-agg-area', 'since'],
     risk_environments: ['risk_environments'],
     cameras: ['cameras', 'camera-sectors'],
     patrol_routes: ['patrol_routes'],
@@ -177,7 +182,12 @@ export async function createMap(container, me, onStatus, onArea) {
     const when = TIMED.has(layer) ? `&datetime=${encodeURIComponent(windowParam(view))}` : '';
     try {
       if (g === 'aggregate') {
-        map.getSource(`${layer}-agg`)?.setData(await getJson(`/collections/${layer}/aggregate?by=grid${when}`));
+        const [cells, byArea] = await Promise.all([
+          getJson(`/collections/${layer}/aggregate?by=grid${when}`),
+          getJson(`/collections/${layer}/aggregate?by=area${when}`),
+        ]);
+        map.getSource(`${layer}-agg`)?.setData(cells);
+        map.getSource(`${layer}-agg-area`)?.setData(byArea);
         return;
       }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);

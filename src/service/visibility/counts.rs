@@ -30,9 +30,10 @@ use std::sync::Arc;
 use geo::{Contains, Geometry};
 use uuid::Uuid;
 
-use super::{AggregateBy, Bucket, MIN_CELL_COUNT, representative_point, week_start};
+use super::{AggregateBy, Bucket, MIN_CELL_COUNT, representative_point};
 use crate::domain::access::Viewer;
 use crate::domain::time::TimeSpan;
+use crate::domain::time::week_start;
 use crate::domain::{Feature, Layer, Properties};
 use crate::index::query::matches_spatial;
 use crate::index::{Filters, Spatial};

@@ -23,13 +23,13 @@ use std::sync::Arc;
 
 use geo::{Centroid, Geometry, Point, Polygon};
 use serde_json::{Value, json};
-use time::{Date, OffsetDateTime};
+use time::Date;
 use uuid::Uuid;
 
 use super::{Change, Service, ServiceError};
 use crate::domain::access::{Precision, Viewer};
 use crate::domain::crs::Sweref99Tm;
-use crate::domain::time::TimeSpan;
+use crate::domain::time::{TimeSpan, week_label, week_start, widen_to_weeks};
 use crate::domain::{Feature, Layer};
 use crate::index::query::matches_spatial;
 use crate::index::{Filters, Page, Spatial};
@@ -152,46 +152,6 @@ fn forbidden(viewer: &Viewer, layer: Layer, what: &str) -> ServiceError {
         "your role ({}) {what} the layer '{layer}'",
         viewer.role.label
     ))
-}
-
-/// The Monday 00:00 UTC of the ISO week holding `t` (Unix seconds).
-#[must_use]
-pub fn week_start(t: i64) -> i64 {
-    const DAY: i64 = 86_400;
-    // 1970-01-01 was a Thursday: shift so that weeks start on Monday.
-    let days = t.div_euclid(DAY);
-    let monday = days - (days + 3).rem_euclid(7);
-    monday * DAY
-}
-
-/// The ISO week label (`2026-W48`) of a week start.
-#[must_use]
-pub fn week_label(week_start: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(week_start).map_or_else(
-        |_| String::new(),
-        |t| {
-            let (y, w, _) = t.date().to_iso_week_date();
-            format!("{y}-W{w:02}")
-        },
-    )
-}
-
-/// A time window widened to whole ISO weeks (what coarse and aggregate viewers filter on).
-#[must_use]
-pub fn widen_to_weeks(span: TimeSpan) -> TimeSpan {
-    const WEEK: i64 = 7 * 86_400;
-    TimeSpan {
-        start: if span.start == i64::MIN {
-            i64::MIN
-        } else {
-            week_start(span.start)
-        },
-        end: if span.end == i64::MAX {
-            i64::MAX
-        } else {
-            week_start(span.end).saturating_add(WEEK - 1)
-        },
-    }
 }
 
 /// A spatial predicate widened by the cell reach, to find every feature whose cell centre may
@@ -700,6 +660,22 @@ impl Service {
         })
     }
 
+    /// The area outlines `viewer` may see (within its ceiling): the base of maps and briefings.
+    #[must_use]
+    pub fn visible_areas(&self, viewer: &Viewer) -> Vec<Arc<Feature>> {
+        self.visible_areas_in(viewer, &Spatial::All)
+    }
+
+    /// The area outlines `viewer` may see that meet `spatial`.
+    #[must_use]
+    pub fn visible_areas_in(&self, viewer: &Viewer, spatial: &Spatial) -> Vec<Arc<Feature>> {
+        self.index().matching(
+            Layer::Areas,
+            spatial,
+            &Self::ceiling_filters(viewer, &Filters::default()),
+        )
+    }
+
     /// What `viewer` may know of `layer` as a whole: its extent and (above `aggregate`) how many
     /// features it holds, computed over what the viewer sees. Exact viewers get the box and time
     /// span of the features within their ceiling; coarse viewers the same rounded out to 0.05°
@@ -860,23 +836,6 @@ impl Shown {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn weeks_start_on_monday_utc() {
-        // 2026-11-23 is a Monday; 2026-11-29 23:59:59 the Sunday after.
-        let monday = time::macros::datetime!(2026-11-23 00:00 UTC).unix_timestamp();
-        let sunday = time::macros::datetime!(2026-11-29 23:59:59 UTC).unix_timestamp();
-        assert_eq!(week_start(monday), monday);
-        assert_eq!(week_start(sunday), monday);
-        assert_eq!(week_start(monday - 1), monday - 7 * 86_400);
-        assert_eq!(week_label(monday), "2026-W48");
-        let w = widen_to_weeks(TimeSpan {
-            start: monday + 3600,
-            end: monday + 7200,
-        });
-        assert_eq!((w.start, w.end), (monday, sunday));
-        assert_eq!(widen_to_weeks(TimeSpan::ALL), TimeSpan::ALL);
-    }
 
     #[test]
     fn a_position_always_lands_in_the_same_cell_whose_centre_is_near() {
