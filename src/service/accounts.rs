@@ -625,6 +625,56 @@ impl Service {
         Ok(())
     }
 
+    /// Every account (administrators only; audited).
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] for others; store failures.
+    pub async fn list_users(&self, actor: &Viewer) -> Result<Vec<UserRow>, ServiceError> {
+        self.admin_only(actor, "user.list", "list accounts").await?;
+        let users = self.store().users().await?;
+        self.audit(
+            actor,
+            AuditRow::new(self.clock().now(), "user.list", "ok")
+                .detail(format!("{} accounts", users.len())),
+        )
+        .await?;
+        Ok(users)
+    }
+
+    /// Every API token, without its secret (administrators only; audited).
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] for others; store failures.
+    pub async fn list_tokens(&self, actor: &Viewer) -> Result<Vec<TokenRow>, ServiceError> {
+        self.admin_only(actor, "token.list", "list API tokens")
+            .await?;
+        let tokens = self.store().tokens().await?;
+        self.audit(
+            actor,
+            AuditRow::new(self.clock().now(), "token.list", "ok")
+                .detail(format!("{} tokens", tokens.len())),
+        )
+        .await?;
+        Ok(tokens)
+    }
+
+    /// Refuses (and audits) a caller without the admin flag.
+    async fn admin_only(
+        &self,
+        actor: &Viewer,
+        action: &str,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        if actor.role.admin {
+            return Ok(());
+        }
+        self.audit(actor, AuditRow::new(self.clock().now(), action, "denied"))
+            .await?;
+        Err(ServiceError::Forbidden(format!(
+            "only administrators may {what}"
+        )))
+    }
+
     fn viewer_for(
         &self,
         user: &UserRow,

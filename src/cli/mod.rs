@@ -1,13 +1,30 @@
 //! The command line: `serve`, `migrate`, `import`, `export`, `seed`, `user`, `token`, `audit`,
-//! `purge`, `roles`.
+//! `purge`, `roles`. The arguments are defined here; each command is a short function over the
+//! library in a file of its own, and [`run`] hands over to it.
+
+mod audit;
+mod export;
+mod import;
+mod output;
+mod purge;
+mod seed;
+mod serve;
+mod tokens;
+mod users;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::process::ExitCode;
+
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::Settings;
 use crate::domain::Layer;
+use crate::service::Service;
 use crate::service::import::InputCrs;
+use crate::startup::{local_viewer, open_store, service_options};
 
 /// lagesbild — a shared situational picture for municipalities and police.
 ///
@@ -262,4 +279,86 @@ fn parse_layer(s: &str) -> Result<Layer, String> {
 
 fn parse_crs(s: &str) -> Result<InputCrs, String> {
     s.parse()
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// Whatever the command fails with, for the caller to print.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut settings = crate::config::Settings::load(cli.config.as_deref(), &crate::config::OsEnv)?;
+    if let Some(url) = cli.database_url {
+        settings.database_url = url;
+    }
+    match cli.command {
+        Command::Serve { bind, demo } => serve::run(settings, bind, demo).await,
+        Command::Migrate => {
+            let store = crate::startup::open_store(&settings).await?;
+            eprintln!("the {} database is up to date", store.kind());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            file,
+            layer,
+            crs,
+            format,
+            dry_run,
+        } => import::run(&settings, &file, layer, crs, format, dry_run).await,
+        Command::Export {
+            what: Some(what), ..
+        } => export::briefing(&settings, *what).await,
+        Command::Export {
+            layer,
+            output,
+            as_role,
+            what: None,
+        } => export::layer(&settings, layer, output, as_role).await,
+        Command::Seed {
+            demo,
+            as_of,
+            synthetic_incidents,
+        } => seed::run(&settings, demo, as_of, synthetic_incidents).await,
+        Command::User(cmd) => users::run(&settings, cmd).await,
+        Command::Token(cmd) => tokens::run(&settings, cmd).await,
+        Command::Audit {
+            since,
+            user,
+            action,
+            limit,
+            json,
+        } => audit::run(&settings, since, user, action, limit, json).await,
+        Command::Purge => purge::run(&settings).await,
+        Command::Roles => {
+            let options =
+                crate::startup::service_options(&settings, crate::service::clock::Clock::system())?;
+            output::println_out(&crate::domain::access::matrix_markdown(&options.roles));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The local administrator, or a role's view when asked (`--as-role`).
+fn viewer_as(
+    service: &Service,
+    role_id: Option<&str>,
+) -> anyhow::Result<crate::domain::access::Viewer> {
+    let mut viewer = local_viewer(service)?;
+    if let Some(role_id) = role_id {
+        let role = service.roles().get(role_id).with_context(|| {
+            format!(
+                "unknown role '{role_id}'; roles: {}",
+                service.roles().ids().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        viewer.role = std::sync::Arc::clone(role);
+        viewer.role_id = std::sync::Arc::from(role_id);
+    }
+    Ok(viewer)
+}
+
+/// Opens the store and the picture with the configured roles.
+async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
+    let options = service_options(settings, crate::service::clock::Clock::system())?;
+    let store = open_store(settings).await?;
+    Ok(Service::open_with(store, options).await?)
 }
