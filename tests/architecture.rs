@@ -49,6 +49,17 @@ fn every_read_for_a_caller_goes_through_visibility() {
 }
 
 #[test]
+fn handlers_write_no_audit_records_themselves() {
+    // The service writes the audit (with its typed actions and outcomes); api/ translates.
+    let hits = offending("api", &["AuditRow"]);
+    assert!(
+        hits.is_empty(),
+        "audit records built in api/:\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
 fn the_http_edge_holds_no_use_case_and_the_domain_no_io() {
     // The command line does not reach into the HTTP layer for a use case.
     let hits = offending("", &["api::briefing", "api::items::", "api::write::"]);

@@ -17,7 +17,6 @@ use super::extract::JsonBody;
 use crate::domain::access::Viewer;
 use crate::service::ServiceError;
 use crate::service::accounts::AuthError;
-use crate::store::access::AuditRow;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "lagesbild_session";
@@ -135,12 +134,8 @@ async fn authenticate(
     if !parts.method.is_safe()
         && let Some(why) = cross_origin(parts, state)
     {
-        let row = AuditRow::new(service.clock().now(), "denied", "denied").detail(format!(
-            "{} {}: {why}",
-            parts.method,
-            cap(parts.uri.path(), 200)
-        ));
-        service.audit(&viewer, row).await?;
+        let what = format!("{} {}: {why}", parts.method, cap(parts.uri.path(), 200));
+        service.record_refusal(&viewer, &what).await?;
         return Err(ServiceError::Forbidden(format!(
             "a change made with a session cookie must come from this server's own pages ({why})"
         )));
@@ -152,12 +147,12 @@ async fn authenticate(
             .map(HeaderValue::as_bytes)
             .unwrap_or_default();
         if !same_secret(sent, csrf.as_bytes()) {
-            let row = AuditRow::new(service.clock().now(), "denied", "denied").detail(format!(
+            let what = format!(
                 "{} {}: missing or wrong CSRF token",
                 parts.method,
-                parts.uri.path()
-            ));
-            service.audit(&viewer, row).await?;
+                cap(parts.uri.path(), 200)
+            );
+            service.record_refusal(&viewer, &what).await?;
             return Err(ServiceError::Forbidden(format!(
                 "a change made with a session cookie needs the session's CSRF token in the {CSRF_HEADER} header (GET /auth/session gives it)"
             )));
@@ -181,15 +176,11 @@ impl FromRequestParts<AppState> for Caller {
                 if matches!(e, ServiceError::Auth(_)) {
                     // Refusals of anonymous callers are recorded one by one only up to a rate
                     // per address; the rest are summed up (the log cannot be grown at will).
-                    let row =
-                        AuditRow::new(state.service.clock().now(), "denied", "unauthenticated")
-                            .address(&address)
-                            .detail(format!(
-                                "{} {}: {e}",
-                                parts.method,
-                                cap(parts.uri.path(), 200)
-                            ));
-                    state.service.audit_refusal_of_anonymous(row).await?;
+                    let what = format!("{} {}: {e}", parts.method, cap(parts.uri.path(), 200));
+                    state
+                        .service
+                        .record_unauthenticated(&address, &what)
+                        .await?;
                 }
                 Err(e.into())
             }
@@ -204,12 +195,13 @@ pub async fn audit_refusal(
     what: &str,
     e: ServiceError,
 ) -> ApiError {
-    if matches!(e, ServiceError::Forbidden(_)) {
-        let row = AuditRow::new(state.service.clock().now(), "denied", "denied")
-            .detail(format!("{what}: {e}"));
-        if let Err(store) = state.service.audit(&caller.viewer, row).await {
-            return store.into();
-        }
+    if matches!(e, ServiceError::Forbidden(_))
+        && let Err(store) = state
+            .service
+            .record_refusal(&caller.viewer, &format!("{what}: {e}"))
+            .await
+    {
+        return store.into();
     }
     e.into()
 }

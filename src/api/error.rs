@@ -173,6 +173,19 @@ impl From<ServiceError> for ApiError {
                     "a feature with id {id} exists already (possibly deleted); leave 'id' out to get a new one"
                 ),
             ),
+            ServiceError::TooLarge(m) => ApiError::too_large(m),
+            e @ ServiceError::PreconditionRequired => ApiError::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "if-match-required",
+                "If-Match required",
+                e.to_string(),
+            ),
+            e @ ServiceError::PreconditionUnreadable(_) => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version-conflict",
+                "If-Match does not match",
+                e.to_string(),
+            ),
             ServiceError::Auth(AuthError::Throttled(wait)) => {
                 let mut e = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,

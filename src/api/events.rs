@@ -12,9 +12,6 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::domain::Classification;
-use crate::service::visibility::Shown;
-use crate::store::access::AuditRow;
 
 /// A stream of `upserted` and `deleted` events, data `{"layer": …, "feature": <GeoJSON Feature>}`;
 /// a `lagged` event tells a slow client to reload. A subscriber hears of a change only when its
@@ -31,12 +28,7 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let service = state.service.clone();
     let viewer = caller.viewer;
-    service
-        .audit(
-            &viewer,
-            AuditRow::new(service.clock().now(), "subscribe", "ok"),
-        )
-        .await?;
+    service.record_subscription(&viewer).await?;
     let mut rx = service.subscribe();
     let stream = async_stream(move |emit| async move {
         loop {
@@ -48,18 +40,8 @@ pub async fn events(
                     let layer = change.feature().layer();
                     // Restricted features handed out exactly are audited like a read, before
                     // they leave; if the record cannot be stored, the event is not sent.
-                    if let Shown::Exact { feature, .. } = &shown
-                        && feature.meta.classification == Classification::Restricted
-                    {
-                        let row = AuditRow::new(service.clock().now(), "event", "ok")
-                            .layer(layer)
-                            .features([feature.id])
-                            .detail(format!(
-                                "{kind} event with 1 restricted feature at exact precision"
-                            ));
-                        if service.audit(&viewer, row).await.is_err() {
-                            continue;
-                        }
+                    if service.record_event(&viewer, kind, &shown).await.is_err() {
+                        continue;
                     }
                     let Ok(feature) = shown.to_value(OffsetDateTime::now_utc().date()) else {
                         continue;

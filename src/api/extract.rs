@@ -115,33 +115,23 @@ pub fn feature_id(layer: Layer, id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-/// The version an `If-Match` header names; `None` for `*`.
-///
-/// # Errors
-/// 428 when the header is missing; 412 when it names no version.
-pub fn if_match(parts: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(raw) = parts.get(header::IF_MATCH) else {
-        return Err(ApiError::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "if-match-required",
-            "If-Match required",
-            "changing a feature needs an If-Match header with the ETag you read (e.g. If-Match: \"3\"), so nobody overwrites someone else's change unseen",
-        ));
+/// What `If-Match` says (`*`, a quoted version, nothing, or something else); the service
+/// decides what each means, after it has checked that the caller may change the feature.
+#[must_use]
+pub fn if_match(headers: &axum::http::HeaderMap) -> crate::service::edits::Expected {
+    use crate::service::edits::Expected;
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Expected::Missing;
     };
     let text = raw.to_str().unwrap_or("").trim();
     if text == "*" {
-        return Ok(None);
+        return Expected::Any;
     }
     text.strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version-conflict",
-                "If-Match does not match",
-                format!("If-Match '{text}' names no version of this feature; send the ETag you read, e.g. If-Match: \"3\""),
-            )
-        })
+        .map_or_else(
+            || Expected::Unreadable(text.chars().take(40).collect()),
+            Expected::Version,
+        )
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
 use crate::domain::access::{Precision, Viewer};
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::time::TimeSpan;
 use crate::domain::{Classification, Layer, Properties};
 use crate::index::{Filters, Page, Spatial};
@@ -237,7 +238,7 @@ impl Service {
                 }
             }
         }
-        let row = AuditRow::new(self.clock().now(), "export", "ok")
+        let row = AuditRow::new(self.clock().now(), AuditAction::Export, AuditOutcome::Ok)
             .bbox(Some(request.bbox))
             .detail(format!(
                 "briefing {format}: '{}', {} to {}, {} features, {} count cells",

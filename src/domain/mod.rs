@@ -5,6 +5,7 @@
 mod str_enum;
 pub mod access;
 pub mod area;
+pub mod audit;
 pub mod bbox;
 pub mod camera;
 pub mod crs;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::{Service, ServiceError};
 use crate::domain::access::{Via, Viewer};
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::text::check_label;
 use crate::domain::{ValidationErrors, error::Checks};
 use crate::store::access::{AuditRow, SessionRow, TokenRow, UserRow};
@@ -328,7 +329,7 @@ impl Service {
             .await?;
         self.audit(
             actor,
-            AuditRow::new(now, "user.add", "ok")
+            AuditRow::new(now, AuditAction::UserAdd, AuditOutcome::Ok)
                 .detail(format!("account '{}' with role '{}'", u.name, u.role)),
         )
         .await?;
@@ -352,13 +353,13 @@ impl Service {
             )));
         }
         let action = if disabled {
-            "user.disable"
+            AuditAction::UserDisable
         } else {
-            "user.enable"
+            AuditAction::UserEnable
         };
         self.audit(
             actor,
-            AuditRow::new(now, action, "ok").detail(format!("account '{name}'")),
+            AuditRow::new(now, action, AuditOutcome::Ok).detail(format!("account '{name}'")),
         )
         .await?;
         Ok(())
@@ -387,7 +388,8 @@ impl Service {
         }
         self.audit(
             actor,
-            AuditRow::new(now, "user.passwd", "ok").detail(format!("account '{name}'")),
+            AuditRow::new(now, AuditAction::UserPasswd, AuditOutcome::Ok)
+                .detail(format!("account '{name}'")),
         )
         .await?;
         Ok(())
@@ -404,8 +406,8 @@ impl Service {
         address: &str,
     ) -> Result<NewSession, ServiceError> {
         let now = self.clock().now();
-        let anonymous = |outcome: &str, detail: String| {
-            AuditRow::new(now, "login", outcome)
+        let anonymous = |outcome: AuditOutcome, detail: String| {
+            AuditRow::new(now, AuditAction::Login, outcome)
                 .actor(if name.is_empty() { "anonymous" } else { name })
                 .address(address)
                 .detail(detail)
@@ -417,7 +419,7 @@ impl Service {
                 let wait = (until - now).whole_seconds().max(1);
                 if first {
                     self.audit_anonymous(anonymous(
-                            "throttled",
+                            AuditOutcome::Throttled,
                             format!(
                                 "login refused for {wait} s after repeated failures from this address; further refusals during the wait are counted in one record"
                             ),
@@ -429,7 +431,7 @@ impl Service {
             }
             SourceVerdict::Go { muted } if muted > 0 => {
                 self.audit_anonymous(
-                    AuditRow::new(now, "login", "throttled")
+                    AuditRow::new(now, AuditAction::Login, AuditOutcome::Throttled)
                         .address(address)
                         .detail(format!(
                             "{muted} further login attempts from this address were refused during the wait"
@@ -464,15 +466,18 @@ impl Service {
                 );
             }
             self.audit_anonymous(anonymous(
-                "failed",
+                AuditOutcome::Failed,
                 format!("wrong name or password ({failures} in a row)"),
             ))
             .await?;
             return Err(AuthError::BadCredentials.into());
         };
         if user.disabled {
-            self.audit_anonymous(anonymous("denied", "the account is disabled".into()))
-                .await?;
+            self.audit_anonymous(anonymous(
+                AuditOutcome::Denied,
+                "the account is disabled".into(),
+            ))
+            .await?;
             return Err(AuthError::Disabled.into());
         }
         let viewer = self.viewer_for(&user, Via::Session, Some(address))?;
@@ -491,8 +496,11 @@ impl Service {
                 address: Some(address.to_owned()),
             })
             .await?;
-        self.audit(&viewer, AuditRow::new(now, "login", "ok"))
-            .await?;
+        self.audit(
+            &viewer,
+            AuditRow::new(now, AuditAction::Login, AuditOutcome::Ok),
+        )
+        .await?;
         Ok(NewSession {
             token,
             csrf_token,
@@ -536,8 +544,11 @@ impl Service {
     pub async fn logout(&self, token: &str, viewer: &Viewer) -> Result<(), ServiceError> {
         let now = self.clock().now();
         self.store().end_session(&secret_hash(token), now).await?;
-        self.audit(viewer, AuditRow::new(now, "logout", "ok"))
-            .await?;
+        self.audit(
+            viewer,
+            AuditRow::new(now, AuditAction::Logout, AuditOutcome::Ok),
+        )
+        .await?;
         Ok(())
     }
 
@@ -599,7 +610,7 @@ impl Service {
             .await?;
         self.audit(
             actor,
-            AuditRow::new(now, "token.create", "ok")
+            AuditRow::new(now, AuditAction::TokenCreate, AuditOutcome::Ok)
                 .detail(format!("token {id} '{label}' for '{user}'")),
         )
         .await?;
@@ -619,7 +630,8 @@ impl Service {
         }
         self.audit(
             actor,
-            AuditRow::new(now, "token.revoke", "ok").detail(format!("token {id}")),
+            AuditRow::new(now, AuditAction::TokenRevoke, AuditOutcome::Ok)
+                .detail(format!("token {id}")),
         )
         .await?;
         Ok(())
@@ -630,11 +642,12 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Forbidden`] for others; store failures.
     pub async fn list_users(&self, actor: &Viewer) -> Result<Vec<UserRow>, ServiceError> {
-        self.admin_only(actor, "user.list", "list accounts").await?;
+        self.admin_only(actor, AuditAction::UserList, "list accounts")
+            .await?;
         let users = self.store().users().await?;
         self.audit(
             actor,
-            AuditRow::new(self.clock().now(), "user.list", "ok")
+            AuditRow::new(self.clock().now(), AuditAction::UserList, AuditOutcome::Ok)
                 .detail(format!("{} accounts", users.len())),
         )
         .await?;
@@ -646,12 +659,12 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Forbidden`] for others; store failures.
     pub async fn list_tokens(&self, actor: &Viewer) -> Result<Vec<TokenRow>, ServiceError> {
-        self.admin_only(actor, "token.list", "list API tokens")
+        self.admin_only(actor, AuditAction::TokenList, "list API tokens")
             .await?;
         let tokens = self.store().tokens().await?;
         self.audit(
             actor,
-            AuditRow::new(self.clock().now(), "token.list", "ok")
+            AuditRow::new(self.clock().now(), AuditAction::TokenList, AuditOutcome::Ok)
                 .detail(format!("{} tokens", tokens.len())),
         )
         .await?;
@@ -662,14 +675,17 @@ impl Service {
     async fn admin_only(
         &self,
         actor: &Viewer,
-        action: &str,
+        action: AuditAction,
         what: &str,
     ) -> Result<(), ServiceError> {
         if actor.role.admin {
             return Ok(());
         }
-        self.audit(actor, AuditRow::new(self.clock().now(), action, "denied"))
-            .await?;
+        self.audit(
+            actor,
+            AuditRow::new(self.clock().now(), action, AuditOutcome::Denied),
+        )
+        .await?;
         Err(ServiceError::Forbidden(format!(
             "only administrators may {what}"
         )))

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{Service, ServiceError};
 use crate::domain::Layer;
 use crate::domain::access::Viewer;
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::store::access::{AuditFilter, AuditRow};
 
 /// At most this many feature ids are listed in one record; the count is always in the detail.
@@ -63,18 +64,18 @@ impl RefusalCounter {
 impl AuditRow {
     /// A record of `action` with `outcome` at `at`; the actor is filled in by [`Service::audit`].
     #[must_use]
-    pub fn new(at: OffsetDateTime, action: &str, outcome: &str) -> Self {
+    pub fn new(at: OffsetDateTime, action: AuditAction, outcome: AuditOutcome) -> Self {
         Self {
             id: 0,
             at,
             actor: "anonymous".into(),
             role: None,
-            action: action.into(),
+            action: action.as_str().into(),
             layer: None,
             features: None,
             bbox: None,
             address: None,
-            outcome: outcome.into(),
+            outcome: outcome.as_str().into(),
             detail: None,
         }
     }
@@ -171,6 +172,75 @@ impl Service {
         row.capped()
     }
 
+    /// Records that `viewer` was refused (`what`: the request and why).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn record_refusal(&self, viewer: &Viewer, what: &str) -> Result<(), ServiceError> {
+        let row = AuditRow::new(
+            self.clock().now(),
+            AuditAction::Denied,
+            AuditOutcome::Denied,
+        )
+        .detail(what);
+        self.audit(viewer, row).await
+    }
+
+    /// Records a refused request without valid credentials from `address` (rate-limited: see
+    /// [`Service::audit_refusal_of_anonymous`]).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn record_unauthenticated(
+        &self,
+        address: &str,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        let row = AuditRow::new(
+            self.clock().now(),
+            AuditAction::Denied,
+            AuditOutcome::Unauthenticated,
+        )
+        .address(address)
+        .detail(what);
+        self.audit_refusal_of_anonymous(row).await
+    }
+
+    /// Records a live-event subscription.
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn record_subscription(&self, viewer: &Viewer) -> Result<(), ServiceError> {
+        let row = AuditRow::new(self.clock().now(), AuditAction::Subscribe, AuditOutcome::Ok);
+        self.audit(viewer, row).await
+    }
+
+    /// Records a live event about to be sent, when it hands out a restricted feature exactly
+    /// (like a read); other events need no record.
+    ///
+    /// # Errors
+    /// Store failures: then the event must not be sent.
+    pub async fn record_event(
+        &self,
+        viewer: &Viewer,
+        kind: &str,
+        shown: &super::visibility::Shown,
+    ) -> Result<(), ServiceError> {
+        let super::visibility::Shown::Exact { feature, .. } = shown else {
+            return Ok(());
+        };
+        if feature.meta.classification != crate::domain::Classification::Restricted {
+            return Ok(());
+        }
+        let row = AuditRow::new(self.clock().now(), AuditAction::Event, AuditOutcome::Ok)
+            .layer(feature.layer())
+            .features([feature.id])
+            .detail(format!(
+                "{kind} event with 1 restricted feature at exact precision"
+            ));
+        self.audit(viewer, row).await
+    }
+
     /// Records a refusal of an anonymous caller, one by one up to
     /// [`ANONYMOUS_REFUSALS_PER_MINUTE`] per address and minute; past that they are counted
     /// and summed up in one record when the next minute starts.
@@ -186,9 +256,10 @@ impl Service {
             }
             RefusalVerdict::Record { muted } => {
                 if muted > 0 {
-                    let summary = AuditRow::new(row.at, row.action.as_str(), row.outcome.as_str())
-                        .address(&address)
-                        .detail(format!(
+                    let mut summary = row.clone();
+                    summary.features = None;
+                    summary.bbox = None;
+                    let summary = summary.detail(format!(
                             "{muted} further refusals from this address in the minute before were not recorded one by one"
                         ));
                     self.audit_anonymous(summary).await?;
@@ -218,8 +289,11 @@ impl Service {
     ) -> Result<Vec<AuditRow>, ServiceError> {
         if !viewer.role.admin {
             let now = self.clock().now();
-            self.audit(viewer, AuditRow::new(now, "audit.read", "denied"))
-                .await?;
+            self.audit(
+                viewer,
+                AuditRow::new(now, AuditAction::AuditRead, AuditOutcome::Denied),
+            )
+            .await?;
             return Err(ServiceError::Forbidden(
                 "only administrators may read the audit log".into(),
             ));
@@ -228,7 +302,8 @@ impl Service {
         let now = self.clock().now();
         self.audit(
             viewer,
-            AuditRow::new(now, "audit.read", "ok").detail(format!("{} records", rows.len())),
+            AuditRow::new(now, AuditAction::AuditRead, AuditOutcome::Ok)
+                .detail(format!("{} records", rows.len())),
         )
         .await?;
         Ok(rows)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{Service, ServiceError};
 use crate::domain::Layer;
 use crate::domain::access::{Precision, Viewer};
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::store::StoreError;
 use crate::store::access::AuditRow;
 
@@ -34,9 +35,13 @@ impl Service {
         }) {
             self.audit(
                 viewer,
-                AuditRow::new(self.clock().now(), "export", "denied")
-                    .layer(layer)
-                    .detail(e.to_string()),
+                AuditRow::new(
+                    self.clock().now(),
+                    AuditAction::Export,
+                    AuditOutcome::Denied,
+                )
+                .layer(layer)
+                .detail(e.to_string()),
             )
             .await?;
             return Err(e);
@@ -82,8 +87,12 @@ impl Service {
         };
         let row = AuditRow::new(
             self.clock().now(),
-            "export",
-            if result.is_ok() { "ok" } else { "failed" },
+            AuditAction::Export,
+            if result.is_ok() {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Failed
+            },
         )
         .layer(layer)
         .features(ids.iter().copied())

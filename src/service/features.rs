@@ -7,20 +7,21 @@ use uuid::Uuid;
 
 use super::{Change, Service, ServiceError};
 use crate::domain::access::{Action, Viewer};
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::{Feature, FeatureDraft, Layer, Meta, ValidationErrors};
 use crate::store::Progress;
 use crate::store::access::AuditRow;
 
 /// The audit outcome of a failed write.
-fn outcome(e: &ServiceError) -> &'static str {
+fn outcome(e: &ServiceError) -> AuditOutcome {
     match e {
-        ServiceError::Forbidden(_) | ServiceError::Auth(_) => "denied",
-        ServiceError::Invalid(_) => "invalid",
-        ServiceError::NotFound(..) | ServiceError::NotFoundName(_) => "not_found",
+        ServiceError::Forbidden(_) | ServiceError::Auth(_) => AuditOutcome::Denied,
+        ServiceError::Invalid(_) | ServiceError::TooLarge(_) => AuditOutcome::Invalid,
+        ServiceError::NotFound(..) | ServiceError::NotFoundName(_) => AuditOutcome::NotFound,
         ServiceError::VersionConflict { .. }
         | ServiceError::DuplicateId(_)
-        | ServiceError::Conflict(_) => "conflict",
-        _ => "failed",
+        | ServiceError::Conflict(_) => AuditOutcome::Conflict,
+        _ => AuditOutcome::Failed,
     }
 }
 
@@ -69,7 +70,7 @@ impl Service {
     async fn audited<T>(
         &self,
         viewer: &Viewer,
-        action: &str,
+        action: AuditAction,
         layer: Layer,
         ids: &[Uuid],
         result: Result<T, ServiceError>,
@@ -78,7 +79,7 @@ impl Service {
             self.clock().now(),
             action,
             match &result {
-                Ok(_) => "ok",
+                Ok(_) => AuditOutcome::Ok,
                 Err(e) => outcome(e),
             },
         )
@@ -169,15 +170,24 @@ impl Service {
         // A success is audited in the transaction that stores it; a refusal on its own.
         match self.create_unaudited(drafts, viewer, progress).await {
             Ok(created) => Ok(created),
-            Err(e) => self.audited(viewer, "create", layer, &ids, Err(e)).await,
+            Err(e) => {
+                self.audited(viewer, AuditAction::Create, layer, &ids, Err(e))
+                    .await
+            }
         }
     }
 
     /// The record of a successful write, committed with it.
-    fn success_row(&self, viewer: &Viewer, action: &str, layer: Layer, ids: &[Uuid]) -> AuditRow {
+    fn success_row(
+        &self,
+        viewer: &Viewer,
+        action: AuditAction,
+        layer: Layer,
+        ids: &[Uuid],
+    ) -> AuditRow {
         self.audit_row_of(
             viewer,
-            AuditRow::new(self.clock().now(), action, "ok")
+            AuditRow::new(self.clock().now(), action, AuditOutcome::Ok)
                 .layer(layer)
                 .features(ids.iter().copied())
                 .detail(format!("{} features", ids.len())),
@@ -219,7 +229,7 @@ impl Service {
             .collect();
         let layer = features.first().map_or(Layer::Incidents, |f| f.layer());
         let ids: Vec<Uuid> = features.iter().map(|f| f.id).collect();
-        let row = self.success_row(viewer, "create", layer, &ids);
+        let row = self.success_row(viewer, AuditAction::Create, layer, &ids);
         let _guard = self.writes.lock().await;
         self.store
             .insert_audited(&features, Some(&row), progress)
@@ -251,7 +261,10 @@ impl Service {
             .await
         {
             Ok(f) => Ok(f),
-            Err(e) => self.audited(viewer, "edit", layer, &[id], Err(e)).await,
+            Err(e) => {
+                self.audited(viewer, AuditAction::Edit, layer, &[id], Err(e))
+                    .await
+            }
         }
     }
 
@@ -293,7 +306,7 @@ impl Service {
                 version: expected_version + 1,
             },
         };
-        let row = self.success_row(viewer, "edit", layer, &[id]);
+        let row = self.success_row(viewer, AuditAction::Edit, layer, &[id]);
         self.store.update_audited(&feature, Some(&row)).await?;
         let feature = Arc::new(feature);
         self.index.upsert(Feature::clone(&feature));
@@ -320,7 +333,10 @@ impl Service {
             .await
         {
             Ok(()) => Ok(()),
-            Err(e) => self.audited(viewer, "delete", layer, &[id], Err(e)).await,
+            Err(e) => {
+                self.audited(viewer, AuditAction::Delete, layer, &[id], Err(e))
+                    .await
+            }
         }
     }
 
@@ -334,7 +350,7 @@ impl Service {
         let _guard = self.writes.lock().await;
         self.changeable(viewer, Action::Delete, layer, id)?;
         let current = self.current_at(layer, id, expected_version)?;
-        let row = self.success_row(viewer, "delete", layer, &[id]);
+        let row = self.success_row(viewer, AuditAction::Delete, layer, &[id]);
         self.store
             .delete_audited(layer, id, expected_version, &viewer.user, Some(&row))
             .await?;

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clock;
+pub mod edits;
 pub mod export;
 pub mod features;
 pub mod import;
@@ -110,6 +111,19 @@ pub enum ServiceError {
     /// The id is taken.
     #[error("a feature with id {0} exists already")]
     DuplicateId(Uuid),
+    /// The input is over a size limit (the message names the setting).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A change came without the version it was based on (`If-Match`).
+    #[error(
+        "changing a feature needs an If-Match header with the ETag you read (e.g. If-Match: \"3\"), so nobody overwrites someone else's change unseen"
+    )]
+    PreconditionRequired,
+    /// `If-Match` names no version.
+    #[error(
+        "If-Match '{0}' names no version of this feature; send the ETag you read, e.g. If-Match: \"3\""
+    )]
+    PreconditionUnreadable(String),
     /// The caller is not signed in, or not any more.
     #[error(transparent)]
     Auth(#[from] accounts::AuthError),

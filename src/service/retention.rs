@@ -10,6 +10,7 @@ use time::{Month, OffsetDateTime};
 use super::{Change, Service, ServiceError};
 use crate::domain::Layer;
 use crate::domain::access::Viewer;
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::time::{week_label, week_start};
 use crate::store::access::{AuditRow, WeeklyCount};
 
@@ -91,7 +92,7 @@ impl Service {
             .map(|((w, a, c), n)| (w, a, c, n))
             .collect();
         let ids: Vec<uuid::Uuid> = expired.iter().map(|e| e.id).collect();
-        let mut row = AuditRow::new(now, "purge", "ok")
+        let mut row = AuditRow::new(now, AuditAction::Purge, AuditOutcome::Ok)
             .layer(Layer::Incidents)
             .features(ids.iter().copied())
             .detail(format!(

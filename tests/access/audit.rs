@@ -151,7 +151,14 @@ async fn every_audited_action_leaves_a_record_that_admins_can_read() {
 async fn audit_log_is_append_only(store: Store) {
     store.migrate().await.unwrap();
     let id = store
-        .append_audit(&AuditRow::new(lagesbild::domain::time::now_utc(), "login", "ok").actor("a"))
+        .append_audit(
+            &AuditRow::new(
+                lagesbild::domain::time::now_utc(),
+                lagesbild::domain::audit::AuditAction::Login,
+                lagesbild::domain::audit::AuditOutcome::Ok,
+            )
+            .actor("a"),
+        )
         .await
         .unwrap();
     assert!(id > 0);

@@ -91,10 +91,13 @@ async fn audit_fields_are_capped_and_printable() {
     let (urls, _db) = backends().await;
     for url in urls {
         let app = TestApp::spawn(&url, false).await;
-        let row =
-            lagesbild::store::access::AuditRow::new(app.service.clock().now(), "login", "failed")
-                .actor(&format!("evil\u{1b}]0;pwned\u{7}{}", "y".repeat(10_000)))
-                .detail("d".repeat(100_000));
+        let row = lagesbild::store::access::AuditRow::new(
+            app.service.clock().now(),
+            lagesbild::domain::audit::AuditAction::Login,
+            lagesbild::domain::audit::AuditOutcome::Failed,
+        )
+        .actor(&format!("evil\u{1b}]0;pwned\u{7}{}", "y".repeat(10_000)))
+        .detail("d".repeat(100_000));
         app.service.audit_anonymous(row).await.unwrap();
         let stored = &audit_rows(&app, "login").await[0];
         assert!(!stored.actor.chars().any(char::is_control), "{url}");

@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use super::{Change, Service, ServiceError};
 use crate::domain::access::{Precision, Viewer};
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::crs::Sweref99Tm;
 use crate::domain::time::{TimeSpan, week_label, week_start, widen_to_weeks};
 use crate::domain::{Feature, Layer};
@@ -377,7 +378,7 @@ impl Service {
         self.audit_read(
             viewer,
             layer,
-            "read",
+            AuditAction::Read,
             spatial_bbox(spatial),
             &items.features,
         )
@@ -464,8 +465,14 @@ impl Service {
                     .ok_or(ServiceError::NotFound(layer, id))?,
             )
         };
-        self.audit_read(viewer, layer, "read", None, std::slice::from_ref(&shown))
-            .await?;
+        self.audit_read(
+            viewer,
+            layer,
+            AuditAction::Read,
+            None,
+            std::slice::from_ref(&shown),
+        )
+        .await?;
         Ok(shown)
     }
 
@@ -476,7 +483,7 @@ impl Service {
         &self,
         viewer: &Viewer,
         layer: Layer,
-        action: &str,
+        action: AuditAction,
         bbox: Option<[f64; 4]>,
         shown: &[Shown],
     ) -> Result<(), ServiceError> {
@@ -500,7 +507,7 @@ impl Service {
         } else {
             restricted.clone()
         };
-        let row = AuditRow::new(self.clock().now(), action, "ok")
+        let row = AuditRow::new(self.clock().now(), action, AuditOutcome::Ok)
             .layer(layer)
             .bbox(bbox)
             .features(named)
@@ -647,7 +654,7 @@ impl Service {
             .collect();
         buckets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
         if !buckets.is_empty() {
-            let row = AuditRow::new(self.clock().now(), "aggregate", "ok")
+            let row = AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
                 .layer(layer)
                 .bbox(spatial_bbox(spatial))
                 .detail(format!("{} buckets at exact precision", buckets.len()));
