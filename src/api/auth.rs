@@ -171,7 +171,12 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let address = client_address(parts, state);
         match authenticate(parts, state, &address).await {
-            Ok(c) => Ok(c),
+            Ok(c) => {
+                let span = tracing::Span::current();
+                span.record("user", &*c.viewer.user);
+                span.record("role", &*c.viewer.role_id);
+                Ok(c)
+            }
             Err(e) => {
                 if matches!(e, ServiceError::Auth(_)) {
                     // Refusals of anonymous callers are recorded one by one only up to a rate

@@ -112,9 +112,20 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(ensure_problem))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // The path only, capped: a request line is the client's to choose.
+                // The path only, capped: a request line is the client's to choose. `user` and
+                // `role` are filled in once the caller is known (auth.rs), so a slow or refused
+                // request can be followed through the log by its id.
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let path: String = req.uri().path().chars().take(200).collect();
-                tracing::info_span!("request", method = %req.method(), path)
+                tracing::info_span!(
+                    "request",
+                    id,
+                    method = %req.method(),
+                    path,
+                    user = tracing::field::Empty,
+                    role = tracing::field::Empty
+                )
             }),
         )
         .layer(axum::middleware::from_fn(move |req, next| {

@@ -302,6 +302,7 @@ impl BriefingError {
 /// # Errors
 /// [`BriefingError::Invalid`] and [`BriefingError::NotFound`] for parameters;
 /// [`BriefingError::Service`] for grants and store failures.
+#[tracing::instrument(level = "debug", skip_all, fields(user = %viewer.user, format))]
 pub async fn make_briefing(
     service: &Service,
     viewer: &Viewer,

@@ -19,6 +19,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Forbidden`] for `none` and `aggregate` layers; store failures, or the
     /// writer failing.
+    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, user = %viewer.user))]
     pub async fn export_geojson(
         &self,
         viewer: &Viewer,

@@ -157,6 +157,7 @@ impl Service {
     ///
     /// # Errors
     /// As [`Service::create`]; [`ServiceError::Forbidden`]; nothing is stored on error.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %viewer.user, n = drafts.len()))]
     pub async fn create_many(
         &self,
         drafts: Vec<FeatureDraft>,
@@ -248,6 +249,7 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::NotFound`], [`ServiceError::VersionConflict`], store failures.
+    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, %id, user = %viewer.user))]
     pub async fn replace(
         &self,
         viewer: &Viewer,
@@ -321,6 +323,7 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::NotFound`], [`ServiceError::VersionConflict`], store failures.
+    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, %id, user = %viewer.user))]
     pub async fn delete(
         &self,
         viewer: &Viewer,

@@ -340,6 +340,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Forbidden`] for `none` and `aggregate` layers and for filters on what a
     /// coarse view hides; store failures writing the audit record.
+    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, user = %viewer.user))]
     pub async fn read_items(
         &self,
         viewer: &Viewer,
@@ -435,6 +436,7 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::NotFound`]; [`ServiceError::Forbidden`] for `none` and `aggregate`.
+    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, %id))]
     pub async fn read_item(
         &self,
         viewer: &Viewer,
@@ -526,6 +528,7 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::Forbidden`] for `none`; status filters below `exact`.
+    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, user = %viewer.user))]
     pub async fn read_aggregate(
         &self,
         viewer: &Viewer,
