@@ -7,6 +7,7 @@
 pub mod access;
 pub mod codec;
 mod postgis;
+mod read;
 mod sqlite;
 
 use sqlx::{PgPool, SqlitePool};
@@ -114,10 +115,7 @@ impl Store {
     /// # Errors
     /// Database errors, or a stored row that no longer reads.
     pub async fn for_each_in_layer(&self, layer: Layer, sink: Sink<'_>) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::for_each(p, Some(layer), sink).await,
-            Store::Postgres(p) => postgis::for_each(p, Some(layer), sink).await,
-        }
+        read::for_each(self, Some(layer), sink).await
     }
 
     /// Hands every live feature of every layer to `sink` in one sequential pass over the table:
@@ -126,10 +124,7 @@ impl Store {
     /// # Errors
     /// Database errors, or a stored row that no longer reads.
     pub async fn for_each_live(&self, sink: Sink<'_>) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::for_each(p, None, sink).await,
-            Store::Postgres(p) => postgis::for_each(p, None, sink).await,
-        }
+        read::for_each(self, None, sink).await
     }
 
     /// Every live feature of a layer, collected.
@@ -150,10 +145,7 @@ impl Store {
         &self,
         id: Uuid,
     ) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
-        match self {
-            Store::Sqlite(p) => sqlite::get(p, id).await,
-            Store::Postgres(p) => postgis::get(p, id).await,
-        }
+        read::get(self, id).await
     }
 
     /// Inserts new features in one transaction: all or none.

@@ -3,21 +3,18 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::access::AuditRow;
-use super::codec::{Derived, FeatureRow, Interner, RowTuple};
-use super::{Progress, Sink, StoreError};
+use super::codec::Derived;
+use super::{Progress, StoreError};
 use crate::domain::{Feature, Layer};
 
 /// Rows per multi-row INSERT (19 columns each, well under SQLite's 32 766 variables).
 const CHUNK: usize = 1000;
-
-const SELECT: &str = "SELECT id, layer, geom, properties, organisation, classification, created_at, updated_at, created_by, version FROM features";
 
 pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?
@@ -33,52 +30,6 @@ pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
         .max_connections(4)
         .connect_with(options)
         .await?)
-}
-
-/// Every live feature of `layer`, or of every layer in one sequential pass over the table.
-pub(super) async fn for_each(
-    pool: &SqlitePool,
-    layer: Option<Layer>,
-    sink: Sink<'_>,
-) -> Result<u64, StoreError> {
-    let query = match layer {
-        Some(layer) => sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE layer = ? AND deleted_at IS NULL"
-        )))
-        .bind(layer.as_str()),
-        None => sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!(
-            "{SELECT} NOT INDEXED WHERE deleted_at IS NULL"
-        ))),
-    };
-    let mut rows = query.fetch(pool);
-    let mut strings = Interner::default();
-    let mut n = 0;
-    while let Some(r) = rows.try_next().await? {
-        sink(FeatureRow::from(r).into_feature(&mut strings)?);
-        n += 1;
-    }
-    Ok(n)
-}
-
-pub(super) async fn get(
-    pool: &SqlitePool,
-    id: Uuid,
-) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
-    let found =
-        sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = ?")))
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    let Some(r) = found else { return Ok(None) };
-    let deleted: Option<OffsetDateTime> =
-        sqlx::query_scalar("SELECT deleted_at FROM features WHERE id = ?")
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
-    Ok(Some((
-        FeatureRow::from(r).into_feature(&mut Interner::default())?,
-        deleted,
-    )))
 }
 
 pub(super) async fn insert(
