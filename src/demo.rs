@@ -677,7 +677,7 @@ mod tests {
             .count();
         assert!(stale >= 5, "{stale} stale");
         for f in &a {
-            check_geometry(f.layer(), &f.geometry, "/geometry").unwrap();
+            check_geometry(f.layer().accepts(), &f.geometry, "/geometry").unwrap();
             let back = Properties::from_value(
                 f.layer(),
                 serde_json::from_str(&f.properties.to_json()).unwrap(),

@@ -254,7 +254,7 @@ fn parse_any_geometry(value: &serde_json::Value) -> Result<geo::Geometry<f64>, A
             ));
         }
     };
-    crate::domain::geometry::parse_geometry(layer, value, "intersects").map_err(ApiError::invalid)
+    crate::domain::geometry::parse_geometry(layer.accepts(), value, "intersects").map_err(ApiError::invalid)
 }
 
 /// The features of a collection, filtered and paged (RFC 7946 FeatureCollection).

@@ -375,7 +375,7 @@ impl FeatureDraft {
             }
         };
         let geometry = match super::geometry::parse_geometry_with(
-            layer,
+            layer.accepts(),
             obj.get("geometry").unwrap_or(&Value::Null),
             "/geometry",
             limits,

@@ -25,7 +25,6 @@ use geojson::Value as GjValue;
 use serde_json::Value;
 
 use super::error::{ValidationError, ValidationErrors};
-use super::layer::Layer;
 
 str_enum! {
     /// The kinds of geometry a layer may hold (GeoJSON type names).
@@ -56,6 +55,17 @@ impl GeometryKind {
             _ => None,
         }
     }
+}
+
+/// What a geometry is checked for: the kinds a target (a layer, a query parameter) accepts and
+/// its name for messages. The layer says what it accepts (`Layer::accepts`); this module needs
+/// to know nothing about layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepts {
+    /// The target's name, e.g. the layer id `areas`.
+    pub name: &'static str,
+    /// The kinds it takes.
+    pub kinds: &'static [GeometryKind],
 }
 
 /// The most problems listed for one geometry; when there are more, one further entry says so.
@@ -245,7 +255,7 @@ impl Counter<'_> {
     }
 }
 
-/// Parses and checks a GeoJSON geometry object for `layer`; `at` is the JSON pointer of the
+/// Parses and checks a GeoJSON geometry object for a target that `accepts` some kinds; `at` is the JSON pointer of the
 /// geometry in the submitted document (e.g. `/geometry`).
 ///
 /// Uses the default [`GeometryLimits`] and [`DEFAULT_VALIDATION_BUDGET`], so every caller is
@@ -257,12 +267,12 @@ impl Counter<'_> {
 /// positions, unclosed or self-intersecting rings, rings crossing each other, holes outside
 /// their polygon, overlapping polygons.
 pub fn parse_geometry(
-    layer: Layer,
+    accepts: Accepts,
     value: &Value,
     at: &str,
 ) -> Result<Geometry<f64>, ValidationErrors> {
     parse_geometry_with(
-        layer,
+        accepts,
         value,
         at,
         &GeometryLimits::default(),
@@ -287,7 +297,7 @@ pub fn parse_geometry(
 /// # Errors
 /// As [`parse_geometry`], and a refusal naming the budget when it runs out.
 pub fn parse_geometry_with(
-    layer: Layer,
+    accepts: Accepts,
     value: &Value,
     at: &str,
     limits: &GeometryLimits,
@@ -309,11 +319,11 @@ pub fn parse_geometry_with(
         GjValue::MultiLineString(_) => GeometryKind::MultiLineString,
         GjValue::Polygon(_) => GeometryKind::Polygon,
         GjValue::MultiPolygon(_) => GeometryKind::MultiPolygon,
-        GjValue::MultiPoint(_) => return Err(wrong_kind(layer, "MultiPoint", at)),
-        GjValue::GeometryCollection(_) => return Err(wrong_kind(layer, "GeometryCollection", at)),
+        GjValue::MultiPoint(_) => return Err(wrong_kind(accepts, "MultiPoint", at)),
+        GjValue::GeometryCollection(_) => return Err(wrong_kind(accepts, "GeometryCollection", at)),
     };
-    if !layer.allowed_geometries().contains(&kind) {
-        return Err(wrong_kind(layer, kind.as_str(), at));
+    if !accepts.kinds.contains(&kind) {
+        return Err(wrong_kind(accepts, kind.as_str(), at));
     }
     let coords = format!("{at}/coordinates");
     let mut report = Report::default();
@@ -385,16 +395,13 @@ impl Report {
     }
 }
 
-fn wrong_kind(layer: Layer, given: &str, at: &str) -> ValidationErrors {
-    let allowed: Vec<&str> = layer
-        .allowed_geometries()
-        .iter()
-        .map(|k| k.as_str())
-        .collect();
+fn wrong_kind(accepts: Accepts, given: &str, at: &str) -> ValidationErrors {
+    let allowed: Vec<&str> = accepts.kinds.iter().map(|k| k.as_str()).collect();
     ValidationErrors::one(
         format!("{at}/type"),
         format!(
-            "is {given}; the layer '{layer}' takes {}",
+            "is {given}; the layer '{}' takes {}",
+            accepts.name,
             allowed.join(" or ")
         ),
     )
@@ -1351,19 +1358,24 @@ pub fn bounds(g: &Geometry<f64>) -> [f64; 4] {
 ///
 /// # Errors
 /// As [`parse_geometry`].
-pub fn check_geometry(layer: Layer, g: &Geometry<f64>, at: &str) -> Result<(), ValidationErrors> {
+pub fn check_geometry(
+    accepts: Accepts,
+    g: &Geometry<f64>,
+    at: &str,
+) -> Result<(), ValidationErrors> {
     let value = serde_json::to_value(geojson::Geometry::from(g))
         .map_err(|e| ValidationErrors::one(at, format!("cannot be written as GeoJSON: {e}")))?;
-    parse_geometry(layer, &value, at).map(|_| ())
+    parse_geometry(accepts, &value, at).map(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::Layer;
     use super::*;
     use serde_json::json;
 
     fn errs(layer: Layer, v: serde_json::Value) -> Vec<ValidationError> {
-        parse_geometry(layer, &v, "/geometry").unwrap_err().0
+        parse_geometry(layer.accepts(), &v, "/geometry").unwrap_err().0
     }
 
     #[test]
@@ -1421,8 +1433,7 @@ mod tests {
 
     #[test]
     fn valid_polygon_is_accepted() {
-        let g = parse_geometry(
-            Layer::Areas,
+        let g = parse_geometry(Layer::Areas.accepts(),
             &json!({"type": "Polygon", "coordinates": [[[17.8, 59.2], [17.9, 59.2], [17.9, 59.3], [17.8, 59.2]]]}),
             "/geometry",
         )
@@ -1456,7 +1467,7 @@ mod tests {
     }
 
     fn area(v: &Value) -> Result<Geometry<f64>, Vec<ValidationError>> {
-        parse_geometry(Layer::Areas, v, "/geometry").map_err(|e| e.0)
+        parse_geometry(Layer::Areas.accepts(), v, "/geometry").map_err(|e| e.0)
     }
 
     fn refused(v: &Value) -> Vec<ValidationError> {
@@ -1761,7 +1772,7 @@ mod tests {
     fn the_budget_stops_validation() {
         let v = polygon(&[&circle(20_000)]);
         let e = parse_geometry_with(
-            Layer::Areas,
+            Layer::Areas.accepts(),
             &v,
             "/geometry",
             &GeometryLimits::default(),
@@ -1901,7 +1912,7 @@ mod tests {
         ];
         for (name, v) in &cases {
             let started = Instant::now();
-            let result = parse_geometry(Layer::Areas, v, "/geometry");
+            let result = parse_geometry(Layer::Areas.accepts(), v, "/geometry");
             let took = started.elapsed();
             let errors = result.err().map_or(0, |e| e.0.len());
             println!("{name}: {took:?}, {errors} errors");
@@ -1990,7 +2001,7 @@ mod tests {
         }
 
         fn ours(v: &Value) -> bool {
-            parse_geometry(Layer::Areas, v, "/geometry").is_ok()
+            parse_geometry(Layer::Areas.accepts(), v, "/geometry").is_ok()
         }
 
         proptest! {
@@ -2092,7 +2103,7 @@ mod tests {
                 let mut polys: Vec<&[&[(f64, f64)]]> = vec![&first];
                 polys.extend(others.iter().map(|p| p.as_slice()));
                 let v = multi(&polys);
-                let r = parse_geometry(Layer::Areas, &v, "/geometry");
+                let r = parse_geometry(Layer::Areas.accepts(), &v, "/geometry");
                 prop_assert_eq!(r.is_ok(), theirs, "{:?}", r.err());
             }
         }

@@ -1,6 +1,6 @@
 //! The layers (OGC collections) of the picture.
 
-use super::geometry::GeometryKind;
+use super::geometry::{Accepts, GeometryKind};
 
 str_enum! {
     /// One layer of the picture; its wire name is the OGC collection id.
@@ -54,6 +54,15 @@ impl Layer {
             Layer::Areas => {
                 "Approximate district outlines with the police classification of vulnerable areas where public."
             }
+        }
+    }
+
+    /// What this layer's geometries are checked for.
+    #[must_use]
+    pub const fn accepts(self) -> Accepts {
+        Accepts {
+            name: self.as_str(),
+            kinds: self.allowed_geometries(),
         }
     }
 
