@@ -13,13 +13,10 @@ use super::auth::{Caller, audit_refusal};
 use super::error::ApiError;
 use super::extract::{StrictQuery, collection, feature_id};
 use super::{AppState, GEOJSON, base_url};
-use crate::domain::time::parse_datetime;
-use crate::domain::{Bbox, Layer, ValidationErrors};
-use crate::index::{Filters, Page, Spatial};
+use crate::domain::Layer;
 use crate::service::visibility::Shown;
 
-/// Longest radius for `near` and `distance`, in metres.
-pub const MAX_DISTANCE_M: f64 = 50_000.0;
+pub use crate::index::params::{ItemsRequest, MAX_DISTANCE_M, QueryParams};
 
 /// Query parameters of `/collections/{collectionId}/items`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -50,65 +47,24 @@ pub struct ItemsQuery {
     pub f: Option<String>,
 }
 
-/// A parsed items request.
-pub struct ItemsRequest {
-    /// Where.
-    pub spatial: Spatial,
-    /// Which.
-    pub filters: Filters,
-    /// Which page.
-    pub page: Page,
-}
-
-fn number(name: &str, s: &str) -> Result<f64, ApiError> {
-    s.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| ApiError::bad_param(name, format!("'{s}' is not a number")))
-}
-
-fn metres(name: &str, s: &str) -> Result<f64, ApiError> {
-    let m = number(name, s)?;
-    if m <= 0.0 || m > MAX_DISTANCE_M {
-        return Err(ApiError::bad_param(
-            name,
-            format!("{m} m is out of range; give metres above 0 and at most {MAX_DISTANCE_M}"),
-        ));
-    }
-    Ok(m)
-}
-
-fn codes(layer: Layer, name: &str, value: &str, allowed: &[&str]) -> Result<Vec<u8>, ApiError> {
-    if allowed.is_empty() {
-        return Err(ApiError::bad_param(
-            name,
-            format!("the collection '{layer}' has no {name} to filter on"),
-        ));
-    }
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            allowed
-                .iter()
-                .position(|a| *a == v)
-                .and_then(|p| u8::try_from(p).ok())
-                .ok_or_else(|| {
-                    ApiError::bad_param(
-                        name,
-                        format!(
-                            "unknown {name} '{v}' in '{layer}'; allowed: {}",
-                            allowed.join(", ")
-                        ),
-                    )
-                })
-        })
-        .collect()
-}
-
 impl ItemsQuery {
+    /// The parameters as the HTTP-free parser takes them.
+    #[must_use]
+    pub fn params(&self) -> QueryParams {
+        QueryParams {
+            bbox: self.bbox.clone(),
+            datetime: self.datetime.clone(),
+            limit: self.limit.clone(),
+            offset: self.offset.clone(),
+            category: self.category.clone(),
+            status: self.status.clone(),
+            near: self.near.clone(),
+            intersects: self.intersects.clone(),
+            distance: self.distance.clone(),
+            f: self.f.clone(),
+        }
+    }
+
     /// Checks every parameter and turns them into a query.
     ///
     /// # Errors
@@ -119,142 +75,10 @@ impl ItemsQuery {
         default_limit: usize,
         max_limit: usize,
     ) -> Result<ItemsRequest, ApiError> {
-        if let Some(f) = &self.f
-            && !matches!(f.as_str(), "json" | "geojson")
-        {
-            return Err(ApiError::bad_param(
-                "f",
-                format!("'{f}' is not offered here; use f=json or f=geojson"),
-            ));
-        }
-        let given = [
-            self.bbox.is_some(),
-            self.near.is_some(),
-            self.intersects.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if given > 1 {
-            return Err(ApiError::bad_param(
-                "bbox",
-                "use one of bbox, near and intersects at a time",
-            ));
-        }
-        if self.distance.is_some() && self.intersects.is_none() {
-            return Err(ApiError::bad_param(
-                "distance",
-                "goes with intersects (use near=lon,lat,metres around a point)",
-            ));
-        }
-        let spatial = if let Some(b) = &self.bbox {
-            let b: Bbox = b
-                .parse()
-                .map_err(|e| ApiError::invalid(ValidationErrors::from(e)))?;
-            Spatial::Bbox(b.to_array())
-        } else if let Some(n) = &self.near {
-            let parts: Vec<&str> = n.split(',').collect();
-            let [lon, lat, m] = parts[..] else {
-                return Err(ApiError::bad_param(
-                    "near",
-                    format!("'{n}': write lon,lat,metres, e.g. near=17.84,59.24,500"),
-                ));
-            };
-            let (lon, lat, m) = (
-                number("near", lon)?,
-                number("near", lat)?,
-                metres("near", m)?,
-            );
-            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-                return Err(ApiError::bad_param(
-                    "near",
-                    format!("'{n}': the point is outside WGS84 (lon -180..180, lat -90..90)"),
-                ));
-            }
-            Spatial::Near {
-                point: geo::Point::new(lon, lat),
-                metres: m,
-            }
-        } else if let Some(g) = &self.intersects {
-            let value: serde_json::Value = serde_json::from_str(g).map_err(|e| {
-                ApiError::bad_param("intersects", format!("is not a GeoJSON geometry: {e}"))
-            })?;
-            let geometry = parse_any_geometry(&value)?;
-            match &self.distance {
-                Some(d) => Spatial::WithinDistance {
-                    geometry,
-                    metres: metres("distance", d)?,
-                },
-                None => Spatial::Intersects(geometry),
-            }
-        } else {
-            Spatial::All
-        };
-        let time = match &self.datetime {
-            Some(d) => Some(parse_datetime(d).map_err(|e| ApiError::invalid(e.into()))?),
-            None => None,
-        };
-        let categories = match &self.category {
-            Some(c) => Some(codes(layer, "category", c, layer.category_names())?),
-            None => None,
-        };
-        let statuses = match &self.status {
-            Some(s) => Some(codes(layer, "status", s, layer.status_names())?),
-            None => None,
-        };
-        let limit = match &self.limit {
-            None => default_limit,
-            Some(l) => match l.trim().parse::<usize>() {
-                Ok(n) if (1..=max_limit).contains(&n) => n,
-                _ => {
-                    return Err(ApiError::bad_param(
-                        "limit",
-                        format!("'{l}' is out of range; give a whole number from 1 to {max_limit}"),
-                    ));
-                }
-            },
-        };
-        let offset = match &self.offset {
-            None => 0,
-            Some(o) => o
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= 100_000_000)
-                .ok_or_else(|| {
-                    ApiError::bad_param("offset", format!("'{o}' is not a whole number from 0"))
-                })?,
-        };
-        Ok(ItemsRequest {
-            spatial,
-            filters: Filters {
-                time,
-                categories,
-                statuses,
-                max_classification: None,
-            },
-            page: Page { offset, limit },
-        })
+        self.params()
+            .parse(layer, default_limit, max_limit)
+            .map_err(ApiError::invalid)
     }
-}
-
-/// Reads any GeoJSON geometry with WGS84 positions (for `intersects`).
-fn parse_any_geometry(value: &serde_json::Value) -> Result<geo::Geometry<f64>, ApiError> {
-    // Reuse the domain's checks with the most permissive layer for each kind.
-    let layer = match value.get("type").and_then(serde_json::Value::as_str) {
-        Some("Point") => Layer::Cameras,
-        Some("LineString" | "MultiLineString") => Layer::PatrolRoutes,
-        Some("Polygon" | "MultiPolygon") => Layer::Areas,
-        other => {
-            return Err(ApiError::bad_param(
-                "intersects",
-                format!(
-                    "geometry type {other:?} is not supported; use Point, LineString, MultiLineString, Polygon or MultiPolygon"
-                ),
-            ));
-        }
-    };
-    crate::domain::geometry::parse_geometry(layer.accepts(), value, "intersects").map_err(ApiError::invalid)
 }
 
 /// The features of a collection, filtered and paged (RFC 7946 FeatureCollection).

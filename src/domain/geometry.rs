@@ -320,7 +320,9 @@ pub fn parse_geometry_with(
         GjValue::Polygon(_) => GeometryKind::Polygon,
         GjValue::MultiPolygon(_) => GeometryKind::MultiPolygon,
         GjValue::MultiPoint(_) => return Err(wrong_kind(accepts, "MultiPoint", at)),
-        GjValue::GeometryCollection(_) => return Err(wrong_kind(accepts, "GeometryCollection", at)),
+        GjValue::GeometryCollection(_) => {
+            return Err(wrong_kind(accepts, "GeometryCollection", at));
+        }
     };
     if !accepts.kinds.contains(&kind) {
         return Err(wrong_kind(accepts, kind.as_str(), at));
@@ -400,7 +402,7 @@ fn wrong_kind(accepts: Accepts, given: &str, at: &str) -> ValidationErrors {
     ValidationErrors::one(
         format!("{at}/type"),
         format!(
-            "is {given}; the layer '{}' takes {}",
+            "is {given}; '{}' takes {}",
             accepts.name,
             allowed.join(" or ")
         ),
@@ -1370,12 +1372,14 @@ pub fn check_geometry(
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::Layer;
     use super::*;
+    use crate::domain::Layer;
     use serde_json::json;
 
     fn errs(layer: Layer, v: serde_json::Value) -> Vec<ValidationError> {
-        parse_geometry(layer.accepts(), &v, "/geometry").unwrap_err().0
+        parse_geometry(layer.accepts(), &v, "/geometry")
+            .unwrap_err()
+            .0
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! only after the store has committed them (see [`crate::service`]).
 
 mod entry;
+pub mod params;
 pub mod query;
 
 use std::hash::BuildHasher;

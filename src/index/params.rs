@@ -1,0 +1,244 @@
+//! The query vocabulary as clients write it (`bbox`, `datetime`, `category`, `near`, …), parsed
+//! into [`Spatial`], [`Filters`] and [`Page`] without any HTTP: the items endpoint, the counts
+//! endpoint and later analyses all read their parameters here.
+
+use super::Page;
+use super::query::{Filters, Spatial};
+use crate::domain::time::parse_datetime;
+use crate::domain::{Bbox, Layer, ValidationErrors};
+
+/// Longest radius for `near` and `distance`, in metres.
+pub const MAX_DISTANCE_M: f64 = 50_000.0;
+
+/// The query parameters as given (each still text).
+#[derive(Debug, Default, Clone)]
+pub struct QueryParams {
+    /// `min_lon,min_lat,max_lon,max_lat`.
+    pub bbox: Option<String>,
+    /// An instant, a date or an interval.
+    pub datetime: Option<String>,
+    /// Page size.
+    pub limit: Option<String>,
+    /// Features to skip.
+    pub offset: Option<String>,
+    /// Comma-separated categories.
+    pub category: Option<String>,
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    /// `lon,lat,metres`.
+    pub near: Option<String>,
+    /// A GeoJSON geometry.
+    pub intersects: Option<String>,
+    /// Metres around `intersects`.
+    pub distance: Option<String>,
+    /// Output format (`json` or `geojson`).
+    pub f: Option<String>,
+}
+
+fn bad(name: &str, message: impl Into<String>) -> ValidationErrors {
+    ValidationErrors::one(name, message)
+}
+
+/// A parsed items request.
+pub struct ItemsRequest {
+    /// Where.
+    pub spatial: Spatial,
+    /// Which.
+    pub filters: Filters,
+    /// Which page.
+    pub page: Page,
+}
+
+fn number(name: &str, s: &str) -> Result<f64, ValidationErrors> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| bad(name, format!("'{s}' is not a number")))
+}
+
+fn metres(name: &str, s: &str) -> Result<f64, ValidationErrors> {
+    let m = number(name, s)?;
+    if m <= 0.0 || m > MAX_DISTANCE_M {
+        return Err(bad(
+            name,
+            format!("{m} m is out of range; give metres above 0 and at most {MAX_DISTANCE_M}"),
+        ));
+    }
+    Ok(m)
+}
+
+fn codes(
+    layer: Layer,
+    name: &str,
+    value: &str,
+    allowed: &[&str],
+) -> Result<Vec<u8>, ValidationErrors> {
+    if allowed.is_empty() {
+        return Err(bad(
+            name,
+            format!("the collection '{layer}' has no {name} to filter on"),
+        ));
+    }
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            allowed
+                .iter()
+                .position(|a| *a == v)
+                .and_then(|p| u8::try_from(p).ok())
+                .ok_or_else(|| {
+                    bad(
+                        name,
+                        format!(
+                            "unknown {name} '{v}' in '{layer}'; allowed: {}",
+                            allowed.join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
+impl QueryParams {
+    /// Checks every parameter and turns them into a query.
+    ///
+    /// # Errors
+    /// Every problem, naming the parameter.
+    pub fn parse(
+        &self,
+        layer: Layer,
+        default_limit: usize,
+        max_limit: usize,
+    ) -> Result<ItemsRequest, ValidationErrors> {
+        if let Some(f) = &self.f
+            && !matches!(f.as_str(), "json" | "geojson")
+        {
+            return Err(bad(
+                "f",
+                format!("'{f}' is not offered here; use f=json or f=geojson"),
+            ));
+        }
+        let given = [
+            self.bbox.is_some(),
+            self.near.is_some(),
+            self.intersects.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if given > 1 {
+            return Err(bad(
+                "bbox",
+                "use one of bbox, near and intersects at a time",
+            ));
+        }
+        if self.distance.is_some() && self.intersects.is_none() {
+            return Err(bad(
+                "distance",
+                "goes with intersects (use near=lon,lat,metres around a point)",
+            ));
+        }
+        let spatial = if let Some(b) = &self.bbox {
+            let b: Bbox = b.parse().map_err(ValidationErrors::from)?;
+            Spatial::Bbox(b.to_array())
+        } else if let Some(n) = &self.near {
+            let parts: Vec<&str> = n.split(',').collect();
+            let [lon, lat, m] = parts[..] else {
+                return Err(bad(
+                    "near",
+                    format!("'{n}': write lon,lat,metres, e.g. near=17.84,59.24,500"),
+                ));
+            };
+            let (lon, lat, m) = (
+                number("near", lon)?,
+                number("near", lat)?,
+                metres("near", m)?,
+            );
+            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+                return Err(bad(
+                    "near",
+                    format!("'{n}': the point is outside WGS84 (lon -180..180, lat -90..90)"),
+                ));
+            }
+            Spatial::Near {
+                point: geo::Point::new(lon, lat),
+                metres: m,
+            }
+        } else if let Some(g) = &self.intersects {
+            let value: serde_json::Value = serde_json::from_str(g)
+                .map_err(|e| bad("intersects", format!("is not a GeoJSON geometry: {e}")))?;
+            let geometry = parse_any_geometry(&value)?;
+            match &self.distance {
+                Some(d) => Spatial::WithinDistance {
+                    geometry,
+                    metres: metres("distance", d)?,
+                },
+                None => Spatial::Intersects(geometry),
+            }
+        } else {
+            Spatial::All
+        };
+        let time = match &self.datetime {
+            Some(d) => Some(parse_datetime(d).map_err(ValidationErrors::from)?),
+            None => None,
+        };
+        let categories = match &self.category {
+            Some(c) => Some(codes(layer, "category", c, layer.category_names())?),
+            None => None,
+        };
+        let statuses = match &self.status {
+            Some(s) => Some(codes(layer, "status", s, layer.status_names())?),
+            None => None,
+        };
+        let limit = match &self.limit {
+            None => default_limit,
+            Some(l) => match l.trim().parse::<usize>() {
+                Ok(n) if (1..=max_limit).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "limit",
+                        format!("'{l}' is out of range; give a whole number from 1 to {max_limit}"),
+                    ));
+                }
+            },
+        };
+        let offset = match &self.offset {
+            None => 0,
+            Some(o) => o
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 100_000_000)
+                .ok_or_else(|| bad("offset", format!("'{o}' is not a whole number from 0")))?,
+        };
+        Ok(ItemsRequest {
+            spatial,
+            filters: Filters {
+                time,
+                categories,
+                statuses,
+                max_classification: None,
+            },
+            page: Page { offset, limit },
+        })
+    }
+}
+
+/// Reads any GeoJSON geometry with WGS84 positions (for `intersects`).
+fn parse_any_geometry(value: &serde_json::Value) -> Result<geo::Geometry<f64>, ValidationErrors> {
+    use crate::domain::geometry::{Accepts, GeometryKind};
+    const ANY: Accepts = Accepts {
+        name: "intersects",
+        kinds: &[
+            GeometryKind::Point,
+            GeometryKind::LineString,
+            GeometryKind::MultiLineString,
+            GeometryKind::Polygon,
+            GeometryKind::MultiPolygon,
+        ],
+    };
+    crate::domain::geometry::parse_geometry(ANY, value, "intersects")
+}
