@@ -1,6 +1,6 @@
 //! The briefing page as SVG, in points (1/72 inch), in SWEREF 99 TM (the map is drawn in the
 //! national grid, so metres are metres in every direction and the scale bar is true).
-//! The Swedish words of the page are in [`LABELS`].
+//! The Swedish words of the page come from `web/labels.json` (shared with the map client).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,33 +13,26 @@ use crate::domain::crs::Sweref99Tm;
 use crate::domain::time::{week_label, week_start};
 use crate::domain::{Classification, Layer};
 
-/// Swedish words on the page: value → label.
-pub const LABELS: &[(&str, &str)] = &[
-    ("car_fire", "Bilbrand"),
-    ("shooting", "Skottlossning"),
-    ("explosion", "Explosion"),
-    ("drug_cache", "Narkotikagömma"),
-    ("weapon_cache", "Vapengömma"),
-    ("vandalism", "Skadegörelse"),
-    ("threat_violence", "Hot/våld"),
-    ("disorder_gathering", "Ordningsstörning/samling"),
-    ("other", "Övrigt"),
-    ("low", "Riskmiljö, låg"),
-    ("medium", "Riskmiljö, medel"),
-    ("high", "Riskmiljö, hög"),
-    ("active", "Kamera, aktiv"),
-    ("planned", "Kamera, planerad"),
-    ("out_of_order", "Kamera, ur funktion"),
-    ("night_walkers", "Rutt, nattvandrare"),
-    ("field_workers", "Rutt, fältarbetare"),
-    ("police", "Rutt, polis"),
-];
+/// The Swedish labels of the layers' values, shared with the map client.
+pub const LABELS_JSON: &str = include_str!("../../web/labels.json");
 
-fn label(key: &str) -> &str {
-    LABELS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map_or(key, |(_, l)| *l)
+/// A value's label in a legend: `Skadegörelse`, or for layers whose values say little alone,
+/// the layer first (`Riskmiljö, låg`).
+fn label(layer: &str, key: &str) -> String {
+    static LABELS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let labels = LABELS.get_or_init(|| serde_json::from_str(LABELS_JSON).unwrap_or(Value::Null));
+    let value = labels["values"][key].as_str().unwrap_or(key);
+    match labels["legendPrefix"][layer].as_str() {
+        Some(prefix) => {
+            let mut chars = value.chars();
+            let lower: String = chars
+                .next()
+                .map(|c| c.to_lowercase().chain(chars).collect())
+                .unwrap_or_default();
+            format!("{prefix}, {lower}")
+        }
+        None => value.to_owned(),
+    }
 }
 
 /// Escapes text for SVG.
@@ -107,6 +100,11 @@ fn color(symbols: &Value, layer: &str, key: &str) -> String {
         .as_str()
         .unwrap_or("#999999")
         .to_owned()
+}
+
+/// The colour of count cells (the map client's, from `web/symbols.json`).
+fn aggregate_color(symbols: &Value) -> &str {
+    symbols["aggregate"]["color"].as_str().unwrap_or("#D55E00")
 }
 
 fn nice(target: f64) -> f64 {
@@ -198,32 +196,47 @@ pub fn position(r: &super::BriefingRequest, lon: f64, lat: f64) -> Option<(f64, 
     layout(r)?.frame.xy(lon, lat)
 }
 
-/// The page as SVG.
+/// The page as SVG: the banner and title, the map with its ticks, scale bar and north arrow,
+/// the legend, the summary per area, and the footer.
 #[must_use]
-#[allow(clippy::too_many_lines)]
 pub fn svg(scene: &Scene) -> String {
     let symbols: Value = serde_json::from_str(SYMBOLS_JSON).unwrap_or(Value::Null);
-    let r = &scene.request;
-    let Some(Layout {
-        pw,
-        ph,
-        margin,
-        banner_h,
-        map_x,
-        map_y,
-        map_w,
-        map_h,
-        frame,
-    }) = layout(r)
-    else {
+    let Some(l) = layout(&scene.request) else {
         return String::new();
     };
-    let mut s = String::with_capacity(64 * 1024);
+    let (pw, ph) = (l.pw, l.ph);
+    let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
-        s,
+        out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{pw}" height="{ph}" viewBox="0 0 {pw} {ph}" font-family="DejaVu Sans">"#
     );
-    let _ = write!(s, r##"<rect width="{pw}" height="{ph}" fill="#ffffff"/>"##);
+    let _ = write!(
+        out,
+        r##"<rect width="{pw}" height="{ph}" fill="#ffffff"/>"##
+    );
+    header(&mut out, scene, &l);
+    let present = map(&mut out, scene, &l, &symbols);
+    ticks(&mut out, &l);
+    scale_and_north(&mut out, &l);
+    let (lx, ly) = legend(&mut out, scene, &l, &symbols, &present);
+    summary(&mut out, scene, &l, lx, ly);
+    footer(&mut out, &l);
+    out.push_str("</svg>");
+    out
+}
+
+/// What the legend lists: (draw order, symbol key) → how many are drawn.
+type Present = BTreeMap<(u8, String), usize>;
+
+/// The classification banner, the title, the area and the window.
+fn header(out: &mut String, scene: &Scene, l: &Layout) {
+    let r = &scene.request;
+    let Layout {
+        pw,
+        margin,
+        banner_h,
+        ..
+    } = *l;
     // Classification banner.
     let (banner, fill) = match scene.classification {
         Classification::Restricted => (format!("BEGRÄNSAD – endast för {}", r.audience), "#a4000f"),
@@ -231,7 +244,7 @@ pub fn svg(scene: &Scene) -> String {
         Classification::Open => (format!("ÖPPEN – för {}", r.audience), "#00603c"),
     };
     let _ = write!(
-        s,
+        out,
         r##"<rect x="0" y="0" width="{pw}" height="{banner_h}" fill="{fill}"/><text x="{}" y="15" font-size="11" font-weight="bold" fill="#ffffff" text-anchor="middle">{}</text>"##,
         pw / 2.0,
         xml(&banner)
@@ -248,7 +261,7 @@ pub fn svg(scene: &Scene) -> String {
     let title_size =
         (18.0_f64).min((pw - 2.0 * margin) / (0.7 * r.title.chars().count().max(1) as f64));
     let _ = write!(
-        s,
+        out,
         r##"<text x="{margin}" y="{}" font-size="{title_size:.2}" font-weight="bold" fill="#1a1a1a">{}</text>"##,
         banner_h + 30.0,
         xml(&r.title)
@@ -259,7 +272,7 @@ pub fn svg(scene: &Scene) -> String {
         .map(|a| format!("Område: {a} · "))
         .unwrap_or_default();
     let _ = write!(
-        s,
+        out,
         r##"<text x="{margin}" y="{}" font-size="9.5" fill="#333333">{}Period {} – {} ({}) · Data per {} UTC</text>"##,
         banner_h + 48.0,
         xml(&area),
@@ -272,19 +285,33 @@ pub fn svg(scene: &Scene) -> String {
             ))
             .unwrap_or_default()
     );
+}
+
+/// The map, clipped to its frame: base, count cells, features, area names; returns what
+/// the legend must list.
+fn map(out: &mut String, scene: &Scene, l: &Layout, symbols: &Value) -> Present {
+    let r = &scene.request;
+    let Layout {
+        map_x,
+        map_y,
+        map_w,
+        map_h,
+        ref frame,
+        ..
+    } = *l;
     // The map: clipped to its frame.
     let _ = write!(
-        s,
+        out,
         r#"<defs><clipPath id="map"><rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}"/></clipPath></defs><g clip-path="url(#map)">"#
     );
     let _ = write!(
-        s,
+        out,
         r##"<rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}" fill="#f4f1ea"/>"##
     );
     for (_, g) in &scene.areas {
         for p in polygons(g) {
             let _ = write!(
-                s,
+                out,
                 r##"<path d="{}" fill="#ffffff" fill-opacity="0.6" stroke="#333333" stroke-width="0.8"/>"##,
                 frame.polygon(&p)
             );
@@ -295,13 +322,14 @@ pub fn svg(scene: &Scene) -> String {
         let opacity = (0.3 + (*n as f64) / 50.0).min(0.9);
         for p in polygons(g) {
             let _ = write!(
-                s,
-                r##"<path d="{}" fill="#D55E00" fill-opacity="{opacity:.2}"/>"##,
-                frame.polygon(&p)
+                out,
+                r#"<path d="{}" fill="{}" fill-opacity="{opacity:.2}"/>"#,
+                frame.polygon(&p),
+                aggregate_color(symbols)
             );
         }
     }
-    let mut present: BTreeMap<(u8, String), usize> = BTreeMap::new();
+    let mut present: Present = BTreeMap::new();
     let order = |l: Layer| match l {
         Layer::PatrolRoutes => 0,
         Layer::Cameras => 1,
@@ -316,10 +344,10 @@ pub fn svg(scene: &Scene) -> String {
         *present.entry((order(m.layer), m.key.clone())).or_default() += 1;
         match (m.layer, &m.geometry) {
             (Layer::PatrolRoutes, g) => {
-                let c = color(&symbols, "patrol_routes", &m.key);
+                let c = color(symbols, "patrol_routes", &m.key);
                 for l in lines(g) {
                     let _ = write!(
-                        s,
+                        out,
                         r#"<path d="{}" fill="none" stroke="{c}" stroke-width="2.2" stroke-linecap="round"/>"#,
                         frame.path(&l, false)
                     );
@@ -331,10 +359,10 @@ pub fn svg(scene: &Scene) -> String {
                     continue;
                 };
                 let (c, radius, extra) = match layer {
-                    Layer::Incidents => (color(&symbols, "incidents", &m.key), 3.2, r##" stroke="#ffffff" stroke-width="0.6""##.to_owned()),
-                    Layer::RiskEnvironments if m.stale => (color(&symbols, "risk_environments", &m.key), 4.8, r##" fill-opacity="0.35" stroke="#555555" stroke-width="1.4" stroke-dasharray="2,1""##.to_owned()),
-                    Layer::RiskEnvironments => (color(&symbols, "risk_environments", &m.key), 4.8, r##" stroke="#000000" stroke-width="0.6""##.to_owned()),
-                    Layer::Cameras => (color(&symbols, "cameras", &m.key), 2.4, r##" stroke="#ffffff" stroke-width="0.5""##.to_owned()),
+                    Layer::Incidents => (color(symbols, "incidents", &m.key), 3.2, r##" stroke="#ffffff" stroke-width="0.6""##.to_owned()),
+                    Layer::RiskEnvironments if m.stale => (color(symbols, "risk_environments", &m.key), 4.8, r##" fill-opacity="0.35" stroke="#555555" stroke-width="1.4" stroke-dasharray="2,1""##.to_owned()),
+                    Layer::RiskEnvironments => (color(symbols, "risk_environments", &m.key), 4.8, r##" stroke="#000000" stroke-width="0.6""##.to_owned()),
+                    Layer::Cameras => (color(symbols, "cameras", &m.key), 2.4, r##" stroke="#ffffff" stroke-width="0.5""##.to_owned()),
                     _ => ("#999999".to_owned(), 2.0, String::new()),
                 };
                 // Circles of one symbol become one path: ten thousand incidents are a handful
@@ -353,14 +381,14 @@ pub fn svg(scene: &Scene) -> String {
         }
     }
     for ((_, c, _, extra), d) in &dots {
-        let _ = write!(s, r#"<path d="{d}" fill="{c}"{extra}/>"#);
+        let _ = write!(out, r#"<path d="{d}" fill="{c}"{extra}/>"#);
     }
     for (name, g) in &scene.areas {
         if let Some(rect) = g.bounding_rect()
             && let Some((x, y)) = frame.xy(rect.center().x, rect.center().y)
         {
             let _ = write!(
-                s,
+                out,
                 r##"<text x="{x:.1}" y="{y:.1}" font-size="8" font-weight="bold" fill="#222222" text-anchor="middle" stroke="#ffffff" stroke-width="2" paint-order="stroke">{}</text>"##,
                 xml(name)
             );
@@ -371,7 +399,7 @@ pub fn svg(scene: &Scene) -> String {
         scene.marks.iter().any(|m| m.layer == Layer::Incidents) || !scene.cells.is_empty();
     if incidents_asked && !any_incident {
         let _ = write!(
-            s,
+            out,
             r##"<text x="{}" y="{}" font-size="16" fill="#555555" text-anchor="middle">{}</text>"##,
             map_x + map_w / 2.0,
             map_y + map_h / 2.0,
@@ -382,19 +410,32 @@ pub fn svg(scene: &Scene) -> String {
             }
         );
     }
-    s.push_str("</g>");
+    out.push_str("</g>");
     let _ = write!(
-        s,
+        out,
         r##"<rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}" fill="none" stroke="#1a1a1a" stroke-width="0.8"/>"##
     );
 
+    present
+}
+
+/// SWEREF 99 TM grid ticks on the frame's bottom and left edges.
+fn ticks(out: &mut String, l: &Layout) {
+    let Layout {
+        map_x,
+        map_y,
+        map_w,
+        map_h,
+        ref frame,
+        ..
+    } = *l;
     // SWEREF 99 TM grid ticks on the frame's bottom and left edges.
     let step = nice(map_w / frame.scale / 4.0);
     let mut e = (frame.e0 / step).ceil() * step;
     while e <= frame.e0 + map_w / frame.scale {
         let x = map_x + (e - frame.e0) * frame.scale;
         let _ = write!(
-            s,
+            out,
             r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="#1a1a1a" stroke-width="0.6"/><text x="{x:.1}" y="{}" font-size="6.5" text-anchor="middle" fill="#333333">E {}</text>"##,
             map_y + map_h,
             map_y + map_h + 4.0,
@@ -407,7 +448,7 @@ pub fn svg(scene: &Scene) -> String {
     while n <= frame.n0 + map_h / frame.scale {
         let y = map_y + map_h - (n - frame.n0) * frame.scale;
         let _ = write!(
-            s,
+            out,
             r##"<line x1="{}" y1="{y:.1}" x2="{map_x}" y2="{y:.1}" stroke="#1a1a1a" stroke-width="0.6"/><text x="{}" y="{:.1}" font-size="6.5" text-anchor="middle" fill="#333333" transform="rotate(-90 {} {:.1})">N {}</text>"##,
             map_x - 4.0,
             map_x - 8.0,
@@ -418,12 +459,24 @@ pub fn svg(scene: &Scene) -> String {
         );
         n += step;
     }
+}
+
+/// The scale bar and the north arrow.
+fn scale_and_north(out: &mut String, l: &Layout) {
+    let Layout {
+        map_x,
+        map_y,
+        map_w,
+        map_h,
+        ref frame,
+        ..
+    } = *l;
     // Scale bar and north arrow.
     let bar_m = nice(map_w / frame.scale / 4.0);
     let bar = bar_m * frame.scale;
     let (bx, by) = (map_x + 12.0, map_y + map_h - 14.0);
     let _ = write!(
-        s,
+        out,
         r##"<rect x="{}" y="{}" width="{}" height="18" fill="#ffffff" fill-opacity="0.85"/><rect x="{bx}" y="{by}" width="{:.1}" height="4" fill="#1a1a1a"/><rect x="{bx}" y="{by}" width="{:.1}" height="4" fill="#ffffff" stroke="#1a1a1a" stroke-width="0.5"/><text x="{bx}" y="{}" font-size="7">0</text><text x="{:.1}" y="{}" font-size="7" text-anchor="end">{}</text>"##,
         bx - 4.0,
         by - 10.0,
@@ -437,11 +490,29 @@ pub fn svg(scene: &Scene) -> String {
     );
     let (nx, ny) = (map_x + map_w - 20.0, map_y + 14.0);
     let _ = write!(
-        s,
+        out,
         r##"<path d="M{nx},{ny} l-6,18 l6,-5 l6,5 Z" fill="#1a1a1a"/><text x="{nx}" y="{}" font-size="9" font-weight="bold" text-anchor="middle">N</text>"##,
         ny + 28.0
     );
+}
 
+/// The legend, beside the map (landscape) or under it (portrait); returns where the next
+/// block starts.
+fn legend(
+    out: &mut String,
+    scene: &Scene,
+    l: &Layout,
+    symbols: &Value,
+    present: &Present,
+) -> (f64, f64) {
+    let r = &scene.request;
+    let Layout {
+        map_x,
+        map_y,
+        map_w,
+        map_h,
+        ..
+    } = *l;
     // Legend and summary: beside the map (landscape) or under it (portrait).
     let (lx, mut ly) = if r.landscape {
         (map_x + map_w + 16.0, map_y + 8.0)
@@ -449,21 +520,21 @@ pub fn svg(scene: &Scene) -> String {
         (map_x, map_y + map_h + 26.0)
     };
     let _ = write!(
-        s,
+        out,
         r##"<text x="{lx}" y="{ly}" font-size="10" font-weight="bold">Teckenförklaring</text>"##
     );
     ly += 14.0;
-    for ((layer, key), count) in &present {
+    for ((layer, key), count) in present {
         let (layer_name, shape) = match layer {
             0 => ("patrol_routes", "line"),
             1 => ("cameras", "dot"),
             2 => ("risk_environments", "dot"),
             _ => ("incidents", "dot"),
         };
-        let c = color(&symbols, layer_name, key);
+        let c = color(symbols, layer_name, key);
         if shape == "line" {
             let _ = write!(
-                s,
+                out,
                 r#"<line x1="{lx}" y1="{}" x2="{}" y2="{}" stroke="{c}" stroke-width="2.2"/>"#,
                 ly - 3.0,
                 lx + 10.0,
@@ -471,23 +542,23 @@ pub fn svg(scene: &Scene) -> String {
             );
         } else {
             let _ = write!(
-                s,
+                out,
                 r##"<circle cx="{}" cy="{}" r="3.5" fill="{c}" stroke="#333333" stroke-width="0.4"/>"##,
                 lx + 5.0,
                 ly - 3.0
             );
         }
         let _ = write!(
-            s,
+            out,
             r#"<text x="{}" y="{ly}" font-size="8">{} ({count})</text>"#,
             lx + 15.0,
-            xml(label(key))
+            xml(&label(layer_name, key))
         );
         ly += 11.0;
     }
     if scene.marks.iter().any(|m| m.stale) {
         let _ = write!(
-            s,
+            out,
             r##"<circle cx="{}" cy="{}" r="3.5" fill="#E69F00" fill-opacity="0.35" stroke="#555555" stroke-dasharray="2,1"/><text x="{}" y="{ly}" font-size="8">Ej omprövad i tid</text>"##,
             lx + 5.0,
             ly - 3.0,
@@ -497,16 +568,17 @@ pub fn svg(scene: &Scene) -> String {
     }
     if !scene.cells.is_empty() {
         let _ = write!(
-            s,
-            r##"<rect x="{lx}" y="{}" width="10" height="7" fill="#D55E00" fill-opacity="0.6"/><text x="{}" y="{ly}" font-size="8">Antal händelser per 250 m-ruta (minst 3)</text>"##,
+            out,
+            r#"<rect x="{lx}" y="{}" width="10" height="7" fill="{}" fill-opacity="0.6"/><text x="{}" y="{ly}" font-size="8">Antal händelser per 250 m-ruta (minst 3)</text>"#,
             ly - 7.0,
+            aggregate_color(symbols),
             lx + 15.0
         );
         ly += 11.0;
     }
     if present.is_empty() && scene.cells.is_empty() {
         let _ = write!(
-            s,
+            out,
             r#"<text x="{lx}" y="{ly}" font-size="8">{}</text>"#,
             if scene.suppressed {
                 "Inga antal att visa"
@@ -516,21 +588,29 @@ pub fn svg(scene: &Scene) -> String {
         );
         ly += 11.0;
     }
+    (lx, ly)
+}
+
+/// The summary per area: the window against the previous one ("–" where counts are held
+/// back).
+fn summary(out: &mut String, scene: &Scene, l: &Layout, lx: f64, mut ly: f64) {
+    let r = &scene.request;
+    let Layout { pw, ph, margin, .. } = *l;
     ly += 10.0;
     let _ = write!(
-        s,
+        out,
         r##"<text x="{lx}" y="{ly}" font-size="10" font-weight="bold">Händelser per område</text>"##
     );
     ly += 12.0;
     let _ = write!(
-        s,
+        out,
         r##"<text x="{lx}" y="{ly}" font-size="7" fill="#333333">Perioden mot föregående lika långa period</text>"##
     );
     ly += 12.0;
     if scene.suppressed {
         // Counts-only roles: small counts are not shown, and the page says so where it counts.
         let _ = write!(
-            s,
+            out,
             r##"<text x="{lx}" y="{ly}" font-size="7" fill="#333333">– = visas inte: färre än 3 per ruta, vecka och kategori skyddas</text>"##
         );
         ly += 12.0;
@@ -546,7 +626,7 @@ pub fn svg(scene: &Scene) -> String {
     };
     if scene.summary.is_empty() {
         let _ = write!(
-            s,
+            out,
             r#"<text x="{lx}" y="{ly}" font-size="8">{}</text>"#,
             if scene.suppressed {
                 "Inga antal att visa (färre än 3 visas inte)"
@@ -565,13 +645,13 @@ pub fn svg(scene: &Scene) -> String {
         };
         if ly > bottom {
             let _ = write!(
-                s,
+                out,
                 r#"<text x="{lx}" y="{ly}" font-size="7">… fler områden i underlaget</text>"#
             );
             break 'areas;
         }
         let _ = write!(
-            s,
+            out,
             r#"<text x="{}" y="{ly}" font-size="8" font-weight="bold">{}</text><text x="{}" y="{ly}" font-size="8" font-weight="bold" text-anchor="end">{now}</text><text x="{}" y="{ly}" font-size="8" text-anchor="end">{before}</text>"#,
             lx,
             xml(name),
@@ -585,24 +665,32 @@ pub fn svg(scene: &Scene) -> String {
             }
             let (a, b) = (shown(*a), shown(*b));
             let _ = write!(
-                s,
+                out,
                 r#"<text x="{}" y="{ly}" font-size="7">{}</text><text x="{}" y="{ly}" font-size="7" text-anchor="end">{a}</text><text x="{}" y="{ly}" font-size="7" text-anchor="end">{b}</text>"#,
                 lx + 8.0,
-                xml(label(cat)),
+                xml(&label("incidents", cat)),
                 right - 30.0,
                 right
             );
             ly += 9.0;
         }
     }
+}
+
+/// The footer: source, CRS and scale.
+fn footer(out: &mut String, l: &Layout) {
+    let Layout {
+        ph,
+        margin,
+        ref frame,
+        ..
+    } = *l;
     let _ = write!(
-        s,
+        out,
         r##"<text x="{margin}" y="{}" font-size="6.5" fill="#555555">lagesbild · SWEREF 99 TM · Områdesgränser ungefärliga (geodata/) · Skala 1:{:.0}</text>"##,
         ph - 12.0,
         1.0 / (frame.scale / 72.0 * 0.0254)
     );
-    s.push_str("</svg>");
-    s
 }
 
 fn polygons(g: &Geometry<f64>) -> Vec<Polygon<f64>> {

@@ -1,4 +1,7 @@
-// Every text the web client shows, in Swedish, in one place.
+// Every text the web client shows, in Swedish, in one place (value labels in web/labels.json,
+// shared with the briefing maps).
+import labels from '../labels.json' with { type: 'json' };
+
 export const T = {
   appTitle: 'Lägesbild',
   appSubtitle: 'Gemensam lägesbild för kommun och polis',
@@ -53,17 +56,7 @@ export const T = {
     created_by: 'Skapad av', precision: 'Precision', cell_m: 'Rutstorlek (m)',
     approximate: 'Ungefärlig gräns', source: 'Källa', classification_year: 'År', key: 'Ruta',
   },
-  values: {
-    car_fire: 'Bilbrand', shooting: 'Skottlossning', explosion: 'Explosion',
-    drug_cache: 'Narkotikagömma', weapon_cache: 'Vapengömma', vandalism: 'Skadegörelse',
-    threat_violence: 'Hot/våld', disorder_gathering: 'Ordningsstörning/samling', other: 'Övrigt',
-    open: 'Öppen', closed: 'Avslutad', internal: 'Intern', restricted: 'Begränsad',
-    low: 'Låg', medium: 'Medel', high: 'Hög', active: 'Aktiv', planned: 'Planerad',
-    out_of_order: 'Ur funktion', night_walkers: 'Nattvandrare', field_workers: 'Fältarbetare',
-    police: 'Polis', municipality: 'Kommun', housing_company: 'Bostadsbolag',
-    sarskilt_utsatt: 'Särskilt utsatt område', utsatt: 'Utsatt område', riskomrade: 'Riskområde',
-    coarse: 'Grov', true: 'Ja', false: 'Nej',
-  },
+  values: labels.values,
   filtersHeading: 'Filter för händelser',
   filterCategory: 'Kategori',
   filterOrganisation: 'Organisation',
