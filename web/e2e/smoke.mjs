@@ -278,6 +278,14 @@ try {
   check(areaCounts.n > 0 && areaCounts.min >= 3 && typeof areaCounts.rule === 'string',
     `no count under 3, and the rule is stated (${JSON.stringify(areaCounts)})`);
   check(await walker.locator('input[data-layer="cameras"]').count() === 0, 'night walkers have no camera layer');
+  // Their area panel never prints a held-back count as 0, and says why.
+  await walker.click('#meeting-button');
+  await walker.keyboard.press('ArrowRight');
+  await walker.waitForFunction(() => document.querySelectorAll('#area-table tr').length >= 2, null, { timeout: 10000 });
+  const cells = await walker.$$eval('#area-table td.num', (tds) => tds.map((td) => td.textContent));
+  check(!cells.includes('0') && (await walker.textContent('#area-held-back')).includes('visas inte'),
+    `the night walker's area panel shows – for what is held back (${cells.join(' ')})`);
+  await walker.keyboard.press('Escape');
   await walker.screenshot({ path: join(artifacts, '04-map-night-walker.png') });
 } catch (e) {
   problems.push(`failed: ${e.message}`);

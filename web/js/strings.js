@@ -70,6 +70,8 @@ export const T = {
   sinceNeedsExact: 'Ändringar syns bara med exakt behörighet för händelser.',
   areaHeading: (name) => `Område: ${name}`,
   areaPeriod: (a, b, c, d) => `v. ${a}–${b} jämfört med v. ${c}–${d}`,
+  areaHeldBack: '– = visas inte: färre än 3 per ruta, vecka och kategori skyddas (kan vara 0, 1 eller 2).',
+  areaNoneShown: 'Inga antal att visa i perioderna (färre än 3 visas inte).',
   areaColumns: ['Kategori', 'Nu', 'Före', 'Förändring'],
   areaTotal: 'Totalt',
   areaNone: 'Inga händelser i fönstret (eller färre än 3 per kategori).',

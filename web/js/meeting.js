@@ -1,0 +1,41 @@
+// Meeting mode: large type, one area after the other with the arrow keys, and what changed since
+// the last meeting.
+import { T } from './strings.js';
+import { $, text } from './dom.js';
+import { app } from './state.js';
+import { showArea } from './area-panel.js';
+
+function stepArea(delta) {
+  const names = app.controller?.areaNames() ?? [];
+  if (!names.length) return;
+  app.meetingIndex = (app.meetingIndex + delta + names.length) % names.length;
+  app.controller.focusArea(names[app.meetingIndex]);
+  showArea(names[app.meetingIndex]);
+}
+
+function setMeeting(on) {
+  document.body.classList.toggle('meeting', on);
+  app.controller?.setLarge(on);
+  if (on) document.querySelectorAll('.maplibregl-popup-close-button').forEach((b) => b.click());
+  text('meeting-button', on ? T.leaveMeeting : T.meetingButton);
+  if (on) document.documentElement.requestFullscreen?.().catch(() => {});
+  else if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  setTimeout(() => app.controller?.map.resize(), 50);
+}
+
+/** Wires the meeting button, the keys and the "since" selector. */
+export function setupMeeting() {
+  $('meeting-button').addEventListener('click', () => setMeeting(!document.body.classList.contains('meeting')));
+  document.addEventListener('keydown', (e) => {
+    if (!document.body.classList.contains('meeting')) return;
+    if (e.key === 'ArrowRight') stepArea(1);
+    if (e.key === 'ArrowLeft') stepArea(-1);
+    if (e.key === 'Escape') setMeeting(false);
+  });
+  $('since').addEventListener('change', async () => {
+    if (!app.controller) return;
+    if (app.controller.grant('incidents') !== 'exact') { text('since-counts', T.sinceNeedsExact); return; }
+    const counts = await app.controller.showSince($('since').value);
+    text('since-counts', $('since').value ? T.sinceCounts(counts) : '');
+  });
+}
