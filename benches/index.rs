@@ -38,7 +38,7 @@ fn benches(c: &mut Criterion) {
     let hits = index
         .query(
             Layer::Incidents,
-            &Spatial::Bbox(km_box()),
+            &Spatial::Bbox(lagesbild::domain::Bbox::clamped(km_box())),
             &Filters::default(),
             Page {
                 offset: 0,
@@ -68,7 +68,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             black_box(index.query(
                 Layer::Incidents,
-                &Spatial::Bbox(km_box()),
+                &Spatial::Bbox(lagesbild::domain::Bbox::clamped(km_box())),
                 &Filters::default(),
                 Page {
                     offset: 0,
@@ -87,7 +87,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             black_box(index.query(
                 Layer::Incidents,
-                &Spatial::Bbox(km_box()),
+                &Spatial::Bbox(lagesbild::domain::Bbox::clamped(km_box())),
                 &week,
                 Page {
                     offset: 0,

@@ -77,12 +77,9 @@ fn feature() -> impl Strategy<Value = Feature> {
 fn spatial() -> impl Strategy<Value = Spatial> {
     prop_oneof![
         Just(Spatial::All),
-        (coord(), 0.0f64..0.2, 0.0f64..0.1).prop_map(|(c, w, h)| Spatial::Bbox([
-            c.x,
-            c.y,
-            c.x + w,
-            c.y + h
-        ])),
+        (coord(), 0.0f64..0.2, 0.0f64..0.1).prop_map(|(c, w, h)| Spatial::Bbox(
+            lagesbild::domain::Bbox::clamped([c.x, c.y, c.x + w, c.y + h])
+        )),
         (coord(), 1.0f64..5_000.0).prop_map(|(c, m)| Spatial::Near {
             point: Point(c),
             metres: m

@@ -130,7 +130,7 @@ impl Service {
         request: BriefingRequest,
         format: &str,
     ) -> Result<Scene, ServiceError> {
-        let spatial = Spatial::Bbox(request.bbox);
+        let spatial = Spatial::Bbox(crate::domain::Bbox::clamped(request.bbox));
         let window = day_span(request.from, request.to);
         let days = (request.to - request.from).whole_days() + 1;
         let previous = day_span(

@@ -48,6 +48,48 @@ impl Bbox {
         self.max
     }
 
+    /// A box from any four numbers, clamped into WGS84 and put in order (for boxes the server
+    /// computes itself, e.g. around a geometry or grown by a distance). Non-finite numbers
+    /// become the whole range.
+    #[must_use]
+    pub fn clamped(b: [f64; 4]) -> Self {
+        let lon = |v: f64, d: f64| {
+            if v.is_finite() {
+                v.clamp(-180.0, 180.0)
+            } else {
+                d
+            }
+        };
+        let lat = |v: f64, d: f64| {
+            if v.is_finite() {
+                v.clamp(-90.0, 90.0)
+            } else {
+                d
+            }
+        };
+        let (x0, x1) = (lon(b[0], -180.0), lon(b[2], 180.0));
+        let (y0, y1) = (lat(b[1], -90.0), lat(b[3], 90.0));
+        Self {
+            min: [x0.min(x1), y0.min(y1)],
+            max: [x0.max(x1), y0.max(y1)],
+        }
+    }
+
+    /// The box that surely holds everything within `metres` of this one (clamped to WGS84).
+    #[must_use]
+    pub fn grown(&self, metres: f64) -> Self {
+        use super::crs::METRES_PER_DEGREE;
+        let dlat = metres / METRES_PER_DEGREE;
+        let max_abs_lat = (self.min[1].abs().max(self.max[1].abs()) + dlat).min(89.9);
+        let dlon = (metres / (METRES_PER_DEGREE * max_abs_lat.to_radians().cos())).min(360.0);
+        Self::clamped([
+            self.min[0] - dlon,
+            self.min[1] - dlat,
+            self.max[0] + dlon,
+            self.max[1] + dlat,
+        ])
+    }
+
     /// As `[min_lon, min_lat, max_lon, max_lat]`.
     #[must_use]
     pub const fn to_array(&self) -> [f64; 4] {

@@ -489,7 +489,7 @@ impl FeatureIndex {
 fn candidate_bounds(spatial: &Spatial) -> [f64; 4] {
     match spatial {
         Spatial::All => [-180.0, -90.0, 180.0, 90.0],
-        Spatial::Bbox(b) => *b,
+        Spatial::Bbox(b) => b.to_array(),
         Spatial::Near { point, metres } => {
             grow_bounds([point.x(), point.y(), point.x(), point.y()], *metres)
         }

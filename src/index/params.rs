@@ -143,7 +143,7 @@ impl QueryParams {
         }
         let spatial = if let Some(b) = &self.bbox {
             let b: Bbox = b.parse().map_err(ValidationErrors::from)?;
-            Spatial::Bbox(b.to_array())
+            Spatial::Bbox(b)
         } else if let Some(n) = &self.near {
             let parts: Vec<&str> = n.split(',').collect();
             let [lon, lat, m] = parts[..] else {

@@ -2,6 +2,7 @@
 
 use geo::{Distance, Euclidean, Geometry, Haversine, Intersects, MapCoords, Point};
 
+use crate::domain::Bbox;
 use crate::domain::crs::METRES_PER_DEGREE;
 use crate::domain::time::TimeSpan;
 
@@ -10,8 +11,8 @@ use crate::domain::time::TimeSpan;
 pub enum Spatial {
     /// Everything in the layer.
     All,
-    /// Features whose geometry intersects the box `[min_lon, min_lat, max_lon, max_lat]`.
-    Bbox([f64; 4]),
+    /// Features whose geometry intersects the box.
+    Bbox(Bbox),
     /// Features within `metres` of a point.
     Near {
         /// The centre (lon, lat).
@@ -69,15 +70,7 @@ impl Filters {
 /// of `bounds` (clamped to WGS84).
 #[must_use]
 pub fn grow_bounds(bounds: [f64; 4], metres: f64) -> [f64; 4] {
-    let dlat = metres / METRES_PER_DEGREE;
-    let max_abs_lat = (bounds[1].abs().max(bounds[3].abs()) + dlat).min(89.9);
-    let dlon = (metres / (METRES_PER_DEGREE * max_abs_lat.to_radians().cos())).min(360.0);
-    [
-        (bounds[0] - dlon).max(-180.0),
-        (bounds[1] - dlat).max(-90.0),
-        (bounds[2] + dlon).min(180.0),
-        (bounds[3] + dlat).min(90.0),
-    ]
+    Bbox::clamped(bounds).grown(metres).to_array()
 }
 
 /// Metres between two geometries.
@@ -116,11 +109,9 @@ fn first_coord(g: &Geometry<f64>) -> geo::Coord<f64> {
 pub fn matches_spatial(spatial: &Spatial, g: &Geometry<f64>) -> bool {
     match spatial {
         Spatial::All => true,
-        Spatial::Bbox([x0, y0, x1, y1]) => {
-            let rect = geo::Rect::new(
-                geo::coord! { x: *x0, y: *y0 },
-                geo::coord! { x: *x1, y: *y1 },
-            );
+        Spatial::Bbox(b) => {
+            let [x0, y0, x1, y1] = b.to_array();
+            let rect = geo::Rect::new(geo::coord! { x: x0, y: y0 }, geo::coord! { x: x1, y: y1 });
             rect.intersects(g)
         }
         Spatial::Near { point, metres } => distance_m(&Geometry::Point(*point), g) <= *metres,

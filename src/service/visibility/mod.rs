@@ -160,7 +160,7 @@ fn forbidden(viewer: &Viewer, layer: Layer, what: &str) -> ServiceError {
 fn widen_spatial(spatial: &Spatial) -> Spatial {
     match spatial {
         Spatial::All => Spatial::All,
-        Spatial::Bbox(b) => Spatial::Bbox(crate::index::query::grow_bounds(*b, CELL_REACH_M)),
+        Spatial::Bbox(b) => Spatial::Bbox(b.grown(CELL_REACH_M)),
         Spatial::Near { point, metres } => Spatial::Near {
             point: *point,
             metres: metres + CELL_REACH_M,
@@ -180,7 +180,7 @@ fn widen_spatial(spatial: &Spatial) -> Spatial {
 fn spatial_bbox(spatial: &Spatial) -> Option<[f64; 4]> {
     match spatial {
         Spatial::All => None,
-        Spatial::Bbox(b) => Some(*b),
+        Spatial::Bbox(b) => Some(b.to_array()),
         Spatial::Near { point, metres } => Some(crate::index::query::grow_bounds(
             [point.x(), point.y(), point.x(), point.y()],
             *metres,
