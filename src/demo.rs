@@ -392,18 +392,31 @@ fn incidents_around(
 /// environments, 60 cameras, 15 night-walk routes and the walks done on them.
 #[must_use]
 pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
-    // A different stream from the incidents' (which use DEMO_SEED), so ids never collide.
+    // A different stream from the incidents' (which use DEMO_SEED), so ids never collide. The
+    // steps below draw from it in this order, so the picture stays the same for a date.
     let mut rng = ChaCha8Rng::seed_from_u64(DEMO_SEED.wrapping_add(1));
     let spots = hotspots();
     let mut out = areas(as_of);
     out.extend(incidents(DEMO_SEED, as_of, 3_600));
-    let today = as_of.date();
+    out.extend(risk_environments(&mut rng, &spots, as_of));
+    out.extend(cameras(&mut rng, &spots, as_of));
+    out.extend(routes_and_walks(&mut rng, &spots, as_of));
+    out
+}
 
+/// 40 risk environments near the hotspots, a quarter overdue for review.
+fn risk_environments(
+    rng: &mut ChaCha8Rng,
+    spots: &[Hotspot],
+    as_of: OffsetDateTime,
+) -> Vec<Feature> {
+    let today = as_of.date();
+    let mut out = Vec::new();
     for i in 0..40 {
         let spot = &spots[i % spots.len()];
         let kind = RiskKind::ALL[rng.random_range(0..RiskKind::ALL.len())];
         let level = *pick(
-            &mut rng,
+            rng,
             &[
                 (RiskLevel::Low, 2.0),
                 (RiskLevel::Medium, 3.0),
@@ -434,8 +447,8 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             RiskKind::Other => "Oro rapporterad av skolan",
         };
         out.push(Feature {
-            id: uuid(&mut rng),
-            geometry: Geometry::Point(scatter(&mut rng, spot)),
+            id: uuid(rng),
+            geometry: Geometry::Point(scatter(rng, spot)),
             properties: Properties::RiskEnvironment(Box::new(RiskEnvironment {
                 kind,
                 level,
@@ -462,10 +475,16 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
         });
     }
 
+    out
+}
+
+/// 60 cameras of the municipality, the police and the housing companies.
+fn cameras(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> Vec<Feature> {
+    let mut out = Vec::new();
     for i in 0..60 {
         let spot = &spots[i % spots.len()];
         let owner = *pick(
-            &mut rng,
+            rng,
             &[
                 (CameraOwner::Municipality, 4.0),
                 (CameraOwner::Police, 3.0),
@@ -474,7 +493,7 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             ],
         );
         let status = *pick(
-            &mut rng,
+            rng,
             &[
                 (CameraStatus::Active, 8.0),
                 (CameraStatus::Planned, 1.5),
@@ -495,8 +514,8 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             municipality: spot.municipality,
         };
         out.push(Feature {
-            id: uuid(&mut rng),
-            geometry: Geometry::Point(scatter(&mut rng, &spread)),
+            id: uuid(rng),
+            geometry: Geometry::Point(scatter(rng, &spread)),
             properties: Properties::Camera(Box::new(Camera {
                 direction: f64::from(rng.random_range(0..72u32) * 5),
                 field_of_view: f64::from(rng.random_range(8..23u32) * 5),
@@ -520,6 +539,17 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
         });
     }
 
+    out
+}
+
+/// 15 routes for night walkers, field workers and police, and the walks done on them over the
+/// last eight weeks.
+fn routes_and_walks(
+    rng: &mut ChaCha8Rng,
+    spots: &[Hotspot],
+    as_of: OffsetDateTime,
+) -> Vec<Feature> {
+    let mut out = Vec::new();
     let route_names = [
         "Alby centrum – Albyberget",
         "Fittja centrum – Fittja gård",
@@ -544,11 +574,7 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             3 => RouteKind::FieldWorkers,
             _ => RouteKind::Police,
         };
-        let mut p = offset(
-            spot.centre,
-            gaussian(&mut rng) * 100.0,
-            gaussian(&mut rng) * 100.0,
-        );
+        let mut p = offset(spot.centre, gaussian(rng) * 100.0, gaussian(rng) * 100.0);
         let mut heading = rng.random_range(0.0..TAU);
         let mut coords: Vec<Coord<f64>> = vec![p.into()];
         for _ in 0..rng.random_range(6..10) {
@@ -570,7 +596,7 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
             (RouteKind::FieldWorkers, _) => "Fältgruppen Södertälje",
             (RouteKind::Police, _) => "Polisen",
         };
-        let route_id = uuid(&mut rng);
+        let route_id = uuid(rng);
         let status = if i == 14 {
             RouteStatus::Paused
         } else {
@@ -620,7 +646,7 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
                     "Oro vid centrum, polis informerad",
                 ];
                 out.push(Feature {
-                    id: uuid(&mut rng),
+                    id: uuid(rng),
                     geometry: Geometry::LineString(route_geometry.clone()),
                     properties: Properties::Walk(Box::new(Walk {
                         route_id,

@@ -113,6 +113,15 @@ impl QueryParams {
         default_limit: usize,
         max_limit: usize,
     ) -> Result<ItemsRequest, ValidationErrors> {
+        Ok(ItemsRequest {
+            spatial: self.spatial()?,
+            filters: self.filters(layer)?,
+            page: self.page(default_limit, max_limit)?,
+        })
+    }
+
+    /// Where: `bbox`, `near`, `intersects` (+ `distance`), one at a time.
+    fn spatial(&self) -> Result<Spatial, ValidationErrors> {
         if let Some(f) = &self.f
             && !matches!(f.as_str(), "json" | "geojson")
         {
@@ -141,7 +150,7 @@ impl QueryParams {
                 "goes with intersects (use near=lon,lat,metres around a point)",
             ));
         }
-        let spatial = if let Some(b) = &self.bbox {
+        Ok(if let Some(b) = &self.bbox {
             let b: Bbox = b.parse().map_err(ValidationErrors::from)?;
             Spatial::Bbox(b)
         } else if let Some(n) = &self.near {
@@ -180,7 +189,11 @@ impl QueryParams {
             }
         } else {
             Spatial::All
-        };
+        })
+    }
+
+    /// Which: time window, categories, statuses.
+    fn filters(&self, layer: Layer) -> Result<Filters, ValidationErrors> {
         let time = match &self.datetime {
             Some(d) => Some(parse_datetime(d).map_err(ValidationErrors::from)?),
             None => None,
@@ -193,6 +206,16 @@ impl QueryParams {
             Some(s) => Some(codes(layer, "status", s, layer.status_names())?),
             None => None,
         };
+        Ok(Filters {
+            time,
+            categories,
+            statuses,
+            max_classification: None,
+        })
+    }
+
+    /// Which page: `limit` (1 to `max_limit`) and `offset`.
+    fn page(&self, default_limit: usize, max_limit: usize) -> Result<Page, ValidationErrors> {
         let limit = match &self.limit {
             None => default_limit,
             Some(l) => match l.trim().parse::<usize>() {
@@ -214,16 +237,7 @@ impl QueryParams {
                 .filter(|n| *n <= 100_000_000)
                 .ok_or_else(|| bad("offset", format!("'{o}' is not a whole number from 0")))?,
         };
-        Ok(ItemsRequest {
-            spatial,
-            filters: Filters {
-                time,
-                categories,
-                statuses,
-                max_classification: None,
-            },
-            page: Page { offset, limit },
-        })
+        Ok(Page { offset, limit })
     }
 }
 

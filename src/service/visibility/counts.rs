@@ -30,7 +30,9 @@ use std::sync::Arc;
 use geo::{Contains, Geometry};
 use uuid::Uuid;
 
-use super::{AggregateBy, Bucket, MIN_CELL_COUNT, representative_point};
+use super::{
+    AggregateBy, Bucket, CELL_REACH_M, MIN_CELL_COUNT, representative_point, widen_spatial,
+};
 use crate::domain::access::Viewer;
 use crate::domain::time::TimeSpan;
 use crate::domain::time::week_start;
@@ -347,5 +349,143 @@ impl Service {
             Some(acc.map_or((w, w), |(lo, hi)| (lo.min(w), hi.max(w))))
         });
         (bbox, span)
+    }
+}
+
+/// Counts at exact precision, keyed by cell or area id: the cell's or area's geometry, the
+/// count, the count per category, the area's name.
+type Counted = HashMap<
+    String,
+    (
+        Geometry<f64>,
+        usize,
+        BTreeMap<&'static str, usize>,
+        Option<Arc<str>>,
+    ),
+>;
+
+impl Service {
+    /// Counts for a viewer who sees the layer exactly: every feature it may see, in every cell
+    /// whose centre, or area whose outline, passes `spatial`.
+    pub(super) fn exact_buckets(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        by: AggregateBy,
+        spatial: &Spatial,
+        filters: &Filters,
+    ) -> Vec<Bucket> {
+        let counts = match by {
+            AggregateBy::Grid => self.exact_grid(layer, spatial, filters),
+            AggregateBy::Area => self.exact_areas(viewer, layer, spatial, filters),
+        };
+        counts
+            .into_iter()
+            .map(|(key, (geometry, count, mut by_category, name))| {
+                by_category.retain(|c, _| !c.is_empty());
+                Bucket {
+                    key,
+                    name,
+                    geometry,
+                    count,
+                    by_category,
+                }
+            })
+            .collect()
+    }
+
+    /// Every visible feature of every cell whose centre passes `spatial`.
+    fn exact_grid(&self, layer: Layer, spatial: &Spatial, filters: &Filters) -> Counted {
+        let category = category_of(layer);
+        let mut counts: Counted = HashMap::new();
+        // Every feature of every cell whose centre passes the predicate.
+        for f in self
+            .index()
+            .matching(layer, &widen_spatial(spatial), filters)
+        {
+            let Some(cell) = representative_point(&f.geometry).and_then(|p| self.grid.cell_of(p))
+            else {
+                continue;
+            };
+            let Some(centre) = self.grid.centre(cell) else {
+                continue;
+            };
+            if !matches!(spatial, Spatial::All)
+                && !matches_spatial(spatial, &Geometry::Point(centre))
+            {
+                continue;
+            }
+            let key = format!("E{}_N{}", cell.0, cell.1);
+            let entry = counts.entry(key).or_insert_with(|| {
+                let square = self
+                    .grid
+                    .square(cell)
+                    .map_or(Geometry::Point(centre), Geometry::Polygon);
+                (square, 0, BTreeMap::new(), None)
+            });
+            entry.1 += 1;
+            *entry.2.entry(category(&f)).or_default() += 1;
+        }
+        counts
+    }
+
+    /// The areas the viewer may see, each counted on its own (outlines may overlap).
+    fn exact_areas(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        spatial: &Spatial,
+        filters: &Filters,
+    ) -> Counted {
+        let category = category_of(layer);
+        let mut counts: Counted = HashMap::new();
+        // The areas the viewer may see, each counted on its own (outlines may overlap).
+        let areas = self.index().matching(
+            Layer::Areas,
+            spatial,
+            &Self::ceiling_filters(viewer, &Filters::default()),
+        );
+        for area in &areas {
+            let crate::domain::Properties::Area(a) = &area.properties else {
+                continue;
+            };
+            let name: Arc<str> = Arc::from(&*a.name);
+            let inside = self.index().matching(
+                layer,
+                &Spatial::WithinDistance {
+                    geometry: area.geometry.clone(),
+                    metres: CELL_REACH_M,
+                },
+                filters,
+            );
+            let outline = Spatial::Intersects(area.geometry.clone());
+            for f in inside {
+                if !matches_spatial(&outline, &f.geometry) {
+                    continue;
+                }
+                let entry = counts.entry(area.id.to_string()).or_insert_with(|| {
+                    (
+                        area.geometry.clone(),
+                        0,
+                        BTreeMap::new(),
+                        Some(Arc::clone(&name)),
+                    )
+                });
+                entry.1 += 1;
+                *entry.2.entry(category(&f)).or_default() += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// The category name of a feature (empty when it has none).
+fn category_of(layer: Layer) -> impl Fn(&Feature) -> &'static str {
+    let names = layer.category_names();
+    move |f: &Feature| {
+        f.properties
+            .category_code()
+            .and_then(|c| names.get(usize::from(c)).copied())
+            .unwrap_or("")
     }
 }
