@@ -286,7 +286,7 @@ async fn the_png_has_the_symbol_colour_at_the_feature_and_grants_hold() {
     let rows = app
         .service
         .store()
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             action: Some("export".into()),
             limit: 100,
             ..Default::default()

@@ -11,7 +11,7 @@ use super::auth::{Caller, audit_refusal};
 use super::error::ApiError;
 use super::extract::StrictQuery;
 use crate::domain::time::parse_datetime;
-use crate::store::access::AuditFilter;
+use crate::store::audit::AuditFilter;
 
 /// Query parameters of `/audit`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

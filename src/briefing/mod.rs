@@ -19,7 +19,7 @@ use crate::domain::{Classification, Layer, Properties};
 use crate::index::{Filters, Page, Spatial};
 use crate::service::visibility::{AggregateBy, Shown};
 use crate::service::{Service, ServiceError};
-use crate::store::access::AuditRow;
+use crate::store::audit::AuditRow;
 
 /// The symbols of the web client, read here too: one definition of colours.
 pub const SYMBOLS_JSON: &str = include_str!("../../web/symbols.json");

@@ -32,7 +32,7 @@ pub async fn run(
     };
     let service = open_service(settings).await?;
     let admin = local_viewer(&service)?;
-    let filter = crate::store::access::AuditFilter {
+    let filter = crate::store::audit::AuditFilter {
         since,
         until: None,
         actor: user,

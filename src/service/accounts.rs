@@ -20,7 +20,8 @@ use crate::domain::access::{Via, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::text::check_label;
 use crate::domain::{ValidationErrors, error::Checks};
-use crate::store::access::{AuditRow, SessionRow, TokenRow, UserRow};
+use crate::store::accounts::{SessionRow, TokenRow, UserRow};
+use crate::store::audit::AuditRow;
 
 /// Failed logins allowed before an account or an address is slowed down.
 pub const FREE_LOGIN_ATTEMPTS: i64 = 5;

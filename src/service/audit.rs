@@ -11,7 +11,7 @@ use super::{Service, ServiceError};
 use crate::domain::Layer;
 use crate::domain::access::Viewer;
 use crate::domain::audit::{AuditAction, AuditOutcome};
-use crate::store::access::{AuditFilter, AuditRow};
+use crate::store::audit::{AuditFilter, AuditRow};
 
 /// At most this many feature ids are listed in one record; the count is always in the detail.
 pub const MAX_IDS_PER_RECORD: usize = 10_000;

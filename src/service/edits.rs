@@ -13,7 +13,7 @@ use crate::domain::access::{Action, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::geometry::{DEFAULT_VALIDATION_BUDGET, GeometryLimits, check_limits};
 use crate::domain::{Feature, FeatureDraft, Layer, ValidationError, ValidationErrors};
-use crate::store::access::AuditRow;
+use crate::store::audit::AuditRow;
 
 /// What the client's `If-Match` said.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::domain::Layer;
 use crate::domain::access::{Precision, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::store::StoreError;
-use crate::store::access::AuditRow;
+use crate::store::audit::AuditRow;
 
 impl Service {
     /// Writes every live feature of `layer` that `viewer` may see, as it may see it, as an

@@ -10,7 +10,7 @@ use crate::domain::access::{Action, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::{Feature, FeatureDraft, Layer, Meta, ValidationErrors};
 use crate::store::Progress;
-use crate::store::access::AuditRow;
+use crate::store::audit::AuditRow;
 
 /// The audit outcome of a failed write.
 fn outcome(e: &ServiceError) -> AuditOutcome {

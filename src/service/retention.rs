@@ -12,7 +12,8 @@ use crate::domain::Layer;
 use crate::domain::access::Viewer;
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::time::{week_label, week_start};
-use crate::store::access::{AuditRow, WeeklyCount};
+use crate::store::audit::AuditRow;
+use crate::store::retention::WeeklyCount;
 
 /// How long features are kept, in months, per layer. Only incidents are purged today.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

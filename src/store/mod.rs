@@ -4,10 +4,22 @@
 //! check SQL against two databases at compile time) and are held to one contract by
 //! `tests/store.rs`. Every write is one transaction.
 
-pub mod access;
+/// Runs the same query text on whichever pool the store holds.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+pub mod accounts;
+pub mod audit;
 pub mod codec;
 mod postgis;
 mod read;
+pub mod retention;
 mod sqlite;
 
 use sqlx::{PgPool, SqlitePool};
@@ -56,6 +68,12 @@ pub enum StoreError {
     /// A local file problem (creating the SQLite directory).
     #[error("cannot prepare {1}: {0}")]
     Io(#[source] std::io::Error, String),
+}
+
+/// Whole seconds, so that times sort as text in SQLite.
+#[must_use]
+pub fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 /// The database behind the picture.
@@ -168,7 +186,7 @@ impl Store {
     pub async fn insert_audited(
         &self,
         features: &[Feature],
-        audit: Option<&access::AuditRow>,
+        audit: Option<&audit::AuditRow>,
         progress: Progress<'_>,
     ) -> Result<(), StoreError> {
         let result = match self {
@@ -214,7 +232,7 @@ impl Store {
     pub async fn update_audited(
         &self,
         feature: &Feature,
-        audit: Option<&access::AuditRow>,
+        audit: Option<&audit::AuditRow>,
     ) -> Result<(), StoreError> {
         let done = match self {
             Store::Sqlite(p) => sqlite::update(p, feature, audit).await?,
@@ -254,7 +272,7 @@ impl Store {
         id: Uuid,
         expected_version: i64,
         by: &str,
-        audit: Option<&access::AuditRow>,
+        audit: Option<&audit::AuditRow>,
     ) -> Result<(), StoreError> {
         let now = crate::domain::time::now_utc();
         let done = match self {

@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::access::AuditRow;
+use super::audit::AuditRow;
 use super::codec::Derived;
 use super::{Progress, StoreError};
 use crate::domain::{Feature, Layer};
@@ -62,7 +62,7 @@ pub(super) async fn insert(
         progress(done);
     }
     if let Some(a) = audit {
-        super::access::append_audit_pg(&mut tx, a).await?;
+        super::audit::append_audit_pg(&mut tx, a).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -98,7 +98,7 @@ pub(super) async fn update(
     let done = r.rows_affected() == 1;
     if done {
         if let Some(a) = audit {
-            super::access::append_audit_pg(&mut tx, a).await?;
+            super::audit::append_audit_pg(&mut tx, a).await?;
         }
         tx.commit().await?;
     }
@@ -129,7 +129,7 @@ pub(super) async fn delete(
     let done = r.rows_affected() == 1;
     if done {
         if let Some(a) = audit {
-            super::access::append_audit_pg(&mut tx, a).await?;
+            super::audit::append_audit_pg(&mut tx, a).await?;
         }
         tx.commit().await?;
     }

@@ -25,16 +25,6 @@ fn select(store: &Store, whole_table: bool) -> String {
     )
 }
 
-/// Runs the same query text on whichever pool the store holds.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
-        }
-    };
-}
-
 /// Every live feature of `layer`, or of every layer in one sequential pass over the table.
 pub(super) async fn for_each(
     store: &Store,

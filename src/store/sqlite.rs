@@ -8,7 +8,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::access::AuditRow;
+use super::audit::AuditRow;
 use super::codec::Derived;
 use super::{Progress, StoreError};
 use crate::domain::{Feature, Layer};
@@ -70,7 +70,7 @@ pub(super) async fn insert(
         progress(done);
     }
     if let Some(a) = audit {
-        super::access::append_audit_sqlite(&mut tx, a).await?;
+        super::audit::append_audit_sqlite(&mut tx, a).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -110,7 +110,7 @@ pub(super) async fn update(
     let done = r.rows_affected() == 1;
     if done {
         if let Some(a) = audit {
-            super::access::append_audit_sqlite(&mut tx, a).await?;
+            super::audit::append_audit_sqlite(&mut tx, a).await?;
         }
         tx.commit().await?;
     }
@@ -141,7 +141,7 @@ pub(super) async fn delete(
     let done = r.rows_affected() == 1;
     if done {
         if let Some(a) = audit {
-            super::access::append_audit_sqlite(&mut tx, a).await?;
+            super::audit::append_audit_sqlite(&mut tx, a).await?;
         }
         tx.commit().await?;
     }

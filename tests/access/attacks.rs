@@ -9,9 +9,9 @@ use super::common::{
 };
 use super::organisation_of;
 use lagesbild::domain::Layer;
-use lagesbild::store::access::AuditFilter;
+use lagesbild::store::audit::AuditFilter;
 
-async fn audit_of(app: &TestApp, user: &str) -> Vec<lagesbild::store::access::AuditRow> {
+async fn audit_of(app: &TestApp, user: &str) -> Vec<lagesbild::store::audit::AuditRow> {
     app.service
         .store()
         .audit(&AuditFilter {

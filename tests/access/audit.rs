@@ -8,7 +8,7 @@ use super::common::{
     pg_admin_url, token_for,
 };
 use lagesbild::store::Store;
-use lagesbild::store::access::AuditRow;
+use lagesbild::store::audit::AuditRow;
 
 #[tokio::test]
 async fn every_audited_action_leaves_a_record_that_admins_can_read() {
@@ -188,7 +188,7 @@ async fn audit_log_is_append_only(store: Store) {
         assert!(e.to_string().contains("append-only"), "{e}");
     }
     let rows = store
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             limit: 10,
             ..Default::default()
         })

@@ -197,6 +197,60 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                     Precision::Aggregate => assert!(c["numberOfFeatures"].is_null(), "{ctx}"),
                     _ => assert_eq!(c["numberOfFeatures"], visible.len(), "{ctx}: count"),
                 }
+                // The extent is taken over what the role sees: exact roles get exactly the
+                // brute-force box of the visible features; others a box rounded out from it
+                // (never wider than 0.05° beyond, so nothing above the ceiling widens it).
+                let got: Vec<f64> = c["extent"]["spatial"]["bbox"][0]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect();
+                if !visible.is_empty() {
+                    let mut want = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+                    for id in &visible {
+                        let b = lagesbild::domain::geometry::bounds(&fx.by_id[id].geometry);
+                        want = [
+                            want[0].min(b[0]),
+                            want[1].min(b[1]),
+                            want[2].max(b[2]),
+                            want[3].max(b[3]),
+                        ];
+                    }
+                    match precision {
+                        Precision::Exact => {
+                            for k in 0..4 {
+                                assert!(
+                                    (got[k] - want[k]).abs() < 1e-9,
+                                    "{ctx}: extent {got:?} vs {want:?}"
+                                );
+                            }
+                        }
+                        Precision::Coarse => {
+                            let slack = 0.05 + 0.01; // rounding, and a cell's reach
+                            assert!(
+                                got[0] >= want[0] - slack
+                                    && got[1] >= want[1] - slack
+                                    && got[2] <= want[2] + slack
+                                    && got[3] <= want[3] + slack,
+                                "{ctx}: extent {got:?} vs {want:?}"
+                            );
+                        }
+                        _ => {
+                            // Counts only: within the rounded box of the visible features.
+                            let slack = 0.05 + 0.01;
+                            if got != [-180.0, -90.0, 180.0, 90.0] {
+                                assert!(
+                                    got[0] >= want[0] - slack
+                                        && got[1] >= want[1] - slack
+                                        && got[2] <= want[2] + slack
+                                        && got[3] <= want[3] + slack,
+                                    "{ctx}: extent {got:?} vs {want:?}"
+                                );
+                            }
+                        }
+                    }
+                }
             }
 
             // Items: the whole layer in one page.

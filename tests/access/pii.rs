@@ -64,7 +64,7 @@ async fn identity_and_phone_numbers_in_free_text_are_refused_with_the_field_name
     let rows = app
         .service
         .store()
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             action: Some("create".into()),
             limit: 100,
             ..Default::default()

@@ -68,7 +68,7 @@ async fn purge_removes_old_incidents_for_good_and_keeps_weekly_counts(store: Sto
     assert!(counts.iter().all(|c| c.2 == category && c.0.contains("-W")));
     // The purge is audited with what it removed.
     let rows = store
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             action: Some("purge".into()),
             limit: 10,
             ..Default::default()

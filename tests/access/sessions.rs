@@ -248,7 +248,7 @@ async fn tampered_cookies_wrong_passwords_and_missing_credentials_get_401() {
     let refused = app
         .service
         .store()
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             action: Some("denied".into()),
             limit: 100,
             ..Default::default()
@@ -324,7 +324,7 @@ async fn five_failed_logins_slow_the_account_and_the_source_down() {
     let throttled = app
         .service
         .store()
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             action: Some("login".into()),
             limit: 100,
             ..Default::default()

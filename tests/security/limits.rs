@@ -12,7 +12,7 @@ use super::{audit_rows, backends};
 async fn audit_len(app: &TestApp) -> usize {
     app.service
         .store()
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             limit: 1_000_000,
             ..Default::default()
         })
@@ -91,7 +91,7 @@ async fn audit_fields_are_capped_and_printable() {
     let (urls, _db) = backends().await;
     for url in urls {
         let app = TestApp::spawn(&url, false).await;
-        let row = lagesbild::store::access::AuditRow::new(
+        let row = lagesbild::store::audit::AuditRow::new(
             app.service.clock().now(),
             lagesbild::domain::audit::AuditAction::Login,
             lagesbild::domain::audit::AuditOutcome::Failed,

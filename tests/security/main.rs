@@ -91,10 +91,10 @@ pub async fn read_events(
 pub async fn audit_rows(
     app: &common::TestApp,
     action: &str,
-) -> Vec<lagesbild::store::access::AuditRow> {
+) -> Vec<lagesbild::store::audit::AuditRow> {
     app.service
         .store()
-        .audit(&lagesbild::store::access::AuditFilter {
+        .audit(&lagesbild::store::audit::AuditFilter {
             action: Some(action.into()),
             limit: 100_000,
             ..Default::default()

@@ -17,24 +17,28 @@
 //! - `exact`: everything, less the grant's hidden properties.
 
 mod counts;
+mod extents;
+mod grid;
+mod shown;
+
+pub use extents::{LayerSummary, round_out};
+pub use grid::Grid;
+pub use shown::{CoarseFeature, Shown};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use geo::{Centroid, Geometry, Point, Polygon};
-use serde_json::{Value, json};
-use time::Date;
+use geo::{Centroid, Geometry, Point};
 use uuid::Uuid;
 
 use super::{Change, Service, ServiceError};
 use crate::domain::access::{Precision, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
-use crate::domain::crs::Sweref99Tm;
-use crate::domain::time::{TimeSpan, week_label, week_start, widen_to_weeks};
+use crate::domain::time::{week_start, widen_to_weeks};
 use crate::domain::{Feature, Layer};
 use crate::index::query::matches_spatial;
 use crate::index::{Filters, Page, Spatial};
-use crate::store::access::AuditRow;
+use crate::store::audit::AuditRow;
 
 /// The side of a coarse grid cell, in metres (SWEREF 99 TM).
 pub const CELL_M: f64 = 250.0;
@@ -43,40 +47,7 @@ pub const CELL_M: f64 = 250.0;
 pub const MIN_CELL_COUNT: usize = 3;
 /// How far a coarse cell centre can be from the position it stands for (half the diagonal),
 /// rounded up: candidates are searched this much wider, then tested on the centre.
-const CELL_REACH_M: f64 = 180.0;
-
-/// One feature as a caller may see it.
-#[derive(Debug, Clone)]
-pub enum Shown {
-    /// The feature, less the grant's hidden properties.
-    Exact {
-        /// The feature.
-        feature: Arc<Feature>,
-        /// Properties to leave out.
-        hide: Arc<[String]>,
-    },
-    /// The coarsened view.
-    Coarse(CoarseFeature),
-}
-
-/// A feature snapped to its grid cell, with category, week and area only.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CoarseFeature {
-    /// The feature's id.
-    pub id: Uuid,
-    /// Its layer.
-    pub layer: Layer,
-    /// The grid cell (easting and northing divided by [`CELL_M`]).
-    pub cell: (i64, i64),
-    /// The cell's centre (lon, lat).
-    pub centre: Point<f64>,
-    /// Its category, if the layer has one.
-    pub category: Option<&'static str>,
-    /// The Monday (00:00 UTC, Unix seconds) of its ISO week, if the layer has time.
-    pub week_start: Option<i64>,
-    /// The area holding the cell centre.
-    pub area: Option<Arc<str>>,
-}
+pub(crate) const CELL_REACH_M: f64 = 180.0;
 
 /// A page of features as a caller may see them.
 #[derive(Debug, Clone)]
@@ -126,28 +97,6 @@ pub struct Aggregate {
 /// What a counts answer below `exact` leaves out, in words (shown with every such answer).
 pub const SUPPRESSION_RULE: &str = "Counts below 3 per 250 m cell, ISO week and category (and per area, week and category) are not shown, nor are some further cells whose number would let the hidden ones be worked out; every total is the sum of what is shown.";
 
-/// A layer's extent and size as one viewer may know them ([`Service::layer_summary`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct LayerSummary {
-    /// `[min_lon, min_lat, max_lon, max_lat]`, if the viewer sees anything.
-    pub bbox: Option<[f64; 4]>,
-    /// First and last time (Unix seconds), if the viewer sees anything with a time.
-    pub time: Option<(i64, i64)>,
-    /// How many features the viewer sees (`None` for counts-only viewers).
-    pub count: Option<usize>,
-}
-
-/// A box grown outwards to multiples of `step` degrees.
-#[must_use]
-pub fn round_out(b: [f64; 4], step: f64) -> [f64; 4] {
-    [
-        (b[0] / step).floor() * step,
-        (b[1] / step).floor() * step,
-        (b[2] / step).ceil() * step,
-        (b[3] / step).ceil() * step,
-    ]
-}
-
 fn forbidden(viewer: &Viewer, layer: Layer, what: &str) -> ServiceError {
     ServiceError::Forbidden(format!(
         "your role ({}) {what} the layer '{layer}'",
@@ -190,61 +139,6 @@ fn spatial_bbox(spatial: &Spatial) -> Option<[f64; 4]> {
             crate::domain::geometry::bounds(geometry),
             *metres,
         )),
-    }
-}
-
-/// Grid cells in SWEREF 99 TM.
-pub struct Grid {
-    crs: Sweref99Tm,
-}
-
-impl Grid {
-    /// The 250 m grid.
-    ///
-    /// # Errors
-    /// Only if the bundled projection definitions are broken.
-    pub fn new() -> Result<Self, crate::domain::crs::TransformError> {
-        Ok(Self {
-            crs: Sweref99Tm::new()?,
-        })
-    }
-
-    /// The cell holding a WGS84 position (stable: depends on the position only).
-    #[must_use]
-    pub fn cell_of(&self, p: Point<f64>) -> Option<(i64, i64)> {
-        let (e, n) = self.crs.from_wgs84(p.x(), p.y()).ok()?;
-        #[allow(clippy::cast_possible_truncation)]
-        Some(((e / CELL_M).floor() as i64, (n / CELL_M).floor() as i64))
-    }
-
-    /// The centre of a cell (lon, lat).
-    #[must_use]
-    pub fn centre(&self, cell: (i64, i64)) -> Option<Point<f64>> {
-        #[allow(clippy::cast_precision_loss)]
-        let (e, n) = (
-            (cell.0 as f64 + 0.5) * CELL_M,
-            (cell.1 as f64 + 0.5) * CELL_M,
-        );
-        self.crs.to_wgs84(e, n).ok().map(|(x, y)| Point::new(x, y))
-    }
-
-    /// The cell's square in WGS84.
-    #[must_use]
-    pub fn square(&self, cell: (i64, i64)) -> Option<Polygon<f64>> {
-        #[allow(clippy::cast_precision_loss)]
-        let (e0, n0) = (cell.0 as f64 * CELL_M, cell.1 as f64 * CELL_M);
-        let corners = [
-            (e0, n0),
-            (e0 + CELL_M, n0),
-            (e0 + CELL_M, n0 + CELL_M),
-            (e0, n0 + CELL_M),
-            (e0, n0),
-        ];
-        let ring: Option<Vec<(f64, f64)>> = corners
-            .iter()
-            .map(|(e, n)| self.crs.to_wgs84(*e, *n).ok())
-            .collect();
-        ring.map(|r| Polygon::new(r.into(), Vec::new()))
     }
 }
 
@@ -589,50 +483,6 @@ impl Service {
         )
     }
 
-    /// What `viewer` may know of `layer` as a whole: its extent and (above `aggregate`) how many
-    /// features it holds, computed over what the viewer sees. Exact viewers get the box and time
-    /// span of the features within their ceiling; coarse viewers the same rounded out to 0.05°
-    /// and whole weeks; counts-only viewers the box of the published cells and areas and the
-    /// weeks of published buckets, rounded the same way, and no count.
-    #[must_use]
-    pub fn layer_summary(&self, viewer: &Viewer, layer: Layer) -> LayerSummary {
-        let round = |(bbox, time): (Option<[f64; 4]>, Option<(i64, i64)>)| {
-            (
-                bbox.map(|b| round_out(b, 0.05)),
-                time.map(|(a, b)| {
-                    let w = widen_to_weeks(TimeSpan { start: a, end: b });
-                    (w.start, w.end)
-                }),
-            )
-        };
-        match viewer.precision(layer) {
-            Precision::None => LayerSummary::default(),
-            Precision::Aggregate => {
-                let (bbox, time) = round(self.published_extent(viewer, layer));
-                LayerSummary {
-                    bbox,
-                    time,
-                    count: None,
-                }
-            }
-            p => {
-                let e = self
-                    .index()
-                    .extent_within(layer, viewer.role.ceiling.code());
-                let (bbox, time) = if p == Precision::Exact {
-                    (e.bbox, e.time)
-                } else {
-                    round((e.bbox, e.time))
-                };
-                LayerSummary {
-                    bbox,
-                    time,
-                    count: Some(e.count),
-                }
-            }
-        }
-    }
-
     /// A committed change as `viewer` may see it, or `None` when it is none of their business:
     /// a subscriber hears of a change only when its own view of the feature changed (a coarse
     /// viewer does not learn that a hidden status changed), a feature moved above its ceiling
@@ -674,96 +524,6 @@ impl Service {
                 feature: Arc::clone(feature),
                 hide: Self::hidden(viewer, layer),
             }),
-        }
-    }
-}
-
-impl Shown {
-    /// Whether two views show the same thing (for exact views: the same version, and the same
-    /// hidden-property set; for coarse views: the same cell, category, week and area).
-    #[must_use]
-    pub fn same_view(&self, other: &Shown) -> bool {
-        match (self, other) {
-            (Shown::Coarse(a), Shown::Coarse(b)) => a == b,
-            (Shown::Exact { feature: a, .. }, Shown::Exact { feature: b, .. }) => {
-                let today = time::OffsetDateTime::UNIX_EPOCH.date();
-                a.id == b.id && self.to_value(today).ok() == other.to_value(today).ok()
-            }
-            _ => false,
-        }
-    }
-
-    /// The feature's id.
-    #[must_use]
-    pub fn id(&self) -> Uuid {
-        match self {
-            Shown::Exact { feature, .. } => feature.id,
-            Shown::Coarse(c) => c.id,
-        }
-    }
-
-    /// The RFC 7946 Feature a client receives.
-    ///
-    /// # Errors
-    /// Only if serialisation fails.
-    pub fn to_json(&self, today: Date) -> Result<String, serde_json::Error> {
-        match self {
-            Shown::Exact { feature, hide } if hide.is_empty() => {
-                serde_json::to_string(&feature.geojson(today))
-            }
-            other => serde_json::to_string(&other.to_value(today)?),
-        }
-    }
-
-    /// As [`Shown::to_json`], as a JSON value.
-    ///
-    /// # Errors
-    /// Only if serialisation fails.
-    pub fn to_value(&self, today: Date) -> Result<Value, serde_json::Error> {
-        match self {
-            Shown::Exact { feature, hide } => {
-                let mut v = serde_json::to_value(feature.geojson(today))?;
-                if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
-                    for h in hide.iter() {
-                        props.remove(h);
-                    }
-                }
-                Ok(v)
-            }
-            Shown::Coarse(c) => Ok(json!({
-                "type": "Feature",
-                "id": c.id,
-                "geometry": {"type": "Point", "coordinates": [c.centre.x(), c.centre.y()]},
-                "properties": {
-                    "category": c.category,
-                    "week": c.week_start.map(week_label),
-                    "area": c.area.as_deref(),
-                    "precision": "coarse",
-                    "cell_m": CELL_M,
-                },
-            })),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_position_always_lands_in_the_same_cell_whose_centre_is_near() {
-        let grid = Grid::new().unwrap();
-        let p = Point::new(17.8453, 59.2412);
-        let cell = grid.cell_of(p).unwrap();
-        assert_eq!(grid.cell_of(p), Some(cell));
-        let c = grid.centre(cell).unwrap();
-        assert_eq!(grid.cell_of(c), Some(cell), "the centre is in its own cell");
-        let d = crate::index::query::distance_m(&Geometry::Point(p), &Geometry::Point(c));
-        assert!(d <= CELL_REACH_M, "{d} m");
-        // Nearby positions in the same cell share the centre exactly.
-        let q = Point::new(p.x() + 0.00001, p.y() + 0.00001);
-        if grid.cell_of(q) == Some(cell) {
-            assert_eq!(grid.centre(grid.cell_of(q).unwrap()), Some(c));
         }
     }
 }

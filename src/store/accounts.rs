@@ -1,4 +1,4 @@
-//! Accounts, sessions, API tokens, the audit log and retention, on either back-end.
+//! Accounts, web sessions and API tokens, on either back-end.
 //!
 //! These tables hold plain columns, so one SQL text serves both databases: placeholders are
 //! `$1, $2, …` in order of appearance (SQLite numbers `$N` parameters by first appearance), times
@@ -8,17 +8,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Store, StoreError};
-
-/// Runs the same query text on whichever pool the store holds.
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            Store::Sqlite($pool) => $body,
-            Store::Postgres($pool) => $body,
-        }
-    };
-}
+use super::{Store, StoreError, whole_seconds};
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -79,70 +69,6 @@ pub struct TokenRow {
     pub expires_at: Option<OffsetDateTime>,
     /// Revoked at, if revoked.
     pub revoked_at: Option<OffsetDateTime>,
-}
-
-/// One audit record.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct AuditRow {
-    /// Increasing number (0 before it is stored).
-    pub id: i64,
-    /// When.
-    pub at: OffsetDateTime,
-    /// Who (account name, `anonymous`, or `cli:<os user>`).
-    pub actor: String,
-    /// With which role.
-    pub role: Option<String>,
-    /// What (`login`, `read`, `create`, `export`, `purge`, `denied`, …).
-    pub action: String,
-    /// Which layer.
-    pub layer: Option<String>,
-    /// Which features: a JSON array of ids.
-    pub features: Option<String>,
-    /// Which box was asked for.
-    pub bbox: Option<String>,
-    /// From which address.
-    pub address: Option<String>,
-    /// `ok`, `denied`, `invalid`, `failed`, `throttled`.
-    pub outcome: String,
-    /// Anything else worth knowing, in words.
-    pub detail: Option<String>,
-}
-
-/// Which audit records to read.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    /// At or after.
-    pub since: Option<OffsetDateTime>,
-    /// Before.
-    pub until: Option<OffsetDateTime>,
-    /// By this actor.
-    pub actor: Option<String>,
-    /// This action.
-    pub action: Option<String>,
-    /// At most this many (newest first).
-    pub limit: i64,
-}
-
-/// Appends an audit record in the transaction that makes the change it records.
-macro_rules! append_audit_in {
-    ($name:ident, $conn:ty) => {
-        pub(super) async fn $name(conn: &mut $conn, a: &AuditRow) -> Result<(), sqlx::Error> {
-            sqlx::query("INSERT INTO audit_log (at, actor, role, action, layer, features, bbox, address, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(whole_seconds(a.at)).bind(&a.actor).bind(&a.role).bind(&a.action)
-                .bind(&a.layer).bind(&a.features).bind(&a.bbox).bind(&a.address)
-                .bind(&a.outcome).bind(&a.detail)
-                .execute(conn).await?;
-            Ok(())
-        }
-    };
-}
-append_audit_in!(append_audit_sqlite, sqlx::SqliteConnection);
-append_audit_in!(append_audit_pg, sqlx::PgConnection);
-
-/// Whole seconds, so that times sort as text in SQLite.
-#[must_use]
-pub fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
-    t.replace_nanosecond(0).unwrap_or(t)
 }
 
 const USER_COLUMNS: &str = "name, display_name, organisation, role, password_hash, disabled, failed_logins, locked_until, created_at";
@@ -359,134 +285,5 @@ impl Store {
         let n = on_pool!(self, p => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(n == 1)
-    }
-
-    /// Appends an audit record; returns its id.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn append_audit(&self, a: &AuditRow) -> Result<i64, StoreError> {
-        let sql = "INSERT INTO audit_log (at, actor, role, action, layer, features, bbox, address, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
-        let id: (i64,) = on_pool!(self, p => sqlx::query_as(sql)
-            .bind(whole_seconds(a.at)).bind(&a.actor).bind(&a.role).bind(&a.action)
-            .bind(&a.layer).bind(&a.features).bind(&a.bbox).bind(&a.address)
-            .bind(&a.outcome).bind(&a.detail)
-            .fetch_one(p).await)?;
-        Ok(id.0)
-    }
-
-    /// Audit records matching `filter`, newest first.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
-        // Unused filters compare with themselves, so the placeholders stay in order.
-        let sql = "SELECT id, at, actor, role, action, layer, features, bbox, address, outcome, detail FROM audit_log \
-             WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) AND ($3 IS NULL OR actor = $3) \
-             AND ($4 IS NULL OR action = $4) ORDER BY id DESC LIMIT $5";
-        let since = f.since.map(whole_seconds);
-        let until = f.until.map(whole_seconds);
-        Ok(on_pool!(self, p => sqlx::query_as::<_, AuditRow>(sql)
-            .bind(since).bind(until).bind(&f.actor).bind(&f.action).bind(f.limit)
-            .fetch_all(p).await)?)
-    }
-}
-
-/// An incident past its retention period, as the purge needs it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExpiredIncident {
-    /// Its id.
-    pub id: Uuid,
-    /// Its category.
-    pub category: String,
-    /// When it happened.
-    pub occurred_at: OffsetDateTime,
-    /// The centre of its geometry (lon, lat), to attribute it to an area.
-    pub centre: (f64, f64),
-}
-
-/// Weekly counts kept after a purge: (ISO week, area, category, count).
-pub type WeeklyCount = (String, String, String, i64);
-
-impl Store {
-    /// Every incident, live or deleted, that happened before `cutoff`.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn expired_incidents(
-        &self,
-        cutoff: OffsetDateTime,
-    ) -> Result<Vec<ExpiredIncident>, StoreError> {
-        type Row = (Uuid, Option<String>, OffsetDateTime, f64, f64);
-        let rows: Vec<Row> = match self {
-            Store::Sqlite(p) => sqlx::query_as(
-                "SELECT id, category, time_start, (min_lon + max_lon) / 2, (min_lat + max_lat) / 2 \
-                     FROM features WHERE layer = 'incidents' AND time_start < $1",
-            )
-            .bind(cutoff)
-            .fetch_all(p)
-            .await?,
-            Store::Postgres(p) => sqlx::query_as(
-                "SELECT id, category, time_start, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) \
-                     FROM features WHERE layer = 'incidents' AND time_start < $1",
-            )
-            .bind(cutoff)
-            .fetch_all(p)
-            .await?,
-        };
-        Ok(rows
-            .into_iter()
-            .map(|(id, category, occurred_at, lon, lat)| ExpiredIncident {
-                id,
-                category: category.unwrap_or_default(),
-                occurred_at,
-                centre: (lon, lat),
-            })
-            .collect())
-    }
-
-    /// In one transaction: adds `counts` to the kept weekly counts, deletes the incidents `ids`
-    /// for good, and appends `audit`. All or nothing.
-    ///
-    /// # Errors
-    /// Database errors (then nothing changed).
-    pub async fn purge_incidents(
-        &self,
-        ids: &[Uuid],
-        counts: &[WeeklyCount],
-        audit: &AuditRow,
-    ) -> Result<u64, StoreError> {
-        let upsert = "INSERT INTO incident_weekly_counts (week, area, category, count) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (week, area, category) DO UPDATE SET count = incident_weekly_counts.count + excluded.count";
-        let delete = "DELETE FROM features WHERE id = $1 AND layer = 'incidents'";
-        let append = "INSERT INTO audit_log (at, actor, role, action, layer, features, bbox, address, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        let deleted = on_pool!(self, p => async {
-            let mut tx = p.begin().await?;
-            for (week, area, category, n) in counts {
-                sqlx::query(upsert).bind(week).bind(area).bind(category).bind(n)
-                    .execute(&mut *tx).await?;
-            }
-            let mut deleted = 0;
-            for id in ids {
-                deleted += sqlx::query(delete).bind(id).execute(&mut *tx).await?.rows_affected();
-            }
-            sqlx::query(append)
-                .bind(whole_seconds(audit.at)).bind(&audit.actor).bind(&audit.role).bind(&audit.action)
-                .bind(&audit.layer).bind(&audit.features).bind(&audit.bbox).bind(&audit.address)
-                .bind(&audit.outcome).bind(&audit.detail)
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok::<u64, sqlx::Error>(deleted)
-        }.await)?;
-        Ok(deleted)
-    }
-
-    /// The weekly counts kept from purged incidents, by week, area and category.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn weekly_counts(&self) -> Result<Vec<WeeklyCount>, StoreError> {
-        let sql = "SELECT week, area, category, count FROM incident_weekly_counts ORDER BY week, area, category";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, WeeklyCount>(sql).fetch_all(p).await)?)
     }
 }
