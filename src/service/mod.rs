@@ -44,7 +44,7 @@ pub enum Change {
 }
 
 /// The index with no grant applied ([`Service::unrestricted`]).
-pub struct Unrestricted<'a>(&'a FeatureIndex);
+pub struct Unrestricted<'a>(&'a FeatureIndex, &'a std::sync::atomic::AtomicU64);
 
 impl Unrestricted<'_> {
     /// A live feature by id, whatever its classification.
@@ -85,6 +85,7 @@ impl Unrestricted<'_> {
     /// path; nothing is persisted).
     pub fn load(&self, layer: Layer, features: Vec<Feature>) {
         self.0.load(layer, features);
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -216,6 +217,9 @@ pub struct Service {
     throttle: accounts::SourceThrottle,
     refusals: audit::RefusalCounter,
     grid: visibility::Grid,
+    /// Counts every change applied to the index (caches are valid for one generation).
+    generation: std::sync::atomic::AtomicU64,
+    counts_cache: visibility::counts::CountsCache,
 }
 
 impl Service {
@@ -256,6 +260,8 @@ impl Service {
             retention: options.retention,
             throttle: accounts::SourceThrottle::default(),
             refusals: audit::RefusalCounter::default(),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            counts_cache: visibility::counts::CountsCache::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
     }
@@ -271,7 +277,7 @@ impl Service {
     /// benchmarks and tests. `api/` never uses it (`tests/architecture.rs` checks).
     #[must_use]
     pub fn unrestricted(&self) -> Unrestricted<'_> {
-        Unrestricted(&self.index)
+        Unrestricted(&self.index, &self.generation)
     }
 
     /// The store behind the picture.
@@ -305,7 +311,17 @@ impl Service {
     }
 
     fn announce(&self, change: Change) {
+        // Every change to the index is announced, after it is applied: caches built on an older
+        // generation are stale from here on.
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         // No subscriber is fine.
         let _ = self.changes.send(change);
+    }
+
+    /// How many changes have been applied to the index since start-up.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 }

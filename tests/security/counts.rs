@@ -282,3 +282,50 @@ async fn no_combination_of_count_questions_reveals_a_bucket_under_three() {
         }
     }
 }
+
+#[tokio::test]
+async fn counts_follow_every_write_at_once() {
+    // The published buckets are cached per question; a write must be seen by the next count.
+    let (urls, _db) = backends().await;
+    for url in &urls {
+        let app = seeded(url, false).await;
+        let walker = as_role(&app, "night_walker").await;
+        let ask = || async {
+            let v: Value = walker
+                .get(app.url("/collections/incidents/aggregate?by=grid&category=explosion"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            numbers(&v)
+        };
+        assert!(ask().await.is_empty(), "{url}: no explosions yet");
+        let local = lagesbild::startup::local_viewer(&app.service).unwrap();
+        let drafts = (0..3)
+            .map(|k| {
+                #[allow(clippy::cast_precision_loss)]
+                let lon = CELLS[0] + 0.00001 * f64::from(k);
+                FeatureDraft::from_geojson(
+                    Layer::Incidents,
+                    json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, LAT]},
+                        "properties": {"category": "explosion", "occurred_at": W47, "severity": 4,
+                            "organisation": "Polisen", "classification": "open"}}),
+                )
+                .unwrap()
+            })
+            .collect();
+        app.service
+            .create_many(drafts, &local, &|_| {})
+            .await
+            .unwrap();
+        let after = ask().await;
+        assert_eq!(
+            after.values().map(|(n, _)| *n).sum::<u64>(),
+            3,
+            "{url}: {after:?}"
+        );
+        app.stop().await;
+    }
+}

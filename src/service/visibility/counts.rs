@@ -67,7 +67,7 @@ struct AreaCells {
 }
 
 /// The published buckets of one question's weeks and categories, over the whole layer.
-pub(super) struct Published {
+pub struct Published {
     /// Cell buckets at or over the minimum, after secondary suppression.
     cells: HashMap<(Cell, Slice), usize>,
     /// Area buckets at or over the minimum, after secondary suppression.
@@ -76,15 +76,69 @@ pub(super) struct Published {
     area_list: Vec<AreaCells>,
 }
 
+/// What a set of published buckets depends on: the layer, the viewer's ceiling, the weeks and
+/// the categories (never the box asked about).
+type CountsKey = (Layer, u8, Option<(i64, i64)>, Option<Vec<u8>>);
+
+/// Published buckets already computed, valid while the picture has not changed since.
+#[derive(Default)]
+pub struct CountsCache {
+    entries: std::sync::Mutex<HashMap<CountsKey, (u64, Arc<Published>)>>,
+}
+
+/// Entries kept before the cache starts over (each is one window and category choice).
+const CACHED_QUESTIONS: usize = 64;
+
+/// Runs CPU-heavy work without stalling the async runtime: on a multi-threaded runtime the
+/// worker hands its other tasks over first (`block_in_place`); elsewhere (tests) it runs inline.
+fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 impl Service {
     /// Every published bucket of `layer` for the weeks and categories `filters` select, as
-    /// `viewer` (below exact) may count them.
+    /// `viewer` (below exact) may count them: from the cache while nothing has changed since,
+    /// else computed over the whole layer without stalling the runtime.
     pub(super) fn published_buckets(
         &self,
         viewer: &Viewer,
         layer: Layer,
         filters: &Filters,
-    ) -> Published {
+    ) -> Arc<Published> {
+        let key: CountsKey = (
+            layer,
+            viewer.role.ceiling.code(),
+            filters.time.map(|t| (t.start, t.end)),
+            filters.categories.clone(),
+        );
+        let generation = self.generation();
+        let lock = || {
+            self.counts_cache
+                .entries
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((g, p)) = lock().get(&key)
+            && *g == generation
+        {
+            return Arc::clone(p);
+        }
+        let published = Arc::new(cpu_bound(|| self.compute_published(viewer, layer, filters)));
+        let mut entries = lock();
+        if entries.len() >= CACHED_QUESTIONS {
+            entries.clear();
+        }
+        entries.insert(key, (generation, Arc::clone(&published)));
+        published
+    }
+
+    /// [`Service::published_buckets`], computed.
+    fn compute_published(&self, viewer: &Viewer, layer: Layer, filters: &Filters) -> Published {
         // Whole weeks only: a feature counts in the week it starts, and is selected by it.
         let window = filters.time;
         let mut raw: HashMap<(Cell, Slice), usize> = HashMap::new();

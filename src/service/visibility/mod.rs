@@ -16,7 +16,7 @@
 //!   filter is refused, so many small questions cannot refine an answer.
 //! - `exact`: everything, less the grant's hidden properties.
 
-mod counts;
+pub(crate) mod counts;
 mod extents;
 mod grid;
 mod shown;
