@@ -4,6 +4,8 @@
 //! ([`index`]) for reads, or the database ([`store`]) for writes, which are applied to the index
 //! only after they commit. [`domain`] holds the plain types all of them share and does no I/O.
 
+/// Analyses: pure statistics over what the caller may see.
+pub mod analysis;
 /// The HTTP edge: OGC API – Features, problem+json errors (only module using axum).
 pub mod api;
 /// Briefing maps: one page as SVG, then vector PDF or PNG.

@@ -1,0 +1,4 @@
+//! Analyses over what the caller may see: pure functions, each checked against an established
+//! implementation on fixed fixtures (`scripts/reference/`, `tests/fixtures/`).
+
+pub mod rates;
