@@ -401,6 +401,133 @@ pub fn demo(as_of: OffsetDateTime) -> Vec<Feature> {
     out.extend(risk_environments(&mut rng, &spots, as_of));
     out.extend(cameras(&mut rng, &spots, as_of));
     out.extend(routes_and_walks(&mut rng, &spots, as_of));
+    out.extend(measures(&mut rng, &spots, as_of));
+    out
+}
+
+/// Eight measures around the hotspots, in every status, aiming at the hotspots' categories.
+fn measures(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> Vec<Feature> {
+    use crate::domain::measure::{Cause, CauseBone, Horizon, Measure, MeasureKind, MeasureStatus};
+    let today = as_of.date();
+    let plans: [(
+        &str,
+        MeasureKind,
+        CauseBone,
+        MeasureStatus,
+        &[IncidentCategory],
+    ); 8] = [
+        (
+            "Bättre belysning vid gångtunneln",
+            MeasureKind::Situational,
+            CauseBone::Place,
+            MeasureStatus::Done,
+            &[
+                IncidentCategory::Vandalism,
+                IncidentCategory::ThreatViolence,
+            ],
+        ),
+        (
+            "Fältgrupp fredag och lördag kväll",
+            MeasureKind::Social,
+            CauseBone::Offender,
+            MeasureStatus::Ongoing,
+            &[IncidentCategory::DisorderGathering],
+        ),
+        (
+            "Ökad polisnärvaro vid torget",
+            MeasureKind::Enforcement,
+            CauseBone::Offender,
+            MeasureStatus::Ongoing,
+            &[IncidentCategory::Shooting, IncidentCategory::Explosion],
+        ),
+        (
+            "Inhägnad av parkeringsdäck",
+            MeasureKind::Situational,
+            CauseBone::Place,
+            MeasureStatus::Decided,
+            &[IncidentCategory::CarFire],
+        ),
+        (
+            "Kamerabevakning av centrumgången",
+            MeasureKind::Situational,
+            CauseBone::Victim,
+            MeasureStatus::Proposed,
+            &[IncidentCategory::Vandalism],
+        ),
+        (
+            "Föräldravandringar med skolan",
+            MeasureKind::Social,
+            CauseBone::Offender,
+            MeasureStatus::Ongoing,
+            &[
+                IncidentCategory::DisorderGathering,
+                IncidentCategory::ThreatViolence,
+            ],
+        ),
+        (
+            "Städning och klotterrensning inom 24 timmar",
+            MeasureKind::Situational,
+            CauseBone::Place,
+            MeasureStatus::Done,
+            &[IncidentCategory::Vandalism],
+        ),
+        (
+            "Tillsyn av lokaler",
+            MeasureKind::Enforcement,
+            CauseBone::Place,
+            MeasureStatus::Cancelled,
+            &[IncidentCategory::DrugCache],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (i, (title, kind, bone, status, targets)) in plans.into_iter().enumerate() {
+        let spot = &spots[i % spots.len()];
+        let start = today - Duration::days(rng.random_range(40..200));
+        let finished = matches!(status, MeasureStatus::Done | MeasureStatus::Cancelled);
+        let (organisation, owner) = match kind {
+            MeasureKind::Enforcement => ("Polisen", "Lokalpolisområde Botkyrka"),
+            MeasureKind::Social => ("Botkyrka kommun", "Fältgruppen Botkyrka"),
+            _ => ("Botkyrka kommun", "Tekniska förvaltningen"),
+        };
+        out.push(Feature {
+            id: uuid(rng),
+            geometry: Geometry::Point(scatter(rng, spot)),
+            properties: Properties::Measure(Box::new(Measure {
+                title: title.into(),
+                description: "Demoåtgärd".into(),
+                kind,
+                cause: Cause {
+                    bone,
+                    text: "Demoorsak".into(),
+                },
+                owner: owner.into(),
+                status,
+                decided_at: (status != MeasureStatus::Proposed).then(|| {
+                    let (y, w, _) = start.to_iso_week_date();
+                    format!("{y}-W{w:02}").into_boxed_str()
+                }),
+                start,
+                due: Some(start + Duration::days(90)),
+                end: finished.then(|| start + Duration::days(rng.random_range(20..40))),
+                horizon: if kind == MeasureKind::Social {
+                    Horizon::Long
+                } else {
+                    Horizon::Short
+                },
+                target_categories: targets.to_vec(),
+                comparison_area: None,
+            })),
+            meta: meta(
+                organisation,
+                if i % 2 == 0 {
+                    Classification::Open
+                } else {
+                    Classification::Internal
+                },
+                as_of,
+            ),
+        });
+    }
     out
 }
 

@@ -114,6 +114,7 @@ fn key_of(p: &Properties) -> String {
         Properties::RiskEnvironment(r) => r.level.as_str(),
         Properties::Camera(c) => c.status.as_str(),
         Properties::PatrolRoute(r) => r.kind.as_str(),
+        Properties::Measure(m) => m.status.as_str(),
         Properties::Walk(_) | Properties::Area(_) => "",
     }
     .to_owned()

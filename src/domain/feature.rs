@@ -75,6 +75,8 @@ pub enum Properties {
     Walk(Box<Walk>),
     /// An area.
     Area(Box<Area>),
+    /// A measure.
+    Measure(Box<super::measure::Measure>),
 }
 
 impl Properties {
@@ -88,6 +90,7 @@ impl Properties {
             Properties::PatrolRoute(_) => Layer::PatrolRoutes,
             Properties::Walk(_) => Layer::Walks,
             Properties::Area(_) => Layer::Areas,
+            Properties::Measure(_) => Layer::Measures,
         }
     }
 
@@ -114,6 +117,7 @@ impl Properties {
             Layer::PatrolRoutes => Properties::PatrolRoute(read(value)?),
             Layer::Walks => Properties::Walk(read(value)?),
             Layer::Areas => Properties::Area(read(value)?),
+            Layer::Measures => Properties::Measure(read(value)?),
         };
         props.check()?;
         Ok(props)
@@ -136,6 +140,7 @@ impl Properties {
             Layer::PatrolRoutes => Properties::PatrolRoute(read(text)?),
             Layer::Walks => Properties::Walk(read(text)?),
             Layer::Areas => Properties::Area(read(text)?),
+            Layer::Measures => Properties::Measure(read(text)?),
         };
         props.check()?;
         Ok(props)
@@ -151,6 +156,7 @@ impl Properties {
             Properties::PatrolRoute(p) => p.check(&mut checks),
             Properties::Walk(p) => p.check(&mut checks),
             Properties::Area(p) => p.check(&mut checks),
+            Properties::Measure(p) => p.check(&mut checks),
         }
         checks.finish()
     }
@@ -165,6 +171,7 @@ impl Properties {
             Properties::PatrolRoute(p) => Some(p.kind.code()),
             Properties::Walk(_) => None,
             Properties::Area(p) => p.police_classification.map(|c| c.code()),
+            Properties::Measure(p) => Some(p.kind.code()),
         }
     }
 
@@ -176,6 +183,7 @@ impl Properties {
             Properties::RiskEnvironment(p) => Some(p.status.code()),
             Properties::Camera(p) => Some(p.status.code()),
             Properties::PatrolRoute(p) => Some(p.status.code()),
+            Properties::Measure(p) => Some(p.status.code()),
             Properties::Walk(_) | Properties::Area(_) => None,
         }
     }
@@ -192,6 +200,12 @@ impl Properties {
             Properties::Walk(p) => TimeSpan {
                 start: p.started_at.unix_timestamp(),
                 end: p.ended_at.unix_timestamp(),
+            },
+            Properties::Measure(p) => TimeSpan {
+                start: p.start.midnight().assume_utc().unix_timestamp(),
+                end: p.end.map_or(i64::MAX, |e| {
+                    e.midnight().assume_utc().unix_timestamp() + 86_399
+                }),
             },
             Properties::Camera(_) | Properties::PatrolRoute(_) | Properties::Area(_) => {
                 TimeSpan::ALL

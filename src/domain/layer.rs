@@ -17,6 +17,8 @@ str_enum! {
         Walks = "walks",
         /// Områden: district outlines used to aggregate and compare.
         Areas = "areas",
+        /// Åtgärder: measures decided per area, with owner, dates and follow-up.
+        Measures = "measures",
     }
 }
 
@@ -31,6 +33,7 @@ impl Layer {
             Layer::PatrolRoutes => "Nattvandringsrutter",
             Layer::Walks => "Genomförda vandringar",
             Layer::Areas => "Områden",
+            Layer::Measures => "Åtgärder",
         }
     }
 
@@ -54,6 +57,9 @@ impl Layer {
             Layer::Areas => {
                 "Approximate district outlines with the police classification of vulnerable areas where public."
             }
+            Layer::Measures => {
+                "Measures decided per area: kind, cause answered, owner, status, dates and the incident categories they aim at."
+            }
         }
     }
 
@@ -75,6 +81,7 @@ impl Layer {
             Layer::Cameras => &[Point],
             Layer::PatrolRoutes | Layer::Walks => &[LineString, MultiLineString],
             Layer::Areas => &[Polygon, MultiPolygon],
+            Layer::Measures => &[Point, LineString, Polygon, MultiPolygon],
         }
     }
 
@@ -88,6 +95,7 @@ impl Layer {
             Layer::PatrolRoutes => super::patrol_route::RouteKind::NAMES,
             Layer::Walks => &[],
             Layer::Areas => super::area::PoliceClassification::NAMES,
+            Layer::Measures => super::measure::MeasureKind::NAMES,
         }
     }
 
@@ -99,6 +107,7 @@ impl Layer {
             Layer::RiskEnvironments => super::risk_environment::RiskStatus::NAMES,
             Layer::Cameras => super::camera::CameraStatus::NAMES,
             Layer::PatrolRoutes => super::patrol_route::RouteStatus::NAMES,
+            Layer::Measures => super::measure::MeasureStatus::NAMES,
             Layer::Walks | Layer::Areas => &[],
         }
     }
@@ -113,6 +122,7 @@ impl Layer {
             Layer::PatrolRoutes => Some("kind"),
             Layer::Walks => None,
             Layer::Areas => Some("police_classification"),
+            Layer::Measures => Some("kind"),
         }
     }
 
@@ -123,6 +133,7 @@ impl Layer {
             Layer::Incidents => Some(("occurred_at", None)),
             Layer::RiskEnvironments => Some(("since", None)),
             Layer::Walks => Some(("started_at", Some("ended_at"))),
+            Layer::Measures => Some(("start", Some("end"))),
             Layer::Cameras | Layer::PatrolRoutes | Layer::Areas => None,
         }
     }

@@ -14,6 +14,7 @@ pub mod feature;
 pub mod geometry;
 pub mod incident;
 pub mod layer;
+pub mod measure;
 pub mod patrol_route;
 pub mod pii;
 pub mod risk_environment;

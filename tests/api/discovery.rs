@@ -135,7 +135,8 @@ async fn collections_describe_layers_with_extent_and_vocabularies() {
             "cameras",
             "patrol_routes",
             "walks",
-            "areas"
+            "areas",
+            "measures"
         ]
     );
     let (status, inc) = app.get_json("/collections/incidents").await;

@@ -8,6 +8,7 @@ mod common;
 mod bad_input;
 mod discovery;
 mod gis_client;
+mod measures;
 mod read;
 mod restart;
 mod write;
