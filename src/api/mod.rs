@@ -8,6 +8,7 @@ pub mod briefing;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod followup;
 pub mod headers;
 pub mod items;
 pub mod ogc;
@@ -93,6 +94,10 @@ pub fn router(state: AppState) -> Router {
                 .put(write::replace_item)
                 .patch(write::patch_item)
                 .delete(write::delete_item),
+        )
+        .route(
+            "/collections/measures/items/{featureId}/follow-up",
+            get(followup::get_follow_up),
         )
         .nest_service("/web", web)
         .fallback(not_found)

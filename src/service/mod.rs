@@ -11,6 +11,7 @@ pub mod clock;
 pub mod edits;
 pub mod export;
 pub mod features;
+pub mod followup;
 pub mod import;
 pub mod retention;
 pub mod visibility;
