@@ -642,3 +642,66 @@ async fn many_small_boxes_cannot_refine_a_coarse_position() {
     assert_eq!(problem_status(r).await, 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_measures_follow_up_answers_every_role_within_its_grant() {
+    // Every role × every measure of the fixture (every classification): a follow-up only where
+    // the role reads the measure and the incidents exactly; the measure above the ceiling is the
+    // same 404 as an unknown id; a role that counts incidents below exact gets 403.
+    let db = fresh_sqlite();
+    let as_of = datetime!(2026-11-23 12:00 UTC);
+    let features = fixture(as_of);
+    {
+        let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        store.insert(&features, &|_| {}).await.unwrap();
+        store.close().await;
+    }
+    let app = TestApp::spawn(&db.url, false).await;
+    let measures: Vec<&Feature> = features
+        .iter()
+        .filter(|f| f.layer() == Layer::Measures)
+        .collect();
+    assert!(
+        measures.len() > 6,
+        "the fixture holds measures of every class"
+    );
+    let mut answered = 0;
+    for (role, role_def) in roles().iter() {
+        let name = format!("fu-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let v = viewer_of(role);
+        for m in &measures {
+            let r = client
+                .get(app.url(&format!("/collections/measures/items/{}/follow-up", m.id)))
+                .send()
+                .await
+                .unwrap();
+            let status = problem_status(r).await;
+            let ctx = format!("{role} / measure {} ({})", m.id, m.meta.classification);
+            let read = role_def.grant(Layer::Measures).read;
+            let expected: &[u16] = if read == Precision::None {
+                &[403]
+            } else if !v.may_see_classification(m.meta.classification) {
+                &[404]
+            } else if read != Precision::Exact
+                || role_def.grant(Layer::Incidents).read != Precision::Exact
+            {
+                &[403]
+            } else {
+                // 422 where a demo measure lies in no area.
+                &[200, 422]
+            };
+            assert!(
+                expected.contains(&status),
+                "{ctx}: {status}, expected {expected:?}"
+            );
+            if status == 200 {
+                answered += 1;
+            }
+        }
+    }
+    assert!(answered > 0, "some follow-ups were made");
+    app.stop().await;
+}
