@@ -11,6 +11,7 @@ pub mod extract;
 pub mod followup;
 pub mod headers;
 pub mod items;
+pub mod meetings;
 pub mod ogc;
 pub mod serve;
 pub mod write;
@@ -98,6 +99,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/collections/measures/items/{featureId}/follow-up",
             get(followup::get_follow_up),
+        )
+        .route("/meetings", get(meetings::list).post(meetings::create))
+        .route("/meetings/last", get(meetings::last))
+        .route(
+            "/meetings/{meetingId}",
+            get(meetings::get_one).patch(meetings::patch),
+        )
+        .route(
+            "/meetings/{meetingId}/close",
+            axum::routing::post(meetings::close),
         )
         .nest_service("/web", web)
         .fallback(not_found)

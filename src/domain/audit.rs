@@ -46,6 +46,12 @@ str_enum! {
         TokenList = "token.list",
         /// Retention run: incidents removed for good.
         Purge = "purge",
+        /// A meeting recorded.
+        MeetingCreate = "meeting.create",
+        /// An open meeting's record changed.
+        MeetingEdit = "meeting.edit",
+        /// A meeting closed (its record never changes again).
+        MeetingClose = "meeting.close",
     }
 }
 

@@ -15,6 +15,7 @@ pub mod geometry;
 pub mod incident;
 pub mod layer;
 pub mod measure;
+pub mod meeting;
 pub mod patrol_route;
 pub mod pii;
 pub mod risk_environment;

@@ -13,6 +13,7 @@ pub mod export;
 pub mod features;
 pub mod followup;
 pub mod import;
+pub mod meetings;
 pub mod retention;
 pub mod visibility;
 

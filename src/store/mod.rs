@@ -17,6 +17,7 @@ macro_rules! on_pool {
 pub mod accounts;
 pub mod audit;
 pub mod codec;
+pub mod meetings;
 mod postgis;
 mod read;
 pub mod retention;

@@ -705,3 +705,42 @@ async fn the_measures_follow_up_answers_every_role_within_its_grant() {
     assert!(answered > 0, "some follow-ups were made");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_meetings_records_answer_every_role_by_its_measures_grant() {
+    // Reading the records needs exact measures; writing them needs creating measures for all.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    for (role, role_def) in roles().iter() {
+        let name = format!("mr-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let grant = role_def.grant(Layer::Measures);
+        let r = client.get(app.url("/meetings")).send().await.unwrap();
+        let status = problem_status(r).await;
+        let may_read = grant.read == Precision::Exact;
+        assert_eq!(
+            status,
+            if may_read { 200 } else { 403 },
+            "{role}: GET /meetings"
+        );
+        let r = client
+            .post(app.url("/meetings"))
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({"week": "2026-W49", "held_on": "2026-12-01", "classification": "open"})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = problem_status(r).await;
+        let may_write = grant.create == lagesbild::domain::access::Scope::All;
+        assert_eq!(
+            status,
+            if may_write { 201 } else { 403 },
+            "{role}: POST /meetings"
+        );
+    }
+    app.stop().await;
+}

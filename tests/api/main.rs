@@ -9,6 +9,7 @@ mod bad_input;
 mod discovery;
 mod gis_client;
 mod measures;
+mod meetings;
 mod read;
 mod restart;
 mod write;

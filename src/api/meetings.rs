@@ -1,0 +1,191 @@
+//! `/meetings`: the chiefs' meetings' records (see `service::meetings`).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::auth::{Caller, audit_refusal};
+use super::error::ApiError;
+use super::extract::{JsonBody, StrictQuery, if_match};
+use super::{AppState, base_url};
+use crate::service::ServiceError;
+use crate::service::edits::Expected;
+use crate::service::meetings::Meeting;
+
+/// Query parameters of `GET /meetings`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MeetingsQuery {
+    /// How many, latest first (1–1000, default 50).
+    pub limit: Option<i64>,
+}
+
+fn with_etag(status: StatusCode, m: &Meeting) -> Response {
+    let mut res = (status, axum::Json(m)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", m.version)) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+fn meeting_id(s: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::not_found(format!("no meeting {s}")))
+}
+
+/// The version a change is based on: `If-Match` is required, as for features.
+fn expected(headers: &HeaderMap) -> Result<Option<i64>, ServiceError> {
+    match if_match(headers) {
+        Expected::Missing => Err(ServiceError::PreconditionRequired),
+        Expected::Unreadable(t) => Err(ServiceError::PreconditionUnreadable(t)),
+        Expected::Any => Ok(None),
+        Expected::Version(v) => Ok(Some(v)),
+    }
+}
+
+/// The meetings' records the caller may read, latest first.
+#[utoipa::path(get, path = "/meetings", tag = "Meetings", params(MeetingsQuery),
+    responses(
+        (status = 200, description = "{\"meetings\": [...]}"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role does not read measures exactly", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<MeetingsQuery>,
+) -> Result<Response, ApiError> {
+    match state
+        .service
+        .meetings(&caller.viewer, q.limit.unwrap_or(50))
+        .await
+    {
+        Ok(m) => Ok(axum::Json(json!({"meetings": m})).into_response()),
+        Err(e) => Err(audit_refusal(&state, &caller, "GET /meetings", e).await),
+    }
+}
+
+/// The latest meeting held (what "since the last meeting" starts from), or `null`.
+#[utoipa::path(get, path = "/meetings/last", tag = "Meetings",
+    responses(
+        (status = 200, description = "{\"meeting\": … or null}"),
+        (status = 403, description = "The role does not read measures exactly", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn last(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    match state.service.last_meeting(&caller.viewer).await {
+        Ok(m) => Ok(axum::Json(json!({"meeting": m})).into_response()),
+        Err(e) => Err(audit_refusal(&state, &caller, "GET /meetings/last", e).await),
+    }
+}
+
+/// One meeting's record; `ETag` is its version.
+#[utoipa::path(get, path = "/meetings/{meetingId}", tag = "Meetings",
+    params(("meetingId" = String, Path, description = "The meeting's UUID")),
+    responses(
+        (status = 200, description = "The record"),
+        (status = 404, description = "No such meeting", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = meeting_id(&id)?;
+    match state.service.meeting(&caller.viewer, id).await {
+        Ok(m) => Ok(with_etag(StatusCode::OK, &m)),
+        Err(e) => Err(audit_refusal(&state, &caller, "GET /meetings/{id}", e).await),
+    }
+}
+
+/// Records a meeting: `{"week": "2026-W49", "held_on": "2026-12-01", "organisations": […],
+/// "minutes": "…", "decisions": [{"measure": id, "change": "created"}], "classification": …}`.
+#[utoipa::path(post, path = "/meetings", tag = "Meetings",
+    request_body(content = serde_json::Value, description = "The meeting's record", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded; Location and ETag name it"),
+        (status = 403, description = "The role may not hold meetings", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Breaks the rules; 'errors' names every field", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let m = match state.service.create_meeting(&caller.viewer, body).await {
+        Ok(m) => m,
+        Err(e) => return Err(audit_refusal(&state, &caller, "POST /meetings", e).await),
+    };
+    let mut res = with_etag(StatusCode::CREATED, &m);
+    if let Ok(v) = format!("{}/meetings/{}", base_url(&state, &headers), m.id).parse() {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// Changes an open meeting's record (JSON merge patch); needs `If-Match`. A closed meeting
+/// answers 409: record a correction instead.
+#[utoipa::path(patch, path = "/meetings/{meetingId}", tag = "Meetings",
+    params(("meetingId" = String, Path, description = "The meeting's UUID"), ("If-Match" = String, Header, description = "The ETag read")),
+    request_body(content = serde_json::Value, description = "A merge patch of the record", content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Changed; the new ETag"),
+        (status = 409, description = "The meeting is closed", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed by someone else", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let id = meeting_id(&id)?;
+    let result = match expected(&headers) {
+        Ok(v) => {
+            state
+                .service
+                .change_meeting(&caller.viewer, id, Some(body), false, v)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(m) => Ok(with_etag(StatusCode::OK, &m)),
+        Err(e) => Err(audit_refusal(&state, &caller, "PATCH /meetings/{id}", e).await),
+    }
+}
+
+/// Closes a meeting: its record never changes again. Needs `If-Match`.
+#[utoipa::path(post, path = "/meetings/{meetingId}/close", tag = "Meetings",
+    params(("meetingId" = String, Path, description = "The meeting's UUID"), ("If-Match" = String, Header, description = "The ETag read")),
+    responses(
+        (status = 200, description = "Closed"),
+        (status = 409, description = "Already closed", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn close(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = meeting_id(&id)?;
+    let result = match expected(&headers) {
+        Ok(v) => {
+            state
+                .service
+                .change_meeting(&caller.viewer, id, None, true, v)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(m) => Ok(with_etag(StatusCode::OK, &m)),
+        Err(e) => Err(audit_refusal(&state, &caller, "POST /meetings/{id}/close", e).await),
+    }
+}
