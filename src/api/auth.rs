@@ -37,7 +37,9 @@ pub struct Caller {
     pub csrf_token: Option<String>,
 }
 
-/// The client's address: the socket peer, or with `trust_proxy` the first `X-Forwarded-For`.
+/// The client's address: the socket peer, or with `trust_proxy` the last `X-Forwarded-For`
+/// entry — the one the trusted proxy added. Entries before it are whatever the client sent,
+/// so taking the first would let anyone choose their address (and escape the throttles).
 #[must_use]
 pub fn client_address(parts: &Parts, state: &AppState) -> String {
     if state.config.trust_proxy
@@ -45,7 +47,7 @@ pub fn client_address(parts: &Parts, state: &AppState) -> String {
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     {

@@ -59,6 +59,12 @@ pub struct PurgeReport {
     pub weekly_counts: usize,
 }
 
+/// The Monday 00:00 UTC of the ISO week holding `t`.
+#[must_use]
+pub fn week_floor(t: time::OffsetDateTime) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(week_start(t.unix_timestamp())).unwrap_or(t)
+}
+
 impl Service {
     /// Removes incidents past the retention period for good, keeping weekly counts per area
     /// and category; audited as `purge` with the ids removed.
@@ -71,7 +77,9 @@ impl Service {
             return Ok(PurgeReport::default());
         }
         let now = self.clock().now();
-        let cutoff = months_before(now, months);
+        // Whole ISO weeks go at once: a cut-off inside a week would remove that week's incidents
+        // day by day, and each removal would tell when one happened (docs/SECURITY.md).
+        let cutoff = week_floor(months_before(now, months));
         let _guard = self.writes.lock().await;
         let expired = self.store().expired_incidents(cutoff).await?;
         if expired.is_empty() {
@@ -124,6 +132,16 @@ impl Service {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn the_cutoff_is_a_whole_week() {
+        // 2024-11-23 was a Saturday: the cut-off moves back to Monday 2024-11-18 00:00 UTC,
+        // and every day of that week gives the same cut-off.
+        for day in 18..=24 {
+            let t = datetime!(2024-11-18 10:00 UTC) + time::Duration::days(day - 18);
+            assert_eq!(week_floor(t), datetime!(2024-11-18 00:00 UTC), "{t}");
+        }
+    }
 
     #[test]
     fn months_are_calendar_months() {

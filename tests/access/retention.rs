@@ -36,7 +36,9 @@ async fn purge_removes_old_incidents_for_good_and_keeps_weekly_counts(store: Sto
     let service = Service::open_with(store.clone(), options).await.unwrap();
     let admin = lagesbild::startup::local_viewer(&service).unwrap();
     // One old incident is already (soft-)deleted: retention removes it too.
-    let cutoff = lagesbild::service::retention::months_before(now, 24);
+    let cutoff = lagesbild::service::retention::week_floor(
+        lagesbild::service::retention::months_before(now, 24),
+    );
     let old: Vec<&Feature> = incidents
         .iter()
         .filter(|f| matches!(&f.properties, Properties::Incident(p) if p.occurred_at < cutoff))

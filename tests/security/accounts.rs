@@ -60,3 +60,36 @@ async fn existing_and_unknown_names_answer_alike_and_the_right_password_is_never
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_forged_forwarded_for_entry_does_not_choose_the_address() {
+    // Behind a trusted proxy the address is the entry the proxy appended (the last), never one
+    // the client wrote itself: rotating a forged first entry does not escape the throttle.
+    let (urls, _db) = backends().await;
+    for url in urls {
+        let mut s = settings(&url);
+        s.trust_proxy = true;
+        let app = TestApp::spawn_with(s, false).await;
+        for i in 0..6 {
+            let forged = format!("203.0.113.{i}, 10.9.9.9");
+            let r = app
+                .anonymous
+                .post(app.url("/auth/login"))
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", forged)
+                .body(
+                    json!({"username": "vem-som-helst", "password": "fel lösenord här"})
+                        .to_string(),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                if i < 5 { 401 } else { 429 },
+                "{url}: attempt {i}"
+            );
+        }
+        app.stop().await;
+    }
+}
