@@ -113,6 +113,12 @@ struct SourceState {
     until: Option<OffsetDateTime>,
     /// Refusals during the current wait that were not audited one by one.
     muted: u64,
+    /// Attempts let through and not yet decided: counted with the failures, so that many
+    /// attempts sent at once cannot all pass before the first failure is recorded.
+    pending: i64,
+    /// The last failure: the count is forgotten [`LONGEST_LOCK`] after it (a success does
+    /// not reset it, or an insider could alternate guesses with its own logins).
+    last_failure: Option<OffsetDateTime>,
 }
 
 /// Entries kept per map before old ones are dropped (bounded memory under a flood).
@@ -141,9 +147,26 @@ enum SourceVerdict {
 impl SourceThrottle {
     fn check_source(&self, address: &str, now: OffsetDateTime) -> SourceVerdict {
         let mut map = lock(&self.by_address);
-        let Some(state) = map.get_mut(address) else {
-            return SourceVerdict::Go { muted: 0 };
-        };
+        if map.len() > MAX_THROTTLE_ENTRIES {
+            map.retain(|_, s| s.pending > 0 || s.until.is_some_and(|u| u > now));
+        }
+        let state = map.entry(address.to_owned()).or_default();
+        if state.until.is_none_or(|u| u <= now)
+            && state.last_failure.is_some_and(|t| now - t >= LONGEST_LOCK)
+        {
+            state.failures = 0;
+            state.last_failure = None;
+        }
+        // Attempts in flight count as failures until decided: no more may be under way at once
+        // than failures are still free (one at a time after a wait), so many attempts sent
+        // together cannot all pass before the first failure is recorded.
+        let free = (FREE_LOGIN_ATTEMPTS - state.failures).max(1);
+        if state.until.is_none_or(|u| u <= now) && state.pending >= free {
+            return SourceVerdict::Wait {
+                until: now + Duration::seconds(1),
+                first: false,
+            };
+        }
         match state.until {
             Some(until) if until > now => {
                 state.muted += 1;
@@ -156,6 +179,7 @@ impl SourceThrottle {
                 // The first refusal was audited on its own; the rest are summed up now.
                 let muted = state.muted.saturating_sub(1);
                 state.muted = 0;
+                state.pending += 1;
                 SourceVerdict::Go { muted }
             }
         }
@@ -167,7 +191,9 @@ impl SourceThrottle {
             map.retain(|_, s| s.until.is_some_and(|u| u > now));
         }
         let entry = map.entry(address.to_owned()).or_default();
+        entry.pending = (entry.pending - 1).max(0);
         entry.failures += 1;
+        entry.last_failure = Some(now);
         entry.until = lock_after(entry.failures, now);
         let source = entry.failures;
         drop(map);
@@ -189,13 +215,32 @@ impl SourceThrottle {
     }
 
     fn succeeded(&self, address: &str, name: &str) {
-        lock(&self.by_address).remove(address);
+        if let Some(s) = lock(&self.by_address).get_mut(address) {
+            s.pending = (s.pending - 1).max(0);
+        }
         lock(&self.by_name).remove(name);
+    }
+
+    /// An attempt let through that ended without a verdict on the password (a store error).
+    fn abandoned(&self, address: &str) {
+        if let Some(s) = lock(&self.by_address).get_mut(address) {
+            s.pending = (s.pending - 1).max(0);
+        }
     }
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Password hashes computed at once: one per core.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        )
+    })
 }
 
 /// When the next login may be tried after `failures` failures.
@@ -448,14 +493,31 @@ impl Service {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        let user = self.store().user(name).await?;
+        let user = match self.store().user(name).await {
+            Ok(u) => u,
+            Err(e) => {
+                self.throttle.abandoned(address);
+                return Err(e.into());
+            }
+        };
         let hash = user
             .as_ref()
             .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
         let pw = password.to_owned();
+        // At most one argon2 hash per core at a time (each takes ~19 MiB): a flood of logins
+        // waits here instead of exhausting memory or the blocking pool.
+        let permit = hashing_permits().acquire().await.ok();
         let ok = tokio::task::spawn_blocking(move || password_matches(&pw, &hash))
             .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(|e| ServiceError::Internal(e.to_string()));
+        drop(permit);
+        let ok = match ok {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.throttle.abandoned(address);
+                return Err(e);
+            }
+        };
         let Some(user) = user.filter(|_| ok) else {
             let failures = self.throttle.failed(address, name, now);
             if failures >= FREE_LOGIN_ATTEMPTS {
@@ -466,13 +528,16 @@ impl Service {
                     "repeated failed logins: slowing down"
                 );
             }
-            self.audit_anonymous(anonymous(
+            // Recorded one by one up to a rate per address, then summed up.
+            self.audit_refusal_of_anonymous(anonymous(
                 AuditOutcome::Failed,
                 format!("wrong name or password ({failures} in a row)"),
             ))
             .await?;
             return Err(AuthError::BadCredentials.into());
         };
+        // The password was right: the attempt is decided (the address's count stays).
+        self.throttle.succeeded(address, name);
         if user.disabled {
             self.audit_anonymous(anonymous(
                 AuditOutcome::Denied,
@@ -482,7 +547,6 @@ impl Service {
             return Err(AuthError::Disabled.into());
         }
         let viewer = self.viewer_for(&user, Via::Session, Some(address))?;
-        self.throttle.succeeded(address, name);
         let token = random_secret();
         let csrf_token = random_secret();
         let expires_at = now + self.session_ttl;

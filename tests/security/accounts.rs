@@ -93,3 +93,32 @@ async fn a_forged_forwarded_for_entry_does_not_choose_the_address() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn attempts_sent_at_once_or_between_own_logins_still_count() {
+    let (urls, _db) = backends().await;
+    for url in urls {
+        let mut s = settings(&url);
+        s.trust_proxy = true;
+        let app = TestApp::spawn_with(s, false).await;
+        token_for(&app.service, "offer", "police", "Polisen").await;
+        token_for(&app.service, "insider", "night_walker", "Nattvandrarna").await;
+        // 30 wrong passwords at once from one address: no more than 5 are even tried.
+        let attempts = (0..30).map(|_| login(&app, "10.1.1.1", "offer", "gissning-123456"));
+        let answers = futures_util::future::join_all(attempts).await;
+        let tried = answers.iter().filter(|(s, _)| *s == 401).count();
+        assert!(tried <= 5, "{url}: {tried} guesses were tried");
+        assert!(answers.iter().all(|(s, _)| *s == 401 || *s == 429), "{url}");
+        // An insider alternating guesses with its own successful logins is not reset.
+        for round in 0..3 {
+            for _ in 0..2 {
+                login(&app, "10.2.2.2", "offer", "gissning-654321").await;
+            }
+            let (status, _) = login(&app, "10.2.2.2", "insider", &password_of("insider")).await;
+            if round == 2 {
+                assert_eq!(status, 429, "{url}: the address waits after 5 failures");
+            }
+        }
+        app.stop().await;
+    }
+}
