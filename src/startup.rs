@@ -267,6 +267,7 @@ impl App {
         let state = AppState {
             service,
             config: Arc::new(settings),
+            streams: Arc::default(),
         };
         Ok(Self {
             listener,

@@ -21,6 +21,7 @@ use super::error::ApiError;
     responses(
         (status = 200, description = "text/event-stream of changes the caller may see"),
         (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many open event streams for this account, or in all", body = super::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn events(
     State(state): State<AppState>,
@@ -28,11 +29,30 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let service = state.service.clone();
     let viewer = caller.viewer;
+    // Streams hold a connection each for as long as they last: a few per account, a share of
+    // the connection limit in all, and each ends after a while (the browser reconnects).
+    let total = (state.config.max_connections / 2).max(1);
+    let slot = state.streams.open(&viewer.user, total).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too-many-streams",
+            "Too many event streams",
+            format!(
+                "at most {MAX_STREAMS_PER_ACCOUNT} event streams per account and {total} in all may be open; close one first"
+            ),
+        )
+    })?;
     service.record_subscription(&viewer).await?;
     let mut rx = service.subscribe();
     let stream = async_stream(move |emit| async move {
+        let end = tokio::time::sleep(STREAM_LIFETIME);
+        tokio::pin!(end);
         loop {
-            match rx.recv().await {
+            let next = tokio::select! {
+                () = &mut end => break,
+                n = rx.recv() => n,
+            };
+            match next {
                 Ok(change) => {
                     let Some((kind, shown)) = service.view_change(&viewer, &change) else {
                         continue;
@@ -60,7 +80,58 @@ pub async fn events(
             }
         }
     });
+    // The slot is held by the response body: it is freed as soon as the connection goes.
+    let stream = futures_util::StreamExt::map(stream, move |e| {
+        let _held = &slot;
+        e
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Open event streams per account.
+pub const MAX_STREAMS_PER_ACCOUNT: usize = 4;
+/// How long one event stream lasts before the server ends it (clients reconnect).
+pub const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The open event streams of one server, per account and in all.
+#[derive(Debug, Default)]
+pub struct Streams(std::sync::Mutex<(usize, std::collections::BTreeMap<String, usize>)>);
+
+/// One open stream; it is counted until dropped.
+struct Slot(std::sync::Arc<Streams>, String);
+
+impl Streams {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, (usize, std::collections::BTreeMap<String, usize>)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn open(self: &std::sync::Arc<Self>, user: &str, total: usize) -> Option<Slot> {
+        let mut g = self.lock();
+        let mine = g.1.get(user).copied().unwrap_or(0);
+        if mine >= MAX_STREAMS_PER_ACCOUNT || g.0 >= total {
+            return None;
+        }
+        g.0 += 1;
+        g.1.insert(user.to_owned(), mine + 1);
+        Some(Slot(std::sync::Arc::clone(self), user.to_owned()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut g = self.0.lock();
+        g.0 = g.0.saturating_sub(1);
+        if let Some(n) = g.1.get_mut(&self.1) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                g.1.remove(&self.1);
+            }
+        }
+    }
 }
 
 /// A stream fed by an async producer through a small channel; `emit` returns false once the

@@ -44,6 +44,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// The settings the server runs with.
     pub config: Arc<Settings>,
+    /// The open event streams (limited per account and in all).
+    pub streams: Arc<events::Streams>,
 }
 
 /// The base URL for links: `public_url` when configured, else from the request's `Host`.

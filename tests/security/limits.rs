@@ -141,3 +141,36 @@ async fn half_open_connections_are_closed_after_the_header_read_timeout() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn one_account_cannot_hold_every_connection_with_event_streams() {
+    let (urls, _db) = backends().await;
+    let app = TestApp::spawn(&urls[0], false).await;
+    let walker = super::as_role(&app, "night_walker").await;
+    let mut open = Vec::new();
+    for _ in 0..lagesbild::api::events::MAX_STREAMS_PER_ACCOUNT {
+        let r = walker.get(app.url("/events")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        open.push(r);
+    }
+    let p = assert_problem(walker.get(app.url("/events")).send().await.unwrap(), 429).await;
+    assert!(p["detail"].as_str().unwrap().contains("per account"), "{p}");
+    // Another account is not affected; closing one stream frees a place.
+    let other = super::as_role(&app, "field_worker").await;
+    assert_eq!(
+        other.get(app.url("/events")).send().await.unwrap().status(),
+        200
+    );
+    drop(open.pop());
+    let mut freed = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r = walker.get(app.url("/events")).send().await.unwrap();
+        if r.status() == 200 {
+            freed = true;
+            break;
+        }
+    }
+    assert!(freed, "a closed stream frees its place");
+    app.stop().await;
+}
