@@ -325,6 +325,13 @@ impl FromRequestParts<AppState> for LoginParts {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // A page elsewhere must not sign a browser in (as the attacker's account, say).
+        if let Some(why) = cross_origin(parts, state) {
+            return Err(ServiceError::Forbidden(format!(
+                "sign in from this server's own page ({why})"
+            ))
+            .into());
+        }
         Ok(Self {
             address: client_address(parts, state),
             secure: secure_cookies(state, &parts.headers),

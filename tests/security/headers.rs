@@ -147,3 +147,38 @@ async fn an_incident_in_year_9999_is_refused() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_page_elsewhere_cannot_sign_a_browser_in() {
+    let (urls, _db) = backends().await;
+    let app = TestApp::spawn(&urls[0], false).await;
+    token_for(&app.service, "lisa", "police", "Polisen").await;
+    let body = json!({"username": "lisa", "password": password_of("lisa")}).to_string();
+    let r = app
+        .anonymous
+        .post(app.url("/auth/login"))
+        .header("content-type", "application/json")
+        .header("origin", "http://evil.example")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(r, 403).await;
+    assert!(r_set_cookie_absent(&p));
+    let r = app
+        .anonymous
+        .post(app.url("/auth/login"))
+        .header("content-type", "application/json")
+        .header("origin", app.base.clone())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.stop().await;
+}
+
+/// A refused sign-in is a problem body, nothing more.
+fn r_set_cookie_absent(p: &serde_json::Value) -> bool {
+    p["detail"].as_str().is_some_and(|d| d.contains("own page"))
+}
