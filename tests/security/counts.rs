@@ -329,3 +329,57 @@ async fn counts_follow_every_write_at_once() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn an_outer_area_around_the_districts_cannot_be_differenced() {
+    // A coordinator draws a municipality-wide area around the districts. Were it counted, the
+    // outer count minus the inner ones would reveal incidents outside them; it is left out of
+    // the area counts below exact (the smaller, non-overlapping areas are kept).
+    let (urls, _db) = backends().await;
+    for url in &urls {
+        let app = seeded(url, false).await;
+        let local = lagesbild::startup::local_viewer(&app.service).unwrap();
+        let outer = FeatureDraft::from_geojson(
+            Layer::Areas,
+            json!({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
+                [17.70, 59.15], [18.00, 59.15], [18.00, 59.30], [17.70, 59.30], [17.70, 59.15]]]},
+                "properties": {"name": "Hela kommunen", "municipality": "Botkyrka",
+                    "organisation": "Botkyrka kommun", "classification": "open"}}),
+        )
+        .unwrap();
+        app.service
+            .create_many(vec![outer], &local, &|_| {})
+            .await
+            .unwrap();
+        // Two lone incidents outside every district, inside the outer area.
+        let drafts = [(17.72, 59.16), (17.99, 59.29)]
+            .iter()
+            .map(|(lon, lat)| {
+                FeatureDraft::from_geojson(
+                    Layer::Incidents,
+                    json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                        "properties": {"category": "shooting", "occurred_at": W47, "severity": 4,
+                            "organisation": "Polisen", "classification": "open"}}),
+                )
+                .unwrap()
+            })
+            .collect();
+        app.service
+            .create_many(drafts, &local, &|_| {})
+            .await
+            .unwrap();
+        let walker = as_role(&app, "night_walker").await;
+        let v: Value = walker
+            .get(app.url("/collections/incidents/aggregate?by=area"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names = numbers(&v);
+        assert!(!names.contains_key("Hela kommunen"), "{url}: {names:?}");
+        assert!(names.contains_key("Alby"), "{url}: {names:?}");
+        app.stop().await;
+    }
+}

@@ -13,8 +13,8 @@
 //! - **Secondary suppression**, as statistical offices do. An area's count minus the sum of its
 //!   published cells would reveal what its suppressed cells hold; where that residual is 1 or 2,
 //!   the smallest published cells of that area, week and category are suppressed too until it is
-//!   at least the minimum. Where one area's outline lies inside another's, and the larger minus
-//!   the smaller would be 1 or 2, the smaller area's bucket is suppressed.
+//!   at least the minimum. Only areas whose outlines overlap no smaller counted area take part
+//!   (an outer area minus the districts inside it could otherwise be worked out).
 //! - **Decided on the whole layer.** Whether a bucket is published depends only on the features
 //!   of its week and category over the whole layer, never on the box asked for, so asking about a
 //!   smaller box cannot change a cell's number.
@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use geo::{Contains, Geometry};
+use geo::Geometry;
 use uuid::Uuid;
 
 use super::{
@@ -56,6 +56,30 @@ fn week_of(f: &Feature) -> i64 {
     } else {
         week_start(start)
     }
+}
+
+/// The areas whose outlines overlap none of the others kept, the smallest kept first (areas
+/// that only touch along a border do not overlap).
+fn non_overlapping(mut areas: Vec<AreaCells>) -> Vec<AreaCells> {
+    use geo::{Area, Relate};
+    areas.sort_by(|a, b| {
+        a.outline
+            .unsigned_area()
+            .total_cmp(&b.outline.unsigned_area())
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let mut kept: Vec<AreaCells> = Vec::with_capacity(areas.len());
+    for a in areas {
+        let overlaps = kept.iter().any(|k| {
+            let m = k.outline.relate(&a.outline);
+            m.is_intersects() && !m.is_touches()
+        });
+        if !overlaps {
+            kept.push(a);
+        }
+    }
+    kept.sort_by_key(|a| a.id);
+    kept
 }
 
 /// One visible area: id, name, outline and the cells (with data) whose centre it holds.
@@ -159,7 +183,10 @@ impl Service {
                 .unwrap_or(crate::index::NONE_CODE);
             *raw.entry((cell, (week, category))).or_default() += 1;
         }
-        let area_list = self.area_cells(viewer, raw.keys().map(|(c, _)| *c));
+        // Only areas that overlap no other counted area make the area partition (the smaller
+        // kept first): nested or overlapping outlines could be differenced (the outer minus the
+        // inner ones). Decided on the outlines alone, never on the data.
+        let area_list = non_overlapping(self.area_cells(viewer, raw.keys().map(|(c, _)| *c)));
 
         // Area buckets from every feature (before any suppression), then primary suppression.
         let mut area_raw: HashMap<(Uuid, Slice), usize> = HashMap::new();
@@ -177,30 +204,11 @@ impl Service {
                 by_slice.entry(slice).or_default().push((cell, n));
             }
         }
-        let mut areas: HashMap<(Uuid, Slice), usize> = area_raw
+        let areas: HashMap<(Uuid, Slice), usize> = area_raw
             .iter()
             .filter(|(_, n)| **n >= MIN_CELL_COUNT)
             .map(|(k, n)| (*k, *n))
             .collect();
-
-        // Nested outlines: the larger minus the smaller must not be 1 or 2.
-        let mut slices: Vec<Slice> = area_raw.keys().map(|(_, s)| *s).collect();
-        slices.sort_unstable();
-        slices.dedup();
-        for inner in &area_list {
-            for outer in &area_list {
-                if inner.id == outer.id || !outer.outline.contains(&inner.outline) {
-                    continue;
-                }
-                for slice in &slices {
-                    let big = areas.get(&(outer.id, *slice)).copied().unwrap_or(0);
-                    let small = areas.get(&(inner.id, *slice)).copied().unwrap_or(0);
-                    if small > 0 && big > small && big - small < MIN_CELL_COUNT {
-                        areas.remove(&(inner.id, *slice));
-                    }
-                }
-            }
-        }
 
         // Secondary suppression of cells against each published area bucket, until no residual
         // of 1 or 2 is left (each round suppresses at least one cell bucket, so it ends).

@@ -95,7 +95,7 @@ pub struct Aggregate {
 }
 
 /// What a counts answer below `exact` leaves out, in words (shown with every such answer).
-pub const SUPPRESSION_RULE: &str = "Counts below 3 per 250 m cell, ISO week and category (and per area, week and category) are not shown, nor are some further cells whose number would let the hidden ones be worked out; every total is the sum of what is shown.";
+pub const SUPPRESSION_RULE: &str = "Counts below 3 per 250 m cell, ISO week and category (and per area, week and category) are not shown, nor are some further cells whose number would let the hidden ones be worked out; an area whose outline overlaps a smaller one is not counted; every total is the sum of what is shown.";
 
 fn forbidden(viewer: &Viewer, layer: Layer, what: &str) -> ServiceError {
     ServiceError::Forbidden(format!(
