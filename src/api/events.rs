@@ -44,12 +44,13 @@ pub async fn events(
     })?;
     service.record_subscription(&viewer).await?;
     let mut rx = service.subscribe();
-    let stream = async_stream(move |emit| async move {
+    let stream = async_stream(move |emit, mut gone| async move {
         let end = tokio::time::sleep(STREAM_LIFETIME);
         tokio::pin!(end);
         loop {
             let next = tokio::select! {
                 () = &mut end => break,
+                () = &mut gone => break,
                 n = rx.recv() => n,
             };
             match next {
@@ -135,7 +136,7 @@ impl Drop for Slot {
 }
 
 /// A stream fed by an async producer through a small channel; `emit` returns false once the
-/// client has gone.
+/// client has gone, and `gone` completes then.
 fn async_stream<F, Fut>(producer: F) -> impl Stream<Item = Result<Event, Infallible>>
 where
     F: FnOnce(
@@ -144,16 +145,22 @@ where
                 + Send
                 + Sync,
         >,
+        std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     ) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+    // Completes when the client has gone (the response body, and with it the receiver, was
+    // dropped), so the producer ends at once instead of at its next event.
+    let watcher = tx.clone();
+    let gone: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+        Box::pin(async move { watcher.closed().await });
     let emit = Box::new(move |e: Event| {
         let tx = tx.clone();
         Box::pin(async move { tx.send(e).await.is_ok() })
             as std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>
     });
-    tokio::spawn(producer(emit));
+    tokio::spawn(producer(emit, gone));
     futures_util::stream::unfold(
         rx,
         |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },

@@ -321,6 +321,12 @@ impl Service {
         let _ = self.changes.send(change);
     }
 
+    /// How many live-event subscribers there are.
+    #[must_use]
+    pub fn subscribers(&self) -> usize {
+        self.changes.receiver_count()
+    }
+
     /// How many changes have been applied to the index since start-up.
     #[must_use]
     pub fn generation(&self) -> u64 {

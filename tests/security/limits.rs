@@ -172,5 +172,18 @@ async fn one_account_cannot_hold_every_connection_with_event_streams() {
         }
     }
     assert!(freed, "a closed stream frees its place");
+    // And the server stops listening for it: no subscriber outlives its connection.
+    drop(open);
+    let mut ended = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The field worker's stream and the last walker stream were dropped with their
+        // responses above (never bound): every subscriber ends once its client has gone.
+        if app.service.subscribers() == 0 {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "{} subscribers left", app.service.subscribers());
     app.stop().await;
 }
