@@ -83,6 +83,9 @@ try {
   await police.screenshot({ path: join(artifacts, '02-map-police-overview.png') });
   await zoomTo(police, 14);
   check(await rendered(police, 'incidents') > 0, 'zoomed in, police see incident points');
+  const policeMeasures = await inSource(police, 'measures');
+  check(policeMeasures > 0 && await police.locator('input[data-layer="measures"]').count() === 1,
+    `police see the measures, with a tick box (${policeMeasures})`);
   check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');
   check(await police.locator('.area-name').count() > 5, 'area names are shown');
   await police.screenshot({ path: join(artifacts, '02-map-police-alby.png') });
@@ -267,6 +270,9 @@ try {
   await signIn(walker, process.env.WALKER_USER, process.env.WALKER_PASS);
   await zoomTo(walker, 13);
   check(await inSource(walker, 'incidents') === 0, 'night walkers get no incident points');
+  const walkerMeasures = await inSource(walker, 'measures');
+  check(walkerMeasures > 0 && walkerMeasures < policeMeasures,
+    `night walkers see the open measures only (${walkerMeasures} of ${policeMeasures})`);
   // Counts only, k-anonymous: sparse demo weeks may leave the grid empty, but the areas carry
   // the picture (shaded by count), and nothing under 3 is ever drawn.
   check(await rendered(walker, 'incidents-agg-area') > 0, 'night walkers see incident counts per area');

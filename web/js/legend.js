@@ -30,6 +30,7 @@ function legendFor(layer, symbols, grant) {
     ul.append(li);
   }
   if (layer === 'cameras') entries(symbols.cameras.colors);
+  if (layer === 'measures') entries(symbols.measures.colors, 'ring');
   if (layer === 'patrol_routes') entries(symbols.patrol_routes.colors, 'line');
   return ul;
 }
@@ -38,7 +39,7 @@ function legendFor(layer, symbols, grant) {
 export function buildLayers(c) {
   const list = $('layer-list');
   list.replaceChildren();
-  for (const layer of ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'areas']) {
+  for (const layer of ['incidents', 'risk_environments', 'measures', 'cameras', 'patrol_routes', 'areas']) {
     const g = c.grant(layer);
     if (g === 'none') continue;
     const li = document.createElement('li');

@@ -4,7 +4,7 @@ import * as maplibregl from '../vendor/maplibre-gl/maplibre-gl.mjs';
 import { getJson } from './api.js';
 import { T } from './strings.js';
 
-const LAYERS = ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'areas'];
+const LAYERS = ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'measures', 'areas'];
 const TIMED = new Set(['incidents']);
 
 /** The view kept in the URL: days, hidden layers (map position is MapLibre's `karta`). */
@@ -123,7 +123,7 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
-  for (const id of ['since', 'areas', 'incidents', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes']) {
+  for (const id of ['since', 'areas', 'incidents', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
   add('areas-fill', 'areas', { type: 'fill', paint: {
@@ -146,6 +146,12 @@ export async function createMap(container, me, onStatus, onArea) {
     'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
   add('patrol_routes', 'patrol_routes', { type: 'line', layout: { 'line-cap': 'round' }, paint: {
     'line-color': match('kind', s.patrol_routes.colors, '#009E73'), 'line-width': s.patrol_routes.width } });
+  // Measures: their area shaded, points as rings coloured by status.
+  add('measures-fill', 'measures', { type: 'fill', filter: ['==', ['geometry-type'], 'Polygon'], paint: {
+    'fill-color': match('status', s.measures.colors, '#999999'), 'fill-opacity': 0.2 } });
+  add('measures', 'measures', { type: 'circle', filter: ['==', ['geometry-type'], 'Point'], paint: {
+    'circle-radius': s.measures.radius, 'circle-color': 'rgba(0,0,0,0)',
+    'circle-stroke-color': match('status', s.measures.colors, '#999999'), 'circle-stroke-width': 3 } });
   add('risk_environments', 'risk_environments', { type: 'circle', paint: {
     'circle-radius': s.risk_environments.radius,
     'circle-color': match('level', s.risk_environments.colors, '#E69F00'),
@@ -171,6 +177,7 @@ export async function createMap(container, me, onStatus, onArea) {
   const styleLayers = {
     incidents: ['incidents', 'incidents-heat', 'incidents-agg', 'incidents-agg-area', 'since'],
     risk_environments: ['risk_environments'],
+    measures: ['measures', 'measures-fill'],
     cameras: ['cameras', 'camera-sectors'],
     patrol_routes: ['patrol_routes'],
     areas: ['areas-fill', 'areas-line'],
@@ -237,7 +244,7 @@ export async function createMap(container, me, onStatus, onArea) {
   }
 
   // Details of a clicked feature, as text (never as HTML).
-  const clickable = ['incidents', 'risk_environments', 'cameras', 'patrol_routes', 'incidents-agg', 'areas-fill'];
+  const clickable = ['incidents', 'risk_environments', 'measures', 'measures-fill', 'cameras', 'patrol_routes', 'incidents-agg', 'areas-fill'];
   let picker = null;
   const clickHandlers = [];
   map.on('click', (e) => {

@@ -23,6 +23,7 @@ export const T = {
   layerNames: {
     incidents: 'Händelser',
     risk_environments: 'Riskmiljöer',
+    measures: 'Åtgärder',
     cameras: 'Kameror',
     patrol_routes: 'Nattvandringsrutter',
     walks: 'Genomförda vandringar',
@@ -49,7 +50,9 @@ export const T = {
     classification: 'Klassning', week: 'Vecka', area: 'Område', kind: 'Typ', level: 'Nivå',
     since: 'Sedan', last_assessed: 'Senast bedömd', assessed_by: 'Bedömd av',
     next_review: 'Nästa omprövning', stale: 'Ej omprövad i tid', direction: 'Riktning (°)',
-    field_of_view: 'Synfält (°)', range_m: 'Räckvidd (m)', owner: 'Ägare',
+    field_of_view: 'Synfält (°)', range_m: 'Räckvidd (m)', owner: 'Ägare/ansvarig',
+    title: 'Rubrik', cause: 'Orsak', decided_at: 'Beslutad vid möte', start: 'Start', due: 'Klart senast',
+    end: 'Avslutad', horizon: 'Effekt på', target_categories: 'Inriktad mot', comparison_area: 'Jämförelseområde',
     permit_reference: 'Tillstånd', name: 'Namn', weekdays: 'Veckodagar', start_time: 'Start',
     end_time: 'Slut', municipality: 'Kommun', police_classification: 'Polisens klassning',
     count: 'Antal', version: 'Version', created_at: 'Skapad', updated_at: 'Ändrad',
