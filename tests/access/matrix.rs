@@ -744,3 +744,57 @@ async fn the_meetings_records_answer_every_role_by_its_measures_grant() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn exports_and_the_last_meeting_answer_every_role_within_its_grant() {
+    // /exports/{file}: every role gets a briefing of what it may see (a role that sees nothing
+    // of a layer simply gets none of it), never more; an unknown export is 404 for everyone.
+    // /meetings/last: only roles that read measures exactly.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    for (role, role_def) in roles().iter() {
+        let name = format!("ex-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let r = client
+            .get(app.url(
+                "/exports/briefing.png?area=Alby&from=2026-11-01&to=2026-11-23&as_of=2026-11-23T08:00:00Z",
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{role}: /exports/briefing.png");
+        assert_eq!(r.headers()["content-type"], "image/png", "{role}");
+        let r = client
+            .get(app.url("/exports/secrets.csv"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem_status(r).await, 404, "{role}: unknown export");
+        let r = client.get(app.url("/meetings/last")).send().await.unwrap();
+        let status = problem_status(r).await;
+        let may_read = role_def.grant(Layer::Measures).read == Precision::Exact;
+        assert_eq!(
+            status,
+            if may_read { 200 } else { 403 },
+            "{role}: /meetings/last"
+        );
+    }
+    // Every export is audited with the role that made it.
+    let rows = app
+        .service
+        .store()
+        .audit(&lagesbild::store::audit::AuditFilter {
+            action: Some("export".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        rows.len() >= roles().iter().count(),
+        "{} export records",
+        rows.len()
+    );
+    app.stop().await;
+}
