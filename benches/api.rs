@@ -31,40 +31,29 @@ fn benches(c: &mut Criterion) {
         // account with an API token.
         let service = app.service();
         let admin = lagesbild::startup::local_viewer(&service).unwrap();
-        service
-            .add_user(
-                lagesbild::service::accounts::NewUser {
-                    name: "bench".into(),
-                    display_name: "bench".into(),
-                    organisation: "Polisen".into(),
-                    role: "police".into(),
-                    password: "bench-password-123".into(),
-                },
-                &admin,
-            )
-            .await
-            .unwrap();
-        let (_, token) = service
-            .create_token("bench", "bench", None, &admin)
-            .await
-            .unwrap();
-        service
-            .add_user(
-                lagesbild::service::accounts::NewUser {
-                    name: "walker".into(),
-                    display_name: "walker".into(),
-                    organisation: "Nattvandrarna".into(),
-                    role: "night_walker".into(),
-                    password: "bench-password-123".into(),
-                },
-                &admin,
-            )
-            .await
-            .unwrap();
-        let (_, walker_token) = service
-            .create_token("walker", "bench", None, &admin)
-            .await
-            .unwrap();
+        // An account of `role` with an API token.
+        let token_for = async |name: &str, role: &str, organisation: &str| {
+            service
+                .add_user(
+                    lagesbild::service::accounts::NewUser {
+                        name: name.into(),
+                        display_name: name.into(),
+                        organisation: organisation.into(),
+                        role: role.into(),
+                        password: "bench-password-123".into(),
+                    },
+                    &admin,
+                )
+                .await
+                .unwrap();
+            service
+                .create_token(name, "bench", None, &admin)
+                .await
+                .unwrap()
+                .1
+        };
+        let token = token_for("bench", "police", "Polisen").await;
+        let walker_token = token_for("walker", "night_walker", "Nattvandrarna").await;
         app.service().unrestricted().load(
             Layer::Areas,
             lagesbild::demo::areas(datetime!(2026-11-23 12:00 UTC)),

@@ -46,6 +46,32 @@ fn expected(headers: &HeaderMap) -> Result<Option<i64>, ServiceError> {
     }
 }
 
+/// Changes (`patch`) or closes (no patch) a meeting at the version `If-Match` names.
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+    patch: Option<serde_json::Value>,
+    what: &str,
+) -> Result<Response, ApiError> {
+    let id = meeting_id(id)?;
+    let close = patch.is_none();
+    let result = match expected(headers) {
+        Ok(v) => {
+            state
+                .service
+                .change_meeting(&caller.viewer, id, patch, close, v)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(m) => Ok(with_etag(StatusCode::OK, &m)),
+        Err(e) => Err(audit_refusal(state, caller, what, e).await),
+    }
+}
+
 /// The meetings' records the caller may read, latest first.
 #[utoipa::path(get, path = "/meetings", tag = "Meetings", params(MeetingsQuery),
     responses(
@@ -144,20 +170,15 @@ pub async fn patch(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let id = meeting_id(&id)?;
-    let result = match expected(&headers) {
-        Ok(v) => {
-            state
-                .service
-                .change_meeting(&caller.viewer, id, Some(body), false, v)
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(m) => Ok(with_etag(StatusCode::OK, &m)),
-        Err(e) => Err(audit_refusal(&state, &caller, "PATCH /meetings/{id}", e).await),
-    }
+    change(
+        &state,
+        &caller,
+        &id,
+        &headers,
+        Some(body),
+        "PATCH /meetings/{id}",
+    )
+    .await
 }
 
 /// Closes a meeting: its record never changes again. Needs `If-Match`.
@@ -174,18 +195,13 @@ pub async fn close(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = meeting_id(&id)?;
-    let result = match expected(&headers) {
-        Ok(v) => {
-            state
-                .service
-                .change_meeting(&caller.viewer, id, None, true, v)
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(m) => Ok(with_etag(StatusCode::OK, &m)),
-        Err(e) => Err(audit_refusal(&state, &caller, "POST /meetings/{id}/close", e).await),
-    }
+    change(
+        &state,
+        &caller,
+        &id,
+        &headers,
+        None,
+        "POST /meetings/{id}/close",
+    )
+    .await
 }

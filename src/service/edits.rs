@@ -10,10 +10,9 @@ use uuid::Uuid;
 
 use super::{Service, ServiceError};
 use crate::domain::access::{Action, Viewer};
-use crate::domain::audit::{AuditAction, AuditOutcome};
+use crate::domain::audit::AuditAction;
 use crate::domain::geometry::{DEFAULT_VALIDATION_BUDGET, GeometryLimits, check_limits};
 use crate::domain::{Feature, FeatureDraft, Layer, ValidationError, ValidationErrors};
-use crate::store::audit::AuditRow;
 
 /// What the client's `If-Match` said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,23 +37,6 @@ const fn audit_action(action: Action) -> AuditAction {
 }
 
 impl Service {
-    /// Records an attempted write that was refused before it reached the store.
-    async fn refused_write(
-        &self,
-        viewer: &Viewer,
-        action: Action,
-        layer: Layer,
-        id: Option<Uuid>,
-        outcome: AuditOutcome,
-        detail: String,
-    ) -> Result<(), ServiceError> {
-        let row = AuditRow::new(self.clock().now(), audit_action(action), outcome)
-            .layer(layer)
-            .features(id)
-            .detail(detail);
-        self.audit(viewer, row).await
-    }
-
     /// Reads a client's Feature for `layer`: size limits on the raw JSON first (before any
     /// geometric work), then the layer's rules off the async runtime within a time budget.
     /// Refusals are audited.
@@ -69,16 +51,15 @@ impl Service {
         if let Some(g) = body.get("geometry")
             && let Err(e) = check_limits(g, &limits, "/geometry")
         {
-            self.refused_write(
-                viewer,
-                action,
-                layer,
-                None,
-                AuditOutcome::Invalid,
-                e.to_string(),
-            )
-            .await?;
-            return Err(ServiceError::TooLarge(e.to_string()));
+            return self
+                .refused(
+                    viewer,
+                    audit_action(action),
+                    layer,
+                    &[],
+                    ServiceError::TooLarge(e.to_string()),
+                )
+                .await;
         }
         let parsed = tokio::task::spawn_blocking(move || {
             FeatureDraft::from_geojson_with(layer, body, &limits, DEFAULT_VALIDATION_BUDGET)
@@ -88,16 +69,14 @@ impl Service {
         match parsed {
             Ok(d) => Ok(d),
             Err(e) => {
-                self.refused_write(
+                self.refused(
                     viewer,
-                    action,
+                    audit_action(action),
                     layer,
-                    None,
-                    AuditOutcome::Invalid,
-                    e.to_string(),
+                    &[],
+                    ServiceError::Invalid(e),
                 )
-                .await?;
-                Err(ServiceError::Invalid(e))
+                .await
             }
         }
     }
@@ -135,16 +114,14 @@ impl Service {
                 })
                 .collect(),
         );
-        self.refused_write(
+        self.refused(
             viewer,
-            Action::Edit,
+            AuditAction::Edit,
             layer,
-            Some(id),
-            AuditOutcome::Invalid,
-            errors.to_string(),
+            &[id],
+            ServiceError::Invalid(errors),
         )
-        .await?;
-        Err(ServiceError::Invalid(errors))
+        .await
     }
 
     /// The feature `viewer` wants to change, and the version it must be at: 404/403 (audited)
@@ -160,13 +137,9 @@ impl Service {
         let current = match self.changeable(viewer, action, layer, id) {
             Ok(c) => c,
             Err(e) => {
-                let outcome = match e {
-                    ServiceError::Forbidden(_) => AuditOutcome::Denied,
-                    _ => AuditOutcome::NotFound,
-                };
-                self.refused_write(viewer, action, layer, Some(id), outcome, e.to_string())
-                    .await?;
-                return Err(e);
+                return self
+                    .refused(viewer, audit_action(action), layer, &[id], e)
+                    .await;
             }
         };
         let version = match expected {
@@ -300,7 +273,7 @@ impl Service {
 }
 
 /// RFC 7396 JSON Merge Patch.
-fn merge_patch(target: &mut Value, patch: &Value) {
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {
         *target = patch.clone();
         return;

@@ -66,31 +66,22 @@ fn check_ceiling(viewer: &Viewer, draft: &FeatureDraft) -> Result<(), ServiceErr
 }
 
 impl Service {
-    /// Records a write and its outcome; the write's own result is returned unchanged.
-    async fn audited<T>(
+    /// Records a refused or failed write (a success is recorded in its own transaction) and
+    /// hands the error back.
+    pub(super) async fn refused<T>(
         &self,
         viewer: &Viewer,
         action: AuditAction,
         layer: Layer,
         ids: &[Uuid],
-        result: Result<T, ServiceError>,
+        e: ServiceError,
     ) -> Result<T, ServiceError> {
-        let row = AuditRow::new(
-            self.clock().now(),
-            action,
-            match &result {
-                Ok(_) => AuditOutcome::Ok,
-                Err(e) => outcome(e),
-            },
-        )
-        .layer(layer)
-        .features(ids.iter().copied());
-        let row = match &result {
-            Ok(_) => row.detail(format!("{} features", ids.len())),
-            Err(e) => row.detail(e.to_string()),
-        };
+        let row = AuditRow::new(self.clock().now(), action, outcome(&e))
+            .layer(layer)
+            .features(ids.iter().copied())
+            .detail(e.to_string());
         self.audit(viewer, row).await?;
-        result
+        Err(e)
     }
 
     /// The feature `viewer` wants to `action`, if it may: a feature it cannot see exactly
@@ -172,7 +163,7 @@ impl Service {
         match self.create_unaudited(drafts, viewer, progress).await {
             Ok(created) => Ok(created),
             Err(e) => {
-                self.audited(viewer, AuditAction::Create, layer, &ids, Err(e))
+                self.refused(viewer, AuditAction::Create, layer, &ids, e)
                     .await
             }
         }
@@ -264,7 +255,7 @@ impl Service {
         {
             Ok(f) => Ok(f),
             Err(e) => {
-                self.audited(viewer, AuditAction::Edit, layer, &[id], Err(e))
+                self.refused(viewer, AuditAction::Edit, layer, &[id], e)
                     .await
             }
         }
@@ -337,7 +328,7 @@ impl Service {
         {
             Ok(()) => Ok(()),
             Err(e) => {
-                self.audited(viewer, AuditAction::Delete, layer, &[id], Err(e))
+                self.refused(viewer, AuditAction::Delete, layer, &[id], e)
                     .await
             }
         }

@@ -349,15 +349,7 @@ impl Service {
                     .into());
                 }
             }
-            if let Value::Object(d) = &mut doc {
-                for (k, v) in p {
-                    if v.is_null() {
-                        d.remove(&k);
-                    } else {
-                        d.insert(k, v);
-                    }
-                }
-            }
+            super::edits::merge_patch(&mut doc, &Value::Object(p));
             draft = MeetingDraft::from_json(doc)?;
             self.check_references(viewer, &draft)?;
         }
