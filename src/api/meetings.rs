@@ -24,6 +24,17 @@ pub struct MeetingsQuery {
     pub limit: Option<i64>,
 }
 
+/// Query parameters of `GET /meetings/agenda`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AgendaQuery {
+    /// The ISO week, `2026-W49` (default: this week).
+    pub week: Option<String>,
+    /// The window compared, in weeks (1–26, default 4).
+    pub weeks: Option<u8>,
+}
+
 fn with_etag(status: StatusCode, m: &Meeting) -> Response {
     let mut res = (status, axum::Json(m)).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", m.version)) {
@@ -104,6 +115,34 @@ pub async fn last(State(state): State<AppState>, caller: Caller) -> Result<Respo
     match state.service.last_meeting(&caller.viewer).await {
         Ok(m) => Ok(axum::Json(json!({"meeting": m})).into_response()),
         Err(e) => Err(audit_refusal(&state, &caller, "GET /meetings/last", e).await),
+    }
+}
+
+/// The weekly agenda, area by area in the order set on the areas (`agenda_order`): incidents per
+/// category this week and in the window against the previous window and the same weeks last
+/// year; what is new, changed or closed since the last meeting; the densest 250 m cells; measures
+/// due or overdue; walks planned against logged; risk environments past review; cameras out of
+/// order. Counts follow the role's grant (below exact: `null` where not shown, and
+/// `counts_rule` says why); `not_shown` names the layers the role's grant leaves out.
+#[utoipa::path(get, path = "/meetings/agenda", tag = "Meetings", params(AgendaQuery),
+    responses(
+        (status = 200, description = "The agenda"),
+        (status = 400, description = "An unknown parameter", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role does not read measures exactly", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "'week' is not an ISO week, or 'weeks' out of range", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn agenda(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<AgendaQuery>,
+) -> Result<Response, ApiError> {
+    match state
+        .service
+        .agenda(&caller.viewer, q.week.as_deref(), q.weeks)
+        .await
+    {
+        Ok(a) => Ok(axum::Json(a).into_response()),
+        Err(e) => Err(audit_refusal(&state, &caller, "GET /meetings/agenda", e).await),
     }
 }
 

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route("/meetings/last", get(meetings::last))
+        .route("/meetings/agenda", get(meetings::agenda))
         .route(
             "/meetings/{meetingId}",
             get(meetings::get_one).patch(meetings::patch),

@@ -37,6 +37,10 @@ pub struct Area {
     /// Where the outline comes from.
     #[serde(default)]
     pub source: Box<str>,
+    /// Its place on the chiefs' meeting's weekly agenda (lowest first; areas without one come
+    /// after, by name). The security coordinator sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agenda_order: Option<u16>,
 }
 
 impl Area {

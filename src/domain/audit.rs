@@ -52,6 +52,8 @@ str_enum! {
         MeetingEdit = "meeting.edit",
         /// A meeting closed (its record never changes again).
         MeetingClose = "meeting.close",
+        /// A meeting's weekly agenda made.
+        Agenda = "meeting.agenda",
     }
 }
 

@@ -120,6 +120,21 @@ pub fn week_label(week_start: i64) -> String {
     )
 }
 
+/// The Monday of an ISO week written `2026-W49`.
+///
+/// # Errors
+/// A message saying what is wrong with the text.
+pub fn parse_iso_week(s: &str) -> Result<time::Date, String> {
+    let bad = || format!("'{s}' is not an ISO week; write e.g. 2026-W49");
+    let (y, w) = s.split_once("-W").ok_or_else(bad)?;
+    if y.len() != 4 || w.len() != 2 {
+        return Err(bad());
+    }
+    let (y, w): (i32, u8) = (y.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?);
+    time::Date::from_iso_week_date(y, w, time::Weekday::Monday)
+        .map_err(|_| format!("{y} has no week {w}"))
+}
+
 /// A time window widened to whole ISO weeks (what coarse and aggregate viewers filter on).
 #[must_use]
 pub fn widen_to_weeks(span: TimeSpan) -> TimeSpan {
@@ -157,6 +172,23 @@ mod tests {
         });
         assert_eq!((w.start, w.end), (monday, sunday));
         assert_eq!(widen_to_weeks(TimeSpan::ALL), TimeSpan::ALL);
+    }
+
+    #[test]
+    fn iso_weeks_parse_to_their_monday() {
+        assert_eq!(
+            parse_iso_week("2026-W49").unwrap(),
+            time::macros::date!(2026 - 11 - 30)
+        );
+        // 2026 has 53 ISO weeks, 2025 has 52; week 1 of 2026 starts in 2025.
+        assert_eq!(
+            parse_iso_week("2026-W01").unwrap(),
+            time::macros::date!(2025 - 12 - 29)
+        );
+        assert!(parse_iso_week("2026-W53").is_ok());
+        for bad in ["2025-W53", "2026-49", "2026-W9", "26-W49", "2026-W00", "x"] {
+            assert!(parse_iso_week(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

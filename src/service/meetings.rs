@@ -144,7 +144,7 @@ fn to_meeting(row: &MeetingRow) -> Result<Meeting, ServiceError> {
 }
 
 impl Service {
-    fn may_read_meetings(viewer: &Viewer) -> Result<(), ServiceError> {
+    pub(super) fn may_read_meetings(viewer: &Viewer) -> Result<(), ServiceError> {
         if viewer.role.grant(Layer::Measures).read == Precision::Exact {
             Ok(())
         } else {

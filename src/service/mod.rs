@@ -6,6 +6,7 @@
 //! a newer one. Readers never take that lock.
 
 pub mod accounts;
+pub mod agenda;
 pub mod audit;
 pub mod clock;
 pub mod edits;

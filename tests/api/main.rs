@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod agenda;
 mod bad_input;
 mod discovery;
 mod gis_client;

@@ -1,0 +1,348 @@
+//! The weekly agenda (`GET /meetings/agenda`) against a brute-force reading of the same data:
+//! counts per area and category for every period, measures due, walks planned against logged,
+//! flagged risk environments and cameras, "since the last meeting", the order set on areas;
+//! what lower roles get; bad input by parameter. SQLite and PostGIS.
+
+use std::collections::HashMap;
+
+use geo::Intersects;
+use lagesbild::domain::{Classification, Feature, Layer, Properties};
+use serde_json::{Value, json};
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::common::{
+    TestApp, assert_problem, client_with_token, fresh_pg_url, fresh_sqlite, get_value,
+    pg_admin_url, send_geojson, send_patch, token_for,
+};
+
+fn day(v: &Value) -> Date {
+    Date::parse(
+        v.as_str().unwrap(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .unwrap()
+}
+
+fn in_period(t: OffsetDateTime, p: &Value) -> bool {
+    let (from, to) = (day(&p["from"]), day(&p["to"]));
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.date() >= from && t.date() <= to
+}
+
+fn area_of<'a>(areas: &'a [std::sync::Arc<Feature>], id: &str) -> &'a Feature {
+    areas.iter().find(|a| a.id.to_string() == id).unwrap()
+}
+
+async fn check(url: &str) {
+    let app = TestApp::spawn(url, true).await;
+    let coord = client_with_token(
+        &token_for(
+            &app.service,
+            "ag-coord",
+            "security_coordinator",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let social = client_with_token(
+        &token_for(&app.service, "ag-soc", "social_services", "Botkyrka kommun").await,
+    );
+    let walker = client_with_token(
+        &token_for(&app.service, "ag-walk", "night_walker", "Nattvandrarna").await,
+    );
+    let all = app.service.unrestricted();
+    let areas = all.all(Layer::Areas);
+    let internal = |f: &Feature| f.meta.classification <= Classification::Internal;
+
+    // A meeting last week, closed; then a measure overdue in the first area, recorded after it.
+    let today = OffsetDateTime::now_utc().date();
+    let last_week = today - Duration::days(7);
+    let (y, w, _) = last_week.to_iso_week_date();
+    let r = coord
+        .post(app.url("/meetings"))
+        .header("content-type", "application/json")
+        .body(json!({"week": format!("{y}-W{w:02}"), "held_on": last_week.to_string()}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{url}");
+    let meeting: Value = r.json().await.unwrap();
+    let mid = meeting["id"].as_str().unwrap();
+    let r = coord
+        .post(app.url(&format!("/meetings/{mid}/close")))
+        .header("if-match", "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let target = areas
+        .iter()
+        .find(|a| matches!(&a.properties, Properties::Area(p) if p.name.as_ref() == "Alby"))
+        .unwrap();
+    let centre = geo::Centroid::centroid(&target.geometry).unwrap();
+    let start = today - Duration::days(60);
+    let body = json!({"type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [centre.x(), centre.y()]},
+        "properties": {"title": "Städning av torget", "kind": "situational",
+            "cause": {"bone": "place", "text": "Nedskräpat torg"}, "owner": "Tekniska förvaltningen",
+            "status": "ongoing", "decided_at": "2026-W40", "start": start.to_string(),
+            "due": (today - Duration::days(3)).to_string(), "horizon": "short",
+            "target_categories": ["vandalism"], "organisation": "Botkyrka kommun",
+            "classification": "internal"}});
+    let r = send_geojson(coord.post(app.url("/collections/measures/items")), &body).await;
+    assert_eq!(r.status(), 201, "{url}");
+    let overdue: Value = r.json().await.unwrap();
+    let overdue_id = overdue["id"].as_str().unwrap().to_owned();
+
+    // The coordinator's agenda: exact counts, every list.
+    let agenda = get_value(&coord, &app.url("/meetings/agenda?weeks=4")).await;
+    assert_eq!(
+        agenda["since"]["meeting"], mid,
+        "{url}: {}",
+        agenda["since"]
+    );
+    assert!(agenda["counts_rule"].is_null());
+    assert_eq!(agenda["not_shown"], json!([]), "{url}");
+    let periods = &agenda["periods"];
+    let incidents = all.all(Layer::Incidents);
+    let mut nonzero = 0;
+    for a in agenda["areas"].as_array().unwrap() {
+        let outline = &area_of(&areas, a["id"].as_str().unwrap()).geometry;
+        // Brute force: every incident within the coordinator's ceiling, in the area, per period.
+        let mut expected: HashMap<&str, [usize; 4]> = HashMap::new();
+        for f in incidents.iter().filter(|f| internal(f)) {
+            let Properties::Incident(i) = &f.properties else {
+                continue;
+            };
+            if !f.geometry.intersects(outline) {
+                continue;
+            }
+            for (k, p) in ["week", "window", "previous", "last_year"]
+                .iter()
+                .enumerate()
+            {
+                if in_period(i.occurred_at, &periods[p]) {
+                    expected.entry(i.category.as_str()).or_default()[k] += 1;
+                }
+            }
+        }
+        expected.retain(|_, v| v.iter().any(|n| *n > 0));
+        let got: HashMap<&str, [usize; 4]> = a["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let n = |k: &str| c[k].as_u64().unwrap() as usize;
+                (
+                    c["category"].as_str().unwrap(),
+                    [n("week"), n("window"), n("previous"), n("last_year")],
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{url}: {}", a["name"]);
+        nonzero += expected.values().map(|v| v[1]).sum::<usize>();
+
+        // Hot cells: at most three per category, densest first, each inside the area.
+        let cells = a["hot_cells"].as_array().unwrap();
+        for c in cells {
+            let p = geo::Point::new(
+                c["centre"][0].as_f64().unwrap(),
+                c["centre"][1].as_f64().unwrap(),
+            );
+            assert!(p.intersects(outline), "{url}: {c}");
+            assert!(c["count"].as_u64().unwrap() >= 1);
+        }
+
+        // Measures due: brute force over the measures in the area.
+        let sunday = day(&periods["week"]["to"]);
+        let mut due: Vec<String> = all
+            .all(Layer::Measures)
+            .iter()
+            .filter(|f| internal(f) && f.geometry.intersects(outline))
+            .filter(|f| match &f.properties {
+                Properties::Measure(m) => {
+                    m.due.is_some_and(|d| d <= sunday + Duration::days(14))
+                        && !matches!(m.status.as_str(), "done" | "cancelled")
+                }
+                _ => false,
+            })
+            .map(|f| f.id.to_string())
+            .collect();
+        due.sort();
+        let mut got: Vec<String> = a["measures_due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect();
+        got.sort();
+        assert_eq!(got, due, "{url}: {}", a["name"]);
+
+        // Walks: planned = the route's weekdays; logged = walks on it started in the week.
+        for r in a["walks"].as_array().unwrap() {
+            let route = all
+                .get(
+                    Layer::PatrolRoutes,
+                    r["id"].as_str().unwrap().parse().unwrap(),
+                )
+                .unwrap();
+            let Properties::PatrolRoute(p) = &route.properties else {
+                panic!()
+            };
+            assert_eq!(r["planned"], p.weekdays.len());
+            let logged = all
+                .all(Layer::Walks)
+                .iter()
+                .filter(|w| internal(w))
+                .filter(|w| match &w.properties {
+                    Properties::Walk(w) => {
+                        w.route_id == route.id && in_period(w.started_at, &periods["week"])
+                    }
+                    _ => false,
+                })
+                .count();
+            assert_eq!(r["logged"], logged, "{url}: {}", r["name"]);
+        }
+    }
+    assert!(nonzero > 0, "{url}: the demo has incidents in the window");
+    let alby = agenda["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Alby")
+        .unwrap();
+    let note = alby["since_last_meeting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == overdue_id.as_str())
+        .unwrap_or_else(|| panic!("{url}: {}", alby["since_last_meeting"]));
+    assert_eq!(note["change"], "new");
+    let m = alby["measures_due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == overdue_id.as_str())
+        .unwrap();
+    assert_eq!(m["overdue"], true);
+    let flagged: usize = agenda["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            a["risk_environments_past_review"].as_array().unwrap().len()
+                + a["cameras_out_of_order"].as_array().unwrap().len()
+        })
+        .sum();
+    assert!(
+        flagged > 0,
+        "{url}: the demo has stale markings and broken cameras"
+    );
+
+    // The order the coordinator sets: the last area by name goes first.
+    let last = agenda["areas"].as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let item = app.url(&format!("/collections/areas/items/{last}"));
+    let version = coord.get(&item).send().await.unwrap().headers()["etag"]
+        .to_str()
+        .unwrap()
+        .trim_matches('"')
+        .parse()
+        .unwrap();
+    let r = send_patch(
+        coord.patch(&item),
+        version,
+        &json!({"properties": {"agenda_order": 1}}),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{url}");
+    let again = get_value(&coord, &app.url("/meetings/agenda")).await;
+    assert_eq!(again["areas"][0]["id"], last.as_str(), "{url}");
+    assert_eq!(again["areas"][0]["agenda_order"], 1);
+
+    // Below exact: no count under 3 anywhere, the rule stated, lists the grant allows.
+    let coarse = get_value(&social, &app.url("/meetings/agenda")).await;
+    assert!(coarse["counts_rule"].as_str().unwrap().contains("below 3"));
+    assert_eq!(coarse["not_shown"], json!(["cameras"]), "{url}");
+    let mut shown = 0;
+    for a in coarse["areas"].as_array().unwrap() {
+        for c in a["counts"].as_array().unwrap() {
+            for k in ["week", "window", "previous", "last_year"] {
+                if let Some(n) = c[k].as_u64() {
+                    assert!(n >= 3, "{url}: {} {c}", a["name"]);
+                    shown += 1;
+                }
+            }
+        }
+        for c in a["hot_cells"].as_array().unwrap() {
+            assert!(c["count"].as_u64().unwrap() >= 3, "{url}: {c}");
+        }
+        assert!(a["cameras_out_of_order"].as_array().unwrap().is_empty());
+    }
+    assert!(shown > 0, "{url}: the demo's busy areas are shown");
+    let open = get_value(&walker, &app.url("/meetings/agenda")).await;
+    assert_eq!(
+        open["not_shown"],
+        json!(["risk_environments", "cameras"]),
+        "{url}"
+    );
+    for a in open["areas"].as_array().unwrap() {
+        assert!(
+            a["measures_due"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["id"] != overdue_id.as_str()),
+            "{url}: an internal measure reached an open role"
+        );
+    }
+    // The record of the last meeting is internal: the night walker's "since" is the window.
+    assert!(open["since"]["meeting"].is_null(), "{url}");
+
+    // Bad input, by parameter.
+    for (q, status, param) in [
+        ("week=2026-W60", 422, "week"),
+        ("week=vecka49", 422, "week"),
+        ("weeks=0", 422, "weeks"),
+        ("weeks=27", 422, "weeks"),
+        ("veckor=4", 400, "veckor"),
+    ] {
+        let p = assert_problem(
+            coord
+                .get(app.url(&format!("/meetings/agenda?{q}")))
+                .send()
+                .await
+                .unwrap(),
+            status,
+        )
+        .await;
+        assert!(p.to_string().contains(param), "{url}: {q}: {p}");
+    }
+    // Made agendas are audited.
+    let rows = app
+        .service
+        .store()
+        .audit(&lagesbild::store::audit::AuditFilter {
+            action: Some("meeting.agenda".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(rows.len() >= 4, "{url}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_agenda_matches_a_brute_force_reading_on_sqlite() {
+    let db = fresh_sqlite();
+    check(&db.url).await;
+}
+
+#[tokio::test]
+async fn the_agenda_matches_a_brute_force_reading_on_postgis() {
+    let Some(admin) = pg_admin_url() else { return };
+    check(&fresh_pg_url(&admin).await).await;
+}
