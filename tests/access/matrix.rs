@@ -798,3 +798,129 @@ async fn exports_and_the_last_meeting_answer_every_role_within_its_grant() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_agenda_answers_every_role_within_its_grant() {
+    // Every role × the fixture (every classification, every layer): the agenda only for roles
+    // that read the meetings' records; every feature it lists is one the role reads exactly
+    // within its ceiling; exact counts equal a brute-force count within the ceiling; below exact
+    // no count is under the minimum; layers left out are named.
+    use geo::Intersects;
+    let db = fresh_sqlite();
+    let as_of = datetime!(2026-11-23 12:00 UTC);
+    let features = fixture(as_of);
+    {
+        let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+        store.migrate().await.unwrap();
+        store.insert(&features, &|_| {}).await.unwrap();
+        store.close().await;
+    }
+    let app = TestApp::spawn(&db.url, false).await;
+    let fx = Fixture {
+        by_id: features.iter().map(|f| (f.id, f.clone())).collect(),
+        grid: Grid::new().unwrap(),
+    };
+    let mut counted = 0usize;
+    for (role, role_def) in roles().iter() {
+        let name = format!("ag-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let r = client
+            .get(app.url("/meetings/agenda?week=2026-W48&weeks=4"))
+            .send()
+            .await
+            .unwrap();
+        if role_def.grant(Layer::Measures).read != Precision::Exact {
+            assert_eq!(problem_status(r).await, 403, "{role}: agenda");
+            continue;
+        }
+        assert_eq!(r.status(), 200, "{role}: agenda");
+        let agenda: Value = r.json().await.unwrap();
+        let not_shown: BTreeSet<String> = agenda["not_shown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_owned())
+            .collect();
+        let incidents = role_def.grant(Layer::Incidents).read;
+        let areas = fx.visible(role, Layer::Areas);
+        let listed_areas: BTreeSet<Uuid> = agenda["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(listed_areas, areas, "{role}: the areas within the ceiling");
+        let window = (
+            datetime!(2026-11-02 00:00 UTC),
+            datetime!(2026-11-29 23:59:59 UTC),
+        );
+        for a in agenda["areas"].as_array().unwrap() {
+            let area_id: Uuid = a["id"].as_str().unwrap().parse().unwrap();
+            let outline = &fx.by_id[&area_id].geometry;
+            // Lists: only features of layers read exactly, within the ceiling.
+            for (list, layer) in [
+                ("measures_due", Layer::Measures),
+                ("walks", Layer::PatrolRoutes),
+                ("risk_environments_past_review", Layer::RiskEnvironments),
+                ("cameras_out_of_order", Layer::Cameras),
+            ] {
+                for item in a[list].as_array().unwrap() {
+                    let id: Uuid = item["id"].as_str().unwrap().parse().unwrap();
+                    assert_eq!(
+                        role_def.grant(layer).read,
+                        Precision::Exact,
+                        "{role}: {list} listed below exact"
+                    );
+                    assert!(fx.visible(role, layer).contains(&id), "{role}: {list} {id}");
+                }
+                if role_def.grant(layer).read != Precision::Exact {
+                    assert!(not_shown.contains(layer.as_str()), "{role}: {layer} named");
+                }
+            }
+            for note in a["since_last_meeting"].as_array().unwrap() {
+                let id: Uuid = note["id"].as_str().unwrap().parse().unwrap();
+                let layer: Layer = note["layer"].as_str().unwrap().parse().unwrap();
+                assert_eq!(role_def.grant(layer).read, Precision::Exact, "{role}");
+                assert!(fx.visible(role, layer).contains(&id), "{role}: change {id}");
+            }
+            // Counts.
+            for c in a["counts"].as_array().unwrap() {
+                let Some(n) = c["window"].as_u64() else {
+                    assert_ne!(incidents, Precision::Exact, "{role}: exact counts are numbers");
+                    continue;
+                };
+                if incidents == Precision::Exact {
+                    let expected = fx
+                        .visible(role, Layer::Incidents)
+                        .iter()
+                        .map(|id| &fx.by_id[id])
+                        .filter(|f| match &f.properties {
+                            lagesbild::domain::Properties::Incident(i) => {
+                                i.category.as_str() == c["category"]
+                                    && i.occurred_at >= window.0
+                                    && i.occurred_at <= window.1
+                                    && f.geometry.intersects(outline)
+                            }
+                            _ => false,
+                        })
+                        .count();
+                    assert_eq!(n as usize, expected, "{role}: {} {c}", a["name"]);
+                    counted += expected;
+                } else {
+                    assert!(n as usize >= MIN_CELL_COUNT, "{role}: {} {c}", a["name"]);
+                }
+            }
+            for c in a["hot_cells"].as_array().unwrap() {
+                if incidents != Precision::Exact {
+                    assert!(c["count"].as_u64().unwrap() as usize >= MIN_CELL_COUNT, "{role}");
+                }
+            }
+        }
+        if incidents == Precision::None {
+            assert!(not_shown.contains("incidents"), "{role}");
+        }
+    }
+    assert!(counted > 0, "the fixture has incidents in the window");
+    app.stop().await;
+}
