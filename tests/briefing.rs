@@ -484,3 +484,218 @@ async fn a_counts_only_briefing_shows_what_the_aggregate_shows_and_says_what_it_
     assert_eq!(cells.iter().filter(|l| **l == "–").count(), 2, "{text}");
     app.stop().await;
 }
+
+/// Whitespace collapsed, so text wrapped over lines in the PDF compares with the API's.
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdicts() {
+    let db = fresh_sqlite();
+    // The server's day is the document's: follow-ups compare on the same day.
+    let app = TestApp::spawn_with_clock(
+        common::settings(&db.url),
+        true,
+        lagesbild::service::clock::Clock::manual(datetime!(2026-12-01 08:00 UTC)),
+    )
+    .await;
+    let coord = client_with_token(
+        &token_for(
+            &app.service,
+            "lb-coord",
+            "security_coordinator",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let walker = client_with_token(
+        &token_for(&app.service, "lb-walk", "night_walker", "Nattvandrarna").await,
+    );
+    let text_url = app.url("/reports/lagesbild/2026");
+    let put = |c: &reqwest::Client, body: serde_json::Value, version: Option<&str>| {
+        let mut r = c
+            .put(&text_url)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(v) = version {
+            r = r.header("if-match", v);
+        }
+        r.send()
+    };
+    let body = serde_json::json!({
+        "other_information": [{"heading": "Trygghetsmätning 2026",
+            "text": "Andelen som känner sig otrygga i Alby centrum kvällstid har ökat sedan förra mätningen."}],
+        "analysis": "Skadegörelsen samlas kring Alby torg och gångtunneln; orsakerna finns främst på platsen (belysning, skymda hörn)."
+    });
+    let r = put(&coord, body.clone(), None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], "\"1\"");
+    // Changing a stored text needs the version read; a stale one is refused.
+    assert_problem(put(&coord, body.clone(), None).await.unwrap(), 428).await;
+    let mut changed = body.clone();
+    changed["analysis"] = serde_json::json!(format!(
+        "{} Insatserna följs upp nedan.",
+        body["analysis"].as_str().unwrap()
+    ));
+    let r = put(&coord, changed.clone(), Some("\"1\"")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_problem(
+        put(&coord, changed.clone(), Some("\"1\"")).await.unwrap(),
+        409,
+    )
+    .await;
+    // Bad input by field; the personal-data guard; who may write.
+    let mut pii = changed.clone();
+    pii["other_information"][0]["text"] = serde_json::json!("Ring 070-123 45 67 om du ser något");
+    let p = assert_problem(put(&coord, pii, Some("\"2\"")).await.unwrap(), 422).await;
+    assert_eq!(
+        common::pointers(&p),
+        vec!["/other_information/0/text"],
+        "{p}"
+    );
+    let p = assert_problem(
+        coord
+            .put(app.url("/reports/lagesbild/20%2026"))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    assert!(p.to_string().contains("period"), "{p}");
+    assert_problem(put(&walker, body.clone(), None).await.unwrap(), 403).await;
+    // The internal text does not exist for the open role.
+    assert_problem(walker.get(&text_url).send().await.unwrap(), 404).await;
+    let got: serde_json::Value = coord
+        .get(&text_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["analysis"], changed["analysis"]);
+
+    // The document, as the coordinator sees it.
+    let q = "/exports/lagesbild.pdf?to=2026-11-30&period=2026&as_of=2026-12-01T08:00:00Z&municipality=Botkyrka%20kommun";
+    let r = coord.get(app.url(q)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap().to_vec();
+    let again = coord
+        .get(app.url(q))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(pdf, again.to_vec(), "the same as_of, the same bytes");
+    if !tool("pdftotext") || !tool("qpdf") {
+        return;
+    }
+    let text = flat(&pdf_text(&pdf));
+    for needle in [
+        "INTERN – för kommunens ledning och chefssamrådet",
+        "Botkyrka kommun",
+        "4 § lagen (2023:196)",
+        "1. Kartläggning av brottsligheten",
+        "Händelser per område och kategori",
+        "Utveckling de senaste tolv månaderna",
+        "2. Annan relevant information",
+        "Trygghetsmätning 2026",
+        "Andelen som känner sig otrygga i Alby centrum kvällstid",
+        "3. Analys",
+        "Insatserna följs upp nedan.",
+        "Tätaste 250 m-rutor",
+        "4. Åtgärder och uppföljning",
+        "5. Källor",
+        "Kameror: exakt.",
+    ] {
+        assert!(text.contains(needle), "missing '{needle}' in:\n{text}");
+    }
+    // Each measure's follow-up verdict, as the follow-up endpoint says it on the same day.
+    let measures: serde_json::Value = coord
+        .get(app.url("/collections/measures/items?limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut verdicts = 0;
+    for m in measures["features"].as_array().unwrap() {
+        let title = m["properties"]["title"].as_str().unwrap();
+        assert!(text.contains(title), "measure '{title}' listed");
+        let r = coord
+            .get(app.url(&format!(
+                "/collections/measures/items/{}/follow-up",
+                m["id"].as_str().unwrap()
+            )))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            let f: serde_json::Value = r.json().await.unwrap();
+            let verdict = flat(f["verdictText"].as_str().unwrap());
+            assert!(text.contains(&verdict), "verdict '{verdict}' for '{title}'");
+            verdicts += 1;
+        }
+    }
+    assert!(verdicts > 0, "the demo's measures are followed up");
+
+    // The night walker's document: counts held back and said so, no follow-up, no internal text.
+    let r = walker.get(app.url(q)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let text = flat(&pdf_text(&r.bytes().await.unwrap()));
+    assert!(text.contains("– = visas inte med din behörighet"), "{text}");
+    assert!(
+        text.contains("Uppföljningen (antal före och efter) visas inte"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Andelen som känner sig otrygga"),
+        "internal text leaked"
+    );
+    assert!(!text.contains("BEGRÄNSAD"), "{text}");
+    assert!(
+        text.contains("Kameror: ingår inte i din behörighet."),
+        "{text}"
+    );
+
+    // Bad parameters by name.
+    for (q, status, name) in [
+        ("to=2026-13-01", 400, "to"),
+        ("from=2026-12-01&to=2026-11-01", 400, "from"),
+        ("from=2024-01-01&to=2026-11-01", 400, "from"),
+        ("period=a%20b", 400, "period"),
+        ("as_of=igår", 400, "as_of"),
+        ("titel=x", 400, "titel"),
+    ] {
+        let p = assert_problem(
+            coord
+                .get(app.url(&format!("/exports/lagesbild.pdf?{q}")))
+                .send()
+                .await
+                .unwrap(),
+            status,
+        )
+        .await;
+        assert!(p.to_string().contains(name), "{q}: {p}");
+    }
+    let rows = app
+        .service
+        .store()
+        .audit(&lagesbild::store::audit::AuditFilter {
+            action: Some("report.edit".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "two writes of the text audited");
+    app.stop().await;
+}

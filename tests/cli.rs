@@ -625,3 +625,43 @@ fn export_briefing_writes_the_same_pdf_for_the_same_as_of() {
         stderr(&o)
     );
 }
+
+#[test]
+fn export_lagesbild_writes_the_document_and_refuses_bad_dates() {
+    let db = common::fresh_sqlite();
+    assert!(
+        lagesbild(&db.url, &["seed", "--demo", "--as-of", "2026-11-23"])
+            .status
+            .success()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("l.pdf");
+    let args = |to: &'static str, out: &std::path::Path| {
+        vec![
+            "export".to_owned(),
+            "lagesbild".to_owned(),
+            "--to".to_owned(),
+            to.to_owned(),
+            "--as-of".to_owned(),
+            "2026-11-23T08:00:00Z".to_owned(),
+            "--as-role".to_owned(),
+            "meeting_viewer".to_owned(),
+            "-o".to_owned(),
+            out.to_str().unwrap().to_owned(),
+        ]
+    };
+    let a: Vec<String> = args("2026-11-22", &out);
+    let o = lagesbild(&db.url, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let bad = dir.path().join("x.pdf");
+    let a: Vec<String> = args("2026-02-30", &bad);
+    let o = lagesbild(&db.url, &a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        !o.status.success() && stderr(&o).contains("to"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!bad.exists() && !dir.path().join("x.partial").exists());
+}

@@ -59,3 +59,45 @@ pub async fn get_briefing(
     }
     Ok(res)
 }
+
+/// The lägesbild document (Lag 2023:196, 4 §) as a multi-page PDF: a title page; the mapping
+/// (a map, counts per area and category against the previous period and the same period last
+/// year, a 12-month trend); other information and the analysis (the text stored for the
+/// report period, `PUT /reports/lagesbild/{period}`) with the densest cells; the measures and
+/// their follow-up; the sources used and those left out. Grants applied (counts under 3 shown
+/// as "–" below exact, and said so); the classification banner follows what is shown;
+/// deterministic for a given `as_of`; audited.
+#[utoipa::path(get, path = "/exports/lagesbild.pdf", tag = "Data",
+    params(crate::briefing::lagesbild::LagesbildQuery),
+    responses(
+        (status = 200, description = "The PDF", content_type = "application/pdf"),
+        (status = 400, description = "A parameter is unknown or invalid (named)", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_lagesbild(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<crate::briefing::lagesbild::LagesbildQuery>,
+) -> Result<Response, ApiError> {
+    let bytes = match crate::briefing::lagesbild::make_lagesbild(&state.service, &caller.viewer, &q)
+        .await
+    {
+        Ok(b) => b,
+        Err(BriefingError::Invalid(e)) => return Err(ApiError::invalid(e)),
+        Err(BriefingError::NotFound(m)) => return Err(ApiError::not_found(m)),
+        Err(BriefingError::Render(m)) => return Err(ApiError::internal(m)),
+        Err(BriefingError::Service(e)) => {
+            return Err(audit_refusal(&state, &caller, "GET /exports/lagesbild.pdf", e).await);
+        }
+    };
+    let mut res = bytes.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline; filename=\"lagesbild-dokument.pdf\""),
+    );
+    Ok(res)
+}

@@ -127,9 +127,8 @@ pub async fn last(State(state): State<AppState>, caller: Caller) -> Result<Respo
 #[utoipa::path(get, path = "/meetings/agenda", tag = "Meetings", params(AgendaQuery),
     responses(
         (status = 200, description = "The agenda"),
-        (status = 400, description = "An unknown parameter", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "An unknown parameter, 'week' not an ISO week, or 'weeks' out of range", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not read measures exactly", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "'week' is not an ISO week, or 'weeks' out of range", body = super::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn agenda(
     State(state): State<AppState>,
@@ -142,6 +141,8 @@ pub async fn agenda(
         .await
     {
         Ok(a) => Ok(axum::Json(a).into_response()),
+        // Bad query parameters are a bad request, as for every other query.
+        Err(ServiceError::Invalid(e)) => Err(ApiError::invalid(e)),
         Err(e) => Err(audit_refusal(&state, &caller, "GET /meetings/agenda", e).await),
     }
 }

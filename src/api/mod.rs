@@ -13,6 +13,7 @@ pub mod headers;
 pub mod items;
 pub mod meetings;
 pub mod ogc;
+pub mod reports;
 pub mod serve;
 pub mod write;
 
@@ -80,7 +81,12 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", axum::routing::post(auth::logout))
         .route("/audit", get(audit::get_audit))
         .route("/events", get(events::events))
+        .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))
         .route("/exports/{file}", get(briefing::get_briefing))
+        .route(
+            "/reports/lagesbild/{period}",
+            get(reports::get_text).put(reports::put_text),
+        )
         .route("/collections", get(ogc::collections))
         .route(
             "/collections/{collectionId}/aggregate",

@@ -3,6 +3,8 @@
 //! summary table, as a vector PDF or a PNG. Every feature drawn passed the caller's grant
 //! (`service::visibility`), and every export is audited.
 
+pub mod document;
+pub mod lagesbild;
 pub mod page;
 pub mod render;
 pub mod request;

@@ -16,9 +16,16 @@ use crate::domain::{Classification, Layer};
 /// The Swedish labels of the layers' values, shared with the map client.
 pub const LABELS_JSON: &str = include_str!("../../web/labels.json");
 
+/// A value's Swedish label alone (`Pågående`), without the layer.
+pub(crate) fn value_label(key: &str) -> String {
+    static LABELS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let labels = LABELS.get_or_init(|| serde_json::from_str(LABELS_JSON).unwrap_or(Value::Null));
+    labels["values"][key].as_str().unwrap_or(key).to_owned()
+}
+
 /// A value's label in a legend: `Skadegörelse`, or for layers whose values say little alone,
 /// the layer first (`Riskmiljö, låg`).
-fn label(layer: &str, key: &str) -> String {
+pub(crate) fn label(layer: &str, key: &str) -> String {
     static LABELS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     let labels = LABELS.get_or_init(|| serde_json::from_str(LABELS_JSON).unwrap_or(Value::Null));
     let value = labels["values"][key].as_str().unwrap_or(key);

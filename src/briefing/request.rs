@@ -63,7 +63,7 @@ fn clamp(s: &str, max: usize) -> String {
 }
 
 impl BriefingQuery {
-    fn parse(
+    pub(super) fn parse(
         &self,
         service: &Service,
         viewer: &Viewer,

@@ -32,7 +32,10 @@ pub async fn briefing(settings: &Settings, what: ExportWhat) -> anyhow::Result<E
         dpi,
         as_of,
         as_role,
-    } = what;
+    } = what
+    else {
+        bail!("not a briefing");
+    };
     let service = open_service(settings).await?;
     let viewer = viewer_as(&service, as_role.as_deref())?;
     let name = output.to_string_lossy().to_ascii_lowercase();
@@ -59,12 +62,39 @@ pub async fn briefing(settings: &Settings, what: ExportWhat) -> anyhow::Result<E
         as_of,
     };
     let bytes = crate::briefing::request::make_briefing(&service, &viewer, &q, format).await?;
-    // Via a temporary file, so a failure leaves no half-written briefing.
+    write_whole(&output, &bytes)
+}
+
+/// Writes `bytes` via a temporary file, so a failure leaves no half-written document.
+fn write_whole(output: &std::path::Path, bytes: &[u8]) -> anyhow::Result<ExitCode> {
     let tmp = output.with_extension("partial");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &output).with_context(|| format!("cannot write {}", output.display()))?;
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, output).with_context(|| format!("cannot write {}", output.display()))?;
     eprintln!("wrote {} ({} bytes)", output.display(), bytes.len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `lagesbild export lagesbild …`.
+///
+/// # Errors
+/// Bad parameters, grants, store or file failures.
+pub async fn lagesbild(
+    settings: &Settings,
+    q: &crate::briefing::lagesbild::LagesbildQuery,
+    output: &std::path::Path,
+    as_role: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    if !output
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .ends_with(".pdf")
+    {
+        bail!("--output must end in .pdf");
+    }
+    let service = open_service(settings).await?;
+    let viewer = viewer_as(&service, as_role)?;
+    let bytes = crate::briefing::lagesbild::make_lagesbild(&service, &viewer, q).await?;
+    write_whole(output, &bytes)
 }
 
 /// `lagesbild export --layer L [--output FILE]`: GeoJSON to a file or standard output.

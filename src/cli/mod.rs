@@ -194,6 +194,34 @@ pub enum ExportWhat {
         #[arg(long)]
         as_role: Option<String>,
     },
+    /// The lägesbild document (Lag 2023:196, 4 §) as a multi-page PDF, the same as
+    /// GET /exports/lagesbild.pdf.
+    Lagesbild {
+        /// Where to write (.pdf).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// First day, YYYY-MM-DD. [default: 364 days before --to]
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD. [default: the day of --as-of]
+        #[arg(long)]
+        to: Option<String>,
+        /// The report period whose stored text is printed. [default: the year of --to]
+        #[arg(long)]
+        period: Option<String>,
+        /// Who it is for. [default: kommunens ledning och chefssamrådet]
+        #[arg(long)]
+        audience: Option<String>,
+        /// The municipality named on the title page. [default: Kommunen]
+        #[arg(long)]
+        municipality: Option<String>,
+        /// "Data as of" (RFC 3339); the same value gives the same bytes. [default: now]
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Make it as this role would see it. [default: admin]
+        #[arg(long)]
+        as_role: Option<String>,
+    },
 }
 
 /// `lagesbild user …`
@@ -306,7 +334,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => import::run(&settings, &file, layer, crs, format, dry_run).await,
         Command::Export {
             what: Some(what), ..
-        } => export::briefing(&settings, *what).await,
+        } => match *what {
+            ExportWhat::Lagesbild {
+                output,
+                from,
+                to,
+                period,
+                audience,
+                municipality,
+                as_of,
+                as_role,
+            } => {
+                let q = crate::briefing::lagesbild::LagesbildQuery {
+                    from,
+                    to,
+                    period,
+                    audience,
+                    municipality,
+                    as_of,
+                };
+                export::lagesbild(&settings, &q, &output, as_role.as_deref()).await
+            }
+            briefing => export::briefing(&settings, briefing).await,
+        },
         Command::Export {
             layer,
             output,

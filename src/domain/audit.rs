@@ -54,6 +54,8 @@ str_enum! {
         MeetingClose = "meeting.close",
         /// A meeting's weekly agenda made.
         Agenda = "meeting.agenda",
+        /// The lägesbild document's text for a period written.
+        ReportEdit = "report.edit",
     }
 }
 

@@ -275,7 +275,7 @@ fn lists(viewer: &Viewer, layer: Layer) -> bool {
 }
 
 /// Counts per area name → category → count, from one aggregate answer.
-type AreaCounts = HashMap<Uuid, BTreeMap<&'static str, usize>>;
+pub type AreaCounts = HashMap<Uuid, BTreeMap<&'static str, usize>>;
 
 impl Service {
     /// The agenda of ISO week `week` (`None`: this week), comparing windows of `weeks` weeks.
@@ -422,7 +422,7 @@ impl Service {
     }
 
     /// Incidents per area and category in `period`, as `viewer` may count them.
-    async fn area_counts(
+    pub(crate) async fn area_counts(
         &self,
         viewer: &Viewer,
         period: Period,

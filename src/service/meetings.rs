@@ -155,7 +155,7 @@ impl Service {
         }
     }
 
-    fn may_hold_meetings(viewer: &Viewer) -> Result<(), ServiceError> {
+    pub(super) fn may_hold_meetings(viewer: &Viewer) -> Result<(), ServiceError> {
         if viewer.role.grant(Layer::Measures).create == Scope::All {
             Ok(())
         } else {

@@ -15,6 +15,7 @@ pub mod features;
 pub mod followup;
 pub mod import;
 pub mod meetings;
+pub mod reports;
 pub mod retention;
 pub mod visibility;
 

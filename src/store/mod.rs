@@ -20,6 +20,7 @@ pub mod codec;
 pub mod meetings;
 mod postgis;
 mod read;
+pub mod reports;
 pub mod retention;
 mod sqlite;
 

@@ -779,6 +779,41 @@ async fn exports_and_the_last_meeting_answer_every_role_within_its_grant() {
             if may_read { 200 } else { 403 },
             "{role}: /meetings/last"
         );
+        // The lägesbild document: every role gets one of what it may see.
+        let r = client
+            .get(app.url("/exports/lagesbild.pdf?to=2026-11-22&as_of=2026-11-23T08:00:00Z"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{role}: /exports/lagesbild.pdf");
+        assert_eq!(r.headers()["content-type"], "application/pdf", "{role}");
+        // Its stored text: read with the meetings' records, written by those who hold them.
+        let text = app.url(&format!("/reports/lagesbild/{}", role.replace('_', "-")));
+        let r = client
+            .put(&text)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"analysis": "Analys.", "classification": "open"}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let may_write =
+            role_def.grant(Layer::Measures).create == lagesbild::domain::access::Scope::All;
+        assert_eq!(
+            problem_status(r).await,
+            if may_write { 200 } else { 403 },
+            "{role}: PUT /reports/lagesbild"
+        );
+        let r = client.get(&text).send().await.unwrap();
+        let expected = match (may_read, may_write) {
+            (false, _) => 403,
+            (true, true) => 200,
+            (true, false) => 404,
+        };
+        assert_eq!(
+            problem_status(r).await,
+            expected,
+            "{role}: GET /reports/lagesbild"
+        );
     }
     // Every export is audited with the role that made it.
     let rows = app
@@ -887,7 +922,11 @@ async fn the_agenda_answers_every_role_within_its_grant() {
             // Counts.
             for c in a["counts"].as_array().unwrap() {
                 let Some(n) = c["window"].as_u64() else {
-                    assert_ne!(incidents, Precision::Exact, "{role}: exact counts are numbers");
+                    assert_ne!(
+                        incidents,
+                        Precision::Exact,
+                        "{role}: exact counts are numbers"
+                    );
                     continue;
                 };
                 if incidents == Precision::Exact {
@@ -913,7 +952,10 @@ async fn the_agenda_answers_every_role_within_its_grant() {
             }
             for c in a["hot_cells"].as_array().unwrap() {
                 if incidents != Precision::Exact {
-                    assert!(c["count"].as_u64().unwrap() as usize >= MIN_CELL_COUNT, "{role}");
+                    assert!(
+                        c["count"].as_u64().unwrap() as usize >= MIN_CELL_COUNT,
+                        "{role}"
+                    );
                 }
             }
         }

@@ -12,5 +12,6 @@ mod gis_client;
 mod measures;
 mod meetings;
 mod read;
+mod reports;
 mod restart;
 mod write;
