@@ -38,6 +38,13 @@ async fn the_map_client_works_in_chromium_without_other_hosts() {
     token_for(&app.service, "e2e-polis", "police", "Polisen").await;
     token_for(
         &app.service,
+        "e2e-samordnare",
+        "security_coordinator",
+        "Botkyrka kommun",
+    )
+    .await;
+    token_for(
+        &app.service,
         "e2e-vandrare",
         "night_walker",
         "Nattvandrarna i Botkyrka",
@@ -52,6 +59,8 @@ async fn the_map_client_works_in_chromium_without_other_hosts() {
             .env("BASE", base)
             .env("POLICE_USER", "e2e-polis")
             .env("POLICE_PASS", password_of("e2e-polis"))
+            .env("COORD_USER", "e2e-samordnare")
+            .env("COORD_PASS", password_of("e2e-samordnare"))
             .env("WALKER_USER", "e2e-vandrare")
             .env("WALKER_PASS", password_of("e2e-vandrare"))
             .env("ARTIFACTS", web.join("e2e/artifacts"))

@@ -3,7 +3,8 @@
 // passes BASE, POLICE_USER/POLICE_PASS, WALKER_USER/WALKER_PASS and ARTIFACTS (screenshots).
 // Fails on any console error and on any request to a host other than the test server.
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const base = process.env.BASE;
@@ -171,6 +172,81 @@ try {
   await police.screenshot({ path: join(artifacts, '05-meeting.png') });
   await police.keyboard.press('Escape');
   check(!(await police.evaluate(() => document.body.classList.contains('meeting'))), 'Escape leaves meeting mode');
+
+  // 4d. The chiefs' meeting, run by the security coordinator: the agenda area by area, a measure
+  // created from the map and recorded against the meeting, another marked done with its
+  // follow-up, the lägesbild document made, the meeting closed.
+  {
+    const { page: coord } = await newPage();
+    await signIn(coord, process.env.COORD_USER, process.env.COORD_PASS);
+    await coord.click('#meeting-button');
+    await coord.waitForFunction(() => document.getElementById('agenda-area').textContent.length > 0, null, { timeout: 15000 });
+    const first = await coord.textContent('#agenda-area');
+    check((await coord.textContent('#agenda-heading')).includes('Dagordning'), `the agenda opens (${await coord.textContent('#agenda-heading')})`);
+    check((await coord.textContent('#agenda-position')).startsWith('Område 1 av'), 'the agenda starts at its first area');
+    await coord.click('#agenda-next');
+    const second = await coord.textContent('#agenda-area');
+    check(second !== first, `stepping moves to the next area (${first} → ${second})`);
+    await coord.keyboard.press('ArrowLeft');
+    check((await coord.textContent('#agenda-area')) === first, 'the arrow keys step back');
+    // Find an area with a measure due, stepping through the agenda.
+    let steps = 0;
+    while (await coord.locator('#agenda-lists .done-button').count() === 0 && steps < 20) {
+      await coord.click('#agenda-next'); steps += 1;
+    }
+    check(await coord.locator('#agenda-lists .done-button').count() > 0, `an area has a measure due (${await coord.textContent('#agenda-area')})`);
+    await coord.screenshot({ path: join(artifacts, '09-agenda.png') });
+    await coord.click('#meeting-start');
+    await coord.waitForFunction(() => document.getElementById('meeting-status').textContent.includes('öppet'), null, { timeout: 10000 });
+    // A new measure from the map.
+    await coord.fill('#measure-form input[name="title"]', 'Trygghetsvandring med fastighetsägaren');
+    await coord.fill('#measure-form input[name="owner"]', 'Fältgruppen Botkyrka');
+    await coord.fill('#measure-form input[name="cause"]', 'Skymda hörn vid parkeringen');
+    await coord.selectOption('#measure-categories', ['vandalism', 'disorder_gathering']);
+    await coord.click('#measure-pick');
+    const box = await coord.locator('#map').boundingBox();
+    await coord.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await coord.waitForFunction(() => document.getElementById('measure-position').textContent.startsWith('Plats'));
+    await coord.click('#measure-submit');
+    await coord.waitForFunction(() => document.getElementById('measure-result').textContent.length > 0, null, { timeout: 10000 });
+    check((await coord.textContent('#measure-result')).includes('beslutad'), `the measure is decided (${await coord.textContent('#measure-result')})`);
+    // Another measure marked done, and its follow-up shown.
+    const doneTitle = await coord.locator('#agenda-lists .done-button').first().evaluate((b) => b.parentElement.textContent);
+    await coord.locator('#agenda-lists .done-button').first().click();
+    await coord.waitForFunction(() => document.getElementById('follow-up').textContent.length > 0, null, { timeout: 10000 });
+    const followUp = await coord.textContent('#follow-up');
+    check(followUp.startsWith('Uppföljning av') || followUp.includes('inget område'), `the follow-up is shown (${followUp}; ${doneTitle})`);
+    const record = await coord.evaluate(async () => {
+      const r = await fetch('/meetings?limit=5');
+      return (await r.json()).meetings[0];
+    });
+    check(record.decisions.length === 2 && record.decisions.some((d) => d.change === 'created') && record.decisions.some((d) => d.change === 'closed'),
+      `the meeting's record holds both decisions (${JSON.stringify(record.decisions)})`);
+    // The lägesbild document, read as a reader would.
+    await coord.click('#lagesbild-button');
+    await coord.waitForFunction(() => document.getElementById('lagesbild-result').textContent.startsWith('Klar'), null, { timeout: 60000 });
+    const pdf = await coord.evaluate(async () => {
+      // The same request the button made (a blob: URL cannot be fetched through the test's router).
+      const blob = await (await fetch('/exports/lagesbild.pdf')).blob();
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      let s = ''; for (const b of bytes) s += String.fromCharCode(b);
+      return btoa(s);
+    });
+    const pdfPath = join(artifacts, 'lagesbild.pdf');
+    writeFileSync(pdfPath, Buffer.from(pdf, 'base64'));
+    const words = execFileSync('pdftotext', [pdfPath, '-']).toString().split(/\s+/).join(' ');
+    for (const section of ['1. Kartläggning av brottsligheten', '2. Annan relevant information', '3. Analys',
+      '4. Åtgärder och uppföljning', '5. Källor', 'Trygghetsvandring med fastighetsägaren']) {
+      check(words.includes(section), `the lägesbild PDF has '${section}'`);
+    }
+    const verdict = (followUp.match(/efter \d+\. (.+)$/) ?? [])[1] ?? '';
+    check(verdict.length > 0 && words.includes(verdict.split(/\s+/).join(' ')), `the PDF states the follow-up verdict (${verdict})`);
+    await coord.click('#meeting-close');
+    await coord.waitForFunction(() => document.getElementById('meeting-status').textContent.includes('stängt'), null, { timeout: 10000 });
+    check(true, 'the meeting is closed');
+    await coord.screenshot({ path: join(artifacts, '10-meeting-record.png') });
+    await coord.context().close();
+  }
 
   // 4c. Planning: draw a route, read its length and what lies within 100 m, save it.
   const routesBefore = await inSource(police, 'patrol_routes');

@@ -12,6 +12,7 @@ import { buildTime } from './time.js';
 import { buildLayers } from './legend.js';
 import { showArea } from './area-panel.js';
 import { setupMeeting } from './meeting.js';
+import { buildAgenda } from './agenda.js';
 
 for (const [id, s] of [
   ['title', T.appTitle], ['subtitle', T.appSubtitle], ['login-heading', T.loginHeading],
@@ -44,6 +45,7 @@ function buildPanel(me, c) {
   buildReport(me, c);
   buildTime(c);
   buildLayers(c);
+  buildAgenda(me, c);
   text('signed-in', T.signedInAs(me.user, me.roleLabel, me.organisation));
 }
 
