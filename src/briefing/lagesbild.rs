@@ -15,7 +15,7 @@ use time::{Date, Duration, Month, OffsetDateTime};
 
 use super::document::{Column, Document, banner};
 use super::page::{label, value_label};
-use super::request::{BriefingError, BriefingQuery};
+use super::request::{BriefingError, BriefingQuery, parse_as_of, parse_days};
 use super::{page, render};
 use crate::domain::access::{Precision, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
@@ -82,19 +82,6 @@ struct MeasureLine {
     follow_up: String,
 }
 
-fn day(name: &str, s: &str) -> Result<Date, BriefingError> {
-    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| {
-        BriefingError::Invalid(crate::domain::ValidationErrors::one(
-            name,
-            format!("'{s}' is not a date; write YYYY-MM-DD"),
-        ))
-    })
-}
-
-fn bad(name: &str, message: impl Into<String>) -> BriefingError {
-    BriefingError::Invalid(crate::domain::ValidationErrors::one(name, message))
-}
-
 /// The 12 months ending with `to`'s month, each as the ISO weeks whose Monday lies in it (so
 /// months never share a week and counts below exact, which are per week, add up).
 fn months(to: Date) -> Vec<(String, Period)> {
@@ -140,41 +127,8 @@ async fn gather(
     viewer: &Viewer,
     q: &LagesbildQuery,
 ) -> Result<Content, BriefingError> {
-    let as_of = match &q.as_of {
-        Some(t) => OffsetDateTime::parse(t, &Rfc3339)
-            .map_err(|_| {
-                bad(
-                    "as_of",
-                    format!("'{t}' is not an RFC 3339 time, e.g. 2026-11-23T08:00:00Z"),
-                )
-            })?
-            .to_offset(time::UtcOffset::UTC),
-        None => service
-            .clock()
-            .now()
-            .replace_nanosecond(0)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-    };
-    let to =
-        q.to.as_deref()
-            .map(|s| day("to", s))
-            .transpose()?
-            .unwrap_or(as_of.date());
-    let from = q
-        .from
-        .as_deref()
-        .map(|s| day("from", s))
-        .transpose()?
-        .unwrap_or(to - Duration::days(364));
-    if from > to {
-        return Err(bad("from", format!("{from} is after {to}; give from ≤ to")));
-    }
-    if (to - from).whole_days() > 366 {
-        return Err(bad(
-            "from",
-            "the period is longer than a year; choose a shorter one",
-        ));
-    }
+    let as_of = parse_as_of(service, q.as_of.as_deref())?;
+    let (from, to) = parse_days(q.from.as_deref(), q.to.as_deref(), as_of, 364)?;
     let text_period = q.period.clone().unwrap_or_else(|| to.year().to_string());
     crate::service::reports::check_period(&text_period).map_err(BriefingError::Invalid)?;
     let length = Duration::days((to - from).whole_days() + 1);

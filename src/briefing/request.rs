@@ -45,6 +45,59 @@ pub struct BriefingQuery {
     pub as_of: Option<String>,
 }
 
+/// "Data as of" from the parameter (RFC 3339, to UTC), else the server's clock to the second.
+pub(super) fn parse_as_of(
+    service: &Service,
+    as_of: Option<&str>,
+) -> Result<OffsetDateTime, BriefingError> {
+    match as_of {
+        Some(t) => Ok(OffsetDateTime::parse(t, &Rfc3339)
+            .map_err(|_| {
+                BriefingError::bad(
+                    "as_of",
+                    format!("'{t}' is not an RFC 3339 time, e.g. 2026-11-23T08:00:00Z"),
+                )
+            })?
+            .to_offset(time::UtcOffset::UTC)),
+        None => Ok(service
+            .clock()
+            .now()
+            .replace_nanosecond(0)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+    }
+}
+
+/// The first and last day asked for (`to` defaults to the day of `as_of`, `from` to `default_days`
+/// before it), at most a year apart.
+pub(super) fn parse_days(
+    from: Option<&str>,
+    to: Option<&str>,
+    as_of: OffsetDateTime,
+    default_days: i64,
+) -> Result<(Date, Date), BriefingError> {
+    let to = to
+        .map(|s| day("to", s))
+        .transpose()?
+        .unwrap_or(as_of.date());
+    let from = from
+        .map(|s| day("from", s))
+        .transpose()?
+        .unwrap_or(to - time::Duration::days(default_days));
+    if from > to {
+        return Err(BriefingError::bad(
+            "from",
+            format!("{from} is after {to}; give from ≤ to"),
+        ));
+    }
+    if (to - from).whole_days() > 366 {
+        return Err(BriefingError::bad(
+            "from",
+            "the window is longer than a year; choose a shorter one",
+        ));
+    }
+    Ok((from, to))
+}
+
 fn day(name: &str, s: &str) -> Result<Date, BriefingError> {
     Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
         .map_err(|_| BriefingError::bad(name, format!("'{s}' is not a date; write YYYY-MM-DD")))
@@ -68,45 +121,8 @@ impl BriefingQuery {
         service: &Service,
         viewer: &Viewer,
     ) -> Result<(BriefingRequest, u32), BriefingError> {
-        let as_of = match &self.as_of {
-            Some(t) => OffsetDateTime::parse(t, &Rfc3339)
-                .map_err(|_| {
-                    BriefingError::bad(
-                        "as_of",
-                        format!("'{t}' is not an RFC 3339 time, e.g. 2026-11-23T08:00:00Z"),
-                    )
-                })?
-                .to_offset(time::UtcOffset::UTC),
-            None => service
-                .clock()
-                .now()
-                .replace_nanosecond(0)
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-        };
-        let to = self
-            .to
-            .as_deref()
-            .map(|s| day("to", s))
-            .transpose()?
-            .unwrap_or(as_of.date());
-        let from = self
-            .from
-            .as_deref()
-            .map(|s| day("from", s))
-            .transpose()?
-            .unwrap_or(to - time::Duration::days(29));
-        if from > to {
-            return Err(BriefingError::bad(
-                "from",
-                format!("{from} is after {to}; give from ≤ to"),
-            ));
-        }
-        if (to - from).whole_days() > 366 {
-            return Err(BriefingError::bad(
-                "from",
-                "the window is longer than a year; choose a shorter one",
-            ));
-        }
+        let as_of = parse_as_of(service, self.as_of.as_deref())?;
+        let (from, to) = parse_days(self.from.as_deref(), self.to.as_deref(), as_of, 29)?;
         let areas = service.visible_areas(viewer);
         let bounds_of = |g: &geo::Geometry<f64>| crate::domain::geometry::bounds(g);
         let (bbox, area) = match (&self.area, &self.bbox) {
@@ -290,7 +306,7 @@ pub enum BriefingError {
 
 impl BriefingError {
     /// One bad parameter.
-    fn bad(name: &str, message: impl Into<String>) -> Self {
+    pub(super) fn bad(name: &str, message: impl Into<String>) -> Self {
         BriefingError::Invalid(ValidationErrors::one(name, message))
     }
 }

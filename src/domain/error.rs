@@ -42,6 +42,25 @@ impl fmt::Display for ValidationError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ValidationErrors(pub Vec<ValidationError>);
 
+/// Reads a `T` from JSON, naming the first field serde could not read by its JSON pointer
+/// (`/properties/severity`; the empty pointer for the whole document).
+///
+/// # Errors
+/// That field and what is wrong with it.
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ValidationErrors> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let pointer = if path == "." {
+            String::new()
+        } else {
+            format!("/{}", path.replace('.', "/"))
+        };
+        ValidationErrors::one(pointer, e.into_inner().to_string())
+    })
+}
+
 impl ValidationErrors {
     /// A single problem.
     pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {

@@ -99,17 +99,7 @@ impl Properties {
     /// # Errors
     /// The first field serde could not read, then every rule broken.
     pub fn from_value(layer: Layer, value: Value) -> Result<Self, ValidationErrors> {
-        fn read<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ValidationErrors> {
-            serde_path_to_error::deserialize(v).map_err(|e| {
-                let path = e.path().to_string();
-                let field = if path == "." {
-                    String::new()
-                } else {
-                    format!("/{}", path.replace('.', "/"))
-                };
-                ValidationErrors::one(field, e.into_inner().to_string())
-            })
-        }
+        use super::error::read_json as read;
         let props = match layer {
             Layer::Incidents => Properties::Incident(read(value)?),
             Layer::RiskEnvironments => Properties::RiskEnvironment(read(value)?),

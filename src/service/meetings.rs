@@ -84,15 +84,7 @@ impl MeetingDraft {
     /// # Errors
     /// Every problem, naming the field.
     pub fn from_json(value: Value) -> Result<Self, ValidationErrors> {
-        let d: MeetingDraft = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let pointer = if path == "." {
-                String::new()
-            } else {
-                format!("/{}", path.replace('.', "/"))
-            };
-            ValidationErrors::one(pointer, e.into_inner().to_string())
-        })?;
+        let d: MeetingDraft = crate::domain::error::read_json(value)?;
         let mut checks = Checks::default();
         checks.require(iso_week(d.held_on) == d.week, "/held_on", || {
             format!(

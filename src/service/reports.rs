@@ -93,15 +93,7 @@ impl ReportTextDraft {
     /// # Errors
     /// Every problem, naming the field.
     pub fn from_json(value: Value) -> Result<Self, ValidationErrors> {
-        let d: ReportTextDraft = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let pointer = if path == "." {
-                String::new()
-            } else {
-                format!("/{}", path.replace('.', "/"))
-            };
-            ValidationErrors::one(pointer, e.into_inner().to_string())
-        })?;
+        let d: ReportTextDraft = crate::domain::error::read_json(value)?;
         let mut checks = Checks::default();
         checks.require(
             d.other_information.len() <= MAX_SECTIONS,
