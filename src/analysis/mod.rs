@@ -1,4 +1,8 @@
 //! Analyses over what the caller may see: pure functions, each checked against an established
 //! implementation on fixed fixtures (`scripts/reference/`, `tests/fixtures/`).
 
+pub mod emerging;
+pub mod getis;
+pub mod kde;
 pub mod rates;
+pub mod trend;
