@@ -2,6 +2,7 @@
 //! create/replace/update/delete) over the picture. Only this module (and `main.rs`) uses axum.
 
 pub mod aggregate;
+pub mod analysis;
 pub mod audit;
 pub mod auth;
 pub mod briefing;
@@ -81,6 +82,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", axum::routing::post(auth::logout))
         .route("/audit", get(audit::get_audit))
         .route("/events", get(events::events))
+        .route("/analysis/density", get(analysis::get_density))
+        .route("/analysis/hotspots", get(analysis::get_hot_spots))
+        .route("/analysis/emerging", get(analysis::get_emerging))
         .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))
         .route("/exports/{file}", get(briefing::get_briefing))
         .route(

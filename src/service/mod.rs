@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod agenda;
+pub mod analysis;
 pub mod audit;
 pub mod clock;
 pub mod edits;

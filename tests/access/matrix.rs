@@ -966,3 +966,55 @@ async fn the_agenda_answers_every_role_within_its_grant() {
     assert!(counted > 0, "the fixture has incidents in the window");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_analyses_answer_every_role_from_what_it_may_see() {
+    // Every role × density, hot spots, emerging: refused without incidents; computed from the
+    // positions only for roles that read incidents exactly, else from published cell counts
+    // (whose surface tests/api/analysis.rs checks equals the aggregate endpoint's cells).
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    for (role, role_def) in roles().iter() {
+        let name = format!("an-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let precision = role_def.grant(Layer::Incidents).read;
+        for path in [
+            "/analysis/density?datetime=2026-09-01/2026-11-30",
+            "/analysis/hotspots?datetime=2026-09-01/2026-11-30",
+            "/analysis/emerging?weeks=6",
+        ] {
+            let r = client.get(app.url(path)).send().await.unwrap();
+            let status = problem_status_keep(r).await;
+            match precision {
+                Precision::None => assert_eq!(status.0, 403, "{role}: {path}"),
+                p => {
+                    // Counts-only data can be too thin for Gi*: a 400 that says so.
+                    assert!(
+                        status.0 == 200 || (status.0 == 400 && !path.contains("density")),
+                        "{role}: {path}: {}",
+                        status.1
+                    );
+                    if status.0 == 200 {
+                        let expected = if p == Precision::Exact {
+                            "positions"
+                        } else {
+                            "cell_counts"
+                        };
+                        assert_eq!(status.1["input"], expected, "{role}: {path}");
+                    }
+                }
+            }
+        }
+    }
+    app.stop().await;
+}
+
+/// The status and the JSON body of a response (a problem body where it failed).
+async fn problem_status_keep(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    if status >= 400 {
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+    (status, r.json().await.unwrap_or(Value::Null))
+}

@@ -6,6 +6,7 @@
 mod common;
 
 mod agenda;
+mod analysis;
 mod bad_input;
 mod discovery;
 mod gis_client;

@@ -115,7 +115,7 @@ const CACHED_QUESTIONS: usize = 64;
 
 /// Runs CPU-heavy work without stalling the async runtime: on a multi-threaded runtime the
 /// worker hands its other tasks over first (`block_in_place`); elsewhere (tests) it runs inline.
-fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
+pub(crate) fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(work)

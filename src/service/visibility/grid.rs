@@ -29,6 +29,39 @@ impl Grid {
         Some(((e / CELL_M).floor() as i64, (n / CELL_M).floor() as i64))
     }
 
+    /// A WGS84 position in SWEREF 99 TM metres (easting, northing).
+    #[must_use]
+    pub fn project(&self, p: Point<f64>) -> Option<(f64, f64)> {
+        self.crs.from_wgs84(p.x(), p.y()).ok()
+    }
+
+    /// A SWEREF 99 TM position in WGS84.
+    #[must_use]
+    pub fn unproject(&self, easting: f64, northing: f64) -> Option<Point<f64>> {
+        self.crs
+            .to_wgs84(easting, northing)
+            .ok()
+            .map(|(x, y)| Point::new(x, y))
+    }
+
+    /// A square of `size` metres with its lower-left corner at (`easting`, `northing`), in
+    /// WGS84.
+    #[must_use]
+    pub fn square_at(&self, easting: f64, northing: f64, size: f64) -> Option<Polygon<f64>> {
+        let corners = [
+            (easting, northing),
+            (easting + size, northing),
+            (easting + size, northing + size),
+            (easting, northing + size),
+            (easting, northing),
+        ];
+        let ring: Option<Vec<(f64, f64)>> = corners
+            .iter()
+            .map(|(e, n)| self.crs.to_wgs84(*e, *n).ok())
+            .collect();
+        ring.map(|r| Polygon::new(r.into(), Vec::new()))
+    }
+
     /// The centre of a cell (lon, lat).
     #[must_use]
     pub fn centre(&self, cell: (i64, i64)) -> Option<Point<f64>> {
@@ -44,19 +77,7 @@ impl Grid {
     #[must_use]
     pub fn square(&self, cell: (i64, i64)) -> Option<Polygon<f64>> {
         #[allow(clippy::cast_precision_loss)]
-        let (e0, n0) = (cell.0 as f64 * CELL_M, cell.1 as f64 * CELL_M);
-        let corners = [
-            (e0, n0),
-            (e0 + CELL_M, n0),
-            (e0 + CELL_M, n0 + CELL_M),
-            (e0, n0 + CELL_M),
-            (e0, n0),
-        ];
-        let ring: Option<Vec<(f64, f64)>> = corners
-            .iter()
-            .map(|(e, n)| self.crs.to_wgs84(*e, *n).ok())
-            .collect();
-        ring.map(|r| Polygon::new(r.into(), Vec::new()))
+        self.square_at(cell.0 as f64 * CELL_M, cell.1 as f64 * CELL_M, CELL_M)
     }
 }
 

@@ -21,6 +21,7 @@ mod extents;
 mod grid;
 mod shown;
 
+pub(crate) use counts::cpu_bound;
 pub use extents::{LayerSummary, round_out};
 pub use grid::Grid;
 pub use shown::{CoarseFeature, Shown};

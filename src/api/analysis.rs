@@ -1,0 +1,284 @@
+//! `/analysis/…`: kernel density, Gi* hot spots and emerging hot spots of the incidents the
+//! caller may see, as GeoJSON cells (see `service::analysis`).
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{Caller, audit_refusal};
+use super::error::ApiError;
+use super::extract::StrictQuery;
+use super::items::ItemsQuery;
+use super::{AppState, GEOJSON};
+use crate::domain::Layer;
+use crate::index::{Filters, Spatial};
+use crate::service::ServiceError;
+use crate::service::analysis::InputKind;
+
+/// What positions lagesbild's incidents carry, in words (shown in every analysis's legend).
+pub const POSITION_NOTE: &str = "Police positions are approximate: a Swedish study found a median error of 83 m (Gerell 2018), so read cells, not points.";
+
+/// Query parameters of `GET /analysis/density`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DensityQuery {
+    /// `min_lon,min_lat,max_lon,max_lat` (default: everything the caller sees).
+    pub bbox: Option<String>,
+    /// An instant, a date or an interval, as for items.
+    pub datetime: Option<String>,
+    /// Comma-separated incident categories.
+    pub category: Option<String>,
+    /// Bandwidth in metres, 50–5000 (default: the mean distance to the 5th nearest neighbour).
+    pub bandwidth: Option<f64>,
+    /// Cell size in metres, 10–1000 (default: a third of the bandwidth, in steps of 25 m).
+    pub cell: Option<f64>,
+}
+
+/// Query parameters of `GET /analysis/hotspots`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HotSpotsQuery {
+    /// `min_lon,min_lat,max_lon,max_lat`: the areas meeting it make the study region.
+    pub bbox: Option<String>,
+    /// An instant, a date or an interval, as for items.
+    pub datetime: Option<String>,
+    /// Comma-separated incident categories.
+    pub category: Option<String>,
+    /// Distance band in metres, 250–5000 (default 500).
+    pub band: Option<f64>,
+    /// Conditional permutations for pseudo p-values, 0–9999 (default 0: analytical).
+    pub permutations: Option<usize>,
+    /// The permutations' seed (default 1), reported so a result can be made again.
+    pub seed: Option<u64>,
+}
+
+/// Query parameters of `GET /analysis/emerging`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EmergingQuery {
+    /// `min_lon,min_lat,max_lon,max_lat`: the areas meeting it make the study region.
+    pub bbox: Option<String>,
+    /// Comma-separated incident categories.
+    pub category: Option<String>,
+    /// ISO weeks, 4–26 (default 12): the whole weeks before the week of `as_of`.
+    pub weeks: Option<u8>,
+    /// Distance band in metres, 250–5000 (default 500).
+    pub band: Option<f64>,
+    /// The series ends with the last whole week before this instant (RFC 3339; default now).
+    pub as_of: Option<String>,
+}
+
+fn where_and_which(
+    bbox: Option<String>,
+    datetime: Option<String>,
+    category: Option<String>,
+) -> Result<(Spatial, Filters), ApiError> {
+    let req = ItemsQuery {
+        bbox,
+        datetime,
+        category,
+        ..ItemsQuery::default()
+    }
+    .parse(Layer::Incidents, 1, 1)?;
+    Ok((req.spatial, req.filters))
+}
+
+async fn refused(state: &AppState, caller: &Caller, what: &str, e: ServiceError) -> ApiError {
+    match e {
+        // Bad parameters (and too little data) are the request's to fix.
+        ServiceError::Invalid(v) => ApiError::invalid(v),
+        e => audit_refusal(state, caller, what, e).await,
+    }
+}
+
+fn geojson(body: &Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+const fn input_words(i: InputKind) -> &'static str {
+    match i {
+        InputKind::Positions => "the incidents' positions",
+        InputKind::CellCounts => {
+            "published counts per 250 m cell (cells under 3 suppressed), at the cells' centres"
+        }
+    }
+}
+
+/// Kernel density of the incidents the caller may see: a quartic kernel with a bandwidth in
+/// metres on a metric grid in SWEREF 99 TM, as GeoJSON cells with `density` (incidents per km²).
+/// The same surface at every zoom, on screen and on paper. Roles below exact get the surface of
+/// the published cell counts.
+#[utoipa::path(get, path = "/analysis/density", tag = "Analysis", params(DensityQuery),
+    responses(
+        (status = 200, description = "A FeatureCollection of cells with `density`; `bandwidth_m`, `bandwidth_rule`, `cell_m`, `kernel`, `input`", content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is invalid (named)", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to incidents", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_density(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<DensityQuery>,
+) -> Result<Response, ApiError> {
+    let (spatial, filters) = where_and_which(q.bbox, q.datetime, q.category)?;
+    let s = match state
+        .service
+        .density_surface(&caller.viewer, &spatial, &filters, q.bandwidth, q.cell)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return Err(refused(&state, &caller, "GET /analysis/density", e).await),
+    };
+    let max = s.cells.iter().map(|c| c.1).fold(0.0_f64, f64::max);
+    let features: Vec<Value> = s
+        .cells
+        .iter()
+        .map(|(square, d)| {
+            json!({"type": "Feature", "geometry": geojson::Geometry::from(square),
+                "properties": {"density": (d * 1000.0).round() / 1000.0,
+                    "share": if max > 0.0 { (d / max * 1000.0).round() / 1000.0 } else { 0.0 }}})
+        })
+        .collect();
+    Ok(geojson(&json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "kernel": "quartic",
+        "bandwidth_m": s.bandwidth_m.round(),
+        "bandwidth_rule": s.bandwidth_rule,
+        "cell_m": s.cell_m,
+        "coarsened": s.coarsened,
+        "unit": "incidents per km²",
+        "max_density": max,
+        "incidents": s.incidents,
+        "input": s.input,
+        "input_note": input_words(s.input),
+        "position_note": POSITION_NOTE,
+    })))
+}
+
+/// Getis-Ord Gi* hot spots on the 250 m cells of the areas the caller sees: z, p and a class
+/// ±1/2/3 (90/95/99 %) after the false discovery rate correction, with the distance band
+/// reported. Refused below 30 cells holding incidents. Optional seeded permutations.
+#[utoipa::path(get, path = "/analysis/hotspots", tag = "Analysis", params(HotSpotsQuery),
+    responses(
+        (status = 200, description = "A FeatureCollection of cells with `count`, `z`, `p`, `class`", content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is invalid, or too few cells hold incidents", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to incidents", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_hot_spots(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<HotSpotsQuery>,
+) -> Result<Response, ApiError> {
+    let (spatial, filters) = where_and_which(q.bbox, q.datetime, q.category)?;
+    let seed = q.seed.unwrap_or(1);
+    let h = match state
+        .service
+        .hot_spots(
+            &caller.viewer,
+            &spatial,
+            &filters,
+            q.band,
+            q.permutations.unwrap_or(0),
+            seed,
+        )
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => return Err(refused(&state, &caller, "GET /analysis/hotspots", e).await),
+    };
+    let features: Vec<Value> = h
+        .cells
+        .iter()
+        .map(|c| {
+            json!({"type": "Feature", "id": format!("E{}_N{}", c.cell.0, c.cell.1),
+                "geometry": geojson::Geometry::from(&c.square),
+                "properties": {"count": c.count, "z": c.z, "p": c.p, "class": c.class}})
+        })
+        .collect();
+    Ok(geojson(&json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "statistic": "Getis-Ord Gi* (binary distance band, the cell included)",
+        "band_m": h.band_m,
+        "cell_m": crate::service::visibility::CELL_M,
+        "cells": h.cells.len(),
+        "nonempty_cells": h.nonempty,
+        "correction": "false discovery rate (Benjamini-Hochberg) at 90, 95 and 99 %",
+        "permutations": h.permutations,
+        "seed": (h.permutations > 0).then_some(h.seed),
+        "input": h.input,
+        "input_note": input_words(h.input),
+        "position_note": POSITION_NOTE,
+    })))
+}
+
+/// Emerging hot spots: Gi* per ISO week over the last weeks, the Mann-Kendall trend of each
+/// cell's z-scores, and its pattern (new, consecutive, intensifying, persistent, diminishing,
+/// sporadic, oscillating, historical). Weeks with too few incidents are named in `refused_weeks`.
+#[utoipa::path(get, path = "/analysis/emerging", tag = "Analysis", params(EmergingQuery),
+    responses(
+        (status = 200, description = "A FeatureCollection of cells with a pattern, their weekly classes and trend", content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to incidents", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_emerging(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<EmergingQuery>,
+) -> Result<Response, ApiError> {
+    let (spatial, filters) = where_and_which(q.bbox, None, q.category)?;
+    let as_of = match q.as_of.as_deref() {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+            ApiError::bad_param("as_of", format!("'{t}' is not an RFC 3339 time"))
+        })?,
+        None => state.service.clock().now(),
+    };
+    let e = match state
+        .service
+        .emerging_hot_spots(
+            &caller.viewer,
+            &spatial,
+            &filters,
+            q.weeks.unwrap_or(12),
+            q.band,
+            as_of,
+        )
+        .await
+    {
+        Ok(e) => e,
+        Err(err) => return Err(refused(&state, &caller, "GET /analysis/emerging", err).await),
+    };
+    let label = |d: &time::Date| crate::service::meetings::iso_week(*d);
+    let features: Vec<Value> = e
+        .cells
+        .iter()
+        .map(|c| {
+            json!({"type": "Feature", "id": format!("E{}_N{}", c.cell.0, c.cell.1),
+                "geometry": geojson::Geometry::from(&c.square),
+                "properties": {"pattern": c.pattern, "classes": c.classes,
+                    "trend": {"tau": c.trend.tau, "z": c.trend.z, "p": c.trend.p}}})
+        })
+        .collect();
+    Ok(geojson(&json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "weeks": e.weeks.iter().map(label).collect::<Vec<_>>(),
+        "refused_weeks": e.refused.iter().map(|(d, why)| json!({"week": label(d), "reason": why})).collect::<Vec<_>>(),
+        "patterns": e.counts,
+        "band_m": e.band_m,
+        "hot": "a week's class of +1 or more (90 % after the false discovery rate correction)",
+        "input": e.input,
+        "input_note": input_words(e.input),
+        "position_note": POSITION_NOTE,
+    })))
+}

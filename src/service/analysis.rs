@@ -1,0 +1,508 @@
+//! The analyses (`crate::analysis`) run on what the caller may see: roles that read incidents
+//! exactly get them from the incidents' own positions; every other role from the published
+//! counts per 250 m cell (cells under 3 suppressed, as `read_aggregate` gives them), so no
+//! surface, z-score or pattern says more than the counts the role already sees. Results are
+//! deterministic for the same data, window and seed; exact inputs are audited.
+
+use std::collections::{BTreeMap, HashMap};
+
+use geo::{Centroid, Geometry, Intersects, Point, Polygon};
+use serde::Serialize;
+use time::{Date, Duration, OffsetDateTime};
+
+use super::visibility::{AggregateBy, CELL_M, cpu_bound};
+use super::{Service, ServiceError};
+use crate::analysis::emerging::{Pattern, pattern};
+use crate::analysis::getis::{Cell, GiError, gi_star};
+use crate::analysis::kde::{
+    BANDWIDTH_RANGE_M, BandwidthRule, WeightedPoint, default_bandwidth, density,
+};
+use crate::analysis::trend::MannKendall;
+use crate::domain::access::{Precision, Viewer};
+use crate::domain::audit::{AuditAction, AuditOutcome};
+use crate::domain::time::TimeSpan;
+use crate::domain::{Layer, ValidationErrors};
+use crate::index::{Filters, Spatial};
+use crate::store::audit::AuditRow;
+
+/// What an analysis was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// The incidents' own positions.
+    Positions,
+    /// Published counts per 250 m cell (under 3 suppressed).
+    CellCounts,
+}
+
+/// The most cells a density surface may have; a finer one is coarsened (and says so).
+pub const MAX_SURFACE_CELLS: usize = 60_000;
+/// The default Gi* distance band in metres (the cell and its neighbours up to two cells away
+/// along the axes).
+pub const DEFAULT_BAND_M: f64 = 500.0;
+/// The longest a weekly series for emerging hot spots may be.
+pub const MAX_WEEKS: u8 = 26;
+
+/// A density surface as the caller may see it.
+#[derive(Debug, Clone)]
+pub struct DensitySurface {
+    /// Cells: lower-left corner (easting, northing), the square in WGS84 and density per km².
+    pub cells: Vec<(Polygon<f64>, f64)>,
+    /// Bandwidth in metres.
+    pub bandwidth_m: f64,
+    /// How it was chosen.
+    pub bandwidth_rule: BandwidthRule,
+    /// Cell size in metres.
+    pub cell_m: f64,
+    /// Whether a finer cell was asked for and coarsened to stay within [`MAX_SURFACE_CELLS`].
+    pub coarsened: bool,
+    /// What it was computed from.
+    pub input: InputKind,
+    /// Incidents (sum of weights) in it.
+    pub incidents: f64,
+}
+
+/// Gi* of every cell in the study region.
+#[derive(Debug, Clone)]
+pub struct HotSpots {
+    /// Per cell: its square, count, z, p and class.
+    pub cells: Vec<HotCell>,
+    /// The distance band.
+    pub band_m: f64,
+    /// Cells holding incidents.
+    pub nonempty: usize,
+    /// Permutations (0: analytical p-values).
+    pub permutations: usize,
+    /// Their seed.
+    pub seed: u64,
+    /// What it was computed from.
+    pub input: InputKind,
+}
+
+/// One cell of a Gi* answer.
+#[derive(Debug, Clone)]
+pub struct HotCell {
+    /// The cell.
+    pub cell: Cell,
+    /// Its square.
+    pub square: Polygon<f64>,
+    /// Incidents in it.
+    pub count: f64,
+    /// z-score.
+    pub z: f64,
+    /// p-value (two-sided).
+    pub p: f64,
+    /// Class −3..=3 after the FDR correction.
+    pub class: i8,
+}
+
+/// One cell's weekly pattern.
+#[derive(Debug, Clone)]
+pub struct EmergingCell {
+    /// The cell.
+    pub cell: Cell,
+    /// Its square.
+    pub square: Polygon<f64>,
+    /// The pattern.
+    pub pattern: Pattern,
+    /// The weekly classes, oldest first.
+    pub classes: Vec<i8>,
+    /// The trend of its weekly z-scores.
+    pub trend: MannKendall,
+}
+
+/// Emerging hot spots over weeks.
+#[derive(Debug, Clone)]
+pub struct Emerging {
+    /// The weeks (Mondays), oldest first.
+    pub weeks: Vec<Date>,
+    /// Weeks with too few incidents for Gi* (all their classes are 0), with the reason.
+    pub refused: Vec<(Date, String)>,
+    /// Cells with a pattern (those without are left out).
+    pub cells: Vec<EmergingCell>,
+    /// How many cells had each pattern.
+    pub counts: BTreeMap<Pattern, usize>,
+    /// The distance band.
+    pub band_m: f64,
+    /// What it was computed from.
+    pub input: InputKind,
+}
+
+fn cell_key(key: &str) -> Option<Cell> {
+    let (e, n) = key.strip_prefix('E')?.split_once("_N")?;
+    Some((e.parse().ok()?, n.parse().ok()?))
+}
+
+impl Service {
+    /// The incidents `viewer` may analyse in `spatial` and `filters`, in SWEREF 99 TM: positions
+    /// for exact roles (audited), published cell counts at cell centres for the others.
+    async fn analysis_input(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+        filters: &Filters,
+        what: &str,
+    ) -> Result<(Vec<WeightedPoint>, InputKind), ServiceError> {
+        match self.precision(viewer, Layer::Incidents)? {
+            Precision::Exact => {
+                let mut f = filters.clone();
+                f.max_classification = Some(viewer.role.ceiling.code());
+                let features = self.index().matching(Layer::Incidents, spatial, &f);
+                let points: Vec<WeightedPoint> = cpu_bound(|| {
+                    features
+                        .iter()
+                        .filter_map(|f| {
+                            let p = match &f.geometry {
+                                Geometry::Point(p) => Some(*p),
+                                g => g.centroid(),
+                            }?;
+                            let (e, n) = self.grid.project(p)?;
+                            Some((e, n, 1.0))
+                        })
+                        .collect()
+                });
+                let row =
+                    AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
+                        .layer(Layer::Incidents)
+                        .detail(format!(
+                            "analysis {what}: {} incidents at exact precision",
+                            points.len()
+                        ));
+                self.audit(viewer, row).await?;
+                Ok((points, InputKind::Positions))
+            }
+            _ => {
+                let agg = self
+                    .read_aggregate(
+                        viewer,
+                        Layer::Incidents,
+                        AggregateBy::Grid,
+                        spatial,
+                        filters,
+                    )
+                    .await?;
+                #[allow(clippy::cast_precision_loss)]
+                let points = agg
+                    .buckets
+                    .iter()
+                    .filter_map(|b| {
+                        let (c, r) = cell_key(&b.key)?;
+                        Some((
+                            (c as f64 + 0.5) * CELL_M,
+                            (r as f64 + 0.5) * CELL_M,
+                            b.count as f64,
+                        ))
+                    })
+                    .collect();
+                Ok((points, InputKind::CellCounts))
+            }
+        }
+    }
+
+    /// A kernel density surface of the incidents `viewer` may see in `spatial` and `filters`.
+    /// `bandwidth` in metres (default: the 5th nearest neighbour rule), `cell` in metres (default
+    /// a third of the bandwidth, in steps of 25 m).
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] without access to incidents; [`ServiceError::Invalid`] naming
+    /// `bandwidth` or `cell` out of range.
+    pub async fn density_surface(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+        filters: &Filters,
+        bandwidth: Option<f64>,
+        cell: Option<f64>,
+    ) -> Result<DensitySurface, ServiceError> {
+        if let Some(h) = bandwidth
+            && !(BANDWIDTH_RANGE_M.0..=BANDWIDTH_RANGE_M.1).contains(&h)
+        {
+            return Err(ValidationErrors::one(
+                "bandwidth",
+                format!(
+                    "is {h} m; choose {} to {} m",
+                    BANDWIDTH_RANGE_M.0, BANDWIDTH_RANGE_M.1
+                ),
+            )
+            .into());
+        }
+        if let Some(c) = cell
+            && !(10.0..=1_000.0).contains(&c)
+        {
+            return Err(
+                ValidationErrors::one("cell", format!("is {c} m; choose 10 to 1000 m")).into(),
+            );
+        }
+        let (points, input) = self
+            .analysis_input(viewer, spatial, filters, "density")
+            .await?;
+        let incidents: f64 = points.iter().map(|p| p.2).sum();
+        let (h, rule) = match bandwidth {
+            Some(h) => (h, BandwidthRule::Fixed),
+            None => default_bandwidth(&points).unwrap_or((300.0, BandwidthRule::Fixed)),
+        };
+        let mut c = cell.unwrap_or_else(|| ((h / 3.0 / 25.0).ceil() * 25.0).max(25.0));
+        // Estimate the cells the surface reaches; coarsen until it fits.
+        let mut coarsened = false;
+        let reached = |c: f64| -> usize {
+            let mut seen = std::collections::HashSet::new();
+            #[allow(clippy::cast_possible_truncation)]
+            let reach = (h / c).ceil() as i64;
+            for p in &points {
+                #[allow(clippy::cast_possible_truncation)]
+                seen.insert(((p.0 / c).floor() as i64, (p.1 / c).floor() as i64));
+            }
+            #[allow(clippy::cast_sign_loss)]
+            let per = ((2 * reach + 1) * (2 * reach + 1)) as usize;
+            seen.len().saturating_mul(per)
+        };
+        while reached(c) > MAX_SURFACE_CELLS * 4 && c < 1_000.0 {
+            c *= 2.0;
+            coarsened = true;
+        }
+        let surface = cpu_bound(|| density(&points, h, c));
+        let mut cells: Vec<((i64, i64), f64)> = surface.cells.into_iter().collect();
+        cells.sort_by_key(|a| a.0);
+        if cells.len() > MAX_SURFACE_CELLS {
+            // Still too many: keep the densest, and say so.
+            cells.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            cells.truncate(MAX_SURFACE_CELLS);
+            coarsened = true;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let squares = cells
+            .into_iter()
+            .filter_map(|((col, row), d)| {
+                Some((self.grid.square_at(col as f64 * c, row as f64 * c, c)?, d))
+            })
+            .collect();
+        Ok(DensitySurface {
+            cells: squares,
+            bandwidth_m: h,
+            bandwidth_rule: rule,
+            cell_m: c,
+            coarsened,
+            input,
+            incidents,
+        })
+    }
+
+    /// The 250 m cells of the study region: those whose centre lies in one of the areas
+    /// `viewer` sees that meet `spatial`.
+    fn study_cells(&self, viewer: &Viewer, spatial: &Spatial) -> Result<Vec<Cell>, ServiceError> {
+        let areas = self.visible_areas_in(viewer, spatial);
+        if areas.is_empty() {
+            return Err(ValidationErrors::one(
+                "bbox",
+                "no area lies here; hot spots are computed over the cells of the areas you see",
+            )
+            .into());
+        }
+        let mut cells = std::collections::BTreeSet::new();
+        for a in &areas {
+            let b = crate::domain::geometry::bounds(&a.geometry);
+            let (Some(lo), Some(hi)) = (
+                self.grid.cell_of(Point::new(b[0], b[1])),
+                self.grid.cell_of(Point::new(b[2], b[3])),
+            ) else {
+                continue;
+            };
+            // The projected box of a WGS84 box is not axis-aligned: widen by a cell.
+            for c in lo.0.min(hi.0) - 2..=lo.0.max(hi.0) + 2 {
+                for r in lo.1.min(hi.1) - 2..=lo.1.max(hi.1) + 2 {
+                    if let Some(centre) = self.grid.centre((c, r))
+                        && a.geometry.intersects(&centre)
+                        && (matches!(spatial, Spatial::All)
+                            || crate::index::query::matches_spatial(
+                                spatial,
+                                &Geometry::Point(centre),
+                            ))
+                    {
+                        cells.insert((c, r));
+                    }
+                }
+            }
+        }
+        Ok(cells.into_iter().collect())
+    }
+
+    /// Counts per 250 m cell of the study region.
+    fn cell_counts(study: &[Cell], points: &[WeightedPoint]) -> Vec<(Cell, f64)> {
+        let mut counts: HashMap<Cell, f64> = study.iter().map(|c| (*c, 0.0)).collect();
+        for p in points {
+            #[allow(clippy::cast_possible_truncation)]
+            let c = ((p.0 / CELL_M).floor() as i64, (p.1 / CELL_M).floor() as i64);
+            if let Some(v) = counts.get_mut(&c) {
+                *v += p.2;
+            }
+        }
+        study.iter().map(|c| (*c, counts[c])).collect()
+    }
+
+    /// Getis-Ord Gi* on the 250 m cells of the areas `viewer` sees in `spatial`, for the
+    /// incidents in `filters`.
+    ///
+    /// # Errors
+    /// [`ServiceError::Invalid`] naming `band` or `permutations`, or when too few cells hold
+    /// incidents; [`ServiceError::Forbidden`] without access to incidents.
+    pub async fn hot_spots(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+        filters: &Filters,
+        band: Option<f64>,
+        permutations: usize,
+        seed: u64,
+    ) -> Result<HotSpots, ServiceError> {
+        let band = band.unwrap_or(DEFAULT_BAND_M);
+        check_band(band)?;
+        if permutations > 9_999 {
+            return Err(
+                ValidationErrors::one("permutations", "choose 0 (analytical) to 9999").into(),
+            );
+        }
+        let study = self.study_cells(viewer, spatial)?;
+        let (points, input) = self
+            .analysis_input(viewer, spatial, filters, "hot spots")
+            .await?;
+        let counts = Self::cell_counts(&study, &points);
+        let g =
+            cpu_bound(|| gi_star(&counts, CELL_M, band, permutations, seed)).map_err(gi_refusal)?;
+        let nonempty = counts.iter().filter(|c| c.1 > 0.0).count();
+        let cells = counts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (cell, count))| {
+                Some(HotCell {
+                    cell: *cell,
+                    square: self.grid.square(*cell)?,
+                    count: *count,
+                    z: g.z[i],
+                    p: g.p[i],
+                    class: g.class[i],
+                })
+            })
+            .collect();
+        Ok(HotSpots {
+            cells,
+            band_m: band,
+            nonempty,
+            permutations,
+            seed,
+            input,
+        })
+    }
+
+    /// Emerging hot spots over the `weeks` whole ISO weeks before the week of `as_of`: Gi* per
+    /// week, the Mann-Kendall trend of each cell's z-scores, and its pattern.
+    ///
+    /// # Errors
+    /// As [`Service::hot_spots`]; `weeks` out of range.
+    pub async fn emerging_hot_spots(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+        filters: &Filters,
+        weeks: u8,
+        band: Option<f64>,
+        as_of: OffsetDateTime,
+    ) -> Result<Emerging, ServiceError> {
+        let band = band.unwrap_or(DEFAULT_BAND_M);
+        check_band(band)?;
+        if !(4..=MAX_WEEKS).contains(&weeks) {
+            return Err(ValidationErrors::one(
+                "weeks",
+                format!("is {weeks}; choose 4 to {MAX_WEEKS}"),
+            )
+            .into());
+        }
+        // The last whole week before `as_of` (a week still running would look like a drop).
+        let today = as_of.date();
+        let monday = today
+            - Duration::days(i64::from(today.weekday().number_days_from_monday()))
+            - Duration::weeks(1);
+        let mondays: Vec<Date> = (0..i64::from(weeks))
+            .rev()
+            .map(|k| monday - Duration::weeks(k))
+            .collect();
+        let study = self.study_cells(viewer, spatial)?;
+        let mut per_week = Vec::new();
+        let mut refused = Vec::new();
+        for m in &mondays {
+            let mut f = filters.clone();
+            f.time = Some(TimeSpan {
+                start: m.midnight().assume_utc().unix_timestamp(),
+                end: (*m + Duration::days(7))
+                    .midnight()
+                    .assume_utc()
+                    .unix_timestamp()
+                    - 1,
+            });
+            let (points, _) = self
+                .analysis_input(viewer, spatial, &f, "emerging hot spots")
+                .await?;
+            let counts = Self::cell_counts(&study, &points);
+            match cpu_bound(|| gi_star(&counts, CELL_M, band, 0, 0)) {
+                Ok(g) => per_week.push(Some(g)),
+                Err(e) => {
+                    refused.push((*m, e.to_string()));
+                    per_week.push(None);
+                }
+            }
+        }
+        let input = if viewer.precision(Layer::Incidents) == Precision::Exact {
+            InputKind::Positions
+        } else {
+            InputKind::CellCounts
+        };
+        let mut cells = Vec::new();
+        let mut counts_by: BTreeMap<Pattern, usize> = BTreeMap::new();
+        for (i, cell) in study.iter().enumerate() {
+            let classes: Vec<i8> = per_week
+                .iter()
+                .map(|g| g.as_ref().map_or(0, |g| g.class[i]))
+                .collect();
+            let z: Vec<f64> = per_week
+                .iter()
+                .map(|g| g.as_ref().map_or(0.0, |g| g.z[i]))
+                .collect();
+            let (p, trend) = pattern(&classes, &z);
+            *counts_by.entry(p).or_default() += 1;
+            if p != Pattern::None
+                && let Some(square) = self.grid.square(*cell)
+            {
+                cells.push(EmergingCell {
+                    cell: *cell,
+                    square,
+                    pattern: p,
+                    classes,
+                    trend,
+                });
+            }
+        }
+        Ok(Emerging {
+            weeks: mondays,
+            refused,
+            cells,
+            counts: counts_by,
+            band_m: band,
+            input,
+        })
+    }
+}
+
+fn check_band(band: f64) -> Result<(), ServiceError> {
+    if (CELL_M..=5_000.0).contains(&band) {
+        Ok(())
+    } else {
+        Err(ValidationErrors::one(
+            "band",
+            format!("is {band} m; choose {CELL_M} to 5000 m (the cell size or more)"),
+        )
+        .into())
+    }
+}
+
+fn gi_refusal(e: GiError) -> ServiceError {
+    ValidationErrors::one("", e.to_string()).into()
+}
