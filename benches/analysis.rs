@@ -1,0 +1,117 @@
+//! The analyses (issue 12 targets): a kernel density grid for 100 000 incidents over a
+//! municipality ≤ 200 ms; Gi* for 10 000 cells ≤ 100 ms analytically and ≤ 1 s with 999
+//! permutations; emerging hot spots over 12 weeks ≤ 1 s (through the service, a year of 50 000
+//! incidents, as the security coordinator).
+//!
+//! Run: `cargo bench --bench analysis`.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use lagesbild::analysis::getis::gi_star;
+use lagesbild::analysis::kde::{default_bandwidth, density};
+use lagesbild::domain::access::Viewer;
+use lagesbild::domain::{Feature, Layer};
+use lagesbild::index::{Filters, Spatial};
+use lagesbild::service::Service;
+use lagesbild::service::visibility::Grid;
+use time::macros::datetime;
+
+fn benches(c: &mut Criterion) {
+    let as_of = datetime!(2026-12-02 12:00 UTC);
+    let grid = Grid::new().unwrap();
+    // 100 000 incidents around the Botkyrka and Södertälje hotspots, in SWEREF 99 TM.
+    let points: Vec<(f64, f64, f64)> = lagesbild::demo::synthetic_incidents(5, as_of, 100_000)
+        .iter()
+        .filter_map(|f| match f.geometry {
+            geo::Geometry::Point(p) => grid.project(p).map(|(e, n)| (e, n, 1.0)),
+            _ => None,
+        })
+        .collect();
+    let (h, _) = default_bandwidth(&points).unwrap();
+    eprintln!("KDE: {} points, bandwidth {h:.0} m", points.len());
+    let mut g = c.benchmark_group("analysis");
+    g.sample_size(10);
+    g.bench_function("kde_100k_bandwidth_and_grid_50m", |b| {
+        b.iter(|| {
+            let (h, _) = default_bandwidth(&points).unwrap();
+            black_box(density(&points, h, 50.0))
+        });
+    });
+    // 10 000 cells (100 × 100) with Poisson-like counts and hot spots.
+    let cells: Vec<((i64, i64), f64)> = (0..100)
+        .flat_map(|c| (0..100).map(move |r| (c, r)))
+        .map(|(c, r)| {
+            let d2 = f64::from(((c - 30) * (c - 30) + (r - 60) * (r - 60)) as i32);
+            let v = (5.0 * (-d2 / 50.0).exp() + f64::from(((c * 13 + r * 7) % 3) as i32)).floor();
+            ((i64::from(c), i64::from(r)), v)
+        })
+        .collect();
+    g.bench_function("gi_star_10k_cells_analytic", |b| {
+        b.iter(|| black_box(gi_star(&cells, 250.0, 500.0, 0, 1).unwrap()));
+    });
+    g.bench_function("gi_star_10k_cells_999_permutations", |b| {
+        b.iter(|| black_box(gi_star(&cells, 250.0, 500.0, 999, 1).unwrap()));
+    });
+
+    // Emerging hot spots through the service.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let service = rt.block_on(async {
+        let store = lagesbild::store::Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let picture: Vec<Feature> = lagesbild::demo::demo(as_of)
+            .into_iter()
+            .filter(|f| f.layer() != Layer::Incidents)
+            .collect();
+        store.insert(&picture, &|_| {}).await.unwrap();
+        let service = Service::open(store).await.unwrap();
+        service.unrestricted().load(
+            Layer::Incidents,
+            lagesbild::demo::incidents(7, as_of, 50_000),
+        );
+        service
+    });
+    let role = "security_coordinator";
+    let viewer = Viewer::local(role, service.roles().get(role).unwrap().clone());
+    let e = rt
+        .block_on(service.emerging_hot_spots(
+            &viewer,
+            &Spatial::All,
+            &Filters::default(),
+            12,
+            None,
+            as_of,
+        ))
+        .unwrap();
+    eprintln!(
+        "emerging: {} cells with a pattern, {:?}",
+        e.cells.len(),
+        e.counts
+    );
+    g.bench_function("emerging_12_weeks_50k_incidents", |b| {
+        b.iter(|| {
+            black_box(
+                rt.block_on(service.emerging_hot_spots(
+                    &viewer,
+                    &Spatial::All,
+                    &Filters::default(),
+                    12,
+                    None,
+                    as_of,
+                ))
+                .unwrap(),
+            )
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(analysis, benches);
+criterion_main!(analysis);
