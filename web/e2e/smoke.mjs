@@ -79,8 +79,10 @@ try {
   await signIn(police, process.env.POLICE_USER, process.env.POLICE_PASS);
   await idle(police);
   const incidents30 = await inSource(police, 'incidents');
+  await police.waitForFunction(() => document.getElementById('density-note').textContent.includes('bandbredd'), null, { timeout: 15000 });
   check(await police.evaluate(() => window.lagesbild.map.getZoom() < 12
-    && window.lagesbild.map.getLayoutProperty('incidents-heat', 'visibility') === 'visible'), 'zoomed out, incidents are a heatmap');
+    && window.lagesbild.map.getLayoutProperty('incidents-density', 'visibility') === 'visible'), 'zoomed out, incidents are the density surface');
+  check(await rendered(police, 'incidents-density') > 0, `the density surface is drawn (${await police.textContent('#density-note')})`);
   await police.screenshot({ path: join(artifacts, '02-map-police-overview.png') });
   await zoomTo(police, 14);
   check(await rendered(police, 'incidents') > 0, 'zoomed in, police see incident points');

@@ -123,7 +123,7 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
-  for (const id of ['since', 'areas', 'incidents', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures']) {
+  for (const id of ['since', 'areas', 'incidents', 'incidents-density', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
   add('areas-fill', 'areas', { type: 'fill', paint: {
@@ -158,13 +158,12 @@ export async function createMap(container, me, onStatus, onArea) {
     'circle-opacity': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.opacity, 0.9],
     'circle-stroke-color': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.stroke, '#000'],
     'circle-stroke-width': ['case', ['==', ['get', 'stale'], true], 2.5, 1] } });
-  // Zoomed out, incidents are a heatmap; zoomed in, points by category.
-  add('incidents-heat', 'incidents', { type: 'heatmap', maxzoom: 13, paint: {
-    'heatmap-radius': ['interpolate', ['linear'], ['zoom'], 9, 8, 13, 24],
-    'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 9, 0.6, 13, 1.2],
-    'heatmap-opacity': ['interpolate', ['linear'], ['zoom'], 11.5, 0.85, 13, 0],
-    'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'],
-      0, 'rgba(255,255,255,0)', 0.2, '#fde0c5', 0.5, '#E69F00', 0.8, '#D55E00', 1, '#7a2a00'] } });
+  // Zoomed out, incidents are the server's kernel density surface (metres, not pixels: the
+  // same at every zoom and on paper); zoomed in, points by category.
+  add('incidents-density', 'incidents-density', { type: 'fill', maxzoom: 14, paint: {
+    'fill-color': ['interpolate', ['linear'], ['get', 'share'],
+      0, 'rgba(255,255,255,0)', 0.05, '#fde0c5', 0.3, '#E69F00', 0.6, '#D55E00', 1, '#7a2a00'],
+    'fill-opacity': ['interpolate', ['linear'], ['zoom'], 12, 0.75, 14, 0] } });
   add('since', 'since', { type: 'circle', paint: {
     'circle-radius': s.incidents.radius + 5, 'circle-color': 'rgba(0,0,0,0)',
     'circle-stroke-width': 3,
@@ -175,7 +174,7 @@ export async function createMap(container, me, onStatus, onArea) {
     'circle-stroke-color': s.incidents.stroke, 'circle-stroke-width': 1 } });
 
   const styleLayers = {
-    incidents: ['incidents', 'incidents-heat', 'incidents-agg', 'incidents-agg-area', 'since'],
+    incidents: ['incidents', 'incidents-density', 'incidents-agg', 'incidents-agg-area', 'since'],
     risk_environments: ['risk_environments'],
     measures: ['measures', 'measures-fill'],
     cameras: ['cameras', 'camera-sectors'],
@@ -197,6 +196,7 @@ export async function createMap(container, me, onStatus, onArea) {
         map.getSource(`${layer}-agg-area`)?.setData(byArea);
         return;
       }
+      if (layer === 'incidents') loadDensity();
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
       if (layer === 'cameras') {
         map.getSource('camera-sectors').setData({
@@ -217,6 +217,19 @@ export async function createMap(container, me, onStatus, onArea) {
         placeAreaNames(fc);
         if (!hadPosition && fc.features.length) fitTo(fc);
       }
+    } catch (msg) {
+      onStatus(String(msg));
+    }
+  }
+
+  /** The density surface of the window and the chosen categories, and its legend line. */
+  async function loadDensity() {
+    const cats = view.categories.size ? `&category=${[...view.categories].join(',')}` : '';
+    try {
+      const d = await getJson(`/analysis/density?datetime=${encodeURIComponent(windowParam(view))}${cats}`);
+      map.getSource('incidents-density').setData(d);
+      const note = document.getElementById('density-note');
+      if (note) note.textContent = T.densityNote(d.bandwidth_m, d.cell_m, d.input === 'cell_counts');
     } catch (msg) {
       onStatus(String(msg));
     }
@@ -292,7 +305,7 @@ export async function createMap(container, me, onStatus, onArea) {
       if (view[kind].size) all.push(['in', ['get', prop], ['literal', [...view[kind]]]]);
     }
     const filter = all.length > 1 ? all : null;
-    for (const id of ['incidents', 'incidents-heat']) map.setFilter(id, filter);
+    map.setFilter('incidents', filter);
   }
 
   await Promise.all(LAYERS.map(load));
@@ -347,6 +360,7 @@ export async function createMap(container, me, onStatus, onArea) {
     setFilter(kind, values) {
       view[kind] = new Set(values);
       applyFilter();
+      if (kind === 'categories' && grant('incidents') !== 'aggregate') loadDensity();
       writeHash(view);
     },
     /** The distinct values of a property among the loaded incidents. */

@@ -43,6 +43,7 @@ export const T = {
   stale: 'Ej omprövad i tid',
   aggregateNote: 'Antal händelser per område och 250 m-ruta (under 3 per ruta, vecka och kategori visas inte)',
   coarseNote: 'Grovt läge: 250 m-ruta, vecka och område',
+  densityNote: (h, cell, counts) => `Täthet utzoomat: kvartisk kärna, bandbredd ${h} m, rutor ${cell} m${counts ? ', beräknad från antal per 250 m-ruta' : ''}. Polisens positioner har ett medianfel på cirka 83 m (Gerell 2018).`,
   loading: 'Laddar …',
   fields: {
     category: 'Kategori', occurred_at: 'Tidpunkt', severity: 'Allvarlighet', status: 'Status',
