@@ -220,6 +220,19 @@ pub struct AgendaArea {
     pub risk_environments_past_review: Vec<Flagged>,
     /// Cameras out of order.
     pub cameras_out_of_order: Vec<Flagged>,
+    /// Cells with an emerging hot spot pattern over the last 12 whole weeks.
+    pub emerging: Vec<EmergingNote>,
+}
+
+/// A cell's emerging hot spot pattern.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergingNote {
+    /// The cell (`E2648_N26280`).
+    pub cell: String,
+    /// Its centre `[lon, lat]`.
+    pub centre: [f64; 2],
+    /// The pattern.
+    pub pattern: crate::analysis::emerging::Pattern,
 }
 
 /// The weekly agenda.
@@ -240,6 +253,10 @@ pub struct Agenda {
     pub counts_rule: Option<&'static str>,
     /// Parts of the agenda the role's grant leaves out, by layer.
     pub not_shown: Vec<Layer>,
+    /// The weeks the emerging hot spots span (empty when not computed).
+    pub emerging_weeks: Vec<String>,
+    /// Why some weeks had no hot spot analysis (too few incidents).
+    pub emerging_refused: Vec<String>,
     /// The areas, in the agenda's order.
     pub areas: Vec<AgendaArea>,
 }
@@ -327,6 +344,24 @@ impl Service {
             }
             (counts, self.hot_cells(viewer, periods.window).await?)
         };
+        // Emerging hot spots over the 12 whole weeks before the agenda's week ends.
+        let emerging = if incidents == Precision::None {
+            None
+        } else {
+            let end = (monday + Duration::weeks(1))
+                .midnight()
+                .assume_utc()
+                .min(as_of);
+            match self
+                .emerging_hot_spots(viewer, &Spatial::All, &Filters::default(), 12, None, end)
+                .await
+            {
+                Ok(e) => Some(e),
+                // No area to analyse, or nothing to say: the agenda goes on without it.
+                Err(ServiceError::Invalid(_)) => None,
+                Err(e) => return Err(e),
+            }
+        };
         for layer in [
             Layer::Measures,
             Layer::PatrolRoutes,
@@ -363,6 +398,7 @@ impl Service {
                 walks: Vec::new(),
                 risk_environments_past_review: Vec::new(),
                 cameras_out_of_order: Vec::new(),
+                emerging: emerging_in(emerging.as_ref(), &area.geometry),
             };
             entry.hot_cells = densest(entry.hot_cells);
             listed += self.fill_lists(viewer, &area, &periods, &since, as_of, &mut entry);
@@ -391,6 +427,18 @@ impl Service {
             counts_rule: (incidents != Precision::Exact && incidents != Precision::None)
                 .then_some(SUPPRESSION_RULE),
             not_shown,
+            emerging_weeks: emerging.as_ref().map_or_else(Vec::new, |e| {
+                e.weeks
+                    .iter()
+                    .map(|d| crate::service::meetings::iso_week(*d))
+                    .collect()
+            }),
+            emerging_refused: emerging.as_ref().map_or_else(Vec::new, |e| {
+                e.refused
+                    .iter()
+                    .map(|(d, why)| format!("{}: {why}", crate::service::meetings::iso_week(*d)))
+                    .collect()
+            }),
             areas,
         })
     }
@@ -613,6 +661,28 @@ impl Service {
         entry.cameras_out_of_order.sort_by_key(|c| c.id);
         listed
     }
+}
+
+/// The emerging hot spot cells whose centre lies in `outline`, by pattern.
+fn emerging_in(
+    e: Option<&crate::service::analysis::Emerging>,
+    outline: &Geometry<f64>,
+) -> Vec<EmergingNote> {
+    let Some(e) = e else { return Vec::new() };
+    let mut out: Vec<EmergingNote> = e
+        .cells
+        .iter()
+        .filter_map(|c| {
+            let centre = c.square.centroid()?;
+            outline.intersects(&centre).then(|| EmergingNote {
+                cell: format!("E{}_N{}", c.cell.0, c.cell.1),
+                centre: [centre.x(), centre.y()],
+                pattern: c.pattern,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.pattern.cmp(&b.pattern).then_with(|| a.cell.cmp(&b.cell)));
+    out
 }
 
 /// The week of `monday`, the window of `weeks` weeks ending with it, the window before, and the

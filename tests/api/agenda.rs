@@ -205,6 +205,26 @@ async fn check(url: &str) {
         }
     }
     assert!(nonzero > 0, "{url}: the demo has incidents in the window");
+    // Emerging hot spots over 12 whole weeks, each cell inside its area.
+    assert_eq!(
+        agenda["emerging_weeks"].as_array().unwrap().len(),
+        12,
+        "{url}"
+    );
+    let mut emerging = 0;
+    for a in agenda["areas"].as_array().unwrap() {
+        let outline = &area_of(&areas, a["id"].as_str().unwrap()).geometry;
+        for e in a["emerging"].as_array().unwrap() {
+            let p = geo::Point::new(
+                e["centre"][0].as_f64().unwrap(),
+                e["centre"][1].as_f64().unwrap(),
+            );
+            assert!(p.intersects(outline), "{url}: {e}");
+            assert_ne!(e["pattern"], "none");
+            emerging += 1;
+        }
+    }
+    assert!(emerging > 0, "{url}: the demo has emerging hot spots");
     let alby = agenda["areas"]
         .as_array()
         .unwrap()

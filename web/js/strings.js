@@ -99,6 +99,11 @@ export const T = {
     walks: 'Vandringar: planerade mot loggade i veckan',
     walk: (name, days, hours, planned, logged) => `${name} (${days} ${hours}): ${logged} av ${planned}`,
     hot: 'Tätaste rutorna i fönstret',
+    emerging: 'Framväxande hot spots (12 veckor, Gi* och trend)',
+    patterns: {
+      new: 'Ny', consecutive: 'I följd', intensifying: 'Intensifieras', persistent: 'Ihållande',
+      diminishing: 'Avtagande', sporadic: 'Sporadisk', oscillating: 'Växlande', historical: 'Historisk',
+    },
     stale: 'Riskmiljöer som ska omprövas',
     reviewBy: (d) => `skulle omprövas ${d}`,
     cameras: 'Kameror ur funktion',
