@@ -44,8 +44,8 @@ fn benches(c: &mut Criterion) {
     let cells: Vec<((i64, i64), f64)> = (0..100)
         .flat_map(|c| (0..100).map(move |r| (c, r)))
         .map(|(c, r)| {
-            let d2 = f64::from(((c - 30) * (c - 30) + (r - 60) * (r - 60)) as i32);
-            let v = (5.0 * (-d2 / 50.0).exp() + f64::from(((c * 13 + r * 7) % 3) as i32)).floor();
+            let d2 = f64::from((c - 30) * (c - 30) + (r - 60) * (r - 60));
+            let v = (5.0 * (-d2 / 50.0).exp() + f64::from((c * 13 + r * 7) % 3)).floor();
             ((i64::from(c), i64::from(r)), v)
         })
         .collect();
