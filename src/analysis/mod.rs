@@ -4,5 +4,6 @@
 pub mod emerging;
 pub mod getis;
 pub mod kde;
+pub mod knox;
 pub mod rates;
 pub mod trend;

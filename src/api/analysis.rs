@@ -282,3 +282,162 @@ pub async fn get_emerging(
         "position_note": POSITION_NOTE,
     })))
 }
+
+/// Query parameters of `GET /analysis/near-repeat`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct KnoxQuery {
+    /// `min_lon,min_lat,max_lon,max_lat`.
+    pub bbox: Option<String>,
+    /// An instant, a date or an interval, as for items.
+    pub datetime: Option<String>,
+    /// Comma-separated incident categories.
+    pub category: Option<String>,
+    /// Space band width, metres (default 100).
+    pub space: Option<f64>,
+    /// Space bands (default 3).
+    pub space_bands: Option<usize>,
+    /// Time band width, days (default 14).
+    pub time: Option<f64>,
+    /// Time bands (default 3).
+    pub time_bands: Option<usize>,
+    /// Monte Carlo permutations (default 999).
+    pub iterations: Option<usize>,
+    /// Their seed (default 1), reported.
+    pub seed: Option<u64>,
+}
+
+/// The Knox test for near repeats over the incidents the caller reads exactly: pairs per space
+/// band × time band (half-open, labelled as counted), observed against the mean of seeded Monte
+/// Carlo permutations of the times, with p-values.
+#[utoipa::path(get, path = "/analysis/near-repeat", tag = "Analysis", params(KnoxQuery),
+    responses(
+        (status = 200, description = "The Knox table: `bands` with `label`, `observed`, `expected`, `ratio`, `p`; `seed`"),
+        (status = 400, description = "A parameter is invalid, or fewer than 20 incidents", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role does not read incidents exactly", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_near_repeat(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<KnoxQuery>,
+) -> Result<Response, ApiError> {
+    let (spatial, filters) = where_and_which(q.bbox, q.datetime, q.category)?;
+    let bands = crate::analysis::knox::Bands {
+        space_m: q.space.unwrap_or(100.0),
+        space_bands: q.space_bands.unwrap_or(3),
+        time_days: q.time.unwrap_or(14.0),
+        time_bands: q.time_bands.unwrap_or(3),
+    };
+    match state
+        .service
+        .knox_test(
+            &caller.viewer,
+            &spatial,
+            &filters,
+            bands,
+            q.iterations.unwrap_or(999),
+            q.seed.unwrap_or(1),
+        )
+        .await
+    {
+        Ok(k) => Ok(axum::Json(json!({
+            "test": "Knox, Monte Carlo permutations of the times over the same places",
+            "bands_asked": bands,
+            "events": k.events,
+            "iterations": k.iterations,
+            "seed": k.seed,
+            "bands": k.bands,
+            "position_note": POSITION_NOTE,
+        }))
+        .into_response()),
+        Err(e) => Err(refused(&state, &caller, "GET /analysis/near-repeat", e).await),
+    }
+}
+
+/// Query parameters of `GET /analysis/near-repeat-zones`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ZonesQuery {
+    /// Comma-separated categories that raise a zone (default `shooting,explosion`).
+    pub category: Option<String>,
+    /// Radius in metres, 25–1000 (default 100).
+    pub radius: Option<f64>,
+    /// Days from the incident, 1–60 (default 14).
+    pub days: Option<i64>,
+    /// The instant the zones are in force (RFC 3339; default now).
+    pub as_of: Option<String>,
+}
+
+/// Near-repeat zones in force: after a shooting or an explosion, a circle (100 m, 14 days by
+/// default) where the risk of another is raised. Exact roles get them around the position until
+/// the day plus the period; coarse roles around the cell's centre (wider) until the end of the
+/// week plus the period. Counts-only roles get 403.
+#[utoipa::path(get, path = "/analysis/near-repeat-zones", tag = "Analysis", params(ZonesQuery),
+    responses(
+        (status = 200, description = "A FeatureCollection of circles with `category`, `until`, `radius_m`, `exact`", content_type = "application/geo+json"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role sees incidents only as counts", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_zones(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<ZonesQuery>,
+) -> Result<Response, ApiError> {
+    let mut rule = crate::service::near_repeat::ZoneRule::default();
+    if let Some(c) = &q.category {
+        rule.categories = c
+            .split(',')
+            .map(|s| {
+                s.trim().parse().map_err(|_| {
+                    ApiError::bad_param(
+                        "category",
+                        format!(
+                            "'{s}' is not a category; use {}",
+                            crate::domain::incident::IncidentCategory::NAMES.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(r) = q.radius {
+        rule.radius_m = r;
+    }
+    if let Some(d) = q.days {
+        rule.days = d;
+    }
+    let as_of = match q.as_of.as_deref() {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+            ApiError::bad_param("as_of", format!("'{t}' is not an RFC 3339 time"))
+        })?,
+        None => state.service.clock().now(),
+    };
+    let zones = match state
+        .service
+        .near_repeat_zones(&caller.viewer, &rule, as_of)
+        .await
+    {
+        Ok(z) => z,
+        Err(e) => return Err(refused(&state, &caller, "GET /analysis/near-repeat-zones", e).await),
+    };
+    let features: Vec<Value> = zones.iter().map(zone_feature).collect();
+    Ok(geojson(&json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "rule": {"categories": rule.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "radius_m": rule.radius_m, "days": rule.days},
+        "source": "Sturup et al. 2018: after a shooting in Sweden, raised risk within 100 m and 14 days",
+    })))
+}
+
+/// A zone as a GeoJSON Feature (also sent on `/events` as `near_repeat_zone`).
+#[must_use]
+pub fn zone_feature(z: &crate::service::near_repeat::Zone) -> Value {
+    json!({"type": "Feature", "id": z.incident,
+        "geometry": geojson::Geometry::from(&z.outline),
+        "properties": {"category": z.category, "radius_m": z.radius_m, "exact": z.exact,
+            "until": z.until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}})
+}

@@ -71,6 +71,26 @@ pub async fn events(
                     if !emit(Event::default().event(kind).data(data.to_string())).await {
                         break;
                     }
+                    // A new shooting or explosion raises a near-repeat zone: announced at once,
+                    // made from the same view of the incident.
+                    if kind == "upserted"
+                        && let Some(zone) = service.zone_of(
+                            &shown,
+                            &crate::service::near_repeat::ZoneRule::default(),
+                            service.clock().now(),
+                        )
+                    {
+                        let data = super::analysis::zone_feature(&zone);
+                        if !emit(
+                            Event::default()
+                                .event("near_repeat_zone")
+                                .data(data.to_string()),
+                        )
+                        .await
+                        {
+                            break;
+                        }
+                    }
                 }
                 Err(RecvError::Lagged(_)) => {
                     if !emit(Event::default().event("lagged").data("{}")).await {

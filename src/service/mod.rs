@@ -16,6 +16,7 @@ pub mod features;
 pub mod followup;
 pub mod import;
 pub mod meetings;
+pub mod near_repeat;
 pub mod reports;
 pub mod retention;
 pub mod visibility;

@@ -1010,6 +1010,55 @@ async fn the_analyses_answer_every_role_from_what_it_may_see() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn near_repeats_answer_every_role_by_what_it_sees_of_single_incidents() {
+    // The Knox test needs positions and days: exact roles only. Zones show single incidents:
+    // exact and coarse roles (each from its own view), never counts-only roles.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    for (role, role_def) in roles().iter() {
+        let name = format!("nr-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let precision = role_def.grant(Layer::Incidents).read;
+        let r = client
+            .get(app.url("/analysis/near-repeat?datetime=2025-12-01/2026-12-01&iterations=19"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        assert_eq!(
+            status,
+            if precision == Precision::Exact {
+                200
+            } else {
+                403
+            },
+            "{role}: Knox {body}"
+        );
+        let r = client
+            .get(app.url("/analysis/near-repeat-zones?days=60"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        match precision {
+            Precision::Exact | Precision::Coarse => {
+                assert_eq!(status, 200, "{role}: zones {body}");
+                for z in body["features"].as_array().unwrap() {
+                    assert_eq!(
+                        z["properties"]["exact"],
+                        precision == Precision::Exact,
+                        "{role}: {z}"
+                    );
+                }
+            }
+            _ => assert_eq!(status, 403, "{role}: zones"),
+        }
+    }
+    app.stop().await;
+}
+
 /// The status and the JSON body of a response (a problem body where it failed).
 async fn problem_status_keep(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();

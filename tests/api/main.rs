@@ -12,6 +12,7 @@ mod discovery;
 mod gis_client;
 mod measures;
 mod meetings;
+mod near_repeat;
 mod read;
 mod reports;
 mod restart;
