@@ -56,6 +56,29 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(gi_star(&cells, 250.0, 500.0, 999, 1).unwrap()));
     });
 
+    // Knox: 1 000 events over a year in a municipality-sized square, 999 permutations.
+    let events: Vec<lagesbild::analysis::knox::Event> = points
+        .iter()
+        .step_by(100)
+        .enumerate()
+        .map(|(i, p)| lagesbild::analysis::knox::Event {
+            x: p.0,
+            y: p.1,
+            #[allow(clippy::cast_precision_loss)]
+            t: (i * 7919 % 365) as f64,
+        })
+        .collect();
+    assert_eq!(events.len(), 1_000);
+    let bands = lagesbild::analysis::knox::Bands {
+        space_m: 100.0,
+        space_bands: 5,
+        time_days: 14.0,
+        time_bands: 4,
+    };
+    g.bench_function("knox_1000_events_999_permutations", |b| {
+        b.iter(|| black_box(lagesbild::analysis::knox::knox(&events, bands, 999, 1)));
+    });
+
     // Emerging hot spots through the service.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
