@@ -222,6 +222,22 @@ pub struct AgendaArea {
     pub cameras_out_of_order: Vec<Flagged>,
     /// Cells with an emerging hot spot pattern over the last 12 whole weeks.
     pub emerging: Vec<EmergingNote>,
+    /// Near-repeat zones in force (after shootings and explosions), as the role sees them.
+    pub near_repeat_zones: Vec<ZoneNote>,
+}
+
+/// A near-repeat zone in force.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneNote {
+    /// The incident that raised it.
+    pub incident: Uuid,
+    /// Its category.
+    pub category: &'static str,
+    /// In force until.
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+    /// Its radius in metres.
+    pub radius_m: f64,
 }
 
 /// A cell's emerging hot spot pattern.
@@ -362,6 +378,16 @@ impl Service {
                 Err(e) => return Err(e),
             }
         };
+        let zones = if matches!(incidents, Precision::Exact | Precision::Coarse) {
+            self.near_repeat_zones(
+                viewer,
+                &crate::service::near_repeat::ZoneRule::default(),
+                as_of,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
         for layer in [
             Layer::Measures,
             Layer::PatrolRoutes,
@@ -399,6 +425,20 @@ impl Service {
                 risk_environments_past_review: Vec::new(),
                 cameras_out_of_order: Vec::new(),
                 emerging: emerging_in(emerging.as_ref(), &area.geometry),
+                near_repeat_zones: zones
+                    .iter()
+                    .filter(|z| {
+                        z.outline
+                            .centroid()
+                            .is_some_and(|c| area.geometry.intersects(&c))
+                    })
+                    .map(|z| ZoneNote {
+                        incident: z.incident,
+                        category: z.category,
+                        until: z.until,
+                        radius_m: z.radius_m,
+                    })
+                    .collect(),
             };
             entry.hot_cells = densest(entry.hot_cells);
             listed += self.fill_lists(viewer, &area, &periods, &since, as_of, &mut entry);

@@ -225,6 +225,27 @@ async fn check(url: &str) {
         }
     }
     assert!(emerging > 0, "{url}: the demo has emerging hot spots");
+    // Near-repeat zones: each from a recent shooting or explosion in its area.
+    for a in agenda["areas"].as_array().unwrap() {
+        let outline = &area_of(&areas, a["id"].as_str().unwrap()).geometry;
+        for z in a["near_repeat_zones"].as_array().unwrap() {
+            let f = all
+                .get(
+                    Layer::Incidents,
+                    z["incident"].as_str().unwrap().parse().unwrap(),
+                )
+                .unwrap();
+            let Properties::Incident(i) = &f.properties else {
+                panic!()
+            };
+            assert!(
+                matches!(i.category.as_str(), "shooting" | "explosion"),
+                "{url}: {z}"
+            );
+            assert!(f.geometry.intersects(outline), "{url}: {z}");
+            assert!(OffsetDateTime::now_utc() - i.occurred_at <= time::Duration::days(14));
+        }
+    }
     let alby = agenda["areas"]
         .as_array()
         .unwrap()

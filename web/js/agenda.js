@@ -79,6 +79,7 @@ export function showAgendaArea(index) {
       return li;
     }),
     list(A.walks, a.walks, (r) => el('li', null, A.walk(r.name, r.weekdays.map((d) => T.plan.days[d]).join(' '), r.hours, r.planned, shown(r.logged)))),
+    list(A.zones, a.near_repeat_zones, (z) => el('li', 'zone', A.zone(T.values[z.category] ?? z.category, z.radius_m, z.until.slice(0, 10)))),
     list(A.emerging, a.emerging, (e) => el('li', `pattern-${e.pattern}`, `${A.patterns[e.pattern] ?? e.pattern} (${e.cell})`)),
     list(A.hot, a.hot_cells.slice(0, 6), (c) => el('li', null, `${T.values[c.category] ?? c.category}: ${c.count} (${c.cell})`)),
     list(A.stale, a.risk_environments_past_review, (r) => el('li', null, `${T.values[r.label] ?? r.label} – ${A.reviewBy(r.next_review)}`)),

@@ -123,7 +123,7 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
-  for (const id of ['since', 'areas', 'incidents', 'incidents-density', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures']) {
+  for (const id of ['since', 'areas', 'incidents', 'incidents-density', 'zones', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
   add('areas-fill', 'areas', { type: 'fill', paint: {
@@ -164,6 +164,9 @@ export async function createMap(container, me, onStatus, onArea) {
     'fill-color': ['interpolate', ['linear'], ['get', 'share'],
       0, 'rgba(255,255,255,0)', 0.05, '#fde0c5', 0.3, '#E69F00', 0.6, '#D55E00', 1, '#7a2a00'],
     'fill-opacity': ['interpolate', ['linear'], ['zoom'], 12, 0.75, 14, 0] } });
+  // Near-repeat zones: raised risk after a shooting or an explosion (dashed, on top).
+  add('zones-fill', 'zones', { type: 'fill', paint: { 'fill-color': '#CC0000', 'fill-opacity': 0.08 } });
+  add('zones', 'zones', { type: 'line', paint: { 'line-color': '#CC0000', 'line-width': 2, 'line-dasharray': [2, 1.5] } });
   add('since', 'since', { type: 'circle', paint: {
     'circle-radius': s.incidents.radius + 5, 'circle-color': 'rgba(0,0,0,0)',
     'circle-stroke-width': 3,
@@ -174,7 +177,7 @@ export async function createMap(container, me, onStatus, onArea) {
     'circle-stroke-color': s.incidents.stroke, 'circle-stroke-width': 1 } });
 
   const styleLayers = {
-    incidents: ['incidents', 'incidents-density', 'incidents-agg', 'incidents-agg-area', 'since'],
+    incidents: ['incidents', 'incidents-density', 'incidents-agg', 'incidents-agg-area', 'since', 'zones', 'zones-fill'],
     risk_environments: ['risk_environments'],
     measures: ['measures', 'measures-fill'],
     cameras: ['cameras', 'camera-sectors'],
@@ -196,7 +199,7 @@ export async function createMap(container, me, onStatus, onArea) {
         map.getSource(`${layer}-agg-area`)?.setData(byArea);
         return;
       }
-      if (layer === 'incidents') loadDensity();
+      if (layer === 'incidents') { loadDensity(); loadZones(); }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
       if (layer === 'cameras') {
         map.getSource('camera-sectors').setData({
@@ -217,6 +220,18 @@ export async function createMap(container, me, onStatus, onArea) {
         placeAreaNames(fc);
         if (!hadPosition && fc.features.length) fitTo(fc);
       }
+    } catch (msg) {
+      onStatus(String(msg));
+    }
+  }
+
+  /** The near-repeat zones in force now (roles that see single incidents). */
+  async function loadZones() {
+    try {
+      const z = await getJson('/analysis/near-repeat-zones');
+      map.getSource('zones').setData(z);
+      const note = document.getElementById('zones-note');
+      if (note) note.textContent = z.features.length ? T.zonesNote(z.features.length, z.rule.radius_m, z.rule.days) : '';
     } catch (msg) {
       onStatus(String(msg));
     }
@@ -298,6 +313,13 @@ export async function createMap(container, me, onStatus, onArea) {
   events.addEventListener('upserted', onChange);
   events.addEventListener('deleted', onChange);
   events.addEventListener('lagged', () => LAYERS.forEach(load));
+  // A new zone is announced at once: draw it and say so.
+  events.addEventListener('near_repeat_zone', (e) => {
+    let zone;
+    try { zone = JSON.parse(e.data); } catch { return; }
+    onStatus(T.zoneAnnounced(T.values[zone.properties.category] ?? zone.properties.category));
+    loadZones();
+  });
 
   function applyFilter() {
     const all = ['all'];

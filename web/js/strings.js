@@ -43,6 +43,8 @@ export const T = {
   stale: 'Ej omprövad i tid',
   aggregateNote: 'Antal händelser per område och 250 m-ruta (under 3 per ruta, vecka och kategori visas inte)',
   coarseNote: 'Grovt läge: 250 m-ruta, vecka och område',
+  zonesNote: (n, r, d) => `Risk för upprepning: ${n} zoner (${r} m, ${d} dagar efter skottlossning eller explosion; Sturup m.fl. 2018).`,
+  zoneAnnounced: (what) => `Ny riskzon för upprepning efter ${what.toLowerCase()}: se kartan.`,
   densityNote: (h, cell, counts) => `Täthet utzoomat: kvartisk kärna, bandbredd ${h} m, rutor ${cell} m${counts ? ', beräknad från antal per 250 m-ruta' : ''}. Polisens positioner har ett medianfel på cirka 83 m (Gerell 2018).`,
   loading: 'Laddar …',
   fields: {
@@ -100,6 +102,8 @@ export const T = {
     walk: (name, days, hours, planned, logged) => `${name} (${days} ${hours}): ${logged} av ${planned}`,
     hot: 'Tätaste rutorna i fönstret',
     emerging: 'Framväxande hot spots (12 veckor, Gi* och trend)',
+    zones: 'Risk för upprepning (zoner i kraft)',
+    zone: (what, r, until) => `${what}: ${r} m, till ${until}`,
     patterns: {
       new: 'Ny', consecutive: 'I följd', intensifying: 'Intensifieras', persistent: 'Ihållande',
       diminishing: 'Avtagande', sporadic: 'Sporadisk', oscillating: 'Växlande', historical: 'Historisk',
