@@ -118,6 +118,14 @@ fn benches(c: &mut Criterion) {
         e.cells.len(),
         e.counts
     );
+    g.bench_function("backtest_52_weeks_50k_incidents", |b| {
+        b.iter(|| {
+            black_box(
+                rt.block_on(service.back_test(&viewer, &Filters::default(), 52, as_of))
+                    .unwrap(),
+            )
+        });
+    });
     g.bench_function("emerging_12_weeks_50k_incidents", |b| {
         b.iter(|| {
             black_box(

@@ -1,6 +1,7 @@
 //! Analyses over what the caller may see: pure functions, each checked against an established
 //! implementation on fixed fixtures (`scripts/reference/`, `tests/fixtures/`).
 
+pub mod backtest;
 pub mod emerging;
 pub mod getis;
 pub mod kde;

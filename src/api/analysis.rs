@@ -441,3 +441,86 @@ pub fn zone_feature(z: &crate::service::near_repeat::Zone) -> Value {
         "properties": {"category": z.category, "radius_m": z.radius_m, "exact": z.exact,
             "until": z.until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()}})
 }
+
+/// Query parameters of `GET /analysis/backtest`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BackTestQuery {
+    /// Comma-separated incident categories (default: all).
+    pub category: Option<String>,
+    /// Weeks scored, 4–104 (default 52): the whole weeks before the week of `as_of`.
+    pub weeks: Option<u8>,
+    /// RFC 3339 (default now).
+    pub as_of: Option<String>,
+}
+
+/// The weekly back-test: each week, every method's map of the 4 weeks before (the naive counts,
+/// kernel density, Gi*) is scored on the incidents that followed — hit rate and PAI on the 3 %
+/// of the area it marks, PEI*, stability between weeks — with means, the best method, and the
+/// methods that lose to the naive map flagged. `last_week` is the sentence the map shows.
+#[utoipa::path(get, path = "/analysis/backtest", tag = "Analysis", params(BackTestQuery),
+    responses(
+        (status = 200, description = "Per method: weekly scores and means; `best`; `last_week`"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to incidents", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_back_test(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<BackTestQuery>,
+) -> Result<Response, ApiError> {
+    let (_, filters) = where_and_which(None, None, q.category)?;
+    let as_of = match q.as_of.as_deref() {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+            ApiError::bad_param("as_of", format!("'{t}' is not an RFC 3339 time"))
+        })?,
+        None => state.service.clock().now(),
+    };
+    let b = match state
+        .service
+        .back_test(&caller.viewer, &filters, q.weeks.unwrap_or(52), as_of)
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return Err(refused(&state, &caller, "GET /analysis/backtest", e).await),
+    };
+    let label = |i: usize| {
+        b.all_weeks
+            .get(i)
+            .map(|d| crate::service::meetings::iso_week(*d))
+    };
+    let best = b.result.methods.iter().find(|m| m.method == b.result.best);
+    #[allow(clippy::cast_precision_loss)]
+    let share = b.result.hot_cells as f64 / b.result.cells.max(1) as f64;
+    let last_week = best.and_then(|m| m.weeks.last()).map(|w| {
+        json!({"week": label(w.week), "method": b.result.best, "hit_rate": w.hit_rate,
+            "area_share": share, "pai": w.pai})
+    });
+    let methods: Vec<Value> = b
+        .result
+        .methods
+        .iter()
+        .map(|m| {
+            json!({"method": m.method, "hit_rate": m.hit_rate, "pai": m.pai, "pei_star": m.pei_star,
+                "stability": m.stability, "loses_to_naive": m.loses_to_naive,
+                "weeks": m.weeks.iter().map(|w| json!({"week": label(w.week), "incidents": w.incidents,
+                    "hit_rate": w.hit_rate, "pai": w.pai, "pei_star": w.pei_star, "stability": w.stability}))
+                    .collect::<Vec<_>>()})
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "methods": methods,
+        "best": b.result.best,
+        "baseline": "naive: the last 4 weeks' counts per 250 m cell",
+        "hot_cells": b.result.hot_cells,
+        "cells": b.result.cells,
+        "area_share": share,
+        "lookback_weeks": crate::analysis::backtest::LOOKBACK_WEEKS,
+        "last_week": last_week,
+        "input": b.input,
+        "input_note": input_words(b.input),
+    }))
+    .into_response())
+}

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/analysis/hotspots", get(analysis::get_hot_spots))
         .route("/analysis/emerging", get(analysis::get_emerging))
         .route("/analysis/near-repeat", get(analysis::get_near_repeat))
+        .route("/analysis/backtest", get(analysis::get_back_test))
         .route("/analysis/near-repeat-zones", get(analysis::get_zones))
         .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))
         .route("/exports/{file}", get(briefing::get_briefing))

@@ -506,3 +506,116 @@ fn check_band(band: f64) -> Result<(), ServiceError> {
 fn gi_refusal(e: GiError) -> ServiceError {
     ValidationErrors::one("", e.to_string()).into()
 }
+
+/// The back-test of the hot spot methods over the weeks before `as_of`.
+#[derive(Debug, Clone)]
+pub struct WeeklyBackTest {
+    /// The scored weeks (Mondays), oldest first; a score's `week` indexes `all_weeks`.
+    pub all_weeks: Vec<Date>,
+    /// The result.
+    pub result: crate::analysis::backtest::BackTest,
+    /// What it was computed from.
+    pub input: InputKind,
+}
+
+impl Service {
+    /// Back-tests the hot spot methods on the `weeks` whole ISO weeks before the week of
+    /// `as_of` (each scored by the map of the 4 weeks before it), for the incidents in
+    /// `filters` (categories) that `viewer` may count.
+    ///
+    /// # Errors
+    /// [`ServiceError::Invalid`] for `weeks` out of range or no study region;
+    /// [`ServiceError::Forbidden`] without access to incidents.
+    pub async fn back_test(
+        &self,
+        viewer: &Viewer,
+        filters: &Filters,
+        weeks: u8,
+        as_of: OffsetDateTime,
+    ) -> Result<WeeklyBackTest, ServiceError> {
+        use crate::analysis::backtest::{LOOKBACK_WEEKS, back_test};
+        if !(4..=104).contains(&weeks) {
+            return Err(
+                ValidationErrors::one("weeks", format!("is {weeks}; choose 4 to 104")).into(),
+            );
+        }
+        let today = as_of.date();
+        let this_monday =
+            today - Duration::days(i64::from(today.weekday().number_days_from_monday()));
+        let span = usize::from(weeks) + LOOKBACK_WEEKS;
+        #[allow(clippy::cast_possible_wrap)]
+        let mondays: Vec<Date> = (1..=span as i64)
+            .rev()
+            .map(|k| this_monday - Duration::weeks(k))
+            .collect();
+        let study = self.study_cells(viewer, &Spatial::All)?;
+        let index: HashMap<Cell, usize> = study.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        let mut weekly = vec![vec![0.0; study.len()]; mondays.len()];
+        let week_of = |t: i64| -> Option<usize> {
+            let monday = mondays.first()?.midnight().assume_utc().unix_timestamp();
+            let w = (t - monday).div_euclid(7 * 86_400);
+            usize::try_from(w).ok().filter(|w| *w < mondays.len())
+        };
+        let input = if self.precision(viewer, Layer::Incidents)? == Precision::Exact {
+            let mut f = filters.clone();
+            f.time = Some(TimeSpan {
+                start: mondays[0].midnight().assume_utc().unix_timestamp(),
+                end: this_monday.midnight().assume_utc().unix_timestamp() - 1,
+            });
+            f.max_classification = Some(viewer.role.ceiling.code());
+            let features = self.index().matching(Layer::Incidents, &Spatial::All, &f);
+            let row = AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
+                .layer(Layer::Incidents)
+                .detail(format!(
+                    "analysis back-test: {} incidents at exact precision",
+                    features.len()
+                ));
+            self.audit(viewer, row).await?;
+            for feature in features {
+                let Some(w) = week_of(feature.properties.time_span().start) else {
+                    continue;
+                };
+                let p = match &feature.geometry {
+                    Geometry::Point(p) => Some(*p),
+                    g => g.centroid(),
+                };
+                let Some(cell) = p.and_then(|p| self.grid.cell_of(p)) else {
+                    continue;
+                };
+                if let Some(&i) = index.get(&cell) {
+                    weekly[w][i] += 1.0;
+                }
+            }
+            InputKind::Positions
+        } else {
+            for (w, m) in mondays.iter().enumerate() {
+                let mut f = filters.clone();
+                f.time = Some(TimeSpan {
+                    start: m.midnight().assume_utc().unix_timestamp(),
+                    end: (*m + Duration::days(7))
+                        .midnight()
+                        .assume_utc()
+                        .unix_timestamp()
+                        - 1,
+                });
+                let (points, _) = self
+                    .analysis_input(viewer, &Spatial::All, &f, "back-test")
+                    .await?;
+                for p in points {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let c = ((p.0 / CELL_M).floor() as i64, (p.1 / CELL_M).floor() as i64);
+                    if let Some(&i) = index.get(&c) {
+                        weekly[w][i] += p.2;
+                    }
+                }
+            }
+            InputKind::CellCounts
+        };
+        let result = cpu_bound(|| back_test(&study, &weekly, CELL_M));
+        Ok(WeeklyBackTest {
+            all_weeks: mondays,
+            result,
+            input,
+        })
+    }
+}

@@ -983,6 +983,7 @@ async fn the_analyses_answer_every_role_from_what_it_may_see() {
             "/analysis/density?datetime=2026-09-01/2026-11-30",
             "/analysis/hotspots?datetime=2026-09-01/2026-11-30",
             "/analysis/emerging?weeks=6",
+            "/analysis/backtest?weeks=8",
         ] {
             let r = client.get(app.url(path)).send().await.unwrap();
             let status = problem_status_keep(r).await;

@@ -222,6 +222,80 @@ async fn check(url: &str) {
         assert_ne!(f["properties"]["pattern"], "none");
     }
 
+    // 4b. The back-test: the naive map's weekly hit rates recomputed by brute force from the
+    // incidents per cell and week.
+    let bt = get_value(
+        &coord,
+        &app.url("/analysis/backtest?weeks=8&as_of=2026-12-02T12:00:00Z"),
+    )
+    .await;
+    let region: Vec<(i64, i64)> = cells
+        .iter()
+        .map(|c| {
+            let (x, y) = centre(&grid, c, 250.0);
+            ((x / 250.0).floor() as i64, (y / 250.0).floor() as i64)
+        })
+        .collect();
+    let k = bt["hot_cells"].as_u64().unwrap() as usize;
+    assert_eq!(k, ((region.len() as f64) * 0.03).round() as usize);
+    // Weekly counts per region cell for the 12 weeks before W49 (8 scored + 4 of history).
+    let first_monday = time::macros::date!(2026 - 09 - 07);
+    let mut weekly = vec![vec![0.0f64; region.len()]; 12];
+    for f in app.service.unrestricted().all(Layer::Incidents) {
+        let Properties::Incident(i) = &f.properties else {
+            continue;
+        };
+        if f.meta.classification > Classification::Internal {
+            continue;
+        }
+        let days =
+            (i.occurred_at.to_offset(time::UtcOffset::UTC).date() - first_monday).whole_days();
+        if !(0..84).contains(&days) {
+            continue;
+        }
+        let geo::Geometry::Point(p) = f.geometry else {
+            continue;
+        };
+        let (x, y) = grid.project(p).unwrap();
+        let cell = ((x / 250.0).floor() as i64, (y / 250.0).floor() as i64);
+        if let Some(j) = region.iter().position(|c| *c == cell) {
+            weekly[(days / 7) as usize][j] += 1.0;
+        }
+    }
+    let naive = bt["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["method"] == "naive")
+        .unwrap();
+    let scored = naive["weeks"].as_array().unwrap();
+    assert_eq!(scored.first().unwrap()["week"], "2026-W41", "{url}");
+    for s in scored {
+        let w = s["week"].as_str().unwrap()[6..].parse::<usize>().unwrap() - 37;
+        let history: Vec<f64> = (0..region.len())
+            .map(|j| (w - 4..w).map(|p| weekly[p][j]).sum())
+            .collect();
+        let mut order: Vec<usize> = (0..region.len()).collect();
+        order.sort_by(|&a, &b| {
+            history[b]
+                .total_cmp(&history[a])
+                .then(region[a].cmp(&region[b]))
+        });
+        let hits: f64 = order[..k].iter().map(|&j| weekly[w][j]).sum();
+        let total: f64 = weekly[w].iter().sum();
+        assert_eq!(
+            s["incidents"].as_f64().unwrap(),
+            total,
+            "{url}: {}",
+            s["week"]
+        );
+        assert!(
+            (s["hit_rate"].as_f64().unwrap() - hits / total).abs() < 1e-12,
+            "{url}: {s}"
+        );
+    }
+    assert!(bt["last_week"]["hit_rate"].is_number());
+
     // 5. Bad input, by parameter.
     for (q, name) in [
         ("/analysis/density?bandwidth=10", "bandwidth"),
@@ -229,6 +303,7 @@ async fn check(url: &str) {
         ("/analysis/hotspots?band=100", "band"),
         ("/analysis/hotspots?permutations=100000", "permutations"),
         ("/analysis/emerging?weeks=2", "weeks"),
+        ("/analysis/backtest?weeks=200", "weeks"),
         ("/analysis/emerging?as_of=igår", "as_of"),
         ("/analysis/density?radie=3", "radie"),
         ("/analysis/hotspots?bbox=1,2,3", "bbox"),

@@ -83,6 +83,8 @@ try {
   check(await police.evaluate(() => window.lagesbild.map.getZoom() < 12
     && window.lagesbild.map.getLayoutProperty('incidents-density', 'visibility') === 'visible'), 'zoomed out, incidents are the density surface');
   check(await rendered(police, 'incidents-density') > 0, `the density surface is drawn (${await police.textContent('#density-note')})`);
+  await police.waitForFunction(() => document.getElementById('backtest-note').textContent.includes('fångade'), null, { timeout: 15000 });
+  check(true, `the back-test sentence is beside the map (${await police.textContent('#backtest-note')})`);
   const zonesApi = await police.evaluate(async () => (await (await fetch('/analysis/near-repeat-zones')).json()).features.length);
   check(await inSource(police, 'zones') === zonesApi, `the near-repeat zones in force are on the map (${zonesApi})`);
   await police.screenshot({ path: join(artifacts, '02-map-police-overview.png') });

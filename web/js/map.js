@@ -199,7 +199,7 @@ export async function createMap(container, me, onStatus, onArea) {
         map.getSource(`${layer}-agg-area`)?.setData(byArea);
         return;
       }
-      if (layer === 'incidents') { loadDensity(); loadZones(); }
+      if (layer === 'incidents') { loadDensity(); loadZones(); loadBackTest(); }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
       if (layer === 'cameras') {
         map.getSource('camera-sectors').setData({
@@ -222,6 +222,22 @@ export async function createMap(container, me, onStatus, onArea) {
       }
     } catch (msg) {
       onStatus(String(msg));
+    }
+  }
+
+  /** How well last week's map would have done: the sentence beside the map. */
+  async function loadBackTest() {
+    const note = document.getElementById('backtest-note');
+    if (!note || note.dataset.done) return;
+    note.dataset.done = 'true';
+    try {
+      const b = await getJson('/analysis/backtest?weeks=26');
+      const lw = b.last_week;
+      const losers = b.methods.filter((m) => m.loses_to_naive).map((m) => T.methods[m.method] ?? m.method);
+      note.textContent = lw ? T.backTest(T.methods[lw.method] ?? lw.method, Math.round(lw.hit_rate * 100),
+        Math.round(lw.area_share * 100), lw.pai.toFixed(1), losers) : '';
+    } catch (msg) {
+      note.textContent = '';
     }
   }
 

@@ -43,6 +43,8 @@ export const T = {
   stale: 'Ej omprövad i tid',
   aggregateNote: 'Antal händelser per område och 250 m-ruta (under 3 per ruta, vecka och kategori visas inte)',
   coarseNote: 'Grovt läge: 250 m-ruta, vecka och område',
+  methods: { naive: 'antal senaste 4 veckorna', kde: 'täthet (KDE)', gi_star: 'Gi* hot spots' },
+  backTest: (method, hit, share, pai, losers) => `Förra veckans karta (${method}) fångade ${hit} % av händelserna på ${share} % av ytan (PAI ${pai}).${losers.length ? ` Sämre än enkla antal: ${losers.join(', ')}.` : ''}`,
   zonesNote: (n, r, d) => `Risk för upprepning: ${n} zoner (${r} m, ${d} dagar efter skottlossning eller explosion; Sturup m.fl. 2018).`,
   zoneAnnounced: (what) => `Ny riskzon för upprepning efter ${what.toLowerCase()}: se kartan.`,
   densityNote: (h, cell, counts) => `Täthet utzoomat: kvartisk kärna, bandbredd ${h} m, rutor ${cell} m${counts ? ', beräknad från antal per 250 m-ruta' : ''}. Polisens positioner har ett medianfel på cirka 83 m (Gerell 2018).`,
