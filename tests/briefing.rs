@@ -614,6 +614,7 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
         "4. Åtgärder och uppföljning",
         "5. Källor",
         "Kameror: exakt.",
+        "Täthet: kvartisk kärna, bandbredd",
     ] {
         assert!(text.contains(needle), "missing '{needle}' in:\n{text}");
     }

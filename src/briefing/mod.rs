@@ -93,6 +93,11 @@ pub struct Scene {
     pub marks: Vec<Mark>,
     /// Counts per 250 m cell for layers the role sees only as counts: (square, count).
     pub cells: Vec<(geo::Geometry<f64>, usize)>,
+    /// The incidents' kernel density surface (the web client's): cells and their share of the
+    /// densest, with its legend line.
+    pub density: Vec<(geo::Polygon<f64>, f64)>,
+    /// "Täthet: kvartisk kärna, bandbredd … m, rutor … m", when a surface is drawn.
+    pub density_note: Option<String>,
     /// The summary table.
     pub summary: Summary,
     /// Whether counts were suppressed (the role counts below exact): the page then prints "–"
@@ -241,6 +246,33 @@ impl Service {
                 }
             }
         }
+        // The density surface of the incidents, as the web client draws it zoomed out.
+        let (mut density, mut density_note) = (Vec::new(), None);
+        if request.layers.contains(&Layer::Incidents)
+            && matches!(
+                viewer.precision(Layer::Incidents),
+                Precision::Exact | Precision::Coarse
+            )
+        {
+            let mut f = Filters {
+                time: Some(window),
+                ..Filters::default()
+            };
+            if !request.categories.is_empty() {
+                f.categories = Some(request.categories.clone());
+            }
+            let s = self
+                .density_surface(viewer, &spatial, &f, None, None)
+                .await?;
+            let max = s.cells.iter().map(|c| c.1).fold(0.0_f64, f64::max);
+            if max > 0.0 {
+                density = s.cells.into_iter().map(|(p, d)| (p, d / max)).collect();
+                density_note = Some(format!(
+                    "Täthet: kvartisk kärna, bandbredd {:.0} m, rutor {:.0} m (som kartan på skärmen); positionsfel median ca 83 m",
+                    s.bandwidth_m, s.cell_m
+                ));
+            }
+        }
         let row = AuditRow::new(self.clock().now(), AuditAction::Export, AuditOutcome::Ok)
             .bbox(Some(request.bbox))
             .detail(format!(
@@ -257,6 +289,8 @@ impl Service {
             areas,
             marks,
             cells,
+            density,
+            density_note,
             summary,
             suppressed,
             classification,

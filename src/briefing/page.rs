@@ -227,7 +227,7 @@ pub fn svg(scene: &Scene) -> String {
     scale_and_north(&mut out, &l);
     let (lx, ly) = legend(&mut out, scene, &l, &symbols, &present);
     summary(&mut out, scene, &l, lx, ly);
-    footer(&mut out, &l);
+    footer(&mut out, &l, scene.density_note.as_deref());
     out.push_str("</svg>");
     out
 }
@@ -335,6 +335,21 @@ fn map(out: &mut String, scene: &Scene, l: &Layout, symbols: &Value) -> Present 
                 aggregate_color(symbols)
             );
         }
+    }
+    // The density surface beneath everything else, in the web client's colours.
+    for (p, share) in &scene.density {
+        let c = match *share {
+            s if s < 0.05 => continue,
+            s if s < 0.3 => "#fde0c5",
+            s if s < 0.6 => "#E69F00",
+            s if s < 0.85 => "#D55E00",
+            _ => "#7a2a00",
+        };
+        let _ = write!(
+            out,
+            r#"<path d="{}" fill="{c}" fill-opacity="0.55"/>"#,
+            frame.polygon(p)
+        );
     }
     let mut present: Present = BTreeMap::new();
     let order = |l: Layer| match l {
@@ -685,7 +700,7 @@ fn summary(out: &mut String, scene: &Scene, l: &Layout, lx: f64, mut ly: f64) {
 }
 
 /// The footer: source, CRS and scale.
-fn footer(out: &mut String, l: &Layout) {
+fn footer(out: &mut String, l: &Layout, density: Option<&str>) {
     let Layout {
         ph,
         margin,
@@ -698,6 +713,14 @@ fn footer(out: &mut String, l: &Layout) {
         ph - 12.0,
         1.0 / (frame.scale / 72.0 * 0.0254)
     );
+    if let Some(note) = density {
+        let _ = write!(
+            out,
+            r##"<text x="{margin}" y="{}" font-size="6.5" fill="#555555">{}</text>"##,
+            ph - 21.0,
+            xml(note)
+        );
+    }
 }
 
 fn polygons(g: &Geometry<f64>) -> Vec<Polygon<f64>> {
