@@ -27,6 +27,8 @@ pub const POSITION_NOTE: &str = "Police positions are approximate: a Swedish stu
 pub struct DensityQuery {
     /// `min_lon,min_lat,max_lon,max_lat` (default: everything the caller sees).
     pub bbox: Option<String>,
+    /// Or an area's name (e.g. `Alby`): its outline.
+    pub area: Option<String>,
     /// An instant, a date or an interval, as for items.
     pub datetime: Option<String>,
     /// Comma-separated incident categories.
@@ -44,6 +46,8 @@ pub struct DensityQuery {
 pub struct HotSpotsQuery {
     /// `min_lon,min_lat,max_lon,max_lat`: the areas meeting it make the study region.
     pub bbox: Option<String>,
+    /// Or an area's name (e.g. `Alby`): its outline.
+    pub area: Option<String>,
     /// An instant, a date or an interval, as for items.
     pub datetime: Option<String>,
     /// Comma-separated incident categories.
@@ -63,6 +67,8 @@ pub struct HotSpotsQuery {
 pub struct EmergingQuery {
     /// `min_lon,min_lat,max_lon,max_lat`: the areas meeting it make the study region.
     pub bbox: Option<String>,
+    /// Or an area's name (e.g. `Alby`): its outline.
+    pub area: Option<String>,
     /// Comma-separated incident categories.
     pub category: Option<String>,
     /// ISO weeks, 4–26 (default 12): the whole weeks before the week of `as_of`.
@@ -74,10 +80,16 @@ pub struct EmergingQuery {
 }
 
 fn where_and_which(
+    state: &AppState,
+    caller: &Caller,
     bbox: Option<String>,
+    area: Option<&str>,
     datetime: Option<String>,
     category: Option<String>,
 ) -> Result<(Spatial, Filters), ApiError> {
+    if bbox.is_some() && area.is_some() {
+        return Err(ApiError::bad_param("area", "give area or bbox, not both"));
+    }
     let req = ItemsQuery {
         bbox,
         datetime,
@@ -85,7 +97,31 @@ fn where_and_which(
         ..ItemsQuery::default()
     }
     .parse(Layer::Incidents, 1, 1)?;
-    Ok((req.spatial, req.filters))
+    let Some(name) = area else {
+        return Ok((req.spatial, req.filters));
+    };
+    // An area the caller sees, by name: the analysis covers its outline.
+    let areas = state.service.visible_areas(&caller.viewer);
+    let found = areas.iter().find(|a| {
+        matches!(&a.properties, crate::domain::Properties::Area(p) if p.name.eq_ignore_ascii_case(name))
+    });
+    match found {
+        Some(a) => Ok((Spatial::Intersects(a.geometry.clone()), req.filters)),
+        None => {
+            let mut names: Vec<String> = areas
+                .iter()
+                .filter_map(|a| match &a.properties {
+                    crate::domain::Properties::Area(p) => Some(p.name.to_string()),
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            Err(ApiError::bad_param(
+                "area",
+                format!("no area named '{name}'; areas: {}", names.join(", ")),
+            ))
+        }
+    }
 }
 
 async fn refused(state: &AppState, caller: &Caller, what: &str, e: ServiceError) -> ApiError {
@@ -128,7 +164,14 @@ pub async fn get_density(
     caller: Caller,
     StrictQuery(q): StrictQuery<DensityQuery>,
 ) -> Result<Response, ApiError> {
-    let (spatial, filters) = where_and_which(q.bbox, q.datetime, q.category)?;
+    let (spatial, filters) = where_and_which(
+        &state,
+        &caller,
+        q.bbox,
+        q.area.as_deref(),
+        q.datetime,
+        q.category,
+    )?;
     let s = match state
         .service
         .density_surface(&caller.viewer, &spatial, &filters, q.bandwidth, q.cell)
@@ -178,7 +221,14 @@ pub async fn get_hot_spots(
     caller: Caller,
     StrictQuery(q): StrictQuery<HotSpotsQuery>,
 ) -> Result<Response, ApiError> {
-    let (spatial, filters) = where_and_which(q.bbox, q.datetime, q.category)?;
+    let (spatial, filters) = where_and_which(
+        &state,
+        &caller,
+        q.bbox,
+        q.area.as_deref(),
+        q.datetime,
+        q.category,
+    )?;
     let seed = q.seed.unwrap_or(1);
     let h = match state
         .service
@@ -235,7 +285,8 @@ pub async fn get_emerging(
     caller: Caller,
     StrictQuery(q): StrictQuery<EmergingQuery>,
 ) -> Result<Response, ApiError> {
-    let (spatial, filters) = where_and_which(q.bbox, None, q.category)?;
+    let (spatial, filters) =
+        where_and_which(&state, &caller, q.bbox, q.area.as_deref(), None, q.category)?;
     let as_of = match q.as_of.as_deref() {
         Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
             .map_err(|_| {
@@ -290,6 +341,8 @@ pub async fn get_emerging(
 pub struct KnoxQuery {
     /// `min_lon,min_lat,max_lon,max_lat`.
     pub bbox: Option<String>,
+    /// Or an area's name (e.g. `Alby`): its outline.
+    pub area: Option<String>,
     /// An instant, a date or an interval, as for items.
     pub datetime: Option<String>,
     /// Comma-separated incident categories.
@@ -322,7 +375,14 @@ pub async fn get_near_repeat(
     caller: Caller,
     StrictQuery(q): StrictQuery<KnoxQuery>,
 ) -> Result<Response, ApiError> {
-    let (spatial, filters) = where_and_which(q.bbox, q.datetime, q.category)?;
+    let (spatial, filters) = where_and_which(
+        &state,
+        &caller,
+        q.bbox,
+        q.area.as_deref(),
+        q.datetime,
+        q.category,
+    )?;
     let bands = crate::analysis::knox::Bands {
         space_m: q.space.unwrap_or(100.0),
         space_bands: q.space_bands.unwrap_or(3),
@@ -470,7 +530,7 @@ pub async fn get_back_test(
     caller: Caller,
     StrictQuery(q): StrictQuery<BackTestQuery>,
 ) -> Result<Response, ApiError> {
-    let (_, filters) = where_and_which(None, None, q.category)?;
+    let (_, filters) = where_and_which(&state, &caller, None, None, None, q.category)?;
     let as_of = match q.as_of.as_deref() {
         Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
             .map_err(|_| {

@@ -188,6 +188,32 @@ async fn check(url: &str) {
     .await;
     assert!(p["detail"].as_str().unwrap().contains("at least 30"), "{p}");
 
+    // 3b. One area: the surface of the incidents inside its outline, and nothing else.
+    let alby = get_value(
+        &coord,
+        &app.url(&format!("/analysis/density?area=Alby&datetime={WINDOW}")),
+    )
+    .await;
+    let outline = app
+        .service
+        .unrestricted()
+        .all(Layer::Areas)
+        .into_iter()
+        .find(|a| matches!(&a.properties, Properties::Area(p) if p.name.as_ref() == "Alby"))
+        .unwrap()
+        .geometry
+        .clone();
+    let inside = seen
+        .iter()
+        .filter(|p| geo::Intersects::intersects(&outline, &grid.unproject(p.0, p.1).unwrap()))
+        .count();
+    assert!(inside > 0 && inside < seen.len());
+    assert_eq!(
+        alby["incidents"].as_f64().unwrap() as usize,
+        inside,
+        "{url}"
+    );
+
     // 4. Emerging: 12 whole weeks, every cell of the region in exactly one pattern.
     let e = get_value(
         &coord,
@@ -307,6 +333,8 @@ async fn check(url: &str) {
         ("/analysis/emerging?as_of=igår", "as_of"),
         ("/analysis/density?radie=3", "radie"),
         ("/analysis/hotspots?bbox=1,2,3", "bbox"),
+        ("/analysis/density?area=Atlantis", "Atlantis"),
+        ("/analysis/density?area=Alby&bbox=17,59,18,60", "area"),
     ] {
         let p = assert_problem(coord.get(app.url(q)).send().await.unwrap(), 400).await;
         assert!(p.to_string().contains(name), "{url}: {q}: {p}");
