@@ -79,10 +79,16 @@ try {
   await signIn(police, process.env.POLICE_USER, process.env.POLICE_PASS);
   await idle(police);
   const incidents30 = await inSource(police, 'incidents');
-  await police.waitForFunction(() => document.getElementById('density-note').textContent.includes('bandbredd'), null, { timeout: 15000 });
+  // The overview follows the back-test's best method, and the user can choose the density.
+  await police.waitForFunction(() => document.getElementById('density-note').textContent.includes('bäst i back-testet'), null, { timeout: 15000 });
   check(await police.evaluate(() => window.lagesbild.map.getZoom() < 12
-    && window.lagesbild.map.getLayoutProperty('incidents-density', 'visibility') === 'visible'), 'zoomed out, incidents are the density surface');
-  check(await rendered(police, 'incidents-density') > 0, `the density surface is drawn (${await police.textContent('#density-note')})`);
+    && window.lagesbild.map.getLayoutProperty('incidents-density', 'visibility') === 'visible'), 'zoomed out, incidents are an overview surface');
+  await idle(police);
+  check(await rendered(police, 'incidents-density') > 0, `the best method's overview is drawn (${await police.textContent('#density-note')})`);
+  await police.selectOption('#overview-method', 'kde');
+  await police.waitForFunction(() => document.getElementById('density-note').textContent.includes('bandbredd'), null, { timeout: 15000 });
+  await idle(police);
+  check(await rendered(police, 'incidents-density') > 0, `the chosen density surface is drawn (${await police.textContent('#density-note')})`);
   await police.waitForFunction(() => document.getElementById('backtest-note').textContent.includes('fångade'), null, { timeout: 15000 });
   check(true, `the back-test sentence is beside the map (${await police.textContent('#backtest-note')})`);
   const zonesApi = await police.evaluate(async () => (await (await fetch('/analysis/near-repeat-zones')).json()).features.length);

@@ -158,8 +158,9 @@ export async function createMap(container, me, onStatus, onArea) {
     'circle-opacity': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.opacity, 0.9],
     'circle-stroke-color': ['case', ['==', ['get', 'stale'], true], s.risk_environments.stale.stroke, '#000'],
     'circle-stroke-width': ['case', ['==', ['get', 'stale'], true], 2.5, 1] } });
-  // Zoomed out, incidents are the server's kernel density surface (metres, not pixels: the
-  // same at every zoom and on paper); zoomed in, points by category.
+  // Zoomed out, incidents are an overview computed on the server (metres, not pixels: the same
+  // at every zoom and on paper) by the method that did best in the back-test — kernel density,
+  // counts per cell or Gi* — each cell's `share` of the highest; zoomed in, points by category.
   add('incidents-density', 'incidents-density', { type: 'fill', maxzoom: 14, paint: {
     'fill-color': ['interpolate', ['linear'], ['get', 'share'],
       0, 'rgba(255,255,255,0)', 0.05, '#fde0c5', 0.3, '#E69F00', 0.6, '#D55E00', 1, '#7a2a00'],
@@ -199,7 +200,7 @@ export async function createMap(container, me, onStatus, onArea) {
         map.getSource(`${layer}-agg-area`)?.setData(byArea);
         return;
       }
-      if (layer === 'incidents') { loadDensity(); loadZones(); loadBackTest(); }
+      if (layer === 'incidents') { loadOverview(); loadZones(); }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
       if (layer === 'cameras') {
         map.getSource('camera-sectors').setData({
@@ -225,20 +226,80 @@ export async function createMap(container, me, onStatus, onArea) {
     }
   }
 
-  /** How well last week's map would have done: the sentence beside the map. */
-  async function loadBackTest() {
+  // The overview map (zoomed out) follows the method that did best in the weekly back-test
+  // for the chosen categories, unless the user picks one.
+  const backTests = new Map();
+  let overviewChoice = 'auto';
+
+  /** The back-test of the chosen categories (cached), and the sentence beside the map. */
+  async function backTest() {
+    const key = [...view.categories].sort().join(',');
+    if (!backTests.has(key)) {
+      const q = key ? `&category=${key}` : '';
+      backTests.set(key, getJson(`/analysis/backtest?weeks=26${q}`).catch(() => null));
+    }
+    const b = await backTests.get(key);
     const note = document.getElementById('backtest-note');
-    if (!note || note.dataset.done) return;
-    note.dataset.done = 'true';
-    try {
-      const b = await getJson('/analysis/backtest?weeks=26');
-      const lw = b.last_week;
-      const losers = b.methods.filter((m) => m.loses_to_naive).map((m) => T.methods[m.method] ?? m.method);
+    if (note) {
+      const lw = b?.last_week;
+      const losers = (b?.methods ?? []).filter((m) => m.loses_to_naive).map((m) => T.methods[m.method] ?? m.method);
       note.textContent = lw ? T.backTest(T.methods[lw.method] ?? lw.method, Math.round(lw.hit_rate * 100),
         Math.round(lw.area_share * 100), lw.pai.toFixed(1), losers) : '';
-    } catch (msg) {
-      note.textContent = '';
     }
+    return b;
+  }
+
+  /** Draws the overview by the chosen (or the best) method: density, counts per cell or Gi*. */
+  async function loadOverview() {
+    const cats = view.categories.size ? `&category=${[...view.categories].join(',')}` : '';
+    const when = `datetime=${encodeURIComponent(windowParam(view))}${cats}`;
+    const b = overviewChoice === 'auto' ? await backTest() : null;
+    if (overviewChoice !== 'auto') backTest();
+    let method = overviewChoice === 'auto' ? (b?.best ?? 'kde') : overviewChoice;
+    const why = overviewChoice === 'auto' && b ? T.overviewBest : T.overviewChosen;
+    const note = document.getElementById('density-note');
+    const setNote = (detail) => { if (note) note.textContent = `${T.overviewNote(T.methods[method] ?? method, why)} ${detail}`; };
+    const share = (features, value) => {
+      const max = Math.max(0, ...features.map(value));
+      for (const f of features) f.properties.share = max > 0 ? Math.max(0, value(f)) / max : 0;
+    };
+    try {
+      if (method === 'gi_star') {
+        try {
+          const h = await getJson(`/analysis/hotspots?${when}`);
+          share(h.features, (f) => f.properties.class);
+          map.getSource('incidents-density').setData(h);
+          setNote(T.giNote(h.band_m));
+          return;
+        } catch (msg) {
+          // Too little data for Gi*: say so and show the density instead.
+          onStatus(String(msg));
+          method = 'kde';
+        }
+      }
+      if (method === 'naive') {
+        const fc = await getJson(`/collections/incidents/aggregate?by=grid&${when}`);
+        share(fc.features, (f) => f.properties.count);
+        map.getSource('incidents-density').setData(fc);
+        setNote(T.naiveNote);
+        return;
+      }
+      const d = await getJson(`/analysis/density?${when}`);
+      map.getSource('incidents-density').setData(d);
+      setNote(T.densityNote(d.bandwidth_m, d.cell_m, d.input === 'cell_counts'));
+    } catch (msg) {
+      onStatus(String(msg));
+    }
+  }
+
+  const overviewSelect = document.getElementById('overview-method');
+  if (overviewSelect) {
+    overviewSelect.replaceChildren(...['auto', 'kde', 'naive', 'gi_star'].map((m) => {
+      const o = document.createElement('option');
+      o.value = m; o.textContent = m === 'auto' ? T.overviewAuto : T.methods[m];
+      return o;
+    }));
+    overviewSelect.addEventListener('change', () => { overviewChoice = overviewSelect.value; loadOverview(); });
   }
 
   /** The near-repeat zones in force now (roles that see single incidents). */
@@ -248,19 +309,6 @@ export async function createMap(container, me, onStatus, onArea) {
       map.getSource('zones').setData(z);
       const note = document.getElementById('zones-note');
       if (note) note.textContent = z.features.length ? T.zonesNote(z.features.length, z.rule.radius_m, z.rule.days) : '';
-    } catch (msg) {
-      onStatus(String(msg));
-    }
-  }
-
-  /** The density surface of the window and the chosen categories, and its legend line. */
-  async function loadDensity() {
-    const cats = view.categories.size ? `&category=${[...view.categories].join(',')}` : '';
-    try {
-      const d = await getJson(`/analysis/density?datetime=${encodeURIComponent(windowParam(view))}${cats}`);
-      map.getSource('incidents-density').setData(d);
-      const note = document.getElementById('density-note');
-      if (note) note.textContent = T.densityNote(d.bandwidth_m, d.cell_m, d.input === 'cell_counts');
     } catch (msg) {
       onStatus(String(msg));
     }
@@ -398,7 +446,7 @@ export async function createMap(container, me, onStatus, onArea) {
     setFilter(kind, values) {
       view[kind] = new Set(values);
       applyFilter();
-      if (kind === 'categories' && grant('incidents') !== 'aggregate') loadDensity();
+      if (kind === 'categories' && grant('incidents') !== 'aggregate') loadOverview();
       writeHash(view);
     },
     /** The distinct values of a property among the loaded incidents. */
