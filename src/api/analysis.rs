@@ -519,6 +519,8 @@ pub struct BackTestQuery {
 /// kernel density, Gi*) is scored on the incidents that followed — hit rate and PAI on the 3 %
 /// of the area it marks, PEI*, stability between weeks — with means, the best method, and the
 /// methods that lose to the naive map flagged. `last_week` is the sentence the map shows.
+/// Every run's weekly scores are kept; `history` holds those kept for weeks before the ones
+/// computed now (for the caller's own scope: precision, ceiling and categories).
 #[utoipa::path(get, path = "/analysis/backtest", tag = "Analysis", params(BackTestQuery),
     responses(
         (status = 200, description = "Per method: weekly scores and means; `best`; `last_week`"),
@@ -579,6 +581,9 @@ pub async fn get_back_test(
         "area_share": share,
         "lookback_weeks": crate::analysis::backtest::LOOKBACK_WEEKS,
         "last_week": last_week,
+        "history": b.history.iter().map(|r| json!({"week": r.week, "method": r.method,
+            "incidents": r.incidents, "hit_rate": r.hit_rate, "pai": r.pai, "pei_star": r.pei_star,
+            "stability": r.stability})).collect::<Vec<_>>(),
         "input": b.input,
         "input_note": input_words(b.input),
     }))

@@ -516,6 +516,9 @@ pub struct WeeklyBackTest {
     pub result: crate::analysis::backtest::BackTest,
     /// What it was computed from.
     pub input: InputKind,
+    /// Scores kept from earlier runs for weeks before those computed now (same scope: the
+    /// same precision, ceiling and categories), oldest first.
+    pub history: Vec<crate::store::backtests::BackTestRow>,
 }
 
 impl Service {
@@ -612,10 +615,55 @@ impl Service {
             InputKind::CellCounts
         };
         let result = cpu_bound(|| back_test(&study, &weekly, CELL_M));
+        // Keep this run's scores, and read back what earlier runs kept for older weeks.
+        let scope = format!(
+            "{}:{}:{}",
+            viewer.precision(Layer::Incidents),
+            viewer.role.ceiling,
+            filters.categories.as_ref().map_or_else(
+                || "all".to_owned(),
+                |c| {
+                    let mut c = c.clone();
+                    c.sort_unstable();
+                    c.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+                }
+            )
+        );
+        let now = self.clock().now();
+        let label = |i: usize| crate::service::meetings::iso_week(mondays[i]);
+        let rows: Vec<crate::store::backtests::BackTestRow> = result
+            .methods
+            .iter()
+            .flat_map(|m| {
+                m.weeks
+                    .iter()
+                    .map(|w| crate::store::backtests::BackTestRow {
+                        scope: scope.clone(),
+                        week: label(w.week),
+                        method: serde_json::to_value(m.method)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        incidents: w.incidents,
+                        hit_rate: w.hit_rate,
+                        pai: w.pai,
+                        pei_star: w.pei_star,
+                        stability: w.stability,
+                        computed_at: now,
+                    })
+            })
+            .collect();
+        self.store().keep_back_test(&rows).await?;
+        let first_scored = label(crate::analysis::backtest::LOOKBACK_WEEKS.min(mondays.len() - 1));
+        let history = self
+            .store()
+            .back_test_history(&scope, &first_scored)
+            .await?;
         Ok(WeeklyBackTest {
             all_weeks: mondays,
             result,
             input,
+            history,
         })
     }
 }

@@ -16,6 +16,7 @@ macro_rules! on_pool {
 
 pub mod accounts;
 pub mod audit;
+pub mod backtests;
 pub mod codec;
 pub mod meetings;
 mod postgis;

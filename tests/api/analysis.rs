@@ -321,6 +321,36 @@ async fn check(url: &str) {
         );
     }
     assert!(bt["last_week"]["hit_rate"].is_number());
+    // The scores are kept: a shorter run later returns the earlier weeks as history, for the
+    // same scope only.
+    let short = get_value(
+        &coord,
+        &app.url("/analysis/backtest?weeks=4&as_of=2026-12-02T12:00:00Z"),
+    )
+    .await;
+    let history = short["history"].as_array().unwrap();
+    for s in scored.iter().take(4) {
+        let kept = history
+            .iter()
+            .find(|h| h["method"] == "naive" && h["week"] == s["week"])
+            .unwrap_or_else(|| panic!("{url}: {} not kept: {history:?}", s["week"]));
+        assert_eq!(kept["hit_rate"], s["hit_rate"], "{url}");
+    }
+    assert!(
+        history
+            .iter()
+            .all(|h| h["week"].as_str().unwrap() < "2026-W45")
+    );
+    let other = get_value(
+        &walker,
+        &app.url("/analysis/backtest?weeks=4&as_of=2026-12-02T12:00:00Z"),
+    )
+    .await;
+    assert_eq!(
+        other["history"],
+        serde_json::json!([]),
+        "{url}: another grant's history is not shared"
+    );
 
     // 5. Bad input, by parameter.
     for (q, name) in [

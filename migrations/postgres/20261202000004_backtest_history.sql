@@ -1,0 +1,14 @@
+-- The weekly back-test's scores, kept: one row per scope (what the caller could see: precision,
+-- ceiling and categories), ISO week and method, so the history outlives the incidents' retention.
+CREATE TABLE backtest_history (
+    scope       TEXT NOT NULL,
+    week        TEXT NOT NULL,               -- ISO week, e.g. 2026-W48
+    method      TEXT NOT NULL,               -- naive, kde, gi_star
+    incidents   DOUBLE PRECISION NOT NULL,
+    hit_rate    DOUBLE PRECISION NOT NULL,
+    pai         DOUBLE PRECISION NOT NULL,
+    pei_star    DOUBLE PRECISION NOT NULL,
+    stability   DOUBLE PRECISION,
+    computed_at timestamptz NOT NULL,
+    PRIMARY KEY (scope, week, method)
+);
