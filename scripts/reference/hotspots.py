@@ -50,6 +50,25 @@ def grid_case(name, size, band, seed, hot):
     }
 
 
+def points_case(name, n, band, seed):
+    """Irregular points (like areas' centres) with a distance band."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0.0, 6000.0, size=(n, 2))
+    lam = 1.0 + 6.0 * np.exp(-((xy[:, 0] - 1500.0) ** 2 + (xy[:, 1] - 4500.0) ** 2) / 1.5e6)
+    values = rng.poisson(lam).astype(float)
+    w = libpysal.weights.DistanceBand(xy, threshold=band, binary=True, silence_warnings=True)
+    g = esda.G_Local(values, w, star=True, transform="B", permutations=0)
+    p = np.minimum(1.0, 2.0 * g.p_norm)
+    return {
+        "name": name,
+        "band": band,
+        "points": [[float(a), float(b)] for a, b in xy],
+        "values": [float(v) for v in values],
+        "z": [float(v) for v in g.Zs],
+        "p": [float(v) for v in p],
+    }
+
+
 def mk_case(series):
     r = pymannkendall.original_test(series)
     return {"series": series, "s": float(r.s), "var_s": float(r.var_s), "z": float(r.z),
@@ -64,6 +83,10 @@ def main():
             grid_case("two hot spots, rook+diagonal band", 20, 400.0, 1, [(5, 5, 6.0), (14, 12, 4.0)]),
             grid_case("one hot spot, 500 m band", 24, 500.0, 2, [(10, 8, 8.0)]),
             grid_case("sparse, 750 m band", 16, 750.0, 3, [(3, 12, 2.0)]),
+        ],
+        "gi_star_points": [
+            points_case("80 irregular units, 1 200 m band", 80, 1200.0, 4),
+            points_case("50 irregular units, 2 000 m band", 50, 2000.0, 5),
         ],
         "mann_kendall": [
             mk_case([1.2, 0.8, 1.9, 2.4, 2.0, 3.1, 2.9, 3.8, 3.6, 4.4, 4.1, 5.0]),

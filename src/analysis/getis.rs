@@ -136,6 +136,36 @@ pub fn gi_star(
         .map(|(i, (c, _))| (*c, i))
         .collect();
     let values: Vec<f64> = cells.iter().map(|(_, v)| *v).collect();
+    let local: Vec<(usize, f64)> = cells
+        .iter()
+        .map(|((c, r), _)| {
+            let (mut w, mut sum) = (0usize, 0.0);
+            for (dc, dr) in &offs {
+                if let Some(&j) = index.get(&(c + dc, r + dr)) {
+                    w += 1;
+                    sum += values[j];
+                }
+            }
+            (w, sum)
+        })
+        .collect();
+    let (z, p, class, neighbours) = scores(&values, &local, permutations, seed);
+    Ok(GiStar {
+        cells: cells.iter().map(|(c, _)| *c).collect(),
+        z,
+        p,
+        class,
+        neighbours,
+    })
+}
+
+/// z, p, class and neighbour counts from each unit's (neighbours incl. itself, local sum).
+fn scores(
+    values: &[f64],
+    local: &[(usize, f64)],
+    permutations: usize,
+    seed: u64,
+) -> (Vec<f64>, Vec<f64>, Vec<i8>, Vec<usize>) {
     let n = values.len();
     #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
@@ -143,38 +173,62 @@ pub fn gi_star(
     let s = (values.iter().map(|v| v * v).sum::<f64>() / nf - mean * mean)
         .max(0.0)
         .sqrt();
-    let mut z = Vec::with_capacity(n);
-    let mut neighbours = Vec::with_capacity(n);
-    let mut local_sums = Vec::with_capacity(n);
-    for ((c, r), _) in cells {
-        let (mut w, mut sum) = (0usize, 0.0);
-        for (dc, dr) in &offs {
-            if let Some(&j) = index.get(&(c + dc, r + dr)) {
-                w += 1;
-                sum += values[j];
-            }
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let wf = w as f64;
-        let denom = s * ((nf * wf - wf * wf) / (nf - 1.0)).max(0.0).sqrt();
-        z.push(if denom > 0.0 {
-            (sum - mean * wf) / denom
-        } else {
-            0.0
-        });
-        neighbours.push(w);
-        local_sums.push(sum);
-    }
+    let z: Vec<f64> = local
+        .iter()
+        .map(|&(w, sum)| {
+            #[allow(clippy::cast_precision_loss)]
+            let wf = w as f64;
+            let denom = s * ((nf * wf - wf * wf) / (nf - 1.0)).max(0.0).sqrt();
+            if denom > 0.0 { (sum - mean * wf) / denom } else { 0.0 }
+        })
+        .collect();
+    let neighbours: Vec<usize> = local.iter().map(|l| l.0).collect();
+    let sums: Vec<f64> = local.iter().map(|l| l.1).collect();
     let p: Vec<f64> = if permutations == 0 {
-        z.iter()
-            .map(|z| (2.0 * normal_sf(z.abs())).min(1.0))
-            .collect()
+        z.iter().map(|z| (2.0 * normal_sf(z.abs())).min(1.0)).collect()
     } else {
-        permutation_p(&values, &neighbours, &local_sums, permutations, seed)
+        permutation_p(values, &neighbours, &sums, permutations, seed)
     };
     let class = classes(&z, &p);
+    (z, p, class, neighbours)
+}
+
+/// Gi* of `values` at irregular planar `points` (e.g. the areas' centres) with a distance band
+/// of `band` metres (a point's neighbours are those within the band, itself included). The
+/// result's `cells` are `(index, 0)`.
+///
+/// # Errors
+/// [`GiError::TooFew`] under [`MIN_NONEMPTY_CELLS`] non-empty units; [`GiError::BandTooSmall`]
+/// when no point has a neighbour.
+pub fn gi_star_points(
+    points: &[(f64, f64)],
+    values: &[f64],
+    band: f64,
+    permutations: usize,
+    seed: u64,
+) -> Result<GiStar, GiError> {
+    let nonempty = values.iter().filter(|v| **v > 0.0).count();
+    if nonempty < MIN_NONEMPTY_CELLS {
+        return Err(GiError::TooFew(nonempty));
+    }
+    let local: Vec<(usize, f64)> = points
+        .iter()
+        .map(|a| {
+            points
+                .iter()
+                .zip(values)
+                .filter(|(b, _)| (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2) <= band * band)
+                .fold((0, 0.0), |(w, s), (_, v)| (w + 1, s + v))
+        })
+        .collect();
+    if local.iter().all(|l| l.0 < 2) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return Err(GiError::BandTooSmall(band.round() as u32));
+    }
+    let (z, p, class, neighbours) = scores(values, &local, permutations, seed);
+    #[allow(clippy::cast_possible_wrap)]
     Ok(GiStar {
-        cells: cells.iter().map(|(c, _)| *c).collect(),
+        cells: (0..points.len()).map(|i| (i as i64, 0)).collect(),
         z,
         p,
         class,
@@ -325,6 +379,39 @@ mod tests {
                     (got - want).abs() < 1e-12,
                     "{name} fdr {a}: {got} vs {want}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn irregular_units_match_pysal() {
+        let reference: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/hotspots_reference.json"))
+                .unwrap();
+        for case in reference["gi_star_points"].as_array().unwrap() {
+            let points: Vec<(f64, f64)> = case["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+                .collect();
+            let values: Vec<f64> = case["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let g = gi_star_points(&points, &values, case["band"].as_f64().unwrap(), 0, 0).unwrap();
+            for (i, (z, p)) in case["z"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(case["p"].as_array().unwrap())
+                .enumerate()
+            {
+                let (z, p) = (z.as_f64().unwrap(), p.as_f64().unwrap());
+                assert!((g.z[i] - z).abs() < 1e-9, "{} unit {i}: {} vs {z}", case["name"], g.z[i]);
+                assert!((g.p[i] - p).abs() <= 1e-9 * p.max(1e-300) + 1e-15);
             }
         }
     }

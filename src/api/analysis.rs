@@ -44,6 +44,8 @@ pub struct DensityQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HotSpotsQuery {
+    /// `grid` (250 m cells, the default) or `area` (the areas, by their centres).
+    pub by: Option<String>,
     /// `min_lon,min_lat,max_lon,max_lat`: the areas meeting it make the study region.
     pub bbox: Option<String>,
     /// Or an area's name (e.g. `Alby`): its outline.
@@ -230,6 +232,43 @@ pub async fn get_hot_spots(
         q.category,
     )?;
     let seed = q.seed.unwrap_or(1);
+    match q.by.as_deref() {
+        None | Some("grid") => {}
+        Some("area") => {
+            if !matches!(spatial, Spatial::All) {
+                return Err(ApiError::bad_param("by", "by=area covers every area you see; leave out bbox and area"));
+            }
+            let h = match state
+                .service
+                .area_hot_spots(&caller.viewer, &filters, q.band, q.permutations.unwrap_or(0), seed)
+                .await
+            {
+                Ok(h) => h,
+                Err(e) => return Err(refused(&state, &caller, "GET /analysis/hotspots", e).await),
+            };
+            let features: Vec<Value> = h
+                .areas
+                .iter()
+                .map(|(id, name, outline, count, z, p, class)| {
+                    json!({"type": "Feature", "id": id, "geometry": geojson::Geometry::from(outline),
+                        "properties": {"name": name, "count": count, "z": z, "p": p, "class": class}})
+                })
+                .collect();
+            return Ok(geojson(&json!({
+                "type": "FeatureCollection",
+                "features": features,
+                "statistic": "Getis-Ord Gi* over the areas (binary distance band between their centres, the area included)",
+                "by": "area",
+                "band_m": h.band_m,
+                "left_out_areas": h.left_out,
+                "correction": "false discovery rate (Benjamini-Hochberg) at 90, 95 and 99 %",
+                "input": h.input,
+            })));
+        }
+        Some(other) => {
+            return Err(ApiError::bad_param("by", format!("'{other}' is not offered; use by=grid or by=area")));
+        }
+    }
     let h = match state
         .service
         .hot_spots(

@@ -667,3 +667,109 @@ impl Service {
         })
     }
 }
+
+/// Gi* over the areas.
+#[derive(Debug, Clone)]
+pub struct AreaHotSpots {
+    /// Per area: id, name, outline, count, z, p, class.
+    pub areas: Vec<(uuid::Uuid, String, Geometry<f64>, f64, f64, f64, i8)>,
+    /// The distance band between the areas' centres.
+    pub band_m: f64,
+    /// Areas left out: not counted for the role (below exact, an area overlapping a smaller one,
+    /// or one whose count is held back).
+    pub left_out: usize,
+    /// What it was computed from.
+    pub input: InputKind,
+}
+
+impl Service {
+    /// Getis-Ord Gi* over the areas `viewer` sees, with their counts as the role may see them and
+    /// a distance band between their centres (default: the smallest that gives every area a
+    /// neighbour).
+    ///
+    /// # Errors
+    /// As [`Service::hot_spots`].
+    pub async fn area_hot_spots(
+        &self,
+        viewer: &Viewer,
+        filters: &Filters,
+        band: Option<f64>,
+        permutations: usize,
+        seed: u64,
+    ) -> Result<AreaHotSpots, ServiceError> {
+        let exact = self.precision(viewer, Layer::Incidents)? == Precision::Exact;
+        let agg = self
+            .read_aggregate(viewer, Layer::Incidents, AggregateBy::Area, &Spatial::All, filters)
+            .await?;
+        let counts: HashMap<String, f64> = agg
+            .buckets
+            .iter()
+            .map(|b| {
+                #[allow(clippy::cast_precision_loss)]
+                let n = b.count as f64;
+                (b.key.clone(), n)
+            })
+            .collect();
+        let mut units = Vec::new();
+        let mut left_out = 0;
+        for a in self.visible_areas(viewer) {
+            let crate::domain::Properties::Area(p) = &a.properties else {
+                continue;
+            };
+            let count = match counts.get(&a.id.to_string()) {
+                Some(n) => *n,
+                None if exact => 0.0,
+                None => {
+                    left_out += 1;
+                    continue;
+                }
+            };
+            let Some(centre) = a.geometry.centroid().and_then(|c| self.grid.project(c)) else {
+                continue;
+            };
+            units.push((a.id, p.name.to_string(), a.geometry.clone(), centre, count));
+        }
+        let points: Vec<(f64, f64)> = units.iter().map(|u| u.3).collect();
+        let band = match band {
+            Some(b) => {
+                if !(100.0..=50_000.0).contains(&b) {
+                    return Err(ValidationErrors::one("band", "choose 100 to 50000 m between the areas' centres").into());
+                }
+                b
+            }
+            // The smallest band that gives every area a neighbour.
+            None => points
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    points
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, b)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt())
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .fold(0.0_f64, f64::max)
+                .ceil(),
+        };
+        let values: Vec<f64> = units.iter().map(|u| u.4).collect();
+        let g = crate::analysis::getis::gi_star_points(&points, &values, band, permutations, seed)
+            .map_err(gi_refusal)?;
+        Ok(AreaHotSpots {
+            areas: units
+                .into_iter()
+                .enumerate()
+                .map(|(i, (id, name, outline, _, count))| {
+                    (id, name, outline, count, g.z[i], g.p[i], g.class[i])
+                })
+                .collect(),
+            band_m: band,
+            left_out,
+            input: if exact {
+                InputKind::Positions
+            } else {
+                InputKind::CellCounts
+            },
+        })
+    }
+}

@@ -187,6 +187,13 @@ async fn check(url: &str) {
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("at least 30"), "{p}");
+    // Over the areas: the demo's 14 areas are too few for Gi*, and the answer says so.
+    let p = assert_problem(
+        coord.get(app.url(&format!("/analysis/hotspots?by=area&datetime={WINDOW}"))).send().await.unwrap(),
+        400,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("at least 30"), "{p}");
 
     // 3b. One area: the surface of the incidents inside its outline, and nothing else.
     let alby = get_value(
@@ -363,6 +370,8 @@ async fn check(url: &str) {
         ("/analysis/emerging?as_of=igår", "as_of"),
         ("/analysis/density?radie=3", "radie"),
         ("/analysis/hotspots?bbox=1,2,3", "bbox"),
+        ("/analysis/hotspots?by=district", "by"),
+        ("/analysis/hotspots?by=area&area=Alby", "by"),
         ("/analysis/density?area=Atlantis", "Atlantis"),
         ("/analysis/density?area=Alby&bbox=17,59,18,60", "area"),
     ] {
