@@ -653,6 +653,8 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
     assert_eq!(r.status(), 200);
     let text = flat(&pdf_text(&r.bytes().await.unwrap()));
     assert!(text.contains("– = visas inte med din behörighet"), "{text}");
+    // Below exact the periods are whole ISO weeks (to 2026-11-30, a Monday: up to the Sunday).
+    assert!(text.contains("Period: 2025-12-01 – 2026-11-29"), "{text}");
     assert!(
         text.contains("Uppföljningen (antal före och efter) visas inte"),
         "{text}"

@@ -65,7 +65,7 @@ pub struct MethodResult {
     pub method: Method,
     /// Week by week (weeks it could make no map, or with no incidents, are left out).
     pub weeks: Vec<WeekScore>,
-    /// Mean hit rate.
+    /// Mean hit rate (over the weeks every method scored).
     pub hit_rate: f64,
     /// Mean PAI.
     pub pai: f64,
@@ -186,24 +186,41 @@ pub fn back_test(cells: &[Cell], weekly: &[Vec<f64>], cell_m: f64) -> BackTest {
                 stability,
             });
         }
+        methods.push(MethodResult {
+            method,
+            hit_rate: 0.0,
+            pai: 0.0,
+            pei_star: 0.0,
+            stability: 0.0,
+            weeks,
+            loses_to_naive: false,
+        });
+    }
+    // Means over the weeks every method scored, so no method is judged on easier weeks.
+    let common: HashSet<usize> = methods
+        .iter()
+        .map(|m| m.weeks.iter().map(|w| w.week).collect::<HashSet<usize>>())
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+        .unwrap_or_default();
+    for m in &mut methods {
+        let kept: Vec<&WeekScore> = m
+            .weeks
+            .iter()
+            .filter(|w| common.contains(&w.week))
+            .collect();
         #[allow(clippy::cast_precision_loss)]
         let mean = |f: &dyn Fn(&WeekScore) -> Option<f64>| -> f64 {
-            let v: Vec<f64> = weeks.iter().filter_map(f).collect();
+            let v: Vec<f64> = kept.iter().filter_map(|w| f(w)).collect();
             if v.is_empty() {
                 0.0
             } else {
                 v.iter().sum::<f64>() / v.len() as f64
             }
         };
-        methods.push(MethodResult {
-            method,
-            hit_rate: mean(&|w| Some(w.hit_rate)),
-            pai: mean(&|w| Some(w.pai)),
-            pei_star: mean(&|w| Some(w.pei_star)),
-            stability: mean(&|w| w.stability),
-            weeks,
-            loses_to_naive: false,
-        });
+        m.hit_rate = mean(&|w| Some(w.hit_rate));
+        m.pai = mean(&|w| Some(w.pai));
+        m.pei_star = mean(&|w| Some(w.pei_star));
+        m.stability = mean(&|w| w.stability);
     }
     let naive = methods[0].pai;
     for m in &mut methods[1..] {

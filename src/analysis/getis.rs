@@ -179,13 +179,19 @@ fn scores(
             #[allow(clippy::cast_precision_loss)]
             let wf = w as f64;
             let denom = s * ((nf * wf - wf * wf) / (nf - 1.0)).max(0.0).sqrt();
-            if denom > 0.0 { (sum - mean * wf) / denom } else { 0.0 }
+            if denom > 0.0 {
+                (sum - mean * wf) / denom
+            } else {
+                0.0
+            }
         })
         .collect();
     let neighbours: Vec<usize> = local.iter().map(|l| l.0).collect();
     let sums: Vec<f64> = local.iter().map(|l| l.1).collect();
     let p: Vec<f64> = if permutations == 0 {
-        z.iter().map(|z| (2.0 * normal_sf(z.abs())).min(1.0)).collect()
+        z.iter()
+            .map(|z| (2.0 * normal_sf(z.abs())).min(1.0))
+            .collect()
     } else {
         permutation_p(values, &neighbours, &sums, permutations, seed)
     };
@@ -410,7 +416,12 @@ mod tests {
                 .enumerate()
             {
                 let (z, p) = (z.as_f64().unwrap(), p.as_f64().unwrap());
-                assert!((g.z[i] - z).abs() < 1e-9, "{} unit {i}: {} vs {z}", case["name"], g.z[i]);
+                assert!(
+                    (g.z[i] - z).abs() < 1e-9,
+                    "{} unit {i}: {} vs {z}",
+                    case["name"],
+                    g.z[i]
+                );
                 assert!((g.p[i] - p).abs() <= 1e-9 * p.max(1e-300) + 1e-15);
             }
         }

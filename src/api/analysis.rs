@@ -236,11 +236,20 @@ pub async fn get_hot_spots(
         None | Some("grid") => {}
         Some("area") => {
             if !matches!(spatial, Spatial::All) {
-                return Err(ApiError::bad_param("by", "by=area covers every area you see; leave out bbox and area"));
+                return Err(ApiError::bad_param(
+                    "by",
+                    "by=area covers every area you see; leave out bbox and area",
+                ));
             }
             let h = match state
                 .service
-                .area_hot_spots(&caller.viewer, &filters, q.band, q.permutations.unwrap_or(0), seed)
+                .area_hot_spots(
+                    &caller.viewer,
+                    &filters,
+                    q.band,
+                    q.permutations.unwrap_or(0),
+                    seed,
+                )
                 .await
             {
                 Ok(h) => h,
@@ -266,7 +275,10 @@ pub async fn get_hot_spots(
             })));
         }
         Some(other) => {
-            return Err(ApiError::bad_param("by", format!("'{other}' is not offered; use by=grid or by=area")));
+            return Err(ApiError::bad_param(
+                "by",
+                format!("'{other}' is not offered; use by=grid or by=area"),
+            ));
         }
     }
     let h = match state
@@ -548,7 +560,7 @@ pub fn zone_feature(z: &crate::service::near_repeat::Zone) -> Value {
 pub struct BackTestQuery {
     /// Comma-separated incident categories (default: all).
     pub category: Option<String>,
-    /// Weeks scored, 4–104 (default 52): the whole weeks before the week of `as_of`.
+    /// Weeks scored, 4–52 (default 52): the whole weeks before the week of `as_of`.
     pub weeks: Option<u8>,
     /// RFC 3339 (default now).
     pub as_of: Option<String>,

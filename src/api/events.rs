@@ -71,9 +71,9 @@ pub async fn events(
                     if !emit(Event::default().event(kind).data(data.to_string())).await {
                         break;
                     }
-                    // A new shooting or explosion raises a near-repeat zone: announced at once,
-                    // made from the same view of the incident.
-                    if kind == "upserted"
+                    // A new shooting or explosion raises a near-repeat zone: announced once, when
+                    // it is reported, made from the same view of the incident.
+                    if matches!(change, crate::service::Change::Upserted(_))
                         && let Some(zone) = service.zone_of(
                             &shown,
                             &crate::service::near_repeat::ZoneRule::default(),

@@ -77,7 +77,7 @@ struct MeasureLine {
     title: String,
     status: &'static str,
     owner: String,
-    start: Date,
+    start: Option<Date>,
     due: Option<Date>,
     follow_up: String,
 }
@@ -129,6 +129,25 @@ async fn gather(
 ) -> Result<Content, BriefingError> {
     let as_of = parse_as_of(service, q.as_of.as_deref())?;
     let (from, to) = parse_days(q.from.as_deref(), q.to.as_deref(), as_of, 364)?;
+    // Below exact, counts are per whole ISO week: the periods are the whole weeks inside the
+    // one asked for, so no week is counted in two columns.
+    let (from, to) = if matches!(
+        viewer.precision(Layer::Incidents),
+        Precision::Coarse | Precision::Aggregate
+    ) {
+        let days_to_monday = |d: Date| i64::from((7 - d.weekday().number_days_from_monday()) % 7);
+        let first = from + Duration::days(days_to_monday(from));
+        let last = to - Duration::days(i64::from(to.weekday().number_days_from_sunday()));
+        if last < first {
+            return Err(BriefingError::bad(
+                "from",
+                "the period holds no whole ISO week; counts below exact are per week, so choose at least a week from Monday to Sunday",
+            ));
+        }
+        (first, last)
+    } else {
+        (from, to)
+    };
     let text_period = q.period.clone().unwrap_or_else(|| to.year().to_string());
     crate::service::reports::check_period(&text_period).map_err(BriefingError::Invalid)?;
     let length = Duration::days((to - from).whole_days() + 1);
@@ -281,7 +300,7 @@ async fn gather(
         let may_follow = incidents == Precision::Exact;
         let mut lines = Vec::new();
         for shown in items.features {
-            let Shown::Exact { feature, .. } = shown else {
+            let Shown::Exact { feature, hide } = shown else {
                 continue;
             };
             let crate::domain::Properties::Measure(m) = &feature.properties else {
@@ -315,12 +334,26 @@ async fn gather(
                     Err(e) => return Err(BriefingError::Service(e)),
                 }
             };
+            // The grant's hidden properties stay hidden on paper too.
+            let hidden = |f: &str| hide.iter().any(|h| h == f);
             lines.push(MeasureLine {
-                title: m.title.to_string(),
-                status: m.status.as_str(),
-                owner: m.owner.to_string(),
-                start: m.start,
-                due: m.due,
+                title: if hidden("title") {
+                    "–".to_owned()
+                } else {
+                    m.title.to_string()
+                },
+                status: if hidden("status") {
+                    "–"
+                } else {
+                    m.status.as_str()
+                },
+                owner: if hidden("owner") {
+                    "–".to_owned()
+                } else {
+                    m.owner.to_string()
+                },
+                start: (!hidden("start")).then_some(m.start),
+                due: if hidden("due") { None } else { m.due },
                 follow_up,
             });
         }
@@ -514,7 +547,7 @@ fn compose(c: &Content, viewer: &Viewer, q: &LagesbildQuery) -> Vec<String> {
         let w = Document::width();
         let mut columns = vec![Column::text("Kategori", 88.0)];
         for l in labels {
-            columns.push(Column::number(&l[5..], 26.0));
+            columns.push(Column::number(l.rsplit('-').next().unwrap_or(l), 26.0));
         }
         columns.push(Column::text("Trend", w - 88.0 - 26.0 * 12.0));
         let mut rows = Vec::new();
@@ -635,7 +668,7 @@ fn compose(c: &Content, viewer: &Viewer, q: &LagesbildQuery) -> Vec<String> {
                         m.title.clone(),
                         value_label(m.status),
                         m.owner.clone(),
-                        m.start.to_string(),
+                        m.start.map_or_else(|| "–".to_owned(), |d| d.to_string()),
                         m.due.map_or_else(|| "–".to_owned(), |d| d.to_string()),
                     ]
                 })

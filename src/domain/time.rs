@@ -115,7 +115,7 @@ pub fn week_label(week_start: i64) -> String {
         |_| String::new(),
         |t| {
             let (y, w, _) = t.date().to_iso_week_date();
-            format!("{y}-W{w:02}")
+            format!("{y:04}-W{w:02}")
         },
     )
 }

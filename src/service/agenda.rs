@@ -379,10 +379,14 @@ impl Service {
             }
         };
         let zones = if matches!(incidents, Precision::Exact | Precision::Coarse) {
+            // In force at the end of the agenda's week (now, for this week's).
             self.near_repeat_zones(
                 viewer,
                 &crate::service::near_repeat::ZoneRule::default(),
-                as_of,
+                (monday + Duration::weeks(1))
+                    .midnight()
+                    .assume_utc()
+                    .min(as_of),
             )
             .await?
         } else {

@@ -257,7 +257,7 @@ impl Service {
             seen.len().saturating_mul(per)
         };
         while reached(c) > MAX_SURFACE_CELLS * 4 && c < 1_000.0 {
-            c *= 2.0;
+            c = (c * 2.0).min(1_000.0);
             coarsened = true;
         }
         let surface = cpu_bound(|| density(&points, h, c));
@@ -360,6 +360,13 @@ impl Service {
             return Err(
                 ValidationErrors::one("permutations", "choose 0 (analytical) to 9999").into(),
             );
+        }
+        if permutations > 0 && band > MAX_PERMUTATION_BAND_M {
+            return Err(ValidationErrors::one(
+                "permutations",
+                format!("with permutations the band may be at most {MAX_PERMUTATION_BAND_M} m"),
+            )
+            .into());
         }
         let study = self.study_cells(viewer, spatial)?;
         let (points, input) = self
@@ -491,6 +498,34 @@ impl Service {
     }
 }
 
+/// The window and categories of an analysis, in words for the audit log.
+pub(crate) fn asked(filters: &Filters) -> String {
+    let when = filters.time.map_or_else(
+        || "any time".to_owned(),
+        |t| {
+            let f = |s: i64| {
+                OffsetDateTime::from_unix_timestamp(s)
+                    .map_or_else(|_| "open".to_owned(), |t| t.date().to_string())
+            };
+            format!("{} to {}", f(t.start), f(t.end))
+        },
+    );
+    let which = filters.categories.as_ref().map_or_else(
+        || "every category".to_owned(),
+        |c| {
+            let names = Layer::Incidents.category_names();
+            c.iter()
+                .map(|c| names.get(usize::from(*c)).copied().unwrap_or("?"))
+                .collect::<Vec<_>>()
+                .join(",")
+        },
+    );
+    format!("window {when}, categories {which}")
+}
+
+/// With permutations, a band wider than this is refused (each draw is one neighbour per cell).
+pub const MAX_PERMUTATION_BAND_M: f64 = 1_000.0;
+
 fn check_band(band: f64) -> Result<(), ServiceError> {
     if (CELL_M..=5_000.0).contains(&band) {
         Ok(())
@@ -537,9 +572,9 @@ impl Service {
         as_of: OffsetDateTime,
     ) -> Result<WeeklyBackTest, ServiceError> {
         use crate::analysis::backtest::{LOOKBACK_WEEKS, back_test};
-        if !(4..=104).contains(&weeks) {
+        if !(4..=52).contains(&weeks) {
             return Err(
-                ValidationErrors::one("weeks", format!("is {weeks}; choose 4 to 104")).into(),
+                ValidationErrors::one("weeks", format!("is {weeks}; choose 4 to 52")).into(),
             );
         }
         let today = as_of.date();
@@ -570,8 +605,9 @@ impl Service {
             let row = AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
                 .layer(Layer::Incidents)
                 .detail(format!(
-                    "analysis back-test: {} incidents at exact precision",
-                    features.len()
+                    "analysis back-test: {} incidents at exact precision; {}",
+                    features.len(),
+                    asked(&f)
                 ));
             self.audit(viewer, row).await?;
             for feature in features {
@@ -625,6 +661,7 @@ impl Service {
                 |c| {
                     let mut c = c.clone();
                     c.sort_unstable();
+                    c.dedup();
                     c.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
                 }
             )
@@ -699,7 +736,13 @@ impl Service {
     ) -> Result<AreaHotSpots, ServiceError> {
         let exact = self.precision(viewer, Layer::Incidents)? == Precision::Exact;
         let agg = self
-            .read_aggregate(viewer, Layer::Incidents, AggregateBy::Area, &Spatial::All, filters)
+            .read_aggregate(
+                viewer,
+                Layer::Incidents,
+                AggregateBy::Area,
+                &Spatial::All,
+                filters,
+            )
             .await?;
         let counts: HashMap<String, f64> = agg
             .buckets
@@ -733,7 +776,11 @@ impl Service {
         let band = match band {
             Some(b) => {
                 if !(100.0..=50_000.0).contains(&b) {
-                    return Err(ValidationErrors::one("band", "choose 100 to 50000 m between the areas' centres").into());
+                    return Err(ValidationErrors::one(
+                        "band",
+                        "choose 100 to 50000 m between the areas' centres",
+                    )
+                    .into());
                 }
                 b
             }

@@ -75,7 +75,7 @@ pub struct Meeting {
 #[must_use]
 pub fn iso_week(d: Date) -> String {
     let (y, w, _) = d.to_iso_week_date();
-    format!("{y}-W{w:02}")
+    format!("{y:04}-W{w:02}")
 }
 
 impl MeetingDraft {

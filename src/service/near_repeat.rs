@@ -81,6 +81,17 @@ pub struct Zone {
     pub exact: bool,
 }
 
+/// Whether the role's grant hides the incidents' time or category (a zone or a near-repeat
+/// test would show them).
+fn hides_time_or_category(viewer: &Viewer) -> bool {
+    viewer
+        .role
+        .grant(Layer::Incidents)
+        .hide
+        .iter()
+        .any(|h| h == "occurred_at" || h == "category")
+}
+
 impl Service {
     /// A circle of `radius` metres around `centre`, as a 48-gon in WGS84.
     fn circle(&self, centre: Point<f64>, radius: f64) -> Option<Polygon<f64>> {
@@ -102,7 +113,10 @@ impl Service {
         let period = Duration::days(rule.days);
         let names: Vec<&str> = rule.categories.iter().map(|c| c.as_str()).collect();
         match shown {
-            Shown::Exact { feature, .. } => {
+            Shown::Exact { feature, hide } => {
+                if hide.iter().any(|h| h == "occurred_at" || h == "category") {
+                    return None;
+                }
                 let Properties::Incident(i) = &feature.properties else {
                     return None;
                 };
@@ -216,6 +230,12 @@ impl Service {
                 viewer.role.label
             )));
         }
+        if hides_time_or_category(viewer) {
+            return Err(ServiceError::Forbidden(format!(
+                "your role ({}) does not see the incidents' times or categories, which the near-repeat test needs",
+                viewer.role.label
+            )));
+        }
         let checks = [
             (
                 (10.0..=1_000.0).contains(&bands.space_m),
@@ -266,23 +286,40 @@ impl Service {
                 Some(Event { x, y, t })
             })
             .collect();
+        // Audited before anything is said about the incidents, refusals included.
+        let row = AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
+            .layer(Layer::Incidents)
+            .bbox(super::visibility::spatial_bbox(spatial))
+            .detail(format!(
+                "analysis near repeat (Knox): {} incidents at exact precision; {}",
+                events.len(),
+                super::analysis::asked(filters)
+            ));
+        self.audit(viewer, row).await?;
         if events.len() < 20 {
             return Err(ValidationErrors::one(
                 "",
-                format!(
-                    "only {} incidents match; the near-repeat test needs at least 20, so widen the window or the categories",
-                    events.len()
-                ),
+                "fewer than 20 incidents match; the near-repeat test needs at least 20, so widen the window or the categories",
             )
             .into());
         }
-        let row = AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
-            .layer(Layer::Incidents)
-            .detail(format!(
-                "analysis near repeat (Knox): {} incidents at exact precision",
-                events.len()
-            ));
-        self.audit(viewer, row).await?;
+        // Bounded work: the pairs within reach are counted in every permutation.
+        #[allow(clippy::cast_precision_loss)]
+        let reach = bands.space_m * bands.space_bands as f64;
+        if reach > 2_000.0 {
+            return Err(ValidationErrors::one(
+                "space_bands",
+                "the space bands reach beyond 2000 m; near repeats are a matter of a few hundred metres",
+            )
+            .into());
+        }
+        if events.len() > 50_000 {
+            return Err(ValidationErrors::one(
+                "datetime",
+                "more than 50 000 incidents match; narrow the window, the area or the categories",
+            )
+            .into());
+        }
         Ok(super::visibility::cpu_bound(|| {
             knox(&events, bands, iterations, seed)
         }))

@@ -150,9 +150,19 @@ impl Service {
             return Ok(None);
         };
         let text = to_text(&row)?;
-        Ok(viewer
-            .may_see_classification(text.draft.classification)
-            .then_some(text))
+        if !viewer.may_see_classification(text.draft.classification) {
+            return Ok(None);
+        }
+        if text.draft.classification == Classification::Restricted {
+            // Restricted text handed out is audited like a restricted feature.
+            let row = AuditRow::new(self.clock().now(), AuditAction::Read, AuditOutcome::Ok)
+                .detail(format!(
+                    "restricted lägesbild text {period}, version {}",
+                    text.version
+                ));
+            self.audit(viewer, row).await?;
+        }
+        Ok(Some(text))
     }
 
     /// Writes a period's text at the version read (`expected`; `None` only for a new one).
@@ -179,16 +189,19 @@ impl Service {
             .into());
         }
         let current = self.store().report_text(period).await?;
+        // A text above the caller's ceiling is answered as if there were none (never "it is
+        // above your ceiling", which would say that it exists); it is not overwritten.
         let current_version = match &current {
-            // A text above the caller's ceiling is not theirs to overwrite.
             Some(row) => {
                 let t = to_text(row)?;
-                if !viewer.may_see_classification(t.draft.classification) {
-                    return Err(ServiceError::Forbidden(format!(
-                        "the text of {period} is above your role's ceiling"
+                if viewer.may_see_classification(t.draft.classification) {
+                    Some(t.version)
+                } else {
+                    return Err(ServiceError::Conflict(format!(
+                        "no text of {period} is stored at version {}; read it again",
+                        expected.unwrap_or(1)
                     )));
                 }
-                Some(t.version)
             }
             None => None,
         };
@@ -196,7 +209,7 @@ impl Service {
             (None, None | Some(0)) => 1,
             (None, Some(v)) => {
                 return Err(ServiceError::Conflict(format!(
-                    "no text of {period} is stored at version {v}; write it without If-Match to start it"
+                    "no text of {period} is stored at version {v}; read it again"
                 )));
             }
             (Some(_), None) => return Err(ServiceError::PreconditionRequired),

@@ -189,7 +189,11 @@ async fn check(url: &str) {
     assert!(p["detail"].as_str().unwrap().contains("at least 30"), "{p}");
     // Over the areas: the demo's 14 areas are too few for Gi*, and the answer says so.
     let p = assert_problem(
-        coord.get(app.url(&format!("/analysis/hotspots?by=area&datetime={WINDOW}"))).send().await.unwrap(),
+        coord
+            .get(app.url(&format!("/analysis/hotspots?by=area&datetime={WINDOW}")))
+            .send()
+            .await
+            .unwrap(),
         400,
     )
     .await;
@@ -371,6 +375,10 @@ async fn check(url: &str) {
         ("/analysis/density?radie=3", "radie"),
         ("/analysis/hotspots?bbox=1,2,3", "bbox"),
         ("/analysis/hotspots?by=district", "by"),
+        (
+            "/analysis/hotspots?permutations=99&band=2000",
+            "permutations",
+        ),
         ("/analysis/hotspots?by=area&area=Alby", "by"),
         ("/analysis/density?area=Atlantis", "Atlantis"),
         ("/analysis/density?area=Alby&bbox=17,59,18,60", "area"),

@@ -117,6 +117,52 @@ async fn check(url: &str) {
         "same seed, same table"
     );
     assert_problem(social.get(app.url(q)).send().await.unwrap(), 403).await;
+    // Too few incidents: refused without saying how many, and the question is audited first
+    // (its box, window and categories), so a refusal is no unlogged counter.
+    let p = assert_problem(
+        coord
+            .get(app.url("/analysis/near-repeat?datetime=2026-11-20&category=explosion&bbox=17.84,59.23,17.85,59.24"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(
+        p["detail"].as_str().unwrap().starts_with("fewer than 20"),
+        "{p}"
+    );
+    let rows = app
+        .service
+        .store()
+        .audit(&lagesbild::store::audit::AuditFilter {
+            action: Some("aggregate".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().any(|r| r
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("near repeat")
+                && d.contains("2026-11-20")
+                && d.contains("explosion"))
+            && r.bbox.is_some()),
+        "{url}: the refused question is in the audit log"
+    );
+    // Bounded work: bands reaching beyond 2 km are refused.
+    let p = assert_problem(
+        coord
+            .get(app.url("/analysis/near-repeat?space=1000&space_bands=3"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(p.to_string().contains("space_bands"), "{p}");
     let p = assert_problem(
         coord
             .get(app.url("/analysis/near-repeat?space=5"))

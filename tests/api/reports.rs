@@ -72,6 +72,49 @@ async fn check(url: &str) {
     assert_eq!(got["analysis"], "Andra versionen.", "{url}");
     assert_eq!(got["version"], 2);
     assert_eq!(got["updated_by"], "rt-coord");
+    // A restricted text of another period, written by an administrator (restricted ceiling): a
+    // writer with a lower ceiling gets the same answer as for a period with no text at all,
+    // and nothing is overwritten.
+    let admin = client_with_token(&token_for(&app.service, "rt-admin", "admin", "Polisen").await);
+    let secret = app.url("/reports/lagesbild/2026-H1");
+    let r = admin
+        .put(&secret)
+        .header("content-type", "application/json")
+        .body(json!({"analysis": "Begränsad analys.", "classification": "restricted"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{url}");
+    let probe = |path: String| {
+        coord
+            .put(app.url(&path))
+            .header("content-type", "application/json")
+            .header("if-match", "\"1\"")
+            .body(json!({"analysis": "x"}).to_string())
+            .send()
+    };
+    let hidden = assert_problem(
+        probe("/reports/lagesbild/2026-H1".into()).await.unwrap(),
+        409,
+    )
+    .await;
+    let absent = assert_problem(probe("/reports/lagesbild/1999".into()).await.unwrap(), 409).await;
+    assert_eq!(
+        hidden["detail"].as_str().unwrap().replace("2026-H1", "P"),
+        absent["detail"].as_str().unwrap().replace("1999", "P"),
+        "{url}: the same answer whether a restricted text exists or not"
+    );
+    assert_problem(coord.get(&secret).send().await.unwrap(), 404).await;
+    let kept: Value = admin
+        .get(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept["analysis"], "Begränsad analys.");
+
     // The police read it (open) but do not write it.
     assert_eq!(police.get(&item).send().await.unwrap().status(), 200);
     let r = police

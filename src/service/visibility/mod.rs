@@ -127,7 +127,7 @@ fn widen_spatial(spatial: &Spatial) -> Spatial {
 }
 
 /// The bounding box of a predicate, for the audit log.
-fn spatial_bbox(spatial: &Spatial) -> Option<[f64; 4]> {
+pub(crate) fn spatial_bbox(spatial: &Spatial) -> Option<[f64; 4]> {
     match spatial {
         Spatial::All => None,
         Spatial::Bbox(b) => Some(b.to_array()),
