@@ -258,9 +258,9 @@ pub async fn get_hot_spots(
             let features: Vec<Value> = h
                 .areas
                 .iter()
-                .map(|(id, name, outline, count, z, p, class)| {
-                    json!({"type": "Feature", "id": id, "geometry": geojson::Geometry::from(outline),
-                        "properties": {"name": name, "count": count, "z": z, "p": p, "class": class}})
+                .map(|a| {
+                    json!({"type": "Feature", "id": a.id, "geometry": geojson::Geometry::from(&a.outline),
+                        "properties": {"name": a.name, "count": a.count, "z": a.z, "p": a.p, "class": a.class}})
                 })
                 .collect();
             return Ok(geojson(&json!({

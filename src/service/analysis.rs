@@ -705,11 +705,30 @@ impl Service {
     }
 }
 
+/// One area's Gi*.
+#[derive(Debug, Clone)]
+pub struct AreaHot {
+    /// The area.
+    pub id: uuid::Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its outline.
+    pub outline: Geometry<f64>,
+    /// Incidents in it, as the role may count them.
+    pub count: f64,
+    /// z-score.
+    pub z: f64,
+    /// p-value.
+    pub p: f64,
+    /// Class −3..=3 after the FDR correction.
+    pub class: i8,
+}
+
 /// Gi* over the areas.
 #[derive(Debug, Clone)]
 pub struct AreaHotSpots {
-    /// Per area: id, name, outline, count, z, p, class.
-    pub areas: Vec<(uuid::Uuid, String, Geometry<f64>, f64, f64, f64, i8)>,
+    /// Per area.
+    pub areas: Vec<AreaHot>,
     /// The distance band between the areas' centres.
     pub band_m: f64,
     /// Areas left out: not counted for the role (below exact, an area overlapping a smaller one,
@@ -806,8 +825,14 @@ impl Service {
             areas: units
                 .into_iter()
                 .enumerate()
-                .map(|(i, (id, name, outline, _, count))| {
-                    (id, name, outline, count, g.z[i], g.p[i], g.class[i])
+                .map(|(i, (id, name, outline, _, count))| AreaHot {
+                    id,
+                    name,
+                    outline,
+                    count,
+                    z: g.z[i],
+                    p: g.p[i],
+                    class: g.class[i],
                 })
                 .collect(),
             band_m: band,
