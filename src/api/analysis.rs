@@ -209,6 +209,123 @@ pub async fn get_density(
     })))
 }
 
+/// Query parameters of `GET /analysis/density.png`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DensityImageQuery {
+    /// `min_lon,min_lat,max_lon,max_lat`: the image's extent (required).
+    pub bbox: Option<String>,
+    /// An instant, a date or an interval, as for items.
+    pub datetime: Option<String>,
+    /// Comma-separated incident categories.
+    pub category: Option<String>,
+    /// Bandwidth in metres, 50–5000 (default as for the grid).
+    pub bandwidth: Option<f64>,
+    /// Cell size in metres, 10–1000.
+    pub cell: Option<f64>,
+    /// Width in pixels, 64–2048 (default 1024); the height follows the box in Web Mercator.
+    pub width: Option<u32>,
+}
+
+/// Web Mercator northing of a latitude (unitless), for placing an overlay on a web map.
+fn mercator_y(lat: f64) -> f64 {
+    let r = lat.to_radians();
+    (std::f64::consts::FRAC_PI_4 + r / 2.0).tan().ln()
+}
+
+/// The density surface as a PNG overlay in Web Mercator for the box asked (transparent where
+/// there is nothing), coloured as the web client's: put it on a map as an image with the box's
+/// corners. The bandwidth and cell size are in `X-Lagesbild-Bandwidth-M` and
+/// `X-Lagesbild-Cell-M`.
+#[utoipa::path(get, path = "/analysis/density.png", tag = "Analysis", params(DensityImageQuery),
+    responses(
+        (status = 200, description = "The PNG", content_type = "image/png"),
+        (status = 400, description = "A parameter is invalid or bbox is missing", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to incidents", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_density_png(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<DensityImageQuery>,
+) -> Result<Response, ApiError> {
+    use std::fmt::Write as _;
+    let Some(bbox) = q.bbox.clone() else {
+        return Err(ApiError::bad_param(
+            "bbox",
+            "give the image's extent: bbox=min_lon,min_lat,max_lon,max_lat",
+        ));
+    };
+    let width = q.width.unwrap_or(1024);
+    if !(64..=2048).contains(&width) {
+        return Err(ApiError::bad_param("width", "choose 64 to 2048 pixels"));
+    }
+    let (spatial, filters) =
+        where_and_which(&state, &caller, Some(bbox), None, q.datetime, q.category)?;
+    let Spatial::Bbox(b) = &spatial else {
+        return Err(ApiError::bad_param(
+            "bbox",
+            "give min_lon,min_lat,max_lon,max_lat",
+        ));
+    };
+    let [x0, y0, x1, y1] = b.to_array();
+    let s = match state
+        .service
+        .density_surface(&caller.viewer, &spatial, &filters, q.bandwidth, q.cell)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return Err(refused(&state, &caller, "GET /analysis/density.png", e).await),
+    };
+    let (m0, m1) = (mercator_y(y0), mercator_y(y1));
+    let w = f64::from(width);
+    let h = (w * (m1 - m0) / (x1 - x0).to_radians())
+        .clamp(16.0, 4096.0)
+        .round();
+    let max = s.cells.iter().map(|c| c.1).fold(0.0_f64, f64::max);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">"#
+    );
+    for (square, d) in &s.cells {
+        let share = if max > 0.0 { d / max } else { 0.0 };
+        let colour = match share {
+            v if v < 0.05 => continue,
+            v if v < 0.3 => "#fde0c5",
+            v if v < 0.6 => "#E69F00",
+            v if v < 0.85 => "#D55E00",
+            _ => "#7a2a00",
+        };
+        let mut path = String::new();
+        for (i, c) in square.exterior().coords().enumerate() {
+            let px = (c.x - x0) / (x1 - x0) * w;
+            let py = (m1 - mercator_y(c.y)) / (m1 - m0) * h;
+            let _ = write!(path, "{}{px:.1},{py:.1}", if i == 0 { "M" } else { "L" });
+        }
+        let _ = write!(
+            svg,
+            r#"<path d="{path}Z" fill="{colour}" fill-opacity="0.75"/>"#
+        );
+    }
+    svg.push_str("</svg>");
+    let bytes = tokio::task::spawn_blocking(move || crate::briefing::render::png_overlay(&svg))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut res = bytes.into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    for (name, value) in [
+        ("x-lagesbild-bandwidth-m", format!("{:.0}", s.bandwidth_m)),
+        ("x-lagesbild-cell-m", format!("{:.0}", s.cell_m)),
+        ("x-lagesbild-bounds", format!("{x0},{y0},{x1},{y1}")),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
+    Ok(res)
+}
+
 /// Getis-Ord Gi* hot spots on the 250 m cells of the areas the caller sees: z, p and a class
 /// ±1/2/3 (90/95/99 %) after the false discovery rate correction, with the distance band
 /// reported. Refused below 30 cells holding incidents. Optional seeded permutations.

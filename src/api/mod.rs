@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit::get_audit))
         .route("/events", get(events::events))
         .route("/analysis/density", get(analysis::get_density))
+        .route("/analysis/density.png", get(analysis::get_density_png))
         .route("/analysis/hotspots", get(analysis::get_hot_spots))
         .route("/analysis/emerging", get(analysis::get_emerging))
         .route("/analysis/near-repeat", get(analysis::get_near_repeat))

@@ -38,7 +38,7 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
         landing, conformance, openapi, health, collections, collection,
         super::items::get_items, super::items::get_item,
         super::write::create_item, super::write::replace_item, super::write::patch_item, super::write::delete_item,
-        super::aggregate::get_aggregate, super::analysis::get_density, super::analysis::get_hot_spots, super::analysis::get_emerging, super::analysis::get_near_repeat, super::analysis::get_zones, super::analysis::get_back_test, super::followup::get_follow_up, super::meetings::list, super::meetings::last, super::meetings::agenda, super::meetings::get_one, super::meetings::create, super::meetings::patch, super::meetings::close, super::events::events, super::briefing::get_briefing, super::briefing::get_lagesbild, super::reports::get_text, super::reports::put_text,
+        super::aggregate::get_aggregate, super::analysis::get_density, super::analysis::get_density_png, super::analysis::get_hot_spots, super::analysis::get_emerging, super::analysis::get_near_repeat, super::analysis::get_zones, super::analysis::get_back_test, super::followup::get_follow_up, super::meetings::list, super::meetings::last, super::meetings::agenda, super::meetings::get_one, super::meetings::create, super::meetings::patch, super::meetings::close, super::events::events, super::briefing::get_briefing, super::briefing::get_lagesbild, super::reports::get_text, super::reports::put_text,
         super::auth::login, super::auth::session, super::auth::logout, super::audit::get_audit,
     ),
     components(schemas(super::error::Problem, super::error::InvalidParam)),

@@ -66,6 +66,23 @@ pub fn pdf(pages: &[String]) -> Result<Vec<u8>, RenderError> {
     document.finish().map_err(|e| RenderError(format!("{e:?}")))
 }
 
+/// A PNG with a transparent background of an SVG in pixels (map overlays).
+///
+/// # Errors
+/// Only if the SVG does not parse or the image would be empty.
+pub fn png_overlay(svg: &str) -> Result<Vec<u8>, RenderError> {
+    let t = tree(svg)?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (w, h) = (
+        t.size().width().round() as u32,
+        t.size().height().round() as u32,
+    );
+    let mut pixmap =
+        tiny_skia::Pixmap::new(w, h).ok_or_else(|| RenderError(format!("{w}×{h} px is empty")))?;
+    resvg::render(&t, tiny_skia::Transform::identity(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| RenderError(e.to_string()))
+}
+
 /// A PNG of one SVG page at `dpi` (the SVG is in points, 72 to the inch).
 ///
 /// # Errors

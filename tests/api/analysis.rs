@@ -92,6 +92,74 @@ async fn check(url: &str) {
         assert!((got - direct).abs() < 2e-3, "{url}: {got} vs {direct}");
     }
 
+    // 1b. The same surface as a PNG overlay in Web Mercator: the densest cell is drawn at its
+    // place in the darkest colour, and where there is nothing the image is transparent.
+    let bbox = "17.80,59.22,17.90,59.26";
+    let grid_q = format!("/analysis/density?bbox={bbox}&datetime={WINDOW}&bandwidth=300&cell=100");
+    let surface = get_value(&coord, &app.url(&grid_q)).await;
+    let r = coord
+        .get(app.url(&format!(
+            "/analysis/density.png?bbox={bbox}&datetime={WINDOW}&bandwidth=300&cell=100&width=800"
+        )))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    if status != 200 {
+        panic!("{url}: {status} {}", r.text().await.unwrap());
+    }
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-lagesbild-bandwidth-m"], "300");
+    let img = tiny_skia::Pixmap::decode_png(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(img.width(), 800);
+    let merc = |lat: f64| {
+        (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln()
+    };
+    let to_px = |lon: f64, lat: f64| {
+        let x = (lon - 17.80) / 0.10 * 800.0;
+        let y = (merc(59.26) - merc(lat)) / (merc(59.26) - merc(59.22)) * f64::from(img.height());
+        (x as u32, y as u32)
+    };
+    let densest = surface["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by(|a, b| {
+            a["properties"]["share"]
+                .as_f64()
+                .partial_cmp(&b["properties"]["share"].as_f64())
+                .unwrap()
+        })
+        .unwrap();
+    let ring = densest["geometry"]["coordinates"][0].as_array().unwrap();
+    let (lon, lat) = (
+        ring.iter().map(|c| c[0].as_f64().unwrap()).sum::<f64>() / ring.len() as f64,
+        ring.iter().map(|c| c[1].as_f64().unwrap()).sum::<f64>() / ring.len() as f64,
+    );
+    let (x, y) = to_px(lon, lat);
+    let px = img.pixel(x, y).unwrap().demultiply();
+    assert!(
+        px.alpha() > 150 && px.red() > 90 && px.red() < 150 && px.green() < 70,
+        "{url}: {px:?} at {x},{y}"
+    );
+    assert_eq!(
+        img.pixel(0, 0).unwrap().alpha(),
+        0,
+        "{url}: transparent where nothing is"
+    );
+    let p = assert_problem(
+        coord
+            .get(app.url("/analysis/density.png"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(p.to_string().contains("bbox"), "{p}");
+
     // 2. A counts-only role's surface is that of the published cells, nothing more.
     let d = get_value(&walker, &app.url(&q)).await;
     assert_eq!(d["input"], "cell_counts", "{url}");
