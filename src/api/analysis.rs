@@ -126,6 +126,15 @@ fn where_and_which(
     }
 }
 
+/// "As of" from the parameter (RFC 3339), else the server's clock.
+fn as_of(state: &AppState, t: Option<&str>) -> Result<time::OffsetDateTime, ApiError> {
+    match t {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| ApiError::bad_param("as_of", format!("'{t}' is not an RFC 3339 time"))),
+        None => Ok(state.service.clock().now()),
+    }
+}
+
 async fn refused(state: &AppState, caller: &Caller, what: &str, e: ServiceError) -> ApiError {
     match e {
         // Bad parameters (and too little data) are the request's to fix.
@@ -455,13 +464,7 @@ pub async fn get_emerging(
 ) -> Result<Response, ApiError> {
     let (spatial, filters) =
         where_and_which(&state, &caller, q.bbox, q.area.as_deref(), None, q.category)?;
-    let as_of = match q.as_of.as_deref() {
-        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| {
-            ApiError::bad_param("as_of", format!("'{t}' is not an RFC 3339 time"))
-        })?,
-        None => state.service.clock().now(),
-    };
+    let as_of = as_of(&state, q.as_of.as_deref())?;
     let e = match state
         .service
         .emerging_hot_spots(
@@ -636,13 +639,7 @@ pub async fn get_zones(
     if let Some(d) = q.days {
         rule.days = d;
     }
-    let as_of = match q.as_of.as_deref() {
-        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| {
-            ApiError::bad_param("as_of", format!("'{t}' is not an RFC 3339 time"))
-        })?,
-        None => state.service.clock().now(),
-    };
+    let as_of = as_of(&state, q.as_of.as_deref())?;
     let zones = match state
         .service
         .near_repeat_zones(&caller.viewer, &rule, as_of)
@@ -701,13 +698,7 @@ pub async fn get_back_test(
     StrictQuery(q): StrictQuery<BackTestQuery>,
 ) -> Result<Response, ApiError> {
     let (_, filters) = where_and_which(&state, &caller, None, None, None, q.category)?;
-    let as_of = match q.as_of.as_deref() {
-        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| {
-            ApiError::bad_param("as_of", format!("'{t}' is not an RFC 3339 time"))
-        })?,
-        None => state.service.clock().now(),
-    };
+    let as_of = as_of(&state, q.as_of.as_deref())?;
     let b = match state
         .service
         .back_test(&caller.viewer, &filters, q.weeks.unwrap_or(52), as_of)

@@ -437,14 +437,7 @@ impl Service {
         let mut refused = Vec::new();
         for m in &mondays {
             let mut f = filters.clone();
-            f.time = Some(TimeSpan {
-                start: m.midnight().assume_utc().unix_timestamp(),
-                end: (*m + Duration::days(7))
-                    .midnight()
-                    .assume_utc()
-                    .unix_timestamp()
-                    - 1,
-            });
+            f.time = Some(week_span(*m));
             let (points, _) = self
                 .analysis_input(viewer, spatial, &f, "emerging hot spots")
                 .await?;
@@ -495,6 +488,18 @@ impl Service {
             band_m: band,
             input,
         })
+    }
+}
+
+/// The ISO week starting on `monday`, whole.
+fn week_span(monday: Date) -> TimeSpan {
+    TimeSpan {
+        start: monday.midnight().assume_utc().unix_timestamp(),
+        end: (monday + Duration::days(7))
+            .midnight()
+            .assume_utc()
+            .unix_timestamp()
+            - 1,
     }
 }
 
@@ -629,14 +634,7 @@ impl Service {
         } else {
             for (w, m) in mondays.iter().enumerate() {
                 let mut f = filters.clone();
-                f.time = Some(TimeSpan {
-                    start: m.midnight().assume_utc().unix_timestamp(),
-                    end: (*m + Duration::days(7))
-                        .midnight()
-                        .assume_utc()
-                        .unix_timestamp()
-                        - 1,
-                });
+                f.time = Some(week_span(*m));
                 let (points, _) = self
                     .analysis_input(viewer, &Spatial::All, &f, "back-test")
                     .await?;
