@@ -174,12 +174,14 @@ impl From<ServiceError> for ApiError {
                 ),
             ),
             ServiceError::TooLarge(m) => ApiError::too_large(m),
-            e @ ServiceError::PreconditionRequired => ApiError::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "if-match-required",
-                "If-Match required",
-                e.to_string(),
-            ),
+            e @ (ServiceError::PreconditionRequired | ServiceError::PreconditionWildcard) => {
+                ApiError::new(
+                    StatusCode::PRECONDITION_REQUIRED,
+                    "if-match-required",
+                    "If-Match required",
+                    e.to_string(),
+                )
+            }
             e @ ServiceError::PreconditionUnreadable(_) => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version-conflict",

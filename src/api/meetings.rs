@@ -52,7 +52,7 @@ fn expected(headers: &HeaderMap) -> Result<Option<i64>, ServiceError> {
     match if_match(headers) {
         Expected::Missing => Err(ServiceError::PreconditionRequired),
         Expected::Unreadable(t) => Err(ServiceError::PreconditionUnreadable(t)),
-        Expected::Any => Ok(None),
+        Expected::Any => Err(ServiceError::PreconditionWildcard),
         Expected::Version(v) => Ok(Some(v)),
     }
 }

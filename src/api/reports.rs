@@ -65,7 +65,16 @@ pub async fn put_text(
 ) -> Result<Response, ApiError> {
     let expected = match if_match(&headers) {
         Expected::Version(v) => Some(v),
-        Expected::Missing | Expected::Any => None,
+        Expected::Missing => None,
+        Expected::Any => {
+            return Err(audit_refusal(
+                &state,
+                &caller,
+                "PUT /reports/lagesbild",
+                crate::service::ServiceError::PreconditionWildcard,
+            )
+            .await);
+        }
         Expected::Unreadable(t) => {
             return Err(audit_refusal(
                 &state,

@@ -19,7 +19,7 @@ use crate::domain::{Feature, FeatureDraft, Layer, ValidationError, ValidationErr
 pub enum Expected {
     /// No `If-Match`: refused (428) once the caller may change the feature at all.
     Missing,
-    /// `If-Match: *`: whatever version is stored.
+    /// `If-Match: *`: refused (428): it would overwrite whatever is stored, unseen.
     Any,
     /// `If-Match: "3"`.
     Version(i64),
@@ -147,7 +147,7 @@ impl Service {
             Expected::Unreadable(text) => {
                 return Err(ServiceError::PreconditionUnreadable(text.clone()));
             }
-            Expected::Any => current.meta.version,
+            Expected::Any => return Err(ServiceError::PreconditionWildcard),
             Expected::Version(v) => *v,
         };
         Ok((current, version))

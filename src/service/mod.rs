@@ -126,6 +126,11 @@ pub enum ServiceError {
         "changing a feature needs an If-Match header with the ETag you read (e.g. If-Match: \"3\"), so nobody overwrites someone else's change unseen"
     )]
     PreconditionRequired,
+    /// `If-Match: *`: refused, since it would overwrite whatever is stored, unseen.
+    #[error(
+        "If-Match: * would overwrite whatever is stored now, unseen; send the ETag you read (e.g. If-Match: \"3\"), so nobody's change is lost"
+    )]
+    PreconditionWildcard,
     /// `If-Match` names no version.
     #[error(
         "If-Match '{0}' names no version of this feature; send the ETag you read, e.g. If-Match: \"3\""

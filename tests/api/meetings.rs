@@ -70,7 +70,7 @@ async fn check(url: &str) {
     assert!(closed["closed_at"].is_string(), "{closed}");
     let p = assert_problem(
         send(
-            coord.patch(&item).header("if-match", "*"),
+            coord.patch(&item).header("if-match", "\"3\""),
             &json!({"minutes": "ändrat i efterhand"}),
         )
         .await,

@@ -50,6 +50,60 @@ async fn created_features_are_found_by_id_and_by_query() {
 }
 
 #[tokio::test]
+async fn if_match_star_is_refused_on_every_write_and_changes_nothing() {
+    // `If-Match: *` would overwrite whatever is stored unseen: 428 with the reason, on PUT,
+    // PATCH and DELETE of features, on meetings and on report texts.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let (location, mut body) = create(&app).await;
+    body["properties"]["severity"] = json!(5);
+    let put = with_if_match(app.client.put(&location), "*").body(body.to_string());
+    let patch = with_if_match(app.client.patch(&location), "*")
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({"properties": {"severity": 5}}).to_string());
+    let delete = app.client.delete(&location).header("if-match", "*");
+    for (what, req) in [("PUT", put), ("PATCH", patch), ("DELETE", delete)] {
+        let p = assert_problem(req.send().await.unwrap(), 428).await;
+        assert!(
+            p["detail"].as_str().unwrap().contains("unseen"),
+            "{what}: {p}"
+        );
+    }
+    let (_, now) = app.get_json(&location.replace(&app.url(""), "")).await;
+    assert_eq!(now["properties"]["severity"], 2, "nothing changed");
+    let r = app
+        .client
+        .post(app.url("/meetings"))
+        .header("content-type", "application/json")
+        .body(json!({"week": "2026-W49", "held_on": "2026-12-01"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let m: Value = r.json().await.unwrap();
+    let r = app
+        .client
+        .patch(app.url(&format!("/meetings/{}", m["id"].as_str().unwrap())))
+        .header("content-type", "application/json")
+        .header("if-match", "*")
+        .body(json!({"minutes": "x"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 428).await;
+    let r = app
+        .client
+        .put(app.url("/reports/lagesbild/2026"))
+        .header("content-type", "application/json")
+        .header("if-match", "*")
+        .body(json!({"analysis": "x"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 428).await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn replace_needs_the_current_version_and_bumps_it() {
     let db = fresh_sqlite();
     let app = TestApp::spawn(&db.url, false).await;
