@@ -80,14 +80,33 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for StrictQuery<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let q = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(q).map(StrictQuery).map_err(|e| {
-            ApiError::bad_param(
-                "query",
-                format!("{e}; see /api for the parameters of this endpoint"),
-            )
-        })
+        let q = dedupe_exact_repeats(parts.uri.query().unwrap_or(""));
+        serde_urlencoded::from_str(&q)
+            .map(StrictQuery)
+            .map_err(|e| {
+                ApiError::bad_param(
+                    "query",
+                    format!("{e}; see /api for the parameters of this endpoint"),
+                )
+            })
     }
+}
+
+/// The query with exact repeats of a parameter (same name, same decoded value) kept once:
+/// GDAL appends its URL's parameters to our `next` links, which already carry them. A parameter
+/// repeated with a different value stays repeated, and is refused.
+#[must_use]
+pub fn dedupe_exact_repeats(query: &str) -> String {
+    let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query) else {
+        return query.to_owned();
+    };
+    let mut kept: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for p in pairs {
+        if !kept.contains(&p) {
+            kept.push(p);
+        }
+    }
+    serde_urlencoded::to_string(kept).unwrap_or_else(|_| query.to_owned())
 }
 
 /// Reads a collection id from the path.

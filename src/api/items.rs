@@ -100,10 +100,12 @@ pub async fn get_items(
     caller: Caller,
     Path(collection_id): Path<String>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     StrictQuery(query): StrictQuery<ItemsQuery>,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let req = query.parse(layer, state.config.default_limit, state.config.max_limit)?;
+    let raw_query = uri.query().unwrap_or("").to_owned();
     let result = match state
         .service
         .read_items(&caller.viewer, layer, &req.spatial, &req.filters, req.page)
@@ -141,7 +143,7 @@ pub async fn get_items(
         now.format(&Rfc3339).unwrap_or_default()
     );
     let link = |rel: &str, offset: usize| -> String {
-        let pairs = page_query(&query, offset, req.page.limit);
+        let pairs = page_query(&raw_query, offset, req.page.limit);
         let href = serde_json::to_string(&format!("{items_url}?{pairs}")).unwrap_or_default();
         format!("{{\"rel\":\"{rel}\",\"type\":\"application/geo+json\",\"href\":{href}}}")
     };
@@ -166,26 +168,36 @@ pub async fn get_items(
 }
 
 /// The query string for another page of the same request.
-fn page_query(q: &ItemsQuery, offset: usize, limit: usize) -> String {
-    let mut pairs: Vec<(&str, String)> = Vec::new();
-    let fields = [
-        ("bbox", &q.bbox),
-        ("datetime", &q.datetime),
-        ("category", &q.category),
-        ("status", &q.status),
-        ("near", &q.near),
-        ("intersects", &q.intersects),
-        ("distance", &q.distance),
-        ("f", &q.f),
-    ];
-    for (k, v) in fields {
-        if let Some(v) = v {
-            pairs.push((k, v.clone()));
+/// The client's query as it sent it — same order, same encoding — with `limit` and `offset`
+/// set for another page (GDAL repeats its own parameters after ours; they must match).
+fn page_query(raw: &str, offset: usize, limit: usize) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let (mut has_limit, mut has_offset) = (false, false);
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if parts.iter().any(|p| p == pair) {
+            continue;
+        }
+        match key {
+            "limit" if !has_limit => {
+                parts.push(format!("limit={limit}"));
+                has_limit = true;
+            }
+            "offset" if !has_offset => {
+                parts.push(format!("offset={offset}"));
+                has_offset = true;
+            }
+            "limit" | "offset" => {}
+            _ => parts.push(pair.to_owned()),
         }
     }
-    pairs.push(("limit", limit.to_string()));
-    pairs.push(("offset", offset.to_string()));
-    serde_urlencoded::to_string(pairs).unwrap_or_default()
+    if !has_limit {
+        parts.push(format!("limit={limit}"));
+    }
+    if !has_offset {
+        parts.push(format!("offset={offset}"));
+    }
+    parts.join("&")
 }
 
 /// One feature (RFC 7946 Feature) with its version as ETag.
