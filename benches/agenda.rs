@@ -8,12 +8,12 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use lagesbild::domain::access::Viewer;
 use lagesbild::domain::{Feature, Layer};
-use lagesbild::service::Service;
 use time::macros::datetime;
 
 fn benches(c: &mut Criterion) {
@@ -21,31 +21,14 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let as_of = datetime!(2026-12-02 12:00 UTC);
-    let (service, walks) = rt.block_on(async {
-        let store = lagesbild::store::Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let picture: Vec<Feature> = lagesbild::demo::demo(as_of)
-            .into_iter()
-            .filter(|f| f.layer() != Layer::Incidents)
-            .collect();
-        store.insert(&picture, &|_| {}).await.unwrap();
-        let service = Service::open(store).await.unwrap();
-        // A year of 50 000 incidents around the demo's hotspots in the districts.
-        let incidents = lagesbild::demo::incidents(7, as_of, 50_000);
-        service.unrestricted().load(Layer::Incidents, incidents);
-        let walks: Vec<Feature> = picture
-            .into_iter()
-            .filter(|f| f.layer() == Layer::Walks)
-            .collect();
-        (service, walks)
-    });
-    let viewer = |role: &str| {
-        let r = service.roles().get(role).unwrap().clone();
-        Viewer::local(role, r)
-    };
+    // A year of 50 000 incidents around the demo's hotspots in the districts.
+    let (_dir, service, picture) = common::demo_service(&rt, as_of, 7, 50_000);
+    let walks: Vec<Feature> = picture
+        .into_iter()
+        .filter(|f| f.layer() == Layer::Walks)
+        .collect();
+    let viewer = |role: &str| common::viewer(&service, role);
     let mut g = c.benchmark_group("agenda_50k");
     g.sample_size(10);
     for role in ["security_coordinator", "meeting_viewer"] {

@@ -7,15 +7,14 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lagesbild::analysis::getis::gi_star;
 use lagesbild::analysis::kde::{default_bandwidth, density};
-use lagesbild::domain::access::Viewer;
-use lagesbild::domain::{Feature, Layer};
 use lagesbild::index::{Filters, Spatial};
-use lagesbild::service::Service;
 use lagesbild::service::visibility::Grid;
 use time::macros::datetime;
 
@@ -84,25 +83,8 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let service = rt.block_on(async {
-        let store = lagesbild::store::Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let picture: Vec<Feature> = lagesbild::demo::demo(as_of)
-            .into_iter()
-            .filter(|f| f.layer() != Layer::Incidents)
-            .collect();
-        store.insert(&picture, &|_| {}).await.unwrap();
-        let service = Service::open(store).await.unwrap();
-        service.unrestricted().load(
-            Layer::Incidents,
-            lagesbild::demo::incidents(7, as_of, 50_000),
-        );
-        service
-    });
-    let role = "security_coordinator";
-    let viewer = Viewer::local(role, service.roles().get(role).unwrap().clone());
+    let (_dir, service, _) = common::demo_service(&rt, as_of, 7, 50_000);
+    let viewer = common::viewer(&service, "security_coordinator");
     let e = rt
         .block_on(service.emerging_hot_spots(
             &viewer,

@@ -7,13 +7,12 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+mod common;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lagesbild::briefing::lagesbild::{LagesbildQuery, make_lagesbild};
-use lagesbild::domain::access::Viewer;
-use lagesbild::domain::{Feature, Layer};
-use lagesbild::service::Service;
 use time::macros::datetime;
 
 fn benches(c: &mut Criterion) {
@@ -21,27 +20,10 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let as_of = datetime!(2026-12-01 08:00 UTC);
-    let service = rt.block_on(async {
-        let store = lagesbild::store::Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let picture: Vec<Feature> = lagesbild::demo::demo(as_of)
-            .into_iter()
-            .filter(|f| f.layer() != Layer::Incidents)
-            .collect();
-        store.insert(&picture, &|_| {}).await.unwrap();
-        let service = Service::open(store).await.unwrap();
-        // A year of 10 000 incidents around the demo's hotspots.
-        service.unrestricted().load(
-            Layer::Incidents,
-            lagesbild::demo::incidents(11, as_of, 10_000),
-        );
-        service
-    });
-    let role = "security_coordinator";
-    let viewer = Viewer::local(role, service.roles().get(role).unwrap().clone());
+    // A year of 10 000 incidents around the demo's hotspots.
+    let (_dir, service, _) = common::demo_service(&rt, as_of, 11, 10_000);
+    let viewer = common::viewer(&service, "security_coordinator");
     let q = LagesbildQuery {
         as_of: Some("2026-12-01T08:00:00Z".into()),
         ..LagesbildQuery::default()

@@ -114,10 +114,7 @@ fn months(to: Date) -> Vec<(String, Period)> {
 
 fn span(p: Period) -> Filters {
     Filters {
-        time: Some(crate::domain::time::TimeSpan {
-            start: p.from.midnight().assume_utc().unix_timestamp(),
-            end: p.to.midnight().assume_utc().unix_timestamp() + 86_399,
-        }),
+        time: Some(p.span()),
         ..Filters::default()
     }
 }

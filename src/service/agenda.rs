@@ -50,7 +50,9 @@ pub struct Period {
 }
 
 impl Period {
-    fn span(self) -> TimeSpan {
+    /// The days as a time span, from the first day's 00:00 to the last day's 23:59:59 UTC.
+    #[must_use]
+    pub fn span(self) -> TimeSpan {
         TimeSpan {
             start: self.from.midnight().assume_utc().unix_timestamp(),
             end: self.to.midnight().assume_utc().unix_timestamp() + 86_399,

@@ -493,14 +493,11 @@ impl Service {
 
 /// The ISO week starting on `monday`, whole.
 fn week_span(monday: Date) -> TimeSpan {
-    TimeSpan {
-        start: monday.midnight().assume_utc().unix_timestamp(),
-        end: (monday + Duration::days(7))
-            .midnight()
-            .assume_utc()
-            .unix_timestamp()
-            - 1,
+    crate::service::agenda::Period {
+        from: monday,
+        to: monday + Duration::days(6),
     }
+    .span()
 }
 
 /// The window and categories of an analysis, in words for the audit log.

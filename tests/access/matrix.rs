@@ -47,6 +47,19 @@ fn point_of(v: &Value) -> Point<f64> {
     Point::new(c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
 }
 
+/// A server over the fixture (every classification in every layer, as of 2026-11-23 12:00 UTC):
+/// the database (kept alive), the features and the app.
+async fn fixture_app() -> (super::common::SqliteDb, Vec<Feature>, TestApp) {
+    let db = fresh_sqlite();
+    let features = fixture(datetime!(2026-11-23 12:00 UTC));
+    let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.insert(&features, &|_| {}).await.unwrap();
+    store.close().await;
+    let app = TestApp::spawn(&db.url, false).await;
+    (db, features, app)
+}
+
 struct Fixture {
     by_id: HashMap<Uuid, Feature>,
     grid: Grid,
@@ -135,16 +148,7 @@ async fn problem_status(r: reqwest::Response) -> u16 {
 
 #[tokio::test]
 async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
-    let db = fresh_sqlite();
-    let as_of = datetime!(2026-11-23 12:00 UTC);
-    let features = fixture(as_of);
-    {
-        let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
-        store.migrate().await.unwrap();
-        store.insert(&features, &|_| {}).await.unwrap();
-        store.close().await;
-    }
-    let app = TestApp::spawn(&db.url, false).await;
+    let (_db, features, app) = fixture_app().await;
     let fx = Fixture {
         by_id: features.iter().map(|f| (f.id, f.clone())).collect(),
         grid: Grid::new().unwrap(),
@@ -648,16 +652,7 @@ async fn the_measures_follow_up_answers_every_role_within_its_grant() {
     // Every role × every measure of the fixture (every classification): a follow-up only where
     // the role reads the measure and the incidents exactly; the measure above the ceiling is the
     // same 404 as an unknown id; a role that counts incidents below exact gets 403.
-    let db = fresh_sqlite();
-    let as_of = datetime!(2026-11-23 12:00 UTC);
-    let features = fixture(as_of);
-    {
-        let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
-        store.migrate().await.unwrap();
-        store.insert(&features, &|_| {}).await.unwrap();
-        store.close().await;
-    }
-    let app = TestApp::spawn(&db.url, false).await;
+    let (_db, features, app) = fixture_app().await;
     let measures: Vec<&Feature> = features
         .iter()
         .filter(|f| f.layer() == Layer::Measures)
@@ -841,16 +836,7 @@ async fn the_agenda_answers_every_role_within_its_grant() {
     // within its ceiling; exact counts equal a brute-force count within the ceiling; below exact
     // no count is under the minimum; layers left out are named.
     use geo::Intersects;
-    let db = fresh_sqlite();
-    let as_of = datetime!(2026-11-23 12:00 UTC);
-    let features = fixture(as_of);
-    {
-        let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
-        store.migrate().await.unwrap();
-        store.insert(&features, &|_| {}).await.unwrap();
-        store.close().await;
-    }
-    let app = TestApp::spawn(&db.url, false).await;
+    let (_db, features, app) = fixture_app().await;
     let fx = Fixture {
         by_id: features.iter().map(|f| (f.id, f.clone())).collect(),
         grid: Grid::new().unwrap(),
