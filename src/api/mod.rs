@@ -102,6 +102,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/collections/{collectionId}", get(ogc::collection))
         .route(
+            "/collections/{collectionId}/schema",
+            get(ogc::collection_schema),
+        )
+        .route(
             "/collections/{collectionId}/items",
             get(items::get_items).post(write::create_item),
         )

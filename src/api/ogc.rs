@@ -26,6 +26,9 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 ];
 
+/// The media type of JSON Schema documents.
+pub const SCHEMA_JSON: &str = "application/schema+json";
+
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 
 #[derive(OpenApi)]
@@ -35,7 +38,7 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
         description = "A shared situational picture (gemensam lägesbild) for municipalities and police, served as OGC API – Features. Errors are RFC 9457 application/problem+json. Every data endpoint needs a session (POST /auth/login sets an HttpOnly cookie; writes then need the X-CSRF-Token header from the login answer) or an API token (Authorization: Bearer lgb_…, made with `lagesbild token create`). What each role sees is decided by its grant per layer: none, aggregate (counts only), coarse (250 m cells; category, week, area) or exact.",
     ),
     paths(
-        landing, conformance, openapi, health, collections, collection,
+        landing, conformance, openapi, health, collections, collection, collection_schema,
         super::items::get_items, super::items::get_item,
         super::write::create_item, super::write::replace_item, super::write::patch_item, super::write::delete_item,
         super::aggregate::get_aggregate, super::analysis::get_density, super::analysis::get_density_png, super::analysis::get_hot_spots, super::analysis::get_emerging, super::analysis::get_near_repeat, super::analysis::get_zones, super::analysis::get_back_test, super::followup::get_follow_up, super::meetings::list, super::meetings::last, super::meetings::agenda, super::meetings::get_one, super::meetings::create, super::meetings::patch, super::meetings::close, super::events::events, super::briefing::get_briefing, super::briefing::get_lagesbild, super::reports::get_text, super::reports::put_text,
@@ -197,13 +200,18 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
         "links": [
             {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{layer}")},
             {"rel": "items", "type": GEOJSON, "title": layer.title(), "href": format!("{base}/collections/{layer}/items")},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/schema", "type": SCHEMA_JSON, "title": "The features' properties (JSON Schema)", "href": format!("{base}/collections/{layer}/schema")},
         ],
         "geometryTypes": layer.allowed_geometries().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "numberOfFeatures": visible,
         "precision": precision,
     });
     if precision == Precision::Aggregate {
-        c["links"][1] = json!({"rel": "aggregate", "type": GEOJSON, "href": format!("{base}/collections/{layer}/aggregate")});
+        c["itemType"] = json!("aggregate");
+        c["links"] = json!([
+            c["links"][0].clone(),
+            {"rel": "aggregate", "type": GEOJSON, "href": format!("{base}/collections/{layer}/aggregate")},
+        ]);
     }
     if let Some((start, end)) = layer.temporal_properties().and(summary.time) {
         c["extent"]["temporal"] = json!({"interval": [[fmt(start), fmt(end)]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"});
@@ -217,7 +225,9 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
     c
 }
 
-/// Every layer with its extent and links.
+/// The layers the caller reads as features (coarse or exact), with extent and links; layers it
+/// sees only as counts are under `countsOnly` (and linked), not as collections, so GIS clients
+/// do not try to read their items.
 #[utoipa::path(get, path = "/collections", tag = "Capabilities", responses((status = 200, description = "The collections")))]
 pub async fn collections(
     State(state): State<AppState>,
@@ -225,14 +235,29 @@ pub async fn collections(
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&state, &headers);
+    let precision = |l: &&Layer| caller.viewer.precision(**l);
+    // Feature collections only: a layer the role sees as counts has no items, and GIS clients
+    // (GDAL, owslib, QGIS) fail on a collection they cannot read. Those are linked instead.
     let list: Vec<Value> = Layer::ALL
         .iter()
-        .filter(|l| caller.viewer.precision(**l) != Precision::None)
+        .filter(|l| matches!(precision(l), Precision::Coarse | Precision::Exact))
         .map(|l| collection_json(&state, &caller.viewer, &base, *l))
         .collect();
+    let counts_only: Vec<Value> = Layer::ALL
+        .iter()
+        .filter(|l| precision(l) == Precision::Aggregate)
+        .map(|l| json!({"id": l.as_str(), "title": l.title(), "href": format!("{base}/collections/{l}/aggregate")}))
+        .collect();
+    let mut links = vec![
+        json!({"rel": "self", "type": "application/json", "href": format!("{base}/collections")}),
+    ];
+    links.extend(counts_only.iter().map(|c| {
+        json!({"rel": "related", "type": GEOJSON, "title": format!("{} (endast antal)", c["title"].as_str().unwrap_or_default()), "href": c["href"]})
+    }));
     json_response(&json!({
         "collections": list,
-        "links": [{"rel": "self", "type": "application/json", "href": format!("{base}/collections")}],
+        "countsOnly": counts_only,
+        "links": links,
     }))
 }
 
@@ -265,4 +290,43 @@ pub async fn collection(
         &base_url(&state, &headers),
         layer,
     )))
+}
+
+/// The JSON Schema of one layer's features as the caller receives them (OGC API – Features
+/// Part 5): every property with its type, enum and limits, which is always present (`null` when
+/// empty), and the geometry kinds. Coarse roles get the coarse view's schema; hidden properties
+/// are left out.
+#[utoipa::path(get, path = "/collections/{collectionId}/schema", tag = "Capabilities",
+    params(("collectionId" = String, Path, description = "The collection")),
+    responses(
+        (status = 200, description = "A JSON Schema (2020-12) of the features", content_type = "application/schema+json"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to the layer, or only counts", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn collection_schema(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let layer = parse_collection(&id)?;
+    let schema_id = format!("{}/collections/{layer}/schema", base_url(&state, &headers));
+    match state
+        .service
+        .feature_schema(&caller.viewer, layer, &schema_id)
+    {
+        Ok(schema) => Ok((
+            [(header::CONTENT_TYPE, HeaderValue::from_static(SCHEMA_JSON))],
+            schema.to_string(),
+        )
+            .into_response()),
+        Err(e) => Err(super::auth::audit_refusal(
+            &state,
+            &caller,
+            &format!("GET /collections/{layer}/schema"),
+            e,
+        )
+        .await),
+    }
 }

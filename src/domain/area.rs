@@ -18,28 +18,32 @@ str_enum! {
 }
 
 /// An area's own properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Area {
     /// District name, e.g. "Alby".
+    #[schema(schema_with = crate::domain::text::label_schema)]
     pub name: Box<str>,
     /// Municipality, e.g. "Botkyrka".
+    #[schema(schema_with = crate::domain::text::label_schema)]
     pub municipality: Box<str>,
     /// Police classification where it applies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub police_classification: Option<PoliceClassification>,
     /// The year of the police list the classification comes from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    #[schema(minimum = 2015, maximum = 2100)]
     pub classification_year: Option<u16>,
     /// True when the outline is drawn approximately, not an official boundary.
     #[serde(default)]
     pub approximate: bool,
     /// Where the outline comes from.
     #[serde(default)]
+    #[schema(schema_with = crate::domain::text::text_schema)]
     pub source: Box<str>,
     /// Its place on the chiefs' meeting's weekly agenda (lowest first; areas without one come
     /// after, by name). The security coordinator sets it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub agenda_order: Option<u16>,
 }
 

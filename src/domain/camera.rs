@@ -35,21 +35,25 @@ str_enum! {
 }
 
 /// A camera's own properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Camera {
     /// Viewing direction in degrees clockwise from north, 0 ≤ d < 360.
+    #[schema(minimum = 0, exclusive_maximum = 360)]
     pub direction: f64,
     /// Horizontal field of view in degrees, 0 < f ≤ 360.
+    #[schema(exclusive_minimum = 0, maximum = 360)]
     pub field_of_view: f64,
     /// Useful range in metres, 0 < r ≤ 2000.
+    #[schema(exclusive_minimum = 0, maximum = 2000)]
     pub range_m: f64,
     /// Who owns it.
     pub owner: CameraOwner,
     /// Active, planned or out of order.
     pub status: CameraStatus,
     /// Camera permit reference (kamerabevakningstillstånd), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    #[schema(schema_with = crate::domain::text::optional_label_schema)]
     pub permit_reference: Option<Box<str>>,
 }
 

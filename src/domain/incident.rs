@@ -41,7 +41,7 @@ str_enum! {
 }
 
 /// An incident's own properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Incident {
     /// What happened.
@@ -50,15 +50,18 @@ pub struct Incident {
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
     /// 1 (minor) to 5 (most severe).
+    #[schema(minimum = 1, maximum = 5)]
     pub severity: u8,
     /// Open or closed.
     #[serde(default = "default_status")]
     pub status: IncidentStatus,
     /// The reporting organisation's reference number (police information).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    #[schema(schema_with = crate::domain::text::optional_label_schema)]
     pub reference: Option<Box<str>>,
     /// A short description of what happened; places and patterns, never persons.
     #[serde(default)]
+    #[schema(schema_with = crate::domain::text::text_schema)]
     pub description: Box<str>,
 }
 

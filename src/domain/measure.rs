@@ -62,51 +62,58 @@ str_enum! {
 }
 
 /// The cause a measure answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cause {
     /// Which bone of the fishbone.
     pub bone: CauseBone,
     /// The cause in a few words; places and patterns, never persons.
     #[serde(default)]
+    #[schema(schema_with = crate::domain::text::text_schema)]
     pub text: Box<str>,
 }
 
 /// A measure's own properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Measure {
     /// A short title.
+    #[schema(schema_with = crate::domain::text::label_schema)]
     pub title: Box<str>,
     /// What is done; never persons.
     #[serde(default)]
+    #[schema(schema_with = crate::domain::text::text_schema)]
     pub description: Box<str>,
     /// What kind of measure.
     pub kind: MeasureKind,
     /// The cause it answers.
     pub cause: Cause,
     /// The organisation that carries it out.
+    #[schema(schema_with = crate::domain::text::label_schema)]
     pub owner: Box<str>,
     /// Where it stands.
     #[serde(default = "default_status")]
     pub status: MeasureStatus,
     /// The meeting that decided it (e.g. `2026-W49`), when decided.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    #[schema(schema_with = crate::domain::text::optional_label_schema)]
     pub decided_at: Option<Box<str>>,
     /// First day it runs.
     pub start: Date,
     /// When it is due to be done.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub due: Option<Date>,
     /// When it ended (done or cancelled).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub end: Option<Date>,
     /// When an effect can be expected.
     pub horizon: Horizon,
     /// The incident categories it aims at (the follow-up counts these).
+    #[schema(min_items = 1)]
     pub target_categories: Vec<IncidentCategory>,
     /// The area to compare with in the follow-up, by name; default: every other area.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    #[schema(schema_with = crate::domain::text::optional_label_schema)]
     pub comparison_area: Option<Box<str>>,
 }
 

@@ -19,6 +19,7 @@ pub mod meeting;
 pub mod patrol_route;
 pub mod pii;
 pub mod risk_environment;
+pub mod schema;
 pub mod text;
 pub mod time;
 pub mod walk;

@@ -50,24 +50,29 @@ str_enum! {
 }
 
 /// A patrol route's own properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatrolRoute {
     /// The route's name, e.g. "Alby centrum – Albyberget".
+    #[schema(schema_with = crate::domain::text::label_schema)]
     pub name: Box<str>,
     /// Who walks it.
     pub kind: RouteKind,
     /// Days it is walked.
+    #[schema(min_items = 1)]
     pub weekdays: Vec<Weekday>,
     /// Start time of day, "HH:MM" (local time).
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "19:00")]
     pub start_time: Box<str>,
     /// End time of day, "HH:MM" (local time; may be after midnight, before `start_time`).
+    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "23:30")]
     pub end_time: Box<str>,
     /// Active, paused or retired.
     #[serde(default = "default_status")]
     pub status: RouteStatus,
     /// Notes on the route.
     #[serde(default)]
+    #[schema(schema_with = crate::domain::text::text_schema)]
     pub description: Box<str>,
 }
 

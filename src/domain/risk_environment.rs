@@ -45,7 +45,7 @@ str_enum! {
 }
 
 /// A risk environment's own properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RiskEnvironment {
     /// What kind of place.
@@ -57,6 +57,7 @@ pub struct RiskEnvironment {
     /// Last assessed (date).
     pub last_assessed: Date,
     /// Which organisation or function made the last assessment (never a person's name).
+    #[schema(schema_with = crate::domain::text::label_schema)]
     pub assessed_by: Box<str>,
     /// When it must be re-assessed; after this date the marking is stale.
     pub next_review: Date,
@@ -65,6 +66,7 @@ pub struct RiskEnvironment {
     pub status: RiskStatus,
     /// What is seen at the place; patterns, never persons.
     #[serde(default)]
+    #[schema(schema_with = crate::domain::text::text_schema)]
     pub description: Box<str>,
 }
 

@@ -2,7 +2,7 @@
 
 /// Defines a `Copy` enum whose variants travel as fixed snake_case strings, with `ALL`, `NAMES`,
 /// `as_str`, `code` (its position, used by the index), `FromStr` (with a helpful error listing the
-/// allowed values), `Display` and serde support.
+/// allowed values), `Display`, serde support and an OpenAPI / JSON Schema string enum.
 macro_rules! str_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -39,6 +39,17 @@ macro_rules! str_enum {
                 }
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::NAMES.iter().copied()))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -76,6 +76,60 @@ pub fn printable(s: &str, max_chars: usize) -> String {
     out
 }
 
+/// No control characters (Unicode Cc) anywhere, as a JSON Schema (ECMA-262) pattern.
+const NO_CONTROLS: &str = "\\u0000-\\u001f\\u007f-\\u009f";
+
+fn string_schema(
+    description: &str,
+    max: usize,
+    pattern: String,
+    min: Option<usize>,
+) -> utoipa::openapi::schema::ObjectBuilder {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(description))
+        .min_length(min)
+        .max_length(Some(max))
+        .pattern(Some(pattern))
+}
+
+/// The JSON Schema of a short label (what [`check_label`] accepts, less the personal-data guard,
+/// which no schema can express).
+#[must_use]
+pub fn label_schema() -> utoipa::openapi::schema::Object {
+    string_schema(
+        "A short label: 1–200 characters, not blank, no control characters, no personal data",
+        MAX_LABEL_CHARS,
+        format!("^[^{NO_CONTROLS}]*[^\\s{NO_CONTROLS}][^{NO_CONTROLS}]*$"),
+        Some(1),
+    )
+    .build()
+}
+
+/// [`label_schema`], or `null` when absent.
+#[must_use]
+pub fn optional_label_schema() -> utoipa::openapi::schema::Object {
+    let mut s = label_schema();
+    s.schema_type = utoipa::openapi::schema::SchemaType::from_iter([
+        utoipa::openapi::schema::Type::String,
+        utoipa::openapi::schema::Type::Null,
+    ]);
+    s
+}
+
+/// The JSON Schema of free text (what [`check_text`] accepts, less the personal-data guard).
+#[must_use]
+pub fn text_schema() -> utoipa::openapi::schema::Object {
+    string_schema(
+        "Free text: at most 2000 characters, no control characters but line breaks and tabs; places and patterns, never persons",
+        MAX_TEXT_CHARS,
+        "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$".to_owned(),
+        None,
+    )
+    .default(Some(serde_json::Value::String(String::new())))
+    .build()
+}
+
 #[cfg(test)]
 mod printable_tests {
     use super::printable;

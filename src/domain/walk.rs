@@ -8,7 +8,7 @@ use super::error::Checks;
 use super::text::check_text;
 
 /// A walk's own properties.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Walk {
     /// The patrol route walked.
@@ -20,9 +20,11 @@ pub struct Walk {
     #[serde(with = "time::serde::rfc3339")]
     pub ended_at: OffsetDateTime,
     /// How many walked (a count, never names).
+    #[schema(minimum = 1)]
     pub walkers: u16,
     /// A short report of what was seen; places and patterns, never persons.
     #[serde(default)]
+    #[schema(schema_with = crate::domain::text::text_schema)]
     pub report: Box<str>,
 }
 

@@ -177,10 +177,28 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
             .collect();
         let expected_listed: BTreeSet<String> = Layer::ALL
             .iter()
-            .filter(|l| role_def.grant(**l).read != Precision::None)
+            .filter(|l| {
+                matches!(
+                    role_def.grant(**l).read,
+                    Precision::Coarse | Precision::Exact
+                )
+            })
             .map(|l| l.as_str().to_owned())
             .collect();
         assert_eq!(listed, expected_listed, "{role}: /collections");
+        // Count-only layers are named apart, so GIS clients do not open them as collections.
+        let counts_only: BTreeSet<String> = list["countsOnly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        let expected_counts: BTreeSet<String> = Layer::ALL
+            .iter()
+            .filter(|l| role_def.grant(**l).read == Precision::Aggregate)
+            .map(|l| l.as_str().to_owned())
+            .collect();
+        assert_eq!(counts_only, expected_counts, "{role}: countsOnly");
 
         for layer in Layer::ALL {
             let precision = role_def.grant(*layer).read;
@@ -281,7 +299,45 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                         got, visible,
                         "{ctx}: the items are exactly the visible ones"
                     );
+                    // The schema names exactly the properties the role receives.
+                    let schema: Value = client
+                        .get(app.url(&format!("/collections/{layer}/schema")))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    let named: BTreeSet<&str> = schema["properties"]["properties"]["required"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap())
+                        .collect();
+                    for f in fc["features"].as_array().unwrap() {
+                        let keys: BTreeSet<&str> = f["properties"]
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .map(String::as_str)
+                            .collect();
+                        assert_eq!(keys, named, "{ctx}: schema");
+                    }
+                    for hidden in &role_def.grant(*layer).hide {
+                        assert!(
+                            !named.contains(hidden.as_str()),
+                            "{ctx}: {hidden} in schema"
+                        );
+                    }
                 }
+            }
+            if matches!(precision, Precision::None | Precision::Aggregate) {
+                let r = client
+                    .get(app.url(&format!("/collections/{layer}/schema")))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(problem_status(r).await, 403, "{ctx}: schema");
             }
 
             // Single features: visible ones, ones above the ceiling, and an unknown id.

@@ -172,3 +172,221 @@ async fn paging_keeps_the_clients_parameters_and_gdal_reads_a_filtered_url() {
     );
     app.stop().await;
 }
+
+/// Runs a GDAL tool with the admin's token and returns its standard output; fails the test on
+/// a non-zero exit.
+async fn gdal(tool: &'static str, token: &str, args: Vec<String>) -> String {
+    let auth = format!("Authorization: Bearer {token}");
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new(tool)
+            .env("GDAL_HTTP_HEADERS", auth)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        o.status.success(),
+        "{tool} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn feature_count(ogrinfo_summary: &str) -> u64 {
+    ogrinfo_summary
+        .lines()
+        .find_map(|l| l.strip_prefix("Feature Count: "))
+        .expect("a feature count")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Issue 13, defects 2 and 4: every column is there whatever the first features hold, and the
+/// README's recipes for mixed geometry kinds (a Shapefile per kind; a GeoPackage with
+/// `-nlt GEOMETRY`) and for `-where` give every feature.
+#[tokio::test]
+async fn gdal_keeps_every_column_and_the_readmes_recipes_export_mixed_geometries() {
+    let Some(_) = ogr2ogr() else { return };
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let token = app.admin_token.clone();
+    // A polygon incident without a reference, amid points.
+    let polygon = serde_json::json!({"type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[17.84, 59.24], [17.85, 59.24], [17.85, 59.245], [17.84, 59.24]]]},
+        "properties": {"category": "vandalism", "occurred_at": "2026-11-20T20:00:00Z", "severity": 2, "organisation": "Polisen"}});
+    assert_eq!(
+        app.post("/collections/incidents/items", &polygon)
+            .await
+            .status(),
+        201
+    );
+    let (_, all) = app.get_json("/collections/incidents/items?limit=1").await;
+    let total = all["numberMatched"].as_u64().unwrap();
+
+    // Columns: the schema's, also under a filter whose first features have no reference.
+    let summary = gdal(
+        "ogrinfo",
+        &token,
+        vec![
+            "-so".into(),
+            format!(
+                "OAPIF:{}/collections/incidents?category=vandalism",
+                app.base
+            ),
+            "incidents".into(),
+        ],
+    )
+    .await;
+    for column in ["reference:", "description:", "severity:", "classification:"] {
+        assert!(summary.contains(column), "{column} missing:\n{summary}");
+    }
+
+    // Shapefile: one file per geometry kind, as the README says.
+    let dir = db.dir.path().to_str().unwrap().to_owned();
+    let source = format!("OAPIF:{}", app.base);
+    let mut exported = 0;
+    for (kind, nlt) in [("POINT", "POINT"), ("POLYGON", "POLYGON")] {
+        let out = format!("{dir}/incidents_{kind}.shp");
+        gdal(
+            "ogr2ogr",
+            &token,
+            vec![
+                "-f".into(),
+                "ESRI Shapefile".into(),
+                out.clone(),
+                source.clone(),
+                "-dialect".into(),
+                "sqlite".into(),
+                "-sql".into(),
+                format!("SELECT * FROM incidents WHERE GeometryType(geometry) = '{kind}'"),
+                "-nlt".into(),
+                nlt.into(),
+            ],
+        )
+        .await;
+        let n =
+            feature_count(&gdal("ogrinfo", &token, vec!["-so".into(), "-al".into(), out]).await);
+        assert!(n > 0, "{kind}");
+        exported += n;
+    }
+    assert_eq!(exported, total, "every incident in one of the Shapefiles");
+
+    // GeoPackage: one layer of any geometry.
+    let gpkg = format!("{dir}/incidents.gpkg");
+    gdal(
+        "ogr2ogr",
+        &token,
+        vec![
+            "-f".into(),
+            "GPKG".into(),
+            "-nlt".into(),
+            "GEOMETRY".into(),
+            gpkg.clone(),
+            source.clone(),
+            "incidents".into(),
+        ],
+    )
+    .await;
+    let info = gdal(
+        "ogrinfo",
+        &token,
+        vec!["-so".into(), gpkg, "incidents".into()],
+    )
+    .await;
+    assert_eq!(feature_count(&info), total);
+    assert!(info.contains("Geometry: Unknown (any)"), "{info}");
+
+    // -where: the same features as the server's own filter.
+    let (_, severe) = app
+        .get_json("/collections/incidents/items?limit=10000")
+        .await;
+    let expected = severe["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["severity"].as_u64().unwrap() >= 4)
+        .count() as u64;
+    let out = format!("{dir}/severe.gpkg");
+    gdal(
+        "ogr2ogr",
+        &token,
+        vec![
+            "-f".into(),
+            "GPKG".into(),
+            "-nlt".into(),
+            "GEOMETRY".into(),
+            "-where".into(),
+            "severity >= 4".into(),
+            out.clone(),
+            source,
+            "incidents".into(),
+        ],
+    )
+    .await;
+    let n = feature_count(
+        &gdal(
+            "ogrinfo",
+            &token,
+            vec!["-so".into(), out, "incidents".into()],
+        )
+        .await,
+    );
+    assert!(expected > 0);
+    assert_eq!(n, expected);
+    app.stop().await;
+}
+
+/// Issue 13, defect 3: a role that sees a layer only as counts (night walkers: incidents) can
+/// copy everything it may read with GDAL in one go; the count-only layer is not offered.
+#[tokio::test]
+async fn gdal_copies_everything_a_counts_only_role_may_read() {
+    let Some(_) = ogr2ogr() else { return };
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let token =
+        crate::common::token_for(&app.service, "g-walker", "night_walker", "Nattvandrarna").await;
+    let out = db.dir.path().join("walker.gpkg");
+    let out = out.to_str().unwrap().to_owned();
+    gdal(
+        "ogr2ogr",
+        &token,
+        vec![
+            "-f".into(),
+            "GPKG".into(),
+            "-nlt".into(),
+            "GEOMETRY".into(),
+            out.clone(),
+            format!("OAPIF:{}", app.base),
+        ],
+    )
+    .await;
+    let listing = gdal("ogrinfo", &token, vec!["-q".into(), out]).await;
+    let client = crate::common::client_with_token(&token);
+    let collections: serde_json::Value = client
+        .get(app.url("/collections"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = collections["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    for id in &ids {
+        assert!(
+            listing.contains(&format!(": {id} (")),
+            "{id} copied:\n{listing}"
+        );
+    }
+    assert!(!listing.contains(": incidents ("), "{listing}");
+    assert_eq!(collections["countsOnly"][0]["id"], "incidents");
+    app.stop().await;
+}

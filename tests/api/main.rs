@@ -16,4 +16,5 @@ mod near_repeat;
 mod read;
 mod reports;
 mod restart;
+mod schema;
 mod write;

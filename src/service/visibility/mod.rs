@@ -162,6 +162,33 @@ impl Service {
         }
     }
 
+    /// The JSON Schema of `layer`'s features as `viewer` receives them: its exact fields less
+    /// the grant's hidden ones, or the coarse view's. `id` is the document's `$id`.
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] for `none` and `aggregate` layers (they have no features).
+    pub fn feature_schema(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        id: &str,
+    ) -> Result<serde_json::Value, ServiceError> {
+        match self.precision(viewer, layer)? {
+            Precision::None | Precision::Aggregate => Err(forbidden(
+                viewer,
+                layer,
+                "sees only counts (GET /collections/{id}/aggregate) in",
+            )),
+            Precision::Coarse => Ok(crate::domain::schema::feature_schema(layer, true, &[], id)),
+            Precision::Exact => Ok(crate::domain::schema::feature_schema(
+                layer,
+                false,
+                &Self::hidden(viewer, layer),
+                id,
+            )),
+        }
+    }
+
     fn ceiling_filters(viewer: &Viewer, filters: &Filters) -> Filters {
         let mut f = filters.clone();
         f.max_classification = Some(viewer.role.ceiling.code());
