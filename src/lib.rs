@@ -20,6 +20,8 @@ pub mod demo;
 pub mod domain;
 /// The in-memory R-tree per layer.
 pub mod index;
+/// The Swedish words shared by the map client, the briefings and the HTML pages.
+pub mod labels;
 /// Use cases: write then index, import, export.
 pub mod service;
 /// The one build path used by `main` and the tests.

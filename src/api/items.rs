@@ -12,6 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use super::auth::{Caller, audit_refusal};
 use super::error::ApiError;
 use super::extract::{StrictQuery, collection, feature_id};
+use super::format::Format;
 use super::{AppState, GEOJSON, base_url};
 use crate::domain::Layer;
 use crate::service::visibility::Shown;
@@ -43,8 +44,6 @@ pub struct ItemsQuery {
     pub intersects: Option<String>,
     /// With `intersects`: metres (at most 50 000) around the geometry, e.g. 100 m of a route.
     pub distance: Option<String>,
-    /// Output format: `json` or `geojson` (the same).
-    pub f: Option<String>,
 }
 
 impl ItemsQuery {
@@ -61,7 +60,6 @@ impl ItemsQuery {
             near: self.near.clone(),
             intersects: self.intersects.clone(),
             distance: self.distance.clone(),
-            f: self.f.clone(),
         }
     }
 
@@ -101,6 +99,7 @@ pub async fn get_items(
     Path(collection_id): Path<String>,
     headers: HeaderMap,
     uri: axum::http::Uri,
+    format: Format,
     StrictQuery(query): StrictQuery<ItemsQuery>,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
@@ -160,6 +159,19 @@ pub async fn get_items(
     ));
     body.push_str(&links.join(","));
     body.push_str("]}");
+    if format == Format::Html {
+        let fc: serde_json::Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
+        let json_href = format!(
+            "/collections/{layer}/items?{}",
+            page_query(&raw_query, req.page.offset, req.page.limit)
+        );
+        return Ok(super::html::items(
+            layer.title(),
+            layer.as_str(),
+            &fc,
+            &json_href,
+        ));
+    }
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
         body,
@@ -222,6 +234,7 @@ pub async fn get_item(
     caller: Caller,
     Path((collection_id, fid)): Path<(String, String)>,
     headers: HeaderMap,
+    format: Format,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
@@ -246,6 +259,12 @@ pub async fn get_item(
         {
             return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
         }
+    }
+    if format == Format::Html {
+        let value = shown
+            .to_value(OffsetDateTime::now_utc().date())
+            .map_err(ApiError::internal)?;
+        return Ok(super::html::feature(layer.title(), layer.as_str(), &value));
     }
     feature_response(StatusCode::OK, layer, &shown, &base_url(&state, &headers))
 }

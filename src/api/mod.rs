@@ -10,7 +10,9 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod followup;
+pub mod format;
 pub mod headers;
+pub mod html;
 pub mod items;
 pub mod meetings;
 pub mod ogc;
@@ -134,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/web", web)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(format::negotiate))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(

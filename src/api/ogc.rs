@@ -1,10 +1,9 @@
 //! The OGC API – Features discovery resources: landing page, conformance, API document,
 //! collections.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -13,6 +12,7 @@ use utoipa::OpenApi;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::collection as parse_collection;
+use super::format::Format;
 use super::{AppState, GEOJSON, base_url};
 use crate::domain::Layer;
 use crate::domain::access::{Precision, Viewer};
@@ -91,27 +91,6 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// `?f=` on discovery resources.
-#[derive(Debug, Deserialize)]
-pub struct FormatQuery {
-    f: Option<String>,
-}
-
-fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
-    match f {
-        Some("html") => true,
-        Some(_) => false,
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| {
-                a.split(',')
-                    .next()
-                    .is_some_and(|first| first.trim().starts_with("text/html"))
-            }),
-    }
-}
-
 fn json_response(value: &Value) -> Response {
     (
         [(
@@ -130,9 +109,9 @@ fn json_response(value: &Value) -> Response {
 pub async fn landing(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<FormatQuery>,
+    format: Format,
 ) -> Response {
-    if wants_html(&headers, q.f.as_deref())
+    if format == Format::Html
         && let Ok(page) = tokio::fs::read_to_string(state.config.web_dir.join("index.html")).await
     {
         return Html(page).into_response();
@@ -153,7 +132,10 @@ pub async fn landing(
 
 /// The conformance classes implemented.
 #[utoipa::path(get, path = "/conformance", tag = "Capabilities", security(()), responses((status = 200, description = "conformsTo")))]
-pub async fn conformance() -> Response {
+pub async fn conformance(format: Format) -> Response {
+    if format == Format::Html {
+        return super::html::conformance(CONFORMANCE);
+    }
     json_response(&json!({ "conformsTo": CONFORMANCE }))
 }
 
@@ -233,6 +215,7 @@ pub async fn collections(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
+    format: Format,
 ) -> Response {
     let base = base_url(&state, &headers);
     let precision = |l: &&Layer| caller.viewer.precision(**l);
@@ -254,11 +237,15 @@ pub async fn collections(
     links.extend(counts_only.iter().map(|c| {
         json!({"rel": "related", "type": GEOJSON, "title": format!("{} (endast antal)", c["title"].as_str().unwrap_or_default()), "href": c["href"]})
     }));
-    json_response(&json!({
+    let doc = json!({
         "collections": list,
         "countsOnly": counts_only,
         "links": links,
-    }))
+    });
+    if format == Format::Html {
+        return super::html::collections(&doc);
+    }
+    json_response(&doc)
 }
 
 /// One layer's description.
@@ -272,6 +259,7 @@ pub async fn collection(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
+    format: Format,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let layer = parse_collection(&id)?;
@@ -284,12 +272,11 @@ pub async fn collection(
         )
         .await);
     }
-    Ok(json_response(&collection_json(
-        &state,
-        &caller.viewer,
-        &base_url(&state, &headers),
-        layer,
-    )))
+    let c = collection_json(&state, &caller.viewer, &base_url(&state, &headers), layer);
+    if format == Format::Html {
+        return Ok(super::html::collection(&c));
+    }
+    Ok(json_response(&c))
 }
 
 /// The JSON Schema of one layer's features as the caller receives them (OGC API – Features

@@ -1,6 +1,6 @@
 //! The briefing page as SVG, in points (1/72 inch), in SWEREF 99 TM (the map is drawn in the
 //! national grid, so metres are metres in every direction and the scale bar is true).
-//! The Swedish words of the page come from `web/labels.json` (shared with the map client).
+//! The Swedish words of the page come from `web/labels.json` (see [`crate::labels`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,34 +13,7 @@ use crate::domain::crs::Sweref99Tm;
 use crate::domain::time::{week_label, week_start};
 use crate::domain::{Classification, Layer};
 
-/// The Swedish labels of the layers' values, shared with the map client.
-pub const LABELS_JSON: &str = include_str!("../../web/labels.json");
-
-/// A value's Swedish label alone (`Pågående`), without the layer.
-pub(crate) fn value_label(key: &str) -> String {
-    static LABELS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    let labels = LABELS.get_or_init(|| serde_json::from_str(LABELS_JSON).unwrap_or(Value::Null));
-    labels["values"][key].as_str().unwrap_or(key).to_owned()
-}
-
-/// A value's label in a legend: `Skadegörelse`, or for layers whose values say little alone,
-/// the layer first (`Riskmiljö, låg`).
-pub(crate) fn label(layer: &str, key: &str) -> String {
-    static LABELS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    let labels = LABELS.get_or_init(|| serde_json::from_str(LABELS_JSON).unwrap_or(Value::Null));
-    let value = labels["values"][key].as_str().unwrap_or(key);
-    match labels["legendPrefix"][layer].as_str() {
-        Some(prefix) => {
-            let mut chars = value.chars();
-            let lower: String = chars
-                .next()
-                .map(|c| c.to_lowercase().chain(chars).collect())
-                .unwrap_or_default();
-            format!("{prefix}, {lower}")
-        }
-        None => value.to_owned(),
-    }
-}
+pub(crate) use crate::labels::{label, value_label};
 
 /// Escapes text for SVG.
 #[must_use]

@@ -31,8 +31,6 @@ pub struct QueryParams {
     pub intersects: Option<String>,
     /// Metres around `intersects`.
     pub distance: Option<String>,
-    /// Output format (`json` or `geojson`).
-    pub f: Option<String>,
 }
 
 fn bad(name: &str, message: impl Into<String>) -> ValidationErrors {
@@ -122,14 +120,6 @@ impl QueryParams {
 
     /// Where: `bbox`, `near`, `intersects` (+ `distance`), one at a time.
     fn spatial(&self) -> Result<Spatial, ValidationErrors> {
-        if let Some(f) = &self.f
-            && !matches!(f.as_str(), "json" | "geojson")
-        {
-            return Err(bad(
-                "f",
-                format!("'{f}' is not offered here; use f=json or f=geojson"),
-            ));
-        }
         let given = [
             self.bbox.is_some(),
             self.near.is_some(),

@@ -275,6 +275,21 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                 }
             }
 
+            // The items as a page (f=html) answer as the JSON does, and show no hidden field.
+            let r = client
+                .get(app.url(&format!("/collections/{layer}/items?limit=10000&f=html")))
+                .send()
+                .await
+                .unwrap();
+            let html_status = r.status().as_u16();
+            let html = r.text().await.unwrap();
+            for hidden in &role_def.grant(*layer).hide {
+                let label = lagesbild::labels::field_label(hidden);
+                assert!(
+                    !html.contains(&format!("<th>{label}</th>")),
+                    "{ctx}: {hidden} on the page"
+                );
+            }
             // Items: the whole layer in one page.
             let r = client
                 .get(app.url(&format!("/collections/{layer}/items?limit=10000")))
@@ -284,9 +299,11 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
             match precision {
                 Precision::None | Precision::Aggregate => {
                     assert_eq!(problem_status(r).await, 403, "{ctx}: items");
+                    assert_eq!(html_status, 403, "{ctx}: items page");
                 }
                 _ => {
                     assert_eq!(r.status(), 200, "{ctx}: items");
+                    assert_eq!(html_status, 200, "{ctx}: items page");
                     let fc: Value = r.json().await.unwrap();
                     assert_eq!(fc["numberMatched"], visible.len(), "{ctx}: numberMatched");
                     let got: BTreeSet<Uuid> = fc["features"]

@@ -188,3 +188,195 @@ async fn unknown_paths_and_methods_get_problem_bodies() {
     assert_eq!((status, health["store"].as_str()), (200, Some("sqlite")));
     app.stop().await;
 }
+
+async fn fetch(client: &reqwest::Client, url: &str, accept: Option<&str>) -> (u16, String, String) {
+    let mut req = client.get(url);
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, ct, r.text().await.unwrap())
+}
+
+/// Issue 13, defect 7: one rule for `f` on every path — json (or geojson) and html, 400 for
+/// anything else, and html only where there is a page.
+#[tokio::test]
+async fn f_means_the_same_everywhere() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let (_, one) = app.get_json("/collections/cameras/items?limit=1").await;
+    let feature = format!(
+        "/collections/cameras/items/{}",
+        one["features"][0]["id"].as_str().unwrap()
+    );
+    let pages = [
+        "/",
+        "/conformance",
+        "/collections",
+        "/collections/cameras",
+        "/collections/cameras/items",
+        feature.as_str(),
+    ];
+    let json_only = [
+        "/api",
+        "/health",
+        "/meetings",
+        "/collections/cameras/schema",
+        "/collections/incidents/aggregate",
+        "/analysis/hotspots",
+        "/auth/session",
+    ];
+    for path in pages.iter().chain(json_only.iter()) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        for f in ["json", "geojson"] {
+            let (status, ct, _) =
+                fetch(&app.client, &app.url(&format!("{path}{sep}f={f}")), None).await;
+            assert_eq!(status, 200, "{path} f={f}");
+            assert!(ct.contains("json"), "{path} f={f}: {ct}");
+        }
+        for bad in ["xml", "", "HTML", "json,html"] {
+            let r = app.get(&format!("{path}{sep}f={bad}")).await;
+            let p = assert_problem(r, 400).await;
+            assert_eq!(p["errors"][0]["pointer"], "f", "{path} f={bad}");
+        }
+        let r = app.get(&format!("{path}{sep}f=json&f=html")).await;
+        assert_problem(r, 400).await;
+        // An exact repeat is read once (GDAL appends its own parameters).
+        let (status, _, _) = fetch(
+            &app.client,
+            &app.url(&format!("{path}{sep}f=json&f=json")),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{path} f=json twice");
+    }
+    for path in pages {
+        let (status, ct, body) =
+            fetch(&app.client, &app.url(&format!("{path}?f=html")), None).await;
+        assert_eq!(
+            (status, ct.as_str()),
+            (200, "text/html; charset=utf-8"),
+            "{path}"
+        );
+        assert!(
+            body.starts_with("<!doctype html>") && body.contains("lang=\"sv\""),
+            "{path}"
+        );
+        // A browser following a link (HTML first in Accept) gets the page too.
+        let (_, ct, _) = fetch(
+            &app.client,
+            &app.url(path),
+            Some("text/html,application/xhtml+xml,*/*;q=0.8"),
+        )
+        .await;
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        // A client asking for JSON, or for anything, gets JSON.
+        let (_, ct, _) = fetch(&app.client, &app.url(path), Some("*/*")).await;
+        assert!(ct.contains("json"), "{path}: {ct}");
+    }
+    for path in json_only {
+        let r = app.get(&format!("{path}?f=html")).await;
+        let p = assert_problem(r, 400).await;
+        assert!(p["detail"].as_str().unwrap().contains("JSON only"), "{p}");
+        // A browser's Accept does not change a JSON-only answer.
+        let (_, ct, _) = fetch(&app.client, &app.url(path), Some("text/html")).await;
+        assert!(ct.contains("json"), "{path}: {ct}");
+    }
+    app.stop().await;
+}
+
+/// The HTML pages show what the JSON shows the same caller, with text escaped.
+#[tokio::test]
+async fn html_pages_follow_the_grants_and_escape_text() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let mut f = crate::common::incident(17.84, 59.24, "vandalism", "2026-11-20T20:00:00Z");
+    f["properties"]["description"] = serde_json::json!("<script>alert(1)</script> & \"x\"");
+    f["properties"]["reference"] = serde_json::json!("5000-K1-26");
+    let r = app.post("/collections/incidents/items", &f).await;
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let (status, _, page) = fetch(
+        &app.client,
+        &app.url(&format!("/collections/incidents/items/{id}?f=html")),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("<script>alert"), "escaped");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
+    assert!(page.contains("5000-K1-26"));
+    // The coordinator's grant hides the reference: not on its page either.
+    let coord = crate::common::client_with_token(
+        &crate::common::token_for(
+            &app.service,
+            "h-coord",
+            "security_coordinator",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let (status, _, page) = fetch(
+        &coord,
+        &app.url(&format!("/collections/incidents/items/{id}?f=html")),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("5000-K1-26") && !page.contains("Diarienummer"),
+        "hidden"
+    );
+    // A coarse role's items page says the points are cells, and shows no exact field.
+    let social = crate::common::client_with_token(
+        &crate::common::token_for(
+            &app.service,
+            "h-social",
+            "social_services",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let (status, _, page) = fetch(
+        &social,
+        &app.url("/collections/incidents/items?f=html&limit=20"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("250 m-ruta") && !page.contains("Allvarlighet"),
+        "coarse page"
+    );
+    assert!(page.contains("Visar 1–20 av"), "says how much it shows");
+    // A count-only role is refused the page as it is the JSON.
+    let walker = crate::common::client_with_token(
+        &crate::common::token_for(&app.service, "h-walker", "night_walker", "Nattvandrarna").await,
+    );
+    let (status, ct, _) = fetch(
+        &walker,
+        &app.url("/collections/incidents/items?f=html"),
+        None,
+    )
+    .await;
+    assert_eq!((status, ct.as_str()), (403, "application/problem+json"));
+    let (status, _, page) = fetch(&walker, &app.url("/collections?f=html"), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Endast antal") && page.contains("/collections/incidents/aggregate"));
+    // Signed out: no page.
+    let (status, _, _) = fetch(
+        &app.anonymous,
+        &app.url("/collections/incidents/items?f=html"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    app.stop().await;
+}

@@ -65,7 +65,7 @@ const idle = (page) => page.evaluate(() => new Promise((r) => { const m = window
 
 try {
   // 1. The login page, a wrong password, then police.
-  const { page: police } = await newPage();
+  const { page: police, context: policeContext } = await newPage();
   await police.goto(base + '/');
   await police.waitForSelector('#login-form');
   await police.screenshot({ path: join(artifacts, '01-login.png') });
@@ -157,6 +157,30 @@ try {
   await police.waitForSelector('.maplibregl-popup .details');
   check((await police.textContent('.maplibregl-popup')).includes('Kategori'), 'a clicked incident shows its details in Swedish');
   await police.screenshot({ path: join(artifacts, '03-feature.png') });
+
+  // 4e. The API's readable pages, as a browser following a link gets them (Accept: text/html):
+  // the collections, the items with their small map and a partial-page note, one feature.
+  {
+    const api = await policeContext.newPage();
+    api.on('pageerror', (e) => problems.push(`page error (API page): ${e.message}`));
+    api.on('console', (m) => { if (m.type() === 'error') problems.push(`console error (API page): ${m.text()}`); });
+    await api.goto(base + '/collections');
+    check((await api.textContent('h1')) === 'Lager' && (await api.$$('tbody tr')).length >= 5, 'the collections as a page in Swedish');
+    await api.click('a[href="/collections/incidents/items?f=html"]');
+    await api.waitForSelector('#map[data-loaded]', { timeout: 20000 });
+    const rows = (await api.$$('tbody tr')).length;
+    check(rows === 100 && (await api.textContent('.count')).includes('av'), `the items page lists a page of incidents with the count (${rows})`);
+    check((await api.getAttribute('#map', 'data-loaded')) === '100', 'its map draws the page\'s incidents');
+    check((await api.textContent('thead')).includes('Tidpunkt'), 'columns carry Swedish names');
+    await api.screenshot({ path: join(artifacts, '12-api-items.png') });
+    await api.click('a[rel="next"]');
+    await api.waitForSelector('#map[data-loaded]', { timeout: 20000 });
+    check((await api.textContent('.count')).startsWith('Visar 101–200'), 'the next page follows');
+    await api.click('tbody tr a');
+    await api.waitForSelector('#map[data-loaded="1"]', { timeout: 20000 });
+    check((await api.textContent('table.props')).includes('Kategori'), 'one feature as a page with its map');
+    await api.close();
+  }
 
   // 4a. Exportera: a briefing PDF of the current view, made by the server.
   await police.click('#export-button');
