@@ -66,6 +66,10 @@ pub struct Settings {
     /// Most arrays of positions in one geometry — each ring, each line (413 past it).
     /// [default: 1000]
     pub max_geometry_rings: usize,
+    /// Web origins (`https://karta.kommun.se`) whose pages may call the API from a browser
+    /// (CORS), with an API token; none by default. Cookies are never sent cross-origin.
+    /// [default: none]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -88,6 +92,7 @@ impl Default for Settings {
             max_connections: 1024,
             max_geometry_positions: 50_000,
             max_geometry_rings: 1_000,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -116,6 +121,7 @@ impl fmt::Debug for Settings {
             .field("max_connections", &self.max_connections)
             .field("max_geometry_positions", &self.max_geometry_positions)
             .field("max_geometry_rings", &self.max_geometry_rings)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }
@@ -208,8 +214,42 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             return Err(ConfigError("max_body_bytes must be at least 1024".into()));
         }
+        for origin in &self.cors_origins {
+            check_origin(origin)?;
+        }
         Ok(())
     }
+}
+
+/// An origin as browsers send it: `http(s)://host[:port]`, nothing after, no wildcard.
+fn check_origin(origin: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| {
+        Err(ConfigError(format!(
+            "cors_origins: '{origin}' {why}; write an origin as a browser sends it, e.g. https://karta.kommun.se or http://localhost:3000"
+        )))
+    };
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return bad("does not start with https:// or http://");
+    };
+    if rest.is_empty() {
+        return bad("has no host");
+    }
+    if rest.contains('/') {
+        return bad("has a path (or a trailing /)");
+    }
+    if rest.contains('*') {
+        return bad("has a wildcard (name each origin)");
+    }
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    {
+        return bad("has characters a host cannot have");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -223,6 +263,27 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect()
+        }
+    }
+
+    #[test]
+    fn cors_origins_must_be_plain_origins() {
+        for ok in [
+            "https://karta.kommun.se",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_origin(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "*",
+            "karta.kommun.se",
+            "https://karta.kommun.se/",
+            "https://*.kommun.se",
+            "https://",
+            "ftp://x",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
         }
     }
 

@@ -171,9 +171,46 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |req, next| {
             headers::security_headers(Arc::clone(&csp), req, next)
         }))
+        // CORS outside the rest, so preflights are answered before sign-in is asked for.
+        .layer(cors(&state.config.cors_origins))
         // Outermost: oversized request lines and headers are refused before anything else.
         .layer(axum::middleware::from_fn(serve::limit_heads))
         .with_state(state)
+}
+
+/// Cross-origin calls from the configured origins only (none by default): the methods and
+/// headers the API uses, `ETag`, `Location` and `Content-Crs` readable, no credentials (a page
+/// elsewhere uses an API token, never the session cookie).
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let list: Vec<axum::http::HeaderValue> = origins
+        .iter()
+        .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::ACCEPT,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            HeaderName::from_static("content-crs"),
+        ])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// The safety net: any error response not already a problem body (a timeout, a framework

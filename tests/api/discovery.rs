@@ -380,3 +380,94 @@ async fn html_pages_follow_the_grants_and_escape_text() {
     assert_eq!(status, 401);
     app.stop().await;
 }
+
+/// CORS: only the configured origins may call from a browser; preflights are answered before
+/// sign-in; nothing is allowed by default.
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let db = fresh_sqlite();
+    let mut settings = crate::common::settings(&db.url);
+    settings.cors_origins = vec!["https://karta.kommun.se".into()];
+    let app = TestApp::spawn_with(settings, true).await;
+    let preflight = |origin: &'static str| {
+        app.anonymous
+            .request(
+                reqwest::Method::OPTIONS,
+                app.url("/collections/incidents/items/x"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "PUT")
+            .header(
+                "access-control-request-headers",
+                "authorization,if-match,content-type",
+            )
+            .send()
+    };
+    let r = preflight("https://karta.kommun.se").await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://karta.kommun.se");
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("PUT")
+    );
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for needed in ["authorization", "if-match", "content-type"] {
+        assert!(allowed.contains(needed), "{allowed}");
+    }
+    assert!(
+        h.get("access-control-allow-credentials").is_none(),
+        "no cookies cross-origin"
+    );
+    let r = preflight("https://evil.example").await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A real call from the allowed origin can read the ETag; another origin gets no grant.
+    let (_, one) = app.get_json("/collections/cameras/items?limit=1").await;
+    let id = one["features"][0]["id"].as_str().unwrap();
+    let r = app
+        .client
+        .get(app.url(&format!("/collections/cameras/items/{id}")))
+        .header("origin", "https://karta.kommun.se")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://karta.kommun.se"
+    );
+    assert!(
+        r.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("etag")
+    );
+    let r = app
+        .client
+        .get(app.url("/collections"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    app.stop().await;
+
+    // By default no origin is allowed.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let r = app
+        .anonymous
+        .request(reqwest::Method::OPTIONS, app.url("/collections"))
+        .header("origin", "https://karta.kommun.se")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    app.stop().await;
+}
