@@ -7,7 +7,7 @@
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -98,7 +98,8 @@ pub fn read_f(query: &str) -> Result<(Option<Format>, String), ApiError> {
 /// The middleware: see the module documentation.
 pub async fn negotiate(mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    if path.starts_with("/web/") {
+    // `f` chooses a representation of what is read; other methods answer as they do.
+    if path.starts_with("/web/") || !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }
     let query = req.uri().query().unwrap_or("").to_owned();

@@ -16,6 +16,7 @@ pub mod html;
 pub mod items;
 pub mod meetings;
 pub mod ogc;
+pub mod openapi;
 pub mod reports;
 pub mod serve;
 pub mod write;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(ogc::landing))
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(ogc::openapi))
+        .route("/api/3.1", get(ogc::openapi_31))
         .route("/health", get(ogc::health))
         .route("/auth/login", axum::routing::post(auth::login))
         .route("/auth/session", get(auth::session))

@@ -7,7 +7,6 @@ use axum::response::{Html, IntoResponse, Response};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utoipa::OpenApi;
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -30,66 +29,6 @@ pub const CONFORMANCE: &[&str] = &[
 pub const SCHEMA_JSON: &str = "application/schema+json";
 
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "lagesbild",
-        description = "A shared situational picture (gemensam lägesbild) for municipalities and police, served as OGC API – Features. Errors are RFC 9457 application/problem+json. Every data endpoint needs a session (POST /auth/login sets an HttpOnly cookie; writes then need the X-CSRF-Token header from the login answer) or an API token (Authorization: Bearer lgb_…, made with `lagesbild token create`). What each role sees is decided by its grant per layer: none, aggregate (counts only), coarse (250 m cells; category, week, area) or exact.",
-    ),
-    paths(
-        landing, conformance, openapi, health, collections, collection, collection_schema,
-        super::items::get_items, super::items::get_item,
-        super::write::create_item, super::write::replace_item, super::write::patch_item, super::write::delete_item,
-        super::aggregate::get_aggregate, super::analysis::get_density, super::analysis::get_density_png, super::analysis::get_hot_spots, super::analysis::get_emerging, super::analysis::get_near_repeat, super::analysis::get_zones, super::analysis::get_back_test, super::followup::get_follow_up, super::meetings::list, super::meetings::last, super::meetings::agenda, super::meetings::get_one, super::meetings::create, super::meetings::patch, super::meetings::close, super::events::events, super::briefing::get_briefing, super::briefing::get_lagesbild, super::reports::get_text, super::reports::put_text,
-        super::auth::login, super::auth::session, super::auth::logout, super::audit::get_audit,
-    ),
-    components(schemas(super::error::Problem, super::error::InvalidParam)),
-    modifiers(&SecuritySchemes),
-    security(("token" = []), ("session" = [])),
-    tags(
-        (name = "Capabilities", description = "What the server offers"),
-        (name = "Data", description = "The layers' features, as the caller's grant allows"),
-        (name = "Access", description = "Signing in and out; the audit log"),
-        (name = "Meetings", description = "The chiefs' meetings' records: open while held, then closed for good"),
-        (name = "Analysis", description = "Kernel density, Getis-Ord Gi* hot spots and emerging hot spots of what the caller may see"),
-    )
-)]
-struct ApiDoc;
-
-/// Declares the two ways to sign in: an API token, or the session cookie.
-struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token from `lagesbild token create` (lgb_…)"))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                super::auth::SESSION_COOKIE,
-                "Set by POST /auth/login; writes also need the X-CSRF-Token header",
-            ))),
-        );
-    }
-}
-
-/// The OpenAPI 3 document of this server, generated from the handlers.
-#[must_use]
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
 
 fn json_response(value: &Value) -> Response {
     (
@@ -123,7 +62,8 @@ pub async fn landing(
         "links": [
             {"rel": "self", "type": "application/json", "title": "This document", "href": format!("{base}/?f=json")},
             {"rel": "alternate", "type": "text/html", "title": "The map", "href": format!("{base}/?f=html")},
-            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "The API definition", "href": format!("{base}/api")},
+            {"rel": "service-desc", "type": super::openapi::MEDIA_TYPE, "title": "The API definition (OpenAPI 3.0)", "href": format!("{base}/api")},
+            {"rel": "service-desc", "type": super::openapi::MEDIA_TYPE_31, "title": "The API definition (OpenAPI 3.1)", "href": format!("{base}/api/3.1")},
             {"rel": "conformance", "type": "application/json", "title": "Conformance classes", "href": format!("{base}/conformance")},
             {"rel": "data", "type": "application/json", "title": "The layers", "href": format!("{base}/collections")},
         ]
@@ -139,16 +79,28 @@ pub async fn conformance(format: Format) -> Response {
     json_response(&json!({ "conformsTo": CONFORMANCE }))
 }
 
-/// The OpenAPI 3 document.
-#[utoipa::path(get, path = "/api", tag = "Capabilities", security(()), responses((status = 200, description = "OpenAPI 3 document", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
-pub async fn openapi() -> Response {
-    let body = openapi_document().to_json().unwrap_or_default();
+/// The OpenAPI document, in 3.0 (what GDAL, OWSLib and the `oas30` conformance class read).
+#[utoipa::path(get, path = "/api", tag = "Capabilities", security(()), responses((status = 200, description = "OpenAPI 3.0 document", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
+pub async fn openapi(State(state): State<AppState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"),
+            HeaderValue::from_static(super::openapi::MEDIA_TYPE),
         )],
-        body,
+        super::openapi::document_30(&state.config).to_string(),
+    )
+        .into_response()
+}
+
+/// The same OpenAPI document in 3.1 (JSON Schema 2020-12: tuple positions, `const`, type lists).
+#[utoipa::path(get, path = "/api/3.1", tag = "Capabilities", security(()), responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/vnd.oai.openapi+json;version=3.1")))]
+pub async fn openapi_31(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(super::openapi::MEDIA_TYPE_31),
+        )],
+        super::openapi::document(&state.config).to_string(),
     )
         .into_response()
 }

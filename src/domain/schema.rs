@@ -248,6 +248,93 @@ fn with_null(names: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// The JSON Schema of a GeoJSON geometry of `kinds` as a client writes it: positions of two
+/// or three numbers, longitude −180…180 and latitude −90…90, lines of two positions or more,
+/// rings of four or more. (That a ring closes and does not cross itself, or that a line has two
+/// different positions, no schema can say: those are 422 naming the place.)
+#[must_use]
+pub fn geometry_write_schema(kinds: &[GeometryKind], max_positions: usize) -> Value {
+    let position = json!({
+        "type": "array", "minItems": 2, "maxItems": 3,
+        "prefixItems": [
+            {"type": "number", "minimum": -180, "maximum": 180, "description": "longitude (WGS84)"},
+            {"type": "number", "minimum": -90, "maximum": 90, "description": "latitude (WGS84)"},
+        ],
+        "items": {"type": "number"},
+    });
+    let line =
+        json!({"type": "array", "minItems": 2, "maxItems": max_positions, "items": position});
+    let ring =
+        json!({"type": "array", "minItems": 4, "maxItems": max_positions, "items": position});
+    let polygon = json!({"type": "array", "minItems": 1, "items": ring});
+    let one = |k: &GeometryKind| {
+        let coordinates = match k {
+            GeometryKind::Point => position.clone(),
+            GeometryKind::LineString => line.clone(),
+            GeometryKind::MultiLineString => json!({"type": "array", "minItems": 1, "items": line}),
+            GeometryKind::Polygon => polygon.clone(),
+            GeometryKind::MultiPolygon => json!({"type": "array", "minItems": 1, "items": polygon}),
+        };
+        json!({
+            "type": "object",
+            "required": ["type", "coordinates"],
+            "properties": {"type": {"const": k.as_str()}, "coordinates": coordinates},
+        })
+    };
+    if let [k] = kinds {
+        one(k)
+    } else {
+        json!({"oneOf": kinds.iter().map(one).collect::<Vec<_>>()})
+    }
+}
+
+/// The JSON Schema of a feature of `layer` as a client sends it (POST and PUT): the layer's
+/// own fields with what is required and nothing unknown, `organisation` (required) and
+/// `classification`. (The server-written properties a client read may be sent back and are
+/// ignored; they are left out here, as a client need not send them.)
+#[must_use]
+pub fn feature_write_schema(layer: Layer, max_positions: usize) -> Value {
+    let own = match layer {
+        Layer::Incidents => inlined::<Incident>(),
+        Layer::RiskEnvironments => inlined::<RiskEnvironment>(),
+        Layer::Cameras => inlined::<Camera>(),
+        Layer::PatrolRoutes => inlined::<PatrolRoute>(),
+        Layer::Walks => inlined::<Walk>(),
+        Layer::Areas => inlined::<Area>(),
+        Layer::Measures => inlined::<Measure>(),
+    };
+    let mut props = match own.get("properties") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let mut required: Vec<Value> = own
+        .get("required")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (name, schema) in bookkeeping(layer) {
+        if name == "organisation" || name == "classification" {
+            props.insert(name.to_owned(), schema);
+        }
+    }
+    required.push(json!("organisation"));
+    json!({
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"const": "Feature"},
+            "id": {"type": ["string", "null"], "format": "uuid", "description": "Only administrators may choose the id"},
+            "geometry": geometry_write_schema(layer.allowed_geometries(), max_positions),
+            "properties": {
+                "type": "object",
+                "required": required,
+                "properties": props,
+                "additionalProperties": false,
+            },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,15 +208,23 @@ impl QueryParams {
     fn page(&self, default_limit: usize, max_limit: usize) -> Result<Page, ValidationErrors> {
         let limit = match &self.limit {
             None => default_limit,
-            Some(l) => match l.trim().parse::<usize>() {
-                Ok(n) if (1..=max_limit).contains(&n) => n,
-                _ => {
+            // Above the maximum is not an error: the maximum is used (OGC API – Features 1.0,
+            // 7.15.3), and numberMatched with the next link say there is more.
+            Some(l) => {
+                let t = l.trim();
+                if t.is_empty()
+                    || !t.bytes().all(|b| b.is_ascii_digit())
+                    || t.bytes().all(|b| b == b'0')
+                {
                     return Err(bad(
                         "limit",
-                        format!("'{l}' is out of range; give a whole number from 1 to {max_limit}"),
+                        format!(
+                            "'{l}' is not a whole number from 1 (at most {max_limit} are returned)"
+                        ),
                     ));
                 }
-            },
+                t.parse::<usize>().map_or(max_limit, |n| n.min(max_limit))
+            }
         };
         let offset = match &self.offset {
             None => 0,

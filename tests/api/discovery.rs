@@ -69,13 +69,16 @@ async fn api_document_describes_every_endpoint() {
         ("/api", &["get"]),
         ("/health", &["get"]),
         ("/collections", &["get"]),
-        ("/collections/{collectionId}", &["get"]),
-        ("/collections/{collectionId}/items", &["get", "post"]),
+        ("/api/3.1", &["get"]),
+        ("/collections/incidents", &["get"]),
+        ("/collections/incidents/schema", &["get"]),
+        ("/collections/incidents/items", &["get", "post"]),
         (
-            "/collections/{collectionId}/items/{featureId}",
+            "/collections/incidents/items/{featureId}",
             &["get", "put", "patch", "delete"],
         ),
-        ("/collections/{collectionId}/aggregate", &["get"]),
+        ("/collections/incidents/aggregate", &["get"]),
+        ("/collections/measures/items", &["get", "post"]),
         ("/events", &["get"]),
         ("/auth/login", &["post"]),
         ("/auth/session", &["get"]),
@@ -94,7 +97,15 @@ async fn api_document_describes_every_endpoint() {
         paths["/conformance"]["get"]["security"],
         serde_json::json!([{}])
     );
-    let params: Vec<&str> = paths["/collections/{collectionId}/items"]["get"]["parameters"]
+    // OpenAPI 3.0 for GDAL, OWSLib and the oas30 class; the same in 3.1 beside it.
+    assert_eq!(doc["openapi"], "3.0.3");
+    let (_, doc31) = app.get_json("/api/3.1").await;
+    assert_eq!(doc31["openapi"], "3.1.0");
+    assert_eq!(
+        doc31["paths"].as_object().unwrap().len(),
+        paths.as_object().unwrap().len()
+    );
+    let params: Vec<&str> = paths["/collections/incidents/items"]["get"]["parameters"]
         .as_array()
         .unwrap()
         .iter()

@@ -1,0 +1,281 @@
+//! Every query parameter typed as its parser reads it (`index::params`, `api::analysis`,
+//! `briefing::request`, …): the value lists from the domain's enums, the ranges from the
+//! constants the parsers check. Rules between parameters, or between values of one parameter
+//! (a south edge north of the north edge), are said in the description: no schema can state
+//! them, and breaking one is 400 naming the parameter.
+
+use serde_json::{Value, json};
+
+use crate::config::Settings;
+use crate::domain::Layer;
+use crate::domain::incident::IncidentCategory;
+use crate::index::params::MAX_DISTANCE_M;
+
+/// A comma-separated list of `values` (OpenAPI `style: form, explode: false`).
+fn list(values: &[&str], min_items: u64, description: &str) -> (Value, Option<&'static str>) {
+    (
+        json!({"type": "array", "minItems": min_items, "items": {"type": "string", "enum": values}, "description": description}),
+        Some("list"),
+    )
+}
+
+fn integer(min: i64, max: Option<i64>, default: Option<i64>) -> Value {
+    let mut s = json!({"type": "integer", "minimum": min});
+    if let Some(m) = max {
+        s["maximum"] = json!(m);
+    }
+    if let Some(d) = default {
+        s["default"] = json!(d);
+    }
+    s
+}
+
+fn number(min: f64, max: f64, default: Option<f64>) -> Value {
+    let mut s = json!({"type": "number", "minimum": min, "maximum": max});
+    if let Some(d) = default {
+        s["default"] = json!(d);
+    }
+    s
+}
+
+fn rfc3339() -> Value {
+    json!({"type": "string", "format": "date-time", "description": "An RFC 3339 instant, e.g. 2026-11-23T08:00:00Z (write + as %2B)"})
+}
+
+fn date() -> Value {
+    json!({"type": "string", "format": "date", "description": "A day, YYYY-MM-DD"})
+}
+
+fn bbox() -> (Value, Option<&'static str>) {
+    (
+        json!({
+            "type": "array", "minItems": 4, "maxItems": 4,
+            "prefixItems": [
+                {"type": "number", "minimum": -180, "maximum": 180},
+                {"type": "number", "minimum": -90, "maximum": 90},
+                {"type": "number", "minimum": -180, "maximum": 180},
+                {"type": "number", "minimum": -90, "maximum": 90},
+            ],
+            "items": {"type": "number"},
+            "description": "min_lon,min_lat,max_lon,max_lat in WGS84 degrees; the west edge not east of the east edge, the south edge not north of the north edge (a box across the antimeridian is not offered)",
+        }),
+        Some("list"),
+    )
+}
+
+fn datetime() -> Value {
+    json!({"type": "string", "minLength": 1, "description": "An RFC 3339 instant, a date (YYYY-MM-DD: that whole UTC day), or an interval start/end of those, with '..' or nothing for an open end; the start not after the end"})
+}
+
+/// The schema of query parameter `name` of `method path` (for one collection's paths,
+/// `layer`), and whether it is a comma list; `None` leaves the generated one.
+fn schema_for(
+    name: &str,
+    path: &str,
+    layer: Option<Layer>,
+    settings: &Settings,
+) -> Option<(Value, Option<&'static str>)> {
+    let analysis = path.starts_with("/analysis/");
+    let one = |v: Value| Some((v, None));
+    match (name, path) {
+        ("f", _) => {
+            let values: &[&str] = if super::super::format::has_html(path) {
+                &["json", "geojson", "html"]
+            } else {
+                &["json", "geojson"]
+            };
+            one(
+                json!({"type": "string", "enum": values, "description": "json (or geojson) or html; without it, browsers get HTML where there is a page"}),
+            )
+        }
+        ("bbox", _) => Some(bbox()),
+        ("datetime", _) => one(datetime()),
+        ("category", "/analysis/near-repeat-zones") => Some(list(
+            IncidentCategory::NAMES,
+            1,
+            "Incident categories whose events open zones (default shooting,explosion)",
+        )),
+        ("category", p) if analysis || p.starts_with("/exports/") => Some(list(
+            IncidentCategory::NAMES,
+            0,
+            "Incident categories, comma-separated",
+        )),
+        ("category", _) => layer.map(|l| {
+            list(
+                l.category_names(),
+                0,
+                &format!(
+                    "Values of `{}`, comma-separated",
+                    l.category_property().unwrap_or("category")
+                ),
+            )
+        }),
+        ("status", _) => layer.map(|l| list(l.status_names(), 0, "Statuses, comma-separated")),
+        ("limit", p) if p.contains("/items") => one(json!({
+            "type": "integer", "minimum": 1, "default": settings.default_limit,
+            "description": format!("Page size; above {} the maximum is used (not an error)", settings.max_limit),
+        })),
+        ("limit", "/audit") => one(integer(1, Some(10_000), Some(100))),
+        ("limit", "/meetings") => one(integer(1, Some(1000), Some(50))),
+        ("offset", _) => one(integer(0, Some(100_000_000), Some(0))),
+        ("near", _) => Some((
+            json!({
+                "type": "array", "minItems": 3, "maxItems": 3,
+                "prefixItems": [
+                    {"type": "number", "minimum": -180, "maximum": 180},
+                    {"type": "number", "minimum": -90, "maximum": 90},
+                    {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DISTANCE_M},
+                ],
+                "items": {"type": "number"},
+                "description": "lon,lat,metres: features within that many metres of the point; not with bbox or intersects",
+            }),
+            Some("list"),
+        )),
+        ("intersects", _) => one(
+            json!({"type": "string", "contentMediaType": "application/geo+json", "minLength": 1, "description": "A GeoJSON geometry (Point, LineString, MultiLineString, Polygon, MultiPolygon; URL-encoded JSON): features intersecting it; not with bbox or near"}),
+        ),
+        ("distance", _) => one(
+            json!({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DISTANCE_M, "description": "With intersects: metres around the geometry"}),
+        ),
+        ("by", "/analysis/hotspots") | ("by", _) => {
+            one(json!({"type": "string", "enum": ["grid", "area"], "default": "grid"}))
+        }
+        ("area", _) => one(
+            json!({"type": "string", "minLength": 1, "description": "The name of an area the role sees (see /collections/areas/items); not with bbox"}),
+        ),
+        ("as_of", _) => one(rfc3339()),
+        ("bandwidth", _) => one(number(50.0, 5000.0, None)),
+        ("cell", _) => one(number(10.0, 1000.0, None)),
+        ("width", _) => one(integer(64, Some(2048), Some(1024))),
+        ("band", "/analysis/emerging") => one(number(250.0, 5000.0, Some(500.0))),
+        ("band", _) => one(
+            json!({"type": "number", "minimum": 100, "maximum": 50000, "description": "Neighbourhood distance in metres: 250–5000 for by=grid (default 500), 100–50000 for by=area"}),
+        ),
+        ("permutations", _) => one(integer(0, Some(9999), Some(0))),
+        ("seed", _) => {
+            one(json!({"type": "integer", "minimum": 0, "maximum": u64::MAX, "default": 1}))
+        }
+        ("weeks", "/analysis/emerging") => one(integer(4, Some(26), Some(12))),
+        ("weeks", "/analysis/backtest") => one(integer(4, Some(52), Some(52))),
+        ("weeks", _) => one(integer(1, Some(26), Some(4))),
+        ("week", _) => one(
+            json!({"type": "string", "pattern": "^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", "description": "An ISO week, e.g. 2026-W49 (W53 only in years that have one)"}),
+        ),
+        ("space", _) => one(number(10.0, 1000.0, Some(100.0))),
+        ("space_bands" | "time_bands", _) => one(integer(1, Some(10), Some(3))),
+        ("time", _) => one(number(1.0, 60.0, Some(14.0))),
+        ("iterations", _) => one(integer(0, Some(9999), Some(999))),
+        ("radius", _) => one(number(25.0, 1000.0, Some(100.0))),
+        ("days", _) => one(integer(1, Some(60), Some(14))),
+        ("since", _) => one(datetime()),
+        ("from" | "to", _) => one(date()),
+        ("period", _) => one(json!({"type": "string", "pattern": "^[A-Za-z0-9-]{1,20}$"})),
+        ("layers", _) => Some(list(Layer::NAMES, 0, "Layers to draw, comma-separated")),
+        ("pack", _) => Some((
+            json!({"type": "array", "minItems": 1, "maxItems": 30, "items": {"type": "string", "minLength": 1}, "description": "Area names, one page each (PDF only; not with area or bbox)"}),
+            Some("list"),
+        )),
+        ("paper", _) => one(json!({"type": "string", "enum": ["a4", "a3"], "default": "a4"})),
+        ("orientation", _) => one(
+            json!({"type": "string", "enum": ["landscape", "portrait"], "default": "landscape"}),
+        ),
+        ("dpi", _) => one(json!({"type": "string", "enum": ["150", "300"], "default": "150"})),
+        _ => None,
+    }
+}
+
+/// Types every query parameter of the document, and documents `f` on every read.
+pub fn type_all(doc: &mut Value, settings: &Settings) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in ops.iter_mut() {
+            if method == "get" {
+                let ps = op
+                    .as_object_mut()
+                    .map(|o| o.entry("parameters").or_insert_with(|| json!([])));
+                if let Some(Value::Array(ps)) = ps
+                    && !ps.iter().any(|p| p["name"] == "f")
+                {
+                    ps.push(json!({"name": "f", "in": "query", "required": false}));
+                }
+            }
+            let Some(ps) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for p in ps.iter_mut() {
+                if p["in"] != "query" {
+                    continue;
+                }
+                let layer = p["x-lagesbild-layer"]
+                    .as_str()
+                    .and_then(|l| l.parse::<Layer>().ok());
+                let name = p["name"].as_str().unwrap_or_default().to_owned();
+                if let Some((schema, style)) = schema_for(&name, path, layer, settings) {
+                    if p.get("description").is_none()
+                        && let Some(d) = schema.get("description")
+                    {
+                        p["description"] = d.clone();
+                    }
+                    p["schema"] = schema;
+                    if style.is_some() {
+                        p["style"] = json!("form");
+                        p["explode"] = json!(false);
+                    }
+                }
+                if let Some(o) = p.as_object_mut() {
+                    o.remove("x-lagesbild-layer");
+                }
+            }
+            for p in ps.iter_mut() {
+                if let Some(o) = p.as_object_mut() {
+                    o.remove("x-lagesbild-layer");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_parameter_of_the_document_is_typed() {
+        let doc = super::super::document(&Settings::default());
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("ops") {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    if p["in"] == "query" {
+                        let s = &p["schema"];
+                        assert!(
+                            s["type"].is_string() || s["enum"].is_array(),
+                            "{method} {path} {}: {s}",
+                            p["name"]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn collection_paths_offer_their_own_values() {
+        let doc = super::super::document(&Settings::default());
+        let cat = |layer: &str| {
+            doc["paths"][format!("/collections/{layer}/items")]["get"]["parameters"]
+                .as_array()
+                .expect("parameters")
+                .iter()
+                .find(|p| p["name"] == "category")
+                .map(|p| p["schema"]["items"]["enum"].clone())
+        };
+        assert_eq!(cat("incidents").expect("incidents")[0], "car_fire");
+        assert_eq!(cat("cameras").expect("cameras")[0], "municipality");
+        assert!(cat("walks").is_none(), "walks have no categories");
+    }
+}
