@@ -118,10 +118,12 @@ fn where_and_which(
                 })
                 .collect();
             names.sort();
-            Err(ApiError::bad_param(
-                "area",
-                format!("no area named '{name}'; areas: {}", names.join(", ")),
-            ))
+            // As for briefings: an area the caller cannot see is not there (404), like a
+            // feature it cannot see.
+            Err(ApiError::not_found(format!(
+                "no area named '{name}'; areas: {}",
+                names.join(", ")
+            )))
         }
     }
 }
@@ -137,8 +139,11 @@ fn as_of(state: &AppState, t: Option<&str>) -> Result<time::OffsetDateTime, ApiE
 
 async fn refused(state: &AppState, caller: &Caller, what: &str, e: ServiceError) -> ApiError {
     match e {
-        // Bad parameters (and too little data) are the request's to fix.
+        // Bad parameters are 400; a valid question the data cannot answer is 422.
         ServiceError::Invalid(v) => ApiError::invalid(v),
+        ServiceError::Unanswerable(v) => {
+            ApiError::invalid_with(axum::http::StatusCode::UNPROCESSABLE_ENTITY, v)
+        }
         e => audit_refusal(state, caller, what, e).await,
     }
 }

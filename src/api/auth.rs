@@ -249,10 +249,27 @@ fn viewer_json(v: &Viewer, csrf: Option<&str>, expires_at: Option<time::OffsetDa
     })
 }
 
+/// The body of `POST /auth/login` (documentation: the handler reads it field by field to
+/// name what is wrong).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LoginBody {
+    /// The login name.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"
+    )]
+    username: String,
+    /// The password.
+    #[schema(max_length = 1024)]
+    password: String,
+}
+
 /// Signs in with `{"username": …, "password": …}`; sets the session cookie (HttpOnly,
 /// SameSite=Strict, Secure behind TLS) and answers who signed in, with the CSRF token.
 #[utoipa::path(post, path = "/auth/login", tag = "Access", security(()),
-    request_body(content = serde_json::Value, description = "{\"username\": \"…\", \"password\": \"…\"}", content_type = "application/json"),
+    request_body(content = LoginBody, description = "The account's name and password", content_type = "application/json"),
     responses(
         (status = 200, description = "Signed in; the cookie is set"),
         (status = 400, description = "Name or password missing", body = super::error::Problem, content_type = "application/problem+json"),

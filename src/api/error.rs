@@ -143,7 +143,7 @@ impl ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid(errors) => {
+            ServiceError::Invalid(errors) | ServiceError::Unanswerable(errors) => {
                 ApiError::invalid_with(StatusCode::UNPROCESSABLE_ENTITY, errors)
             }
             ServiceError::NotFound(layer, id) => {

@@ -95,11 +95,14 @@ pub async fn list(
     caller: Caller,
     StrictQuery(q): StrictQuery<MeetingsQuery>,
 ) -> Result<Response, ApiError> {
-    match state
-        .service
-        .meetings(&caller.viewer, q.limit.unwrap_or(50))
-        .await
-    {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_param(
+            "limit",
+            format!("is {limit}; give a whole number from 1 to 1000"),
+        ));
+    }
+    match state.service.meetings(&caller.viewer, limit).await {
         Ok(m) => Ok(axum::Json(json!({"meetings": m})).into_response()),
         Err(e) => Err(audit_refusal(&state, &caller, "GET /meetings", e).await),
     }

@@ -91,6 +91,7 @@ pub fn document(settings: &Settings) -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     per_collection(&mut doc, settings);
     params::type_all(&mut doc, settings);
+    type_path_params(&mut doc);
     complete_statuses(&mut doc);
     doc
 }
@@ -169,6 +170,44 @@ fn downgrade(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(downgrade),
         _ => {}
+    }
+}
+
+/// Path parameters: ids are UUIDs, report periods short codes.
+fn type_path_params(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+        {
+            for p in op
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if p["in"] != "path" {
+                    continue;
+                }
+                match p["name"].as_str() {
+                    Some("featureId" | "meetingId") => {
+                        p["schema"] = json!({"type": "string", "format": "uuid"});
+                    }
+                    Some("period") => {
+                        p["schema"] = json!({"type": "string", "pattern": "^[A-Za-z0-9-]{1,20}$"});
+                    }
+                    Some("file") => {
+                        p["schema"] =
+                            json!({"type": "string", "enum": ["briefing.pdf", "briefing.png"]});
+                    }
+                    _ => {}
+                }
+            }
+        }
     }
 }
 
@@ -265,10 +304,13 @@ fn specialise(op: &mut Value, method: &str, path: &str, layer: Layer, settings: 
         "post" if is_items => {
             set_request(op, "application/geo+json", feature_write_schema(layer, max));
             set_body(op, "201", "application/geo+json", feature_out);
+            op["responses"]["201"]["links"] =
+                item_links(layer, &["get", "replace", "patch", "delete"]);
         }
         "put" if is_item => {
             set_request(op, "application/geo+json", feature_write_schema(layer, max));
             set_body(op, "200", "application/geo+json", feature_out);
+            op["responses"]["200"]["links"] = item_links(layer, &["get", "patch", "delete"]);
         }
         "patch" if is_item => {
             set_request(
@@ -279,15 +321,49 @@ fn specialise(op: &mut Value, method: &str, path: &str, layer: Layer, settings: 
                     "description": "A JSON Merge Patch (RFC 7396) of the feature: members to change, null to remove an optional one",
                     "properties": {
                         "geometry": geometry_write_schema_or_null(layer, max),
-                        "properties": {"type": "object"},
+                        "properties": patch_properties(layer, max),
                     },
                     "additionalProperties": false,
                 }),
             );
             set_body(op, "200", "application/geo+json", feature_out);
+            op["responses"]["200"]["links"] = item_links(layer, &["get", "replace", "delete"]);
         }
         _ => {}
     }
+}
+
+/// OpenAPI links from a written feature to what can be done with it next: its id from the
+/// answer's body, its version from the answer's `ETag` (so a client, or a fuzzer, can go on
+/// to read, replace, patch and delete what it made).
+fn item_links(layer: Layer, next: &[&str]) -> Value {
+    let mut links = serde_json::Map::new();
+    for n in next {
+        let (name, operation) = match *n {
+            "get" => ("Read", "get_item"),
+            "replace" => ("Replace", "replace_item"),
+            "patch" => ("Patch", "patch_item"),
+            _ => ("Delete", "delete_item"),
+        };
+        let mut parameters = json!({"featureId": "$response.body#/id"});
+        if *n != "get" {
+            parameters["If-Match"] = json!("$response.header.ETag");
+        }
+        links.insert(
+            name.to_owned(),
+            json!({"operationId": format!("{operation}_{layer}"), "parameters": parameters}),
+        );
+    }
+    Value::Object(links)
+}
+
+/// A merge patch's `properties`: any of the fields a feature is written with, none required.
+fn patch_properties(layer: Layer, max: usize) -> Value {
+    let mut p = feature_write_schema(layer, max)["properties"]["properties"].clone();
+    if let Some(o) = p.as_object_mut() {
+        o.remove("required");
+    }
+    p
 }
 
 fn geometry_write_schema_or_null(layer: Layer, max: usize) -> Value {
@@ -331,6 +407,11 @@ fn complete_statuses(doc: &mut Value) {
                     "408",
                     "The request took too long and was stopped; nothing was changed",
                 ),
+                (
+                    "414",
+                    "The request line is over 8 KiB (a long intersects geometry: use a shorter one, or a bbox)",
+                ),
+                ("431", "The request's headers are over 16 KiB"),
                 ("500", "Something failed on the server; nothing was changed"),
             ];
             if !public {
@@ -340,15 +421,26 @@ fn complete_statuses(doc: &mut Value) {
                 ));
                 add.push(("403", "The role may not do this (or, for writes from a session, the X-CSRF-Token header is missing)"));
             }
-            if has_path_param {
+            let names_a_thing = op["parameters"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    p["in"] == "query" && matches!(p["name"].as_str(), Some("area" | "pack"))
+                })
+            });
+            if has_path_param || names_a_thing {
                 add.push(("404", "Nothing at this path (or not visible to the role)"));
+            }
+            if path.starts_with("/analysis/") {
+                add.push(("422", "The question is valid, but what the role sees cannot answer it (too few events, no area in the region); the body says what to change"));
             }
             if has_body {
                 add.push(("413", "The body is over the size limit"));
                 add.push(("415", "The body is not of a JSON media type"));
                 add.push(("422", "The body breaks a rule; `errors` names every field"));
             }
-            if matches!(method.as_str(), "put" | "patch" | "delete") && path.contains("/items/") {
+            let if_match = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "If-Match"));
+            if if_match {
                 add.push((
                     "412",
                     "The If-Match version is not the stored one: read it again",
@@ -356,9 +448,19 @@ fn complete_statuses(doc: &mut Value) {
                 add.push(("428", "If-Match is missing (or *): send the ETag you read"));
             }
             let _ = has_query;
+            let html_page = method == "get" && super::format::has_html(path);
             let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                 continue;
             };
+            if html_page && let Some(ok) = responses.get_mut("200") {
+                let has_json = ok["content"]
+                    .as_object()
+                    .is_some_and(|c| c.keys().any(|k| k.contains("json")));
+                if !has_json {
+                    ok["content"]["application/json"] = json!({"schema": {"type": "object"}});
+                }
+                ok["content"]["text/html"] = json!({"schema": {"type": "string", "description": "A readable page (f=html, or a browser's Accept)"}});
+            }
             for (status, description) in add {
                 responses
                     .entry(status.to_owned())

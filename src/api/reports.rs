@@ -34,6 +34,7 @@ pub async fn get_text(
     caller: Caller,
     Path(period): Path<String>,
 ) -> Result<Response, ApiError> {
+    crate::service::reports::check_period(&period).map_err(ApiError::invalid)?;
     match state.service.report_text(&caller.viewer, &period).await {
         Ok(Some(t)) => Ok(with_etag(StatusCode::OK, &t)),
         Ok(None) => Err(ApiError::not_found(format!(
@@ -63,6 +64,7 @@ pub async fn put_text(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    crate::service::reports::check_period(&period).map_err(ApiError::invalid)?;
     let expected = match if_match(&headers) {
         Expected::Version(v) => Some(v),
         Expected::Missing => None,

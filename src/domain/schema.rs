@@ -289,7 +289,7 @@ pub fn geometry_write_schema(kinds: &[GeometryKind], max_positions: usize) -> Va
 }
 
 /// The JSON Schema of a feature of `layer` as a client sends it (POST and PUT): the layer's
-/// own fields with what is required and nothing unknown, `organisation` (required) and
+/// own fields with what is required and nothing unknown, `organisation` and
 /// `classification`. (The server-written properties a client read may be sent back and are
 /// ignored; they are left out here, as a client need not send them.)
 #[must_use]
@@ -307,17 +307,20 @@ pub fn feature_write_schema(layer: Layer, max_positions: usize) -> Value {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),
     };
-    let mut required: Vec<Value> = own
+    let required: Vec<Value> = own
         .get("required")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for (name, schema) in bookkeeping(layer) {
+    for (name, mut schema) in bookkeeping(layer) {
+        if name == "organisation" {
+            schema["description"] =
+                json!("The reporting organisation; default: the caller's (on PUT: the stored one)");
+        }
         if name == "organisation" || name == "classification" {
             props.insert(name.to_owned(), schema);
         }
     }
-    required.push(json!("organisation"));
     json!({
         "type": "object",
         "required": ["type", "geometry", "properties"],

@@ -130,7 +130,15 @@ pub fn parse_iso_week(s: &str) -> Result<time::Date, String> {
     if y.len() != 4 || w.len() != 2 {
         return Err(bad());
     }
+    if !y.bytes().all(|b| b.is_ascii_digit()) || !w.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let (y, w): (i32, u8) = (y.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?);
+    if y < 1900 {
+        return Err(format!(
+            "'{s}': weeks before 1900 hold no incidents; write e.g. 2026-W49"
+        ));
+    }
     time::Date::from_iso_week_date(y, w, time::Weekday::Monday)
         .map_err(|_| format!("{y} has no week {w}"))
 }

@@ -376,7 +376,7 @@ impl Service {
             {
                 Ok(e) => Some(e),
                 // No area to analyse, or nothing to say: the agenda goes on without it.
-                Err(ServiceError::Invalid(_)) => None,
+                Err(ServiceError::Invalid(_) | ServiceError::Unanswerable(_)) => None,
                 Err(e) => return Err(e),
             }
         };

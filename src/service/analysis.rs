@@ -292,11 +292,10 @@ impl Service {
     fn study_cells(&self, viewer: &Viewer, spatial: &Spatial) -> Result<Vec<Cell>, ServiceError> {
         let areas = self.visible_areas_in(viewer, spatial);
         if areas.is_empty() {
-            return Err(ValidationErrors::one(
+            return Err(ServiceError::Unanswerable(ValidationErrors::one(
                 "bbox",
                 "no area lies here; hot spots are computed over the cells of the areas you see",
-            )
-            .into());
+            )));
         }
         let mut cells = std::collections::BTreeSet::new();
         for a in &areas {
@@ -541,7 +540,7 @@ fn check_band(band: f64) -> Result<(), ServiceError> {
 }
 
 fn gi_refusal(e: GiError) -> ServiceError {
-    ValidationErrors::one("", e.to_string()).into()
+    ServiceError::Unanswerable(ValidationErrors::one("", e.to_string()))
 }
 
 /// The back-test of the hot spot methods over the weeks before `as_of`.

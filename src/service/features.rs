@@ -16,7 +16,9 @@ use crate::store::audit::AuditRow;
 fn outcome(e: &ServiceError) -> AuditOutcome {
     match e {
         ServiceError::Forbidden(_) | ServiceError::Auth(_) => AuditOutcome::Denied,
-        ServiceError::Invalid(_) | ServiceError::TooLarge(_) => AuditOutcome::Invalid,
+        ServiceError::Invalid(_) | ServiceError::Unanswerable(_) | ServiceError::TooLarge(_) => {
+            AuditOutcome::Invalid
+        }
         ServiceError::NotFound(..) | ServiceError::NotFoundName(_) => AuditOutcome::NotFound,
         ServiceError::VersionConflict { .. }
         | ServiceError::DuplicateId(_)

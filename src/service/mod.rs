@@ -102,6 +102,10 @@ pub enum ServiceError {
     /// The input breaks the domain's rules.
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationErrors),
+    /// The request is valid, but what the caller may see cannot answer it (too few events for
+    /// the test, no area in the region): 422, naming what to change.
+    #[error("cannot answer: {0}")]
+    Unanswerable(ValidationErrors),
     /// No such live feature in this layer.
     #[error("no feature {1} in layer '{0}'")]
     NotFound(Layer, Uuid),

@@ -297,11 +297,10 @@ impl Service {
             ));
         self.audit(viewer, row).await?;
         if events.len() < 20 {
-            return Err(ValidationErrors::one(
+            return Err(ServiceError::Unanswerable(ValidationErrors::one(
                 "",
                 "fewer than 20 incidents match; the near-repeat test needs at least 20, so widen the window or the categories",
-            )
-            .into());
+            )));
         }
         // Bounded work: the pairs within reach are counted in every permutation.
         #[allow(clippy::cast_precision_loss)]
@@ -314,11 +313,10 @@ impl Service {
             .into());
         }
         if events.len() > 50_000 {
-            return Err(ValidationErrors::one(
+            return Err(ServiceError::Unanswerable(ValidationErrors::one(
                 "datetime",
                 "more than 50 000 incidents match; narrow the window, the area or the categories",
-            )
-            .into());
+            )));
         }
         Ok(super::visibility::cpu_bound(|| {
             knox(&events, bands, iterations, seed)

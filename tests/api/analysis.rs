@@ -251,7 +251,7 @@ async fn check(url: &str) {
             .send()
             .await
             .unwrap(),
-        400,
+        422,
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("at least 30"), "{p}");
@@ -262,7 +262,7 @@ async fn check(url: &str) {
             .send()
             .await
             .unwrap(),
-        400,
+        422,
     )
     .await;
     assert!(p["detail"].as_str().unwrap().contains("at least 30"), "{p}");
@@ -448,20 +448,30 @@ async fn check(url: &str) {
             "permutations",
         ),
         ("/analysis/hotspots?by=area&area=Alby", "by"),
-        ("/analysis/density?area=Atlantis", "Atlantis"),
         ("/analysis/density?area=Alby&bbox=17,59,18,60", "area"),
     ] {
         let p = assert_problem(coord.get(app.url(q)).send().await.unwrap(), 400).await;
         assert!(p.to_string().contains(name), "{url}: {q}: {p}");
     }
-    // A region with no area: said so.
+    // An area the caller does not see is not there (404, as for briefings).
+    let p = assert_problem(
+        coord
+            .get(app.url("/analysis/density?area=Atlantis"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert!(p.to_string().contains("Atlantis"), "{p}");
+    // A valid region with no area cannot be answered: 422, said so.
     let p = assert_problem(
         coord
             .get(app.url("/analysis/hotspots?bbox=11.0,57.0,11.1,57.1"))
             .send()
             .await
             .unwrap(),
-        400,
+        422,
     )
     .await;
     assert!(p.to_string().contains("no area"), "{p}");

@@ -8,6 +8,7 @@ mod common;
 mod agenda;
 mod analysis;
 mod bad_input;
+mod clients;
 mod discovery;
 mod gis_client;
 mod measures;

@@ -125,7 +125,7 @@ async fn check(url: &str) {
             .send()
             .await
             .unwrap(),
-        400,
+        422,
     )
     .await;
     assert!(

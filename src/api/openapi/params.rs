@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::config::Settings;
 use crate::domain::Layer;
+use crate::domain::geometry::GeometryKind;
 use crate::domain::incident::IncidentCategory;
 use crate::index::params::MAX_DISTANCE_M;
 
@@ -63,8 +64,34 @@ fn bbox() -> (Value, Option<&'static str>) {
     )
 }
 
+/// A calendar day: months of 28, 30 and 31 days (29 February is read in leap years too; this
+/// pattern leaves it out).
+const DAY: &str = "[0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)";
+
+/// An RFC 3339 instant as the server reads it.
+fn instant() -> String {
+    format!(
+        "{DAY}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+    )
+}
+
 fn datetime() -> Value {
-    json!({"type": "string", "minLength": 1, "description": "An RFC 3339 instant, a date (YYYY-MM-DD: that whole UTC day), or an interval start/end of those, with '..' or nothing for an open end; the start not after the end"})
+    let one = format!("({}|{DAY})", instant());
+    let end = format!("({one}|\\.\\.)");
+    json!({
+        "type": "string",
+        "pattern": format!("^({one}|{end}/{end}?|/{end})$"),
+        "description": "An RFC 3339 instant, a date (YYYY-MM-DD: that whole UTC day), or an interval start/end of those, with '..' or nothing for an open end; the start not after the end",
+    })
+}
+
+fn since() -> Value {
+    let bounded = format!("({}|{DAY})", instant());
+    json!({
+        "type": "string",
+        "pattern": format!("^{bounded}(/({bounded}|\\.\\.)?)?$"),
+        "description": "From this instant or day on (an interval's start is used; its end, if any, not before it)",
+    })
 }
 
 /// The schema of query parameter `name` of `method path` (for one collection's paths,
@@ -131,9 +158,25 @@ fn schema_for(
             }),
             Some("list"),
         )),
-        ("intersects", _) => one(
-            json!({"type": "string", "contentMediaType": "application/geo+json", "minLength": 1, "description": "A GeoJSON geometry (Point, LineString, MultiLineString, Polygon, MultiPolygon; URL-encoded JSON): features intersecting it; not with bbox or near"}),
-        ),
+        ("intersects", _) => Some((
+            {
+                let mut g = crate::domain::schema::geometry_write_schema(
+                    &[
+                        GeometryKind::Point,
+                        GeometryKind::LineString,
+                        GeometryKind::MultiLineString,
+                        GeometryKind::Polygon,
+                        GeometryKind::MultiPolygon,
+                    ],
+                    crate::domain::geometry::GeometryLimits::default().max_positions,
+                );
+                g["description"] = json!(
+                    "A GeoJSON geometry (URL-encoded JSON): features intersecting it; not with bbox or near. Rings must close and not cross themselves, a line needs two different positions (400 naming the place otherwise)"
+                );
+                g
+            },
+            Some("json"),
+        )),
         ("distance", _) => one(
             json!({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DISTANCE_M, "description": "With intersects: metres around the geometry"}),
         ),
@@ -141,7 +184,7 @@ fn schema_for(
             one(json!({"type": "string", "enum": ["grid", "area"], "default": "grid"}))
         }
         ("area", _) => one(
-            json!({"type": "string", "minLength": 1, "description": "The name of an area the role sees (see /collections/areas/items); not with bbox"}),
+            json!({"type": "string", "minLength": 1, "description": "The name of an area the role sees (see /collections/areas/items; 404 for another name); not with bbox"}),
         ),
         ("as_of", _) => one(rfc3339()),
         ("bandwidth", _) => one(number(50.0, 5000.0, None)),
@@ -159,7 +202,7 @@ fn schema_for(
         ("weeks", "/analysis/backtest") => one(integer(4, Some(52), Some(52))),
         ("weeks", _) => one(integer(1, Some(26), Some(4))),
         ("week", _) => one(
-            json!({"type": "string", "pattern": "^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", "description": "An ISO week, e.g. 2026-W49 (W53 only in years that have one)"}),
+            json!({"type": "string", "pattern": "^(19[0-9]{2}|[2-9][0-9]{3})-W(0[1-9]|[1-4][0-9]|5[0-3])$", "description": "An ISO week from 1900, e.g. 2026-W49 (W53 only in years that have one)"}),
         ),
         ("space", _) => one(number(10.0, 1000.0, Some(100.0))),
         ("space_bands" | "time_bands", _) => one(integer(1, Some(10), Some(3))),
@@ -167,7 +210,7 @@ fn schema_for(
         ("iterations", _) => one(integer(0, Some(9999), Some(999))),
         ("radius", _) => one(number(25.0, 1000.0, Some(100.0))),
         ("days", _) => one(integer(1, Some(60), Some(14))),
-        ("since", _) => one(datetime()),
+        ("since", _) => one(since()),
         ("from" | "to", _) => one(date()),
         ("period", _) => one(json!({"type": "string", "pattern": "^[A-Za-z0-9-]{1,20}$"})),
         ("layers", _) => Some(list(Layer::NAMES, 0, "Layers to draw, comma-separated")),
@@ -221,10 +264,23 @@ pub fn type_all(doc: &mut Value, settings: &Settings) {
                     {
                         p["description"] = d.clone();
                     }
-                    p["schema"] = schema;
-                    if style.is_some() {
-                        p["style"] = json!("form");
-                        p["explode"] = json!(false);
+                    if name == "bbox" && path == "/analysis/density.png" {
+                        p["required"] = json!(true);
+                    }
+                    match style {
+                        // A JSON value in the parameter (OpenAPI `content`, not `schema`).
+                        Some("json") => {
+                            if let Some(o) = p.as_object_mut() {
+                                o.remove("schema");
+                            }
+                            p["content"] = json!({"application/json": {"schema": schema}});
+                        }
+                        Some(_) => {
+                            p["schema"] = schema;
+                            p["style"] = json!("form");
+                            p["explode"] = json!(false);
+                        }
+                        None => p["schema"] = schema,
                     }
                 }
                 if let Some(o) = p.as_object_mut() {
@@ -251,9 +307,13 @@ mod tests {
             for (method, op) in item.as_object().expect("ops") {
                 for p in op["parameters"].as_array().into_iter().flatten() {
                     if p["in"] == "query" {
-                        let s = &p["schema"];
+                        let s = if p["content"].is_object() {
+                            &p["content"]["application/json"]["schema"]
+                        } else {
+                            &p["schema"]
+                        };
                         assert!(
-                            s["type"].is_string() || s["enum"].is_array(),
+                            s["type"].is_string() || s["enum"].is_array() || s["oneOf"].is_array(),
                             "{method} {path} {}: {s}",
                             p["name"]
                         );
