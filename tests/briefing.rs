@@ -562,7 +562,7 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
             .send()
             .await
             .unwrap(),
-        422,
+        400, // a malformed period in the path, named
     )
     .await;
     assert!(p.to_string().contains("period"), "{p}");

@@ -29,6 +29,10 @@ pub struct AggregateQuery {
     pub category: Option<String>,
     /// Comma-separated statuses (exact precision only).
     pub status: Option<String>,
+    /// The CRS of `bbox`, as for items.
+    #[serde(rename = "bbox-crs")]
+    #[param(rename = "bbox-crs")]
+    pub bbox_crs: Option<String>,
 }
 
 /// Counts of a layer's features per 250 m grid cell or per area, as a GeoJSON
@@ -65,6 +69,7 @@ pub async fn get_aggregate(
     };
     let items = ItemsQuery {
         bbox: q.bbox,
+        bbox_crs: q.bbox_crs,
         datetime: q.datetime,
         category: q.category,
         status: q.status,

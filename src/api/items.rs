@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -15,6 +15,7 @@ use super::extract::{StrictQuery, collection, feature_id};
 use super::format::Format;
 use super::{AppState, GEOJSON, base_url};
 use crate::domain::Layer;
+use crate::domain::crs::Crs;
 use crate::service::visibility::Shown;
 
 pub use crate::index::params::{ItemsRequest, MAX_DISTANCE_M, QueryParams};
@@ -44,6 +45,56 @@ pub struct ItemsQuery {
     pub intersects: Option<String>,
     /// With `intersects`: metres (at most 50 000) around the geometry, e.g. 100 m of a route.
     pub distance: Option<String>,
+    /// The CRS of the answer's coordinates (OGC API – Features Part 2): CRS84 (default) or
+    /// SWEREF 99 TM, `http://www.opengis.net/def/crs/EPSG/0/3006` (northing, easting in metres).
+    pub crs: Option<String>,
+    /// The CRS of `bbox`: CRS84 (default) or SWEREF 99 TM (then
+    /// `min_northing,min_easting,max_northing,max_easting`).
+    #[serde(rename = "bbox-crs")]
+    #[param(rename = "bbox-crs")]
+    pub bbox_crs: Option<String>,
+}
+
+/// Query parameters of `/collections/{collectionId}/items/{featureId}`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemQuery {
+    /// The CRS of the answer's coordinates, as for items.
+    pub crs: Option<String>,
+}
+
+/// The CRS asked by `crs`, CRS84 when absent.
+///
+/// # Errors
+/// 400 naming `crs`.
+pub fn output_crs(crs: Option<&str>) -> Result<Crs, ApiError> {
+    crs.map_or(Ok(Crs::Crs84), |u| {
+        Crs::from_uri(u).map_err(|e| ApiError::bad_param("crs", e))
+    })
+}
+
+/// A feature's JSON in `crs`.
+fn in_crs(shown: &Shown, crs: Crs, today: time::Date) -> Result<String, ApiError> {
+    match crs {
+        Crs::Crs84 => shown.to_json(today).map_err(ApiError::internal),
+        Crs::Sweref99Tm => {
+            let mut v = shown.to_value(today).map_err(ApiError::internal)?;
+            let t = crate::domain::crs::sweref()
+                .ok_or_else(|| ApiError::internal("SWEREF 99 TM is not available"))?;
+            t.geometry_to_sweref(&mut v["geometry"])
+                .map_err(ApiError::internal)?;
+            serde_json::to_string(&v).map_err(ApiError::internal)
+        }
+    }
+}
+
+/// `Content-Crs: <uri>` for a GeoJSON answer in `crs`.
+#[must_use]
+pub fn content_crs(crs: Crs) -> HeaderValue {
+    HeaderValue::from_str(&format!("<{}>", crs.uri())).unwrap_or_else(|_| {
+        HeaderValue::from_static("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>")
+    })
 }
 
 impl ItemsQuery {
@@ -60,6 +111,7 @@ impl ItemsQuery {
             near: self.near.clone(),
             intersects: self.intersects.clone(),
             distance: self.distance.clone(),
+            bbox_crs: self.bbox_crs.clone(),
         }
     }
 
@@ -84,7 +136,7 @@ impl ItemsQuery {
     get,
     path = "/collections/{collectionId}/items",
     tag = "Data",
-    params(("collectionId" = String, Path, description = "incidents, risk_environments, cameras, patrol_routes, walks or areas"), ItemsQuery),
+    params(("collectionId" = String, Path, description = "incidents, risk_environments, cameras, patrol_routes, walks, areas or measures"), ItemsQuery),
     responses(
         (status = 200, description = "A GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", content_type = "application/geo+json"),
         (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
@@ -104,6 +156,11 @@ pub async fn get_items(
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let req = query.parse(layer, state.config.default_limit, state.config.max_limit)?;
+    // The pages draw their map in WGS84; the JSON follows `crs`.
+    let crs = match format {
+        Format::Html => Crs::Crs84,
+        Format::Json => output_crs(query.crs.as_deref())?,
+    };
     let raw_query = uri.query().unwrap_or("").to_owned();
     let result = match state
         .service
@@ -132,8 +189,7 @@ pub async fn get_items(
         if i > 0 {
             body.push(',');
         }
-        let json = f.to_json(now.date()).map_err(ApiError::internal)?;
-        body.push_str(&json);
+        body.push_str(&in_crs(f, crs, now.date())?);
     }
     let _ = write!(
         body,
@@ -173,7 +229,10 @@ pub async fn get_items(
         ));
     }
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON)),
+            (HeaderName::from_static("content-crs"), content_crs(crs)),
+        ],
         body,
     )
         .into_response())
@@ -220,6 +279,7 @@ fn page_query(raw: &str, offset: usize, limit: usize) -> String {
     params(
         ("collectionId" = String, Path, description = "The collection"),
         ("featureId" = String, Path, description = "The feature's UUID"),
+        ItemQuery,
     ),
     responses(
         (status = 200, description = "The feature; ETag holds its version", content_type = "application/geo+json"),
@@ -235,6 +295,7 @@ pub async fn get_item(
     Path((collection_id, fid)): Path<(String, String)>,
     headers: HeaderMap,
     format: Format,
+    StrictQuery(query): StrictQuery<ItemQuery>,
 ) -> Result<Response, ApiError> {
     let layer = collection(&collection_id)?;
     let id = feature_id(layer, &fid)?;
@@ -266,26 +327,52 @@ pub async fn get_item(
             .map_err(ApiError::internal)?;
         return Ok(super::html::feature(layer.title(), layer.as_str(), &value));
     }
-    feature_response(StatusCode::OK, layer, &shown, &base_url(&state, &headers))
+    let crs = output_crs(query.crs.as_deref())?;
+    feature_response_in(
+        StatusCode::OK,
+        layer,
+        &shown,
+        &base_url(&state, &headers),
+        crs,
+    )
 }
 
-/// A feature as a GeoJSON response; an exact one carries its version as ETag.
+/// A feature as a GeoJSON response (CRS84); an exact one carries its version as ETag.
 pub fn feature_response(
     status: StatusCode,
     layer: Layer,
     shown: &Shown,
     base: &str,
 ) -> Result<Response, ApiError> {
-    let mut value = shown
-        .to_value(OffsetDateTime::now_utc().date())
-        .map_err(ApiError::internal)?;
+    feature_response_in(status, layer, shown, base, Crs::Crs84)
+}
+
+/// [`feature_response`] with coordinates in `crs`.
+pub fn feature_response_in(
+    status: StatusCode,
+    layer: Layer,
+    shown: &Shown,
+    base: &str,
+    crs: Crs,
+) -> Result<Response, ApiError> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&in_crs(shown, crs, OffsetDateTime::now_utc().date())?)
+            .map_err(ApiError::internal)?;
     let id = shown.id();
     value["links"] = serde_json::json!([
         {"rel": "self", "type": GEOJSON, "href": format!("{base}/collections/{layer}/items/{id}")},
         {"rel": "collection", "type": "application/json", "href": format!("{base}/collections/{layer}")},
     ]);
     let body = serde_json::to_vec(&value).map_err(ApiError::internal)?;
-    let mut res = (status, [(header::CONTENT_TYPE, GEOJSON.to_owned())], body).into_response();
+    let mut res = (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON)),
+            (HeaderName::from_static("content-crs"), content_crs(crs)),
+        ],
+        body,
+    )
+        .into_response();
     if let Shown::Exact { feature, .. } = shown
         && let Ok(v) = HeaderValue::from_str(&feature.etag())
     {

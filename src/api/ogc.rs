@@ -21,6 +21,7 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 ];
@@ -128,13 +129,14 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
         "title": layer.title(),
         "description": layer.description(),
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": crate::domain::crs::Crs::URIS,
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [bbox], "crs": CRS84}},
         "links": [
             {"rel": "self", "type": "application/json", "href": format!("{base}/collections/{layer}")},
             {"rel": "items", "type": GEOJSON, "title": layer.title(), "href": format!("{base}/collections/{layer}/items")},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/schema", "type": SCHEMA_JSON, "title": "The features' properties (JSON Schema)", "href": format!("{base}/collections/{layer}/schema")},
+            {"rel": "describedby", "type": SCHEMA_JSON, "title": "The features' properties (JSON Schema)", "href": format!("{base}/collections/{layer}/schema")},
         ],
         "geometryTypes": layer.allowed_geometries().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "numberOfFeatures": visible,

@@ -4,8 +4,9 @@
 
 use super::Page;
 use super::query::{Filters, Spatial};
+use crate::domain::crs::{Crs, SWEREF_EASTING, SWEREF_NORTHING};
 use crate::domain::time::parse_datetime;
-use crate::domain::{Bbox, Layer, ValidationErrors};
+use crate::domain::{Layer, ValidationErrors};
 
 /// Longest radius for `near` and `distance`, in metres.
 pub const MAX_DISTANCE_M: f64 = 50_000.0;
@@ -31,6 +32,8 @@ pub struct QueryParams {
     pub intersects: Option<String>,
     /// Metres around `intersects`.
     pub distance: Option<String>,
+    /// The CRS of `bbox` (OGC API – Features Part 2), a CRS URI.
+    pub bbox_crs: Option<String>,
 }
 
 fn bad(name: &str, message: impl Into<String>) -> ValidationErrors {
@@ -140,9 +143,18 @@ impl QueryParams {
                 "goes with intersects (use near=lon,lat,metres around a point)",
             ));
         }
+        let bbox_crs = match &self.bbox_crs {
+            None => Crs::Crs84,
+            Some(_) if self.bbox.is_none() => {
+                return Err(bad("bbox-crs", "goes with bbox (it says the box's CRS)"));
+            }
+            Some(u) => Crs::from_uri(u).map_err(|e| bad("bbox-crs", e))?,
+        };
         Ok(if let Some(b) = &self.bbox {
-            let b: Bbox = b.parse().map_err(ValidationErrors::from)?;
-            Spatial::Bbox(b)
+            match bbox_crs {
+                Crs::Crs84 => Spatial::Bbox(b.parse().map_err(ValidationErrors::from)?),
+                Crs::Sweref99Tm => sweref_box(b)?,
+            }
         } else if let Some(n) = &self.near {
             let parts: Vec<&str> = n.split(',').collect();
             let [lon, lat, m] = parts[..] else {
@@ -237,6 +249,46 @@ impl QueryParams {
         };
         Ok(Page { offset, limit })
     }
+}
+
+/// A `bbox` in SWEREF 99 TM, in EPSG's axis order: `min_northing,min_easting,max_northing,
+/// max_easting` (metres), as the WGS84 region it covers.
+fn sweref_box(b: &str) -> Result<Spatial, ValidationErrors> {
+    let help = "write min_northing,min_easting,max_northing,max_easting in metres (EPSG:3006 axis order), e.g. 6570000,660000,6590000,680000";
+    let parts: Vec<&str> = b.split(',').collect();
+    let [a, c, d, e] = parts[..] else {
+        return Err(bad("bbox", format!("'{b}': {help}")));
+    };
+    let (min_n, min_e, max_n, max_e) = (
+        number("bbox", a)?,
+        number("bbox", c)?,
+        number("bbox", d)?,
+        number("bbox", e)?,
+    );
+    let within = |v: f64, (lo, hi): (f64, f64)| (lo..=hi).contains(&v);
+    if !(within(min_e, SWEREF_EASTING)
+        && within(max_e, SWEREF_EASTING)
+        && within(min_n, SWEREF_NORTHING)
+        && within(max_n, SWEREF_NORTHING))
+    {
+        return Err(bad(
+            "bbox",
+            format!(
+                "'{b}' is outside Sweden's SWEREF 99 TM (northing 6 000 000–7 800 000, easting 100 000–1 200 000); {help}"
+            ),
+        ));
+    }
+    if min_n > max_n || min_e > max_e {
+        return Err(bad(
+            "bbox",
+            format!("'{b}': the first corner must be south-west of the second; {help}"),
+        ));
+    }
+    let polygon = crate::domain::crs::sweref()
+        .ok_or_else(|| bad("bbox-crs", "SWEREF 99 TM is not available"))?
+        .box_to_wgs84(min_n, min_e, max_n, max_e)
+        .map_err(|e| bad("bbox", e.to_string()))?;
+    Ok(Spatial::Intersects(geo::Geometry::Polygon(polygon)))
 }
 
 /// Reads any GeoJSON geometry with WGS84 positions (for `intersects`).

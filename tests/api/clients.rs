@@ -2,7 +2,7 @@
 //! Python GIS world) reads what each role may, and schemathesis fuzzes the OpenAPI 3.1
 //! document with every check on (`tests/clients/`: the pinned requirements, the fuzzer's
 //! config and the rules between parameters no schema can state). scripts/test installs them
-//! into `target/pyenv` and sets `LAGESBILD_PYENV`.
+//! into `target/pyenv` and sets `TEST_PYENV`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,14 +11,14 @@ use crate::common::{TestApp, fresh_sqlite, token_for};
 
 /// The virtual environment with the clients, or `None` outside CI when it is missing.
 fn pyenv() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("LAGESBILD_PYENV") {
+    if let Ok(p) = std::env::var("TEST_PYENV") {
         return Some(PathBuf::from(p));
     }
     assert!(
         std::env::var("CI").is_err(),
-        "LAGESBILD_PYENV is not set under CI; scripts/test installs the Python clients"
+        "TEST_PYENV is not set under CI; scripts/test installs the Python clients"
     );
-    eprintln!("LAGESBILD_PYENV not set: skipping the Python client tests");
+    eprintln!("TEST_PYENV not set: skipping the Python client tests");
     None
 }
 
@@ -65,7 +65,7 @@ async fn schemathesis_finds_no_failure_with_every_check() {
     let work = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env.join("bin/schemathesis"));
     cmd.current_dir(work.path())
-        .env("LAGESBILD_CLIENTS", clients_dir())
+        .env("TEST_CLIENTS_DIR", clients_dir())
         .env("NO_COLOR", "1")
         .arg("--config-file")
         .arg(clients_dir().join("schemathesis.toml"))

@@ -9,6 +9,7 @@ mod agenda;
 mod analysis;
 mod bad_input;
 mod clients;
+mod crs;
 mod discovery;
 mod gis_client;
 mod measures;

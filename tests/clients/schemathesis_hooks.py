@@ -75,7 +75,13 @@ def _repair(path, query):
     if query.get("by") == "area":
         query.pop("bbox", None)
         query.pop("area", None)
-    if "bbox" in query:
+    if "bbox-crs" in query and "bbox" not in query:
+        del query["bbox-crs"]
+    if "bbox" in query and str(query.get("bbox-crs", "")).endswith("/EPSG/0/3006"):
+        # A SWEREF 99 TM box (northing, easting in metres): the box's values are the WGS84
+        # schema's, so give one in Sweden (Södertälje–Botkyrka).
+        query["bbox"] = "6560000,650000,6580000,670000"
+    elif "bbox" in query:
         query["bbox"] = _box(query["bbox"])
     if "datetime" in query:
         query["datetime"] = _interval(query["datetime"])

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use crate::config::Settings;
 use crate::domain::Layer;
+use crate::domain::crs::Crs;
 use crate::domain::geometry::GeometryKind;
 use crate::domain::incident::IncidentCategory;
 use crate::index::params::MAX_DISTANCE_M;
@@ -116,6 +117,12 @@ fn schema_for(
             )
         }
         ("bbox", _) => Some(bbox()),
+        ("crs", _) => one(
+            json!({"type": "string", "enum": Crs::URIS, "default": crate::domain::crs::CRS84_URI, "description": "The CRS of the answer's coordinates: CRS84 (longitude, latitude) or SWEREF 99 TM (EPSG:3006: northing, easting in metres, as EPSG orders them); Content-Crs says which"}),
+        ),
+        ("bbox-crs", _) => one(
+            json!({"type": "string", "enum": Crs::URIS, "default": crate::domain::crs::CRS84_URI, "description": "The CRS of bbox; with SWEREF 99 TM the box is min_northing,min_easting,max_northing,max_easting in metres (only with bbox)"}),
+        ),
         ("datetime", _) => one(datetime()),
         ("category", "/analysis/near-repeat-zones") => Some(list(
             IncidentCategory::NAMES,
