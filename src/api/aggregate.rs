@@ -114,7 +114,13 @@ pub async fn get_aggregate(
         "suppression": agg.suppressing.then_some(SUPPRESSION_RULE),
     });
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON)),
+            (
+                super::items::CONTENT_CRS,
+                super::items::content_crs(crate::domain::crs::Crs::Crs84),
+            ),
+        ],
         body.to_string(),
     )
         .into_response())

@@ -13,6 +13,9 @@ use super::extract::StrictQuery;
 use crate::domain::time::parse_datetime;
 use crate::store::audit::AuditFilter;
 
+/// Most audit records in one answer.
+pub const MAX_AUDIT_LIMIT: i64 = 10_000;
+
 /// Query parameters of `/audit`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -57,8 +60,10 @@ pub async fn get_audit(
         Some(l) => l
             .parse::<i64>()
             .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| ApiError::bad_param("limit", format!("'{l}': give 1 to 10000")))?,
+            .filter(|n| (1..=MAX_AUDIT_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_param("limit", format!("'{l}': give 1 to {MAX_AUDIT_LIMIT}"))
+            })?,
     };
     let filter = AuditFilter {
         since,

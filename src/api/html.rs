@@ -254,6 +254,11 @@ pub fn collection(c: &Value) -> Response {
     )
 }
 
+/// The first eight characters of an id, enough to tell features apart on a page.
+fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
 /// A property's value as text: labels for coded values, lists joined, objects as JSON.
 fn show(v: &Value) -> String {
     match v {
@@ -277,9 +282,9 @@ fn map_block(features: &Value) -> String {
 }
 
 /// One page of items: the map, a table with one column per property, and paging links.
-/// `json_href` is the same request as JSON; `links` the page's `next`/`prev` links.
+/// `offset` is the page's first feature; `json_href` the same request as JSON.
 #[must_use]
-pub fn items(layer_title: &str, layer: &str, fc: &Value, json_href: &str) -> Response {
+pub fn items(layer_title: &str, layer: &str, fc: &Value, offset: u64, json_href: &str) -> Response {
     let features = fc["features"].as_array().cloned().unwrap_or_default();
     let columns: Vec<String> = features
         .first()
@@ -289,16 +294,6 @@ pub fn items(layer_title: &str, layer: &str, fc: &Value, json_href: &str) -> Res
     let matched = fc["numberMatched"].as_u64().unwrap_or(0);
     let returned = fc["numberReturned"].as_u64().unwrap_or(0);
     let mut body = String::new();
-    let offset = fc["links"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|l| l["rel"] == "self")
-        .and_then(|l| l["href"].as_str())
-        .and_then(|h| h.split("offset=").nth(1))
-        .and_then(|o| o.split('&').next())
-        .and_then(|o| o.parse::<u64>().ok())
-        .unwrap_or(0);
     if features.is_empty() {
         let _ = write!(body, "<p>{}</p>", words::NONE);
     } else {
@@ -352,7 +347,7 @@ pub fn items(layer_title: &str, layer: &str, fc: &Value, json_href: &str) -> Res
                 "<tr><td><a href=\"/collections/{layer}/items/{id}?f=html\">{short}</a></td>",
                 layer = esc(layer),
                 id = esc(id),
-                short = esc(id.get(..8).unwrap_or(id))
+                short = esc(short_id(id))
             );
             for c in &columns {
                 let _ = write!(body, "<td>{}</td>", esc(&show(&f["properties"][c])));
@@ -393,7 +388,7 @@ pub fn feature(layer_title: &str, layer: &str, f: &Value) -> Response {
     body.push_str(&map_block(&Value::Array(vec![f.clone()])));
     let _ = write!(body, "<table class=\"props\">{rows}</table>");
     page(
-        &format!("{layer_title} {}", id.get(..8).unwrap_or(id)),
+        &format!("{layer_title} {}", short_id(id)),
         &[
             home(),
             collections_crumb(),

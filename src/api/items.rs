@@ -89,6 +89,9 @@ fn in_crs(shown: &Shown, crs: Crs, today: time::Date) -> Result<String, ApiError
     }
 }
 
+/// The `Content-Crs` header (OGC API – Features Part 2).
+pub const CONTENT_CRS: HeaderName = HeaderName::from_static("content-crs");
+
 /// `Content-Crs: <uri>` for a GeoJSON answer in `crs`.
 #[must_use]
 pub fn content_crs(crs: Crs) -> HeaderValue {
@@ -217,21 +220,23 @@ pub async fn get_items(
     body.push_str("]}");
     if format == Format::Html {
         let fc: serde_json::Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
+        // The alternative asks for JSON by name: a browser's Accept would get this page again.
         let json_href = format!(
-            "/collections/{layer}/items?{}",
+            "/collections/{layer}/items?{}&f=json",
             page_query(&raw_query, req.page.offset, req.page.limit)
         );
         return Ok(super::html::items(
             layer.title(),
             layer.as_str(),
             &fc,
+            req.page.offset as u64,
             &json_href,
         ));
     }
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON)),
-            (HeaderName::from_static("content-crs"), content_crs(crs)),
+            (CONTENT_CRS, content_crs(crs)),
         ],
         body,
     )
@@ -368,7 +373,7 @@ pub fn feature_response_in(
         status,
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON)),
-            (HeaderName::from_static("content-crs"), content_crs(crs)),
+            (CONTENT_CRS, content_crs(crs)),
         ],
         body,
     )

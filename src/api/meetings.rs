@@ -96,10 +96,11 @@ pub async fn list(
     StrictQuery(q): StrictQuery<MeetingsQuery>,
 ) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
+    let max = crate::service::meetings::MAX_MEETINGS;
+    if !(1..=max).contains(&limit) {
         return Err(ApiError::bad_param(
             "limit",
-            format!("is {limit}; give a whole number from 1 to 1000"),
+            format!("is {limit}; give a whole number from 1 to {max}"),
         ));
     }
     match state.service.meetings(&caller.viewer, limit).await {

@@ -184,7 +184,7 @@ pub fn router(state: AppState) -> Router {
 /// headers the API uses, `ETag`, `Location` and `Content-Crs` readable, no credentials (a page
 /// elsewhere uses an API token, never the session cookie).
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
-    use axum::http::{HeaderName, Method};
+    use axum::http::Method;
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let list: Vec<axum::http::HeaderValue> = origins
         .iter()
@@ -207,11 +207,7 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
             header::IF_NONE_MATCH,
             header::ACCEPT,
         ])
-        .expose_headers([
-            header::ETAG,
-            header::LOCATION,
-            HeaderName::from_static("content-crs"),
-        ])
+        .expose_headers([header::ETAG, header::LOCATION, items::CONTENT_CRS])
         .max_age(Duration::from_secs(3600))
 }
 

@@ -189,7 +189,11 @@ pub async fn collections(
         json!({"rel": "self", "type": "application/json", "href": format!("{base}/collections")}),
     ];
     links.extend(counts_only.iter().map(|c| {
-        json!({"rel": "related", "type": GEOJSON, "title": format!("{} (endast antal)", c["title"].as_str().unwrap_or_default()), "href": c["href"]})
+        json!({"rel": "related", "type": GEOJSON, "title": format!(
+            "{} ({})",
+            c["title"].as_str().unwrap_or_default(),
+            crate::labels::value_label("aggregate").to_lowercase()
+        ), "href": c["href"]})
     }));
     let doc = json!({
         "collections": list,

@@ -198,7 +198,7 @@ fn type_path_params(doc: &mut Value) {
                         p["schema"] = json!({"type": "string", "format": "uuid"});
                     }
                     Some("period") => {
-                        p["schema"] = json!({"type": "string", "pattern": "^[A-Za-z0-9-]{1,20}$"});
+                        p["schema"] = json!({"type": "string", "pattern": crate::service::reports::PERIOD_PATTERN});
                     }
                     Some("file") => {
                         p["schema"] =
@@ -320,7 +320,7 @@ fn specialise(op: &mut Value, method: &str, path: &str, layer: Layer, settings: 
                     "type": "object",
                     "description": "A JSON Merge Patch (RFC 7396) of the feature: members to change, null to remove an optional one",
                     "properties": {
-                        "geometry": geometry_write_schema_or_null(layer, max),
+                        "geometry": crate::domain::schema::geometry_write_schema(layer.allowed_geometries(), max),
                         "properties": patch_properties(layer, max),
                     },
                     "additionalProperties": false,
@@ -366,10 +366,6 @@ fn patch_properties(layer: Layer, max: usize) -> Value {
     p
 }
 
-fn geometry_write_schema_or_null(layer: Layer, max: usize) -> Value {
-    crate::domain::schema::geometry_write_schema(layer.allowed_geometries(), max)
-}
-
 fn set_request(op: &mut Value, media: &str, schema: Value) {
     op["requestBody"] = json!({"required": true, "content": {media: {"schema": schema}}});
 }
@@ -393,9 +389,6 @@ fn complete_statuses(doc: &mut Value) {
         };
         for (method, op) in ops.iter_mut() {
             let public = op["security"] == json!([{}]);
-            let has_query = op["parameters"]
-                .as_array()
-                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
             let has_path_param = path.contains('{');
             let has_body = op.get("requestBody").is_some();
             let mut add: Vec<(&str, &str)> = vec![
@@ -447,7 +440,6 @@ fn complete_statuses(doc: &mut Value) {
                 ));
                 add.push(("428", "If-Match is missing (or *): send the ETag you read"));
             }
-            let _ = has_query;
             let html_page = method == "get" && super::format::has_html(path);
             let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                 continue;

@@ -132,9 +132,9 @@ pub fn geometry_schema(kinds: &[GeometryKind]) -> Value {
     g
 }
 
-/// The layer's own fields, from the Rust type's schema with references inlined.
-fn own_properties(layer: Layer) -> Map<String, Value> {
-    let schema = match layer {
+/// The schema of the layer's own properties type (`Incident`, `Camera`, …), references inlined.
+fn own_schema(layer: Layer) -> Value {
+    match layer {
         Layer::Incidents => inlined::<Incident>(),
         Layer::RiskEnvironments => inlined::<RiskEnvironment>(),
         Layer::Cameras => inlined::<Camera>(),
@@ -142,7 +142,12 @@ fn own_properties(layer: Layer) -> Map<String, Value> {
         Layer::Walks => inlined::<Walk>(),
         Layer::Areas => inlined::<Area>(),
         Layer::Measures => inlined::<Measure>(),
-    };
+    }
+}
+
+/// The layer's own fields, from the Rust type's schema with references inlined.
+fn own_properties(layer: Layer) -> Map<String, Value> {
+    let schema = own_schema(layer);
     let mut props = match schema.get("properties") {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),
@@ -294,15 +299,7 @@ pub fn geometry_write_schema(kinds: &[GeometryKind], max_positions: usize) -> Va
 /// ignored; they are left out here, as a client need not send them.)
 #[must_use]
 pub fn feature_write_schema(layer: Layer, max_positions: usize) -> Value {
-    let own = match layer {
-        Layer::Incidents => inlined::<Incident>(),
-        Layer::RiskEnvironments => inlined::<RiskEnvironment>(),
-        Layer::Cameras => inlined::<Camera>(),
-        Layer::PatrolRoutes => inlined::<PatrolRoute>(),
-        Layer::Walks => inlined::<Walk>(),
-        Layer::Areas => inlined::<Area>(),
-        Layer::Measures => inlined::<Measure>(),
-    };
+    let own = own_schema(layer);
     let mut props = match own.get("properties") {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),

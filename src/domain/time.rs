@@ -120,7 +120,10 @@ pub fn week_label(week_start: i64) -> String {
     )
 }
 
-/// The Monday of an ISO week written `2026-W49`.
+/// The first year an ISO week may name (the agenda and the analyses read no earlier data).
+pub const FIRST_WEEK_YEAR: i32 = 1900;
+
+/// The Monday of an ISO week written `2026-W49`, from [`FIRST_WEEK_YEAR`].
 ///
 /// # Errors
 /// A message saying what is wrong with the text.
@@ -134,7 +137,7 @@ pub fn parse_iso_week(s: &str) -> Result<time::Date, String> {
         return Err(bad());
     }
     let (y, w): (i32, u8) = (y.parse().map_err(|_| bad())?, w.parse().map_err(|_| bad())?);
-    if y < 1900 {
+    if y < FIRST_WEEK_YEAR {
         return Err(format!(
             "'{s}': weeks before 1900 hold no incidents; write e.g. 2026-W49"
         ));

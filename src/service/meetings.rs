@@ -12,6 +12,9 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+/// Most meetings' records in one answer.
+pub const MAX_MEETINGS: i64 = 1000;
+
 use super::{Service, ServiceError};
 use crate::domain::access::{Precision, Scope, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
@@ -198,7 +201,7 @@ impl Service {
     ) -> Result<Vec<Meeting>, ServiceError> {
         Self::may_read_meetings(viewer)?;
         self.store()
-            .meetings(limit.clamp(1, 1000))
+            .meetings(limit.clamp(1, MAX_MEETINGS))
             .await?
             .iter()
             .map(to_meeting)

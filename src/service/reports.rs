@@ -66,6 +66,9 @@ pub struct ReportText {
     pub version: i64,
 }
 
+/// A report period as a JSON Schema pattern: what [`check_period`] accepts.
+pub const PERIOD_PATTERN: &str = "^[A-Za-z0-9-]{1,20}$";
+
 /// Checks a period's name: 1–20 letters, digits and hyphens (`2026`, `2026-H2`).
 ///
 /// # Errors

@@ -289,6 +289,16 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                     !html.contains(&format!("<th>{label}</th>")),
                     "{ctx}: {hidden} on the page"
                 );
+                assert!(
+                    !html.contains(&format!("\"{hidden}\":")),
+                    "{ctx}: {hidden} in the page's map data"
+                );
+            }
+            if html_status == 200 && !visible.is_empty() {
+                assert!(
+                    html.contains("<tbody><tr>"),
+                    "{ctx}: the page lists the features"
+                );
             }
             // Items: the whole layer in one page.
             let r = client

@@ -66,13 +66,23 @@ async fn coordinates_and_boxes_in_sweref_99_tm() {
         .map(|f| f["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(got, expected);
-    // The counts take the same box.
-    let (status, _) = app
+    // The counts take the same box: every counted incident is one of the box's.
+    let (status, counts) = app
         .get_json(&format!(
             "/collections/incidents/aggregate?bbox={min_n},{min_e},{max_n},{max_e}&bbox-crs={EPSG_3006_URI}"
         ))
         .await;
     assert_eq!(status, 200);
+    let counted: u64 = counts["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["count"].as_u64().unwrap())
+        .sum();
+    assert!(
+        counted > 0 && counted <= expected.len() as u64 + 200,
+        "{counted}"
+    );
 
     // One feature, in either CRS.
     let id = wgs[0]["id"].as_str().unwrap();

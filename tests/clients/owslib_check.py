@@ -37,7 +37,8 @@ for layer in layers:
         check(one["id"] == items["features"][0]["id"], f"{layer}: one feature by id")
 if role == "admin":
     box = api.collection_items("incidents", bbox=[17.835, 59.232, 17.855, 59.245], limit=1000)
-    inside = all(17.835 <= f["geometry"]["coordinates"][0] <= 17.855 for f in box["features"])
+    inside = all(17.835 <= f["geometry"]["coordinates"][0] <= 17.855
+                 and 59.232 <= f["geometry"]["coordinates"][1] <= 59.245 for f in box["features"])
     check(inside and box["numberMatched"] > 0, f"a bbox query: {box['numberMatched']} incidents in Alby")
 if role == "night_walker":
     check("incidents" not in layers, "a count-only layer is not offered as features")

@@ -77,12 +77,18 @@ def _repair(path, query):
         query.pop("area", None)
     if "bbox-crs" in query and "bbox" not in query:
         del query["bbox-crs"]
-    if "bbox" in query and str(query.get("bbox-crs", "")).endswith("/EPSG/0/3006"):
-        # A SWEREF 99 TM box (northing, easting in metres): the box's values are the WGS84
-        # schema's, so give one in Sweden (Södertälje–Botkyrka).
-        query["bbox"] = "6560000,650000,6580000,670000"
-    elif "bbox" in query:
-        query["bbox"] = _box(query["bbox"])
+    if "bbox" in query:
+        nums = _numbers(query["bbox"])
+        sweref = nums and len(nums) == 4 and all(isinstance(n, (int, float)) for n in nums) and abs(nums[0]) > 1000
+        if sweref:
+            # A SWEREF 99 TM box (northing, easting in metres): bbox-crs says so.
+            n1, e1, n2, e2 = nums
+            box = [min(n1, n2), min(e1, e2), max(n1, n2), max(e1, e2)]
+            query["bbox-crs"] = "http://www.opengis.net/def/crs/EPSG/0/3006"
+            query["bbox"] = ",".join(repr(v) for v in box) if isinstance(query["bbox"], str) else box
+        else:
+            query.pop("bbox-crs", None)
+            query["bbox"] = _box(query["bbox"])
     if "datetime" in query:
         query["datetime"] = _interval(query["datetime"])
     if "since" in query:

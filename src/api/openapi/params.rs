@@ -76,6 +76,25 @@ fn instant() -> String {
     )
 }
 
+/// `bbox` where `bbox-crs` is offered: the CRS84 form or the SWEREF 99 TM one (northing,
+/// easting in metres, in Sweden), which `bbox-crs` names.
+fn bbox_either_crs() -> (Value, Option<&'static str>) {
+    use crate::domain::crs::{SWEREF_EASTING as E, SWEREF_NORTHING as N};
+    let (mut crs84, style) = bbox();
+    let n = json!({"type": "number", "minimum": N.0, "maximum": N.1});
+    let e = json!({"type": "number", "minimum": E.0, "maximum": E.1});
+    let sweref = json!({"prefixItems": [n, e, n, e]});
+    let lonlat = json!({"prefixItems": crs84["prefixItems"].take()});
+    if let Some(o) = crs84.as_object_mut() {
+        o.remove("prefixItems");
+    }
+    crs84["oneOf"] = json!([lonlat, sweref]);
+    crs84["description"] = json!(
+        "min_lon,min_lat,max_lon,max_lat in WGS84 degrees; or, with bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3006, min_northing,min_easting,max_northing,max_easting in metres. The first corner not east or north of the second"
+    );
+    (crs84, style)
+}
+
 fn datetime() -> Value {
     let one = format!("({}|{DAY})", instant());
     let end = format!("({one}|\\.\\.)");
@@ -116,6 +135,9 @@ fn schema_for(
                 json!({"type": "string", "enum": values, "description": "json (or geojson) or html; without it, browsers get HTML where there is a page"}),
             )
         }
+        ("bbox", p) if p.ends_with("/items") || p.ends_with("/aggregate") => {
+            Some(bbox_either_crs())
+        }
         ("bbox", _) => Some(bbox()),
         ("crs", _) => one(
             json!({"type": "string", "enum": Crs::URIS, "default": crate::domain::crs::CRS84_URI, "description": "The CRS of the answer's coordinates: CRS84 (longitude, latitude) or SWEREF 99 TM (EPSG:3006: northing, easting in metres, as EPSG orders them); Content-Crs says which"}),
@@ -149,8 +171,16 @@ fn schema_for(
             "type": "integer", "minimum": 1, "default": settings.default_limit,
             "description": format!("Page size; above {} the maximum is used (not an error)", settings.max_limit),
         })),
-        ("limit", "/audit") => one(integer(1, Some(10_000), Some(100))),
-        ("limit", "/meetings") => one(integer(1, Some(1000), Some(50))),
+        ("limit", "/audit") => one(integer(
+            1,
+            Some(super::super::audit::MAX_AUDIT_LIMIT),
+            Some(100),
+        )),
+        ("limit", "/meetings") => one(integer(
+            1,
+            Some(crate::service::meetings::MAX_MEETINGS),
+            Some(50),
+        )),
         ("offset", _) => one(integer(0, Some(100_000_000), Some(0))),
         ("near", _) => Some((
             json!({
@@ -219,7 +249,9 @@ fn schema_for(
         ("days", _) => one(integer(1, Some(60), Some(14))),
         ("since", _) => one(since()),
         ("from" | "to", _) => one(date()),
-        ("period", _) => one(json!({"type": "string", "pattern": "^[A-Za-z0-9-]{1,20}$"})),
+        ("period", _) => {
+            one(json!({"type": "string", "pattern": crate::service::reports::PERIOD_PATTERN}))
+        }
         ("layers", _) => Some(list(Layer::NAMES, 0, "Layers to draw, comma-separated")),
         ("pack", _) => Some((
             json!({"type": "array", "minItems": 1, "maxItems": 30, "items": {"type": "string", "minLength": 1}, "description": "Area names, one page each (PDF only; not with area or bbox)"}),
@@ -294,11 +326,6 @@ pub fn type_all(doc: &mut Value, settings: &Settings) {
                     o.remove("x-lagesbild-layer");
                 }
             }
-            for p in ps.iter_mut() {
-                if let Some(o) = p.as_object_mut() {
-                    o.remove("x-lagesbild-layer");
-                }
-            }
         }
     }
 }
@@ -327,6 +354,46 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The patterns say what the parsers say: checked with a JSON Schema validator against
+    /// the parsers on the edges.
+    #[test]
+    fn patterns_agree_with_the_parsers() {
+        let s = Settings::default();
+        let check = |name: &str, path: &str, value: &str| {
+            let (schema, _) = schema_for(name, path, None, &s).expect("a schema");
+            jsonschema::is_valid(&schema, &json!(value))
+        };
+        // (W53 in a year without one matches the pattern and is refused: a rule of the
+        // calendar, said in the description.)
+        for week in ["1899-W01", "1900-W01", "2026-W49", "2026-W54", "2020-W53"] {
+            let parsed = crate::domain::time::parse_iso_week(week).is_ok();
+            assert_eq!(check("week", "/meetings/agenda", week), parsed, "{week}");
+        }
+        for dt in [
+            "2026-11-23T08:00:00Z",
+            "2026-11-23",
+            "2026-11-23/..",
+            "../2026-11-23T08:00:00+01:00",
+            "/2026-11-23",
+            "..",
+            "/",
+            "2026-13-01",
+            "2026-02-30",
+            "yesterday",
+        ] {
+            let parsed = crate::domain::time::parse_datetime(dt).is_ok();
+            assert_eq!(
+                check("datetime", "/collections/incidents/items", dt),
+                parsed,
+                "{dt}"
+            );
+        }
+        for p in ["2026", "2026-H2", "", "x".repeat(21).as_str(), "20 26"] {
+            let parsed = crate::service::reports::check_period(p).is_ok();
+            assert_eq!(check("period", "/x", p), parsed, "{p:?}");
         }
     }
 
