@@ -12,7 +12,7 @@ use serde_json::Value;
 use time::macros::datetime;
 use uuid::Uuid;
 
-use super::common::{TestApp, client_with_token, fresh_sqlite, token_for};
+use super::common::{TestApp, client_with_token, fresh_sqlite, get_value, token_for};
 use super::{fixture, organisation_of, roles, viewer_of};
 
 const COARSE_KEYS: &[&str] = &["category", "week", "area", "precision", "cell_m"];
@@ -327,17 +327,14 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                         "{ctx}: the items are exactly the visible ones"
                     );
                     // In SWEREF 99 TM (Part 2) the same features, no more.
-                    let sw: Value = client
-                        .get(app.url(&format!(
+                    let sw = get_value(
+                        &client,
+                        &app.url(&format!(
                             "/collections/{layer}/items?limit=10000&crs={}",
                             lagesbild::domain::crs::EPSG_3006_URI
-                        )))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                        )),
+                    )
+                    .await;
                     let sw_ids: BTreeSet<String> = sw["features"]
                         .as_array()
                         .unwrap()
@@ -347,14 +344,8 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                     let ids: BTreeSet<String> = visible.iter().map(Uuid::to_string).collect();
                     assert_eq!(sw_ids, ids, "{ctx}: crs=EPSG:3006");
                     // The schema names exactly the properties the role receives.
-                    let schema: Value = client
-                        .get(app.url(&format!("/collections/{layer}/schema")))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let schema =
+                        get_value(&client, &app.url(&format!("/collections/{layer}/schema"))).await;
                     let named: BTreeSet<&str> = schema["properties"]["properties"]["required"]
                         .as_array()
                         .unwrap()

@@ -1,6 +1,6 @@
 //! Landing page, conformance, API document, collections, and the honest 404/405.
 
-use crate::common::{TestApp, assert_problem, fresh_sqlite};
+use crate::common::{TestApp, assert_problem, fetch, fresh_sqlite};
 
 #[tokio::test]
 async fn landing_page_links_what_gis_clients_need_and_browsers_get_the_page() {
@@ -200,21 +200,6 @@ async fn unknown_paths_and_methods_get_problem_bodies() {
     app.stop().await;
 }
 
-async fn fetch(client: &reqwest::Client, url: &str, accept: Option<&str>) -> (u16, String, String) {
-    let mut req = client.get(url);
-    if let Some(a) = accept {
-        req = req.header("accept", a);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let ct = r
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, ct, r.text().await.unwrap())
-}
-
 /// Issue 13, defect 7: one rule for `f` on every path — json (or geojson) and html, 400 for
 /// anything else, and html only where there is a page.
 #[tokio::test]
@@ -367,6 +352,11 @@ async fn html_pages_follow_the_grants_and_escape_text() {
         "coarse page"
     );
     assert!(page.contains("Visar 1–20 av"), "says how much it shows");
+    // Its JSON alternative asks for JSON by name (a browser would get the page again).
+    assert!(
+        page.contains("href=\"/collections/incidents/items?limit=20&amp;offset=0&amp;f=json\""),
+        "{page}"
+    );
     // A count-only role is refused the page as it is the JSON.
     let walker = crate::common::client_with_token(
         &crate::common::token_for(&app.service, "h-walker", "night_walker", "Nattvandrarna").await,

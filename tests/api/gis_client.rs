@@ -39,22 +39,19 @@ async fn gdal_reads_every_layer_through_paging_and_filters_by_bbox() {
             .get_json(&format!("/collections/{layer}/items?limit=1"))
             .await;
         let out = db.dir.path().join(format!("{layer}.geojson"));
-        let (source, out_arg) = (source.clone(), out.to_str().unwrap().to_owned());
-        let auth = format!("Authorization: Bearer {}", app.admin_token);
-        let status = tokio::task::spawn_blocking(move || {
-            Command::new(ogr2ogr)
-                .env("GDAL_HTTP_HEADERS", auth)
-                .args(["-f", "GeoJSON", &out_arg, &source, layer])
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
+        let out_arg = out.to_str().unwrap().to_owned();
+        gdal(
+            ogr2ogr,
+            &app.admin_token,
+            vec![
+                "-f".into(),
+                "GeoJSON".into(),
+                out_arg,
+                source.clone(),
+                layer.into(),
+            ],
+        )
+        .await;
         let fc: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
         assert_eq!(
@@ -69,28 +66,12 @@ async fn gdal_reads_every_layer_through_paging_and_filters_by_bbox() {
         .await;
     let out = db.dir.path().join("alby.geojson");
     let out_arg = out.to_str().unwrap().to_owned();
-    let auth = format!("Authorization: Bearer {}", app.admin_token);
-    let o = tokio::task::spawn_blocking(move || {
-        Command::new(ogr2ogr)
-            .env("GDAL_HTTP_HEADERS", auth)
-            .args([
-                "-f",
-                "GeoJSON",
-                "-spat",
-                "17.835",
-                "59.232",
-                "17.855",
-                "59.245",
-                &out_arg,
-                &source,
-                "incidents",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args = [
+        "-f", "GeoJSON", "-spat", "17.835", "59.232", "17.855", "59.245",
+    ];
+    let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    args.extend([out_arg, source, "incidents".to_owned()]);
+    gdal(ogr2ogr, &app.admin_token, args).await;
     let fc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{TestApp, client_with_token, fresh_sqlite, token_for};
+use crate::common::{TestApp, client_with_token, fetch, fresh_sqlite, token_for};
 
 const LAYERS: &[&str] = &[
     "incidents",
@@ -17,14 +17,8 @@ const LAYERS: &[&str] = &[
 ];
 
 async fn json(client: &reqwest::Client, url: &str) -> (u16, String, serde_json::Value) {
-    let r = client.get(url).send().await.unwrap();
-    let status = r.status().as_u16();
-    let ct = r
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, ct, r.json().await.unwrap())
+    let (status, ct, body) = fetch(client, url, None).await;
+    (status, ct, serde_json::from_str(&body).unwrap())
 }
 
 #[tokio::test]

@@ -285,6 +285,27 @@ pub async fn send_patch(
 }
 
 /// GETs `url` with `client` and reads the JSON body.
+/// GET `url` (with `accept`, if given): status, content type and body text.
+pub async fn fetch(
+    client: &reqwest::Client,
+    url: &str,
+    accept: Option<&str>,
+) -> (u16, String, String) {
+    let mut req = client.get(url);
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().expect("ascii").to_owned())
+        .unwrap_or_default();
+    (status, ct, r.text().await.expect("body"))
+}
+
+/// GET `url` and read the JSON body.
 pub async fn get_value(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client
         .get(url)
