@@ -53,6 +53,78 @@ pub struct ItemsQuery {
     #[serde(rename = "bbox-crs")]
     #[param(rename = "bbox-crs")]
     pub bbox_crs: Option<String>,
+    /// Comma-separated property names: only these in each feature's `properties` (OGC API –
+    /// Features Part 3); names the role does not see are refused like unknown ones.
+    pub properties: Option<String>,
+    /// `true`: features without their geometry (`null`), e.g. for a table.
+    #[serde(rename = "skipGeometry")]
+    #[param(rename = "skipGeometry")]
+    pub skip_geometry: Option<String>,
+}
+
+/// What of each feature a request keeps (`properties`, `skipGeometry`).
+#[derive(Debug, Default)]
+struct Select {
+    properties: Option<Vec<String>>,
+    skip_geometry: bool,
+}
+
+impl Select {
+    /// Reads the two parameters; `visible` are the property names the caller receives.
+    fn read(q: &ItemsQuery, visible: &[String]) -> Result<Self, ApiError> {
+        let skip_geometry = match q.skip_geometry.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ApiError::bad_param(
+                    "skipGeometry",
+                    format!("is '{other}'; write true or false"),
+                ));
+            }
+        };
+        let properties = match &q.properties {
+            None => None,
+            Some(list) => {
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(unknown) = names.iter().find(|n| !visible.contains(n)) {
+                    return Err(ApiError::bad_param(
+                        "properties",
+                        format!(
+                            "'{unknown}' is not a property you see in this collection; choose from {}",
+                            visible.join(", ")
+                        ),
+                    ));
+                }
+                Some(names)
+            }
+        };
+        Ok(Self {
+            properties,
+            skip_geometry,
+        })
+    }
+
+    const fn is_all(&self) -> bool {
+        self.properties.is_none() && !self.skip_geometry
+    }
+
+    fn apply(&self, v: &mut serde_json::Value) {
+        if self.skip_geometry {
+            v["geometry"] = serde_json::Value::Null;
+        }
+        if let Some(keep) = &self.properties
+            && let Some(props) = v
+                .get_mut("properties")
+                .and_then(serde_json::Value::as_object_mut)
+        {
+            props.retain(|k, _| keep.contains(k));
+        }
+    }
 }
 
 /// Query parameters of `/collections/{collectionId}/items/{featureId}`.
@@ -76,17 +148,23 @@ pub fn output_crs(crs: Option<&str>) -> Result<Crs, ApiError> {
 
 /// A feature's JSON in `crs`.
 fn in_crs(shown: &Shown, crs: Crs, today: time::Date) -> Result<String, ApiError> {
-    match crs {
-        Crs::Crs84 => shown.to_json(today).map_err(ApiError::internal),
-        Crs::Sweref99Tm => {
-            let mut v = shown.to_value(today).map_err(ApiError::internal)?;
-            let t = crate::domain::crs::sweref()
-                .ok_or_else(|| ApiError::internal("SWEREF 99 TM is not available"))?;
-            t.geometry_to_sweref(&mut v["geometry"])
-                .map_err(ApiError::internal)?;
-            serde_json::to_string(&v).map_err(ApiError::internal)
-        }
+    shaped(shown, crs, &Select::default(), today)
+}
+
+/// A feature's JSON in `crs`, with only what `select` keeps.
+fn shaped(shown: &Shown, crs: Crs, select: &Select, today: time::Date) -> Result<String, ApiError> {
+    if crs == Crs::Crs84 && select.is_all() {
+        return shown.to_json(today).map_err(ApiError::internal);
     }
+    let mut v = shown.to_value(today).map_err(ApiError::internal)?;
+    if crs == Crs::Sweref99Tm && !select.skip_geometry {
+        let t = crate::domain::crs::sweref()
+            .ok_or_else(|| ApiError::internal("SWEREF 99 TM is not available"))?;
+        t.geometry_to_sweref(&mut v["geometry"])
+            .map_err(ApiError::internal)?;
+    }
+    select.apply(&mut v);
+    serde_json::to_string(&v).map_err(ApiError::internal)
 }
 
 /// The `Content-Crs` header (OGC API – Features Part 2).
@@ -165,6 +243,20 @@ pub async fn get_items(
         Format::Json => output_crs(query.crs.as_deref())?,
     };
     let raw_query = uri.query().unwrap_or("").to_owned();
+    // `properties` may name what the caller's view holds (its schema), checked before the
+    // read; a layer the role may not read is refused by the read itself, below.
+    let select = match state.service.feature_schema(&caller.viewer, layer, "") {
+        Ok(schema) => {
+            let visible: Vec<String> = schema["properties"]["properties"]["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            Select::read(&query, &visible)?
+        }
+        Err(_) => Select::default(),
+    };
     let result = match state
         .service
         .read_items(&caller.viewer, layer, &req.spatial, &req.filters, req.page)
@@ -192,7 +284,7 @@ pub async fn get_items(
         if i > 0 {
             body.push(',');
         }
-        body.push_str(&in_crs(f, crs, now.date())?);
+        body.push_str(&shaped(f, crs, &select, now.date())?);
     }
     let _ = write!(
         body,

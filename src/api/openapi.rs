@@ -270,7 +270,10 @@ fn specialise(op: &mut Value, method: &str, path: &str, layer: Layer, settings: 
         "properties": {
             "type": {"const": "Feature"},
             "id": {"type": "string", "format": "uuid"},
-            "geometry": geometry_schema(layer.allowed_geometries()),
+            "geometry": {"anyOf": [
+                geometry_schema(layer.allowed_geometries()),
+                {"type": "null", "description": "with skipGeometry=true"},
+            ]},
             "properties": {"anyOf": [
                 {"type": "object", "properties": exact_properties(layer), "description": "exact: the layer's fields (less those the role's grant hides) and the bookkeeping"},
                 {"type": "object", "properties": coarse_properties(layer), "required": ["precision"], "description": "coarse: the centre of a 250 m cell, category, ISO week, area"},

@@ -293,6 +293,15 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                     !html.contains(&format!("\"{hidden}\":")),
                     "{ctx}: {hidden} in the page's map data"
                 );
+                // Nor can it be asked for by name (Part 3 `properties`).
+                let r = client
+                    .get(app.url(&format!("/collections/{layer}/items?properties={hidden}")))
+                    .send()
+                    .await
+                    .unwrap();
+                if precision != Precision::None {
+                    assert_ne!(r.status(), 200, "{ctx}: properties={hidden}");
+                }
             }
             if html_status == 200 && !visible.is_empty() {
                 assert!(

@@ -130,3 +130,95 @@ async fn a_collection_links_its_schema_and_an_unknown_one_is_404() {
     assert_eq!(r.status().as_u16(), 401);
     app.stop().await;
 }
+
+/// `properties=` and `skipGeometry` (OGC API – Features Part 3): only what is asked, and only
+/// from what the role sees — a hidden name is refused exactly like one that does not exist.
+#[tokio::test]
+async fn properties_and_skip_geometry_keep_to_the_roles_view() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let (_, all) = app.get_json("/collections/incidents/items?limit=50").await;
+    let (status, some) = app
+        .get_json(
+            "/collections/incidents/items?limit=50&properties=category,severity&skipGeometry=true",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(some["numberMatched"], all["numberMatched"]);
+    let features = some["features"].as_array().unwrap();
+    assert_eq!(features.len(), 50);
+    for (f, full) in features.iter().zip(all["features"].as_array().unwrap()) {
+        assert_eq!(f["id"], full["id"]);
+        assert!(f["geometry"].is_null());
+        let keys: BTreeSet<&str> = f["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, BTreeSet::from(["category", "severity"]));
+        assert_eq!(f["properties"]["severity"], full["properties"]["severity"]);
+    }
+    // The coordinator's grant hides `reference`: asking for it is the same refusal as asking
+    // for a name that does not exist.
+    let coord = client_with_token(
+        &token_for(
+            &app.service,
+            "p-coord",
+            "security_coordinator",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let refusal = |name: &'static str| {
+        let coord = coord.clone();
+        let url = app.url(&format!("/collections/incidents/items?properties={name}"));
+        async move {
+            let (status, _, body) = fetch(&coord, &url, None).await;
+            let p: serde_json::Value = serde_json::from_str(&body).unwrap();
+            (status, p["detail"].as_str().unwrap().replace(name, "NAME"))
+        }
+    };
+    let hidden = refusal("reference").await;
+    let unknown = refusal("nosuchthing").await;
+    assert_eq!(hidden.0, 400);
+    assert_eq!(hidden, unknown);
+    assert!(!hidden.1.contains("reference"), "{}", hidden.1);
+    // A coarse role chooses among the coarse view's properties only.
+    let social = client_with_token(
+        &token_for(
+            &app.service,
+            "p-social",
+            "social_services",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let (status, _, _) = fetch(
+        &social,
+        &app.url("/collections/incidents/items?properties=severity"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _, body) = fetch(
+        &social,
+        &app.url("/collections/incidents/items?limit=5&properties=week,area"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let fc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for f in fc["features"].as_array().unwrap() {
+        assert_eq!(f["properties"].as_object().unwrap().len(), 2, "{f}");
+    }
+    let (status, _, body) = fetch(
+        &app.client,
+        &app.url("/collections/incidents/items?skipGeometry=yes"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("skipGeometry"), "{body}");
+    app.stop().await;
+}

@@ -167,6 +167,16 @@ fn schema_for(
             )
         }),
         ("status", _) => layer.map(|l| list(l.status_names(), 0, "Statuses, comma-separated")),
+        ("properties", _) => layer.map(|l| {
+            let names = crate::domain::schema::exact_properties(l);
+            let names: Vec<&str> = names.keys().map(String::as_str).collect();
+            list(
+                &names,
+                0,
+                "Only these properties in each feature (OGC API – Features Part 3); a name your role does not see is refused like an unknown one (see /collections/{id}/schema)",
+            )
+        }),
+        ("skipGeometry", _) => one(json!({"type": "boolean", "default": false, "description": "true: features without geometry (null)"})),
         ("limit", p) if p.contains("/items") => one(json!({
             "type": "integer", "minimum": 1, "default": settings.default_limit,
             "description": format!("Page size; above {} the maximum is used (not an error)", settings.max_limit),
