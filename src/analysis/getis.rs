@@ -358,25 +358,7 @@ mod tests {
             )
             .unwrap();
             let name = case["name"].as_str().unwrap();
-            for (i, (z, p)) in case["z"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .zip(case["p"].as_array().unwrap())
-                .enumerate()
-            {
-                let (z, p) = (z.as_f64().unwrap(), p.as_f64().unwrap());
-                assert!(
-                    (g.z[i] - z).abs() < 1e-9,
-                    "{name} cell {i}: z {} vs {z}",
-                    g.z[i]
-                );
-                assert!(
-                    (g.p[i] - p).abs() <= 1e-9 * p.max(1e-300) + 1e-15,
-                    "{name} cell {i}: p {} vs {p}",
-                    g.p[i]
-                );
-            }
+            assert_z_and_p(&g, case, name);
             for (alpha, cutoff) in case["fdr"].as_object().unwrap() {
                 let a: f64 = alpha.parse().unwrap();
                 let got = fdr_cutoff(&g.p, a);
@@ -408,22 +390,30 @@ mod tests {
                 .map(|v| v.as_f64().unwrap())
                 .collect();
             let g = gi_star_points(&points, &values, case["band"].as_f64().unwrap(), 0, 0).unwrap();
-            for (i, (z, p)) in case["z"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .zip(case["p"].as_array().unwrap())
-                .enumerate()
-            {
-                let (z, p) = (z.as_f64().unwrap(), p.as_f64().unwrap());
-                assert!(
-                    (g.z[i] - z).abs() < 1e-9,
-                    "{} unit {i}: {} vs {z}",
-                    case["name"],
-                    g.z[i]
-                );
-                assert!((g.p[i] - p).abs() <= 1e-9 * p.max(1e-300) + 1e-15);
-            }
+            assert_z_and_p(&g, case, case["name"].as_str().unwrap());
+        }
+    }
+
+    /// Each unit's z within 1e-9 and p within 1e-9 relative of the reference case's.
+    fn assert_z_and_p(g: &GiStar, case: &serde_json::Value, name: &str) {
+        for (i, (z, p)) in case["z"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(case["p"].as_array().unwrap())
+            .enumerate()
+        {
+            let (z, p) = (z.as_f64().unwrap(), p.as_f64().unwrap());
+            assert!(
+                (g.z[i] - z).abs() < 1e-9,
+                "{name} unit {i}: z {} vs {z}",
+                g.z[i]
+            );
+            assert!(
+                (g.p[i] - p).abs() <= 1e-9 * p.max(1e-300) + 1e-15,
+                "{name} unit {i}: p {} vs {p}",
+                g.p[i]
+            );
         }
     }
 

@@ -43,13 +43,7 @@ async fn gdal_reads_every_layer_through_paging_and_filters_by_bbox() {
         gdal(
             ogr2ogr,
             &app.admin_token,
-            vec![
-                "-f".into(),
-                "GeoJSON".into(),
-                out_arg,
-                source.clone(),
-                layer.into(),
-            ],
+            &["-f", "GeoJSON", &out_arg, &source, layer],
         )
         .await;
         let fc: serde_json::Value =
@@ -66,12 +60,23 @@ async fn gdal_reads_every_layer_through_paging_and_filters_by_bbox() {
         .await;
     let out = db.dir.path().join("alby.geojson");
     let out_arg = out.to_str().unwrap().to_owned();
-    let args = [
-        "-f", "GeoJSON", "-spat", "17.835", "59.232", "17.855", "59.245",
-    ];
-    let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    args.extend([out_arg, source, "incidents".to_owned()]);
-    gdal(ogr2ogr, &app.admin_token, args).await;
+    gdal(
+        ogr2ogr,
+        &app.admin_token,
+        &[
+            "-f",
+            "GeoJSON",
+            "-spat",
+            "17.835",
+            "59.232",
+            "17.855",
+            "59.245",
+            &out_arg,
+            &source,
+            "incidents",
+        ],
+    )
+    .await;
     let fc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(
@@ -156,7 +161,8 @@ async fn paging_keeps_the_clients_parameters_and_gdal_reads_a_filtered_url() {
 
 /// Runs a GDAL tool with the admin's token and returns its standard output; fails the test on
 /// a non-zero exit.
-async fn gdal(tool: &'static str, token: &str, args: Vec<String>) -> String {
+async fn gdal(tool: &'static str, token: &str, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let auth = format!("Authorization: Bearer {token}");
     let o = tokio::task::spawn_blocking(move || {
         Command::new(tool)
@@ -211,13 +217,13 @@ async fn gdal_keeps_every_column_and_the_readmes_recipes_export_mixed_geometries
     let summary = gdal(
         "ogrinfo",
         &token,
-        vec![
-            "-so".into(),
-            format!(
+        &[
+            "-so",
+            &format!(
                 "OAPIF:{}/collections/incidents?category=vandalism",
                 app.base
             ),
-            "incidents".into(),
+            "incidents",
         ],
     )
     .await;
@@ -234,22 +240,21 @@ async fn gdal_keeps_every_column_and_the_readmes_recipes_export_mixed_geometries
         gdal(
             "ogr2ogr",
             &token,
-            vec![
-                "-f".into(),
-                "ESRI Shapefile".into(),
-                out.clone(),
-                source.clone(),
-                "-dialect".into(),
-                "sqlite".into(),
-                "-sql".into(),
-                format!("SELECT * FROM incidents WHERE GeometryType(geometry) = '{kind}'"),
-                "-nlt".into(),
-                nlt.into(),
+            &[
+                "-f",
+                "ESRI Shapefile",
+                &out,
+                &source,
+                "-dialect",
+                "sqlite",
+                "-sql",
+                &format!("SELECT * FROM incidents WHERE GeometryType(geometry) = '{kind}'"),
+                "-nlt",
+                nlt,
             ],
         )
         .await;
-        let n =
-            feature_count(&gdal("ogrinfo", &token, vec!["-so".into(), "-al".into(), out]).await);
+        let n = feature_count(&gdal("ogrinfo", &token, &["-so", "-al", &out]).await);
         assert!(n > 0, "{kind}");
         exported += n;
     }
@@ -260,23 +265,18 @@ async fn gdal_keeps_every_column_and_the_readmes_recipes_export_mixed_geometries
     gdal(
         "ogr2ogr",
         &token,
-        vec![
-            "-f".into(),
-            "GPKG".into(),
-            "-nlt".into(),
-            "GEOMETRY".into(),
-            gpkg.clone(),
-            source.clone(),
-            "incidents".into(),
+        &[
+            "-f",
+            "GPKG",
+            "-nlt",
+            "GEOMETRY",
+            &gpkg,
+            &source,
+            "incidents",
         ],
     )
     .await;
-    let info = gdal(
-        "ogrinfo",
-        &token,
-        vec!["-so".into(), gpkg, "incidents".into()],
-    )
-    .await;
+    let info = gdal("ogrinfo", &token, &["-so", &gpkg, "incidents"]).await;
     assert_eq!(feature_count(&info), total);
     assert!(info.contains("Geometry: Unknown (any)"), "{info}");
 
@@ -294,27 +294,20 @@ async fn gdal_keeps_every_column_and_the_readmes_recipes_export_mixed_geometries
     gdal(
         "ogr2ogr",
         &token,
-        vec![
-            "-f".into(),
-            "GPKG".into(),
-            "-nlt".into(),
-            "GEOMETRY".into(),
-            "-where".into(),
-            "severity >= 4".into(),
-            out.clone(),
-            source,
-            "incidents".into(),
+        &[
+            "-f",
+            "GPKG",
+            "-nlt",
+            "GEOMETRY",
+            "-where",
+            "severity >= 4",
+            &out,
+            &source,
+            "incidents",
         ],
     )
     .await;
-    let n = feature_count(
-        &gdal(
-            "ogrinfo",
-            &token,
-            vec!["-so".into(), out, "incidents".into()],
-        )
-        .await,
-    );
+    let n = feature_count(&gdal("ogrinfo", &token, &["-so", &out, "incidents"]).await);
     assert!(expected > 0);
     assert_eq!(n, expected);
     app.stop().await;
@@ -334,17 +327,17 @@ async fn gdal_copies_everything_a_counts_only_role_may_read() {
     gdal(
         "ogr2ogr",
         &token,
-        vec![
-            "-f".into(),
-            "GPKG".into(),
-            "-nlt".into(),
-            "GEOMETRY".into(),
-            out.clone(),
-            format!("OAPIF:{}", app.base),
+        &[
+            "-f",
+            "GPKG",
+            "-nlt",
+            "GEOMETRY",
+            &out,
+            &format!("OAPIF:{}", app.base),
         ],
     )
     .await;
-    let listing = gdal("ogrinfo", &token, vec!["-q".into(), out]).await;
+    let listing = gdal("ogrinfo", &token, &["-q", &out]).await;
     let client = crate::common::client_with_token(&token);
     let collections: serde_json::Value = client
         .get(app.url("/collections"))
