@@ -60,6 +60,71 @@ pub struct ItemsQuery {
     #[serde(rename = "skipGeometry")]
     #[param(rename = "skipGeometry")]
     pub skip_geometry: Option<String>,
+    /// A CQL2 filter (OGC API – Features Part 3) over the properties your role sees (see
+    /// `/collections/{id}/queryables`), e.g. `severity >= 3 AND title LIKE 'Bil%'`.
+    pub filter: Option<String>,
+    /// `cql2-text` (default) or `cql2-json`.
+    #[serde(rename = "filter-lang")]
+    #[param(rename = "filter-lang")]
+    pub filter_lang: Option<String>,
+    /// The CRS of the filter's geometries: CRS84 only (the default).
+    #[serde(rename = "filter-crs")]
+    #[param(rename = "filter-crs")]
+    pub filter_crs: Option<String>,
+    /// Comma-separated queryables to order by, each `+` (ascending, default) or `-`
+    /// (descending), e.g. `-severity,occurred_at`; missing values last.
+    pub sortby: Option<String>,
+}
+
+/// Reads `filter`, `filter-lang`, `filter-crs` and `sortby` against the caller's queryables.
+fn refinement(
+    q: &ItemsQuery,
+    queryables: &crate::filter::Queryables,
+) -> Result<crate::filter::Refine, ApiError> {
+    let lang = match q.filter_lang.as_deref() {
+        None => crate::filter::Lang::Text,
+        Some(l) => {
+            crate::filter::Lang::parse(l).map_err(|e| ApiError::bad_param("filter-lang", e))?
+        }
+    };
+    if let Some(c) = q.filter_crs.as_deref()
+        && c != crate::domain::crs::CRS84_URI
+    {
+        return Err(ApiError::bad_param(
+            "filter-crs",
+            format!(
+                "is '{c}'; filters take CRS84 longitude, latitude ({})",
+                crate::domain::crs::CRS84_URI
+            ),
+        ));
+    }
+    if q.filter.is_none() && (q.filter_lang.is_some() || q.filter_crs.is_some()) {
+        return Err(ApiError::bad_param(
+            if q.filter_lang.is_some() {
+                "filter-lang"
+            } else {
+                "filter-crs"
+            },
+            "goes with filter",
+        ));
+    }
+    let filter = match &q.filter {
+        None => None,
+        Some(text) => {
+            let e = crate::filter::Expr::parse(text, lang)
+                .map_err(|e| ApiError::bad_param("filter", e))?;
+            queryables
+                .check(&e)
+                .map_err(|e| ApiError::bad_param("filter", e))?;
+            Some(e)
+        }
+    };
+    let sort = match &q.sortby {
+        None => Vec::new(),
+        Some(s) => crate::filter::parse_sortby(s, queryables)
+            .map_err(|e| ApiError::bad_param("sortby", e))?,
+    };
+    Ok(crate::filter::Refine { filter, sort })
 }
 
 /// What of each feature a request keeps (`properties`, `skipGeometry`).
@@ -245,7 +310,8 @@ pub async fn get_items(
     let raw_query = uri.query().unwrap_or("").to_owned();
     // `properties` may name what the caller's view holds (its schema), checked before the
     // read; a layer the role may not read is refused by the read itself, below.
-    let select = match state.service.feature_schema(&caller.viewer, layer, "") {
+    // `filter` and `sortby` likewise name only the caller's queryables.
+    let (select, refine) = match state.service.feature_schema(&caller.viewer, layer, "") {
         Ok(schema) => {
             let visible: Vec<String> = schema["properties"]["properties"]["required"]
                 .as_array()
@@ -253,13 +319,23 @@ pub async fn get_items(
                 .flatten()
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect();
-            Select::read(&query, &visible)?
+            (
+                Select::read(&query, &visible)?,
+                refinement(&query, &crate::filter::Queryables::from_schema(&schema))?,
+            )
         }
-        Err(_) => Select::default(),
+        Err(_) => (Select::default(), crate::filter::Refine::default()),
     };
     let result = match state
         .service
-        .read_items(&caller.viewer, layer, &req.spatial, &req.filters, req.page)
+        .read_items_refined(
+            &caller.viewer,
+            layer,
+            &req.spatial,
+            &req.filters,
+            &refine,
+            req.page,
+        )
         .await
     {
         Ok(r) => r,

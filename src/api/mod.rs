@@ -110,6 +110,10 @@ pub fn router(state: AppState) -> Router {
             get(ogc::collection_schema),
         )
         .route(
+            "/collections/{collectionId}/queryables",
+            get(ogc::collection_queryables),
+        )
+        .route(
             "/collections/{collectionId}/items",
             get(items::get_items).post(write::create_item),
         )

@@ -22,6 +22,17 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 ];
@@ -137,6 +148,7 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
             {"rel": "items", "type": GEOJSON, "title": layer.title(), "href": format!("{base}/collections/{layer}/items")},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/schema", "type": SCHEMA_JSON, "title": "The features' properties (JSON Schema)", "href": format!("{base}/collections/{layer}/schema")},
             {"rel": "describedby", "type": SCHEMA_JSON, "title": "The features' properties (JSON Schema)", "href": format!("{base}/collections/{layer}/schema")},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": SCHEMA_JSON, "title": "What filter and sortby may name", "href": format!("{base}/collections/{layer}/queryables")},
         ],
         "geometryTypes": layer.allowed_geometries().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "numberOfFeatures": visible,
@@ -255,21 +267,56 @@ pub async fn collection_schema(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let layer = parse_collection(&id)?;
-    let schema_id = format!("{}/collections/{layer}/schema", base_url(&state, &headers));
-    match state
-        .service
-        .feature_schema(&caller.viewer, layer, &schema_id)
-    {
-        Ok(schema) => Ok((
-            [(header::CONTENT_TYPE, HeaderValue::from_static(SCHEMA_JSON))],
-            schema.to_string(),
-        )
-            .into_response()),
+    schema_document(&state, &caller, &headers, &id, "schema").await
+}
+
+/// What `filter` (CQL2) and `sortby` may name in one layer, as the caller's role sees it (OGC
+/// API – Features Part 3): the properties of its feature schema and `geometry`. A hidden
+/// property is not there; coarse roles have category, week, area and the cell centre.
+#[utoipa::path(get, path = "/collections/{collectionId}/queryables", tag = "Capabilities",
+    params(("collectionId" = String, Path, description = "The collection")),
+    responses(
+        (status = 200, description = "A JSON Schema (2020-12) of the queryable properties", content_type = "application/schema+json"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to the layer, or only counts", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn collection_queryables(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    schema_document(&state, &caller, &headers, &id, "queryables").await
+}
+
+/// The `schema` or `queryables` document of a collection for the caller.
+async fn schema_document(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    id: &str,
+    which: &str,
+) -> Result<Response, ApiError> {
+    let layer = parse_collection(id)?;
+    let doc_id = format!("{}/collections/{layer}/{which}", base_url(state, headers));
+    match state.service.feature_schema(&caller.viewer, layer, &doc_id) {
+        Ok(schema) => {
+            let doc = if which == "queryables" {
+                crate::filter::Queryables::document(&schema, &doc_id)
+            } else {
+                schema
+            };
+            Ok((
+                [(header::CONTENT_TYPE, HeaderValue::from_static(SCHEMA_JSON))],
+                doc.to_string(),
+            )
+                .into_response())
+        }
         Err(e) => Err(super::auth::audit_refusal(
-            &state,
-            &caller,
-            &format!("GET /collections/{layer}/schema"),
+            state,
+            caller,
+            &format!("GET /collections/{layer}/{which}"),
             e,
         )
         .await),

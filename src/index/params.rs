@@ -292,7 +292,9 @@ fn sweref_box(b: &str) -> Result<Spatial, ValidationErrors> {
 }
 
 /// Reads any GeoJSON geometry with WGS84 positions (for `intersects`).
-fn parse_any_geometry(value: &serde_json::Value) -> Result<geo::Geometry<f64>, ValidationErrors> {
+pub(crate) fn parse_any_geometry(
+    value: &serde_json::Value,
+) -> Result<geo::Geometry<f64>, ValidationErrors> {
     use crate::domain::geometry::{Accepts, GeometryKind};
     const ANY: Accepts = Accepts {
         name: "intersects",

@@ -302,6 +302,83 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                 if precision != Precision::None {
                     assert_ne!(r.status(), 200, "{ctx}: properties={hidden}");
                 }
+                // Nor filtered or sorted on (Part 3 `filter`, `sortby`).
+                for query in [
+                    format!("filter={hidden}%20IS%20NULL"),
+                    format!(
+                        "filter-lang=cql2-json&filter=%7B%22op%22%3A%22isNull%22%2C%22args%22%3A%5B%7B%22property%22%3A%22{hidden}%22%7D%5D%7D"
+                    ),
+                    format!("sortby={hidden}"),
+                ] {
+                    let r = client
+                        .get(app.url(&format!("/collections/{layer}/items?{query}")))
+                        .send()
+                        .await
+                        .unwrap();
+                    if precision != Precision::None {
+                        assert_ne!(r.status(), 200, "{ctx}: {query}");
+                    }
+                }
+            }
+            // The queryables are the role's own view: none for counts-only or no access; the
+            // schema's properties and the geometry otherwise, never a hidden name.
+            let r = client
+                .get(app.url(&format!("/collections/{layer}/queryables")))
+                .send()
+                .await
+                .unwrap();
+            match precision {
+                Precision::None | Precision::Aggregate => {
+                    assert_eq!(problem_status(r).await, 403, "{ctx}: queryables");
+                }
+                _ => {
+                    assert_eq!(r.status(), 200, "{ctx}: queryables");
+                    let q: Value = r.json().await.unwrap();
+                    let names: BTreeSet<&str> = q["properties"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .map(String::as_str)
+                        .collect();
+                    for hidden in &role_def.grant(*layer).hide {
+                        assert!(
+                            !names.contains(hidden.as_str()),
+                            "{ctx}: {hidden} queryable"
+                        );
+                    }
+                    if precision == Precision::Coarse {
+                        let coarse: BTreeSet<&str> = [
+                            "category",
+                            "week",
+                            "area",
+                            "precision",
+                            "cell_m",
+                            "geometry",
+                        ]
+                        .into_iter()
+                        .collect();
+                        assert_eq!(names, coarse, "{ctx}: coarse queryables");
+                    }
+                    // A filter that passes everything answers exactly what the role sees.
+                    let key = if precision == Precision::Coarse {
+                        "-area"
+                    } else {
+                        "-updated_at"
+                    };
+                    let r = client
+                        .get(app.url(&format!(
+                            "/collections/{layer}/items?limit=10000&filter=TRUE&sortby={key}"
+                        )))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 200, "{ctx}: filter=TRUE");
+                    let fc: Value = r.json().await.unwrap();
+                    assert_eq!(fc["numberMatched"], visible.len(), "{ctx}: filter=TRUE");
+                    for f in fc["features"].as_array().unwrap() {
+                        fx.check_feature(role, *layer, precision, f);
+                    }
+                }
             }
             if html_status == 200 && !visible.is_empty() {
                 assert!(

@@ -11,6 +11,7 @@ mod bad_input;
 mod clients;
 mod crs;
 mod discovery;
+mod filter;
 mod gis_client;
 mod measures;
 mod meetings;

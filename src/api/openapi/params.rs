@@ -176,6 +176,33 @@ fn schema_for(
                 "Only these properties in each feature (OGC API – Features Part 3); a name your role does not see is refused like an unknown one (see /collections/{id}/schema)",
             )
         }),
+        ("filter", _) => one(json!({
+            "type": "string", "minLength": 1,
+            "description": "A CQL2 filter over the properties your role sees (see /collections/{id}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, S_INTERSECTS and the other S_ functions on WKT, GeoJSON or BBOX, T_INTERSECTS and the other T_ functions on TIMESTAMP, DATE and INTERVAL; 400 naming the place of a mistake",
+            "examples": ["TRUE"],
+        })),
+        ("filter-lang", _) => one(json!({"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text", "description": "The filter's encoding (only with filter)"})),
+        ("filter-crs", _) => one(json!({"type": "string", "enum": [crate::domain::crs::CRS84_URI], "default": crate::domain::crs::CRS84_URI, "description": "The CRS of the filter's geometries (only with filter)"})),
+        ("sortby", _) => layer.map(|l| {
+            let q = crate::filter::Queryables::from_schema(&crate::domain::schema::feature_schema(
+                l,
+                false,
+                &[],
+                "",
+            ));
+            let names: Vec<String> = q
+                .names()
+                .into_iter()
+                .filter(|n| q.sortable(n))
+                .flat_map(|n| [n.to_owned(), format!("-{n}")])
+                .collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            list(
+                &names,
+                1,
+                "Queryables to order by, each optionally prefixed - (descending) or + (ascending, the default); missing values last, ties newest first",
+            )
+        }),
         ("skipGeometry", _) => one(json!({"type": "boolean", "default": false, "description": "true: features without geometry (null)"})),
         ("limit", p) if p.contains("/items") => one(json!({
             "type": "integer", "minimum": 1, "default": settings.default_limit,

@@ -37,6 +37,7 @@ use crate::domain::access::{Precision, Viewer};
 use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::time::{week_start, widen_to_weeks};
 use crate::domain::{Feature, Layer};
+use crate::filter::Refine;
 use crate::index::query::matches_spatial;
 use crate::index::{Filters, Page, Spatial};
 use crate::store::audit::AuditRow;
@@ -262,7 +263,6 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Forbidden`] for `none` and `aggregate` layers and for filters on what a
     /// coarse view hides; store failures writing the audit record.
-    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, user = %viewer.user))]
     pub async fn read_items(
         &self,
         viewer: &Viewer,
@@ -271,8 +271,40 @@ impl Service {
         filters: &Filters,
         page: Page,
     ) -> Result<Items, ServiceError> {
+        self.read_items_refined(viewer, layer, spatial, filters, &Refine::default(), page)
+            .await
+    }
+
+    /// [`Service::read_items`] with a CQL2 filter and an order (`refine`), both applied to the
+    /// features as `viewer` receives them — never to what its view hides.
+    ///
+    /// # Errors
+    /// As [`Service::read_items`].
+    #[tracing::instrument(level = "debug", skip_all, fields(layer = %layer, user = %viewer.user))]
+    pub async fn read_items_refined(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        spatial: &Spatial,
+        filters: &Filters,
+        refine: &Refine,
+        page: Page,
+    ) -> Result<Items, ServiceError> {
         let precision = self.precision(viewer, layer)?;
         let filters = Self::ceiling_filters(viewer, filters);
+        // A CQL2 filter or an order works on the features as the caller receives them: every
+        // one that passes the plain filters is shown first, then tested and sorted, then paged.
+        let (inner_page, refined) = if refine.is_none() {
+            (page, false)
+        } else {
+            (
+                Page {
+                    offset: 0,
+                    limit: usize::MAX,
+                },
+                true,
+            )
+        };
         let items = match precision {
             Precision::None | Precision::Aggregate => {
                 return Err(forbidden(
@@ -281,9 +313,9 @@ impl Service {
                     "sees only counts (GET /collections/{id}/aggregate) in",
                 ));
             }
-            Precision::Coarse => self.coarse_items(viewer, layer, spatial, &filters, page)?,
+            Precision::Coarse => self.coarse_items(viewer, layer, spatial, &filters, inner_page)?,
             Precision::Exact => {
-                let r = self.index().query(layer, spatial, &filters, page);
+                let r = self.index().query(layer, spatial, &filters, inner_page);
                 let hide = Self::hidden(viewer, layer);
                 Items {
                     matched: r.matched,
@@ -298,6 +330,11 @@ impl Service {
                 }
             }
         };
+        let items = if refined {
+            self.refined(items, refine, page)?
+        } else {
+            items
+        };
         self.audit_read(
             viewer,
             layer,
@@ -307,6 +344,33 @@ impl Service {
         )
         .await?;
         Ok(items)
+    }
+
+    /// Applies `refine` to every feature shown, then takes `page`.
+    fn refined(&self, items: Items, refine: &Refine, page: Page) -> Result<Items, ServiceError> {
+        let today = self.clock().now().date();
+        let mut rows: Vec<(serde_json::Value, Shown)> = Vec::with_capacity(items.features.len());
+        for shown in items.features {
+            let value = shown
+                .to_value(today)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            if refine.filter.as_ref().is_none_or(|f| f.matches(&value)) {
+                rows.push((value, shown));
+            }
+        }
+        if !refine.sort.is_empty() {
+            // Stable: ties keep the default order.
+            rows.sort_by(|a, b| crate::filter::order(&a.0, &b.0, &refine.sort));
+        }
+        Ok(Items {
+            matched: rows.len(),
+            features: rows
+                .into_iter()
+                .skip(page.offset)
+                .take(page.limit)
+                .map(|(_, s)| s)
+                .collect(),
+        })
     }
 
     fn coarse_items(
