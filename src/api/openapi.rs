@@ -405,9 +405,9 @@ fn complete_statuses(doc: &mut Value) {
                 ),
                 (
                     "414",
-                    "The request line is over 8 KiB (a long intersects geometry: use a shorter one, or a bbox)",
+                    "The request line is over 8 KiB (a long intersects geometry: use a shorter one, or a bbox). Up to 64 KiB the body is problem+json; beyond that the HTTP layer refuses the request before it is read, with no body",
                 ),
-                ("431", "The request's headers are over 16 KiB"),
+                ("431", "The request's headers are over 16 KiB (problem+json; over 64 KiB in all, refused by the HTTP layer with no body)"),
                 ("500", "Something failed on the server; nothing was changed"),
             ];
             if !public {
@@ -462,7 +462,9 @@ fn complete_statuses(doc: &mut Value) {
                     .or_insert_with(|| json!({"description": description}));
             }
             for (status, r) in responses.iter_mut() {
+                // 414 and 431 may come from the HTTP layer itself, without a body.
                 if (status.starts_with('4') || status.starts_with('5'))
+                    && !matches!(status.as_str(), "414" | "431")
                     && r.get("content").is_none()
                 {
                     r["content"] = problem();

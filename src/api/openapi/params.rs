@@ -179,7 +179,6 @@ fn schema_for(
         ("filter", _) => one(json!({
             "type": "string", "minLength": 1,
             "description": "A CQL2 filter over the properties your role sees (see /collections/{id}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, S_INTERSECTS and the other S_ functions on WKT, GeoJSON or BBOX, T_INTERSECTS and the other T_ functions on TIMESTAMP, DATE and INTERVAL; 400 naming the place of a mistake",
-            "examples": ["TRUE"],
         })),
         ("filter-lang", _) => one(json!({"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text", "description": "The filter's encoding (only with filter)"})),
         ("filter-crs", _) => one(json!({"type": "string", "enum": [crate::domain::crs::CRS84_URI], "default": crate::domain::crs::CRS84_URI, "description": "The CRS of the filter's geometries (only with filter)"})),
