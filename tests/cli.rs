@@ -208,9 +208,44 @@ fn geojson_round_trips_through_export_and_import() {
         &["import", file.to_str().unwrap(), "--layer", "patrol_routes"],
     );
     assert!(
-        !o.status.success() && stderr(&o).contains("exists already"),
+        !o.status.success() && stderr(&o).contains("have ids that exist already"),
         "{}",
         stderr(&o)
+    );
+    assert!(stderr(&o).contains("--new-ids"), "{}", stderr(&o));
+    // The dry run says the same, before anything is tried.
+    let o = lagesbild(
+        &b.url,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--layer",
+            "patrol_routes",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("have ids that exist already"),
+        "{}",
+        stderr(&o)
+    );
+    // As new features, they are stored again beside the first copies.
+    let o = lagesbild(
+        &b.url,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--layer",
+            "patrol_routes",
+            "--new-ids",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let twice = export(&b.url, "patrol_routes", b.dir.path());
+    assert_eq!(
+        twice["features"].as_array().unwrap().len(),
+        2 * routes["features"].as_array().unwrap().len()
     );
 }
 
@@ -664,4 +699,147 @@ fn export_lagesbild_writes_the_document_and_refuses_bad_dates() {
         stderr(&o)
     );
     assert!(!bad.exists() && !dir.path().join("x.partial").exists());
+}
+
+#[test]
+fn the_police_events_feed_imports_through_the_shipped_mapping() {
+    let db = common::fresh_sqlite();
+    let feed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/polisen_events.json"
+    );
+    let map = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/geodata/mappings/polisen-events.toml"
+    );
+    let args = ["import", feed, "--layer", "incidents", "--map", map];
+    let o = lagesbild(&db.url, &[&args[..], &["--dry-run"]].concat());
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("all 5 rows are valid"), "{err}");
+    assert!(
+        err.contains("left out 2 rows") && err.contains("type = Trafikolycka (1)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("source fields not imported (not mapped): name, url"),
+        "{err}"
+    );
+    let o = lagesbild(&db.url, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fc = export(&db.url, "incidents", db.dir.path());
+    let mut got: Vec<(String, String, u64)> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["reference"].as_str().unwrap().to_owned(),
+                p["category"].as_str().unwrap().to_owned(),
+                p["severity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("575101".into(), "shooting".into(), 5),
+            ("575102".into(), "other".into(), 2),
+            ("575104".into(), "threat_violence".into(), 4),
+            ("575106".into(), "vandalism".into(), 2),
+            ("575107".into(), "explosion".into(), 5),
+        ]
+    );
+    // Without the mapping the records have no geometry, and the error says what to do.
+    let o = lagesbild(&db.url, &["import", feed, "--layer", "incidents"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("polisen-events.toml"), "{}", stderr(&o));
+}
+
+#[test]
+fn many_bad_rows_are_summarised_per_problem() {
+    let db = common::fresh_sqlite();
+    let mut csv = String::from("lon;lat;category;occurred_at;severity;organisation\n");
+    for i in 0..900 {
+        let organisation = if i < 816 { "" } else { "Botkyrka kommun" };
+        let severity = if i % 100 == 0 { "hög" } else { "2" };
+        csv.push_str(&format!(
+            "17,8{i:03};59,2;vandalism;2026-11-{:02} 21:00;{severity};{organisation}\n",
+            1 + i % 28
+        ));
+    }
+    let file = db.dir.path().join("skadegorelse.csv");
+    std::fs::write(&file, csv).unwrap();
+    let o = lagesbild(
+        &db.url,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--layer",
+            "incidents",
+            "--dry-run",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("read as CSV (separator ';', UTF-8)"), "{err}");
+    assert!(
+        err.contains("816 rows: column 'organisation': is missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("9 rows: column 'severity': is '…' (text); it must be a whole number from 1 to 5 (first: line 2)"),
+        "{err}"
+    );
+    // Row 1 (line 2) has both problems, both named on its line.
+    let line2 = err.lines().find(|l| l.contains("line 2:")).unwrap();
+    assert!(
+        line2.contains("organisation") && line2.contains("severity"),
+        "{line2}"
+    );
+    assert!(
+        err.contains("nothing imported: 816 of 900 rows rejected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn incidents_past_the_retention_period_are_refused_unless_asked() {
+    let db = common::fresh_sqlite();
+    let file = db.dir.path().join("old.csv");
+    std::fs::write(
+        &file,
+        "lon,lat,category,occurred_at,severity,organisation\n\
+         17.84,59.24,vandalism,2019-03-01 21:00,2,Botkyrka kommun\n\
+         17.84,59.24,vandalism,2026-11-01 21:00,2,Botkyrka kommun\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    for extra in [&["--dry-run"][..], &[]] {
+        let o = lagesbild(
+            &db.url,
+            &[&["import", path, "--layer", "incidents"][..], extra].concat(),
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("1 incidents are from before"), "{err}");
+        assert!(err.contains("--allow-expired"), "{err}");
+    }
+    assert_eq!(
+        export(&db.url, "incidents", db.dir.path())["features"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let o = lagesbild(
+        &db.url,
+        &["import", path, "--layer", "incidents", "--allow-expired"],
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("reduced to weekly counts"), "{err}");
+    assert!(err.contains("imported 2 features"), "{err}");
 }

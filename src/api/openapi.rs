@@ -407,7 +407,10 @@ fn complete_statuses(doc: &mut Value) {
                     "414",
                     "The request line is over 8 KiB (a long intersects geometry: use a shorter one, or a bbox). Up to 64 KiB the body is problem+json; beyond that the HTTP layer refuses the request before it is read, with no body",
                 ),
-                ("431", "The request's headers are over 16 KiB (problem+json; over 64 KiB in all, refused by the HTTP layer with no body)"),
+                (
+                    "431",
+                    "The request's headers are over 16 KiB (problem+json; over 64 KiB in all, refused by the HTTP layer with no body)",
+                ),
                 ("500", "Something failed on the server; nothing was changed"),
             ];
             if !public {

@@ -63,9 +63,12 @@ pub enum Command {
     Migrate,
     /// Import a GeoJSON or CSV file into a layer: all rows or none.
     ///
-    /// CSV needs a header with lon,lat (WGS84) or, with --crs EPSG:3006, e,n or x,y
-    /// (SWEREF 99 TM); the other columns are the layer's properties plus organisation and
-    /// classification. Every rejected row is reported with its line number.
+    /// CSV needs a header with lon,lat (or x,y, or a WKT column as GDAL writes it) in WGS84 or,
+    /// with --crs EPSG:3006, e,n or x,y (SWEREF 99 TM); ',' ';' or tab between fields (detected),
+    /// decimal commas, UTF-8 or Windows-1252. The other columns are the layer's properties plus
+    /// organisation and classification, or what --map maps. Times may be RFC 3339 or
+    /// '2026-11-30 22:15[:00][ +01:00]' (Swedish time without an offset). Every rejected row is
+    /// reported with every problem and its line number, then a count per problem.
     Import {
         /// The file to read.
         file: PathBuf,
@@ -78,9 +81,24 @@ pub enum Command {
         /// geojson or csv. [default: from the file name's ending]
         #[arg(long)]
         format: Option<FileFormat>,
-        /// Check the file and report, but store nothing.
+        /// Check the file (every row, ids already stored, the retention period) and report,
+        /// but store nothing.
         #[arg(long)]
         dry_run: bool,
+        /// A mapping file (TOML) from a foreign schema: source fields to properties, value
+        /// maps, constants, the position (see geodata/mappings/).
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// CSV separator: ',' ';' or tab. [default: detected from the header]
+        #[arg(long, value_parser = parse_delimiter)]
+        delimiter: Option<crate::service::import::Delimiter>,
+        /// Leave the file's ids out: every feature is stored as a new one.
+        #[arg(long)]
+        new_ids: bool,
+        /// Import incidents older than the retention period anyway (they are reduced to weekly
+        /// counts at the next start or purge).
+        #[arg(long)]
+        allow_expired: bool,
     },
     /// Write a layer's live features as a GeoJSON FeatureCollection, or (`export briefing`) a
     /// briefing map as PDF or PNG (audited).
@@ -309,6 +327,10 @@ fn parse_crs(s: &str) -> Result<InputCrs, String> {
     s.parse()
 }
 
+fn parse_delimiter(s: &str) -> Result<crate::service::import::Delimiter, String> {
+    s.parse()
+}
+
 /// Runs a parsed command line.
 ///
 /// # Errors
@@ -331,7 +353,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crs,
             format,
             dry_run,
-        } => import::run(&settings, &file, layer, crs, format, dry_run).await,
+            map,
+            delimiter,
+            new_ids,
+            allow_expired,
+        } => {
+            import::run(
+                &settings,
+                import::ImportArgs {
+                    file,
+                    layer,
+                    crs,
+                    format,
+                    dry_run,
+                    map,
+                    delimiter,
+                    new_ids,
+                    allow_expired,
+                },
+            )
+            .await
+        }
         Command::Export {
             what: Some(what), ..
         } => match *what {

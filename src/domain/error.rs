@@ -61,6 +61,24 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// [`read_json`] from a borrowed value (the caller keeps it, e.g. to name every problem).
+///
+/// # Errors
+/// As [`read_json`].
+pub fn read_json_ref<'de, T: serde::Deserialize<'de>>(
+    value: &'de serde_json::Value,
+) -> Result<T, ValidationErrors> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let pointer = if path == "." {
+            String::new()
+        } else {
+            format!("/{}", path.replace('.', "/"))
+        };
+        ValidationErrors::one(pointer, e.into_inner().to_string())
+    })
+}
+
 impl ValidationErrors {
     /// A single problem.
     pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {

@@ -99,15 +99,29 @@ impl Properties {
     /// # Errors
     /// The first field serde could not read, then every rule broken.
     pub fn from_value(layer: Layer, value: Value) -> Result<Self, ValidationErrors> {
-        use super::error::read_json as read;
-        let props = match layer {
-            Layer::Incidents => Properties::Incident(read(value)?),
-            Layer::RiskEnvironments => Properties::RiskEnvironment(read(value)?),
-            Layer::Cameras => Properties::Camera(read(value)?),
-            Layer::PatrolRoutes => Properties::PatrolRoute(read(value)?),
-            Layer::Walks => Properties::Walk(read(value)?),
-            Layer::Areas => Properties::Area(read(value)?),
-            Layer::Measures => Properties::Measure(read(value)?),
+        use super::error::read_json_ref as read;
+        let typed = (|| {
+            Ok(match layer {
+                Layer::Incidents => Properties::Incident(read(&value)?),
+                Layer::RiskEnvironments => Properties::RiskEnvironment(read(&value)?),
+                Layer::Cameras => Properties::Camera(read(&value)?),
+                Layer::PatrolRoutes => Properties::PatrolRoute(read(&value)?),
+                Layer::Walks => Properties::Walk(read(&value)?),
+                Layer::Areas => Properties::Area(read(&value)?),
+                Layer::Measures => Properties::Measure(read(&value)?),
+            })
+        })();
+        let props = match typed {
+            Ok(p) => p,
+            // Serde stops at the first problem: the schema names them all, in words.
+            Err(first) => {
+                let all = super::problems::property_problems(layer, &value);
+                return Err(if all.is_empty() {
+                    first
+                } else {
+                    ValidationErrors(all)
+                });
+            }
         };
         props.check()?;
         Ok(props)

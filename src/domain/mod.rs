@@ -18,6 +18,7 @@ pub mod measure;
 pub mod meeting;
 pub mod patrol_route;
 pub mod pii;
+pub mod problems;
 pub mod risk_environment;
 pub mod schema;
 pub mod text;

@@ -237,3 +237,226 @@ mod tests {
         assert!(TimeSpan::ALL.overlaps(&a));
     }
 }
+
+/// How a time written in a source file was read by [`parse_written_instant`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenInstant {
+    /// The instant.
+    pub at: OffsetDateTime,
+    /// True when the text had no offset and Swedish time (CET/CEST) was assumed.
+    pub assumed_swedish_time: bool,
+}
+
+/// Reads a time as real sources write it: RFC 3339, or a date (`YYYY-MM-DD` or `YYYY/MM/DD`,
+/// as GDAL writes CSV) and a time `H:MM[:SS[.fff]]` after `T` or spaces, then an optional offset
+/// `Z`, `UTC`, `+HH`, `+HHMM` or `+HH:MM` (with or without a space before it:
+/// `2022-09-28 9:05:00 +02:00`, the police's events feed). Without an offset the time is
+/// Swedish time (CET, or CEST from the last Sunday of March to the last Sunday of October).
+///
+/// # Errors
+/// A message naming the accepted forms.
+pub fn parse_written_instant(s: &str) -> Result<WrittenInstant, String> {
+    let s = s.trim();
+    if let Ok(at) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(WrittenInstant {
+            at,
+            assumed_swedish_time: false,
+        });
+    }
+    let err = || {
+        format!(
+            "'{s}' is not a time; write e.g. 2026-11-30T22:15:00+01:00, 2026-11-30 22:15 (Swedish time), 2026-11-30 9:05:00 +0100 or 2026/11/30 22:15:00+01"
+        )
+    };
+    let b = s.as_bytes();
+    if b.len() < 10 || !matches!(b[4], b'-' | b'/') || b[7] != b[4] {
+        return Err(err());
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        s.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|t| t.parse().ok())
+    };
+    let (Some(y), Some(mo), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return Err(err());
+    };
+    let month = time::Month::try_from(u8::try_from(mo).map_err(|_| err())?).map_err(|_| err())?;
+    let date = Date::from_calendar_date(
+        i32::try_from(y).map_err(|_| err())?,
+        month,
+        u8::try_from(d).map_err(|_| err())?,
+    )
+    .map_err(|_| err())?;
+    let rest = &s[10..];
+    let rest = rest.strip_prefix('T').unwrap_or(rest).trim_start();
+    if rest.is_empty() {
+        return Err(format!(
+            "{}; a date alone does not say when it happened",
+            err()
+        ));
+    }
+    // The clock: H:MM[:SS[.fff]].
+    let digits = |t: &str| t.bytes().take_while(u8::is_ascii_digit).count();
+    let hl = digits(rest);
+    if !(1..=2).contains(&hl) || rest.as_bytes().get(hl) != Some(&b':') {
+        return Err(err());
+    }
+    let hour: u8 = rest[..hl].parse().map_err(|_| err())?;
+    let rest = &rest[hl + 1..];
+    if digits(rest) != 2 {
+        return Err(err());
+    }
+    let minute: u8 = rest[..2].parse().map_err(|_| err())?;
+    let mut rest = &rest[2..];
+    let mut second = 0u8;
+    let mut nano = 0u32;
+    if let Some(r) = rest.strip_prefix(':') {
+        if digits(r) != 2 {
+            return Err(err());
+        }
+        second = r[..2].parse().map_err(|_| err())?;
+        rest = &r[2..];
+        if let Some(f) = rest.strip_prefix('.') {
+            let n = digits(f);
+            if n == 0 {
+                return Err(err());
+            }
+            let frac = &f[..n.min(9)];
+            nano = frac.parse::<u32>().map_err(|_| err())?
+                * 10u32.pow(9 - u32::try_from(frac.len()).unwrap_or(9));
+            rest = &f[n..];
+        }
+    }
+    let clock = Time::from_hms_nano(hour, minute, second, nano).map_err(|_| err())?;
+    let local = date.with_time(clock);
+    let rest = rest.trim_start();
+    let offset_secs: Option<i32> = match rest {
+        "" => None,
+        "Z" | "z" | "UTC" | "GMT" => Some(0),
+        o => {
+            let sign = match o.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return Err(err()),
+            };
+            let o = o[1..].replace(':', "");
+            if !o.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(err());
+            }
+            let (h, m): (i32, i32) = match o.len() {
+                2 => (o.parse().map_err(|_| err())?, 0),
+                4 => (
+                    o[..2].parse().map_err(|_| err())?,
+                    o[2..].parse().map_err(|_| err())?,
+                ),
+                _ => return Err(err()),
+            };
+            if h > 14 || m > 59 {
+                return Err(err());
+            }
+            Some(sign * (h * 3600 + m * 60))
+        }
+    };
+    let (offset, assumed) = match offset_secs {
+        Some(o) => (o, false),
+        None => (swedish_offset_at_local(local), true),
+    };
+    let offset = time::UtcOffset::from_whole_seconds(offset).map_err(|_| err())?;
+    Ok(WrittenInstant {
+        at: local.assume_offset(offset),
+        assumed_swedish_time: assumed,
+    })
+}
+
+/// The last Sunday of `month` in `year`.
+fn last_sunday(year: i32, month: time::Month) -> Option<Date> {
+    let first_next = if month == time::Month::December {
+        Date::from_calendar_date(year + 1, time::Month::January, 1)
+    } else {
+        Date::from_calendar_date(year, month.next(), 1)
+    }
+    .ok()?;
+    let mut d = first_next.previous_day()?;
+    while d.weekday() != time::Weekday::Sunday {
+        d = d.previous_day()?;
+    }
+    Some(d)
+}
+
+/// Sweden's offset from UTC, in seconds, for a local wall-clock time: +2 h (CEST) from 02:00 on
+/// the last Sunday of March to 03:00 on the last Sunday of October, +1 h (CET) otherwise (an
+/// hour that occurs twice in October is read as summer time).
+fn swedish_offset_at_local(local: time::PrimitiveDateTime) -> i32 {
+    let year = local.year();
+    let (Some(start), Some(end)) = (
+        last_sunday(year, time::Month::March),
+        last_sunday(year, time::Month::October),
+    ) else {
+        return 3600;
+    };
+    let begins = start.with_time(Time::from_hms(2, 0, 0).unwrap_or(Time::MIDNIGHT));
+    let ends = end.with_time(Time::from_hms(3, 0, 0).unwrap_or(Time::MIDNIGHT));
+    if local >= begins && local < ends {
+        7200
+    } else {
+        3600
+    }
+}
+
+#[cfg(test)]
+mod written_tests {
+    use super::*;
+
+    fn utc(s: &str) -> String {
+        let w = parse_written_instant(s).unwrap_or_else(|e| panic!("{e}"));
+        w.at.to_offset(time::UtcOffset::UTC)
+            .format(&Rfc3339)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_forms_real_sources_write() {
+        assert_eq!(utc("2022-09-28T09:05:00+02:00"), "2022-09-28T07:05:00Z");
+        assert_eq!(utc("2022-09-28 9:05:00 +02:00"), "2022-09-28T07:05:00Z");
+        assert_eq!(utc("2022-09-28 09:05:00+0100"), "2022-09-28T08:05:00Z");
+        assert_eq!(utc("2022-09-28 09:05 +01"), "2022-09-28T08:05:00Z");
+        assert_eq!(utc("2022/09/28 09:05:00+02"), "2022-09-28T07:05:00Z");
+        assert_eq!(utc("2022/09/28 09:05:00.500+02"), "2022-09-28T07:05:00.5Z");
+        assert_eq!(utc("2022-09-28 09:05:00 UTC"), "2022-09-28T09:05:00Z");
+        assert_eq!(utc("2022-09-28T09:05:00Z"), "2022-09-28T09:05:00Z");
+        // Swedish time without an offset: summer and winter, either side of each change.
+        assert_eq!(utc("2022-09-28 09:05"), "2022-09-28T07:05:00Z");
+        assert_eq!(utc("2022-12-24 15:00"), "2022-12-24T14:00:00Z");
+        assert_eq!(utc("2026-03-29 01:59"), "2026-03-29T00:59:00Z");
+        assert_eq!(utc("2026-03-29 03:00"), "2026-03-29T01:00:00Z");
+        assert_eq!(utc("2026-10-25 02:30"), "2026-10-25T00:30:00Z");
+        assert_eq!(utc("2026-10-25 03:00"), "2026-10-25T02:00:00Z");
+        assert!(
+            parse_written_instant("2022-09-28 09:05")
+                .unwrap()
+                .assumed_swedish_time
+        );
+        assert!(
+            !parse_written_instant("2022-09-28 09:05Z")
+                .unwrap()
+                .assumed_swedish_time
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_time_says_which_forms_are() {
+        for bad in [
+            "28/09/2022 09:05",
+            "2022-09-28",
+            "2022-13-01 10:00",
+            "2022-09-28 25:00",
+            "2022-09-28 9:5",
+            "2022-09-28 09:05 +1",
+            "2022-09-28 09:05 CET",
+            "igår",
+        ] {
+            let e = parse_written_instant(bad).unwrap_err();
+            assert!(e.contains("2026-11-30 22:15"), "{bad}: {e}");
+        }
+    }
+}

@@ -66,6 +66,14 @@ pub fn week_floor(t: time::OffsetDateTime) -> time::OffsetDateTime {
 }
 
 impl Service {
+    /// The first instant an incident may have and still be kept (a whole ISO week), or `None`
+    /// when retention is off.
+    #[must_use]
+    pub fn retention_cutoff(&self) -> Option<OffsetDateTime> {
+        let months = self.retention().incidents_months;
+        (months > 0).then(|| week_floor(months_before(self.clock().now(), months)))
+    }
+
     /// Removes incidents past the retention period for good, keeping weekly counts per area
     /// and category; audited as `purge` with the ids removed.
     ///

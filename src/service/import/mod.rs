@@ -1,13 +1,27 @@
-//! Reading GeoJSON and CSV files into validated drafts, with a report of every rejected row.
+//! Reading GeoJSON, JSON and CSV files into validated drafts, with a report of every rejected
+//! row, every problem in it, and a summary per problem.
 //!
 //! Import is all-or-nothing: the caller stores the drafts only when no row was rejected.
+//! Sources are read as real ones are written: times in the forms of [`parse_written_instant`],
+//! CSV as Excel and GDAL write it ([`csv`]), foreign schemas through a [`Mapping`].
+
+mod csv;
+mod json;
+pub mod mapping;
+pub mod summary;
 
 use std::io::Read;
 
 use serde_json::{Map, Value};
 
 use crate::domain::crs::Sweref99Tm;
+use crate::domain::time::parse_written_instant;
 use crate::domain::{FeatureDraft, Layer, ValidationError, ValidationErrors};
+
+pub use self::csv::{Delimiter, read_csv, read_csv_with};
+pub use self::json::{read_geojson, read_json_with};
+pub use mapping::Mapping;
+pub use summary::{ProblemCount, summarise};
 
 /// The coordinate reference system of an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,12 +46,23 @@ impl std::str::FromStr for InputCrs {
     }
 }
 
+/// How to read a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The coordinates' CRS (a GeoJSON `crs` member overrides it).
+    pub crs: InputCrs,
+    /// A mapping from a foreign schema.
+    pub mapping: Option<Mapping>,
+    /// CSV: the separator (detected from the header when `None`).
+    pub delimiter: Option<Delimiter>,
+}
+
 /// One rejected row of an input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     /// Where: `line 12` (CSV) or `feature 3` (GeoJSON, counted from 1).
     pub row: String,
-    /// What is wrong with it.
+    /// Everything that is wrong with it.
     pub errors: ValidationErrors,
 }
 
@@ -54,6 +79,14 @@ pub struct ImportReport {
     pub drafts: Vec<FeatureDraft>,
     /// Rejected rows, in file order.
     pub rejected: Vec<RowError>,
+    /// Rows a mapping left out (`unmapped = "skip"`), by the value that had no entry.
+    pub skipped: std::collections::BTreeMap<String, usize>,
+    /// Times written without an offset, read as Swedish time.
+    pub swedish_times: usize,
+    /// Source fields that went nowhere (not a property, not mapped).
+    pub ignored_fields: std::collections::BTreeSet<String>,
+    /// How the CSV was read (separator, encoding), when it was CSV.
+    pub csv_dialect: Option<String>,
 }
 
 /// A whole file could not be read.
@@ -67,7 +100,7 @@ pub enum ImportError {
     Format(String),
 }
 
-/// Properties that CSV cells must turn into numbers, booleans or lists.
+/// Properties that CSV cells (and mapped text) must turn into numbers.
 const NUMBER_FIELDS: &[&str] = &[
     "severity",
     "direction",
@@ -77,84 +110,149 @@ const NUMBER_FIELDS: &[&str] = &[
     "classification_year",
 ];
 
-/// Reads a GeoJSON FeatureCollection (or one Feature) for `layer`.
-///
-/// # Errors
-/// When the text is not JSON or not GeoJSON; row problems go into the report instead.
-pub fn read_geojson(
-    layer: Layer,
-    mut input: impl Read,
-    crs: InputCrs,
-) -> Result<ImportReport, ImportError> {
-    let mut text = String::new();
-    input.read_to_string(&mut text)?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| {
-        ImportError::Format(format!(
-            "not valid JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let crs = match crs_member(&doc) {
-        Some(declared) => declared,
-        None => crs,
-    };
-    let features = match doc {
-        Value::Object(mut o) => match o.get("type").and_then(Value::as_str) {
-            Some("FeatureCollection") => match o.remove("features") {
-                Some(Value::Array(a)) => a,
-                _ => {
-                    return Err(ImportError::Format(
-                        "the FeatureCollection has no 'features' array".into(),
-                    ));
-                }
-            },
-            Some("Feature") => vec![Value::Object(o)],
-            other => {
-                return Err(ImportError::Format(format!(
-                    "expected a GeoJSON FeatureCollection or Feature, found type {}",
-                    other.map_or_else(|| "(none)".into(), |t| format!("'{t}'"))
-                )));
-            }
-        },
-        _ => return Err(ImportError::Format("expected a GeoJSON object".into())),
-    };
-    let transform = match crs {
-        InputCrs::Wgs84 => None,
-        InputCrs::Sweref99Tm => {
-            Some(Sweref99Tm::new().map_err(|e| ImportError::Format(e.to_string()))?)
-        }
-    };
-    let mut report = ImportReport::default();
-    for (i, mut f) in features.into_iter().enumerate() {
-        let row = format!("feature {}", i + 1);
-        if let Some(t) = &transform
-            && let Some(coords) = f.get_mut("geometry").and_then(|g| g.get_mut("coordinates"))
-            && let Err(e) = reproject(coords, t)
-        {
-            report.rejected.push(RowError {
-                row,
-                errors: ValidationErrors::one("/geometry/coordinates", e),
-            });
-            continue;
-        }
-        match FeatureDraft::from_geojson(layer, f) {
-            Ok(d) => report.drafts.push(d),
-            Err(errors) => report.rejected.push(RowError { row, errors }),
-        }
-    }
-    Ok(report)
+/// The names a layer's features may carry in `properties` on import: its own fields and the
+/// bookkeeping a client may set.
+fn property_names(layer: Layer) -> Vec<String> {
+    let mut names: Vec<String> = crate::domain::schema::feature_write_schema(layer, 0)["properties"]
+        ["properties"]["properties"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
-/// The CRS named by an old-style GeoJSON `crs` member, if any.
-fn crs_member(doc: &Value) -> Option<InputCrs> {
-    let name = doc.get("crs")?.get("properties")?.get("name")?.as_str()?;
-    if name.contains("3006") {
-        Some(InputCrs::Sweref99Tm)
-    } else if name.contains("4326") || name.contains("CRS84") {
-        Some(InputCrs::Wgs84)
-    } else {
-        None
+/// The time properties of a layer (`format: date-time`).
+fn time_fields(layer: Layer) -> Vec<String> {
+    crate::domain::schema::exact_properties(layer)
+        .iter()
+        .filter(|(_, s)| s["format"] == "date-time" && s["readOnly"] != true)
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// What every row goes through, whatever the file format.
+struct RowReader<'a> {
+    layer: Layer,
+    options: &'a ImportOptions,
+    names: Vec<String>,
+    times: Vec<String>,
+    transform: Option<Sweref99Tm>,
+}
+
+impl<'a> RowReader<'a> {
+    fn new(layer: Layer, options: &'a ImportOptions, crs: InputCrs) -> Result<Self, ImportError> {
+        let names = property_names(layer);
+        if let Some(m) = &options.mapping {
+            m.check_targets(&names).map_err(ImportError::Format)?;
+        }
+        let transform = match crs {
+            InputCrs::Wgs84 => None,
+            InputCrs::Sweref99Tm => {
+                Some(Sweref99Tm::new().map_err(|e| ImportError::Format(e.to_string()))?)
+            }
+        };
+        Ok(Self {
+            layer,
+            options,
+            names,
+            times: time_fields(layer),
+            transform,
+        })
+    }
+
+    /// Source properties → the layer's, through the mapping; `None` when the mapping skips
+    /// the row (counted in `report`).
+    fn properties(
+        &self,
+        source: &Map<String, Value>,
+        report: &mut ImportReport,
+    ) -> Result<Option<Map<String, Value>>, Vec<ValidationError>> {
+        let Some(m) = &self.options.mapping else {
+            return Ok(Some(source.clone()));
+        };
+        let mapped = m.apply(source, &self.names)?;
+        let used: Vec<&str> = m
+            .fields
+            .values()
+            .map(|s| s.split('.').next().unwrap_or(s))
+            .chain(m.position.iter().flat_map(|p| {
+                [&p.lat_lon, &p.lon, &p.lat]
+                    .into_iter()
+                    .flatten()
+                    .map(|s| s.split('.').next().unwrap_or(s))
+            }))
+            .collect();
+        for k in source.keys() {
+            if !used.contains(&k.as_str()) && !self.names.contains(k) {
+                report.ignored_fields.insert(k.clone());
+            }
+        }
+        match mapped {
+            mapping::Mapped::Row(props) => Ok(Some(props)),
+            mapping::Mapped::Skipped(why) => {
+                *report.skipped.entry(why).or_default() += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Times in the forms sources write become RFC 3339; numbers and text are coerced to what
+    /// the property holds.
+    fn normalise(&self, props: &mut Map<String, Value>, report: &mut ImportReport) {
+        for name in &self.times {
+            if let Some(Value::String(s)) = props.get(name)
+                && let Ok(w) = parse_written_instant(s)
+                && time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .is_err()
+            {
+                if w.assumed_swedish_time {
+                    report.swedish_times += 1;
+                }
+                if let Ok(text) = w.at.format(&time::format_description::well_known::Rfc3339) {
+                    props.insert(name.clone(), Value::String(text));
+                }
+            }
+        }
+        for (k, v) in props.iter_mut() {
+            let numeric = NUMBER_FIELDS.contains(&k.as_str());
+            match v {
+                Value::String(s) if numeric => match s.trim().replace(',', ".").parse::<f64>() {
+                    Ok(n) if n.fract() == 0.0 && n.abs() < 1e15 => *v = Value::from(n as i64),
+                    Ok(n) if n.is_finite() => *v = Value::from(n),
+                    _ => {}
+                },
+                Value::Number(n) if !numeric && self.names.contains(k) && k != "approximate" => {
+                    *v = Value::String(n.to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Makes a draft of one row: `geometry` is GeoJSON in the file's CRS.
+    fn draft(
+        &self,
+        mut geometry: Value,
+        mut props: Map<String, Value>,
+        id: Option<Value>,
+        report: &mut ImportReport,
+    ) -> Result<FeatureDraft, ValidationErrors> {
+        if let Some(t) = &self.transform
+            && let Some(coords) = geometry.get_mut("coordinates")
+        {
+            reproject(coords, t).map_err(|e| ValidationErrors::one("/geometry/coordinates", e))?;
+        }
+        self.normalise(&mut props, report);
+        let mut doc = serde_json::json!({
+            "type": "Feature",
+            "geometry": geometry,
+            "properties": props,
+        });
+        if let Some(id) = id {
+            doc["id"] = id;
+        }
+        FeatureDraft::from_geojson(self.layer, doc)
     }
 }
 
@@ -173,176 +271,35 @@ fn reproject(v: &mut Value, t: &Sweref99Tm) -> Result<(), String> {
     items.iter_mut().try_for_each(|i| reproject(i, t))
 }
 
-/// Reads a CSV file with a header row for a point layer.
-///
-/// Coordinates: `lon,lat` (or `longitude,latitude`) in WGS84, or with [`InputCrs::Sweref99Tm`]
-/// `e,n` (or `x,y`; when `x` holds the northing, as in Swedish surveying convention, the columns
-/// are swapped). Other columns are properties; empty cells are left out; `weekdays` is a list
-/// separated by `;`, `,` or spaces.
-///
-/// # Errors
-/// When the header cannot be read or lacks coordinate columns.
-pub fn read_csv(
-    layer: Layer,
-    input: impl Read,
-    crs: InputCrs,
-) -> Result<ImportReport, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_reader(input);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| ImportError::Format(format!("cannot read the CSV header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let find = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
-    let (xi, yi) = match crs {
-        InputCrs::Wgs84 => (
-            find(&["lon", "longitude", "lng"]),
-            find(&["lat", "latitude"]),
-        ),
-        InputCrs::Sweref99Tm => (find(&["e", "easting", "x"]), find(&["n", "northing", "y"])),
-    };
-    let (Some(xi), Some(yi)) = (xi, yi) else {
-        return Err(ImportError::Format(match crs {
-            InputCrs::Wgs84 => format!(
-                "the CSV header ({}) has no 'lon' and 'lat' columns; for SWEREF 99 TM data with 'e,n' or 'x,y' columns add --crs EPSG:3006",
-                headers.join(",")
-            ),
-            InputCrs::Sweref99Tm => format!(
-                "the CSV header ({}) has no 'e' and 'n' (or 'x' and 'y') columns",
-                headers.join(",")
-            ),
-        }));
-    };
-    let transform = match crs {
-        InputCrs::Wgs84 => None,
-        InputCrs::Sweref99Tm => {
-            Some(Sweref99Tm::new().map_err(|e| ImportError::Format(e.to_string()))?)
-        }
-    };
-    let mut report = ImportReport::default();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line);
-                report.rejected.push(RowError {
-                    row: format!("line {line}"),
-                    errors: ValidationErrors::one("", e.to_string()),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, csv::Position::line);
-        let row = format!("line {line}");
-        match csv_feature(layer, &headers, &record, (xi, yi), transform.as_ref()) {
-            Ok(d) => report.drafts.push(d),
-            Err(errors) => report.rejected.push(RowError { row, errors }),
-        }
+/// Reads a whole input as text: UTF-8 (a byte-order mark is dropped), or — when it is not
+/// UTF-8 — Windows-1252, as Swedish Excel saves "CSV (semikolonavgränsad)".
+fn read_text(mut input: impl Read) -> Result<(String, &'static str), ImportError> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes)?;
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .map(<[u8]>::to_vec)
+        .unwrap_or(bytes);
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok((s, "UTF-8")),
+        Err(e) => Ok((
+            e.into_bytes().iter().map(|&b| windows_1252(b)).collect(),
+            "Windows-1252",
+        )),
     }
-    Ok(report)
 }
 
-fn csv_feature(
-    layer: Layer,
-    headers: &[String],
-    record: &csv::StringRecord,
-    (xi, yi): (usize, usize),
-    transform: Option<&Sweref99Tm>,
-) -> Result<FeatureDraft, ValidationErrors> {
-    let number = |i: usize| -> Result<f64, ValidationError> {
-        let cell = record.get(i).unwrap_or("");
-        cell.replace(',', ".")
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| {
-                ValidationError::new(
-                    format!("column '{}'", headers[i]),
-                    format!("'{cell}' is not a number"),
-                )
-            })
-    };
-    let (x, y) = match (number(xi), number(yi)) {
-        (Ok(x), Ok(y)) => (x, y),
-        (a, b) => {
-            return Err(ValidationErrors(
-                [a.err(), b.err()].into_iter().flatten().collect(),
-            ));
-        }
-    };
-    let (lon, lat) = match transform {
-        None => (x, y),
-        Some(t) => {
-            // Swedish convention names the northing X; SWEREF 99 TM northings are in the millions.
-            let (e, n) = if x > 1_000_000.0 && y < 1_000_000.0 {
-                (y, x)
-            } else {
-                (x, y)
-            };
-            t.to_wgs84(e, n).map_err(|err| {
-                ValidationErrors::one(format!("column '{}'", headers[xi]), err.to_string())
-            })?
-        }
-    };
-    let mut props = Map::new();
-    for (i, (h, cell)) in headers.iter().zip(record.iter()).enumerate() {
-        if i == xi || i == yi || cell.is_empty() {
-            continue;
-        }
-        let value = if NUMBER_FIELDS.contains(&h.as_str()) {
-            match cell.replace(',', ".").parse::<f64>() {
-                Ok(v) if v.fract() == 0.0 && v.abs() < 1e15 => Value::from(v as i64),
-                Ok(v) => Value::from(v),
-                Err(_) => {
-                    return Err(ValidationErrors::one(
-                        format!("column '{h}'"),
-                        format!("'{cell}' is not a number"),
-                    ));
-                }
-            }
-        } else if h == "weekdays" {
-            Value::Array(
-                cell.split([';', ',', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::from(s.to_ascii_lowercase()))
-                    .collect(),
-            )
-        } else if h == "approximate" {
-            Value::Bool(matches!(
-                cell.to_ascii_lowercase().as_str(),
-                "true" | "ja" | "yes" | "1"
-            ))
-        } else {
-            Value::from(cell)
-        };
-        props.insert(h.clone(), value);
+/// One Windows-1252 byte as a character (Latin-1, with the printable characters at 0x80–0x9F).
+fn windows_1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9F => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
     }
-    let doc = serde_json::json!({
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        "properties": props,
-    });
-    FeatureDraft::from_geojson(layer, doc).map_err(|e| {
-        // Point at CSV columns rather than JSON pointers.
-        ValidationErrors(
-            e.0.into_iter()
-                .map(|mut v| {
-                    v.field = match v.field.strip_prefix("/properties/") {
-                        Some(col) => format!("column '{}'", col.split('/').next().unwrap_or(col)),
-                        None if v.field.starts_with("/geometry") => {
-                            format!("columns '{}','{}'", headers[xi], headers[yi])
-                        }
-                        None => v.field,
-                    };
-                    v
-                })
-                .collect(),
-        )
-    })
 }
 
 #[cfg(test)]
@@ -399,5 +356,183 @@ mod tests {
         let r = read_geojson(Layer::Incidents, text.as_bytes(), InputCrs::Wgs84).unwrap();
         assert_eq!(r.drafts.len(), 1);
         assert_eq!(r.rejected[0].row, "feature 2");
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+    use crate::domain::Properties;
+
+    fn incident(d: &FeatureDraft) -> &crate::domain::incident::Incident {
+        match &d.properties {
+            Properties::Incident(i) => i,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn swedish_excel_csv_with_semicolons_decimal_commas_and_windows_1252() {
+        // "Klotter på vägg" in Windows-1252: å is 0xE5.
+        let mut bytes =
+            b"lon;lat;category;occurred_at;severity;organisation;description\r\n".to_vec();
+        bytes.extend_from_slice(b"17,8448;59,2393;vandalism;2026-11-30 22:15;2;Botkyrka kommun;Klotter p\xE5 v\xE4gg\r\n");
+        bytes.extend_from_slice(
+            b"17,85;59,24;car_fire;2026-07-01 09:05:00 +0200;3;Botkyrka kommun;\r\n",
+        );
+        let r = read_csv(Layer::Incidents, bytes.as_slice(), InputCrs::Wgs84).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert_eq!(
+            r.csv_dialect.as_deref(),
+            Some("separator ';', Windows-1252")
+        );
+        assert_eq!(r.drafts.len(), 2);
+        let a = incident(&r.drafts[0]);
+        assert_eq!(&*a.description, "Klotter på vägg");
+        // Winter: 22:15 Swedish time is 21:15 UTC.
+        assert_eq!(
+            a.occurred_at.unix_timestamp(),
+            time::macros::datetime!(2026-11-30 21:15 UTC).unix_timestamp()
+        );
+        assert_eq!(
+            incident(&r.drafts[1]).occurred_at.unix_timestamp(),
+            time::macros::datetime!(2026-07-01 07:05 UTC).unix_timestamp()
+        );
+        assert_eq!(r.swedish_times, 1);
+        let geo::Geometry::Point(p) = r.drafts[0].geometry else {
+            panic!()
+        };
+        assert!((p.x() - 17.8448).abs() < 1e-9 && (p.y() - 59.2393).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gdal_csv_with_a_wkt_column_takes_any_geometry_kind() {
+        let text = "WKT,category,occurred_at,severity,organisation\n\
+            \"POINT (17.84 59.24)\",shooting,2026/11/30 22:15:00+01,4,Polisen\n\
+            \"POLYGON ((17.84 59.24,17.85 59.24,17.85 59.25,17.84 59.24))\",vandalism,2026/11/30 22:15:00+01,1,Polisen\n";
+        let r = read_csv(Layer::Incidents, text.as_bytes(), InputCrs::Wgs84).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert!(matches!(r.drafts[1].geometry, geo::Geometry::Polygon(_)));
+        assert_eq!(r.swedish_times, 0);
+        // GDAL's X,Y columns (GEOMETRY=AS_XY) in WGS84.
+        let text = "X,Y,category,occurred_at,severity,organisation\n17.84,59.24,shooting,2026-11-30T22:15:00Z,4,Polisen\n";
+        let r = read_csv(Layer::Incidents, text.as_bytes(), InputCrs::Wgs84).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    }
+
+    #[test]
+    fn a_row_reports_every_problem_in_words() {
+        let text = "lon,lat,category,occurred_at,severity,colour\n17.84,59.24,skottlossning,igår,hög,röd\n";
+        let r = read_csv(Layer::Incidents, text.as_bytes(), InputCrs::Wgs84).unwrap();
+        assert_eq!(r.rejected.len(), 1);
+        let said = r.rejected[0].to_string();
+        for part in [
+            "column 'category'",
+            "column 'severity': is 'hög' (text); it must be a whole number from 1 to 5",
+            "column 'occurred_at'",
+            "2026-11-30 22:15",
+            "column 'colour': is not a field of",
+            "organisation",
+        ] {
+            assert!(said.contains(part), "{part} in {said}");
+        }
+        assert!(
+            !said.contains("u8") && !said.contains("OffsetDateTime"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn the_police_events_feed_through_the_shipped_mapping() {
+        let mapping = Mapping::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/geodata/mappings/polisen-events.toml"
+        )))
+        .unwrap();
+        let feed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/polisen_events.json"
+        ))
+        .unwrap();
+        let options = ImportOptions {
+            mapping: Some(mapping),
+            ..ImportOptions::default()
+        };
+        let r = read_json_with(Layer::Incidents, feed.as_slice(), &options).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        assert_eq!(r.drafts.len(), 5);
+        assert_eq!(r.skipped.values().sum::<usize>(), 2);
+        assert!(
+            r.skipped.contains_key("type = Trafikolycka"),
+            "{:?}",
+            r.skipped
+        );
+        let first = incident(&r.drafts[0]);
+        assert_eq!(first.category.as_str(), "shooting");
+        assert_eq!(first.severity, 5);
+        assert_eq!(first.reference.as_deref(), Some("575101"));
+        assert_eq!(
+            first.occurred_at.unix_timestamp(),
+            time::macros::datetime!(2026-11-28 21:41:07 UTC).unix_timestamp()
+        );
+        assert_eq!(r.drafts[0].organisation, "Polisen");
+        let geo::Geometry::Point(p) = r.drafts[0].geometry else {
+            panic!()
+        };
+        assert!(
+            (p.x() - 17.830979).abs() < 1e-9 && (p.y() - 59.203475).abs() < 1e-9,
+            "lat,lon read as lon,lat: {p:?}"
+        );
+        // "Brand" is kept as other with the default severity; the detonation at 2:05.
+        assert_eq!(incident(&r.drafts[1]).category.as_str(), "other");
+        assert_eq!(incident(&r.drafts[1]).severity, 2);
+        assert_eq!(incident(&r.drafts[4]).category.as_str(), "explosion");
+        assert!(
+            r.ignored_fields.contains("url") && r.ignored_fields.contains("name"),
+            "{:?}",
+            r.ignored_fields
+        );
+    }
+
+    #[test]
+    fn a_mapping_with_unknown_targets_or_values_is_refused_with_names() {
+        let m: Mapping = figment::Figment::from(figment::providers::Serialized::defaults(
+            serde_json::json!({"fields": {"colour": "färg"}}),
+        ))
+        .extract()
+        .unwrap();
+        let err = read_csv_with(
+            Layer::Incidents,
+            "lon,lat\n1,2\n".as_bytes(),
+            &ImportOptions {
+                mapping: Some(m),
+                ..ImportOptions::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("'colour', which is not a property"),
+            "{err}"
+        );
+        let m: Mapping = figment::Figment::from(figment::providers::Serialized::defaults(
+            serde_json::json!({"fields": {"category": "typ"}, "values": {"category": {"Brand": "other"}}, "constants": {"organisation": "K", "severity": 1}}),
+        ))
+        .extract()
+        .unwrap();
+        let r = read_csv_with(
+            Layer::Incidents,
+            "lon;lat;typ;occurred_at\n17,8;59,2;Klotter;2026-11-30 10:00\n".as_bytes(),
+            &ImportOptions {
+                mapping: Some(m),
+                ..ImportOptions::default()
+            },
+        )
+        .unwrap();
+        let said = r.rejected[0].to_string();
+        assert!(
+            said.contains("field 'typ': 'Klotter' has no entry in [values.category]"),
+            "{said}"
+        );
     }
 }
