@@ -149,6 +149,8 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/schema", "type": SCHEMA_JSON, "title": "The features' properties (JSON Schema)", "href": format!("{base}/collections/{layer}/schema")},
             {"rel": "describedby", "type": SCHEMA_JSON, "title": "The features' properties (JSON Schema)", "href": format!("{base}/collections/{layer}/schema")},
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": SCHEMA_JSON, "title": "What filter and sortby may name", "href": format!("{base}/collections/{layer}/queryables")},
+            // The draft's relation, which GDAL up to 3.6 follows.
+            {"rel": "queryables", "type": "application/json", "title": "What filter and sortby may name", "href": format!("{base}/collections/{layer}/queryables")},
         ],
         "geometryTypes": layer.allowed_geometries().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "numberOfFeatures": visible,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use geo::{Geometry, Relate};
 use serde_json::{Value, json};
 
-use super::{CmpOp, Expr, Operand, SpatialOp, TemporalOp};
+use super::{Case, CmpOp, Expr, Operand, SpatialOp, TemporalOp};
 
 /// The kind of a queryable property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +81,11 @@ impl Queryables {
             .cloned()
             .unwrap_or_default();
         props.insert("geometry".into(), schema["properties"]["geometry"].clone());
+        // The draft's list form, which GDAL up to 3.6 reads to choose what it sends as a filter.
+        let listed: Vec<Value> = props
+            .iter()
+            .map(|(name, s)| json!({"id": name, "type": s.get("type").cloned().unwrap_or(Value::Null)}))
+            .collect();
         json!({
             "$schema": crate::domain::schema::DIALECT,
             "$id": id,
@@ -89,6 +94,7 @@ impl Queryables {
             "description": "The properties a filter (CQL2) and sortby may name, as your role sees them",
             "properties": props,
             "additionalProperties": false,
+            "queryables": listed,
         })
     }
 
@@ -180,7 +186,7 @@ impl Queryables {
             Expr::And(parts) | Expr::Or(parts) => parts.iter().try_for_each(|p| self.check(p)),
             Expr::Not(inner) => self.check(inner),
             Expr::Compare(_, a, b) => self.comparable(a, b, "a comparison"),
-            Expr::Like(a, p) => {
+            Expr::Like(a, p, _) => {
                 if self.kind(a)? != Kind::Text || self.kind(p)? != Kind::Text {
                     return Err(format!(
                         "LIKE matches text with a text pattern, not {} with {}",
@@ -250,12 +256,23 @@ enum Val {
     Other,
 }
 
+/// A quoted time: an RFC 3339 instant, a date (its whole day), or a date and time without an
+/// offset, read as UTC as CQL2's `TIMESTAMP` is (GDAL quotes times so).
 fn time_of_text(s: &str) -> Option<(i64, i64)> {
     if s.len() == 10 {
-        super::day(s).ok()
-    } else {
-        super::instant(s).ok().map(|t| (t, t))
+        return super::day(s).ok();
     }
+    if let Ok(t) = super::instant(s) {
+        return Some((t, t));
+    }
+    let fmt = time::macros::format_description!(
+        version = 2,
+        "[year]-[month]-[day][first [T][ ]][hour]:[minute][optional [:[second][optional [.[subsecond]]]]]"
+    );
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
+        .map(|t| (t, t))
 }
 
 fn resolve(o: &Operand, f: &Value) -> Val {
@@ -313,6 +330,11 @@ fn compare(op: CmpOp, a: Val, b: Val) -> Option<bool> {
     use std::cmp::Ordering;
     let (a, b) = match (&a, &b) {
         (Val::Time(..), Val::Text(_)) | (Val::Text(_), Val::Time(..)) => (as_time(a), as_time(b)),
+        // A time property against a quoted time (`occurred_at < '2026-11-01'`): both are text
+        // here, and compare as the times they are (offsets and dates included).
+        (Val::Text(x), Val::Text(y)) if time_of_text(x).is_some() && time_of_text(y).is_some() => {
+            (as_time(a), as_time(b))
+        }
         _ => (a, b),
     };
     if let (Val::Time(a0, a1), Val::Time(b0, b1)) = (&a, &b) {
@@ -451,7 +473,10 @@ fn eval(e: &Expr, f: &Value) -> Option<bool> {
         }
         Expr::Not(inner) => eval(inner, f).map(|b| !b),
         Expr::Compare(op, a, b) => compare(*op, resolve(a, f), resolve(b, f)),
-        Expr::Like(a, p) => match (resolve(a, f), resolve(p, f)) {
+        Expr::Like(a, p, case) => match (resolve(a, f), resolve(p, f)) {
+            (Val::Text(t), Val::Text(p)) if *case == Case::Insensitive => {
+                Some(like(&t.to_lowercase(), &p.to_lowercase()))
+            }
             (Val::Text(t), Val::Text(p)) => Some(like(&t, &p)),
             _ => None,
         },

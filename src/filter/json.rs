@@ -6,7 +6,7 @@ use geo::{Geometry, Rect, coord};
 use serde_json::Value;
 
 use super::text::{spatial_by_json, temporal_by_json};
-use super::{CmpOp, Expr, Operand};
+use super::{Case, CmpOp, Expr, Operand};
 
 /// Reads a CQL2 JSON filter.
 pub(super) fn parse(s: &str) -> Result<Expr, String> {
@@ -80,6 +80,7 @@ fn expr(v: &Value, at: &str) -> Result<Expr, String> {
             Ok(Expr::Like(
                 operand(&a[0], &format!("{at}/args/0"))?,
                 operand(&a[1], &format!("{at}/args/1"))?,
+                Case::Sensitive,
             ))
         }
         "between" => {

@@ -74,6 +74,15 @@ pub enum TemporalOp {
     Contains,
 }
 
+/// Whether `LIKE` tells upper from lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// `LIKE`: it does (CQL2).
+    Sensitive,
+    /// `ILIKE`: it does not.
+    Insensitive,
+}
+
 /// A value in an expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
@@ -108,8 +117,8 @@ pub enum Expr {
     Not(Box<Expr>),
     /// `a op b`.
     Compare(CmpOp, Operand, Operand),
-    /// `a LIKE pattern`.
-    Like(Operand, Operand),
+    /// `a LIKE pattern`; `ILIKE` (as GDAL writes it) ignores case.
+    Like(Operand, Operand, Case),
     /// `a BETWEEN low AND high`.
     Between(Operand, Operand, Operand),
     /// `a IN (list)`.
@@ -139,7 +148,9 @@ impl Lang {
     /// Names the accepted values.
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
-            "cql2-text" => Ok(Self::Text),
+            // `cql-text` is the draft's name, which GDAL up to 3.6 (and so QGIS) sends; the
+            // comparisons, LIKE, IS NULL and AND/OR/NOT it writes read the same in CQL2.
+            "cql2-text" | "cql-text" => Ok(Self::Text),
             "cql2-json" => Ok(Self::Json),
             other => Err(format!(
                 "is '{other}'; write cql2-text (the default) or cql2-json"

@@ -247,6 +247,28 @@ fn like_matches_as_sql_does() {
 }
 
 #[test]
+fn what_gdal_writes_is_read() {
+    // GDAL up to 3.6 sends `filter-lang=cql-text` with these forms (ogroapifdriver.cpp).
+    assert_eq!(Lang::parse("cql-text"), Ok(Lang::Text));
+    let q = queryables();
+    for (text, want) in [
+        ("(severity >= 1) AND (category <> 'arson')", vec![1, 4]),
+        ("NOT ((severity IS NULL))", vec![1, 2, 4]),
+        ("title ILIKE 'bil%'", vec![2]),
+        (
+            "(category = 'arson') OR (title LIKE '%torget')",
+            vec![1, 2, 3],
+        ),
+        ("occurred_at >= '2026-11-02T00:00:00'", vec![1, 2]),
+        ("occurred_at < '2026-11-01'", vec![3, 4]),
+    ] {
+        let e = Expr::parse(text, Lang::Text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        q.check(&e).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(ids(&e), want, "{text}");
+    }
+}
+
+#[test]
 fn errors_say_what_and_where() {
     let err = |s: &str| Expr::parse(s, Lang::Text).unwrap_err();
     assert!(

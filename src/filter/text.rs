@@ -3,7 +3,7 @@
 
 use geozero::ToGeo;
 
-use super::{CmpOp, Expr, Operand, SpatialOp, TemporalOp};
+use super::{Case, CmpOp, Expr, Operand, SpatialOp, TemporalOp};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
@@ -164,7 +164,7 @@ fn tokenize(s: &str) -> Result<Vec<Token>, String> {
 
 /// Words that cannot name a property.
 const RESERVED: &[&str] = &[
-    "AND", "OR", "NOT", "LIKE", "BETWEEN", "IN", "IS", "NULL", "TRUE", "FALSE",
+    "AND", "OR", "NOT", "LIKE", "ILIKE", "BETWEEN", "IN", "IS", "NULL", "TRUE", "FALSE",
 ];
 
 const GEOMETRY_WORDS: &[&str] = &[
@@ -320,7 +320,9 @@ impl Parser<'_> {
             self.pos += 1;
             Expr::Compare(op, left, self.operand()?)
         } else if self.eat_word("LIKE") {
-            Expr::Like(left, self.operand()?)
+            Expr::Like(left, self.operand()?, Case::Sensitive)
+        } else if self.eat_word("ILIKE") {
+            Expr::Like(left, self.operand()?, Case::Insensitive)
         } else if self.eat_word("BETWEEN") {
             let low = self.operand()?;
             if !self.eat_word("AND") {
@@ -346,9 +348,8 @@ impl Parser<'_> {
         } else if negated {
             return Err(self.unexpected("LIKE, BETWEEN or IN after NOT"));
         } else {
-            return Err(
-                self.unexpected("a comparison (= <> < > <= >=), LIKE, BETWEEN, IN or IS NULL")
-            );
+            return Err(self
+                .unexpected("a comparison (= <> < > <= >=), LIKE, ILIKE, BETWEEN, IN or IS NULL"));
         };
         Ok(if negated { Expr::Not(Box::new(e)) } else { e })
     }

@@ -310,6 +310,57 @@ async fn gdal_keeps_every_column_and_the_readmes_recipes_export_mixed_geometries
     let n = feature_count(&gdal("ogrinfo", &token, &["-so", &out, "incidents"]).await);
     assert!(expected > 0);
     assert_eq!(n, expected);
+
+    // GDAL sends a -where to the server as a CQL filter (it finds `cql-text` among filter-lang's
+    // values and the queryables by the draft's link): the pages hold only the matches.
+    let where_ =
+        "severity >= 4 AND category <> 'vandalism' AND occurred_at >= '2026-01-01T00:00:00'";
+    let wanted = severe["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let p = &f["properties"];
+            p["severity"].as_u64().unwrap() >= 4
+                && p["category"] != "vandalism"
+                && p["occurred_at"].as_str().unwrap() >= "2026-01-01"
+        })
+        .count() as u64;
+    let args: Vec<String> = [
+        "--debug",
+        "on",
+        "-ro",
+        "-so",
+        &source,
+        "incidents",
+        "-where",
+        where_,
+    ]
+    .iter()
+    .map(|a| (*a).to_owned())
+    .collect();
+    let auth = format!("Authorization: Bearer {token}");
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new("ogrinfo")
+            .env("GDAL_HTTP_HEADERS", auth)
+            .env("CPL_CURL_VERBOSE", "YES")
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(feature_count(&String::from_utf8_lossy(&o.stdout)), wanted);
+    assert!(!err.contains("evaluated on client side"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("GET /collections/incidents/items?")
+                && l.contains("filter=")
+                && l.contains("filter-lang=cql-text")),
+        "GDAL did not send the filter: {err}"
+    );
     app.stop().await;
 }
 

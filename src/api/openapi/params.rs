@@ -180,7 +180,7 @@ fn schema_for(
             "type": "string", "minLength": 1,
             "description": "A CQL2 filter over the properties your role sees (see /collections/{id}/queryables): comparisons, LIKE, BETWEEN, IN, IS NULL, AND/OR/NOT, S_INTERSECTS and the other S_ functions on WKT, GeoJSON or BBOX, T_INTERSECTS and the other T_ functions on TIMESTAMP, DATE and INTERVAL; 400 naming the place of a mistake",
         })),
-        ("filter-lang", _) => one(json!({"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text", "description": "The filter's encoding (only with filter)"})),
+        ("filter-lang", _) => one(json!({"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"], "default": "cql2-text", "description": "The filter's encoding (only with filter); cql-text is the draft's name for cql2-text, which GDAL up to 3.6 (and QGIS with it) looks for before it sends a -where to the server"})),
         ("filter-crs", _) => one(json!({"type": "string", "enum": [crate::domain::crs::CRS84_URI], "default": crate::domain::crs::CRS84_URI, "description": "The CRS of the filter's geometries (only with filter)"})),
         ("sortby", _) => layer.map(|l| {
             let q = crate::filter::Queryables::from_schema(&crate::domain::schema::feature_schema(
