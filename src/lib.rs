@@ -19,6 +19,7 @@ pub mod demo;
 /// Layers, features, validation: plain types without I/O.
 pub mod domain;
 pub mod filter;
+pub mod gpkg;
 /// The in-memory R-tree per layer.
 pub mod index;
 /// The Swedish words shared by the map client, the briefings and the HTML pages.

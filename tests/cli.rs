@@ -843,3 +843,254 @@ fn incidents_past_the_retention_period_are_refused_unless_asked() {
     assert!(err.contains("reduced to weekly counts"), "{err}");
     assert!(err.contains("imported 2 features"), "{err}");
 }
+
+/// GDAL, when installed (under CI it must be: scripts/test installs gdal-bin).
+fn gdal_tool(tool: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var("CI").is_err(),
+        "{tool} is missing under CI; scripts/test installs gdal-bin"
+    );
+    found
+}
+
+fn run_gdal(tool: &str, args: &[&str]) -> String {
+    let o = Command::new(tool).args(args).output().expect("run GDAL");
+    assert!(o.status.success(), "{tool} {args:?}: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn geopackages_export_and_import_in_both_crs() {
+    let a = common::fresh_sqlite();
+    let o = lagesbild(&a.url, &["seed", "--demo", "--as-of", "2026-11-23"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let original = export(&a.url, "incidents", a.dir.path());
+    let n = original["features"].as_array().unwrap().len();
+    for crs in ["EPSG:4326", "EPSG:3006"] {
+        let gpkg = a.dir.path().join(format!("incidents-{}.gpkg", &crs[5..]));
+        let out = gpkg.to_str().unwrap();
+        let o = lagesbild(
+            &a.url,
+            &[
+                "export",
+                "--layer",
+                "incidents",
+                "--output",
+                out,
+                "--crs",
+                crs,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("exported {n} features")),
+            "{}",
+            stderr(&o)
+        );
+        if gdal_tool("ogrinfo") {
+            // GDAL reads it as a GeoPackage: the count, the SRS and the typed columns.
+            let info = run_gdal("ogrinfo", &["-so", out, "incidents"]);
+            assert!(info.contains(&format!("Feature Count: {n}")), "{info}");
+            assert!(
+                info.contains(&format!("ID[\"EPSG\",{}]", &crs[5..])),
+                "{info}"
+            );
+            assert!(info.contains("severity: Integer"), "{info}");
+            assert!(info.contains("occurred_at: DateTime"), "{info}");
+        }
+        // Back into an empty database: the same features, ids and all.
+        let b = common::fresh_sqlite();
+        let o = lagesbild(&b.url, &["import", out, "--layer", "incidents"]);
+        let err = stderr(&o);
+        assert!(o.status.success(), "{err}");
+        assert!(
+            err.contains(&format!("GeoPackage table 'incidents' in {crs}")),
+            "{err}"
+        );
+        let again = export(&b.url, "incidents", b.dir.path());
+        let key = |fc: &serde_json::Value| {
+            let mut v: Vec<(String, String, String, u64, f64, f64)> = fc["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let p = &f["properties"];
+                    let c = &f["geometry"]["coordinates"];
+                    // Points only: the demo's polygons are compared by id and properties.
+                    let (x, y) = (c[0].as_f64().unwrap_or(0.0), c[1].as_f64().unwrap_or(0.0));
+                    (
+                        f["id"].as_str().unwrap().to_owned(),
+                        p["category"].as_str().unwrap().to_owned(),
+                        p["occurred_at"].as_str().unwrap().to_owned(),
+                        p["severity"].as_u64().unwrap(),
+                        (x * 1e6).round(),
+                        (y * 1e6).round(),
+                    )
+                })
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        assert_eq!(key(&again), key(&original), "{crs}");
+    }
+}
+
+#[test]
+fn a_municipal_shapefile_and_geopackage_import_through_the_shipped_mapping() {
+    if !gdal_tool("ogr2ogr") {
+        return;
+    }
+    let db = common::fresh_sqlite();
+    let dir = db.dir.path();
+    // A municipal register as its system exports it: Swedish names, SWEREF 99 TM, local times.
+    let source = serde_json::json!({
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3006"}},
+        "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [660412.0, 6568015.0]},
+             "properties": {"kategori": "Bilbrand", "datum": "2026-11-20 22:15:00", "allvarlighetsgrad": 3, "beskrivning": "Bil i brand på parkering", "diarienr": "KS 2026-101", "status": "Avslutad"}},
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [660900.0, 6567500.0]},
+             "properties": {"kategori": "Klotter", "datum": "2026-11-21 08:30:00", "allvarlighetsgrad": 1, "beskrivning": "Klotter på skolans fasad", "diarienr": "KS 2026-102", "status": "Öppen"}},
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [661200.0, 6567900.0]},
+             "properties": {"kategori": "Nedskräpning", "datum": "2026-11-22 14:00:00", "allvarlighetsgrad": 1, "beskrivning": "Skräp vid återvinningen", "diarienr": "KS 2026-103", "status": "Pågående"}}
+        ]
+    });
+    let src = dir.join("register.geojson");
+    std::fs::write(&src, source.to_string()).unwrap();
+    let src = src.to_str().unwrap();
+    let shp = dir.join("register.shp");
+    let shp = shp.to_str().unwrap();
+    let gpkg = dir.join("register.gpkg");
+    let gpkg = gpkg.to_str().unwrap();
+    run_gdal(
+        "ogr2ogr",
+        &["-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", shp, src],
+    );
+    run_gdal("ogr2ogr", &["-f", "GPKG", "-nln", "incidenter", gpkg, src]);
+    let from_shp = dir.join("from-shp.geojson");
+    let from_shp = from_shp.to_str().unwrap();
+    // The README's recipe: a Shapefile to GeoJSON in WGS84 (names cut to 10 characters).
+    run_gdal(
+        "ogr2ogr",
+        &["-f", "GeoJSON", "-t_srs", "EPSG:4326", from_shp, shp],
+    );
+    let map = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/geodata/mappings/kommun-incidenter.toml"
+    );
+    // A Shapefile's date field keeps the day and loses the time (DBF has no times): refused,
+    // and the message says why and what to do.
+    let o = lagesbild(
+        &db.url,
+        &[
+            "import",
+            from_shp,
+            "--layer",
+            "incidents",
+            "--map",
+            map,
+            "--dry-run",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("field 'datum'"), "{err}");
+    assert!(
+        err.contains("a date without a time of day") && err.contains("GeoPackage"),
+        "{err}"
+    );
+    assert!(err.contains("3 rows:"), "{err}");
+    // The GeoPackage keeps the times (as GDAL wrote them, without an offset: Swedish time).
+    let o = lagesbild(
+        &db.url,
+        &[
+            "import",
+            gpkg,
+            "--layer",
+            "incidents",
+            "--map",
+            map,
+            "--source-layer",
+            "incidenter",
+            "--dry-run",
+        ],
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("all 3 rows are valid"), "{err}");
+    assert!(err.contains("3 times had no offset"), "{err}");
+    // The GeoPackage (EPSG:3006, read directly) into the database.
+    let o = lagesbild(
+        &db.url,
+        &["import", gpkg, "--layer", "incidents", "--map", map],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fc = export(&db.url, "incidents", dir);
+    let mut got: Vec<(String, String, String, String)> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["reference"].as_str().unwrap().to_owned(),
+                p["category"].as_str().unwrap().to_owned(),
+                p["status"].as_str().unwrap().to_owned(),
+                p["occurred_at"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "KS 2026-101".into(),
+                "car_fire".into(),
+                "closed".into(),
+                "2026-11-20T22:15:00+01:00".into()
+            ),
+            (
+                "KS 2026-102".into(),
+                "vandalism".into(),
+                "open".into(),
+                "2026-11-21T08:30:00+01:00".into()
+            ),
+            (
+                "KS 2026-103".into(),
+                "other".into(),
+                "open".into(),
+                "2026-11-22T14:00:00+01:00".into()
+            ),
+        ]
+    );
+    // Positions: SWEREF 99 TM back to WGS84 (the first point, within a centimetre).
+    let t = lagesbild::domain::crs::sweref().unwrap();
+    let (lon, lat) = t.to_wgs84(660412.0, 6568015.0).unwrap();
+    assert!(fc["features"].as_array().unwrap().iter().any(|f| {
+        let c = &f["geometry"]["coordinates"];
+        (c[0].as_f64().unwrap() - lon).abs() < 1e-7 && (c[1].as_f64().unwrap() - lat).abs() < 1e-7
+    }));
+    // A GeoPackage with several tables asks which; a wrong name lists them.
+    let o = lagesbild(
+        &db.url,
+        &[
+            "import",
+            gpkg,
+            "--layer",
+            "incidents",
+            "--source-layer",
+            "nope",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("its feature tables are incidenter"),
+        "{}",
+        stderr(&o)
+    );
+}

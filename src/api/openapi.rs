@@ -532,7 +532,10 @@ mod tests {
         for (path, item) in doc["paths"].as_object().expect("paths") {
             for (method, op) in item.as_object().expect("ops") {
                 for (status, r) in op["responses"].as_object().expect("responses") {
-                    if status.starts_with('4') || status.starts_with('5') {
+                    // 414 and 431 may come from the HTTP layer, without a body.
+                    if (status.starts_with('4') || status.starts_with('5'))
+                        && !matches!(status.as_str(), "414" | "431")
+                    {
                         assert!(
                             r["content"]["application/problem+json"].is_object(),
                             "{method} {path} {status}"

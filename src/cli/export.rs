@@ -10,6 +10,9 @@ use anyhow::{Context, bail};
 use super::{ExportWhat, open_service, viewer_as};
 use crate::config::Settings;
 use crate::domain::Layer;
+use crate::domain::access::Viewer;
+use crate::service::Service;
+use crate::service::import::InputCrs;
 
 /// `lagesbild export briefing …`.
 ///
@@ -106,14 +109,24 @@ pub async fn layer(
     layer: Option<Layer>,
     output: Option<PathBuf>,
     as_role: Option<String>,
+    crs: Option<InputCrs>,
 ) -> anyhow::Result<ExitCode> {
     let Some(layer) = layer else {
         bail!(
             "give --layer L for GeoJSON, or 'lagesbild export briefing --output FILE.pdf' for a briefing map"
         );
     };
+    let gpkg = output
+        .as_ref()
+        .is_some_and(|p| p.to_string_lossy().to_ascii_lowercase().ends_with(".gpkg"));
+    if crs.is_some_and(|c| c != InputCrs::Wgs84) && !gpkg {
+        bail!("GeoJSON is always WGS84 (RFC 7946); --crs EPSG:3006 goes with --output FILE.gpkg");
+    }
     let service = open_service(settings).await?;
     let viewer = viewer_as(&service, as_role.as_deref())?;
+    if let (true, Some(path)) = (gpkg, &output) {
+        return geopackage(&service, &viewer, layer, path, crs.unwrap_or_default()).await;
+    }
     let n = match &output {
         Some(path) => {
             // Write to a temporary file and rename, so a failed export leaves no half file.
@@ -141,5 +154,66 @@ pub async fn layer(
         }
     };
     eprintln!("exported {n} features from '{layer}'");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A layer as a GeoPackage feature table (`--output FILE.gpkg`): what `viewer` may see, as it
+/// may see it (the export is audited as any), with a column per property of the role's schema.
+async fn geopackage(
+    service: &Service,
+    viewer: &Viewer,
+    layer: Layer,
+    path: &std::path::Path,
+    crs: InputCrs,
+) -> anyhow::Result<ExitCode> {
+    let mut buf = Vec::new();
+    service.export_geojson(viewer, layer, &mut buf).await?;
+    let fc: serde_json::Value = serde_json::from_slice(&buf).context("the export")?;
+    let features = fc["features"].as_array().cloned().unwrap_or_default();
+    let schema = service.feature_schema(viewer, layer, "")?;
+    let columns: Vec<crate::gpkg::OutColumn> = schema["properties"]["properties"]["properties"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(name, s)| crate::gpkg::OutColumn {
+                    name: name.clone(),
+                    sql_type: crate::gpkg::sql_type(s),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let tmp = path.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    if path.exists() {
+        bail!(
+            "{} exists; a GeoPackage export writes a new file",
+            path.display()
+        );
+    }
+    let gcrs = match crs {
+        InputCrs::Wgs84 => crate::gpkg::GpkgCrs::Wgs84,
+        InputCrs::Sweref99Tm => crate::gpkg::GpkgCrs::Sweref99Tm,
+    };
+    let written = crate::gpkg::write_table(
+        &tmp,
+        layer.as_str(),
+        layer.title(),
+        &columns,
+        &features,
+        gcrs,
+    )
+    .await;
+    let n = match written {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+    };
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!(
+        "exported {n} features from '{layer}' to the GeoPackage {} (table '{layer}')",
+        path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -17,8 +17,8 @@ use super::{FileFormat, open_service};
 use crate::config::Settings;
 use crate::domain::Layer;
 use crate::service::import::{
-    Delimiter, ImportOptions, ImportReport, InputCrs, Mapping, read_csv_with, read_json_with,
-    summarise,
+    Delimiter, ImportOptions, ImportReport, InputCrs, Mapping, read_csv_with, read_gpkg,
+    read_json_with, summarise,
 };
 use crate::startup::local_viewer;
 
@@ -33,6 +33,8 @@ pub struct ImportArgs {
     pub crs: InputCrs,
     /// The format (from the name's ending when `None`).
     pub format: Option<FileFormat>,
+    /// The GeoPackage table.
+    pub source_layer: Option<String>,
     /// Check only.
     pub dry_run: bool,
     /// A mapping file.
@@ -52,6 +54,9 @@ fn print_report(file: &Path, report: &ImportReport) {
     let mut err = std::io::stderr().lock();
     if let Some(d) = &report.csv_dialect {
         let _ = writeln!(err, "{}: read as CSV ({d})", file.display());
+    }
+    if let Some(s) = &report.source {
+        let _ = writeln!(err, "{}: read the {s}", file.display());
     }
     if report.swedish_times > 0 {
         let _ = writeln!(
@@ -126,6 +131,8 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
         let name = file.to_string_lossy().to_ascii_lowercase();
         if name.ends_with(".csv") || name.ends_with(".txt") || name.ends_with(".tsv") {
             FileFormat::Csv
+        } else if name.ends_with(".gpkg") {
+            FileFormat::Gpkg
         } else {
             FileFormat::Geojson
         }
@@ -139,12 +146,25 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
         mapping,
         delimiter: args.delimiter,
     };
-    let input =
-        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let input = std::io::BufReader::new(input);
-    let mut report = match format {
-        FileFormat::Geojson => read_json_with(args.layer, input, &options),
-        FileFormat::Csv => read_csv_with(args.layer, input, &options),
+    if !file.is_file() {
+        anyhow::bail!("cannot open {}: no such file", file.display());
+    }
+    if args.source_layer.is_some() && format != FileFormat::Gpkg {
+        anyhow::bail!(
+            "--source-layer names a GeoPackage table; {} is not a GeoPackage",
+            file.display()
+        );
+    }
+    let mut report = if format == FileFormat::Gpkg {
+        read_gpkg(args.layer, file, args.source_layer.as_deref(), &options).await
+    } else {
+        let input =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        let input = std::io::BufReader::new(input);
+        match format {
+            FileFormat::Csv => read_csv_with(args.layer, input, &options),
+            _ => read_json_with(args.layer, input, &options),
+        }
     }
     .with_context(|| format!("cannot import {}", file.display()))?;
     print_report(file, &report);

@@ -78,9 +78,12 @@ pub enum Command {
         /// The file's coordinate reference system: EPSG:4326 (WGS84) or EPSG:3006 (SWEREF 99 TM).
         #[arg(long, default_value = "EPSG:4326", value_parser = parse_crs)]
         crs: InputCrs,
-        /// geojson or csv. [default: from the file name's ending]
+        /// geojson, csv or gpkg. [default: from the file name's ending]
         #[arg(long)]
         format: Option<FileFormat>,
+        /// The GeoPackage table to read, when the file holds several.
+        #[arg(long)]
+        source_layer: Option<String>,
         /// Check the file (every row, ids already stored, the retention period) and report,
         /// but store nothing.
         #[arg(long)]
@@ -103,7 +106,7 @@ pub enum Command {
     /// Write a layer's live features as a GeoJSON FeatureCollection, or (`export briefing`) a
     /// briefing map as PDF or PNG (audited).
     Export {
-        /// The layer to export (GeoJSON).
+        /// The layer to export: GeoJSON, or a GeoPackage when --output ends in .gpkg.
         #[arg(long, value_parser = parse_layer)]
         layer: Option<Layer>,
         /// A briefing map instead of GeoJSON.
@@ -112,6 +115,10 @@ pub enum Command {
         /// Where to write. [default: standard output]
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// A GeoPackage's coordinates: EPSG:4326 (WGS84) or EPSG:3006 (SWEREF 99 TM). GeoJSON
+        /// is always WGS84 (RFC 7946). [default: EPSG:4326]
+        #[arg(long, value_parser = parse_crs)]
+        crs: Option<InputCrs>,
         /// Export what this role may see (e.g. night_walker for a file to share with civil
         /// society): coarse layers are coarsened, hidden properties left out. [default: admin]
         #[arg(long)]
@@ -316,6 +323,8 @@ pub enum FileFormat {
     Geojson,
     /// CSV with a header row.
     Csv,
+    /// A GeoPackage feature table.
+    Gpkg,
 }
 
 fn parse_layer(s: &str) -> Result<Layer, String> {
@@ -357,6 +366,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             delimiter,
             new_ids,
             allow_expired,
+            source_layer,
         } => {
             import::run(
                 &settings,
@@ -365,6 +375,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     layer,
                     crs,
                     format,
+                    source_layer,
                     dry_run,
                     map,
                     delimiter,
@@ -403,8 +414,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             layer,
             output,
             as_role,
+            crs,
             what: None,
-        } => export::layer(&settings, layer, output, as_role).await,
+        } => export::layer(&settings, layer, output, as_role, crs).await,
         Command::Seed {
             demo,
             as_of,

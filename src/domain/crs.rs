@@ -120,6 +120,22 @@ pub fn sweref() -> Option<&'static Sweref99Tm> {
 }
 
 impl Sweref99Tm {
+    /// A geometry from WGS84 (lon, lat) to SWEREF 99 TM in the GIS order (easting, northing) that
+    /// files such as GeoPackage and Shapefile use.
+    ///
+    /// # Errors
+    /// A position that does not transform.
+    pub fn geometry_from_wgs84(
+        &self,
+        g: &geo::Geometry<f64>,
+    ) -> Result<geo::Geometry<f64>, TransformError> {
+        use geo::MapCoords;
+        g.try_map_coords(|c| {
+            let (e, n) = self.from_wgs84(c.x, c.y)?;
+            Ok(geo::coord! {x: e, y: n})
+        })
+    }
+
     /// Rewrites every position of a GeoJSON geometry from WGS84 (lon, lat) to SWEREF 99 TM in
     /// EPSG's axis order (northing, easting), rounded to the millimetre.
     ///

@@ -545,7 +545,9 @@ mod tests {
             ),
         )
         .unwrap_err();
-        assert!(e.0[0].message.contains("colour"), "{e}");
+        assert_eq!(e.0[0].field, "/properties/colour", "{e}");
+        assert!(e.0[0].message.contains("the fields are"), "{e}");
+        assert!(e.0[0].message.contains("organisation"), "{e}");
     }
 
     #[test]

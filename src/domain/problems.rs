@@ -149,7 +149,22 @@ pub fn property_problems(layer: Layer, props: &Value) -> Vec<ValidationError> {
                 format!("is {}; it must be {}", shown(value), wanted(&field_schema))
             }
             ValidationErrorKind::Format { format } if format == "date-time" => {
-                format!("is {}; it must be {DATE_TIME_FORMS}", shown(value))
+                let date_only = value.as_str().is_some_and(|s| {
+                    s.len() == 10
+                        && time::Date::parse(
+                            s,
+                            time::macros::format_description!("[year]-[month]-[day]"),
+                        )
+                        .is_ok()
+                });
+                if date_only {
+                    format!(
+                        "is {}, a date without a time of day, which is needed here (a Shapefile's date fields cannot hold a time: export to GeoPackage or CSV instead, or keep the time in a text field)",
+                        shown(value)
+                    )
+                } else {
+                    format!("is {}; it must be {DATE_TIME_FORMS}", shown(value))
+                }
             }
             ValidationErrorKind::MaxLength { limit } => {
                 format!("is too long; at most {limit} characters")

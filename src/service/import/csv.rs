@@ -233,21 +233,8 @@ fn csv_row(
         if skip || cell.is_empty() {
             continue;
         }
-        let value = if h == "weekdays" {
-            Value::Array(
-                cell.split([';', ',', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::from(s.to_ascii_lowercase()))
-                    .collect(),
-            )
-        } else if h == "approximate" {
-            Value::Bool(matches!(
-                cell.to_ascii_lowercase().as_str(),
-                "true" | "ja" | "yes" | "1"
-            ))
-        } else {
-            Value::from(cell)
-        };
+        // Text as written: the row reader reads numbers, lists and booleans by the property.
+        let value = Value::from(cell);
         source.insert(h.clone(), value);
     }
     let geometry = match place {
@@ -293,7 +280,6 @@ fn csv_row(
     let Some(props) = rows.properties(&source, report).map_err(ValidationErrors)? else {
         return Ok(None);
     };
-    let mapping = rows.options.mapping.as_ref();
     rows.draft(geometry, props, None, report)
         .map(Some)
         .map_err(|e| {
@@ -303,11 +289,11 @@ fn csv_row(
                     .map(|mut v| {
                         v.field = match v.field.strip_prefix("/properties/") {
                             Some(prop) => {
-                                let prop = prop.split('/').next().unwrap_or(prop);
-                                let column = mapping
-                                    .and_then(|m| m.fields.get(prop))
-                                    .map_or(prop, String::as_str);
-                                format!("column '{column}'")
+                                format!("column '{}'", prop.split('/').next().unwrap_or(prop))
+                            }
+                            // A mapped property, already named by its source field.
+                            None if v.field.starts_with("field ") => {
+                                v.field.replacen("field ", "column ", 1)
                             }
                             None if v.field.starts_with("/geometry") => match place {
                                 Place::Wkt(i) => format!("column '{}'", headers[*i]),

@@ -18,9 +18,11 @@ pub struct Mapping {
     /// What the mapping is for.
     #[serde(default)]
     pub description: Option<String>,
-    /// Property → source field (`location.name` reaches into nested JSON objects).
+    /// Property → source field (`location.name` reaches into nested JSON objects), or a list of
+    /// names of which the first present is taken (a Shapefile's 10-character names beside a
+    /// GeoPackage's whole ones).
     #[serde(default)]
-    pub fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<String, Source>,
     /// Property → source value → property value; the key `"*"` is the value for any other.
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, Value>>,
@@ -34,6 +36,44 @@ pub struct Mapping {
     /// is imported) or `skip` (left out, and counted in the report).
     #[serde(default)]
     pub unmapped: Unmapped,
+}
+
+/// The source field(s) of a property.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Source {
+    /// One field.
+    One(String),
+    /// The first of these that a row has.
+    FirstOf(Vec<String>),
+}
+
+impl Source {
+    /// The names, in order.
+    #[must_use]
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Source::One(s) => vec![s.as_str()],
+            Source::FirstOf(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// The names for a message (`'allvarligh' or 'allvarlighetsgrad'`).
+    #[must_use]
+    pub fn describe(&self) -> String {
+        self.names()
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    /// The first field of `row` it names, with its name.
+    fn find<'a>(&'a self, row: &'a Map<String, Value>) -> Option<(&'a str, &'a Value)> {
+        self.names()
+            .into_iter()
+            .find_map(|n| field(row, n).map(|v| (n, v)))
+    }
 }
 
 /// Where a row's position is.
@@ -155,8 +195,8 @@ impl Mapping {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut errors = Vec::new();
-        for (target, source) in &self.fields {
-            let Some(value) = field(row, source) else {
+        for (target, sources) in &self.fields {
+            let Some((source, value)) = sources.find(row) else {
                 continue;
             };
             let value = match self.values.get(target) {

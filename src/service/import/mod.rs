@@ -6,6 +6,7 @@
 //! CSV as Excel and GDAL write it ([`csv`]), foreign schemas through a [`Mapping`].
 
 mod csv;
+mod gpkg;
 mod json;
 pub mod mapping;
 pub mod summary;
@@ -19,6 +20,7 @@ use crate::domain::time::parse_written_instant;
 use crate::domain::{FeatureDraft, Layer, ValidationError, ValidationErrors};
 
 pub use self::csv::{Delimiter, read_csv, read_csv_with};
+pub use self::gpkg::read_gpkg;
 pub use self::json::{read_geojson, read_json_with};
 pub use mapping::Mapping;
 pub use summary::{ProblemCount, summarise};
@@ -87,6 +89,8 @@ pub struct ImportReport {
     pub ignored_fields: std::collections::BTreeSet<String>,
     /// How the CSV was read (separator, encoding), when it was CSV.
     pub csv_dialect: Option<String>,
+    /// Which table of a multi-table source was read (GeoPackage), and in which CRS.
+    pub source: Option<String>,
 }
 
 /// A whole file could not be read.
@@ -100,26 +104,89 @@ pub enum ImportError {
     Format(String),
 }
 
-/// Properties that CSV cells (and mapped text) must turn into numbers.
-const NUMBER_FIELDS: &[&str] = &[
-    "severity",
-    "direction",
-    "field_of_view",
-    "range_m",
-    "walkers",
-    "classification_year",
-];
+/// What a property holds, for reading cells written as text (CSV) or in other types
+/// (GeoPackage integers for booleans, JSON text for lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Number,
+    Bool,
+    List,
+    Other,
+}
 
-/// The names a layer's features may carry in `properties` on import: its own fields and the
-/// bookkeeping a client may set.
-fn property_names(layer: Layer) -> Vec<String> {
-    let mut names: Vec<String> = crate::domain::schema::feature_write_schema(layer, 0)["properties"]
-        ["properties"]["properties"]
+/// The names a layer's features may carry in `properties` on import (its own fields and the
+/// bookkeeping a client may set), with what each holds.
+fn property_kinds(layer: Layer) -> Vec<(String, Kind)> {
+    let schema = crate::domain::schema::feature_write_schema(layer, 0);
+    let mut out: Vec<(String, Kind)> = schema["properties"]["properties"]["properties"]
         .as_object()
-        .map(|m| m.keys().cloned().collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, s)| {
+                    let ty = match &s["type"] {
+                        Value::String(t) => Some(t.as_str()),
+                        Value::Array(a) => {
+                            a.iter().filter_map(Value::as_str).find(|t| *t != "null")
+                        }
+                        _ => None,
+                    };
+                    let kind = match ty {
+                        Some("integer" | "number") => Kind::Number,
+                        Some("boolean") => Kind::Bool,
+                        Some("array") => Kind::List,
+                        Some("string") => Kind::Text,
+                        // Enums of strings carry no type of their own.
+                        None if s["enum"].is_array() => Kind::Text,
+                        _ => Kind::Other,
+                    };
+                    (k.clone(), kind)
+                })
+                .collect()
+        })
         .unwrap_or_default();
-    names.sort();
-    names
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// A cell as the property's kind, when it reads as one (else as it was: validation names it).
+fn coerce(kind: Kind, v: &Value) -> Option<Value> {
+    match (kind, v) {
+        (Kind::Number, Value::String(s)) => {
+            let n: f64 = s.trim().replace(',', ".").parse().ok()?;
+            if n.fract() == 0.0 && n.abs() < 1e15 {
+                #[allow(clippy::cast_possible_truncation)]
+                Some(Value::from(n as i64))
+            } else {
+                serde_json::Number::from_f64(n).map(Value::Number)
+            }
+        }
+        (Kind::Bool, Value::String(s)) => match s.trim().to_lowercase().as_str() {
+            "true" | "ja" | "yes" | "1" | "sant" => Some(Value::Bool(true)),
+            "false" | "nej" | "no" | "0" | "falskt" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        (Kind::Bool, Value::Number(n)) => match n.as_i64() {
+            Some(0) => Some(Value::Bool(false)),
+            Some(1) => Some(Value::Bool(true)),
+            _ => None,
+        },
+        (Kind::List, Value::String(s)) => {
+            let t = s.trim();
+            if t.starts_with('[') {
+                serde_json::from_str(t).ok()
+            } else {
+                Some(Value::Array(
+                    t.split([';', ',', ' '])
+                        .filter(|p| !p.is_empty())
+                        .map(|p| Value::from(p.to_lowercase()))
+                        .collect(),
+                ))
+            }
+        }
+        (Kind::Text, Value::Number(n)) => Some(Value::String(n.to_string())),
+        _ => None,
+    }
 }
 
 /// The time properties of a layer (`format: date-time`).
@@ -136,13 +203,15 @@ struct RowReader<'a> {
     layer: Layer,
     options: &'a ImportOptions,
     names: Vec<String>,
+    kinds: Vec<(String, Kind)>,
     times: Vec<String>,
     transform: Option<Sweref99Tm>,
 }
 
 impl<'a> RowReader<'a> {
     fn new(layer: Layer, options: &'a ImportOptions, crs: InputCrs) -> Result<Self, ImportError> {
-        let names = property_names(layer);
+        let kinds = property_kinds(layer);
+        let names: Vec<String> = kinds.iter().map(|(n, _)| n.clone()).collect();
         if let Some(m) = &options.mapping {
             m.check_targets(&names).map_err(ImportError::Format)?;
         }
@@ -156,6 +225,7 @@ impl<'a> RowReader<'a> {
             layer,
             options,
             names,
+            kinds,
             times: time_fields(layer),
             transform,
         })
@@ -175,6 +245,7 @@ impl<'a> RowReader<'a> {
         let used: Vec<&str> = m
             .fields
             .values()
+            .flat_map(mapping::Source::names)
             .map(|s| s.split('.').next().unwrap_or(s))
             .chain(m.position.iter().flat_map(|p| {
                 [&p.lat_lon, &p.lon, &p.lat]
@@ -214,20 +285,36 @@ impl<'a> RowReader<'a> {
                 }
             }
         }
-        for (k, v) in props.iter_mut() {
-            let numeric = NUMBER_FIELDS.contains(&k.as_str());
-            match v {
-                Value::String(s) if numeric => match s.trim().replace(',', ".").parse::<f64>() {
-                    Ok(n) if n.fract() == 0.0 && n.abs() < 1e15 => *v = Value::from(n as i64),
-                    Ok(n) if n.is_finite() => *v = Value::from(n),
-                    _ => {}
-                },
-                Value::Number(n) if !numeric && self.names.contains(k) && k != "approximate" => {
-                    *v = Value::String(n.to_string());
-                }
-                _ => {}
+        for (name, kind) in &self.kinds {
+            if let Some(v) = props.get_mut(name)
+                && let Some(c) = coerce(*kind, v)
+            {
+                *v = c;
             }
         }
+    }
+
+    /// Names a mapped property's problems by the source field it came from
+    /// (`/properties/occurred_at` → `field 'datum'`).
+    fn name_sources(&self, errors: ValidationErrors) -> ValidationErrors {
+        let Some(m) = &self.options.mapping else {
+            return errors;
+        };
+        ValidationErrors(
+            errors
+                .0
+                .into_iter()
+                .map(|mut e| {
+                    if let Some(prop) = e.field.strip_prefix("/properties/") {
+                        let prop = prop.split('/').next().unwrap_or(prop);
+                        if let Some(source) = m.fields.get(prop) {
+                            e.field = format!("field {}", source.describe());
+                        }
+                    }
+                    e
+                })
+                .collect(),
+        )
     }
 
     /// Makes a draft of one row: `geometry` is GeoJSON in the file's CRS.
@@ -252,7 +339,7 @@ impl<'a> RowReader<'a> {
         if let Some(id) = id {
             doc["id"] = id;
         }
-        FeatureDraft::from_geojson(self.layer, doc)
+        FeatureDraft::from_geojson(self.layer, doc).map_err(|e| self.name_sources(e))
     }
 }
 
