@@ -170,7 +170,7 @@ async fn gather(
 
     // (1) The mapping: counts per area and category, and the trend.
     let areas: BTreeMap<uuid::Uuid, String> = service
-        .visible_areas(viewer)
+        .counted_areas(viewer)
         .iter()
         .filter_map(|a| match &a.properties {
             crate::domain::Properties::Area(p) => Some((a.id, p.name.to_string())),

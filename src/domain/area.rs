@@ -17,6 +17,24 @@ str_enum! {
     }
 }
 
+str_enum! {
+    /// What an outline is: counts, the agenda, briefings and coarse labels use districts (and
+    /// other areas); a municipality's outline frames maps and windows, and is never counted, so
+    /// nothing is counted twice and no coarse feature is labelled by a whole municipality.
+    pub enum AreaLevel {
+        /// Kommun: the whole municipality.
+        Municipality = "municipality",
+        /// Stadsdel / kommundel: the unit the meeting follows.
+        District = "district",
+        /// Another outline (a school's surroundings, a centre).
+        Other = "other",
+    }
+}
+
+fn default_level() -> AreaLevel {
+    AreaLevel::District
+}
+
 /// An area's own properties.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +45,9 @@ pub struct Area {
     /// Municipality, e.g. "Botkyrka".
     #[schema(schema_with = crate::domain::text::label_schema)]
     pub municipality: Box<str>,
+    /// What the outline is (default: a district). Municipality outlines are not counted.
+    #[serde(default = "default_level")]
+    pub level: AreaLevel,
     /// Police classification where it applies.
     #[serde(default)]
     pub police_classification: Option<PoliceClassification>,
@@ -48,6 +69,12 @@ pub struct Area {
 }
 
 impl Area {
+    /// Whether counts, the agenda, briefings and coarse labels use this outline.
+    #[must_use]
+    pub fn is_counted(&self) -> bool {
+        self.level != AreaLevel::Municipality
+    }
+
     /// Checks the rules serde cannot express.
     pub fn check(&self, checks: &mut Checks) {
         check_label(checks, "/name", &self.name);

@@ -408,7 +408,7 @@ impl Service {
         let exact_counts = incidents == Precision::Exact;
         let mut listed = 0usize;
         let mut areas = Vec::new();
-        for area in self.visible_areas(viewer) {
+        for area in self.counted_areas(viewer) {
             let Properties::Area(a) = &area.properties else {
                 continue;
             };

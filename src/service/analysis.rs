@@ -290,7 +290,7 @@ impl Service {
     /// The 250 m cells of the study region: those whose centre lies in one of the areas
     /// `viewer` sees that meet `spatial`.
     fn study_cells(&self, viewer: &Viewer, spatial: &Spatial) -> Result<Vec<Cell>, ServiceError> {
-        let areas = self.visible_areas_in(viewer, spatial);
+        let areas = self.counted_areas_in(viewer, spatial);
         if areas.is_empty() {
             return Err(ServiceError::Unanswerable(ValidationErrors::one(
                 "bbox",
@@ -768,7 +768,7 @@ impl Service {
             .collect();
         let mut units = Vec::new();
         let mut left_out = 0;
-        for a in self.visible_areas(viewer) {
+        for a in self.counted_areas(viewer) {
             let crate::domain::Properties::Area(p) = &a.properties else {
                 continue;
             };

@@ -90,7 +90,7 @@ impl Service {
         let Properties::Measure(m) = &feature.properties else {
             return Err(ServiceError::NotFound(Layer::Measures, id));
         };
-        let areas = outlines(&self.visible_areas(viewer));
+        let areas = outlines(&self.counted_areas(viewer));
         let (area_name, target) = target_area(&feature.geometry, &areas).ok_or_else(|| {
             crate::domain::ValidationErrors::one(
                 "/geometry",

@@ -7,6 +7,7 @@ mod common;
 
 mod agenda;
 mod analysis;
+mod areas;
 mod bad_input;
 mod clients;
 mod crs;

@@ -263,7 +263,7 @@ impl Service {
             .matching(Layer::Areas, &Spatial::All, &ceiling)
             .iter()
             .filter_map(|a| match &a.properties {
-                Properties::Area(p) => Some(AreaCells {
+                Properties::Area(p) if p.is_counted() => Some(AreaCells {
                     id: a.id,
                     name: Arc::from(&*p.name),
                     outline: a.geometry.clone(),
@@ -511,6 +511,9 @@ impl Service {
             let crate::domain::Properties::Area(a) = &area.properties else {
                 continue;
             };
+            if !a.is_counted() {
+                continue;
+            }
             let name: Arc<str> = Arc::from(&*a.name);
             let inside = self.index().matching(
                 layer,

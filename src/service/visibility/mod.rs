@@ -205,7 +205,8 @@ impl Service {
         self.area_at(p, None)
     }
 
-    /// The area holding `p`, by name, among areas classified at most `max_class`.
+    /// The counted area (a district or other, never a municipality) holding `p`, by name, among
+    /// areas classified at most `max_class`.
     fn area_at(&self, p: Point<f64>, max_class: Option<u8>) -> Option<Arc<str>> {
         let hit = self.index().query(
             Layer::Areas,
@@ -216,11 +217,13 @@ impl Service {
             },
             Page {
                 offset: 0,
-                limit: 1,
+                limit: 64,
             },
         );
-        hit.features.first().and_then(|a| match &a.properties {
-            crate::domain::Properties::Area(area) => Some(Arc::from(&*area.name)),
+        hit.features.iter().find_map(|a| match &a.properties {
+            crate::domain::Properties::Area(area) if area.is_counted() => {
+                Some(Arc::from(&*area.name))
+            }
             _ => None,
         })
     }
@@ -563,6 +566,24 @@ impl Service {
     #[must_use]
     pub fn visible_areas(&self, viewer: &Viewer) -> Vec<Arc<Feature>> {
         self.visible_areas_in(viewer, &Spatial::All)
+    }
+
+    /// The counted outlines `viewer` may see (districts and other areas; municipality outlines
+    /// frame maps but are never counted): what counts, the agenda and briefings go by.
+    #[must_use]
+    pub fn counted_areas(&self, viewer: &Viewer) -> Vec<Arc<Feature>> {
+        self.counted_areas_in(viewer, &Spatial::All)
+    }
+
+    /// [`Service::counted_areas`] that meet `spatial`.
+    #[must_use]
+    pub fn counted_areas_in(&self, viewer: &Viewer, spatial: &Spatial) -> Vec<Arc<Feature>> {
+        self.visible_areas_in(viewer, spatial)
+            .into_iter()
+            .filter(
+                |a| matches!(&a.properties, crate::domain::Properties::Area(p) if p.is_counted()),
+            )
+            .collect()
     }
 
     /// The area outlines `viewer` may see that meet `spatial`.
