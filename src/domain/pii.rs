@@ -87,7 +87,7 @@ impl PersonalData {
     pub const fn reason(self) -> &'static str {
         match self {
             PersonalData::IdentityNumber => {
-                "contains what looks like a Swedish personal identity number; the picture is about places and patterns, never persons: remove it"
+                "contains what looks like a Swedish personal identity number; the picture is about places and patterns, never persons: remove it (a date and time written YYYYMMDD-HHMM cannot be told from one: write 2024-05-12 22:15)"
             }
             PersonalData::PhoneNumber => {
                 "contains what looks like a phone number; the picture holds no personal data: remove it"

@@ -325,3 +325,42 @@ fn sortby_orders_with_missing_values_last() {
     assert!(parse_sortby("reference", &q).is_err());
     assert!(parse_sortby("severity,", &q).is_err());
 }
+
+/// Every filter of `tests/fixtures/cql2_reference.json` picks exactly the features pygeofilter
+/// picked (scripts/reference/cql2.py).
+#[test]
+fn the_same_features_as_pygeofilter() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cql2_reference.json"
+    ))
+    .unwrap();
+    let reference: Value = serde_json::from_str(&text).unwrap();
+    let features = reference["features"].as_array().unwrap();
+    let q = Queryables::from_schema(&json!({"properties": {"properties": {"properties": {
+        "category": {"type": "string"},
+        "severity": {"type": "integer"},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "status": {"type": "string"},
+        "title": {"type": ["string", "null"]},
+    }}}}));
+    let cases = reference["cases"].as_array().unwrap();
+    assert!(cases.len() >= 20);
+    for case in cases {
+        let filter = case["filter"].as_str().unwrap();
+        let want: Vec<&str> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let e = Expr::parse(filter, Lang::Text).unwrap_or_else(|e| panic!("{filter}: {e}"));
+        q.check(&e).unwrap_or_else(|e| panic!("{filter}: {e}"));
+        let got: Vec<&str> = features
+            .iter()
+            .filter(|f| e.matches(f))
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, want, "{filter}");
+    }
+}
