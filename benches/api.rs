@@ -2,7 +2,8 @@
 //! 127.0.0.1, against a server whose index holds 1 000 000 clustered incidents.
 //!
 //! Run: `cargo bench --bench api`. Target (issue 2): ≤ 5 ms p50 on this machine. Also the
-//! k-anonymous counts a night walker gets (issue 9): a 30-day window by grid and by area.
+//! k-anonymous counts a night walker gets (issue 9): a 30-day window by grid and by area, and
+//! the same 1 km window with a CQL2 filter and a sortby (issue 13).
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -126,6 +127,41 @@ fn benches(c: &mut Criterion) {
             })
         });
     });
+    // CQL2 filter and sortby (issue 13): every feature of the window is shown, tested and
+    // sorted before the page is cut.
+    for (name, query) in [
+        (
+            "items_bbox_1km_filter_severity",
+            "filter=severity%20%3E%3D%204",
+        ),
+        (
+            "items_bbox_1km_filter_and_sortby",
+            "filter=severity%20%3E%3D%204%20AND%20category%20IN%20('shooting'%2C'explosion'%2C'car_fire')&sortby=-occurred_at",
+        ),
+    ] {
+        let url = format!(
+            "{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=100&{query}"
+        );
+        let first: serde_json::Value =
+            rt.block_on(async { client.get(&url).send().await.unwrap().json().await.unwrap() });
+        eprintln!("{name}: numberMatched {}", first["numberMatched"]);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    black_box(
+                        client
+                            .get(&url)
+                            .send()
+                            .await
+                            .unwrap()
+                            .bytes()
+                            .await
+                            .unwrap(),
+                    )
+                })
+            });
+        });
+    }
     // Counts only: every bucket of the window over the whole layer, then suppression.
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(

@@ -386,6 +386,10 @@ fn complete_statuses(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
+    let refine_422 = format!(
+        "A filter or sortby would be applied to more than {} features: narrow the request with bbox or datetime",
+        crate::service::visibility::MAX_REFINED
+    );
     for (path, item) in paths.iter_mut() {
         let Some(ops) = item.as_object_mut() else {
             continue;
@@ -427,6 +431,9 @@ fn complete_statuses(doc: &mut Value) {
             });
             if has_path_param || names_a_thing {
                 add.push(("404", "Nothing at this path (or not visible to the role)"));
+            }
+            if method == "get" && path.ends_with("/items") {
+                add.push(("422", refine_422.as_str()));
             }
             if path.starts_with("/analysis/") {
                 add.push(("422", "The question is valid, but what the role sees cannot answer it (too few events, no area in the region); the body says what to change"));

@@ -50,15 +50,18 @@ pub struct ValidationErrors(pub Vec<ValidationError>);
 pub fn read_json<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, ValidationErrors> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            format!("/{}", path.replace('.', "/"))
-        };
-        ValidationErrors::one(pointer, e.into_inner().to_string())
-    })
+    serde_path_to_error::deserialize(value).map_err(at_pointer)
+}
+
+/// Serde's error at the JSON pointer of the field it stopped at.
+fn at_pointer(e: serde_path_to_error::Error<serde_json::Error>) -> ValidationErrors {
+    let path = e.path().to_string();
+    let pointer = if path == "." {
+        String::new()
+    } else {
+        format!("/{}", path.replace('.', "/"))
+    };
+    ValidationErrors::one(pointer, e.into_inner().to_string())
 }
 
 /// [`read_json`] from a borrowed value (the caller keeps it, e.g. to name every problem).
@@ -68,15 +71,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(
 pub fn read_json_ref<'de, T: serde::Deserialize<'de>>(
     value: &'de serde_json::Value,
 ) -> Result<T, ValidationErrors> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            format!("/{}", path.replace('.', "/"))
-        };
-        ValidationErrors::one(pointer, e.into_inner().to_string())
-    })
+    serde_path_to_error::deserialize(value).map_err(at_pointer)
 }
 
 impl ValidationErrors {

@@ -462,3 +462,33 @@ async fn queryables_are_the_roles_own_properties() {
         assert!(classes.contains(c), "{c}");
     }
 }
+
+#[tokio::test]
+async fn a_filter_over_too_many_features_asks_for_a_box() {
+    use lagesbild::service::visibility::MAX_REFINED;
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    app.service.unrestricted().load(
+        lagesbild::domain::Layer::Incidents,
+        lagesbild::demo::synthetic_incidents(
+            7,
+            time::macros::datetime!(2026-11-23 12:00 UTC),
+            MAX_REFINED + 1,
+        ),
+    );
+    let r = app
+        .get("/collections/incidents/items?limit=1&filter=severity%20%3E%3D%201")
+        .await;
+    let p = assert_problem(r, 422).await;
+    assert!(p.to_string().contains("bbox or datetime"), "{p}");
+    // Without a filter the index pages it as ever; with a box the filter answers.
+    let (status, fc) = app.get_json("/collections/incidents/items?limit=1").await;
+    assert_eq!(
+        (status, fc["numberMatched"].as_u64()),
+        (200, Some(MAX_REFINED as u64 + 1))
+    );
+    let (status, fc) = app
+        .get_json("/collections/incidents/items?limit=1&bbox=17.8360,59.2340,17.8380,59.2360&filter=severity%20%3E%3D%201")
+        .await;
+    assert_eq!(status, 200, "{fc}");
+}
