@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use time::OffsetDateTime;
 
-use super::open_service;
+use super::open_accounts;
 use super::output::println_out;
 use crate::config::Settings;
 use crate::startup::local_viewer;
@@ -30,7 +30,7 @@ pub async fn run(
         }
         None => None,
     };
-    let service = open_service(settings).await?;
+    let service = open_accounts(settings).await?;
     let admin = local_viewer(&service)?;
     let filter = crate::store::audit::AuditFilter {
         since,

@@ -466,3 +466,11 @@ async fn open_service(settings: &Settings) -> anyhow::Result<Service> {
     let store = open_store(settings).await?;
     Ok(Service::open_with(store, options).await?)
 }
+
+/// Opens the store with the configured roles but not the picture: for accounts, tokens and the
+/// audit log, which start in milliseconds however many features there are.
+async fn open_accounts(settings: &Settings) -> anyhow::Result<Service> {
+    let options = service_options(settings, crate::service::clock::Clock::system())?;
+    let store = open_store(settings).await?;
+    Ok(Service::open_without_picture(store, options)?)
+}

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::output::println_out;
-use super::{TokenCommand, open_service};
+use super::{TokenCommand, open_accounts};
 use crate::config::Settings;
 use crate::startup::local_viewer;
 
@@ -12,7 +12,7 @@ use crate::startup::local_viewer;
 /// # Errors
 /// No such account or token, store failures.
 pub async fn run(settings: &Settings, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
-    let service = open_service(settings).await?;
+    let service = open_accounts(settings).await?;
     let admin = local_viewer(&service)?;
     match cmd {
         TokenCommand::Create { user, label, days } => {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::output::println_out;
-use super::{UserCommand, open_service};
+use super::{UserCommand, open_accounts};
 use crate::config::Settings;
 use crate::service::accounts::{NewUser, generated_password};
 use crate::startup::local_viewer;
@@ -15,7 +15,7 @@ use crate::startup::local_viewer;
 /// # Errors
 /// Invalid names or passwords, unknown roles, store failures.
 pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
-    let service = open_service(settings).await?;
+    let service = open_accounts(settings).await?;
     let admin = &local_viewer(&service)?;
     match cmd {
         UserCommand::Add {

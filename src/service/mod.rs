@@ -263,6 +263,24 @@ impl Service {
         for (layer, load) in Layer::ALL.iter().zip(loads) {
             index.install(*layer, load);
         }
+        Self::assemble(store, index, options)
+    }
+
+    /// Opens the service on `store` **without the picture**: the index stays empty. For the
+    /// commands about accounts, tokens and the audit log, which read no feature and should
+    /// not wait for a million of them to load (issue 17); never for serving or exports.
+    ///
+    /// # Errors
+    /// When the options are unusable.
+    pub fn open_without_picture(store: Store, options: Options) -> Result<Self, StoreError> {
+        Self::assemble(store, Arc::new(FeatureIndex::new()), options)
+    }
+
+    fn assemble(
+        store: Store,
+        index: Arc<FeatureIndex>,
+        options: Options,
+    ) -> Result<Self, StoreError> {
         let (changes, _) = broadcast::channel(1024);
         Ok(Self {
             store,
