@@ -268,6 +268,42 @@ pub struct GeoJsonFeature<'a> {
     today: Date,
 }
 
+/// Decimals of a longitude or latitude in what clients receive: 7 is about 1 cm on the ground,
+/// finer than any position here is known (RFC 7946 §11.2 advises trimming), and halves the
+/// coordinates' share of a feature. The index and the store keep full precision.
+pub const COORDINATE_DECIMALS: i32 = 7;
+
+/// A geometry as GeoJSON with its positions rounded to [`COORDINATE_DECIMALS`].
+#[must_use]
+pub fn rounded_geojson(g: &Geometry<f64>) -> geojson::Geometry {
+    fn round_all(v: &mut geojson::Value) {
+        let scale = 10f64.powi(COORDINATE_DECIMALS);
+        let r = |p: &mut Vec<f64>| {
+            for c in p.iter_mut() {
+                *c = (*c * scale).round() / scale;
+            }
+        };
+        match v {
+            geojson::Value::Point(p) => r(p),
+            geojson::Value::MultiPoint(ps) | geojson::Value::LineString(ps) => {
+                ps.iter_mut().for_each(r);
+            }
+            geojson::Value::MultiLineString(ls) | geojson::Value::Polygon(ls) => {
+                ls.iter_mut().flatten().for_each(r);
+            }
+            geojson::Value::MultiPolygon(ps) => {
+                ps.iter_mut().flatten().flatten().for_each(r);
+            }
+            geojson::Value::GeometryCollection(gs) => {
+                gs.iter_mut().for_each(|g| round_all(&mut g.value));
+            }
+        }
+    }
+    let mut out = geojson::Geometry::from(g);
+    round_all(&mut out.value);
+    out
+}
+
 #[derive(Serialize)]
 struct PropertiesOut<'a> {
     #[serde(flatten)]
@@ -295,7 +331,7 @@ impl Serialize for GeoJsonFeature<'_> {
         let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("type", "Feature")?;
         map.serialize_entry("id", &f.id)?;
-        map.serialize_entry("geometry", &geojson::Geometry::from(&f.geometry))?;
+        map.serialize_entry("geometry", &rounded_geojson(&f.geometry))?;
         map.serialize_entry(
             "properties",
             &PropertiesOut {

@@ -10,6 +10,7 @@ mod analysis;
 mod areas;
 mod bad_input;
 mod clients;
+mod compact;
 mod crs;
 mod discovery;
 mod filter;

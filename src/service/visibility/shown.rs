@@ -100,7 +100,7 @@ impl Shown {
             Shown::Coarse(c) => Ok(json!({
                 "type": "Feature",
                 "id": c.id,
-                "geometry": {"type": "Point", "coordinates": [c.centre.x(), c.centre.y()]},
+                "geometry": crate::domain::feature::rounded_geojson(&geo::Geometry::Point(c.centre)),
                 "properties": {
                     "category": c.category,
                     "week": c.week_start.map(week_label),

@@ -1,0 +1,78 @@
+//! Issue 17, item 6: GeoJSON positions at 7 decimals (about 1 cm), and compression negotiated
+//! (gzip, br) — but never on the live event stream, which must reach the client as it is sent.
+
+use crate::common::{TestApp, fresh_sqlite};
+
+fn positions(v: &serde_json::Value, out: &mut Vec<f64>) {
+    match v {
+        serde_json::Value::Array(a) => a.iter().for_each(|x| positions(x, out)),
+        serde_json::Value::Number(n) => out.push(n.as_f64().unwrap()),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn positions_have_seven_decimals_and_answers_are_compressed() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    for layer in ["incidents", "patrol_routes", "areas", "cameras"] {
+        let (_, fc) = app
+            .get_json(&format!("/collections/{layer}/items?limit=10000"))
+            .await;
+        let mut xs = Vec::new();
+        for f in fc["features"].as_array().unwrap() {
+            positions(&f["geometry"]["coordinates"], &mut xs);
+        }
+        assert!(!xs.is_empty(), "{layer}");
+        for x in xs {
+            assert_eq!((x * 1e7).round() / 1e7, x, "{layer}: {x} has more than 7 decimals");
+        }
+    }
+    // The stored positions keep full precision: a demo point is not on the 1e-7 grid, but its
+    // served position is within half a step of it.
+    let all = app.service.unrestricted().all(lagesbild::domain::Layer::Incidents);
+    let incident = all.iter().find(|f| matches!(f.geometry, geo::Geometry::Point(_))).unwrap();
+    let geo::Geometry::Point(p) = incident.geometry else {
+        panic!("a point")
+    };
+    let (_, served) = app
+        .get_json(&format!("/collections/incidents/items/{}", incident.id))
+        .await;
+    let c = &served["geometry"]["coordinates"];
+    assert!((c[0].as_f64().unwrap() - p.x()).abs() <= 0.5e-7 + 1e-12);
+    assert!((c[1].as_f64().unwrap() - p.y()).abs() <= 0.5e-7 + 1e-12);
+
+    // Compression, as the client asks.
+    let plain = app
+        .client
+        .get(app.url("/collections/incidents/items?limit=1000"))
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_len = plain.bytes().await.unwrap().len();
+    for enc in ["gzip", "br"] {
+        let r = app
+            .client
+            .get(app.url("/collections/incidents/items?limit=1000"))
+            .header("accept-encoding", enc)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-encoding"], enc);
+        let len = r.bytes().await.unwrap().len();
+        assert!(len * 4 < plain_len, "{enc}: {len} of {plain_len} bytes");
+    }
+    // Never the event stream.
+    let r = app
+        .client
+        .get(app.url("/events"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("content-encoding").is_none(), "{:?}", r.headers());
+    drop(r);
+}
