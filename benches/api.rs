@@ -93,39 +93,13 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("http_1m");
     g.bench_function("items_bbox_1km_limit_1000", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                black_box(
-                    client
-                        .get(&url)
-                        .send()
-                        .await
-                        .unwrap()
-                        .bytes()
-                        .await
-                        .unwrap(),
-                )
-            })
-        });
+        b.iter(|| black_box(fetch(&rt, &client, &url)));
     });
     let small = format!(
         "{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=100"
     );
     g.bench_function("items_bbox_1km_limit_100", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                black_box(
-                    client
-                        .get(&small)
-                        .send()
-                        .await
-                        .unwrap()
-                        .bytes()
-                        .await
-                        .unwrap(),
-                )
-            })
-        });
+        b.iter(|| black_box(fetch(&rt, &client, &small)));
     });
     // CQL2 filter and sortby (issue 13): every feature of the window is shown, tested and
     // sorted before the page is cut.
@@ -146,20 +120,7 @@ fn benches(c: &mut Criterion) {
             rt.block_on(async { client.get(&url).send().await.unwrap().json().await.unwrap() });
         eprintln!("{name}: numberMatched {}", first["numberMatched"]);
         g.bench_function(name, |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    black_box(
-                        client
-                            .get(&url)
-                            .send()
-                            .await
-                            .unwrap()
-                            .bytes()
-                            .await
-                            .unwrap(),
-                    )
-                })
-            });
+            b.iter(|| black_box(fetch(&rt, &client, &url)));
         });
     }
     // Counts only: every bucket of the window over the whole layer, then suppression.
@@ -187,23 +148,25 @@ fn benches(c: &mut Criterion) {
             started.elapsed()
         );
         g.bench_function(format!("aggregate_30_days_by_{by}_counts_only"), |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    black_box(
-                        walker
-                            .get(&url)
-                            .send()
-                            .await
-                            .unwrap()
-                            .bytes()
-                            .await
-                            .unwrap(),
-                    )
-                })
-            });
+            b.iter(|| black_box(fetch(&rt, &walker, &url)));
         });
     }
     g.finish();
+}
+
+/// One GET, its whole body read; its length.
+fn fetch(rt: &tokio::runtime::Runtime, client: &reqwest::Client, url: &str) -> usize {
+    rt.block_on(async {
+        client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len()
+    })
 }
 
 criterion_group!(api_benches, benches);

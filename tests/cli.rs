@@ -36,6 +36,11 @@ fn export(db: &str, layer: &str, dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
 }
 
+/// How many features `export` writes of `layer`.
+fn count_exported(db: &str, layer: &str, dir: &Path) -> usize {
+    export(db, layer, dir)["features"].as_array().unwrap().len()
+}
+
 fn incidents_csv(rows: usize, bad_row: Option<usize>) -> String {
     let mut s = String::from("lon,lat,category,occurred_at,severity,organisation,description\n");
     for i in 0..rows {
@@ -74,13 +79,7 @@ fn an_import_with_one_bad_row_of_10000_stores_nothing_and_names_the_row() {
         err.contains("nothing imported: 1 of 10000 rows rejected"),
         "{err}"
     );
-    assert_eq!(
-        export(&db.url, "incidents", db.dir.path())["features"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(count_exported(&db.url, "incidents", db.dir.path()), 0);
 
     std::fs::write(&file, incidents_csv(10_000, None)).unwrap();
     let o = lagesbild(
@@ -126,13 +125,7 @@ fn sweref_csv_lands_in_wgs84_and_dry_run_stores_nothing() {
         "{}",
         stderr(&o)
     );
-    assert_eq!(
-        export(&db.url, "cameras", db.dir.path())["features"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(count_exported(&db.url, "cameras", db.dir.path()), 0);
     let o = lagesbild(
         &db.url,
         &[
@@ -346,13 +339,7 @@ fn migrate_works_on_postgis() {
     let o = lagesbild(&url, &["seed", "--demo"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(
-        export(&url, "cameras", dir.path())["features"]
-            .as_array()
-            .unwrap()
-            .len(),
-        60
-    );
+    assert_eq!(count_exported(&url, "cameras", dir.path()), 60);
 }
 
 fn stdout(o: &Output) -> String {
@@ -827,13 +814,7 @@ fn incidents_past_the_retention_period_are_refused_unless_asked() {
         assert!(err.contains("1 incidents are from before"), "{err}");
         assert!(err.contains("--allow-expired"), "{err}");
     }
-    assert_eq!(
-        export(&db.url, "incidents", db.dir.path())["features"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(count_exported(&db.url, "incidents", db.dir.path()), 0);
     let o = lagesbild(
         &db.url,
         &["import", path, "--layer", "incidents", "--allow-expired"],

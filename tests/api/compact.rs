@@ -25,13 +25,23 @@ async fn positions_have_seven_decimals_and_answers_are_compressed() {
         }
         assert!(!xs.is_empty(), "{layer}");
         for x in xs {
-            assert_eq!((x * 1e7).round() / 1e7, x, "{layer}: {x} has more than 7 decimals");
+            assert_eq!(
+                (x * 1e7).round() / 1e7,
+                x,
+                "{layer}: {x} has more than 7 decimals"
+            );
         }
     }
     // The stored positions keep full precision: a demo point is not on the 1e-7 grid, but its
     // served position is within half a step of it.
-    let all = app.service.unrestricted().all(lagesbild::domain::Layer::Incidents);
-    let incident = all.iter().find(|f| matches!(f.geometry, geo::Geometry::Point(_))).unwrap();
+    let all = app
+        .service
+        .unrestricted()
+        .all(lagesbild::domain::Layer::Incidents);
+    let incident = all
+        .iter()
+        .find(|f| matches!(f.geometry, geo::Geometry::Point(_)))
+        .unwrap();
     let geo::Geometry::Point(p) = incident.geometry else {
         panic!("a point")
     };
@@ -73,6 +83,10 @@ async fn positions_have_seven_decimals_and_answers_are_compressed() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers().get("content-encoding").is_none(), "{:?}", r.headers());
+    assert!(
+        r.headers().get("content-encoding").is_none(),
+        "{:?}",
+        r.headers()
+    );
     drop(r);
 }
