@@ -156,7 +156,7 @@ impl Service {
         if row.address.is_none() {
             row.address = viewer.address.as_deref().map(str::to_owned);
         }
-        self.store().append_audit(&row.capped()).await?;
+        self.audit_queue.append(row.capped()).await?;
         Ok(())
     }
 
@@ -274,7 +274,7 @@ impl Service {
     /// # Errors
     /// Store failures.
     pub async fn audit_anonymous(&self, row: AuditRow) -> Result<(), ServiceError> {
-        self.store().append_audit(&row.capped()).await?;
+        self.audit_queue.append(row.capped()).await?;
         Ok(())
     }
 

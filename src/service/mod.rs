@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod agenda;
 pub mod analysis;
 pub mod audit;
+mod audit_queue;
 pub mod clock;
 pub mod edits;
 pub mod export;
@@ -235,6 +236,7 @@ pub struct Service {
     /// Counts every change applied to the index (caches are valid for one generation).
     generation: std::sync::atomic::AtomicU64,
     counts_cache: visibility::counts::CountsCache,
+    audit_queue: audit_queue::AuditQueue,
 }
 
 impl Service {
@@ -282,6 +284,7 @@ impl Service {
         options: Options,
     ) -> Result<Self, StoreError> {
         let (changes, _) = broadcast::channel(1024);
+        let audit_queue = audit_queue::AuditQueue::new(store.clone());
         Ok(Self {
             store,
             index,
@@ -294,6 +297,7 @@ impl Service {
             throttle: accounts::SourceThrottle::default(),
             refusals: audit::RefusalCounter::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
+            audit_queue,
             counts_cache: visibility::counts::CountsCache::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })

@@ -83,6 +83,30 @@ impl Store {
         Ok(id.0)
     }
 
+    /// Appends audit records in one transaction: all or none, one commit (group commit).
+    ///
+    /// # Errors
+    /// Database errors (then none was written).
+    pub async fn append_audit_batch(&self, rows: &[AuditRow]) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                for a in rows {
+                    append_audit_sqlite(&mut tx, a).await?;
+                }
+                tx.commit().await?;
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                for a in rows {
+                    append_audit_pg(&mut tx, a).await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Audit records matching `filter`, newest first.
     ///
     /// # Errors

@@ -1,0 +1,87 @@
+//! Group commit of audit records. A read is never answered before its record is committed,
+//! but records no longer wait in line for SQLite's single writer one by one: whoever arrives
+//! while a commit is in flight joins the next one, so many concurrent readers share a commit
+//! (issue 17, item 4). Nothing waits on purpose: under no load a record commits alone, as fast
+//! as before.
+
+use std::sync::OnceLock;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::audit::AuditRow;
+use crate::store::{Store, StoreError};
+
+/// The most records in one commit.
+const MAX_BATCH: usize = 512;
+
+/// A record waiting for its commit.
+struct Pending {
+    row: AuditRow,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The queue in front of the audit log.
+#[derive(Debug)]
+pub(crate) struct AuditQueue {
+    store: Store,
+    sender: OnceLock<mpsc::UnboundedSender<Pending>>,
+}
+
+impl AuditQueue {
+    /// A queue writing to `store` (its writer starts with the first record).
+    pub(crate) fn new(store: Store) -> Self {
+        Self {
+            store,
+            sender: OnceLock::new(),
+        }
+    }
+
+    /// Appends `row` and returns once it is committed.
+    ///
+    /// # Errors
+    /// The store's error for this record.
+    pub(crate) async fn append(&self, row: AuditRow) -> Result<(), StoreError> {
+        let sender = self.sender.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(write(self.store.clone(), rx));
+            tx
+        });
+        let (done, committed) = oneshot::channel();
+        let fallback = row.clone();
+        if sender.send(Pending { row, done }).is_ok()
+            && let Ok(result) = committed.await
+        {
+            return result;
+        }
+        // The writer is gone (its runtime ended): write the record directly.
+        self.store.append_audit(&fallback).await.map(|_| ())
+    }
+}
+
+/// The writer: takes every record waiting, commits them together, answers each.
+async fn write(store: Store, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<AuditRow> = batch.iter().map(|p| p.row.clone()).collect();
+        match store.append_audit_batch(&rows).await {
+            Ok(()) => {
+                for p in batch {
+                    let _ = p.done.send(Ok(()));
+                }
+            }
+            // Nothing of the batch was written: each record on its own, with its own answer.
+            Err(_) => {
+                for p in batch {
+                    let result = store.append_audit(&p.row).await.map(|_| ());
+                    let _ = p.done.send(result);
+                }
+            }
+        }
+    }
+}
