@@ -124,7 +124,8 @@ fn refinement(
         Some(s) => crate::filter::parse_sortby(s, queryables)
             .map_err(|e| ApiError::bad_param("sortby", e))?,
     };
-    Ok(crate::filter::Refine { filter, sort })
+    let text = q.filter.as_ref().map(|t| t.chars().take(500).collect());
+    Ok(crate::filter::Refine { filter, text, sort })
 }
 
 /// What of each feature a request keeps (`properties`, `skipGeometry`).

@@ -243,7 +243,7 @@ async fn gather(
             )
             .await
             .map_err(BriefingError::Service)?;
-        let outlines = service.visible_areas(viewer);
+        let outlines = service.counted_areas(viewer);
         let hot = cells
             .buckets
             .iter()

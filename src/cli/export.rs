@@ -182,14 +182,14 @@ async fn geopackage(
                 .collect()
         })
         .unwrap_or_default();
-    let tmp = path.with_extension("partial");
-    let _ = std::fs::remove_file(&tmp);
     if path.exists() {
         bail!(
             "{} exists; a GeoPackage export writes a new file",
             path.display()
         );
     }
+    // A name of our own beside the target, so no other file is touched.
+    let tmp = path.with_extension(format!("partial-{}.gpkg", uuid::Uuid::new_v4().simple()));
     let gcrs = match crs {
         InputCrs::Wgs84 => crate::gpkg::GpkgCrs::Wgs84,
         InputCrs::Sweref99Tm => crate::gpkg::GpkgCrs::Sweref99Tm,

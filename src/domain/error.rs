@@ -105,19 +105,39 @@ impl From<ValidationError> for ValidationErrors {
 
 /// Collects problems while checking several fields, so a person sees all of them at once.
 #[derive(Debug, Default)]
-pub struct Checks(Vec<ValidationError>);
+pub struct Checks {
+    problems: Vec<ValidationError>,
+    stored: bool,
+}
 
 impl Checks {
+    /// Checks of a stored row being read back: rules that depend on the day (a recent
+    /// timestamp in text) are judged as they were when the row was written, so a row accepted
+    /// once always reads again.
+    #[must_use]
+    pub fn stored() -> Self {
+        Self {
+            problems: Vec::new(),
+            stored: true,
+        }
+    }
+
+    /// Whether these are [`Checks::stored`].
+    #[must_use]
+    pub const fn is_stored(&self) -> bool {
+        self.stored
+    }
+
     /// Records a problem with `field` when `ok` is false.
     pub fn require(&mut self, ok: bool, field: &str, message: impl FnOnce() -> String) {
         if !ok {
-            self.0.push(ValidationError::new(field, message()));
+            self.problems.push(ValidationError::new(field, message()));
         }
     }
 
     /// Records a problem unconditionally.
     pub fn push(&mut self, e: ValidationError) {
-        self.0.push(e);
+        self.problems.push(e);
     }
 
     /// `Ok` when nothing was recorded.
@@ -125,10 +145,10 @@ impl Checks {
     /// # Errors
     /// Every recorded problem.
     pub fn finish(self) -> Result<(), ValidationErrors> {
-        if self.0.is_empty() {
+        if self.problems.is_empty() {
             Ok(())
         } else {
-            Err(ValidationErrors(self.0))
+            Err(ValidationErrors(self.problems))
         }
     }
 }

@@ -146,13 +146,16 @@ impl Properties {
             Layer::Areas => Properties::Area(read(text)?),
             Layer::Measures => Properties::Measure(read(text)?),
         };
-        props.check()?;
+        props.check_with(Checks::stored())?;
         Ok(props)
     }
 
     /// Checks the rules serde cannot express.
     fn check(&self) -> Result<(), ValidationErrors> {
-        let mut checks = Checks::default();
+        self.check_with(Checks::default())
+    }
+
+    fn check_with(&self, mut checks: Checks) -> Result<(), ValidationErrors> {
         match self {
             Properties::Incident(p) => p.check(&mut checks),
             Properties::RiskEnvironment(p) => p.check(&mut checks),

@@ -59,8 +59,10 @@
 //! within three years before today is read as a date and a time, and let through — also in the
 //! one case of ten where its last digit happens to be the check digit and it *is* the personal
 //! number of a child born that day (`20240512-2215`): event logs and exports write times so,
-//! and a security picture does not describe toddlers. An older date, another separator, or the
-//! 10-digit form stays a personal number. (`2024-05-12 22:15` is the unambiguous spelling.)
+//! and a security picture does not describe toddlers. An older date, a space or `+` between the
+//! parts, or the 10-digit form stays a personal number (any dash reads as `-`). A stored row is
+//! read back with any such stamp accepted, so what was accepted once always loads again.
+//! (`2024-05-12 22:15` is the unambiguous spelling.)
 //!
 //! Known limits: the guard catches numbers written by mistake or out of habit, not a writer
 //! set on smuggling one (`noll sju noll …`). A number glued to a letter (`tel0701234567`) passes
@@ -111,6 +113,18 @@ pub const RECENT_STAMP_DAYS: i64 = 3 * 366;
 /// [`find_personal_data`] as of `today` (which decides what a recent timestamp is).
 #[must_use]
 pub fn find_personal_data_on(text: &str, today: time::Date) -> Option<PersonalData> {
+    find(text, Some(today))
+}
+
+/// [`find_personal_data`] for a stored row read back: a timestamp was recent when the row was
+/// accepted, so any `YYYYMMDD-HHMM` stamp counts as one (the row must read again years later).
+#[must_use]
+pub fn find_personal_data_in_stored(text: &str) -> Option<PersonalData> {
+    find(text, None)
+}
+
+/// `today` decides what a recent stamp is; `None`: any stamp.
+fn find(text: &str, today: Option<time::Date>) -> Option<PersonalData> {
     let chars = normalise(text);
     let mut i = 0;
     while i < chars.len() {
@@ -348,7 +362,7 @@ impl Run {
     }
 
     /// A group of 10/12 digits, or of 6/8 digits joined to one of 4, that is a valid number.
-    fn has_identity_number(&self, today: time::Date) -> bool {
+    fn has_identity_number(&self, today: Option<time::Date>) -> bool {
         self.groups.iter().enumerate().any(|(k, g)| match g.len() {
             10 | 12 => valid_identity_digits(&g.digits),
             6 | 8 => self.groups.get(k + 1).is_some_and(|serial| {
@@ -495,13 +509,14 @@ fn organisation_number(national: &str) -> bool {
         .any(|prefix| national.starts_with(prefix))
 }
 
-/// Whether 10 or 12 digits form a possible date and carry a valid Luhn check digit.
 /// Whether `YYYYMMDD` and a serial joined by a bare `-` read as a recent date and a clock time
 /// (`20240512-2215`): a date within [`RECENT_STAMP_DAYS`] before `today` (or up to a day after)
 /// and `HHMM` a time of day. Such a stamp is also the personal number of a child born that day
 /// in one case of ten (the check digit); children under three are not what a security picture
-/// describes, so the date-and-time reading wins there, and only there.
-fn recent_stamp(date: &str, serial: &Group, today: time::Date) -> bool {
+/// describes, so the date-and-time reading wins there, and only there. With no `today` (a
+/// stored row read back) any date counts. Dashes of other kinds were made `-` by
+/// [`normalise`], so an en dash reads the same.
+fn recent_stamp(date: &str, serial: &Group, today: Option<time::Date>) -> bool {
     if !serial.joined_by(|s| s.is_bare('-')) {
         return false;
     }
@@ -509,11 +524,12 @@ fn recent_stamp(date: &str, serial: &Group, today: time::Date) -> bool {
     let Ok(day) = time::Date::parse(date, &fmt) else {
         return false;
     };
-    let age = (today - day).whole_days();
+    let recent = today.is_none_or(|t| (-1..=RECENT_STAMP_DAYS).contains(&(t - day).whole_days()));
     let clock = serial.value();
-    (-1..=RECENT_STAMP_DAYS).contains(&age) && clock / 100 < 24 && clock % 100 < 60
+    recent && clock / 100 < 24 && clock % 100 < 60
 }
 
+/// Whether 10 or 12 digits form a possible date and carry a valid Luhn check digit.
 fn valid_identity_digits(d: &str) -> bool {
     let Some(digits) = d
         .chars()
@@ -570,6 +586,29 @@ mod tests {
         }
         out.push_str(rest);
         out
+    }
+
+    #[test]
+    fn a_stamp_accepted_once_reads_again_years_later() {
+        let text = "händelse 20240512-2215";
+        let then = time::macros::date!(2024 - 06 - 01);
+        let later = time::macros::date!(2031 - 06 - 01);
+        assert_eq!(find_personal_data_on(text, then), None);
+        assert_eq!(
+            find_personal_data_on(text, later),
+            Some(PersonalData::IdentityNumber),
+            "a new text years later is judged anew"
+        );
+        assert_eq!(
+            find_personal_data_in_stored(text),
+            None,
+            "a stored row loads"
+        );
+        // Real numbers are refused when stored rows are read back too.
+        assert_eq!(
+            find_personal_data_in_stored("pojke 121212-1212"),
+            Some(PersonalData::IdentityNumber)
+        );
     }
 
     #[test]

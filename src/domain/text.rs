@@ -35,7 +35,12 @@ pub fn check_text(checks: &mut Checks, field: &str, value: &str) {
 
 /// Refuses personal identity numbers and phone numbers (see [`super::pii`]).
 pub fn check_personal_data(checks: &mut Checks, field: &str, value: &str) {
-    if let Some(found) = find_personal_data(value) {
+    let found = if checks.is_stored() {
+        super::pii::find_personal_data_in_stored(value)
+    } else {
+        find_personal_data(value)
+    };
+    if let Some(found) = found {
         checks.require(false, field, || found.reason().into());
     }
 }

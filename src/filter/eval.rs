@@ -104,6 +104,12 @@ impl Queryables {
         self.kinds.keys().map(String::as_str).collect()
     }
 
+    /// Whether `name` holds times.
+    #[must_use]
+    pub fn is_time(&self, name: &str) -> bool {
+        self.kinds.get(name) == Some(&Kind::Time)
+    }
+
     /// Whether `name` can order features (`sortby`): any queryable but the geometry.
     #[must_use]
     pub fn sortable(&self, name: &str) -> bool {
@@ -176,17 +182,37 @@ impl Queryables {
         }
     }
 
-    /// Checks every name and every type in `e` before it is evaluated.
+    /// Checks every name and every type in `e` before it is evaluated, and that its cost per
+    /// feature is bounded (at most [`MAX_NODES`] conditions, LIKE patterns of at most
+    /// [`MAX_PATTERN`] characters, IN lists of at most [`MAX_LIST`] values, geometries of at
+    /// most [`MAX_POSITIONS`] positions).
     ///
     /// # Errors
-    /// The first unknown property or mismatched type, in words.
+    /// The first unknown property, mismatched type or bound passed, in words.
     pub fn check(&self, e: &Expr) -> Result<(), String> {
+        let nodes = count_nodes(e);
+        if nodes > MAX_NODES {
+            return Err(format!(
+                "has {nodes} conditions; at most {MAX_NODES} are tested per feature"
+            ));
+        }
+        self.check_node(e)
+    }
+
+    fn check_node(&self, e: &Expr) -> Result<(), String> {
         match e {
             Expr::Literal(_) => Ok(()),
-            Expr::And(parts) | Expr::Or(parts) => parts.iter().try_for_each(|p| self.check(p)),
-            Expr::Not(inner) => self.check(inner),
+            Expr::And(parts) | Expr::Or(parts) => parts.iter().try_for_each(|p| self.check_node(p)),
+            Expr::Not(inner) => self.check_node(inner),
             Expr::Compare(_, a, b) => self.comparable(a, b, "a comparison"),
             Expr::Like(a, p, _) => {
+                if let Operand::Text(t) = p
+                    && t.chars().count() > MAX_PATTERN
+                {
+                    return Err(format!(
+                        "a LIKE pattern has at most {MAX_PATTERN} characters"
+                    ));
+                }
                 if self.kind(a)? != Kind::Text || self.kind(p)? != Kind::Text {
                     return Err(format!(
                         "LIKE matches text with a text pattern, not {} with {}",
@@ -207,10 +233,23 @@ impl Queryables {
                 }
                 Ok(())
             }
-            Expr::In(a, list) => list.iter().try_for_each(|x| self.comparable(a, x, "IN")),
+            Expr::In(a, list) => {
+                if list.len() > MAX_LIST {
+                    return Err(format!("an IN list has at most {MAX_LIST} values"));
+                }
+                list.iter().try_for_each(|x| self.comparable(a, x, "IN"))
+            }
             Expr::IsNull(a) => self.kind(a).map(|_| ()),
             Expr::Spatial(_, a, b) => {
                 for o in [a, b] {
+                    if let Operand::Geometry(g) = o {
+                        use geo::CoordsIter;
+                        if g.coords_count() > MAX_POSITIONS {
+                            return Err(format!(
+                                "a geometry in a filter has at most {MAX_POSITIONS} positions (simplify it, or use bbox)"
+                            ));
+                        }
+                    }
                     let k = self.kind(o)?;
                     if k != Kind::Geometry {
                         return Err(format!(
@@ -233,6 +272,23 @@ impl Queryables {
                 Ok(())
             }
         }
+    }
+}
+
+/// The most conditions (comparisons, functions, AND/OR/NOT) in one filter.
+pub const MAX_NODES: usize = 64;
+/// The longest LIKE pattern, in characters.
+pub const MAX_PATTERN: usize = 200;
+/// The most values in an IN list.
+pub const MAX_LIST: usize = 100;
+/// The most positions of a geometry in a filter.
+pub const MAX_POSITIONS: usize = 1000;
+
+fn count_nodes(e: &Expr) -> usize {
+    1 + match e {
+        Expr::And(parts) | Expr::Or(parts) => parts.iter().map(count_nodes).sum(),
+        Expr::Not(inner) => count_nodes(inner),
+        _ => 0,
     }
 }
 

@@ -31,6 +31,13 @@ fn args<'a>(v: &'a Value, at: &str, op: &str, n: Option<usize>) -> Result<&'a [V
 }
 
 fn expr(v: &Value, at: &str) -> Result<Expr, String> {
+    // One JSON pointer segment per level: the depth is the pointer's.
+    if at.matches("/args/").count() > super::text::MAX_DEPTH {
+        return Err(format!(
+            "at {at}: the filter nests deeper than {} levels",
+            super::text::MAX_DEPTH
+        ));
+    }
     if let Some(b) = v.as_bool() {
         return Ok(Expr::Literal(b));
     }

@@ -185,6 +185,8 @@ impl Expr {
 pub struct Refine {
     /// Only features that pass.
     pub filter: Option<Expr>,
+    /// The filter as the caller wrote it (for the audit record).
+    pub text: Option<String>,
     /// The order (empty: the default, newest first).
     pub sort: Vec<SortKey>,
 }

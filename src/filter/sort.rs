@@ -15,6 +15,8 @@ pub struct SortKey {
     pub name: String,
     /// `-name`.
     pub descending: bool,
+    /// The property holds times: compared as instants, not as text (offsets differ).
+    pub time: bool,
 }
 
 /// Reads `sortby` against what the caller may sort on.
@@ -24,14 +26,11 @@ pub struct SortKey {
 pub fn parse_sortby(s: &str, q: &Queryables) -> Result<Vec<SortKey>, String> {
     s.split(',')
         .map(|part| {
-            // A `+` in a query string arrives as a space.
-            let part = part.trim_end();
+            // A `+` in a query string arrives as a space; `a, -b` has a space before the `-`.
+            let part = part.trim();
             let (descending, name) = match part.strip_prefix('-') {
                 Some(rest) => (true, rest),
-                None => (
-                    false,
-                    part.strip_prefix('+').unwrap_or_else(|| part.trim_start()),
-                ),
+                None => (false, part.strip_prefix('+').unwrap_or(part)),
             };
             let name = name.trim();
             if name.is_empty() {
@@ -47,21 +46,25 @@ pub fn parse_sortby(s: &str, q: &Queryables) -> Result<Vec<SortKey>, String> {
             Ok(SortKey {
                 name: name.to_owned(),
                 descending,
+                time: q.is_time(name),
             })
         })
         .collect()
 }
 
-fn value_order(a: &Value, b: &Value) -> Ordering {
+/// A total order on the values one property holds: numbers by value, times (for a time
+/// property) by instant with any unreadable text after them, other text by its characters.
+fn value_order(a: &Value, b: &Value, time: bool) -> Ordering {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x
             .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Value::String(x), Value::String(y)) => match (super::instant(x), super::instant(y)) {
-            (Ok(tx), Ok(ty)) => tx.cmp(&ty),
-            _ => x.cmp(y),
-        },
+            .unwrap_or(f64::NAN)
+            .total_cmp(&y.as_f64().unwrap_or(f64::NAN)),
+        (Value::String(x), Value::String(y)) if time => {
+            let key = |s: &str| super::instant(s).map_or((1, 0), |t| (0, t));
+            key(x).cmp(&key(y)).then_with(|| x.cmp(y))
+        }
+        (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         _ => Ordering::Equal,
     }
@@ -80,7 +83,7 @@ pub fn order(a: &Value, b: &Value, keys: &[SortKey]) -> Ordering {
             (true, false) => Ordering::Greater,
             (false, true) => Ordering::Less,
             (false, false) => {
-                let o = value_order(x, y);
+                let o = value_order(x, y, k.time);
                 if k.descending { o.reverse() } else { o }
             }
         };

@@ -181,7 +181,13 @@ struct Parser<'a> {
     src: &'a str,
     toks: Vec<Token>,
     pos: usize,
+    /// How deep the parser is in parentheses and NOTs (each a recursion).
+    depth: usize,
 }
+
+/// The deepest a filter may nest parentheses and NOTs: enough for any real filter, and far from
+/// the stack's end however a request is written.
+pub(super) const MAX_DEPTH: usize = 32;
 
 /// Reads a CQL2 text filter.
 pub(super) fn parse(s: &str) -> Result<Expr, String> {
@@ -193,6 +199,7 @@ pub(super) fn parse(s: &str) -> Result<Expr, String> {
         src: s,
         toks,
         pos: 0,
+        depth: 0,
     };
     let e = p.or()?;
     if p.pos < p.toks.len() {
@@ -261,9 +268,23 @@ impl Parser<'_> {
         })
     }
 
+    fn deeper(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(format!(
+                "at character {}: the filter nests parentheses and NOTs deeper than {MAX_DEPTH} levels",
+                self.peek().map_or(self.src.chars().count(), |t| t.at)
+            ));
+        }
+        Ok(())
+    }
+
     fn not(&mut self) -> Result<Expr, String> {
         if self.eat_word("NOT") {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.deeper()?;
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.predicate()
     }
@@ -275,7 +296,9 @@ impl Parser<'_> {
         match &t.tok {
             Tok::Open => {
                 self.pos += 1;
+                self.deeper()?;
                 let e = self.or()?;
+                self.depth -= 1;
                 self.expect(&Tok::Close, "')'")?;
                 return Ok(e);
             }
@@ -502,6 +525,11 @@ impl Parser<'_> {
         let mut j = self.pos + 1;
         while let Some(t) = self.toks.get(j) {
             match t.tok {
+                Tok::Open if depth >= 4 => {
+                    return Err(format!(
+                        "at character {at}: the geometry nests deeper than a MultiPolygon"
+                    ));
+                }
                 Tok::Open => depth += 1,
                 Tok::Close => {
                     if depth <= 1 {

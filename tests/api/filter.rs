@@ -492,3 +492,94 @@ async fn a_filter_over_too_many_features_asks_for_a_box() {
         .await;
     assert_eq!(status, 200, "{fc}");
 }
+
+#[tokio::test]
+async fn filters_are_bounded_and_a_probe_is_recorded() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let items = "/collections/incidents/items";
+    // Nesting that would run the parser off its stack is refused, as are costly filters.
+    let deep = format!("{}TRUE{}", "(".repeat(7000), ")".repeat(10));
+    let pattern = format!("description LIKE '{}'", "%a".repeat(150));
+    let list = format!(
+        "category IN ({})",
+        (0..101)
+            .map(|i| format!("'c{i}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let many = vec!["severity = 1"; 65].join(" OR ");
+    let not_deep = format!("{}TRUE", "NOT ".repeat(40));
+    // 7 000 parentheses, sent as they are (encoded they would be over the 8 KiB target limit).
+    let r = app.get(&format!("{items}?filter={deep}")).await;
+    let p = assert_problem(r, 400).await;
+    assert!(p.to_string().contains("deeper than 32"), "{p}");
+    for (filter, words) in [
+        (not_deep.as_str(), "deeper than 32"),
+        (pattern.as_str(), "at most 200 characters"),
+        (list.as_str(), "at most 100 values"),
+        (many.as_str(), "at most 64 are tested"),
+    ] {
+        let r = app.get(&format!("{items}?filter={}", enc(filter))).await;
+        let p = assert_problem(r, 400).await;
+        assert!(p.to_string().contains(words), "{words}: {p}");
+    }
+    let deep_json = format!(
+        "{}true{}",
+        "{\"op\":\"not\",\"args\":[".repeat(40),
+        "]}".repeat(40)
+    );
+    let r = app
+        .get(&format!(
+            "{items}?filter-lang=cql2-json&filter={}",
+            enc(&deep_json)
+        ))
+        .await;
+    let p = assert_problem(r, 400).await;
+    assert!(p.to_string().contains("deeper than 32"), "{p}");
+    assert_eq!(
+        app.get(items).await.status(),
+        200,
+        "the server keeps serving"
+    );
+
+    // An empty page still says how many matched: a probe of restricted text is recorded with
+    // its filter and the restricted features it matched.
+    let police = client_with_token(&token_for(&app.service, "f-pol", "police", "Polisen").await);
+    let probe = "classification = 'restricted' AND description LIKE '%a%'";
+    let fc = get_value(
+        &police,
+        &app.url(&format!("{items}?offset=100000&filter={}", enc(probe))),
+    )
+    .await;
+    let matched = fc["numberMatched"].as_u64().unwrap();
+    assert!(matched > 0, "the demo has restricted incidents with an 'a'");
+    assert_eq!(fc["features"].as_array().unwrap().len(), 0);
+    let rows = app
+        .service
+        .store()
+        .audit(&lagesbild::store::audit::AuditFilter {
+            actor: Some("f-pol".into()),
+            action: Some("read".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let row = rows.first().expect("the probe left a record");
+    let detail = row.detail.clone().unwrap_or_default();
+    assert!(detail.contains(probe), "{detail}");
+    assert!(detail.contains(&format!("{matched} matched")), "{detail}");
+    let named: Vec<String> = serde_json::from_str(row.features.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        named.len() as u64,
+        matched,
+        "every restricted match is named"
+    );
+
+    // `a, -b` (a space before the minus) reads as two keys.
+    let (status, _) = app
+        .get_json(&format!("{items}?sortby={}", enc("category, -severity")))
+        .await;
+    assert_eq!(status, 200);
+}

@@ -55,6 +55,21 @@ pub(crate) const CELL_REACH_M: f64 = 180.0;
 /// JSON the caller would receive, about 3 µs apiece): more is a 422 asking for a box or window.
 pub const MAX_REFINED: usize = 250_000;
 
+/// Refuses a filter or sortby over more than [`MAX_REFINED`] features.
+fn too_many_to_refine(n: usize) -> Result<(), ServiceError> {
+    if n > MAX_REFINED {
+        return Err(ServiceError::Unanswerable(
+            crate::domain::ValidationErrors::one(
+                "filter",
+                format!(
+                    "a filter or sortby is applied to at most {MAX_REFINED} features, and {n} match the other parameters; narrow them with bbox or datetime"
+                ),
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A page of features as a caller may see them.
 #[derive(Debug, Clone)]
 pub struct Items {
@@ -323,6 +338,19 @@ impl Service {
             }
             Precision::Coarse => self.coarse_items(viewer, layer, spatial, &filters, inner_page)?,
             Precision::Exact => {
+                if refined {
+                    // Counted before anything is built or sorted.
+                    let counted = self.index().query(
+                        layer,
+                        spatial,
+                        &filters,
+                        Page {
+                            offset: 0,
+                            limit: 0,
+                        },
+                    );
+                    too_many_to_refine(counted.matched)?;
+                }
                 let r = self.index().query(layer, spatial, &filters, inner_page);
                 let hide = Self::hidden(viewer, layer);
                 Items {
@@ -338,11 +366,14 @@ impl Service {
                 }
             }
         };
-        let items = if refined {
-            self.refined(items, refine, page)?
-        } else {
-            items
-        };
+        if refined {
+            let (items, restricted) = self.refined(items, refine, page)?;
+            if precision == Precision::Exact {
+                self.audit_refined(viewer, layer, spatial, refine, &items, restricted)
+                    .await?;
+            }
+            return Ok(items);
+        }
         self.audit_read(
             viewer,
             layer,
@@ -354,19 +385,46 @@ impl Service {
         Ok(items)
     }
 
-    /// Applies `refine` to every feature shown, then takes `page`.
-    fn refined(&self, items: Items, refine: &Refine, page: Page) -> Result<Items, ServiceError> {
-        if items.features.len() > MAX_REFINED {
-            return Err(ServiceError::Unanswerable(
-                crate::domain::ValidationErrors::one(
-                    "filter",
-                    format!(
-                        "a filter or sortby is applied to at most {MAX_REFINED} features, and {} match the other parameters; narrow them with bbox or datetime",
-                        items.features.len()
-                    ),
-                ),
+    /// Audits a filtered or sorted exact read whatever its page holds: an empty page still
+    /// answered how many matched, so the record names the filter, the count and every
+    /// restricted feature that matched (a filter cannot probe restricted text unrecorded).
+    async fn audit_refined(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        spatial: &Spatial,
+        refine: &Refine,
+        items: &Items,
+        restricted: Vec<Uuid>,
+    ) -> Result<(), ServiceError> {
+        let named: Vec<Uuid> = match items.features.as_slice() {
+            [one] if restricted.is_empty() => vec![one.id()],
+            _ => restricted.clone(),
+        };
+        let row = AuditRow::new(self.clock().now(), AuditAction::Read, AuditOutcome::Ok)
+            .layer(layer)
+            .bbox(spatial_bbox(spatial))
+            .features(named)
+            .detail(format!(
+                "{} features at exact precision on the page; {} matched filter {} sortby {}; {} of them restricted",
+                items.features.len(),
+                items.matched,
+                refine.text.as_deref().unwrap_or("(none)"),
+                if refine.sort.is_empty() { "(none)" } else { "given" },
+                restricted.len()
             ));
-        }
+        self.audit(viewer, row).await
+    }
+
+    /// Applies `refine` to every feature shown, then takes `page`; also the restricted features
+    /// among all that matched (for the audit record).
+    fn refined(
+        &self,
+        items: Items,
+        refine: &Refine,
+        page: Page,
+    ) -> Result<(Items, Vec<Uuid>), ServiceError> {
+        too_many_to_refine(items.features.len())?;
         let today = self.clock().now().date();
         let mut rows: Vec<(serde_json::Value, Shown)> = Vec::with_capacity(items.features.len());
         for shown in items.features {
@@ -381,15 +439,29 @@ impl Service {
             // Stable: ties keep the default order.
             rows.sort_by(|a, b| crate::filter::order(&a.0, &b.0, &refine.sort));
         }
-        Ok(Items {
-            matched: rows.len(),
-            features: rows
-                .into_iter()
-                .skip(page.offset)
-                .take(page.limit)
-                .map(|(_, s)| s)
-                .collect(),
-        })
+        let restricted: Vec<Uuid> = rows
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Shown::Exact { feature, .. }
+                    if feature.meta.classification == crate::domain::Classification::Restricted =>
+                {
+                    Some(feature.id)
+                }
+                _ => None,
+            })
+            .collect();
+        Ok((
+            Items {
+                matched: rows.len(),
+                features: rows
+                    .into_iter()
+                    .skip(page.offset)
+                    .take(page.limit)
+                    .map(|(_, s)| s)
+                    .collect(),
+            },
+            restricted,
+        ))
     }
 
     fn coarse_items(
