@@ -9,10 +9,10 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use lagesbild::config::Settings;
 use lagesbild::domain::Layer;
-use lagesbild::startup::App;
 use time::macros::datetime;
+
+mod common;
 
 const CLIENTS: usize = 8;
 const PER_CLIENT: usize = 50;
@@ -22,73 +22,27 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ..Settings::default()
-    };
-    let (base, tokens, ids, _stop) = rt.block_on(async {
-        let app = App::build(settings, false).await.unwrap();
-        let service = app.service();
-        let admin = lagesbild::startup::local_viewer(&service).unwrap();
-        let mut tokens = Vec::new();
-        for (name, role) in [("police", "police"), ("social", "social_services")] {
-            service
-                .add_user(
-                    lagesbild::service::accounts::NewUser {
-                        name: name.into(),
-                        display_name: name.into(),
-                        organisation: "Botkyrka kommun".into(),
-                        role: role.into(),
-                        password: "bench-password-123".into(),
-                    },
-                    &admin,
-                )
-                .await
-                .unwrap();
-            tokens.push(
-                service
-                    .create_token(name, "bench", None, &admin)
-                    .await
-                    .unwrap()
-                    .1,
-            );
-        }
-        let features =
-            lagesbild::demo::synthetic_incidents(3, datetime!(2026-11-23 12:00 UTC), 10_000);
-        // Features both roles may see (up to `internal`).
-        let ids: Vec<uuid::Uuid> = features
-            .iter()
-            .filter(|f| f.meta.classification != lagesbild::domain::Classification::Restricted)
-            .map(|f| f.id)
-            .collect();
-        service.unrestricted().load(Layer::Incidents, features);
-        let base = format!("http://{}", app.local_addr());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async move {
-            let _ = rx.await;
-        }));
-        (base, tokens, ids, tx)
-    });
-    let client = |token: &str| {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {token}").parse().unwrap(),
-        );
-        reqwest::Client::builder()
-            .default_headers(headers)
-            .build()
-            .unwrap()
-    };
+    let features = lagesbild::demo::synthetic_incidents(3, datetime!(2026-11-23 12:00 UTC), 10_000);
+    // Features both roles may see (up to `internal`).
+    let ids: Vec<uuid::Uuid> = features
+        .iter()
+        .filter(|f| f.meta.classification != lagesbild::domain::Classification::Restricted)
+        .map(|f| f.id)
+        .collect();
+    let (_dir, base, clients, _stop) = common::http_server(
+        &rt,
+        &[
+            ("police", "police", "Botkyrka kommun"),
+            ("social", "social_services", "Botkyrka kommun"),
+        ],
+        vec![(Layer::Incidents, features)],
+    );
     let mut g = c.benchmark_group("audit_8_clients");
     g.sample_size(20);
-    for (name, token) in [
-        ("exact_audited", &tokens[0]),
-        ("coarse_unaudited", &tokens[1]),
+    for (name, http) in [
+        ("exact_audited", &clients[0]),
+        ("coarse_unaudited", &clients[1]),
     ] {
-        let http = client(token);
         g.bench_function(format!("{name}_{}_reads", CLIENTS * PER_CLIENT), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;

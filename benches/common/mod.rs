@@ -39,3 +39,80 @@ pub fn demo_service(
 pub fn viewer(service: &Service, role: &str) -> Viewer {
     Viewer::local(role, service.roles().get(role).unwrap().clone())
 }
+
+/// A server on 127.0.0.1 over a temporary SQLite file, its index filled directly with
+/// `layers` (the read path never touches the store), an account with an API token for each
+/// `(name, role, organisation)`, and HTTP clients sending those tokens. Keep the directory and
+/// the sender: dropping the sender stops the server.
+#[allow(dead_code)]
+pub fn http_server(
+    rt: &tokio::runtime::Runtime,
+    accounts: &[(&str, &str, &str)],
+    layers: Vec<(Layer, Vec<Feature>)>,
+) -> (
+    tempfile::TempDir,
+    String,
+    Vec<reqwest::Client>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = lagesbild::config::Settings {
+        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..lagesbild::config::Settings::default()
+    };
+    let (base, tokens, stop) = rt.block_on(async {
+        let app = lagesbild::startup::App::build(settings, false)
+            .await
+            .unwrap();
+        let service = app.service();
+        let admin = lagesbild::startup::local_viewer(&service).unwrap();
+        let mut tokens = Vec::new();
+        for (name, role, organisation) in accounts {
+            service
+                .add_user(
+                    lagesbild::service::accounts::NewUser {
+                        name: (*name).into(),
+                        display_name: (*name).into(),
+                        organisation: (*organisation).into(),
+                        role: (*role).into(),
+                        password: "bench-password-123".into(),
+                    },
+                    &admin,
+                )
+                .await
+                .unwrap();
+            tokens.push(
+                service
+                    .create_token(name, "bench", None, &admin)
+                    .await
+                    .unwrap()
+                    .1,
+            );
+        }
+        for (layer, features) in layers {
+            service.unrestricted().load(layer, features);
+        }
+        let base = format!("http://{}", app.local_addr());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        (base, tokens, tx)
+    });
+    let clients = tokens
+        .iter()
+        .map(|token| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            );
+            reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    (dir, base, clients, stop)
+}

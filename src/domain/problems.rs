@@ -19,16 +19,19 @@ fn properties_schema(layer: Layer) -> Value {
     s
 }
 
-fn validator(layer: Layer) -> Option<&'static jsonschema::Validator> {
-    static VALIDATORS: OnceLock<Vec<Option<jsonschema::Validator>>> = OnceLock::new();
-    let all = VALIDATORS.get_or_init(|| {
+/// A layer's properties schema and its validator, built once per process.
+fn checker(layer: Layer) -> Option<&'static (Value, jsonschema::Validator)> {
+    static CHECKERS: OnceLock<Vec<Option<(Value, jsonschema::Validator)>>> = OnceLock::new();
+    let all = CHECKERS.get_or_init(|| {
         Layer::ALL
             .iter()
             .map(|l| {
+                let schema = properties_schema(*l);
                 jsonschema::options()
                     .should_validate_formats(true)
-                    .build(&properties_schema(*l))
+                    .build(&schema)
                     .ok()
+                    .map(|v| (schema, v))
             })
             .collect()
     });
@@ -84,10 +87,9 @@ pub const DATE_TIME_FORMS: &str = "a time such as 2026-11-30T22:15:00+01:00 (RFC
 /// `classification`, which are read apart), with pointers relative to `properties`.
 #[must_use]
 pub fn property_problems(layer: Layer, props: &Value) -> Vec<ValidationError> {
-    let Some(v) = validator(layer) else {
+    let Some((schema, v)) = checker(layer) else {
         return Vec::new();
     };
-    let schema = properties_schema(layer);
     let fields: &Map<String, Value> = match schema["properties"].as_object() {
         Some(m) => m,
         None => return Vec::new(),
