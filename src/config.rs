@@ -10,6 +10,8 @@
 //! | `max_limit` | `LAGESBILD_MAX_LIMIT` | `10000` |
 //! | `web_dir` | `LAGESBILD_WEB_DIR` | `web` |
 //! | `request_timeout_secs` | `LAGESBILD_REQUEST_TIMEOUT_SECS` | `30` |
+//! | `index_snapshot` | `LAGESBILD_INDEX_SNAPSHOT` | `true` (SQLite: `<file>.index`, see `store::snapshot`) |
+//! | `wal_limit_mb` | `LAGESBILD_WAL_LIMIT_MB` | `64` (SQLite's write-ahead log, while serving) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -70,6 +72,12 @@ pub struct Settings {
     /// (CORS), with an API token; none by default. Cookies are never sent cross-origin.
     /// [default: none]
     pub cors_origins: Vec<String>,
+    /// SQLite: the most the write-ahead log may hold while serving, in MiB; it is checkpointed
+    /// and cut back to nothing at half this (see `store::wal`). [default: 64]
+    pub wal_limit_mb: u64,
+    /// SQLite: write the index to `<database file>.index` when the server stops and start from
+    /// it (checked against the change log) instead of reading every row. [default: true]
+    pub index_snapshot: bool,
 }
 
 impl Default for Settings {
@@ -93,6 +101,8 @@ impl Default for Settings {
             max_geometry_positions: 50_000,
             max_geometry_rings: 1_000,
             cors_origins: Vec::new(),
+            wal_limit_mb: 64,
+            index_snapshot: true,
         }
     }
 }
@@ -122,6 +132,8 @@ impl fmt::Debug for Settings {
             .field("max_geometry_positions", &self.max_geometry_positions)
             .field("max_geometry_rings", &self.max_geometry_rings)
             .field("cors_origins", &self.cors_origins)
+            .field("wal_limit_mb", &self.wal_limit_mb)
+            .field("index_snapshot", &self.index_snapshot)
             .finish()
     }
 }
@@ -213,6 +225,12 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError("max_body_bytes must be at least 1024".into()));
+        }
+        if !(1..=65_536).contains(&self.wal_limit_mb) {
+            return Err(ConfigError(format!(
+                "wal_limit_mb ({}) must be from 1 to 65536 (MiB)",
+                self.wal_limit_mb
+            )));
         }
         for origin in &self.cors_origins {
             check_origin(origin)?;

@@ -75,6 +75,7 @@ pub fn service_options(settings: &Settings, clock: Clock) -> Result<Options, Sta
         retention: Retention {
             incidents_months: settings.retention_incidents_months,
         },
+        use_snapshot: settings.index_snapshot,
     })
 }
 
@@ -264,6 +265,12 @@ impl App {
         }
         let service = Arc::new(service);
         spawn_retention(&service, settings.retention_interval_hours);
+        // Ends by itself when the store is closed.
+        drop(
+            service
+                .store()
+                .bound_wal(settings.wal_limit_mb.saturating_mul(1024 * 1024)),
+        );
         let state = AppState {
             service,
             config: Arc::new(settings),
@@ -304,7 +311,22 @@ impl App {
             ),
             max_connections: self.state.config.max_connections,
         };
+        let snapshot = self.state.config.index_snapshot;
         crate::api::serve::serve(self.listener, router(self.state), limits, shutdown).await?;
+        if snapshot {
+            let started = Instant::now();
+            match service.save_snapshot().await {
+                Ok(Some(head)) => tracing::info!(
+                    features = head.count,
+                    position = head.position,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "index snapshot written"
+                ),
+                Ok(None) => {}
+                // The next start reads the table (or the older snapshot and the log).
+                Err(e) => tracing::warn!("the index snapshot was not written: {e}"),
+            }
+        }
         service.store().close().await;
         tracing::info!("stopped");
         Ok(())

@@ -167,6 +167,10 @@ proptest! {
         let expected = brute_force(&features, &spatial, &filters);
         prop_assert_eq!(result.matched, expected.len());
         prop_assert_eq!(got, expected);
+        // A count (`limit=0`) takes its own path: the same number, no features.
+        let counted = index.query(Layer::Incidents, &spatial, &filters, Page { offset: 0, limit: 0 });
+        prop_assert_eq!(counted.matched, result.matched);
+        prop_assert!(counted.features.is_empty());
     }
 
     #[test]

@@ -375,10 +375,11 @@ pub async fn get_items(
         format!("{{\"rel\":\"{rel}\",\"type\":\"application/geo+json\",\"href\":{href}}}")
     };
     let mut links = vec![link("self", req.page.offset)];
-    if req.page.offset + returned < result.matched {
+    // `limit=0` is a count: no page follows or precedes it.
+    if req.page.limit > 0 && req.page.offset + returned < result.matched {
         links.push(link("next", req.page.offset + req.page.limit));
     }
-    if req.page.offset > 0 {
+    if req.page.limit > 0 && req.page.offset > 0 {
         links.push(link("prev", req.page.offset.saturating_sub(req.page.limit)));
     }
     links.push(format!(

@@ -367,27 +367,14 @@ impl FeatureIndex {
         page: Page,
     ) -> QueryResult {
         let ix = self.read(layer);
-        let b = candidate_bounds(spatial);
-        let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
-        let candidates: Box<dyn Iterator<Item = &IndexEntry> + '_> = match spatial {
-            Spatial::All => Box::new(ix.tree.iter()),
-            _ => Box::new(ix.tree.locate_in_envelope_intersecting(&env)),
-        };
-        let mut hits: Vec<&IndexEntry> = candidates
-            .filter(|e| {
-                filters.accepts(e)
-                    && match (spatial, e.point()) {
-                        (Spatial::All, _) => true,
-                        // A point's envelope is the point: intersecting the box is the whole test.
-                        (Spatial::Bbox(_), Some(_)) => true,
-                        // Points are tested from the entry, without touching the feature.
-                        (_, Some(p)) => matches_spatial(spatial, &Geometry::Point(p)),
-                        (_, None) => ix
-                            .feature(e.slot)
-                            .is_some_and(|f| matches_spatial(spatial, &f.geometry)),
-                    }
-            })
-            .collect();
+        if page.limit == 0 {
+            // A count: nothing collected, nothing sorted.
+            return QueryResult {
+                matched: hits(&ix, spatial, filters).count(),
+                features: Vec::new(),
+            };
+        }
+        let mut hits: Vec<&IndexEntry> = hits(&ix, spatial, filters).collect();
         let matched = hits.len();
         let end = page.offset.saturating_add(page.limit).min(matched);
         if page.offset >= matched {
@@ -486,6 +473,33 @@ impl FeatureIndex {
 }
 
 /// A box surely holding every match of a distance or intersection predicate.
+/// The entries of `ix` matching `spatial` and `filters`, in the tree's order.
+fn hits<'a>(
+    ix: &'a LayerIndex,
+    spatial: &'a Spatial,
+    filters: &'a Filters,
+) -> impl Iterator<Item = &'a IndexEntry> + 'a {
+    let b = candidate_bounds(spatial);
+    let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+    let candidates: Box<dyn Iterator<Item = &IndexEntry> + 'a> = match spatial {
+        Spatial::All => Box::new(ix.tree.iter()),
+        _ => Box::new(ix.tree.locate_in_envelope_intersecting(&env)),
+    };
+    candidates.filter(move |e| {
+        filters.accepts(e)
+            && match (spatial, e.point()) {
+                (Spatial::All, _) => true,
+                // A point's envelope is the point: intersecting the box is the whole test.
+                (Spatial::Bbox(_), Some(_)) => true,
+                // Points are tested from the entry, without touching the feature.
+                (_, Some(p)) => matches_spatial(spatial, &Geometry::Point(p)),
+                (_, None) => ix
+                    .feature(e.slot)
+                    .is_some_and(|f| matches_spatial(spatial, &f.geometry)),
+            }
+    })
+}
+
 fn candidate_bounds(spatial: &Spatial) -> [f64; 4] {
     match spatial {
         Spatial::All => [-180.0, -90.0, 180.0, 90.0],

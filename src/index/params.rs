@@ -216,7 +216,8 @@ impl QueryParams {
         })
     }
 
-    /// Which page: `limit` (1 to `max_limit`) and `offset`.
+    /// Which page: `limit` (0 to `max_limit`; 0 asks only for `numberMatched`, a count
+    /// without features) and `offset`.
     fn page(&self, default_limit: usize, max_limit: usize) -> Result<Page, ValidationErrors> {
         let limit = match &self.limit {
             None => default_limit,
@@ -224,14 +225,11 @@ impl QueryParams {
             // 7.15.3), and numberMatched with the next link say there is more.
             Some(l) => {
                 let t = l.trim();
-                if t.is_empty()
-                    || !t.bytes().all(|b| b.is_ascii_digit())
-                    || t.bytes().all(|b| b == b'0')
-                {
+                if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(bad(
                         "limit",
                         format!(
-                            "'{l}' is not a whole number from 1 (at most {max_limit} are returned)"
+                            "'{l}' is not a whole number from 0 (0 counts without features; at most {max_limit} are returned)"
                         ),
                     ));
                 }

@@ -20,6 +20,7 @@ pub mod meetings;
 pub mod near_repeat;
 pub mod reports;
 pub mod retention;
+pub mod snapshot;
 pub mod visibility;
 
 use std::sync::Arc;
@@ -29,7 +30,7 @@ use uuid::Uuid;
 
 use crate::domain::access::{RoleBook, RoleFileError};
 use crate::domain::{Feature, Layer, ValidationErrors};
-use crate::index::{FeatureIndex, LayerLoad};
+use crate::index::FeatureIndex;
 use crate::store::{Store, StoreError};
 use clock::Clock;
 
@@ -203,6 +204,8 @@ pub struct Options {
     pub session_ttl: time::Duration,
     /// How long each layer's features are kept, by layer (`None`: for ever).
     pub retention: retention::Retention,
+    /// Load the picture from the index snapshot when it can be trusted (SQLite files).
+    pub use_snapshot: bool,
 }
 
 impl Options {
@@ -216,6 +219,7 @@ impl Options {
             clock: Clock::system(),
             session_ttl: time::Duration::hours(12),
             retention: retention::Retention::default(),
+            use_snapshot: true,
         })
     }
 }
@@ -235,6 +239,10 @@ pub struct Service {
     grid: visibility::Grid,
     /// Counts every change applied to the index (caches are valid for one generation).
     generation: std::sync::atomic::AtomicU64,
+    /// How the picture was loaded (unset without a picture).
+    loaded: std::sync::OnceLock<snapshot::Loaded>,
+    /// The change-log position the index reflects ([`snapshot::NO_LOG`] without a log).
+    log_position: std::sync::atomic::AtomicI64,
     counts_cache: visibility::counts::CountsCache,
     audit_queue: audit_queue::AuditQueue,
 }
@@ -255,17 +263,19 @@ impl Service {
     /// When the store cannot be read.
     pub async fn open_with(store: Store, options: Options) -> Result<Self, StoreError> {
         let index = Arc::new(FeatureIndex::new());
-        let mut loads: Vec<LayerLoad> = Layer::ALL
-            .iter()
-            .map(|_| LayerLoad::with_capacity(0))
-            .collect();
-        store
-            .for_each_live(&mut |f| loads[usize::from(f.layer().code())].push(f))
-            .await?;
-        for (layer, load) in Layer::ALL.iter().zip(loads) {
-            index.install(*layer, load);
-        }
-        Self::assemble(store, index, options)
+        let (position, loaded) = snapshot::load(&store, &index, options.use_snapshot).await?;
+        let service = Self::assemble(store, index, options)?;
+        service
+            .log_position
+            .store(position, std::sync::atomic::Ordering::Release);
+        let replayed = service.catch_up().await?;
+        let loaded = match loaded {
+            snapshot::Loaded::Snapshot { .. } => snapshot::Loaded::Snapshot { replayed },
+            table => table,
+        };
+        tracing::info!(?loaded, "picture loaded");
+        let _ = service.loaded.set(loaded);
+        Ok(service)
     }
 
     /// Opens the service on `store` **without the picture**: the index stays empty. For the
@@ -275,7 +285,12 @@ impl Service {
     /// # Errors
     /// When the options are unusable.
     pub fn open_without_picture(store: Store, options: Options) -> Result<Self, StoreError> {
-        Self::assemble(store, Arc::new(FeatureIndex::new()), options)
+        let service = Self::assemble(store, Arc::new(FeatureIndex::new()), options)?;
+        // Follows no log: the empty index must never be written as a snapshot.
+        service
+            .log_position
+            .store(snapshot::NO_LOG, std::sync::atomic::Ordering::Release);
+        Ok(service)
     }
 
     fn assemble(
@@ -297,10 +312,19 @@ impl Service {
             throttle: accounts::SourceThrottle::default(),
             refusals: audit::RefusalCounter::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
+            log_position: std::sync::atomic::AtomicI64::new(snapshot::NO_LOG),
+            loaded: std::sync::OnceLock::new(),
             audit_queue,
             counts_cache: visibility::counts::CountsCache::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
+    }
+
+    /// How the picture was loaded: from the index snapshot (and how many changes were replayed
+    /// after it) or from the table; `None` for a service opened without the picture.
+    #[must_use]
+    pub fn loaded(&self) -> Option<&snapshot::Loaded> {
+        self.loaded.get()
     }
 
     /// The in-memory index. Only the service reads it: every read for a caller goes through

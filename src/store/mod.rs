@@ -17,13 +17,16 @@ macro_rules! on_pool {
 pub mod accounts;
 pub mod audit;
 pub mod backtests;
+pub mod changes;
 pub mod codec;
 pub mod meetings;
 mod postgis;
 mod read;
 pub mod reports;
 pub mod retention;
+pub mod snapshot;
 mod sqlite;
+pub mod wal;
 
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
@@ -314,6 +317,25 @@ impl Store {
         match self {
             Store::Sqlite(p) => sqlite::count(p, layer).await,
             Store::Postgres(p) => postgis::count(p, layer).await,
+        }
+    }
+
+    /// Keeps an SQLite store's write-ahead log under `limit` bytes while the store is open
+    /// (see [`wal`]); `None` on PostGIS, which manages its own log.
+    #[must_use]
+    pub fn bound_wal(&self, limit: u64) -> Option<tokio::task::JoinHandle<()>> {
+        match self {
+            Store::Sqlite(p) => Some(wal::spawn_bound(p.clone(), limit)),
+            Store::Postgres(_) => None,
+        }
+    }
+
+    /// The size of an SQLite store's write-ahead log in bytes (`None` on PostGIS).
+    #[must_use]
+    pub fn wal_bytes(&self) -> Option<u64> {
+        match self {
+            Store::Sqlite(p) => Some(wal::wal_size(p)),
+            Store::Postgres(_) => None,
         }
     }
 

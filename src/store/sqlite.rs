@@ -21,7 +21,13 @@ pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        // Whenever SQLite rewinds the write-ahead log, it cuts the file back to this size
+        // (the active bound is `wal::spawn_bound`).
+        .pragma(
+            "journal_size_limit",
+            super::wal::DEFAULT_WAL_LIMIT.to_string(),
+        );
     let path = options.get_filename();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e, dir.display().to_string()))?;

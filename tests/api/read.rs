@@ -105,6 +105,75 @@ async fn bbox_datetime_category_and_status_filter_like_a_scan_of_everything() {
     app.stop().await;
 }
 
+/// `limit=0` is a count: the same `numberMatched` as a page, no features, and no next or prev
+/// link that would point at itself — for an exact role and for a coarse one.
+#[tokio::test]
+async fn limit_zero_counts_without_features_for_exact_and_coarse_roles() {
+    use crate::common::{client_with_token, token_for};
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let social = client_with_token(
+        &token_for(
+            &app.service,
+            "count-soc",
+            "social_services",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    for query in [
+        "bbox=17.835,59.232,17.855,59.245",
+        "bbox=17.835,59.232,17.855,59.245&category=car_fire&datetime=2026-01-01T00:00:00Z/..",
+        "",
+    ] {
+        let (status, page) = app
+            .get_json(&format!(
+                "/collections/incidents/items?{query}&limit=7&offset=3"
+            ))
+            .await;
+        assert_eq!(status, 200);
+        let (status, count) = app
+            .get_json(&format!(
+                "/collections/incidents/items?{query}&limit=0&offset=3"
+            ))
+            .await;
+        assert_eq!(status, 200, "{count}");
+        assert!(page["numberMatched"].as_u64().unwrap() > 7, "{query}");
+        assert_eq!(count["numberMatched"], page["numberMatched"], "{query}");
+        assert_eq!(count["numberReturned"], 0);
+        assert_eq!(count["features"].as_array().unwrap().len(), 0);
+        let rels: Vec<&str> = count["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["rel"].as_str())
+            .collect();
+        assert!(
+            !rels.contains(&"next") && !rels.contains(&"prev"),
+            "{rels:?}"
+        );
+
+        let coarse = |limit: u32| {
+            let social = social.clone();
+            let url = app.url(&format!(
+                "/collections/incidents/items?{query}&limit={limit}"
+            ));
+            async move {
+                let r = social.get(url).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                r.json::<Value>().await.unwrap()
+            }
+        };
+        let (page, count) = (coarse(5).await, coarse(0).await);
+        assert_eq!(
+            count["numberMatched"], page["numberMatched"],
+            "coarse {query}"
+        );
+        assert_eq!(count["numberReturned"], 0);
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn near_and_intersects_measure_metres_on_the_ground() {
     let db = fresh_sqlite();

@@ -204,8 +204,8 @@ fn schema_for(
         }),
         ("skipGeometry", _) => one(json!({"type": "boolean", "default": false, "description": "true: features without geometry (null)"})),
         ("limit", p) if p.contains("/items") => one(json!({
-            "type": "integer", "minimum": 1, "default": settings.default_limit,
-            "description": format!("Page size; above {} the maximum is used (not an error)", settings.max_limit),
+            "type": "integer", "minimum": 0, "default": settings.default_limit,
+            "description": format!("Page size; above {} the maximum is used (not an error); 0 answers only numberMatched, a count without features", settings.max_limit),
         })),
         ("limit", "/audit") => one(integer(
             1,

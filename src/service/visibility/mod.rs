@@ -494,6 +494,13 @@ impl Service {
             })
             .collect();
         let matched = shown.len();
+        if page.limit == 0 {
+            // A count (`limit=0`): nothing to order.
+            return Ok(Items {
+                matched,
+                features: Vec::new(),
+            });
+        }
         shown.sort_unstable_by(|a, b| {
             b.week_start
                 .cmp(&a.week_start)

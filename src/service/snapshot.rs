@@ -1,0 +1,247 @@
+//! Loading the picture fast and keeping it true to the database: from the index snapshot and
+//! the change log when they can be trusted, else from the table (see [`crate::store::snapshot`]
+//! and [`crate::store::changes`]).
+//!
+//! The index reflects the change log up to a position. Own writes go to the index directly;
+//! writes by anyone else (an import on the command line into the running server's file) are
+//! applied from the log by [`Service::catch_up`] — at start-up and before a snapshot is written
+//! — by reading each changed feature's current row: live ones are put in, deleted or purged
+//! ones taken out. Replaying an entry twice is harmless.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use uuid::Uuid;
+
+use super::Service;
+use crate::domain::{Feature, Layer};
+use crate::index::{FeatureIndex, LayerLoad};
+use crate::store::snapshot::{SnapshotHeader, read_header, read_snapshot, write_snapshot};
+use crate::store::{Store, StoreError};
+
+/// Above this many changes since the snapshot, reading the table is faster than replaying.
+pub const MAX_REPLAY: i64 = 200_000;
+/// Log entries read per round while catching up.
+const PAGE: i64 = 10_000;
+/// The position of a picture that follows no log (PostGIS, until issue 14).
+pub(super) const NO_LOG: i64 = -1;
+
+/// How the picture was loaded, for the start-up log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    /// From the index snapshot, then this many changes replayed from the log.
+    Snapshot {
+        /// Changes applied after the snapshot.
+        replayed: usize,
+    },
+    /// From the table; `why` the snapshot was not used, when there was one.
+    Table {
+        /// Why not from a snapshot.
+        why: Option<String>,
+    },
+}
+
+/// Fills `index` from the snapshot when it can be trusted, else from the table; returns the log
+/// position the index reflects and how it was loaded.
+pub(super) async fn load(
+    store: &Store,
+    index: &FeatureIndex,
+    use_snapshot: bool,
+) -> Result<(i64, Loaded), StoreError> {
+    // Read before the table: a change made during the read is replayed later (harmlessly
+    // when the read already saw it).
+    let Some(log) = store.log_position(0).await? else {
+        load_table(store, index).await?;
+        return Ok((NO_LOG, Loaded::Table { why: None }));
+    };
+    let why = match store.snapshot_path() {
+        Some(path) if use_snapshot && path.exists() => {
+            match trusted(store, &path, log.identity, log.last).await? {
+                Ok(head) => {
+                    let (read, loads) = tokio::task::spawn_blocking(move || {
+                        let mut loads = empty_loads();
+                        let read = read_snapshot(&path, &mut |f| {
+                            loads[usize::from(f.layer().code())].push(f);
+                        });
+                        (read, loads)
+                    })
+                    .await
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!("reading the snapshot failed: {e}"))
+                    })?;
+                    match read {
+                        Ok(read) if read == head => {
+                            install(index, loads);
+                            return Ok((head.position, Loaded::Snapshot { replayed: 0 }));
+                        }
+                        Ok(_) => Some("it changed while it was read".to_owned()),
+                        Err(e) => Some(e.why),
+                    }
+                }
+                Err(why) => Some(why),
+            }
+        }
+        _ => None,
+    };
+    if let Some(why) = &why {
+        tracing::warn!("the index snapshot is not used ({why}); reading the table");
+    }
+    load_table(store, index).await?;
+    Ok((log.last, Loaded::Table { why }))
+}
+
+/// Whether the snapshot at `path` may be used for the database `identity` whose log has
+/// reached `last`: same database, not ahead of it, and every change after it still in the log.
+async fn trusted(
+    store: &Store,
+    path: &std::path::Path,
+    identity: [u8; 16],
+    last: i64,
+) -> Result<Result<SnapshotHeader, String>, StoreError> {
+    let head = match read_header(path) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(e.why)),
+    };
+    if head.identity != identity {
+        return Ok(Err("it was taken from another database".into()));
+    }
+    if head.position > last {
+        return Ok(Err(format!(
+            "it is ahead of the database's change log ({} > {last}): the database was restored from an older copy",
+            head.position
+        )));
+    }
+    let held = store
+        .log_position(head.position)
+        .await?
+        .map_or(0, |p| p.held_after);
+    if held != last - head.position {
+        return Ok(Err(format!(
+            "the change log no longer holds the {} changes after it",
+            last - head.position
+        )));
+    }
+    if held > MAX_REPLAY {
+        return Ok(Err(format!(
+            "{held} changes since it was written; reading the table is faster"
+        )));
+    }
+    Ok(Ok(head))
+}
+
+fn empty_loads() -> Vec<LayerLoad> {
+    Layer::ALL
+        .iter()
+        .map(|_| LayerLoad::with_capacity(0))
+        .collect()
+}
+
+fn install(index: &FeatureIndex, loads: Vec<LayerLoad>) {
+    for (layer, load) in Layer::ALL.iter().zip(loads) {
+        index.install(*layer, load);
+    }
+}
+
+async fn load_table(store: &Store, index: &FeatureIndex) -> Result<(), StoreError> {
+    let mut loads = empty_loads();
+    store
+        .for_each_live(&mut |f| loads[usize::from(f.layer().code())].push(f))
+        .await?;
+    install(index, loads);
+    Ok(())
+}
+
+impl Service {
+    /// Applies every change in the log after the index's position (writes by other processes,
+    /// or own writes already applied); returns how many features were read again. Nothing to
+    /// do on a store without a log.
+    ///
+    /// # Errors
+    /// Store failures (the position is left where the last whole page ended).
+    pub async fn catch_up(&self) -> Result<usize, StoreError> {
+        // Own writes wait: a row read here just before an own delete must not be put back
+        // after it.
+        let _guard = self.writes.lock().await;
+        self.catch_up_locked().await
+    }
+
+    async fn catch_up_locked(&self) -> Result<usize, StoreError> {
+        let mut position = self.log_position.load(Ordering::Acquire);
+        if position == NO_LOG {
+            return Ok(0);
+        }
+        let mut applied = 0;
+        loop {
+            let page = self.store.changes_after(position, PAGE).await?;
+            let Some(last) = page.last().map(|c| c.seq) else {
+                break;
+            };
+            let mut seen: HashSet<Uuid> = HashSet::with_capacity(page.len());
+            for c in page.iter().filter(|c| seen.insert(c.id)) {
+                self.apply_stored(c.layer, c.id).await?;
+                applied += 1;
+            }
+            position = last;
+            self.log_position.store(position, Ordering::Release);
+        }
+        if applied > 0 {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+        Ok(applied)
+    }
+
+    /// Makes the index hold what the store holds for one feature.
+    async fn apply_stored(&self, layer: Layer, id: Uuid) -> Result<(), StoreError> {
+        match self.store.get(id).await? {
+            Some((f, None)) if f.layer() == layer => self.index.upsert(f),
+            Some((f, None)) => {
+                // Moved between layers by hand: out of the old one, into the new one.
+                self.index.remove(layer, id);
+                self.index.upsert(f);
+            }
+            Some((_, Some(_))) | None => {
+                self.index.remove(layer, id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the index snapshot beside an SQLite database, after catching up with the log
+    /// under the write lock, then forgets the log entries it holds. `None` when the store
+    /// keeps no snapshot (PostGIS, in-memory).
+    ///
+    /// # Errors
+    /// Store and file-system failures (the previous snapshot, if any, stays as it was).
+    pub async fn save_snapshot(&self) -> Result<Option<SnapshotHeader>, StoreError> {
+        let Some(path) = self.store.snapshot_path() else {
+            return Ok(None);
+        };
+        let Some(log) = self.store.log_position(0).await? else {
+            return Ok(None);
+        };
+        let _guard = self.writes.lock().await;
+        self.catch_up_locked().await?;
+        let position = self.log_position.load(Ordering::Acquire);
+        let features: Vec<Arc<Feature>> = Layer::ALL
+            .iter()
+            .flat_map(|l| {
+                self.index.matching(
+                    *l,
+                    &crate::index::Spatial::All,
+                    &crate::index::Filters::default(),
+                )
+            })
+            .collect();
+        let (identity, count) = (log.identity, features.len() as u64);
+        tokio::task::spawn_blocking(move || write_snapshot(&path, identity, position, &features))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("writing the snapshot failed: {e}")))??;
+        self.store.prune_changes_through(position).await?;
+        Ok(Some(SnapshotHeader {
+            identity,
+            position,
+            count,
+        }))
+    }
+}
