@@ -123,8 +123,40 @@ pub fn find_personal_data_in_stored(text: &str) -> Option<PersonalData> {
     find(text, None)
 }
 
+/// The fewest digits either kind of number has (a phone number: `0` and 7 more; `+` and 8).
+const MIN_DIGITS: usize = 8;
+
+/// Whether `text` may hold [`MIN_DIGITS`] digits once normalised: ASCII digits count one each;
+/// ASCII's other characters and the Latin-1 letters (`å ä ö é ü …`, which NFKC leaves as
+/// they are) none; every other character is counted as 4, more than the 3 digits NFKC makes of
+/// any one character (`⅒` → `1⁄10`). Most free text has no number in it, and skips the
+/// normalisation (start-up reads every stored text through this guard).
+fn may_hold_a_number(text: &str) -> bool {
+    let mut digits = 0;
+    for c in text.chars() {
+        digits += match c {
+            '0'..='9' => 1,
+            c if c.is_ascii() => 0,
+            '\u{C0}'..='\u{FF}' if c != '\u{D7}' && c != '\u{F7}' => 0,
+            _ => 4,
+        };
+        if digits >= MIN_DIGITS {
+            return true;
+        }
+    }
+    false
+}
+
 /// `today` decides what a recent stamp is; `None`: any stamp.
 fn find(text: &str, today: Option<time::Date>) -> Option<PersonalData> {
+    if !may_hold_a_number(text) {
+        return None;
+    }
+    scan(text, today)
+}
+
+/// [`find`] without the shortcut.
+fn scan(text: &str, today: Option<time::Date>) -> Option<PersonalData> {
     let chars = normalise(text);
     let mut i = 0;
     while i < chars.len() {
@@ -609,6 +641,30 @@ mod tests {
             find_personal_data_in_stored("pojke 121212-1212"),
             Some(PersonalData::IdentityNumber)
         );
+    }
+
+    /// The shortcut never lets through what the whole scan refuses: on every line of the
+    /// corpus, and on texts made of digits, separators and the characters NFKC turns into
+    /// digits (full-width, superscript, circled, fractions, other scripts' digits).
+    #[test]
+    fn the_shortcut_agrees_with_the_whole_scan() {
+        use proptest::prelude::*;
+        for line in CORPUS.lines().filter_map(|l| l.split_once(": ")) {
+            assert_eq!(find(line.1, None), scan(line.1, None), "{}", line.1);
+        }
+        let pieces = prop::sample::select(vec![
+            "0", "7", "1", "2", "46", "+", "-", " ", "å", "ä", "Ö", "é", "×", "a", "(", ")",
+            "０", "７", "¹", "²", "½", "⅒", "①", "⑳", "⒛", "㉑", "٠", "٧", "७", "𝟎", "𝟕",
+            "\u{200B}", "\u{0301}", "–", "\u{00A0}",
+        ]);
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&prop::collection::vec(pieces, 0..16), |parts| {
+                let text = parts.concat();
+                prop_assert_eq!(find(&text, None), scan(&text, None), "{}", text);
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]

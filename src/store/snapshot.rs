@@ -31,6 +31,10 @@ const MAGIC: &[u8; 8] = b"LGSBIDX\0";
 const END: &[u8; 8] = b"LGSBEND\0";
 /// Raised whenever the layout or the meaning of a stored field changes.
 const FORMAT: u32 = 1;
+/// Threads decoding rows (the machines this runs on have two cores or more).
+const DECODERS: usize = 2;
+/// Rows handed to a decoding thread at a time.
+const BATCH: usize = 4096;
 
 /// What a snapshot says about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +151,6 @@ pub struct Unusable {
 
 struct Reader<R> {
     r: R,
-    buf: Vec<u8>,
 }
 
 impl<R: Read> Reader<R> {
@@ -164,10 +167,9 @@ impl<R: Read> Reader<R> {
 
     fn bytes(&mut self) -> std::io::Result<Vec<u8>> {
         let len = u32::from_le_bytes(self.array()?) as usize;
-        self.buf.clear();
-        self.buf.resize(len, 0);
-        self.r.read_exact(&mut self.buf)?;
-        Ok(self.buf.clone())
+        let mut bytes = vec![0u8; len];
+        self.r.read_exact(&mut bytes)?;
+        Ok(bytes)
     }
 
     fn time(&mut self) -> std::io::Result<OffsetDateTime> {
@@ -188,7 +190,6 @@ pub fn read_header(path: &Path) -> Result<SnapshotHeader, Unusable> {
     let file = std::fs::File::open(path).map_err(|e| unusable(e.to_string()))?;
     let mut r = Reader {
         r: BufReader::new(file),
-        buf: Vec::new(),
     };
     header(&mut r).map_err(unusable)
 }
@@ -225,10 +226,8 @@ pub fn read_snapshot(
     let file = std::fs::File::open(path).map_err(|e| unusable(e.to_string()))?;
     let mut r = Reader {
         r: BufReader::with_capacity(1 << 20, file),
-        buf: Vec::new(),
     };
     let head = header(&mut r).map_err(&unusable)?;
-    let mut strings = Interner::default();
     let read_row = |r: &mut Reader<_>| -> std::io::Result<FeatureRow> {
         let id = Uuid::from_bytes(r.array()?);
         let created_at = r.time()?;
@@ -247,20 +246,69 @@ pub fn read_snapshot(
             created_by: r.string()?,
         })
     };
-    for i in 0..head.count {
-        let row = read_row(&mut r).map_err(|e| unusable(format!("feature {i}: {e}")))?;
-        let feature = row
-            .into_feature(&mut strings)
-            .map_err(|e| unusable(e.to_string()))?;
-        sink(feature);
-    }
-    let end: [u8; 8] = r
-        .array()
-        .map_err(|e| unusable(format!("no end marker: {e}")))?;
-    if &end != END {
-        return Err(unusable(
-            "no end marker after the announced features".into(),
-        ));
+    // One thread reads rows, two decode them (JSON, WKB and the checks are the cost), and this
+    // one hands each decoded batch on at once, so no more than a few batches wait in memory.
+    let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Vec<FeatureRow>>(4);
+    let raw_rx = std::sync::Mutex::new(raw_rx);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Vec<Feature>, String>>(4);
+    let mut failed: Option<String> = None;
+    let reader = std::thread::scope(|scope| {
+        for _ in 0..DECODERS {
+            let (raw_rx, done_tx) = (&raw_rx, done_tx.clone());
+            scope.spawn(move || {
+                let mut strings = Interner::default();
+                loop {
+                    let batch = match raw_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(batch) = batch else { break };
+                    let decoded: Result<Vec<Feature>, String> = batch
+                        .into_iter()
+                        .map(|row| row.into_feature(&mut strings).map_err(|e| e.to_string()))
+                        .collect();
+                    if done_tx.send(decoded).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let reader = scope.spawn(move || -> Result<(), String> {
+            let mut batch = Vec::with_capacity(BATCH);
+            for i in 0..head.count {
+                batch.push(read_row(&mut r).map_err(|e| format!("feature {i}: {e}"))?);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    raw_tx.send(full).map_err(|e| e.to_string())?;
+                }
+            }
+            raw_tx.send(batch).map_err(|e| e.to_string())?;
+            let end: [u8; 8] = r.array().map_err(|e| format!("no end marker: {e}"))?;
+            if &end != END {
+                return Err("no end marker after the announced features".into());
+            }
+            Ok(())
+        });
+        // Drained to the end even after a failure, so no thread waits for ever.
+        for decoded in done_rx {
+            match decoded {
+                Ok(features) if failed.is_none() => features.into_iter().for_each(&mut *sink),
+                Ok(_) => {}
+                Err(e) => {
+                    if failed.is_none() {
+                        failed = Some(e);
+                    }
+                }
+            }
+        }
+        reader
+            .join()
+            .unwrap_or_else(|_| Err("the reading thread failed".into()))
+    });
+    reader.map_err(&unusable)?;
+    if let Some(why) = failed {
+        return Err(unusable(why));
     }
     Ok(head)
 }
