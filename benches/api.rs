@@ -53,6 +53,12 @@ fn benches(c: &mut Criterion) {
     g.bench_function("items_bbox_1km_limit_1000", |b| {
         b.iter(|| black_box(fetch(&rt, client, &url)));
     });
+    // A count (`limit=0`, issue 17): nothing collected, sorted or serialised.
+    let count =
+        format!("{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=0");
+    g.bench_function("items_bbox_1km_count", |b| {
+        b.iter(|| black_box(fetch(&rt, client, &count)));
+    });
     let small = format!(
         "{base}/collections/incidents/items?bbox=17.8360,59.2340,17.8536,59.2430&limit=100"
     );

@@ -56,5 +56,7 @@ pub async fn run(
         store.insert(&areas, &|_| {}).await?;
         eprintln!("loaded {} approximate district outlines", areas.len());
     }
+    // Closed, so SQLite checkpoints and removes its write-ahead log (else as large as the seed).
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }

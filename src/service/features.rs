@@ -188,12 +188,48 @@ impl Service {
         )
     }
 
-    async fn create_unaudited(
+    /// Stores `drafts` as new features **without the picture** (the command line's import into
+    /// a database a server may be using): the checks and the audit record of
+    /// [`Service::create_many`], one transaction, but the index is not touched — a server reads
+    /// the new rows through the change log ([`Service::catch_up`]) and at its next start.
+    /// Returns how many were stored.
+    ///
+    /// # Errors
+    /// As [`Service::create_many`]; nothing is stored on error.
+    pub async fn import_stored(
         &self,
         drafts: Vec<FeatureDraft>,
         viewer: &Viewer,
         progress: Progress<'_>,
-    ) -> Result<Vec<Arc<Feature>>, ServiceError> {
+    ) -> Result<usize, ServiceError> {
+        let layer = drafts
+            .first()
+            .map_or(Layer::Incidents, |d| d.properties.layer());
+        let ids: Vec<Uuid> = drafts.iter().filter_map(|d| d.id).collect();
+        let stored = async {
+            let features = self.stamped(drafts, viewer)?;
+            let ids: Vec<Uuid> = features.iter().map(|f| f.id).collect();
+            let row = self.success_row(viewer, AuditAction::Create, layer, &ids);
+            self.store
+                .insert_audited(&features, Some(&row), progress)
+                .await?;
+            Ok::<_, ServiceError>(features.len())
+        };
+        match stored.await {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                self.refused(viewer, AuditAction::Create, layer, &ids, e)
+                    .await
+            }
+        }
+    }
+
+    /// New features from `drafts`, once `viewer` may create every one of them.
+    fn stamped(
+        &self,
+        drafts: Vec<FeatureDraft>,
+        viewer: &Viewer,
+    ) -> Result<Vec<Feature>, ServiceError> {
         // Ids are the server's to give: a client-chosen id that is taken would answer
         // differently from a free one, an oracle for features the caller cannot see. Only
         // administrators and the command line (imports keeping their source's ids) choose ids.
@@ -217,10 +253,19 @@ impl Service {
             check_ceiling(viewer, d)?;
         }
         let now = self.clock().now();
-        let features: Vec<Feature> = drafts
+        Ok(drafts
             .into_iter()
             .map(|d| stamp(d, &viewer.user, now))
-            .collect();
+            .collect())
+    }
+
+    async fn create_unaudited(
+        &self,
+        drafts: Vec<FeatureDraft>,
+        viewer: &Viewer,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Arc<Feature>>, ServiceError> {
+        let features = self.stamped(drafts, viewer)?;
         let layer = features.first().map_or(Layer::Incidents, |f| f.layer());
         let ids: Vec<Uuid> = features.iter().map(|f| f.id).collect();
         let row = self.success_row(viewer, AuditAction::Create, layer, &ids);

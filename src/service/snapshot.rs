@@ -193,16 +193,14 @@ impl Service {
 
     /// Makes the index hold what the store holds for one feature.
     async fn apply_stored(&self, layer: Layer, id: Uuid) -> Result<(), StoreError> {
-        match self.store.get(id).await? {
-            Some((f, None)) if f.layer() == layer => self.index.upsert(f),
-            Some((f, None)) => {
-                // Moved between layers by hand: out of the old one, into the new one.
-                self.index.remove(layer, id);
-                self.index.upsert(f);
+        // The row is the truth, whatever its version says (a manual edit may not raise it; a
+        // row may have moved between layers): out with the old, in with what is stored.
+        self.index.remove(layer, id);
+        if let Some((f, None)) = self.store.get(id).await? {
+            if f.layer() != layer {
+                self.index.remove(f.layer(), id);
             }
-            Some((_, Some(_))) | None => {
-                self.index.remove(layer, id);
-            }
+            self.index.upsert(f);
         }
         Ok(())
     }
@@ -221,6 +219,10 @@ impl Service {
             return Ok(None);
         };
         let _guard = self.writes.lock().await;
+        if self.log_position.load(Ordering::Acquire) == NO_LOG {
+            // Opened without the picture: an empty index is no snapshot of anything.
+            return Ok(None);
+        }
         self.catch_up_locked().await?;
         let position = self.log_position.load(Ordering::Acquire);
         let features: Vec<Arc<Feature>> = Layer::ALL

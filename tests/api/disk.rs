@@ -100,6 +100,10 @@ async fn the_write_ahead_log_stays_under_its_limit_under_audited_reads_and_write
     }
     done.store(true, Ordering::Relaxed);
     let (largest, cuts) = watcher.await.expect("watcher");
+    eprintln!(
+        "write-ahead log: largest {largest} bytes, cut {cuts} times, in {} requests",
+        sent.load(Ordering::Relaxed)
+    );
     assert!(
         cuts >= CUTS,
         "the log was cut {cuts} times in {} requests (largest {largest} bytes): the load never needed the bound, or the bound never acted",
