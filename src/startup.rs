@@ -263,6 +263,9 @@ impl App {
                 );
             }
         }
+        // The snapshot it started from (if any) is spent: a new one is written at the stop, and
+        // none is left lying about meanwhile (a purge may remove what it holds).
+        service.discard_snapshot()?;
         let service = Arc::new(service);
         spawn_retention(&service, settings.retention_interval_hours);
         // Ends by itself when the store is closed.
@@ -313,6 +316,9 @@ impl App {
         };
         let snapshot = self.state.config.index_snapshot;
         crate::api::serve::serve(self.listener, router(self.state), limits, shutdown).await?;
+        if !snapshot && let Err(e) = service.prune_log().await {
+            tracing::warn!("the change log was not pruned: {e}");
+        }
         if snapshot {
             let started = Instant::now();
             match service.save_snapshot().await {

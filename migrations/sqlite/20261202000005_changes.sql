@@ -14,8 +14,12 @@ BEGIN
     INSERT INTO changes (id, layer) VALUES (NEW.id, NEW.layer);
 END;
 
+-- A row whose id or layer was changed by hand is logged under its old name too, so that the
+-- old one is taken out of the picture.
 CREATE TRIGGER features_changes_update AFTER UPDATE ON features
 BEGIN
+    INSERT INTO changes (id, layer)
+        SELECT OLD.id, OLD.layer WHERE OLD.id IS NOT NEW.id OR OLD.layer IS NOT NEW.layer;
     INSERT INTO changes (id, layer) VALUES (NEW.id, NEW.layer);
 END;
 

@@ -472,7 +472,6 @@ impl FeatureIndex {
     }
 }
 
-/// A box surely holding every match of a distance or intersection predicate.
 /// The entries of `ix` matching `spatial` and `filters`, in the tree's order.
 fn hits<'a>(
     ix: &'a LayerIndex,
@@ -500,6 +499,7 @@ fn hits<'a>(
     })
 }
 
+/// A box surely holding every match of a distance or intersection predicate.
 fn candidate_bounds(spatial: &Spatial) -> [f64; 4] {
     match spatial {
         Spatial::All => [-180.0, -90.0, 180.0, 90.0],

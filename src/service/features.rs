@@ -190,8 +190,9 @@ impl Service {
 
     /// Stores `drafts` as new features **without the picture** (the command line's import into
     /// a database a server may be using): the checks and the audit record of
-    /// [`Service::create_many`], one transaction, but the index is not touched — a server reads
-    /// the new rows through the change log ([`Service::catch_up`]) and at its next start.
+    /// [`Service::create_many`], one transaction, but the index is not touched — a running
+    /// server applies the new rows from the change log when it writes its snapshot at the stop,
+    /// and has them from its next start (following the log while serving is issue 14).
     /// Returns how many were stored.
     ///
     /// # Errors

@@ -127,6 +127,10 @@ impl Service {
                 self.announce(Change::Deleted(Arc::clone(&f)));
             }
         }
+        if removed > 0 {
+            // An index snapshot on disk still holds them: removed for good means that too.
+            self.discard_snapshot()?;
+        }
         tracing::info!(removed, %cutoff, "retention: purged incidents");
         Ok(PurgeReport {
             cutoff: Some(cutoff),

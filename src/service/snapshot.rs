@@ -17,7 +17,9 @@ use uuid::Uuid;
 use super::Service;
 use crate::domain::{Feature, Layer};
 use crate::index::{FeatureIndex, LayerLoad};
-use crate::store::snapshot::{SnapshotHeader, read_header, read_snapshot, write_snapshot};
+use crate::store::snapshot::{
+    SnapshotHeader, read_header, read_snapshot, remove_snapshot, write_snapshot,
+};
 use crate::store::{Store, StoreError};
 
 /// Above this many changes since the snapshot, reading the table is faster than replaying.
@@ -86,6 +88,9 @@ pub(super) async fn load(
     };
     if let Some(why) = &why {
         tracing::warn!("the index snapshot is not used ({why}); reading the table");
+        // Never tried again: a refused snapshot could otherwise look right later (after as
+        // many new changes as it was ahead by).
+        remove_snapshot(store)?;
     }
     load_table(store, index).await?;
     Ok((log.last, Loaded::Table { why }))
@@ -177,6 +182,15 @@ impl Service {
             let Some(last) = page.last().map(|c| c.seq) else {
                 break;
             };
+            if page.first().is_some_and(|c| c.seq != position + 1) {
+                // Entries were pruned that this index never saw: it cannot be made true from
+                // the log (the next start reads the table).
+                return Err(StoreError::Corrupt(format!(
+                    "the change log has no entry {} (it continues at {}): changes were pruned before this server applied them",
+                    position + 1,
+                    page.first().map_or(0, |c| c.seq)
+                )));
+            }
             let mut seen: HashSet<Uuid> = HashSet::with_capacity(page.len());
             for c in page.iter().filter(|c| seen.insert(c.id)) {
                 self.apply_stored(c.layer, c.id).await?;
@@ -203,6 +217,30 @@ impl Service {
             self.index.upsert(f);
         }
         Ok(())
+    }
+
+    /// Removes this store's snapshot file: the server does so once it has started (it writes
+    /// a new one when it stops), and a purge does, so no copy of removed data is left.
+    ///
+    /// # Errors
+    /// File-system errors.
+    pub fn discard_snapshot(&self) -> Result<(), StoreError> {
+        remove_snapshot(&self.store)
+    }
+
+    /// Forgets the whole change log up to where the index stands (a server that keeps no
+    /// snapshot, when it stops: nothing will read the entries).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub async fn prune_log(&self) -> Result<u64, StoreError> {
+        let _guard = self.writes.lock().await;
+        self.catch_up_locked().await?;
+        let position = self.log_position.load(Ordering::Acquire);
+        if position == NO_LOG {
+            return Ok(0);
+        }
+        self.store.prune_changes_through(position).await
     }
 
     /// Writes the index snapshot beside an SQLite database, after catching up with the log

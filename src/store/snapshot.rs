@@ -33,6 +33,9 @@ const END: &[u8; 8] = b"LGSBEND\0";
 const FORMAT: u32 = 1;
 /// Threads decoding rows (the machines this runs on have two cores or more).
 const DECODERS: usize = 2;
+/// The largest field a feature can have (its geometry is limited to 50 000 positions by
+/// default, its request body to 2 MiB); a larger length is a damaged file.
+const MAX_FIELD: usize = 64 * 1024 * 1024;
 /// Rows handed to a decoding thread at a time.
 const BATCH: usize = 4096;
 
@@ -67,6 +70,27 @@ impl Store {
     }
 }
 
+/// Removes the snapshot beside an SQLite store (and any half-written one), if there is one:
+/// after it was read or refused at start-up, and after a purge, so that no copy of removed
+/// data outlives its removal.
+///
+/// # Errors
+/// File-system errors other than the file being absent.
+pub fn remove_snapshot(store: &Store) -> Result<(), StoreError> {
+    let Some(path) = store.snapshot_path() else {
+        return Ok(());
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    for p in [path, PathBuf::from(tmp)] {
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&p)(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn io(path: &Path) -> impl Fn(std::io::Error) -> StoreError + '_ {
     move |e| StoreError::Io(e, path.display().to_string())
 }
@@ -90,9 +114,11 @@ pub fn write_snapshot(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
+    // A leftover from a crash is removed, so the new file is created with the mode below.
+    let _ = std::fs::remove_file(&tmp);
     let file = {
         let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
+        o.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         o.open(&tmp).map_err(io(&tmp))?
@@ -167,6 +193,11 @@ impl<R: Read> Reader<R> {
 
     fn bytes(&mut self) -> std::io::Result<Vec<u8>> {
         let len = u32::from_le_bytes(self.array()?) as usize;
+        if len > MAX_FIELD {
+            return Err(std::io::Error::other(format!(
+                "a field of {len} bytes, more than any feature holds"
+            )));
+        }
         let mut bytes = vec![0u8; len];
         self.r.read_exact(&mut bytes)?;
         Ok(bytes)
@@ -249,12 +280,14 @@ pub fn read_snapshot(
     // One thread reads rows, two decode them (JSON, WKB and the checks are the cost), and this
     // one hands each decoded batch on at once, so no more than a few batches wait in memory.
     let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Vec<FeatureRow>>(4);
-    let raw_rx = std::sync::Mutex::new(raw_rx);
+    // Held only by the decoders: should they all stop (a panic), the reader's next send fails
+    // instead of waiting for ever.
+    let raw_rx = std::sync::Arc::new(std::sync::Mutex::new(raw_rx));
     let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Vec<Feature>, String>>(4);
     let mut failed: Option<String> = None;
     let reader = std::thread::scope(|scope| {
         for _ in 0..DECODERS {
-            let (raw_rx, done_tx) = (&raw_rx, done_tx.clone());
+            let (raw_rx, done_tx) = (std::sync::Arc::clone(&raw_rx), done_tx.clone());
             scope.spawn(move || {
                 let mut strings = Interner::default();
                 loop {
@@ -274,6 +307,7 @@ pub fn read_snapshot(
             });
         }
         drop(done_tx);
+        drop(raw_rx);
         let reader = scope.spawn(move || -> Result<(), String> {
             let mut batch = Vec::with_capacity(BATCH);
             for i in 0..head.count {

@@ -54,25 +54,17 @@ pub(super) async fn insert(
     progress: Progress<'_>,
 ) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
-    let bulk = features.len() > CHUNK;
-    if bulk {
+    if features.len() > CHUNK {
+        // A connection with a bulk-sized cache never goes back to the pool — not after a
+        // failure, nor when the caller gives up half-way: it is closed when dropped.
+        conn.close_on_drop();
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "PRAGMA cache_size = -{BULK_CACHE_KIB}"
         )))
         .execute(&mut *conn)
         .await?;
     }
-    let written = write_features(&mut conn, features, audit, progress).await;
-    if bulk {
-        // The connection goes back to the pool with its cache back to the everyday size, also
-        // after a failure.
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA cache_size = -{CACHE_KIB}"
-        )))
-        .execute(&mut *conn)
-        .await?;
-    }
-    written
+    write_features(&mut conn, features, audit, progress).await
 }
 
 /// The rows and their audit record in one transaction on `conn`.

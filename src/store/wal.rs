@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use sqlx::{ConnectOptions, Connection, SqliteConnection, SqlitePool};
 
 use super::StoreError;
 
@@ -23,6 +23,11 @@ pub const DEFAULT_WAL_LIMIT: u64 = 64 * 1024 * 1024;
 /// How often the log's size is looked at (a `stat`, nothing more). At the fastest audited load
 /// measured here the log grows by well under a megabyte in this time.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// The longest the checkpoint waits for a reader to finish (holding the write lock meanwhile).
+const PATIENCE: Duration = Duration::from_millis(250);
+/// How long writers are left alone after a checkpoint that could not finish.
+const BACK_OFF: Duration = Duration::from_secs(1);
 
 /// What a TRUNCATE checkpoint did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,13 +54,14 @@ pub fn wal_size(pool: &SqlitePool) -> u64 {
     std::fs::metadata(wal_path(pool)).map_or(0, |m| m.len())
 }
 
-/// Checkpoints and cuts the log when it is larger than `threshold` bytes; `None` when it was
-/// not.
+/// Checkpoints and cuts the log of `pool`'s database, through `conn`, when it is larger than
+/// `threshold` bytes; `None` when it was not.
 ///
 /// # Errors
 /// Database errors.
 pub async fn truncate_if_over(
     pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     threshold: u64,
 ) -> Result<Option<Checkpoint>, StoreError> {
     let before = wal_size(pool);
@@ -63,7 +69,7 @@ pub async fn truncate_if_over(
         return Ok(None);
     }
     let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     Ok(Some(Checkpoint {
         before,
@@ -73,25 +79,52 @@ pub async fn truncate_if_over(
 }
 
 /// Watches the log of `pool` until the pool is closed, keeping it under `limit` bytes.
+///
+/// The checkpoint runs on a connection of its own that waits at most [`PATIENCE`] for a reader:
+/// while it waits it holds the write lock, so a long reader in another process (an export)
+/// must cost writers a moment, never the pool's 10-second busy timeout. After a busy attempt it
+/// leaves the writers be for [`BACK_OFF`].
 pub fn spawn_bound(pool: SqlitePool, limit: u64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let options = (*pool.connect_options()).clone().busy_timeout(PATIENCE);
         let mut tick = tokio::time::interval(WATCH_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !pool.is_closed() {
             tick.tick().await;
-            match truncate_if_over(&pool, limit / 2).await {
-                Ok(Some(c)) if c.busy => tracing::warn!(
-                    wal_bytes = c.before,
-                    "the write-ahead log could not be checkpointed yet (busy); trying again"
-                ),
+            if wal_size(&pool) <= limit / 2 {
+                continue;
+            }
+            // Opened for each checkpoint (they are rare) and closed at once, so it never keeps
+            // the database open after the pool has closed.
+            let mut conn = match options.connect().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("cannot open a connection to checkpoint the log: {e}");
+                    tokio::time::sleep(BACK_OFF).await;
+                    continue;
+                }
+            };
+            let done = truncate_if_over(&pool, &mut conn, limit / 2).await;
+            let _ = conn.close().await;
+            match done {
+                Ok(Some(c)) if c.busy => {
+                    tracing::debug!(
+                        wal_bytes = c.before,
+                        "the write-ahead log could not be checkpointed yet (a reader); trying again"
+                    );
+                    tokio::time::sleep(BACK_OFF).await;
+                }
                 Ok(Some(c)) => tracing::debug!(
                     before = c.before,
                     after = c.after,
                     "write-ahead log checkpointed"
                 ),
                 Ok(None) => {}
-                Err(_) if pool.is_closed() => break,
-                Err(e) => tracing::warn!("write-ahead log checkpoint failed: {e}"),
+                Err(e) => {
+                    // Busy past the patience: the writers go first.
+                    tracing::debug!("write-ahead log checkpoint not done: {e}");
+                    tokio::time::sleep(BACK_OFF).await;
+                }
             }
         }
     })

@@ -93,7 +93,12 @@ async fn a_restart_starts_from_the_snapshot_and_replays_what_came_after() {
         .create_many(vec![draft], &viewer, &|_| {})
         .await
         .unwrap();
-    let victims = offline.unrestricted().all(Layer::Incidents);
+    let victims: Vec<_> = offline
+        .unrestricted()
+        .all(Layer::Incidents)
+        .into_iter()
+        .filter(|f| f.id != added[0].id)
+        .collect();
     offline
         .delete(
             &viewer,
@@ -103,6 +108,10 @@ async fn a_restart_starts_from_the_snapshot_and_replays_what_came_after() {
         )
         .await
         .unwrap();
+    assert!(
+        snapshot.exists(),
+        "a command reads the snapshot and leaves it"
+    );
     store.close().await;
 
     let app = TestApp::spawn(&db.url, false).await;
@@ -112,6 +121,10 @@ async fn a_restart_starts_from_the_snapshot_and_replays_what_came_after() {
         app.service.loaded()
     );
     assert_true_to_the_table(&app.service).await;
+    assert!(
+        !snapshot.exists(),
+        "the server removes the snapshot it started from (a new one is written at the stop)"
+    );
     assert!(
         app.service
             .unrestricted()
