@@ -1,14 +1,17 @@
-//! `lagesbild import FILE --layer L`: checks every row, then stores all or nothing.
+//! `lagesbild import FILE --layer L`: checks every row while it is written into one open
+//! transaction, and commits only if every row passed — all or nothing.
 //!
-//! The report names every rejected row with every problem in it, then how many rows have each
-//! problem; it says how the file was read (CSV separator and encoding, times read as Swedish
-//! time, rows a mapping skipped, source fields left out). Before anything is stored — and in a
-//! dry run — ids that exist already and incidents past the retention period are refused, with
-//! what to do about them.
+//! CSV is streamed (memory bounded by a few batches, whatever the file's size); GeoJSON and
+//! GeoPackage are read whole first. The report names every rejected row with every problem in
+//! it, then how many rows have each problem; it says how the file was read (CSV separator and
+//! encoding, times read as Swedish time, rows a mapping skipped, source fields left out). Ids
+//! repeated within the file or taken in the database and incidents past the retention period
+//! are refused, with what to do about them — in a dry run too, which writes nothing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -16,11 +19,14 @@ use super::output::progress_bar;
 use super::{FileFormat, open_accounts};
 use crate::config::Settings;
 use crate::domain::Layer;
+use crate::service::ServiceError;
+use crate::service::bulk_import::{RowSource, StreamError, StreamOptions};
 use crate::service::import::{
-    Delimiter, ImportOptions, ImportReport, InputCrs, Mapping, read_csv_with, read_gpkg,
-    read_json_with, summarise,
+    Delimiter, ImportOptions, ImportReport, InputCrs, Mapping, read_gpkg, read_json_with,
+    stream_csv, summarise,
 };
 use crate::startup::local_viewer;
+use crate::store::bulk::BulkMode;
 
 /// What `lagesbild import` was asked to do.
 #[derive(Debug, Clone)]
@@ -91,7 +97,7 @@ fn print_report(file: &Path, report: &ImportReport) {
     }
 }
 
-fn print_rejected(file: &Path, report: &ImportReport) {
+fn print_rejected(file: &Path, report: &ImportReport, valid: u64) {
     let mut err = std::io::stderr().lock();
     for r in report.rejected.iter().take(MAX_ROWS_SHOWN) {
         let _ = writeln!(err, "{}: {r}", file.display());
@@ -116,7 +122,7 @@ fn print_rejected(file: &Path, report: &ImportReport) {
         err,
         "nothing imported: {} of {} rows rejected; fix them and import again",
         report.rejected.len(),
-        report.rejected.len() + report.drafts.len()
+        report.rejected.len() as u64 + valid
     );
 }
 
@@ -155,59 +161,109 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
             file.display()
         );
     }
-    let mut report = if format == FileFormat::Gpkg {
-        read_gpkg(args.layer, file, args.source_layer.as_deref(), &options).await
-    } else {
-        let input =
-            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-        let input = std::io::BufReader::new(input);
-        match format {
-            FileFormat::Csv => read_csv_with(args.layer, input, &options),
-            _ => read_json_with(args.layer, input, &options),
-        }
-    }
-    .with_context(|| format!("cannot import {}", file.display()))?;
-    print_report(file, &report);
-    if !report.rejected.is_empty() {
-        print_rejected(file, &report);
-        return Ok(ExitCode::from(2));
-    }
-    if args.new_ids {
-        for d in &mut report.drafts {
-            d.id = None;
-        }
-    }
     // The picture is not loaded: the rows go to the store, where a server finds them through
     // the change log (issue 17: an import into a million-feature database started with a
     // 12-second load of features it never used).
     let service = open_accounts(settings).await?;
-    // Ids that are taken (live, or deleted and kept): the import would fail on the first.
-    let ids: Vec<uuid::Uuid> = report.drafts.iter().filter_map(|d| d.id).collect();
-    let taken = service.store().taken_ids(&ids).await?;
-    // Incidents past the retention period would be removed at the next start.
-    let expired = match service.retention_cutoff() {
-        Some(cutoff) if args.layer == Layer::Incidents => report
-            .drafts
-            .iter()
-            .filter(|d| d.properties.time_span().start < cutoff.unix_timestamp())
-            .count(),
-        _ => 0,
+    let viewer = local_viewer(&service)?;
+    let layer = args.layer;
+    // CSV is read as a stream (any size, a few batches in memory); GeoJSON and GeoPackage
+    // are read whole, then handed on the same way.
+    let source: RowSource = match format {
+        FileFormat::Csv => {
+            let input = std::fs::File::open(file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            Box::new(move |sink| stream_csv(layer, input, &options, sink))
+        }
+        FileFormat::Gpkg => {
+            let report = read_gpkg(layer, file, args.source_layer.as_deref(), &options)
+                .await
+                .with_context(|| format!("cannot import {}", file.display()))?;
+            Box::new(move |sink| Ok(hand_on(report, sink)))
+        }
+        _ => {
+            let input = std::fs::File::open(file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let report = read_json_with(layer, std::io::BufReader::new(input), &options)
+                .with_context(|| format!("cannot import {}", file.display()))?;
+            Box::new(move |sink| Ok(hand_on(report, sink)))
+        }
     };
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(
+        size,
+        if args.dry_run {
+            "checking"
+        } else {
+            "importing"
+        },
+    );
+    let ticker = bar.clone();
+    let options = StreamOptions {
+        layer,
+        mode: if args.dry_run {
+            BulkMode::Check
+        } else {
+            BulkMode::Write
+        },
+        new_ids: args.new_ids,
+        allow_expired: args.allow_expired,
+    };
+    let result = service
+        .import_streamed(
+            &viewer,
+            source,
+            options,
+            Arc::new(move |n| ticker.set_position(n)),
+        )
+        .await;
+    bar.finish_and_clear();
+    service.store().close().await;
+    let report = match result {
+        Ok(r) => r,
+        Err(StreamError::Read(e)) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot import {}", file.display())));
+        }
+        Err(StreamError::Service(ServiceError::Store(e))) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot import {}: nothing imported",
+                file.display()
+            )));
+        }
+        Err(StreamError::Service(e)) => {
+            anyhow::bail!("cannot import {}: {e}; nothing imported", file.display())
+        }
+    };
+    print_report(file, &report.read);
+    if !report.read.rejected.is_empty() {
+        print_rejected(file, &report.read, report.rows);
+        return Ok(ExitCode::from(2));
+    }
     let mut refused = false;
-    if !taken.is_empty() {
+    if !report.repeated.is_empty() {
         eprintln!(
-            "{}: {} features have ids that exist already in the database (e.g. {}); to import them as new features, add --new-ids",
+            "{}: {} rows repeat an id of an earlier row (e.g. {}); give every row its own id, or add --new-ids",
             file.display(),
-            taken.len(),
-            taken[0]
+            report.repeated.len(),
+            report.repeated[0]
         );
         refused = true;
     }
-    if expired > 0 {
+    if !report.taken.is_empty() {
+        eprintln!(
+            "{}: {} features have ids that exist already in the database (e.g. {}); to import them as new features, add --new-ids",
+            file.display(),
+            report.taken.len(),
+            report.taken[0]
+        );
+        refused = true;
+    }
+    if report.expired > 0 {
         let cutoff = service
             .retention_cutoff()
             .map(|c| c.date().to_string())
             .unwrap_or_default();
+        let expired = report.expired;
         if args.allow_expired {
             eprintln!(
                 "{}: {expired} incidents are from before {cutoff}, past the retention period ({} months): they will be reduced to weekly counts per area and category at the next start or `lagesbild purge`",
@@ -231,20 +287,34 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
         eprintln!(
             "{}: all {} rows are valid and can be imported (dry run, nothing stored)",
             file.display(),
-            report.drafts.len()
+            report.rows
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let viewer = local_viewer(&service)?;
-    let bar = progress_bar(report.drafts.len() as u64, "importing");
-    let tick = |n: u64| bar.set_position(n);
-    let n = service.import_stored(report.drafts, &viewer, &tick).await?;
-    service.store().close().await;
-    bar.finish_and_clear();
+    if !report.committed {
+        anyhow::bail!(
+            "cannot import {}: the database did not take the rows; nothing imported",
+            file.display()
+        );
+    }
     eprintln!(
-        "{}: imported {n} features into '{}'",
+        "{}: imported {} features into '{}'",
         file.display(),
+        report.stored,
         args.layer
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Hands the drafts of a file read whole on to `sink`; the report keeps the rest.
+fn hand_on(
+    mut report: ImportReport,
+    sink: &mut dyn FnMut(crate::domain::FeatureDraft, u64) -> bool,
+) -> ImportReport {
+    for d in std::mem::take(&mut report.drafts) {
+        if !sink(d, 0) {
+            break;
+        }
+    }
+    report
 }

@@ -172,7 +172,7 @@ impl Service {
     }
 
     /// The record of a successful write, committed with it.
-    fn success_row(
+    pub(super) fn success_row(
         &self,
         viewer: &Viewer,
         action: AuditAction,
@@ -231,27 +231,8 @@ impl Service {
         drafts: Vec<FeatureDraft>,
         viewer: &Viewer,
     ) -> Result<Vec<Feature>, ServiceError> {
-        // Ids are the server's to give: a client-chosen id that is taken would answer
-        // differently from a free one, an oracle for features the caller cannot see. Only
-        // administrators and the command line (imports keeping their source's ids) choose ids.
-        let may_choose_ids = viewer.role.admin || viewer.via == crate::domain::access::Via::Local;
-        if !may_choose_ids && drafts.iter().any(|d| d.id.is_some()) {
-            return Err(ValidationErrors::one(
-                "/id",
-                "is assigned by the server; leave it out (the answer's Location names the new feature)",
-            )
-            .into());
-        }
         for d in &drafts {
-            if let Some(e) = refusal(
-                viewer,
-                Action::Create,
-                d.properties.layer(),
-                &d.organisation,
-            ) {
-                return Err(e);
-            }
-            check_ceiling(viewer, d)?;
+            creatable(viewer, d)?;
         }
         let now = self.clock().now();
         Ok(drafts
@@ -423,6 +404,34 @@ impl Service {
         }
         Ok(current)
     }
+}
+
+/// Refuses `draft` unless `viewer` may create it as it is: a chosen id (only administrators and
+/// the command line choose ids), the layer and organisation, the classification ceiling.
+///
+/// # Errors
+/// [`ServiceError::Invalid`] for a chosen id, [`ServiceError::Forbidden`].
+pub(super) fn creatable(viewer: &Viewer, draft: &FeatureDraft) -> Result<(), ServiceError> {
+    // Ids are the server's to give: a client-chosen id that is taken would answer
+    // differently from a free one, an oracle for features the caller cannot see. Only
+    // administrators and the command line (imports keeping their source's ids) choose ids.
+    let may_choose_ids = viewer.role.admin || viewer.via == crate::domain::access::Via::Local;
+    if !may_choose_ids && draft.id.is_some() {
+        return Err(ValidationErrors::one(
+            "/id",
+            "is assigned by the server; leave it out (the answer's Location names the new feature)",
+        )
+        .into());
+    }
+    if let Some(e) = refusal(
+        viewer,
+        Action::Create,
+        draft.properties.layer(),
+        &draft.organisation,
+    ) {
+        return Err(e);
+    }
+    check_ceiling(viewer, draft)
 }
 
 /// Turns a validated draft into a new feature at version 1.

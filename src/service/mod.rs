@@ -10,6 +10,7 @@ pub mod agenda;
 pub mod analysis;
 pub mod audit;
 mod audit_queue;
+pub mod bulk_import;
 pub mod clock;
 pub mod edits;
 pub mod export;

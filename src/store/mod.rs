@@ -17,9 +17,11 @@ macro_rules! on_pool {
 pub mod accounts;
 pub mod audit;
 pub mod backtests;
+pub mod bulk;
 pub mod changes;
 pub mod codec;
 pub mod meetings;
+mod pgcopy;
 mod postgis;
 mod read;
 pub mod reports;

@@ -15,6 +15,8 @@ use crate::domain::{Feature, Layer};
 
 /// Rows per multi-row INSERT (17 parameters each, under PostgreSQL's 65 535).
 const CHUNK: usize = 1000;
+/// Rows per binary `COPY` when there are more than [`CHUNK`].
+const COPY_BATCH: usize = 10_000;
 
 pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("lagesbild");
@@ -33,6 +35,18 @@ pub(super) async fn insert(
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let mut done = 0u64;
+    if features.len() > CHUNK {
+        // Many rows: binary COPY, a batch at a time (the database's own speed).
+        for chunk in features.chunks(COPY_BATCH) {
+            done += super::pgcopy::copy_rows(&mut tx, chunk).await?;
+            progress(done);
+        }
+        if let Some(a) = audit {
+            super::audit::append_audit_pg(&mut tx, a).await?;
+        }
+        tx.commit().await?;
+        return Ok(());
+    }
     for chunk in features.chunks(CHUNK) {
         let derived: Vec<Derived> = chunk.iter().map(Derived::of).collect::<Result<_, _>>()?;
         let mut b: QueryBuilder<Postgres> = QueryBuilder::new(

@@ -53,17 +53,11 @@ pub(super) async fn insert(
     audit: Option<&AuditRow>,
     progress: Progress<'_>,
 ) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await?;
-    if features.len() > CHUNK {
-        // A connection with a bulk-sized cache never goes back to the pool — not after a
-        // failure, nor when the caller gives up half-way: it is closed when dropped.
-        conn.close_on_drop();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA cache_size = -{BULK_CACHE_KIB}"
-        )))
-        .execute(&mut *conn)
-        .await?;
-    }
+    let mut conn = if features.len() > CHUNK {
+        bulk_connection(pool).await?
+    } else {
+        pool.acquire().await?
+    };
     write_features(&mut conn, features, audit, progress).await
 }
 
@@ -77,14 +71,31 @@ async fn write_features(
     let mut tx = sqlx::Connection::begin(conn).await?;
     let mut done = 0u64;
     for chunk in features.chunks(CHUNK) {
+        insert_rows(&mut tx, chunk).await?;
+        done += chunk.len() as u64;
+        progress(done);
+    }
+    if let Some(a) = audit {
+        super::audit::append_audit_sqlite(&mut tx, a).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Inserts `features` on `conn` (in the caller's transaction), [`CHUNK`] rows a statement.
+pub(super) async fn insert_rows(
+    conn: &mut sqlx::SqliteConnection,
+    features: &[Feature],
+) -> Result<(), StoreError> {
+    for chunk in features.chunks(CHUNK) {
         let derived: Vec<Derived> = chunk.iter().map(Derived::of).collect::<Result<_, _>>()?;
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO features (id, layer, geom, min_lon, min_lat, max_lon, max_lat, category, status, time_start, time_end, organisation, classification, properties, created_at, updated_at, created_by, version) ",
         );
-        b.push_values(chunk.iter().zip(&derived), |mut s, (f, d)| {
+        b.push_values(chunk.iter().zip(derived), |mut s, (f, d)| {
             s.push_bind(f.id)
                 .push_bind(f.layer().as_str())
-                .push_bind(d.wkb.clone())
+                .push_bind(d.wkb)
                 .push_bind(d.bounds[0])
                 .push_bind(d.bounds[1])
                 .push_bind(d.bounds[2])
@@ -95,21 +106,34 @@ async fn write_features(
                 .push_bind(d.time_end)
                 .push_bind(f.meta.organisation.to_string())
                 .push_bind(f.meta.classification.as_str())
-                .push_bind(d.properties.clone())
+                .push_bind(d.properties)
                 .push_bind(f.meta.created_at)
                 .push_bind(f.meta.updated_at)
                 .push_bind(f.meta.created_by.to_string())
                 .push_bind(f.meta.version);
         });
-        b.build().execute(&mut *tx).await?;
-        done += chunk.len() as u64;
-        progress(done);
+        b.build().execute(&mut *conn).await?;
     }
-    if let Some(a) = audit {
-        super::audit::append_audit_sqlite(&mut tx, a).await?;
-    }
-    tx.commit().await?;
     Ok(())
+}
+
+/// A connection for a bulk insert: a page cache sized for it, closed (not pooled) when dropped.
+///
+/// # Errors
+/// Database errors.
+pub(super) async fn bulk_connection(
+    pool: &SqlitePool,
+) -> Result<sqlx::pool::PoolConnection<Sqlite>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    // A connection with a bulk-sized cache never goes back to the pool — not after a
+    // failure, nor when the caller gives up half-way: it is closed when dropped.
+    conn.close_on_drop();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA cache_size = -{BULK_CACHE_KIB}"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    Ok(conn)
 }
 
 pub(super) async fn update(

@@ -3,12 +3,13 @@
 //! or `X`,`Y`), and plain `lon,lat` files. The separator is detected from the header unless
 //! given.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 
 use serde_json::{Map, Value};
 
-use super::{ImportError, ImportOptions, ImportReport, InputCrs, RowError, RowReader, read_text};
-use crate::domain::{Layer, ValidationError, ValidationErrors};
+use super::text::{self, Text};
+use super::{ImportError, ImportOptions, ImportReport, InputCrs, RowError, RowReader};
+use crate::domain::{FeatureDraft, Layer, ValidationError, ValidationErrors};
 
 /// The separator between CSV fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +103,33 @@ enum Place {
     Mapped,
 }
 
-/// Reads a CSV file with a header row.
+/// Reads a CSV file with a header row into a report holding every valid draft (see
+/// [`stream_csv`], which reads a file of any size without keeping its rows).
+///
+/// # Errors
+/// When the header cannot be read or has no position columns.
+pub fn read_csv_with(
+    layer: Layer,
+    mut input: impl Read,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes)?;
+    let mut drafts = Vec::new();
+    let mut report = stream_csv(layer, Cursor::new(bytes), options, &mut |d, _| {
+        drafts.push(d);
+        true
+    })?;
+    report.drafts = drafts;
+    Ok(report)
+}
+
+/// Reads a CSV file with a header row, handing each valid draft to `sink` with how many
+/// bytes of the file have been read, as it is read: the report keeps the rejected rows and
+/// the counts, never the drafts. Reading stops early when `sink` returns `false`.
+///
+/// The file is read twice, keeping nothing the first time: once to decide its encoding (UTF-8,
+/// else Windows-1252), then to read the rows.
 ///
 /// Geometry: a `WKT` (or `geometry`) column in WKT, as GDAL writes it; else `lon,lat` (or
 /// `longitude,latitude`, or GDAL's `X,Y`) in WGS84, or with [`InputCrs::Sweref99Tm`] `e,n` (or
@@ -111,21 +138,30 @@ enum Place {
 /// out; `weekdays` is a list separated by `;`, `,` or spaces; decimal commas are read.
 ///
 /// # Errors
-/// When the header cannot be read or has no position columns.
-pub fn read_csv_with(
+/// When the file cannot be read, or its header cannot be read or has no position columns.
+pub fn stream_csv<R: Read + Seek>(
     layer: Layer,
-    input: impl Read,
+    mut input: R,
     options: &ImportOptions,
+    sink: &mut dyn FnMut(FeatureDraft, u64) -> bool,
 ) -> Result<ImportReport, ImportError> {
-    let (text, encoding) = read_text(input)?;
-    let delimiter = options
-        .delimiter
-        .unwrap_or_else(|| Delimiter::detect(text.lines().next().unwrap_or("")));
+    let encoding = text::detect(&mut input)?;
+    let text = Text::new(BufReader::with_capacity(1 << 16, input), encoding)?;
+    let mut text = BufReader::with_capacity(1 << 16, text);
+    let delimiter = match options.delimiter {
+        Some(d) => d,
+        None => {
+            // The header line from the first buffer (not consumed: the CSV reader reads it).
+            let head = text.fill_buf()?;
+            let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+            Delimiter::detect(&String::from_utf8_lossy(line))
+        }
+    };
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(delimiter.byte())
         .trim(::csv::Trim::All)
         .flexible(false)
-        .from_reader(text.as_bytes());
+        .from_reader(text);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| ImportError::Format(format!("cannot read the CSV header: {e}")))?
@@ -170,12 +206,24 @@ pub fn read_csv_with(
     };
     let rows = RowReader::new(layer, options, crs)?;
     let mut report = ImportReport {
-        csv_dialect: Some(format!("separator {}, {encoding}", delimiter.name())),
+        csv_dialect: Some(format!(
+            "separator {}, {}",
+            delimiter.name(),
+            encoding.name()
+        )),
         ..ImportReport::default()
     };
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
+    let mut record = ::csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) if e.is_io_error() => {
+                return Err(match e.into_kind() {
+                    ::csv::ErrorKind::Io(e) => ImportError::Io(e),
+                    other => ImportError::Format(format!("{other:?}")),
+                });
+            }
             Err(e) => {
                 let line = e.position().map_or(0, ::csv::Position::line);
                 report.rejected.push(RowError {
@@ -184,10 +232,14 @@ pub fn read_csv_with(
                 });
                 continue;
             }
-        };
+        }
         let line = record.position().map_or(0, ::csv::Position::line);
         match csv_row(&rows, &headers, &record, &place, &mut report) {
-            Ok(Some(d)) => report.drafts.push(d),
+            Ok(Some(d)) => {
+                if !sink(d, reader.position().byte()) {
+                    break;
+                }
+            }
             Ok(None) => {}
             Err(errors) => report.rejected.push(RowError {
                 row: format!("line {line}"),

@@ -10,6 +10,7 @@ mod gpkg;
 mod json;
 pub mod mapping;
 pub mod summary;
+mod text;
 
 use std::io::Read;
 
@@ -19,7 +20,7 @@ use crate::domain::crs::Sweref99Tm;
 use crate::domain::time::parse_written_instant;
 use crate::domain::{FeatureDraft, Layer, ValidationError, ValidationErrors};
 
-pub use self::csv::{Delimiter, read_csv, read_csv_with};
+pub use self::csv::{Delimiter, read_csv, read_csv_with, stream_csv};
 pub use self::gpkg::read_gpkg;
 pub use self::json::{read_geojson, read_json_with};
 pub use mapping::Mapping;
@@ -370,22 +371,12 @@ fn read_text(mut input: impl Read) -> Result<(String, &'static str), ImportError
     match String::from_utf8(bytes) {
         Ok(s) => Ok((s, "UTF-8")),
         Err(e) => Ok((
-            e.into_bytes().iter().map(|&b| windows_1252(b)).collect(),
+            e.into_bytes()
+                .iter()
+                .map(|&b| text::windows_1252(b))
+                .collect(),
             "Windows-1252",
         )),
-    }
-}
-
-/// One Windows-1252 byte as a character (Latin-1, with the printable characters at 0x80–0x9F).
-fn windows_1252(b: u8) -> char {
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
-        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
-        'ž', 'Ÿ',
-    ];
-    match b {
-        0x80..=0x9F => HIGH[usize::from(b - 0x80)],
-        _ => char::from(b),
     }
 }
 
