@@ -1157,6 +1157,34 @@ fn content(fc: &serde_json::Value) -> Vec<String> {
     v
 }
 
+/// The names of the indexes on `features` (an import into an empty table sets the secondary
+/// ones aside and builds them again).
+fn feature_indexes(url: &str) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut names: Vec<String> = if url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'features'",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(
+                "SELECT indexname::text FROM pg_indexes WHERE tablename = 'features'",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+        };
+        names.sort();
+        names
+    })
+}
+
 #[test]
 fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
     // More rows than one batch (5 000), so the first batches are written before the bad last
@@ -1194,6 +1222,9 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
     .unwrap();
     let mut exported = Vec::new();
     for url in &urls {
+        let _ = lagesbild(url, &["migrate"]);
+        let indexes = feature_indexes(url);
+        assert!(indexes.len() >= 3, "{url}: {indexes:?}");
         let o = lagesbild(
             url,
             &["import", bad.to_str().unwrap(), "--layer", "incidents"],
@@ -1243,7 +1274,21 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
             stdout(&o),
             stderr(&o)
         );
+        // ... and were built again over the rows before the commit.
+        assert_eq!(feature_indexes(url), indexes, "{url}");
         exported.push(export(url, "incidents", dir.path()));
+        // A second import into the now non-empty table keeps its indexes in place.
+        let o = lagesbild(
+            url,
+            &[
+                "import",
+                good.to_str().unwrap(),
+                "--layer",
+                "incidents",
+                "--dry-run",
+            ],
+        );
+        assert!(o.status.success(), "{url}: {}", stderr(&o));
     }
     for fc in &exported {
         assert_eq!(fc["features"].as_array().unwrap().len(), rows);

@@ -6,6 +6,13 @@
 //! Every batch's ids chosen by the file are first looked up in the same transaction: once one
 //! is taken, nothing more is written (the transaction will be rolled back), but the rest are
 //! still looked up so the report can count them all.
+//!
+//! Into an empty table (a first load), the secondary indexes are set aside in the same
+//! transaction and built again over all rows before the commit: one sorted build instead of a
+//! million inserts at random places (PostGIS's GiST most of all). Their definitions are read
+//! from the catalogue, so they come back exactly as the migrations made them, and a rollback
+//! brings them back untouched. On PostGIS this holds the table's exclusive lock until the
+//! commit, so other sessions wait for a first load rather than reading it half-done.
 
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -67,6 +74,10 @@ impl Store {
             Store::Sqlite(pool) => {
                 let mut conn = super::sqlite::bulk_connection(pool).await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let aside = match mode {
+                    BulkMode::Write => sqlite_set_aside(&mut tx).await?,
+                    BulkMode::Check => Vec::new(),
+                };
                 while let Some(message) = batches.recv().await {
                     match message {
                         BulkMessage::Batch { features, chosen } => {
@@ -79,6 +90,11 @@ impl Store {
                         }
                         BulkMessage::Commit(audit) => {
                             if mode == BulkMode::Write && outcome.taken.is_empty() {
+                                for sql in &aside {
+                                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                                        .execute(&mut *tx)
+                                        .await?;
+                                }
                                 if let Some(a) = audit {
                                     super::audit::append_audit_sqlite(&mut tx, &a).await?;
                                 }
@@ -92,6 +108,10 @@ impl Store {
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                let aside = match mode {
+                    BulkMode::Write => pg_set_aside(&mut tx).await?,
+                    BulkMode::Check => Vec::new(),
+                };
                 while let Some(message) = batches.recv().await {
                     match message {
                         BulkMessage::Batch { features, chosen } => {
@@ -112,6 +132,11 @@ impl Store {
                         }
                         BulkMessage::Commit(audit) => {
                             if mode == BulkMode::Write && outcome.taken.is_empty() {
+                                for sql in &aside {
+                                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                                        .execute(&mut *tx)
+                                        .await?;
+                                }
                                 if let Some(a) = audit {
                                     super::audit::append_audit_pg(&mut tx, &a).await?;
                                 }
@@ -126,6 +151,57 @@ impl Store {
         }
         Ok(outcome)
     }
+}
+
+/// A double-quoted SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// When `features` is empty, drops its secondary indexes (in the caller's transaction) and
+/// returns the statements that make them again; otherwise nothing.
+async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>, StoreError> {
+    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !empty {
+        return Ok(Vec::new());
+    }
+    // Indexes a constraint made (the primary key's) have no SQL and stay.
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'features' AND sql IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (name, _) in &indexes {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {}", quoted(name))))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// [`sqlite_set_aside`] on PostGIS (indexes backing a constraint stay).
+async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Vec<String>, StoreError> {
+    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !empty {
+        return Ok(Vec::new());
+    }
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.indexname::text, i.indexdef FROM pg_indexes i \
+         WHERE i.schemaname = current_schema() AND i.tablename = 'features' \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = 'features'::regclass AND c.conname = i.indexname)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (name, _) in &indexes {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {}", quoted(name))))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
 /// Which of `ids` are taken, asked in the transaction (SQLite allows 32 766 variables).
