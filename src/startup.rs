@@ -169,6 +169,41 @@ fn print_demo_accounts(accounts: &[(String, String)]) {
 }
 
 /// Runs retention now and then every `hours` hours (0: never) in the background.
+/// How often a server looks for changes other writers made to its database (an import on the
+/// command line into its SQLite file): a change is in the picture and on the live event stream
+/// within this, plus the time to read it.
+pub const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Follows the store's change log while the service lives (SQLite; PostGIS has no log yet).
+fn spawn_follower(service: &Arc<Service>) {
+    let weak = Arc::downgrade(service);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FOLLOW_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            let Some(service) = weak.upgrade() else { break };
+            if service.store().is_closed() {
+                break;
+            }
+            match service.follow_log().await {
+                Ok(0) => failing = false,
+                Ok(n) => {
+                    failing = false;
+                    tracing::info!(features = n, "applied changes made by other writers");
+                }
+                // Said once, not twice a second: the next start reads the table.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::error!("cannot follow the change log: {e}");
+                }
+                Err(_) => {}
+            }
+        }
+    });
+}
+
 fn spawn_retention(service: &Arc<Service>, hours: u32) {
     if hours == 0 {
         return;
@@ -268,6 +303,7 @@ impl App {
         service.discard_snapshot()?;
         let service = Arc::new(service);
         spawn_retention(&service, settings.retention_interval_hours);
+        spawn_follower(&service);
         // Ends by itself when the store is closed.
         drop(
             service

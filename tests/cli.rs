@@ -1220,6 +1220,24 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
         serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
     )
     .unwrap();
+    let same_batch = dir.path().join("same-batch.geojson");
+    let features: Vec<serde_json::Value> = [0, 1, 0]
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "type": "Feature",
+                "id": format!("1c5d6f0e-0000-4000-8000-{i:012}"),
+                "geometry": {"type": "Point", "coordinates": [17.9, 59.2]},
+                "properties": {"category": "vandalism", "occurred_at": "2026-10-01T20:00:00Z",
+                    "severity": 2, "organisation": "Polisen"}
+            })
+        })
+        .collect();
+    std::fs::write(
+        &same_batch,
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
     let mut exported = Vec::new();
     for url in &urls {
         let _ = lagesbild(url, &["migrate"]);
@@ -1251,6 +1269,26 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
         assert!(
             stderr(&o).contains("1 rows repeat an id of an earlier row")
                 && stderr(&o).contains("nothing imported"),
+            "{url}: {}",
+            stderr(&o)
+        );
+        assert_eq!(count_exported(url, "incidents", dir.path()), 0, "{url}");
+        // Two features with one id in one batch: named as such, not as a database error nor
+        // as an id that exists already.
+        let o = lagesbild(
+            url,
+            &[
+                "import",
+                same_batch.to_str().unwrap(),
+                "--layer",
+                "incidents",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2), "{url}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("1 rows repeat an id of an earlier row")
+                && !stderr(&o).contains("exist already")
+                && !stderr(&o).to_lowercase().contains("unique"),
             "{url}: {}",
             stderr(&o)
         );

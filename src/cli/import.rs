@@ -167,6 +167,7 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
     let service = open_accounts(settings).await?;
     let viewer = local_viewer(&service)?;
     let layer = args.layer;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     // CSV is read as a stream (any size, a few batches in memory); GeoJSON and GeoPackage
     // are read whole, then handed on the same way.
     let source: RowSource = match format {
@@ -179,17 +180,16 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
             let report = read_gpkg(layer, file, args.source_layer.as_deref(), &options)
                 .await
                 .with_context(|| format!("cannot import {}", file.display()))?;
-            Box::new(move |sink| Ok(hand_on(report, sink)))
+            Box::new(move |sink| Ok(hand_on(report, sink, size)))
         }
         _ => {
             let input = std::fs::File::open(file)
                 .with_context(|| format!("cannot open {}", file.display()))?;
             let report = read_json_with(layer, std::io::BufReader::new(input), &options)
                 .with_context(|| format!("cannot import {}", file.display()))?;
-            Box::new(move |sink| Ok(hand_on(report, sink)))
+            Box::new(move |sink| Ok(hand_on(report, sink, size)))
         }
     };
-    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(
         size,
         if args.dry_run {
@@ -214,7 +214,8 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
             &viewer,
             source,
             options,
-            Arc::new(move |n| ticker.set_position(n)),
+            // Decoded Windows-1252 text is longer than the file: never past its end.
+            Arc::new(move |n| ticker.set_position(n.min(size))),
         )
         .await;
     bar.finish_and_clear();
@@ -306,13 +307,17 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// Hands the drafts of a file read whole on to `sink`; the report keeps the rest.
+/// Hands the drafts of a file read whole on to `sink`, with progress as the share of the file's
+/// `size` handed on so far; the report keeps the rest.
 fn hand_on(
     mut report: ImportReport,
     sink: &mut dyn FnMut(crate::domain::FeatureDraft, u64) -> bool,
+    size: u64,
 ) -> ImportReport {
-    for d in std::mem::take(&mut report.drafts) {
-        if !sink(d, 0) {
+    let drafts = std::mem::take(&mut report.drafts);
+    let n = drafts.len().max(1) as u64;
+    for (i, d) in drafts.into_iter().enumerate() {
+        if !sink(d, size.saturating_mul(i as u64 + 1) / n) {
             break;
         }
     }

@@ -159,38 +159,32 @@ impl Service {
         };
         let (written, read) = tokio::join!(writer, commit);
         let read = read?;
-        if let Some(e) = read.refused {
-            return Ok(self
-                .refused(viewer, AuditAction::Create, options.layer, &[], e)
-                .await?);
-        }
-        let outcome = match written {
-            Ok(o) => o,
-            Err(e) => {
-                return Ok(self
-                    .refused(
-                        viewer,
-                        AuditAction::Create,
-                        options.layer,
-                        &[],
-                        ServiceError::from(e),
-                    )
-                    .await?);
+        let failure = match (read.refused, written) {
+            (Some(e), _) => e,
+            (None, Err(e)) => ServiceError::from(e),
+            (None, Ok(outcome)) => {
+                return Ok(StreamReport {
+                    read: read.report,
+                    rows: read.rows,
+                    repeated: read.repeated,
+                    taken: outcome.taken,
+                    expired: read.expired,
+                    stored: if outcome.committed {
+                        outcome.written
+                    } else {
+                        0
+                    },
+                    committed: outcome.committed,
+                });
             }
         };
-        Ok(StreamReport {
-            read: read.report,
-            rows: read.rows,
-            repeated: read.repeated,
-            taken: outcome.taken,
-            expired: read.expired,
-            stored: if outcome.committed {
-                outcome.written
-            } else {
-                0
-            },
-            committed: outcome.committed,
-        })
+        // A failed import is audited; a dry run writes nothing, not even that.
+        match options.mode {
+            BulkMode::Write => Ok(self
+                .refused(viewer, AuditAction::Create, options.layer, &[], failure)
+                .await?),
+            BulkMode::Check => Err(failure.into()),
+        }
     }
 }
 
@@ -213,9 +207,16 @@ fn read_rows(
     let mut features = Vec::with_capacity(BATCH);
     let mut chosen = Vec::new();
     let mut open = true;
-    let mut send = |features: &mut Vec<_>, chosen: &mut Vec<Uuid>| {
+    // Once the file cannot be stored (a repeated id), batches carry only the ids to look up, for
+    // the report: nothing more is written only to be rolled back.
+    let mut doomed = false;
+    let mut send = |features: &mut Vec<_>, chosen: &mut Vec<Uuid>, doomed: bool| {
+        let mut features = std::mem::replace(features, Vec::with_capacity(BATCH));
+        if doomed {
+            features.clear();
+        }
         let batch = BulkMessage::Batch {
-            features: std::mem::replace(features, Vec::with_capacity(BATCH)),
+            features,
             chosen: std::mem::take(chosen),
         };
         open = open && sender.blocking_send(batch).is_ok();
@@ -228,7 +229,11 @@ fn read_rows(
         }
         if let Some(id) = draft.id {
             if !seen.insert(id) {
+                // Not handed on: the database would refuse it as a duplicate, or report the
+                // first copy as taken.
                 repeated.push(id);
+                doomed = true;
+                return true;
             }
             chosen.push(id);
         }
@@ -244,12 +249,12 @@ fn read_rows(
         features.push(f);
         if features.len() >= BATCH {
             progress(at);
-            return send(&mut features, &mut chosen);
+            return send(&mut features, &mut chosen, doomed);
         }
         true
     })?;
     if !features.is_empty() || !chosen.is_empty() {
-        send(&mut features, &mut chosen);
+        send(&mut features, &mut chosen, doomed);
     }
     report.drafts.clear();
     Ok(Read {

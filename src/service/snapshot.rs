@@ -5,8 +5,9 @@
 //! The index reflects the change log up to a position. Own writes go to the index directly;
 //! writes by anyone else (an import on the command line into the running server's file) are
 //! applied from the log by [`Service::catch_up`] — at start-up and before a snapshot is written
-//! — by reading each changed feature's current row: live ones are put in, deleted or purged
-//! ones taken out. Replaying an entry twice is harmless.
+//! — and, while serving, by [`Service::follow_log`] twice a second: each changed feature's
+//! current row is read, live ones are put in, deleted or purged ones taken out, and what
+//! changed is announced on the live event stream. Replaying an entry twice is harmless.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 use uuid::Uuid;
 
-use super::Service;
+use super::{Change, Service};
 use crate::domain::{Feature, Layer};
 use crate::index::{FeatureIndex, LayerLoad};
 use crate::store::snapshot::{
@@ -171,52 +172,102 @@ impl Service {
         self.catch_up_locked().await
     }
 
-    async fn catch_up_locked(&self) -> Result<usize, StoreError> {
-        let mut position = self.log_position.load(Ordering::Acquire);
-        if position == NO_LOG {
-            return Ok(0);
-        }
-        let mut applied = 0;
+    /// Follows the log while serving: when it holds entries after the index's position (an
+    /// import on the command line into this server's file, a manual edit), applies them a page
+    /// at a time — taking the write lock for each page only, so a large import does not hold
+    /// own writes back for long — and announces each feature whose stored row differs from the
+    /// picture on the live event stream. Own writes come back through the log too and are
+    /// already in the picture: they change nothing and are not announced twice. Returns how
+    /// many features changed.
+    ///
+    /// # Errors
+    /// Store failures; a log pruned past the index's position.
+    pub async fn follow_log(&self) -> Result<usize, StoreError> {
+        let mut changed = 0;
         loop {
-            let page = self.store.changes_after(position, PAGE).await?;
-            let Some(last) = page.last().map(|c| c.seq) else {
-                break;
-            };
-            if page.first().is_some_and(|c| c.seq != position + 1) {
-                // Entries were pruned that this index never saw: it cannot be made true from
-                // the log (the next start reads the table).
-                return Err(StoreError::Corrupt(format!(
-                    "the change log has no entry {} (it continues at {}): changes were pruned before this server applied them",
-                    position + 1,
-                    page.first().map_or(0, |c| c.seq)
-                )));
+            let position = self.log_position.load(Ordering::Acquire);
+            if position == NO_LOG || self.store.changes_after(position, 1).await?.is_empty() {
+                return Ok(changed);
             }
-            let mut seen: HashSet<Uuid> = HashSet::with_capacity(page.len());
-            for c in page.iter().filter(|c| seen.insert(c.id)) {
-                self.apply_stored(c.layer, c.id).await?;
-                applied += 1;
+            let _guard = self.writes.lock().await;
+            match self.apply_page().await? {
+                Some(n) => changed += n,
+                None => return Ok(changed),
             }
-            position = last;
-            self.log_position.store(position, Ordering::Release);
         }
-        if applied > 0 {
-            self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    async fn catch_up_locked(&self) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        while let Some(n) = self.apply_page().await? {
+            applied += n;
         }
         Ok(applied)
     }
 
-    /// Makes the index hold what the store holds for one feature.
-    async fn apply_stored(&self, layer: Layer, id: Uuid) -> Result<(), StoreError> {
+    /// Applies the next page of the log after the index's position (the caller holds the write
+    /// lock); `None` when there was none, else how many features changed.
+    async fn apply_page(&self) -> Result<Option<usize>, StoreError> {
+        let position = self.log_position.load(Ordering::Acquire);
+        if position == NO_LOG {
+            return Ok(None);
+        }
+        let page = self.store.changes_after(position, PAGE).await?;
+        let Some(last) = page.last().map(|c| c.seq) else {
+            return Ok(None);
+        };
+        if page.first().is_some_and(|c| c.seq != position + 1) {
+            // Entries were pruned that this index never saw: it cannot be made true from
+            // the log (the next start reads the table).
+            return Err(StoreError::Corrupt(format!(
+                "the change log has no entry {} (it continues at {}): changes were pruned before this server applied them",
+                position + 1,
+                page.first().map_or(0, |c| c.seq)
+            )));
+        }
+        let mut seen: HashSet<Uuid> = HashSet::with_capacity(page.len());
+        let mut changed = 0;
+        for c in page.iter().filter(|c| seen.insert(c.id)) {
+            changed += usize::from(self.apply_stored(c.layer, c.id).await?);
+        }
+        self.log_position.store(last, Ordering::Release);
+        Ok(Some(changed))
+    }
+
+    /// Makes the index hold what the store holds for one feature, and announces the change;
+    /// `false` when it held that already.
+    async fn apply_stored(&self, layer: Layer, id: Uuid) -> Result<bool, StoreError> {
         // The row is the truth, whatever its version says (a manual edit may not raise it; a
         // row may have moved between layers): out with the old, in with what is stored.
-        self.index.remove(layer, id);
-        if let Some((f, None)) = self.store.get(id).await? {
-            if f.layer() != layer {
-                self.index.remove(f.layer(), id);
+        let before = self.index.get(layer, id);
+        let after = match self.store.get(id).await? {
+            Some((f, None)) => Some(f),
+            _ => None,
+        };
+        let change = match (before, after) {
+            (None, None) => return Ok(false),
+            (Some(b), Some(a)) if *b == a => return Ok(false),
+            (None, Some(a)) => {
+                self.index.remove(a.layer(), id);
+                self.index.upsert(a.clone());
+                Change::Upserted(Arc::new(a))
             }
-            self.index.upsert(f);
-        }
-        Ok(())
+            (Some(b), Some(a)) => {
+                self.index.remove(layer, id);
+                self.index.remove(a.layer(), id);
+                self.index.upsert(a.clone());
+                Change::Replaced {
+                    before: b,
+                    after: Arc::new(a),
+                }
+            }
+            (Some(b), None) => {
+                self.index.remove(layer, id);
+                Change::Deleted(b)
+            }
+        };
+        self.announce(change);
+        Ok(true)
     }
 
     /// Removes this store's snapshot file: the server does so once it has started (it writes

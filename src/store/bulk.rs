@@ -73,7 +73,15 @@ impl Store {
         match self {
             Store::Sqlite(pool) => {
                 let mut conn = super::sqlite::bulk_connection(pool).await?;
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                // A writing import takes SQLite's write lock at once (waiting up to the busy
+                // timeout): a transaction that began by reading could not write after a
+                // running server's next commit (SQLITE_BUSY_SNAPSHOT).
+                let mut tx = match mode {
+                    BulkMode::Write => {
+                        sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?
+                    }
+                    BulkMode::Check => sqlx::Connection::begin(&mut *conn).await?,
+                };
                 let aside = match mode {
                     BulkMode::Write => sqlite_set_aside(&mut tx).await?,
                     BulkMode::Check => Vec::new(),
@@ -181,7 +189,9 @@ async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Strin
     Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
-/// [`sqlite_set_aside`] on PostGIS (indexes backing a constraint stay).
+/// [`sqlite_set_aside`] on PostGIS (indexes backing a constraint stay). Dropping an index needs
+/// the table's exclusive lock: when another session holds the table for over 5 s, the indexes
+/// stay (the import is slower, nothing else changes) rather than everyone queueing behind it.
 async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Vec<String>, StoreError> {
     let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
         .fetch_one(&mut *conn)
@@ -189,18 +199,43 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Vec<String>, Stor
     if !empty {
         return Ok(Vec::new());
     }
+    // The table's own indexes wherever its schema is, named with their schema.
     let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT i.indexname::text, i.indexdef FROM pg_indexes i \
-         WHERE i.schemaname = current_schema() AND i.tablename = 'features' \
-         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = 'features'::regclass AND c.conname = i.indexname)",
+        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_get_indexdef(x.indexrelid) \
+         FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE x.indrelid = 'features'::regclass \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
     )
     .fetch_all(&mut *conn)
     .await?;
-    for (name, _) in &indexes {
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {}", quoted(name))))
-            .execute(&mut *conn)
-            .await?;
+    if indexes.is_empty() {
+        return Ok(Vec::new());
     }
+    sqlx::query("SAVEPOINT set_aside")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SET LOCAL lock_timeout = '5s'")
+        .execute(&mut *conn)
+        .await?;
+    for (name, _) in &indexes {
+        // `name` is quoted by the database itself (quote_ident).
+        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
+            .execute(&mut *conn)
+            .await;
+        if let Err(e) = dropped {
+            tracing::warn!("keeping the indexes during this first load: {e}");
+            sqlx::query("ROLLBACK TO SAVEPOINT set_aside")
+                .execute(&mut *conn)
+                .await?;
+            return Ok(Vec::new());
+        }
+    }
+    sqlx::query("SET LOCAL lock_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("RELEASE SAVEPOINT set_aside")
+        .execute(&mut *conn)
+        .await?;
     Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 

@@ -372,6 +372,15 @@ impl Store {
         }
     }
 
+    /// Whether [`Store::close`] was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Store::Sqlite(p) => p.is_closed(),
+            Store::Postgres(p) => p.is_closed(),
+        }
+    }
+
     /// Closes the pool, waiting for work in flight.
     pub async fn close(&self) {
         match self {

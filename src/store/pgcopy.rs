@@ -59,45 +59,51 @@ pub(super) fn encode(features: &[Feature]) -> Result<Vec<u8>, StoreError> {
     for f in features {
         let d = Derived::of(f)?;
         out.extend_from_slice(&FIELDS.to_be_bytes());
-        field(&mut out, f.id.as_bytes());
-        field(&mut out, f.layer().as_str().as_bytes());
-        field(&mut out, &ewkb_4326(&d.wkb)?);
-        optional(&mut out, d.category.map(str::as_bytes));
-        optional(&mut out, d.status.map(str::as_bytes));
+        field(&mut out, f.id.as_bytes())?;
+        field(&mut out, f.layer().as_str().as_bytes())?;
+        field(&mut out, &ewkb_4326(&d.wkb)?)?;
+        optional(&mut out, d.category.map(str::as_bytes))?;
+        optional(&mut out, d.status.map(str::as_bytes))?;
         optional(
             &mut out,
             d.time_start.map(timestamptz).as_ref().map(|b| &b[..]),
-        );
+        )?;
         optional(
             &mut out,
             d.time_end.map(timestamptz).as_ref().map(|b| &b[..]),
-        );
-        field(&mut out, f.meta.organisation.as_bytes());
-        field(&mut out, f.meta.classification.as_str().as_bytes());
+        )?;
+        field(&mut out, f.meta.organisation.as_bytes())?;
+        field(&mut out, f.meta.classification.as_str().as_bytes())?;
         let mut jsonb = Vec::with_capacity(d.properties.len() + 1);
         jsonb.push(1);
         jsonb.extend_from_slice(d.properties.as_bytes());
-        field(&mut out, &jsonb);
-        field(&mut out, &timestamptz(f.meta.created_at));
-        field(&mut out, &timestamptz(f.meta.updated_at));
-        field(&mut out, f.meta.created_by.as_bytes());
-        field(&mut out, &f.meta.version.to_be_bytes());
+        field(&mut out, &jsonb)?;
+        field(&mut out, &timestamptz(f.meta.created_at))?;
+        field(&mut out, &timestamptz(f.meta.updated_at))?;
+        field(&mut out, f.meta.created_by.as_bytes())?;
+        field(&mut out, &f.meta.version.to_be_bytes())?;
     }
     out.extend_from_slice(&(-1i16).to_be_bytes());
     Ok(out)
 }
 
-fn field(out: &mut Vec<u8>, bytes: &[u8]) {
-    // Every field here is far below 2 GiB (a geometry or properties document).
-    let len = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+fn field(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), StoreError> {
+    // A field's length is a signed 32-bit number: a longer one cannot be sent (none of a
+    // valid feature's fields comes near it).
+    let len = i32::try_from(bytes.len())
+        .map_err(|_| StoreError::Corrupt("a field is too long for COPY (over 2 GiB)".into()))?;
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(bytes);
+    Ok(())
 }
 
-fn optional(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
+fn optional(out: &mut Vec<u8>, bytes: Option<&[u8]>) -> Result<(), StoreError> {
     match bytes {
         Some(b) => field(out, b),
-        None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        None => {
+            out.extend_from_slice(&(-1i32).to_be_bytes());
+            Ok(())
+        }
     }
 }
 

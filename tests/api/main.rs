@@ -15,6 +15,7 @@ mod crs;
 mod discovery;
 mod disk;
 mod filter;
+mod follow;
 mod gis_client;
 mod measures;
 mod meetings;

@@ -1,0 +1,120 @@
+//! A server follows its SQLite file's change log while serving (issue 14's first step): rows an
+//! import on the command line writes into the running server's database reach its picture and
+//! its live event stream without a restart; its own writes, which come back through the same
+//! log, are not announced twice.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{TestApp, client_with_token, fresh_sqlite, incident, send_geojson, token_for};
+
+/// Every `event:`/`data:` pair a stream sends until it is quiet for `quiet`.
+async fn read_events(r: &mut reqwest::Response, quiet: Duration) -> Vec<(String, Value)> {
+    let mut buf = String::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    buf.split("\n\n")
+        .filter_map(|block| {
+            let (mut kind, mut data) = (None, None);
+            for line in block.lines() {
+                if let Some(k) = line.strip_prefix("event: ") {
+                    kind = Some(k.to_owned());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(d).ok();
+                }
+            }
+            Some((kind?, data?))
+        })
+        .collect()
+}
+
+async fn matched(http: &reqwest::Client, base: &str) -> u64 {
+    let v: Value = http
+        .get(format!("{base}/collections/incidents/items?limit=0"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["numberMatched"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn an_import_into_the_running_servers_file_reaches_the_picture_and_the_live_stream() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let police =
+        client_with_token(&token_for(&app.service, "follow-pol", "police", "Polisen").await);
+    let mut stream = police
+        .get(app.url("/events"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let before = matched(&police, &app.base).await;
+
+    // An own write: in the picture at once, announced once — not again when the follower
+    // meets it in the log (three of its rounds pass while the stream is read).
+    let r = send_geojson(
+        police.post(app.url("/collections/incidents/items")),
+        &incident(17.83, 59.24, "vandalism", "2026-11-01T22:00:00Z"),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let own: Value = r.json().await.unwrap();
+    let events = read_events(&mut stream, Duration::from_millis(1600)).await;
+    let about_own: Vec<&String> = events
+        .iter()
+        .filter(|(_, d)| d["feature"]["id"] == own["id"])
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(about_own, ["upserted"], "{events:?}");
+
+    // Three rows imported on the command line into the running server's file.
+    let csv = db.dir.path().join("night.csv");
+    std::fs::write(
+        &csv,
+        "lon,lat,category,occurred_at,severity,organisation\n\
+         17.8301,59.2401,car_fire,2026-11-20T21:00:00Z,3,Polisen\n\
+         17.8302,59.2402,car_fire,2026-11-20T21:30:00Z,3,Polisen\n\
+         17.8303,59.2403,vandalism,2026-11-20T22:00:00Z,2,Polisen\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["import", csv.to_str().unwrap(), "--layer", "incidents"])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("LAGESBILD_CONFIG")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Seen without a restart (the follower looks twice a second; the bound here is only so a
+    // broken follower fails rather than hangs).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while matched(&police, &app.base).await < before + 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the imported rows never reached the picture"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(matched(&police, &app.base).await, before + 4);
+    let events = read_events(&mut stream, Duration::from_millis(1600)).await;
+    let imported: Vec<&Value> = events
+        .iter()
+        .filter(|(k, d)| k == "upserted" && d["feature"]["id"] != own["id"])
+        .map(|(_, d)| &d["feature"])
+        .collect();
+    assert_eq!(imported.len(), 3, "{events:?}");
+    assert!(
+        imported
+            .iter()
+            .all(|f| f["properties"]["organisation"] == "Polisen"),
+        "{imported:?}"
+    );
+    app.stop().await;
+}
