@@ -7,28 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{TestApp, client_with_token, fresh_sqlite, incident, send_geojson, token_for};
-
-/// Every `event:`/`data:` pair a stream sends until it is quiet for `quiet`.
-async fn read_events(r: &mut reqwest::Response, quiet: Duration) -> Vec<(String, Value)> {
-    let mut buf = String::new();
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    buf.split("\n\n")
-        .filter_map(|block| {
-            let (mut kind, mut data) = (None, None);
-            for line in block.lines() {
-                if let Some(k) = line.strip_prefix("event: ") {
-                    kind = Some(k.to_owned());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data = serde_json::from_str(d).ok();
-                }
-            }
-            Some((kind?, data?))
-        })
-        .collect()
-}
+use crate::common::{
+    TestApp, client_with_token, fresh_sqlite, incident, read_events, send_geojson, token_for,
+};
 
 async fn matched(http: &reqwest::Client, base: &str) -> u64 {
     let v: Value = http

@@ -12,28 +12,8 @@ use serde_json::{Value, json};
 
 use crate::common::{
     TestApp, assert_problem, client_with_token, fresh_pg_url, fresh_sqlite, get_value,
-    pg_admin_url, send_geojson, token_for,
+    pg_admin_url, read_events, send_geojson, token_for,
 };
-
-async fn read_events(mut r: reqwest::Response, quiet: Duration) -> Vec<(String, Value)> {
-    let mut buf = String::new();
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    buf.split("\n\n")
-        .filter_map(|block| {
-            let (mut kind, mut data) = (None, None);
-            for line in block.lines() {
-                if let Some(k) = line.strip_prefix("event: ") {
-                    kind = Some(k.to_owned());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data = serde_json::from_str(d).ok();
-                }
-            }
-            Some((kind?, data?))
-        })
-        .collect()
-}
 
 async fn check(url: &str) {
     let app = TestApp::spawn(url, true).await;
@@ -175,7 +155,7 @@ async fn check(url: &str) {
     assert!(p.to_string().contains("space"), "{p}");
 
     // 2. A shooting now: zones for every kind of role, and the live announcement.
-    let stream = social.get(app.url("/events")).send().await.unwrap();
+    let mut stream = social.get(app.url("/events")).send().await.unwrap();
     assert_eq!(stream.status(), 200);
     let now = time::OffsetDateTime::now_utc() - time::Duration::minutes(5);
     let shot = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [17.8448, 59.2393]},
@@ -231,7 +211,7 @@ async fn check(url: &str) {
     )
     .await;
     // The social services' stream announced the zone, as they see it.
-    let events = read_events(stream, Duration::from_millis(800)).await;
+    let events = read_events(&mut stream, Duration::from_millis(800)).await;
     let announced = events
         .iter()
         .find(|(k, d)| k == "near_repeat_zone" && d["id"] == id.as_str())

@@ -316,3 +316,28 @@ pub async fn get_value(client: &reqwest::Client, url: &str) -> serde_json::Value
         .await
         .expect("json body")
 }
+
+/// Every `event:`/`data:` pair a live event stream sends until it is quiet for `quiet`.
+#[allow(dead_code)] // Not every test binary reads event streams.
+pub async fn read_events(
+    r: &mut reqwest::Response,
+    quiet: std::time::Duration,
+) -> Vec<(String, serde_json::Value)> {
+    let mut buf = String::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    buf.split("\n\n")
+        .filter_map(|block| {
+            let (mut kind, mut data) = (None, None);
+            for line in block.lines() {
+                if let Some(k) = line.strip_prefix("event: ") {
+                    kind = Some(k.to_owned());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data = serde_json::from_str(d).ok();
+                }
+            }
+            Some((kind?, data?))
+        })
+        .collect()
+}
