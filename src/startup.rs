@@ -168,42 +168,61 @@ fn print_demo_accounts(accounts: &[(String, String)]) {
     let _ = writeln!(err);
 }
 
-/// Runs retention now and then every `hours` hours (0: never) in the background.
 /// How often a server looks for changes other writers made to its database (an import on the
 /// command line into its SQLite file): a change is in the picture and on the live event stream
 /// within this, plus the time to read it.
 pub const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// The longest pause between attempts while following keeps failing.
+const FOLLOW_BACK_OFF_MAX: u32 = 120;
+
 /// Follows the store's change log while the service lives (SQLite; PostGIS has no log yet).
+/// A failure is logged once; the attempts then back off (1, 2, 4 … up to 60 s apart) so a
+/// lasting one (a log pruned past the picture's position: the next start reads the table)
+/// does not take the write lock twice a second.
 fn spawn_follower(service: &Arc<Service>) {
     let weak = Arc::downgrade(service);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(FOLLOW_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
+        let (mut failures, mut wait) = (0u32, 0u32);
         loop {
             tick.tick().await;
+            if wait > 0 {
+                wait -= 1;
+                continue;
+            }
             let Some(service) = weak.upgrade() else { break };
             if service.store().is_closed() {
                 break;
             }
             match service.follow_log().await {
-                Ok(0) => failing = false,
                 Ok(n) => {
-                    failing = false;
-                    tracing::info!(features = n, "applied changes made by other writers");
+                    if failures > 0 {
+                        tracing::info!("following the change log again");
+                    }
+                    failures = 0;
+                    if n > 0 {
+                        tracing::info!(features = n, "applied changes made by other writers");
+                    }
                 }
-                // Said once, not twice a second: the next start reads the table.
-                Err(e) if !failing => {
-                    failing = true;
-                    tracing::error!("cannot follow the change log: {e}");
+                // The store closed under it: the server is stopping.
+                Err(_) if service.store().is_closed() => break,
+                Err(e) => {
+                    if failures == 0 {
+                        tracing::error!(
+                            "cannot follow the change log (changes by other writers reach the picture at the next start): {e}"
+                        );
+                    }
+                    failures = failures.saturating_add(1);
+                    wait = (1u32 << failures.min(7)).min(FOLLOW_BACK_OFF_MAX);
                 }
-                Err(_) => {}
             }
         }
     });
 }
 
+/// Runs retention now and then every `hours` hours (0: never) in the background.
 fn spawn_retention(service: &Arc<Service>, hours: u32) {
     if hours == 0 {
         return;

@@ -321,8 +321,8 @@ impl Service {
         })
     }
 
-    /// How the picture was loaded: from the index snapshot (and how many changes were replayed
-    /// after it) or from the table; `None` for a service opened without the picture.
+    /// How the picture was loaded: from the index snapshot (and how many features the log after
+    /// it changed) or from the table; `None` for a service opened without the picture.
     #[must_use]
     pub fn loaded(&self) -> Option<&snapshot::Loaded> {
         self.loaded.get()

@@ -33,7 +33,7 @@ pub(super) const NO_LOG: i64 = -1;
 /// How the picture was loaded, for the start-up log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Loaded {
-    /// From the index snapshot, then this many changes replayed from the log.
+    /// From the index snapshot, then the log after it replayed: this many features changed.
     Snapshot {
         /// Changes applied after the snapshot.
         replayed: usize,
@@ -250,6 +250,15 @@ impl Service {
             (None, Some(a)) => {
                 self.index.remove(a.layer(), id);
                 self.index.upsert(a.clone());
+                Change::Upserted(Arc::new(a))
+            }
+            (Some(b), Some(a)) if b.layer() != a.layer() => {
+                // Moved to another layer (by hand): gone from the one, new in the other, so
+                // no client keeps it in the old one.
+                self.index.remove(layer, id);
+                self.index.remove(a.layer(), id);
+                self.index.upsert(a.clone());
+                self.announce(Change::Deleted(b));
                 Change::Upserted(Arc::new(a))
             }
             (Some(b), Some(a)) => {

@@ -99,3 +99,107 @@ async fn an_import_into_the_running_servers_file_reaches_the_picture_and_the_liv
     );
     app.stop().await;
 }
+
+/// Two pictures of one file, as a server and a command would hold them: each counts only what
+/// the other changed — creates, replacements and deletions — and nothing of its own.
+#[tokio::test]
+async fn following_counts_what_others_changed_and_nothing_of_its_own() {
+    use lagesbild::domain::{FeatureDraft, Layer};
+    use lagesbild::service::Service;
+    use lagesbild::store::Store;
+
+    let db = fresh_sqlite();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let server = Service::open(store.clone()).await.unwrap();
+    let other = Service::open(Store::connect(&db.url).await.unwrap())
+        .await
+        .unwrap();
+    let (sv, ov) = (
+        lagesbild::startup::local_viewer(&server).unwrap(),
+        lagesbild::startup::local_viewer(&other).unwrap(),
+    );
+    let draft = |lon: f64| {
+        FeatureDraft::from_geojson(
+            Layer::Incidents,
+            incident(lon, 59.24, "vandalism", "2026-11-01T22:00:00.123456Z"),
+        )
+        .unwrap()
+    };
+    let mut events = server.subscribe();
+
+    // Its own create, replacement and deletion: in the picture already, nothing to apply.
+    let own = server
+        .create_many(vec![draft(17.83), draft(17.84)], &sv, &|_| {})
+        .await
+        .unwrap();
+    let replaced = server
+        .replace(&sv, Layer::Incidents, own[0].id, draft(17.8301), 1)
+        .await
+        .unwrap();
+    server
+        .delete(&sv, Layer::Incidents, own[1].id, 1)
+        .await
+        .unwrap();
+    while events.try_recv().is_ok() {}
+    let generation = server.generation();
+    assert_eq!(server.follow_log().await.unwrap(), 0);
+    assert_eq!(
+        server.generation(),
+        generation,
+        "own writes changed nothing"
+    );
+    assert!(
+        events.try_recv().is_err(),
+        "own writes are not announced again"
+    );
+
+    // The other's create, replacement of the server's feature, and deletion: three changes,
+    // each announced once.
+    let theirs = other
+        .create_many(vec![draft(17.85)], &ov, &|_| {})
+        .await
+        .unwrap();
+    // The other sees the server's live feature (the deleted one was never in its picture, its
+    // own create is already there).
+    assert_eq!(other.follow_log().await.unwrap(), 1);
+    other
+        .replace(
+            &ov,
+            Layer::Incidents,
+            own[0].id,
+            draft(17.8302),
+            replaced.meta.version,
+        )
+        .await
+        .unwrap();
+    let victim = server.unrestricted().get(Layer::Incidents, theirs[0].id);
+    assert!(victim.is_none(), "not seen before following");
+    assert_eq!(server.follow_log().await.unwrap(), 2);
+    other
+        .delete(&ov, Layer::Incidents, theirs[0].id, 1)
+        .await
+        .unwrap();
+    assert_eq!(server.follow_log().await.unwrap(), 1);
+    assert_eq!(server.follow_log().await.unwrap(), 0);
+    let kinds: Vec<&str> = std::iter::from_fn(|| events.try_recv().ok())
+        .map(|c| match c {
+            lagesbild::service::Change::Upserted(_) => "upserted",
+            lagesbild::service::Change::Replaced { .. } => "replaced",
+            lagesbild::service::Change::Deleted(_) => "deleted",
+        })
+        .collect();
+    assert_eq!(kinds, ["upserted", "replaced", "deleted"]);
+    let now = server
+        .unrestricted()
+        .get(Layer::Incidents, own[0].id)
+        .unwrap();
+    assert_eq!(now.meta.version, replaced.meta.version + 1);
+    assert!(
+        server
+            .unrestricted()
+            .get(Layer::Incidents, theirs[0].id)
+            .is_none()
+    );
+    store.close().await;
+}
