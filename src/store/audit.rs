@@ -87,6 +87,30 @@ macro_rules! append_audit_in {
     };
 }
 append_audit_in!(append_audit_sqlite, sqlx::SqliteConnection);
+
+/// Writes `rows` on `pool` of database `db` in one transaction, a multi-row statement per group.
+macro_rules! append_groups {
+    ($pool:expr, $db:ty, $rows:expr) => {{
+        let mut tx = $pool.begin().await?;
+        for group in groups($rows) {
+            let mut b = sqlx::QueryBuilder::<$db>::new(INSERT_HEAD);
+            b.push_values(group, |mut s, a| {
+                s.push_bind(whole_seconds(a.at))
+                    .push_bind(&a.actor)
+                    .push_bind(&a.role)
+                    .push_bind(&a.action)
+                    .push_bind(&a.layer)
+                    .push_bind(&a.features)
+                    .push_bind(&a.bbox)
+                    .push_bind(&a.address)
+                    .push_bind(&a.outcome)
+                    .push_bind(&a.detail);
+            });
+            b.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    }};
+}
 append_audit_in!(append_audit_pg, sqlx::PgConnection);
 
 impl Store {
@@ -110,46 +134,8 @@ impl Store {
     /// Database errors (then none was written).
     pub async fn append_audit_batch(&self, rows: &[AuditRow]) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(p) => {
-                let mut tx = p.begin().await?;
-                for group in groups(rows) {
-                    let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new(INSERT_HEAD);
-                    b.push_values(group, |mut s, a| {
-                        s.push_bind(whole_seconds(a.at))
-                            .push_bind(&a.actor)
-                            .push_bind(&a.role)
-                            .push_bind(&a.action)
-                            .push_bind(&a.layer)
-                            .push_bind(&a.features)
-                            .push_bind(&a.bbox)
-                            .push_bind(&a.address)
-                            .push_bind(&a.outcome)
-                            .push_bind(&a.detail);
-                    });
-                    b.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-            }
-            Store::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                for group in groups(rows) {
-                    let mut b = sqlx::QueryBuilder::<sqlx::Postgres>::new(INSERT_HEAD);
-                    b.push_values(group, |mut s, a| {
-                        s.push_bind(whole_seconds(a.at))
-                            .push_bind(&a.actor)
-                            .push_bind(&a.role)
-                            .push_bind(&a.action)
-                            .push_bind(&a.layer)
-                            .push_bind(&a.features)
-                            .push_bind(&a.bbox)
-                            .push_bind(&a.address)
-                            .push_bind(&a.outcome)
-                            .push_bind(&a.detail);
-                    });
-                    b.build().execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-            }
+            Store::Sqlite(p) => append_groups!(p, sqlx::Sqlite, rows),
+            Store::Postgres(p) => append_groups!(p, sqlx::Postgres, rows),
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use time::macros::datetime;
 use uuid::Uuid;
 
-use super::common::{TestApp, client_with_token, fresh_sqlite, get_value, token_for};
+use super::common::{TestApp, client_with_token, fresh_sqlite, get_value, read_events, token_for};
 use super::{fixture, organisation_of, roles, viewer_of};
 
 const COARSE_KEYS: &[&str] = &["category", "week", "area", "precision", "cell_m"];
@@ -652,28 +652,6 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
     app.stop().await;
 }
 
-/// Reads server-sent events until `quiet` passes without one.
-async fn read_events(mut r: reqwest::Response, quiet: Duration) -> Vec<(String, Value)> {
-    let mut buf = String::new();
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    buf.split("\n\n")
-        .filter_map(|block| {
-            let mut kind = None;
-            let mut data = None;
-            for line in block.lines() {
-                if let Some(k) = line.strip_prefix("event: ") {
-                    kind = Some(k.to_owned());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data = serde_json::from_str(d).ok();
-                }
-            }
-            Some((kind?, data?))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn live_events_follow_the_same_grants() {
     let db = fresh_sqlite();
@@ -712,9 +690,9 @@ async fn live_events_follow_the_same_grants() {
             made.insert(created.id, (*layer, *class));
         }
     }
-    for (role, r) in streams {
+    for (role, mut r) in streams {
         let v = viewer_of(&role);
-        let events = read_events(r, Duration::from_millis(700)).await;
+        let events = read_events(&mut r, Duration::from_millis(700)).await;
         let got: BTreeSet<Uuid> = events
             .iter()
             .map(|(kind, data)| {

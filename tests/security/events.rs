@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::common::{TestApp, incident, send_patch};
-use super::{as_role, audit_rows, backends, create, read_events};
+use super::common::{TestApp, incident, read_events, send_patch};
+use super::{as_role, audit_rows, backends, create};
 
 #[tokio::test]
 async fn a_hidden_change_sends_coarse_subscribers_nothing_and_raising_the_class_sends_deleted() {
@@ -24,8 +24,8 @@ async fn a_hidden_change_sends_coarse_subscribers_nothing_and_raising_the_class_
         let id = created["id"].as_str().unwrap().to_owned();
         let item = app.url(&format!("/collections/incidents/items/{id}"));
         let social = as_role(&app, "social_services").await;
-        let stream = social.get(app.url("/events")).send().await.unwrap();
-        let police_stream = police.get(app.url("/events")).send().await.unwrap();
+        let mut stream = social.get(app.url("/events")).send().await.unwrap();
+        let mut police_stream = police.get(app.url("/events")).send().await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
 
         // Closing the case and changing its severity and description: hidden from coarse views.
@@ -53,7 +53,7 @@ async fn a_hidden_change_sends_coarse_subscribers_nothing_and_raising_the_class_
         .await;
         assert_eq!(r.status(), 200);
 
-        let events = read_events(stream, Duration::from_millis(1500)).await;
+        let events = read_events(&mut stream, Duration::from_millis(1500)).await;
         let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(kinds, ["deleted"], "{url}: {events:?}");
         assert_eq!(events[0].1["feature"]["id"], json!(id));
@@ -63,7 +63,7 @@ async fn a_hidden_change_sends_coarse_subscribers_nothing_and_raising_the_class_
         );
 
         // Police saw every change, and the restricted ones were audited as they were sent.
-        let police_events = read_events(police_stream, Duration::from_millis(500)).await;
+        let police_events = read_events(&mut police_stream, Duration::from_millis(500)).await;
         assert_eq!(police_events.len(), 3, "{url}: {police_events:?}");
         let audited = audit_rows(&app, "event").await;
         let naming: Vec<_> = audited

@@ -62,31 +62,6 @@ pub async fn create(
     v
 }
 
-/// Reads server-sent events until `quiet` passes without one.
-pub async fn read_events(
-    mut r: reqwest::Response,
-    quiet: std::time::Duration,
-) -> Vec<(String, serde_json::Value)> {
-    let mut buf = String::new();
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, r.chunk()).await {
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    buf.split("\n\n")
-        .filter_map(|block| {
-            let mut kind = None;
-            let mut data = None;
-            for line in block.lines() {
-                if let Some(k) = line.strip_prefix("event: ") {
-                    kind = Some(k.to_owned());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data = serde_json::from_str(d).ok();
-                }
-            }
-            Some((kind?, data?))
-        })
-        .collect()
-}
-
 /// Audit records of `action`, newest first.
 pub async fn audit_rows(
     app: &common::TestApp,
