@@ -210,37 +210,6 @@ impl Store {
         }
     }
 
-    /// Which of `ids` are taken by a stored feature, live or deleted (asked 500 at a time).
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn taken_ids(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
-        let mut taken = Vec::new();
-        for chunk in ids.chunks(500) {
-            let found: Vec<Uuid> = match self {
-                Store::Sqlite(p) => {
-                    let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                        "SELECT id FROM features WHERE id IN (",
-                    );
-                    let mut list = b.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    b.push(")");
-                    b.build_query_scalar().fetch_all(p).await?
-                }
-                Store::Postgres(p) => {
-                    sqlx::query_scalar("SELECT id FROM features WHERE id = ANY($1)")
-                        .bind(chunk)
-                        .fetch_all(p)
-                        .await?
-                }
-            };
-            taken.extend(found);
-        }
-        Ok(taken)
-    }
-
     /// After a unique violation (the transaction is rolled back): which id was taken, either
     /// twice within the batch or by a stored feature.
     async fn name_duplicate(&self, features: &[Feature]) -> Option<StoreError> {
