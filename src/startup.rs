@@ -168,33 +168,54 @@ fn print_demo_accounts(accounts: &[(String, String)]) {
     let _ = writeln!(err);
 }
 
-/// How often a server looks for changes other writers made to its database (an import on the
-/// command line into its SQLite file): a change is in the picture and on the live event stream
-/// within this, plus the time to read it.
+/// How often a server looks for changes other writers made to its database (another
+/// instance on the same PostGIS, an import on the command line into its SQLite file) when
+/// nothing wakes it: a change is in the picture and on the live event stream within this, plus
+/// the time to read it. On PostGIS a notification wakes it at once; this is the safety net.
 pub const FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The longest pause between attempts while following keeps failing.
+/// How long PostGIS keeps change-log entries: an instance cut off from the database for longer
+/// reads its whole picture again when it is back.
+const LOG_KEEP: time::Duration = time::Duration::hours(1);
+/// How often an instance prunes the PostGIS change log.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The longest pause between attempts while following keeps failing, in rounds.
 const FOLLOW_BACK_OFF_MAX: u32 = 120;
 
-/// Follows the store's change log while the service lives (SQLite; PostGIS has no log yet).
-/// A failure is logged once; the attempts then back off (1, 2, 4 … up to 60 s apart) so a
-/// lasting one (a log pruned past the picture's position: the next start reads the table)
-/// does not take the write lock twice a second.
+/// Follows the store's change log while the service lives: woken by PostgreSQL's notification
+/// on PostGIS (a lost one costs at most [`FOLLOW_INTERVAL`]; a lost connection means a look at
+/// once when it is back), polling on SQLite. A failure is logged once; the attempts then back
+/// off (1, 2, 4 … up to 60 s apart) so a lasting one does not take the write lock twice a
+/// second.
 fn spawn_follower(service: &Arc<Service>) {
     let weak = Arc::downgrade(service);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(FOLLOW_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut signal = None;
         let (mut failures, mut wait) = (0u32, 0u32);
+        let mut last_prune = std::time::Instant::now();
         loop {
-            tick.tick().await;
-            if wait > 0 {
-                wait -= 1;
-                continue;
-            }
+            let woken = match &mut signal {
+                Some(s) => crate::store::changes::ChangeSignal::wait(s, FOLLOW_INTERVAL).await,
+                None => {
+                    tokio::time::sleep(FOLLOW_INTERVAL).await;
+                    Ok(crate::store::changes::Woken::TimedOut)
+                }
+            };
             let Some(service) = weak.upgrade() else { break };
             if service.store().is_closed() {
                 break;
+            }
+            if woken.is_err() {
+                // Listened no more: polling until it can be made again.
+                signal = None;
+            }
+            if signal.is_none() {
+                signal = service.store().change_signal().await.ok();
+            }
+            if wait > 0 {
+                wait -= 1;
+                continue;
             }
             match service.follow_log().await {
                 Ok(n) => {
@@ -211,11 +232,17 @@ fn spawn_follower(service: &Arc<Service>) {
                 Err(e) => {
                     if failures == 0 {
                         tracing::error!(
-                            "cannot follow the change log (changes by other writers reach the picture at the next start): {e}"
+                            "cannot follow the change log (changes by other writers reach the picture when it works again): {e}"
                         );
                     }
                     failures = failures.saturating_add(1);
                     wait = (1u32 << failures.min(7)).min(FOLLOW_BACK_OFF_MAX);
+                }
+            }
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                last_prune = std::time::Instant::now();
+                if let Err(e) = service.store().prune_changes_older_than(LOG_KEEP).await {
+                    tracing::warn!("cannot prune the change log: {e}");
                 }
             }
         }

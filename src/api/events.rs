@@ -14,7 +14,8 @@ use super::auth::Caller;
 use super::error::ApiError;
 
 /// A stream of `upserted` and `deleted` events, data `{"layer": …, "feature": <GeoJSON Feature>}`;
-/// a `lagged` event tells a slow client to reload. A subscriber hears of a change only when its
+/// a `lagged` event tells a slow client to reload, and a `resync` event tells every client to
+/// (the server read its whole picture again: changes may have been made that no event named). A subscriber hears of a change only when its
 /// own view of the feature changed; a feature moved above its ceiling arrives as `deleted`;
 /// restricted features are audited as they are sent.
 #[utoipa::path(get, path = "/events", tag = "Data",
@@ -44,6 +45,8 @@ pub async fn events(
     })?;
     service.record_subscription(&viewer).await?;
     let mut rx = service.subscribe();
+    let mut resyncs = service.subscribe_resyncs();
+    resyncs.mark_unchanged();
     let stream = async_stream(move |emit, mut gone| async move {
         let end = tokio::time::sleep(STREAM_LIFETIME);
         tokio::pin!(end);
@@ -51,6 +54,13 @@ pub async fn events(
             let next = tokio::select! {
                 () = &mut end => break,
                 () = &mut gone => break,
+                r = resyncs.changed() => {
+                    // The picture was read again whole: what changed is unknown.
+                    if r.is_err() || !emit(Event::default().event("resync").data("{}")).await {
+                        break;
+                    }
+                    continue;
+                }
                 n = rx.recv() => n,
             };
             match next {

@@ -242,8 +242,10 @@ pub struct Service {
     generation: std::sync::atomic::AtomicU64,
     /// How the picture was loaded (unset without a picture).
     loaded: std::sync::OnceLock<snapshot::Loaded>,
-    /// The change-log position the index reflects ([`snapshot::NO_LOG`] without a log).
-    log_position: std::sync::atomic::AtomicI64,
+    /// Where the index stands in the change log (none for a service without the picture).
+    follow: std::sync::Mutex<snapshot::Follow>,
+    /// Counts reloads of the whole picture (live-event clients are told to reload too).
+    resyncs: tokio::sync::watch::Sender<u64>,
     counts_cache: visibility::counts::CountsCache,
     audit_queue: audit_queue::AuditQueue,
 }
@@ -266,9 +268,7 @@ impl Service {
         let index = Arc::new(FeatureIndex::new());
         let (position, loaded) = snapshot::load(&store, &index, options.use_snapshot).await?;
         let service = Self::assemble(store, index, options)?;
-        service
-            .log_position
-            .store(position, std::sync::atomic::Ordering::Release);
+        service.follow_from(position);
         let replayed = service.catch_up().await?;
         let loaded = match loaded {
             snapshot::Loaded::Snapshot { .. } => snapshot::Loaded::Snapshot { replayed },
@@ -286,12 +286,8 @@ impl Service {
     /// # Errors
     /// When the options are unusable.
     pub fn open_without_picture(store: Store, options: Options) -> Result<Self, StoreError> {
-        let service = Self::assemble(store, Arc::new(FeatureIndex::new()), options)?;
         // Follows no log: the empty index must never be written as a snapshot.
-        service
-            .log_position
-            .store(snapshot::NO_LOG, std::sync::atomic::Ordering::Release);
-        Ok(service)
+        Self::assemble(store, Arc::new(FeatureIndex::new()), options)
     }
 
     fn assemble(
@@ -313,7 +309,8 @@ impl Service {
             throttle: accounts::SourceThrottle::default(),
             refusals: audit::RefusalCounter::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
-            log_position: std::sync::atomic::AtomicI64::new(snapshot::NO_LOG),
+            follow: std::sync::Mutex::new(snapshot::Follow::default()),
+            resyncs: tokio::sync::watch::Sender::new(0),
             loaded: std::sync::OnceLock::new(),
             audit_queue,
             counts_cache: visibility::counts::CountsCache::default(),
@@ -370,6 +367,13 @@ impl Service {
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.changes.subscribe()
+    }
+
+    /// Subscribes to reloads of the whole picture: after one, a live-event client cannot know
+    /// what changed and must read its view again.
+    #[must_use]
+    pub fn subscribe_resyncs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.resyncs.subscribe()
     }
 
     fn announce(&self, change: Change) {

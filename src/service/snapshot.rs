@@ -3,21 +3,23 @@
 //! and [`crate::store::changes`]).
 //!
 //! The index reflects the change log up to a position. Own writes go to the index directly;
-//! writes by anyone else (an import on the command line into the running server's file) are
-//! applied from the log by [`Service::catch_up`] — at start-up and before a snapshot is written
-//! — and, while serving, by [`Service::follow_log`] twice a second: each changed feature's
-//! current row is read, live ones are put in, deleted or purged ones taken out, and what
-//! changed is announced on the live event stream. Replaying an entry twice is harmless.
+//! writes by anyone else (another instance on the same PostGIS, an import on the command line
+//! into the running server's file) are applied from the log by [`Service::catch_up`] — at
+//! start-up and before a snapshot is written — and, while serving, by [`Service::follow_log`]:
+//! each changed feature's current row is read, live ones are put in, deleted or purged ones
+//! taken out, and what changed is announced on the live event stream. Replaying an entry twice
+//! is harmless. When the log was pruned past the index's position, the whole picture is read
+//! again and live-event clients are told to reload ([`Service::subscribe_resyncs`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use uuid::Uuid;
 
 use super::{Change, Service};
 use crate::domain::{Feature, Layer};
 use crate::index::{FeatureIndex, LayerLoad};
+use crate::store::changes::{ChangePage, LogCursor};
 use crate::store::snapshot::{
     SnapshotHeader, read_header, read_snapshot, remove_snapshot, write_snapshot,
 };
@@ -27,8 +29,17 @@ use crate::store::{Store, StoreError};
 pub const MAX_REPLAY: i64 = 200_000;
 /// Log entries read per round while catching up.
 const PAGE: i64 = 10_000;
-/// The position of a picture that follows no log (PostGIS, until issue 14).
-pub(super) const NO_LOG: i64 = -1;
+
+/// Where the index stands in the change log.
+#[derive(Debug, Default)]
+pub(super) struct Follow {
+    /// Every entry at or before this has been applied; `None` for a service opened without
+    /// the picture, which follows nothing.
+    cursor: Option<LogCursor>,
+    /// Entries beyond the cursor already applied while unsettled (PostGIS), skipped when
+    /// they settle.
+    ahead: HashSet<LogCursor>,
+}
 
 /// How the picture was loaded, for the start-up log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +62,13 @@ pub(super) async fn load(
     store: &Store,
     index: &FeatureIndex,
     use_snapshot: bool,
-) -> Result<(i64, Loaded), StoreError> {
+) -> Result<(LogCursor, Loaded), StoreError> {
     // Read before the table: a change made during the read is replayed later (harmlessly
     // when the read already saw it).
+    let start = store.log_start().await?;
     let Some(log) = store.log_position(0).await? else {
         load_table(store, index).await?;
-        return Ok((NO_LOG, Loaded::Table { why: None }));
+        return Ok((start, Loaded::Table { why: None }));
     };
     let why = match store.snapshot_path() {
         Some(path) if use_snapshot && path.exists() => {
@@ -76,7 +88,11 @@ pub(super) async fn load(
                     match read {
                         Ok(read) if read == head => {
                             install(index, loads);
-                            return Ok((head.position, Loaded::Snapshot { replayed: 0 }));
+                            let at = LogCursor {
+                                xid: 0,
+                                seq: head.position,
+                            };
+                            return Ok((at, Loaded::Snapshot { replayed: 0 }));
                         }
                         Ok(_) => Some("it changed while it was read".to_owned()),
                         Err(e) => Some(e.why),
@@ -94,7 +110,7 @@ pub(super) async fn load(
         remove_snapshot(store)?;
     }
     load_table(store, index).await?;
-    Ok((log.last, Loaded::Table { why }))
+    Ok((start, Loaded::Table { why }))
 }
 
 /// Whether the snapshot at `path` may be used for the database `identity` whose log has
@@ -159,9 +175,26 @@ async fn load_table(store: &Store, index: &FeatureIndex) -> Result<(), StoreErro
 }
 
 impl Service {
+    fn follow_state(&self) -> std::sync::MutexGuard<'_, Follow> {
+        self.follow
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts following the log at `cursor` (the position the freshly loaded index reflects).
+    pub(super) fn follow_from(&self, cursor: LogCursor) {
+        let mut f = self.follow_state();
+        f.cursor = Some(cursor);
+        f.ahead.clear();
+    }
+
+    fn cursor(&self) -> Option<LogCursor> {
+        self.follow_state().cursor
+    }
+
     /// Applies every change in the log after the index's position (writes by other processes,
     /// or own writes already applied); returns how many features were read again. Nothing to
-    /// do on a store without a log.
+    /// do for a service without the picture.
     ///
     /// # Errors
     /// Store failures (the position is left where the last whole page ended).
@@ -172,81 +205,150 @@ impl Service {
         self.catch_up_locked().await
     }
 
-    /// Follows the log while serving: when it holds entries after the index's position (an
-    /// import on the command line into this server's file, a manual edit), applies them a page
-    /// at a time — taking the write lock for each page only, so a large import does not hold
-    /// own writes back for long — and announces each feature whose stored row differs from the
-    /// picture on the live event stream. Own writes come back through the log too and are
-    /// already in the picture: they change nothing and are not announced twice. Returns how
-    /// many features changed.
+    /// Follows the log while serving: when it holds entries after the index's position (another
+    /// instance's write, an import on the command line into this server's file, a manual edit),
+    /// applies them a page at a time — taking the write lock for each page only, so a large
+    /// import does not hold own writes back for long — and announces each feature whose stored
+    /// row differs from the picture on the live event stream. Own writes come back through the
+    /// log too and are already in the picture: they change nothing and are not announced
+    /// twice. Returns how many features changed.
     ///
     /// # Errors
-    /// Store failures; a log pruned past the index's position.
+    /// Store failures.
     pub async fn follow_log(&self) -> Result<usize, StoreError> {
         let mut changed = 0;
         loop {
-            let position = self.log_position.load(Ordering::Acquire);
-            if position == NO_LOG || self.store.changes_after(position, 1).await?.is_empty() {
+            // A look without the write lock first: most rounds find nothing new.
+            let Some(cursor) = self.cursor() else {
+                return Ok(changed);
+            };
+            let page = self.store.changes_after(cursor, 1).await?;
+            if !page.pruned && self.news(&page).is_empty() {
+                self.settle(&page);
                 return Ok(changed);
             }
             let _guard = self.writes.lock().await;
-            match self.apply_page().await? {
-                Some(n) => changed += n,
-                None => return Ok(changed),
+            let (n, more) = self.apply_page().await?;
+            changed += n;
+            if !more {
+                return Ok(changed);
             }
         }
     }
 
     async fn catch_up_locked(&self) -> Result<usize, StoreError> {
         let mut applied = 0;
-        while let Some(n) = self.apply_page().await? {
+        loop {
+            let (n, more) = self.apply_page().await?;
             applied += n;
+            if !more {
+                return Ok(applied);
+            }
         }
-        Ok(applied)
+    }
+
+    /// The entries of `page` not applied yet: its settled ones, except those applied while
+    /// unsettled, and its unsettled ones not applied yet.
+    fn news(&self, page: &ChangePage) -> Vec<(Layer, Uuid)> {
+        let f = self.follow_state();
+        page.entries
+            .iter()
+            .chain(&page.unsettled)
+            .filter(|c| !f.ahead.contains(&c.at))
+            .map(|c| (c.layer, c.id))
+            .collect()
+    }
+
+    /// Moves the position on to where `page` settled, remembering its unsettled entries as
+    /// applied.
+    fn settle(&self, page: &ChangePage) {
+        let mut f = self.follow_state();
+        let Some(cursor) = f.cursor else { return };
+        let to = cursor.max(page.settled);
+        f.cursor = Some(to);
+        f.ahead.extend(page.unsettled.iter().map(|c| c.at));
+        f.ahead.retain(|c| *c > to);
     }
 
     /// Applies the next page of the log after the index's position (the caller holds the write
-    /// lock); `None` when there was none, else how many features changed.
-    async fn apply_page(&self) -> Result<Option<usize>, StoreError> {
-        let position = self.log_position.load(Ordering::Acquire);
-        if position == NO_LOG {
-            return Ok(None);
-        }
-        let page = self.store.changes_after(position, PAGE).await?;
-        let Some(last) = page.last().map(|c| c.seq) else {
-            return Ok(None);
+    /// lock): how many features changed, and whether more settled entries may follow.
+    async fn apply_page(&self) -> Result<(usize, bool), StoreError> {
+        let Some(cursor) = self.cursor() else {
+            return Ok((0, false));
         };
-        if page.first().is_some_and(|c| c.seq != position + 1) {
-            // Entries were pruned that this index never saw: it cannot be made true from
-            // the log (the next start reads the table).
-            return Err(StoreError::Corrupt(format!(
-                "the change log has no entry {} (it continues at {}): changes were pruned before this server applied them",
-                position + 1,
-                page.first().map_or(0, |c| c.seq)
-            )));
+        let page = self.store.changes_after(cursor, PAGE).await?;
+        if page.pruned {
+            return Ok((self.reload_locked().await?, false));
         }
-        let mut seen: HashSet<Uuid> = HashSet::with_capacity(page.len());
-        let mut changed = 0;
-        for c in page.iter().filter(|c| seen.insert(c.id)) {
-            changed += usize::from(self.apply_stored(c.layer, c.id).await?);
-        }
-        self.log_position.store(last, Ordering::Release);
-        Ok(Some(changed))
+        let news = self.news(&page);
+        let changed = self.apply_stored(&news).await?;
+        self.settle(&page);
+        let more = i64::try_from(page.entries.len()).unwrap_or(i64::MAX) >= PAGE;
+        Ok((changed, more))
     }
 
-    /// Makes the index hold what the store holds for one feature, and announces the change;
-    /// `false` when it held that already.
-    async fn apply_stored(&self, layer: Layer, id: Uuid) -> Result<bool, StoreError> {
+    /// Reads the whole picture again (the log was pruned past the index's position, so it
+    /// cannot say what changed), tells live-event clients to reload, and follows the log from
+    /// before the read. Returns how many features the picture holds.
+    async fn reload_locked(&self) -> Result<usize, StoreError> {
+        tracing::warn!(
+            "the change log was pruned past this picture's position; reading the whole picture again"
+        );
+        let start = self.store.log_start().await?;
+        let mut loads = empty_loads();
+        let mut n = 0;
+        self.store
+            .for_each_live(&mut |f| {
+                n += 1;
+                loads[usize::from(f.layer().code())].push(f);
+            })
+            .await?;
+        install(&self.index, loads);
+        self.follow_from(start);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.resyncs.send_modify(|r| *r += 1);
+        Ok(n)
+    }
+
+    /// Makes the index hold what the store holds for these features (layer as the log names
+    /// it), and announces each change; returns how many changed.
+    async fn apply_stored(&self, changed: &[(Layer, Uuid)]) -> Result<usize, StoreError> {
+        let mut seen: HashSet<Uuid> = HashSet::with_capacity(changed.len());
+        let wanted: Vec<(Layer, Uuid)> = changed
+            .iter()
+            .copied()
+            .filter(|(_, id)| seen.insert(*id))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
+        let mut rows: HashMap<Uuid, Feature> = self
+            .store
+            .get_many(&ids)
+            .await?
+            .into_iter()
+            .filter(|(_, deleted)| deleted.is_none())
+            .map(|(f, _)| (f.id, f))
+            .collect();
+        let mut n = 0;
+        for (layer, id) in wanted {
+            n += usize::from(self.apply_row(layer, id, rows.remove(&id)));
+        }
+        Ok(n)
+    }
+
+    /// Makes the index hold `after` (the stored row, `None` when deleted or gone) for one
+    /// feature the log names in `layer`, and announces the change; `false` when it held that
+    /// already.
+    fn apply_row(&self, layer: Layer, id: Uuid, after: Option<Feature>) -> bool {
         // The row is the truth, whatever its version says (a manual edit may not raise it; a
         // row may have moved between layers): out with the old, in with what is stored.
         let before = self.index.get(layer, id);
-        let after = match self.store.get(id).await? {
-            Some((f, None)) => Some(f),
-            _ => None,
-        };
         let change = match (before, after) {
-            (None, None) => return Ok(false),
-            (Some(b), Some(a)) if *b == a => return Ok(false),
+            (None, None) => return false,
+            (Some(b), Some(a)) if *b == a => return false,
             (None, Some(a)) => {
                 self.index.remove(a.layer(), id);
                 self.index.upsert(a.clone());
@@ -276,7 +378,7 @@ impl Service {
             }
         };
         self.announce(change);
-        Ok(true)
+        true
     }
 
     /// Removes this store's snapshot file: the server does so once it has started (it writes
@@ -296,11 +398,10 @@ impl Service {
     pub async fn prune_log(&self) -> Result<u64, StoreError> {
         let _guard = self.writes.lock().await;
         self.catch_up_locked().await?;
-        let position = self.log_position.load(Ordering::Acquire);
-        if position == NO_LOG {
+        let Some(position) = self.cursor() else {
             return Ok(0);
-        }
-        self.store.prune_changes_through(position).await
+        };
+        self.store.prune_changes_through(position.seq).await
     }
 
     /// Writes the index snapshot beside an SQLite database, after catching up with the log
@@ -317,12 +418,14 @@ impl Service {
             return Ok(None);
         };
         let _guard = self.writes.lock().await;
-        if self.log_position.load(Ordering::Acquire) == NO_LOG {
+        if self.cursor().is_none() {
             // Opened without the picture: an empty index is no snapshot of anything.
             return Ok(None);
         }
         self.catch_up_locked().await?;
-        let position = self.log_position.load(Ordering::Acquire);
+        let Some(LogCursor { seq: position, .. }) = self.cursor() else {
+            return Ok(None);
+        };
         let features: Vec<Arc<Feature>> = Layer::ALL
             .iter()
             .flat_map(|l| {

@@ -174,6 +174,18 @@ impl Store {
         read::get(self, id).await
     }
 
+    /// The features with these ids that exist, live or not, with their deletion times, in no
+    /// particular order (for bringing many features of the picture up to date at once).
+    ///
+    /// # Errors
+    /// Database errors; a stored row that no longer reads.
+    pub async fn get_many(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Feature, Option<OffsetDateTime>)>, StoreError> {
+        read::get_many(self, ids).await
+    }
+
     /// Inserts new features in one transaction: all or none.
     ///
     /// # Errors

@@ -55,34 +55,85 @@ pub(super) async fn for_each(
     Ok(n)
 }
 
+type WithDeletion = (
+    Uuid,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    String,
+    OffsetDateTime,
+    OffsetDateTime,
+    String,
+    i64,
+    Option<OffsetDateTime>,
+);
+
+fn with_deletion(
+    found: WithDeletion,
+    strings: &mut Interner,
+) -> Result<(Feature, Option<OffsetDateTime>), StoreError> {
+    let (a, b, c, d, e, f, g, h, i, j, deleted) = found;
+    let row: RowTuple = (a, b, c, d, e, f, g, h, i, j);
+    Ok((FeatureRow::from(row).into_feature(strings)?, deleted))
+}
+
+fn select_with_deletion(store: &Store) -> String {
+    select(store, false).replace(" FROM features", ", deleted_at FROM features")
+}
+
 /// One feature by id, live or not, with its deletion time (one query).
 pub(super) async fn get(
     store: &Store,
     id: Uuid,
 ) -> Result<Option<(Feature, Option<OffsetDateTime>)>, StoreError> {
-    let sql = select(store, false).replace(" FROM features", ", deleted_at FROM features")
-        + " WHERE id = $1";
-    type WithDeletion = (
-        Uuid,
-        String,
-        Vec<u8>,
-        String,
-        String,
-        String,
-        OffsetDateTime,
-        OffsetDateTime,
-        String,
-        i64,
-        Option<OffsetDateTime>,
-    );
+    let sql = select_with_deletion(store) + " WHERE id = $1";
     let found: Option<WithDeletion> = on_pool!(store, p =>
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await?);
-    let Some((a, b, c, d, e, f, g, h, i, j, deleted)) = found else {
-        return Ok(None);
-    };
-    let row: RowTuple = (a, b, c, d, e, f, g, h, i, j);
-    Ok(Some((
-        FeatureRow::from(row).into_feature(&mut Interner::default())?,
-        deleted,
-    )))
+    found
+        .map(|f| with_deletion(f, &mut Interner::default()))
+        .transpose()
+}
+
+/// Ids asked of SQLite per statement (well under its limit of bound parameters).
+const SQLITE_IDS_PER_QUERY: usize = 500;
+
+/// The features with these ids that exist, live or not, with their deletion times, in no
+/// particular order (one query on PostGIS, one per 500 ids on SQLite).
+pub(super) async fn get_many(
+    store: &Store,
+    ids: &[Uuid],
+) -> Result<Vec<(Feature, Option<OffsetDateTime>)>, StoreError> {
+    let mut strings = Interner::default();
+    let mut found = Vec::with_capacity(ids.len());
+    match store {
+        Store::Sqlite(p) => {
+            for chunk in ids.chunks(SQLITE_IDS_PER_QUERY) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "{} WHERE id IN ({})",
+                    select_with_deletion(store),
+                    marks.join(",")
+                );
+                let mut q = sqlx::query_as::<_, WithDeletion>(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for row in q.fetch_all(p).await? {
+                    found.push(with_deletion(row, &mut strings)?);
+                }
+            }
+        }
+        Store::Postgres(p) => {
+            let sql = select_with_deletion(store) + " WHERE id = ANY($1)";
+            let rows: Vec<WithDeletion> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(ids)
+                .fetch_all(p)
+                .await?;
+            for row in rows {
+                found.push(with_deletion(row, &mut strings)?);
+            }
+        }
+    }
+    Ok(found)
 }

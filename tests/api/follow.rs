@@ -1,14 +1,21 @@
-//! A server follows its SQLite file's change log while serving (issue 14's first step): rows an
-//! import on the command line writes into the running server's database reach its picture and
-//! its live event stream without a restart; its own writes, which come back through the same
-//! log, are not announced twice.
+//! A server follows its database's change log while serving (issue 14): rows another instance
+//! on the same PostGIS, or an import on the command line into the running server's SQLite file,
+//! writes reach its picture and its live event stream without a restart; its own writes, which
+//! come back through the same log, are not announced twice; an entry that commits after a later
+//! one is not skipped; a log pruned past a picture makes it read everything again and tell its
+//! live clients to reload.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use lagesbild::domain::{FeatureDraft, Layer};
+use lagesbild::service::Service;
+use lagesbild::store::Store;
+
 use crate::common::{
-    TestApp, client_with_token, fresh_sqlite, incident, read_events, send_geojson, token_for,
+    TestApp, client_with_token, fresh_pg_url, fresh_sqlite, incident, pg_admin_url, read_events,
+    send_geojson, token_for,
 };
 
 async fn matched(http: &reqwest::Client, base: &str) -> u64 {
@@ -100,32 +107,45 @@ async fn an_import_into_the_running_servers_file_reaches_the_picture_and_the_liv
     app.stop().await;
 }
 
-/// Two pictures of one file, as a server and a command would hold them: each counts only what
-/// the other changed — creates, replacements and deletions — and nothing of its own.
-#[tokio::test]
-async fn following_counts_what_others_changed_and_nothing_of_its_own() {
-    use lagesbild::domain::{FeatureDraft, Layer};
-    use lagesbild::service::Service;
-    use lagesbild::store::Store;
+fn draft(lon: f64) -> FeatureDraft {
+    FeatureDraft::from_geojson(
+        Layer::Incidents,
+        incident(lon, 59.24, "vandalism", "2026-11-01T22:00:00.123456Z"),
+    )
+    .unwrap()
+}
 
-    let db = fresh_sqlite();
-    let store = Store::connect(&db.url).await.unwrap();
+/// Two pictures of one database (two instances, or a server and a command), freshly migrated.
+async fn two_pictures(url: &str) -> (Store, Service, Service) {
+    let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     let server = Service::open(store.clone()).await.unwrap();
-    let other = Service::open(Store::connect(&db.url).await.unwrap())
+    let other = Service::open(Store::connect(url).await.unwrap())
         .await
         .unwrap();
+    (store, server, other)
+}
+
+#[tokio::test]
+async fn sqlite_following_counts_what_others_changed_and_nothing_of_its_own() {
+    let db = fresh_sqlite();
+    following_counts_what_others_changed_and_nothing_of_its_own(&db.url).await;
+}
+
+#[tokio::test]
+async fn postgis_following_counts_what_others_changed_and_nothing_of_its_own() {
+    let Some(admin) = pg_admin_url() else { return };
+    following_counts_what_others_changed_and_nothing_of_its_own(&fresh_pg_url(&admin).await).await;
+}
+
+/// Two pictures of one database: each counts only what the other changed — creates,
+/// replacements and deletions — and nothing of its own.
+async fn following_counts_what_others_changed_and_nothing_of_its_own(url: &str) {
+    let (store, server, other) = two_pictures(url).await;
     let (sv, ov) = (
         lagesbild::startup::local_viewer(&server).unwrap(),
         lagesbild::startup::local_viewer(&other).unwrap(),
     );
-    let draft = |lon: f64| {
-        FeatureDraft::from_geojson(
-            Layer::Incidents,
-            incident(lon, 59.24, "vandalism", "2026-11-01T22:00:00.123456Z"),
-        )
-        .unwrap()
-    };
     let mut events = server.subscribe();
 
     // Its own create, replacement and deletion: in the picture already, nothing to apply.
@@ -201,5 +221,227 @@ async fn following_counts_what_others_changed_and_nothing_of_its_own() {
             .get(Layer::Incidents, theirs[0].id)
             .is_none()
     );
+    store.close().await;
+}
+
+/// On PostgreSQL a log entry's sequence number is drawn before commit: a transaction that
+/// draws first and commits last must not be skipped by a follower that has already applied a
+/// later number, and an open transaction must not hold back everyone else's changes.
+#[tokio::test]
+async fn postgis_an_entry_committed_after_a_later_one_is_neither_skipped_nor_holding_others_back() {
+    use sqlx::Connection;
+
+    let Some(admin) = pg_admin_url() else { return };
+    let url = fresh_pg_url(&admin).await;
+    let (store, server, other) = two_pictures(&url).await;
+    let ov = lagesbild::startup::local_viewer(&other).unwrap();
+    let seed = other
+        .create_many(vec![draft(17.83)], &ov, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(server.follow_log().await.unwrap(), 1);
+
+    // A slow writer: its entry is numbered now, its commit comes last.
+    let mut slow = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut slow).await.unwrap();
+    let late = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO features (id, layer, geom, category, status, time_start, time_end,
+             organisation, classification, properties, created_at, updated_at, created_by, version)
+         SELECT $1, layer, geom, category, status, time_start, time_end, organisation,
+             classification, properties, created_at, updated_at, created_by, 1
+         FROM features WHERE id = $2",
+    )
+    .bind(late)
+    .bind(seed[0].id)
+    .execute(&mut slow)
+    .await
+    .unwrap();
+
+    // A quick writer meanwhile: a later number, committed first — seen at once.
+    let quick = other
+        .create_many(vec![draft(17.84)], &ov, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(server.follow_log().await.unwrap(), 1);
+    assert!(
+        server
+            .unrestricted()
+            .get(Layer::Incidents, quick[0].id)
+            .is_some()
+    );
+    assert!(server.unrestricted().get(Layer::Incidents, late).is_none());
+
+    // The slow one commits: applied, though its number is below one applied already.
+    sqlx::query("COMMIT").execute(&mut slow).await.unwrap();
+    assert_eq!(server.follow_log().await.unwrap(), 1);
+    assert!(server.unrestricted().get(Layer::Incidents, late).is_some());
+    // Nothing is applied twice.
+    assert_eq!(server.follow_log().await.unwrap(), 0);
+    slow.close().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_log_pruned_past_the_picture_reloads_it_and_tells_live_clients() {
+    let db = fresh_sqlite();
+    a_log_pruned_past_the_picture_reloads_it_and_tells_live_clients(&db.url).await;
+}
+
+#[tokio::test]
+async fn postgis_a_log_pruned_past_the_picture_reloads_it_and_tells_live_clients() {
+    let Some(admin) = pg_admin_url() else { return };
+    a_log_pruned_past_the_picture_reloads_it_and_tells_live_clients(&fresh_pg_url(&admin).await)
+        .await;
+}
+
+/// The log was pruned before this picture applied what it held (an instance cut off for
+/// longer than the log is kept): the picture is read again whole, live clients are told to
+/// reload, and following goes on from there.
+async fn a_log_pruned_past_the_picture_reloads_it_and_tells_live_clients(url: &str) {
+    let (store, server, other) = two_pictures(url).await;
+    let ov = lagesbild::startup::local_viewer(&other).unwrap();
+    let mut resyncs = server.subscribe_resyncs();
+    let mut events = server.subscribe();
+    let theirs = other
+        .create_many(vec![draft(17.83), draft(17.84)], &ov, &|_| {})
+        .await
+        .unwrap();
+    // SQLite: the other prunes through its own position; PostGIS: entries older than now.
+    let pruned = other.prune_log().await.unwrap()
+        + store
+            .prune_changes_older_than(time::Duration::ZERO)
+            .await
+            .unwrap();
+    assert!(pruned >= 2, "{pruned}");
+    assert!(!resyncs.has_changed().unwrap());
+
+    server.follow_log().await.unwrap();
+    assert!(resyncs.has_changed().unwrap(), "live clients are told");
+    assert!(
+        events.try_recv().is_err(),
+        "no per-feature event can say what changed"
+    );
+    for f in &theirs {
+        assert!(server.unrestricted().get(Layer::Incidents, f.id).is_some());
+    }
+    resyncs.mark_unchanged();
+
+    // Following goes on from where the reload read.
+    let more = other
+        .create_many(vec![draft(17.85)], &ov, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(server.follow_log().await.unwrap(), 1);
+    assert!(
+        server
+            .unrestricted()
+            .get(Layer::Incidents, more[0].id)
+            .is_some()
+    );
+    assert!(!resyncs.has_changed().unwrap());
+    store.close().await;
+}
+
+/// Two instances on one PostGIS, as behind a load balancer: a write through one is in the
+/// other's answers and on its live event stream without a restart, woken by PostgreSQL's
+/// notification.
+#[tokio::test]
+async fn postgis_two_instances_on_one_database_see_each_others_writes() {
+    let Some(admin) = pg_admin_url() else { return };
+    let url = fresh_pg_url(&admin).await;
+    let a = TestApp::spawn(&url, false).await;
+    let b = TestApp::spawn(&url, false).await;
+    let token = token_for(&a.service, "two-inst", "police", "Polisen").await;
+    let police = client_with_token(&token);
+    let mut stream = police
+        .get(b.url("/events"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let before = matched(&police, &b.base).await;
+
+    let r = send_geojson(
+        police.post(a.url("/collections/incidents/items")),
+        &incident(17.83, 59.24, "car_fire", "2026-11-01T22:00:00Z"),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let events = read_events(&mut stream, Duration::from_millis(1500)).await;
+    let about: Vec<&String> = events
+        .iter()
+        .filter(|(_, d)| d["feature"]["id"] == created["id"])
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(about, ["upserted"], "{events:?}");
+    assert_eq!(matched(&police, &b.base).await, before + 1);
+    let id = created["id"].as_str().unwrap();
+    let got = police
+        .get(b.url(&format!("/collections/incidents/items/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+
+    // A delete through the other instance reaches the first.
+    let etag = got.headers()["etag"].to_str().unwrap().to_owned();
+    let d = police
+        .delete(b.url(&format!("/collections/incidents/items/{id}")))
+        .header("if-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status(), 204, "{}", d.text().await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = police
+            .get(a.url(&format!("/collections/incidents/items/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if s == 404 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the delete never reached the other instance"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+/// PostgreSQL's notification wakes a listening instance when another commits a change (only a
+/// wake-up: what changed is read from the log).
+#[tokio::test]
+async fn postgis_a_commit_wakes_a_listening_instance() {
+    use lagesbild::store::changes::Woken;
+
+    let Some(admin) = pg_admin_url() else { return };
+    let (store, server, other) = two_pictures(&fresh_pg_url(&admin).await).await;
+    let mut signal = store.change_signal().await.unwrap();
+    assert!(signal.listens());
+    // Nothing happened: the wait runs out.
+    assert_eq!(
+        signal.wait(Duration::from_millis(200)).await.unwrap(),
+        Woken::TimedOut
+    );
+    let ov = lagesbild::startup::local_viewer(&other).unwrap();
+    other
+        .create_many(vec![draft(17.83)], &ov, &|_| {})
+        .await
+        .unwrap();
+    // The bound is only so a broken signal fails rather than hangs.
+    assert_eq!(
+        signal.wait(Duration::from_secs(30)).await.unwrap(),
+        Woken::Notified
+    );
+    assert_eq!(server.follow_log().await.unwrap(), 1);
+    drop(signal);
     store.close().await;
 }

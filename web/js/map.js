@@ -377,6 +377,7 @@ export async function createMap(container, me, onStatus, onArea) {
   events.addEventListener('upserted', onChange);
   events.addEventListener('deleted', onChange);
   events.addEventListener('lagged', () => LAYERS.forEach(load));
+  events.addEventListener('resync', () => LAYERS.forEach(load));
   // A new zone is announced at once: draw it and say so.
   events.addEventListener('near_repeat_zone', (e) => {
     let zone;
