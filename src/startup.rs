@@ -213,6 +213,12 @@ fn spawn_follower(service: &Arc<Service>) {
             if signal.is_none() {
                 signal = service.store().change_signal().await.ok();
             }
+            if service.database_down() {
+                // Nothing to read; the health probe says when it is back, and then the log
+                // brings the picture up to date from where it stood.
+                wait = 0;
+                continue;
+            }
             if wait > 0 {
                 wait -= 1;
                 continue;
@@ -243,6 +249,35 @@ fn spawn_follower(service: &Arc<Service>) {
                 last_prune = std::time::Instant::now();
                 if let Err(e) = service.store().prune_changes_older_than(LOG_KEEP).await {
                     tracing::warn!("cannot prune the change log: {e}");
+                }
+            }
+        }
+    });
+}
+
+/// How often a server asks its database whether it answers.
+pub const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Asks the database every [`PROBE_INTERVAL`] whether it answers, for `/health`, for refusing
+/// writes at once while it does not, and for following the log again when it is back.
+fn spawn_health_probe(service: &Arc<Service>) {
+    let weak = Arc::downgrade(service);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PROBE_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(service) = weak.upgrade() else { break };
+            if service.store().is_closed() {
+                break;
+            }
+            if service.probe_database().await {
+                if service.database_down() {
+                    tracing::error!(
+                        "the database cannot be reached: serving the picture as it stands, refusing writes with 503"
+                    );
+                } else {
+                    tracing::info!("the database answers again: catching up with the change log");
                 }
             }
         }
@@ -350,6 +385,7 @@ impl App {
         let service = Arc::new(service);
         spawn_retention(&service, settings.retention_interval_hours);
         spawn_follower(&service);
+        spawn_health_probe(&service);
         // Ends by itself when the store is closed.
         drop(
             service

@@ -127,6 +127,20 @@ impl ApiError {
         e
     }
 
+    /// 503 with `Retry-After`: the database cannot be reached just now. What this server holds
+    /// is still shown; what must be written first (a change, an audit record, a sign-in) waits.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "The database cannot be reached",
+            "The database cannot be reached just now, so nothing was changed or recorded. The map keeps showing what this server holds; try again in a few seconds.",
+        );
+        e.internal = Some(cause.to_string());
+        e.retry_after = Some(crate::service::availability::RETRY_AFTER_SECS);
+        e
+    }
+
     /// The HTTP status.
     #[must_use]
     pub const fn status(&self) -> StatusCode {
@@ -215,6 +229,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", m)
             }
             ServiceError::Internal(m) => ApiError::internal(m),
+            ServiceError::Store(e) if e.is_unavailable() => ApiError::unavailable(e),
             ServiceError::Store(e) => ApiError::internal(e),
         }
     }

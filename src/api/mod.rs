@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod analysis;
 pub mod audit;
 pub mod auth;
+pub mod availability;
 pub mod briefing;
 pub mod error;
 pub mod events;
@@ -142,6 +143,10 @@ pub fn router(state: AppState) -> Router {
         .nest_service("/web", web)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            availability::writes_wait_for_the_database,
+        ))
         .layer(axum::middleware::from_fn(format::negotiate))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CompressionLayer::new())

@@ -117,10 +117,17 @@ pub async fn openapi_31(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Liveness and what is loaded.
-#[utoipa::path(get, path = "/health", tag = "Capabilities", security(()), responses((status = 200, description = "Status and back-end (public, so it tells nothing about the data)")))]
+/// Liveness, the back-end, and whether the database answers: `status` is `ok`, or `degraded`
+/// while the database cannot be reached (reads of the picture go on; writes answer 503). The
+/// answer is 200 either way: the server is alive and serving.
+#[utoipa::path(get, path = "/health", tag = "Capabilities", security(()), responses((status = 200, description = "`{\"status\": \"ok\" | \"degraded\", \"store\": \"sqlite\" | \"postgis\", \"database\": \"reachable\" | \"unreachable\"}` (public, so it tells nothing about the data)")))]
 pub async fn health(State(state): State<AppState>) -> Response {
-    json_response(&json!({"status": "ok", "store": state.service.store().kind()}))
+    let down = state.service.database_down();
+    json_response(&json!({
+        "status": if down { "degraded" } else { "ok" },
+        "store": state.service.store().kind(),
+        "database": if down { "unreachable" } else { "reachable" },
+    }))
 }
 
 fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) -> Value {

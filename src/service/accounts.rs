@@ -398,6 +398,8 @@ impl Service {
                 "no account named '{name}'"
             )));
         }
+        // What the database said before is no longer what it would say.
+        self.availability.forget_all();
         let action = if disabled {
             AuditAction::UserDisable
         } else {
@@ -432,6 +434,8 @@ impl Service {
                 "no account named '{name}'"
             )));
         }
+        // What the database said before is no longer what it would say.
+        self.availability.forget_all();
         self.audit(
             actor,
             AuditRow::new(now, AuditAction::UserPasswd, AuditOutcome::Ok)
@@ -583,10 +587,41 @@ impl Service {
         token: &str,
         address: &str,
     ) -> Result<(Viewer, String, OffsetDateTime), ServiceError> {
+        let hash = secret_hash(token);
+        let recalled = |r: super::availability::Remembered| {
+            let (csrf, expires) = r.session.ok_or(AuthError::SessionInvalid)?;
+            Ok((with_address(r.viewer, address), csrf, expires))
+        };
+        if self.database_down() {
+            return match self.availability.recall(&hash, self.clock().now()) {
+                Some(r) => recalled(r),
+                None => Err(Self::unavailable_error()),
+            };
+        }
+        match self.confirm_session(&hash, address).await {
+            Ok((viewer, csrf, expires)) => {
+                self.availability
+                    .remember(hash, &viewer, Some((csrf.clone(), expires)), None);
+                Ok((viewer, csrf, expires))
+            }
+            Err(e) => {
+                if !matches!(&e, ServiceError::Store(s) if s.is_unavailable()) {
+                    self.availability.forget(&hash);
+                }
+                recalled(self.recall_when_down(&hash, e)?)
+            }
+        }
+    }
+
+    async fn confirm_session(
+        &self,
+        hash: &[u8],
+        address: &str,
+    ) -> Result<(Viewer, String, OffsetDateTime), ServiceError> {
         let now = self.clock().now();
         let session = self
             .store()
-            .session(&secret_hash(token))
+            .session(hash)
             .await?
             .filter(|s| s.ended_at.is_none() && s.expires_at > now)
             .ok_or(AuthError::SessionInvalid)?;
@@ -608,6 +643,7 @@ impl Service {
     /// Store failures.
     pub async fn logout(&self, token: &str, viewer: &Viewer) -> Result<(), ServiceError> {
         let now = self.clock().now();
+        self.availability.forget(&secret_hash(token));
         self.store().end_session(&secret_hash(token), now).await?;
         self.audit(
             viewer,
@@ -622,10 +658,40 @@ impl Service {
     /// # Errors
     /// [`AuthError::TokenInvalid`], [`AuthError::Disabled`], [`AuthError::UnknownRole`].
     pub async fn token_viewer(&self, token: &str, address: &str) -> Result<Viewer, ServiceError> {
+        let hash = secret_hash(token);
+        if self.database_down() {
+            return match self.availability.recall(&hash, self.clock().now()) {
+                Some(r) if r.session.is_none() => Ok(with_address(r.viewer, address)),
+                _ => Err(Self::unavailable_error()),
+            };
+        }
+        match self.confirm_token(&hash, address).await {
+            Ok((viewer, expires_at)) => {
+                self.availability.remember(hash, &viewer, None, expires_at);
+                Ok(viewer)
+            }
+            Err(e) => {
+                if !matches!(&e, ServiceError::Store(s) if s.is_unavailable()) {
+                    self.availability.forget(&hash);
+                }
+                let r = self.recall_when_down(&hash, e)?;
+                if r.session.is_some() {
+                    return Err(AuthError::TokenInvalid.into());
+                }
+                Ok(with_address(r.viewer, address))
+            }
+        }
+    }
+
+    async fn confirm_token(
+        &self,
+        hash: &[u8],
+        address: &str,
+    ) -> Result<(Viewer, Option<OffsetDateTime>), ServiceError> {
         let now = self.clock().now();
         let row = self
             .store()
-            .token_by_hash(&secret_hash(token))
+            .token_by_hash(hash)
             .await?
             .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
             .ok_or(AuthError::TokenInvalid)?;
@@ -637,7 +703,10 @@ impl Service {
         if user.disabled {
             return Err(AuthError::Disabled.into());
         }
-        self.viewer_for(&user, Via::Token, Some(address))
+        Ok((
+            self.viewer_for(&user, Via::Token, Some(address))?,
+            row.expires_at,
+        ))
     }
 
     /// Makes an API token acting as `user`; returns its id and the token (shown once).
@@ -693,6 +762,8 @@ impl Service {
                 "no live token with id {id}"
             )));
         }
+        // What the database said before is no longer what it would say.
+        self.availability.forget_all();
         self.audit(
             actor,
             AuditRow::new(now, AuditAction::TokenRevoke, AuditOutcome::Ok)
@@ -775,6 +846,12 @@ impl Service {
             address: address.map(Arc::from),
         })
     }
+}
+
+/// A remembered caller, asking from `address` now.
+fn with_address(mut viewer: Viewer, address: &str) -> Viewer {
+    viewer.address = Some(address.into());
+    viewer
 }
 
 #[cfg(test)]

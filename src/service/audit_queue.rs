@@ -75,6 +75,14 @@ async fn write(store: Store, mut rx: mpsc::UnboundedReceiver<Pending>) {
                     let _ = p.done.send(Ok(()));
                 }
             }
+            // The database is out of reach: every record waiting gets that answer at once,
+            // rather than each waiting for a connection of its own.
+            Err(e) if e.is_unavailable() => {
+                let why = e.to_string();
+                for p in batch {
+                    let _ = p.done.send(Err(StoreError::Unavailable(why.clone())));
+                }
+            }
             // Nothing of the batch was written: each record on its own, with its own answer.
             Err(_) => {
                 for p in batch {

@@ -10,6 +10,7 @@ pub mod agenda;
 pub mod analysis;
 pub mod audit;
 mod audit_queue;
+pub mod availability;
 pub mod bulk_import;
 pub mod clock;
 pub mod edits;
@@ -244,6 +245,8 @@ pub struct Service {
     loaded: std::sync::OnceLock<snapshot::Loaded>,
     /// Where the index stands in the change log (none for a service without the picture).
     follow: std::sync::Mutex<snapshot::Follow>,
+    /// Whether the database answers, and the credentials it confirmed.
+    availability: availability::Availability,
     /// Counts reloads of the whole picture (live-event clients are told to reload too).
     resyncs: tokio::sync::watch::Sender<u64>,
     counts_cache: visibility::counts::CountsCache,
@@ -311,6 +314,7 @@ impl Service {
             generation: std::sync::atomic::AtomicU64::new(0),
             follow: std::sync::Mutex::new(snapshot::Follow::default()),
             resyncs: tokio::sync::watch::Sender::new(0),
+            availability: availability::Availability::default(),
             loaded: std::sync::OnceLock::new(),
             audit_queue,
             counts_cache: visibility::counts::CountsCache::default(),

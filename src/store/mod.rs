@@ -73,6 +73,10 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database cannot be reached (a lost connection, a refused one, none free in time,
+    /// a server shutting down): worth trying again shortly.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
     /// A local file problem (creating the SQLite directory).
     #[error("cannot prepare {1}: {0}")]
     Io(#[source] std::io::Error, String),
@@ -98,6 +102,30 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
 /// Receives features one at a time from [`Store::for_each_in_layer`] and [`Store::for_each_live`].
 pub type Sink<'a> = &'a mut (dyn FnMut(Feature) + Send);
+
+impl StoreError {
+    /// Whether the database could not be reached, rather than refusing the request: a lost
+    /// or refused connection, no connection free in time, a server shutting down or starting
+    /// (SQLSTATE class 08, 57P01–57P03).
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Database(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                    c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
 
 impl Store {
     /// Connects to `url`; an SQLite file (and its directory) is created on first use.
@@ -360,6 +388,15 @@ impl Store {
             Store::Sqlite(p) => p.is_closed(),
             Store::Postgres(p) => p.is_closed(),
         }
+    }
+
+    /// Asks the database to answer a trivial query.
+    ///
+    /// # Errors
+    /// When it cannot.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(drop)?);
+        Ok(())
     }
 
     /// Closes the pool, waiting for work in flight.

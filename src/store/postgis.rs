@@ -22,7 +22,8 @@ pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("lagesbild");
     Ok(PgPoolOptions::new()
         .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
+        // While the database is unreachable a request waits this long before its 503.
+        .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await?)
 }

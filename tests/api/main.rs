@@ -14,6 +14,7 @@ mod compact;
 mod crs;
 mod discovery;
 mod disk;
+mod faults;
 mod filter;
 mod follow;
 mod gis_client;

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod proxy;
+
 use lagesbild::config::Settings;
 use lagesbild::startup::App;
 use sqlx::Connection;
