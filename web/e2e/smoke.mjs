@@ -119,6 +119,21 @@ try {
   const incidents7 = await inSource(police, 'incidents');
   check(incidents7 > 0 && incidents7 < incidents30, `7 days (${incidents7}) show fewer incidents than 30 (${incidents30})`);
 
+  // 3c. A window holding more features than the map asks for at once is never drawn silently
+  // short: the server's real answer with a smaller page (5), and the map says how many it shows.
+  check(((await police.textContent('#partial')) ?? '') === '', 'no note while everything is drawn');
+  const smallPage = (route) => route.continue({ url: route.request().url().replace('limit=10000', 'limit=5') });
+  await police.route('**/collections/incidents/items?limit=10000*', smallPage);
+  await police.selectOption('#days', '30');
+  await police.waitForFunction(() => document.getElementById('partial').textContent.includes('visar 5 av'));
+  check((await police.textContent('#partial')).startsWith('Händelser: kartan visar 5 av'),
+    `a partial layer is said beside the map (${await police.textContent('#partial')})`);
+  check(await inSource(police, 'incidents') === 5, 'and only what it says is drawn');
+  await police.unroute('**/collections/incidents/items?limit=10000*', smallPage);
+  await police.selectOption('#days', '7');
+  await police.waitForFunction(() => document.getElementById('partial').textContent === '');
+  await idle(police);
+
   // 3a. A custom range and the weekly playback.
   await police.selectOption('#days', 'custom');
   await police.fill('#from', '2026-10-01');

@@ -186,6 +186,19 @@ export async function createMap(container, me, onStatus, onArea) {
     areas: ['areas-fill', 'areas-line'],
   };
 
+  // Layers drawn from fewer features than the window holds: said beside the map, never silent.
+  const partial = new Map();
+  function setPartial(layer, fc) {
+    const total = fc?.numberMatched;
+    if (Number.isFinite(total) && total > fc.features.length) {
+      partial.set(layer, T.partial(T.layerNames[layer] ?? layer, fc.features.length, total));
+    } else {
+      partial.delete(layer);
+    }
+    const note = document.getElementById('partial');
+    if (note) note.textContent = [...partial.values()].join(' ');
+  }
+
   async function load(layer) {
     const g = grant(layer);
     if (g === 'none') return;
@@ -202,6 +215,7 @@ export async function createMap(container, me, onStatus, onArea) {
       }
       if (layer === 'incidents') { loadOverview(); loadZones(); }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
+      setPartial(layer, fc);
       if (layer === 'cameras') {
         map.getSource('camera-sectors').setData({
           type: 'FeatureCollection',

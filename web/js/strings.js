@@ -56,6 +56,7 @@ export const T = {
   zoneAnnounced: (what) => `Ny riskzon för upprepning efter ${what.toLowerCase()}: se kartan.`,
   densityNote: (h, cell, counts) => `Kvartisk kärna, bandbredd ${h} m, rutor ${cell} m${counts ? ', beräknad från antal per 250 m-ruta' : ''}. Polisens positioner har ett medianfel på cirka 83 m (Gerell 2018).`,
   loading: 'Laddar …',
+  partial: (layer, shown, total) => `${layer}: kartan visar ${shown.toLocaleString('sv-SE')} av ${total.toLocaleString('sv-SE')} i tidsfönstret. Korta tidsfönstret eller välj färre kategorier för att se alla.`,
   fields: labels.fields,
   values: labels.values,
   filtersHeading: 'Filter för händelser',
