@@ -126,8 +126,8 @@ impl Service {
         e: ServiceError,
     ) -> Result<Remembered, ServiceError> {
         match &e {
+            // Only the health probe decides that the database is down (a busy pool is not).
             ServiceError::Store(s) if s.is_unavailable() => {
-                self.availability.down.store(true, Ordering::Release);
                 self.availability.recall(hash, self.clock().now()).ok_or(e)
             }
             _ => Err(e),

@@ -222,9 +222,14 @@ impl Service {
             let Some(cursor) = self.cursor() else {
                 return Ok(changed);
             };
-            let page = self.store.changes_after(cursor, 1).await?;
+            let page = self.store.changes_after(cursor, PAGE).await?;
             if !page.pruned && self.news(&page).is_empty() {
+                // Only entries applied while unsettled: step past them, and look again when
+                // that moved the position (a whole page of them may be followed by news).
                 self.settle(&page);
+                if page.settled > cursor {
+                    continue;
+                }
                 return Ok(changed);
             }
             let _guard = self.writes.lock().await;
@@ -314,17 +319,24 @@ impl Service {
     /// Makes the index hold what the store holds for these features (layer as the log names
     /// it), and announces each change; returns how many changed.
     async fn apply_stored(&self, changed: &[(Layer, Uuid)]) -> Result<usize, StoreError> {
-        let mut seen: HashSet<Uuid> = HashSet::with_capacity(changed.len());
+        // Once per (layer, id): a feature moved between layers is named under both, and each
+        // layer's copy must be put right.
+        let mut seen: HashSet<(Layer, Uuid)> = HashSet::with_capacity(changed.len());
         let wanted: Vec<(Layer, Uuid)> = changed
             .iter()
             .copied()
-            .filter(|(_, id)| seen.insert(*id))
+            .filter(|c| seen.insert(*c))
             .collect();
         if wanted.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<Uuid> = wanted.iter().map(|(_, id)| *id).collect();
-        let mut rows: HashMap<Uuid, Feature> = self
+        let ids: Vec<Uuid> = wanted
+            .iter()
+            .map(|(_, id)| *id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let rows: HashMap<Uuid, Feature> = self
             .store
             .get_many(&ids)
             .await?
@@ -334,7 +346,7 @@ impl Service {
             .collect();
         let mut n = 0;
         for (layer, id) in wanted {
-            n += usize::from(self.apply_row(layer, id, rows.remove(&id)));
+            n += usize::from(self.apply_row(layer, id, rows.get(&id).cloned()));
         }
         Ok(n)
     }

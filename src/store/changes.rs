@@ -109,19 +109,26 @@ async fn sqlite_page(
     after: LogCursor,
     limit: i64,
 ) -> Result<ChangePage, StoreError> {
+    // One read transaction: the entries and the last number handed out agree.
+    let mut tx = pool.begin().await?;
     let rows: Vec<EntryRow> =
         sqlx::query_as("SELECT 0, seq, id, layer FROM changes WHERE seq > ? ORDER BY seq LIMIT ?")
             .bind(after.seq)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *tx)
             .await?;
+    let last: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
     let entries = entries(rows)?;
     // One writer at a time and no rolled-back numbers: the next entry is always seq + 1,
     // unless it was pruned — and when none is left, the last number handed out says whether
     // any came after.
     let pruned = match entries.first() {
         Some(c) => c.at.seq != after.seq + 1,
-        None => position(pool, after.seq).await?.last > after.seq,
+        None => last.unwrap_or(0) > after.seq,
     };
     let settled = entries.last().map_or(after, |c| c.at);
     Ok(ChangePage {
@@ -145,13 +152,6 @@ async fn postgres_page(
     limit: i64,
 ) -> Result<ChangePage, StoreError> {
     let horizon: i64 = sqlx::query_scalar(HORIZON).fetch_one(pool).await?;
-    let (pxid, pseq): (i64, i64) = sqlx::query_as("SELECT xid, seq FROM changes_pruned")
-        .fetch_one(pool)
-        .await?;
-    let pruned = LogCursor {
-        xid: pxid,
-        seq: pseq,
-    } > after;
     // Read after the horizon: every entry below it is visible to this statement.
     let rows: Vec<EntryRow> = sqlx::query_as(
         "SELECT xid, seq, id, layer FROM changes
@@ -164,6 +164,15 @@ async fn postgres_page(
     .fetch_all(pool)
     .await?;
     let entries = entries(rows)?;
+    // Read after the entries: a prune between the two is seen (at worst one that came after
+    // the read is taken for one before it, and the picture is read again for nothing).
+    let (pxid, pseq): (i64, i64) = sqlx::query_as("SELECT xid, seq FROM changes_pruned")
+        .fetch_one(pool)
+        .await?;
+    let pruned = LogCursor {
+        xid: pxid,
+        seq: pseq,
+    } > after;
     let full = i64::try_from(entries.len()).unwrap_or(i64::MAX) >= limit;
     let (settled, unsettled) = if full {
         (entries.last().map_or(after, |c| c.at), Vec::new())

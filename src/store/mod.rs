@@ -390,12 +390,18 @@ impl Store {
         }
     }
 
-    /// Asks the database to answer a trivial query.
+    /// Asks the database whether it answers, on a connection of its own (a pool busy with
+    /// imports is not a database out of reach). An SQLite file is always there.
     ///
     /// # Errors
-    /// When it cannot.
+    /// When it cannot be reached.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(drop)?);
+        use sqlx::Connection;
+        if let Store::Postgres(p) = self {
+            let mut conn = sqlx::PgConnection::connect_with(&p.connect_options()).await?;
+            sqlx::query("SELECT 1").execute(&mut conn).await?;
+            conn.close().await?;
+        }
         Ok(())
     }
 

@@ -445,3 +445,47 @@ async fn postgis_a_commit_wakes_a_listening_instance() {
     drop(signal);
     store.close().await;
 }
+
+/// Entries applied while a transaction elsewhere held the horizon back settle later; the
+/// follower steps past them in one round and applies what came after at once (review: it
+/// used to step past one per round).
+#[tokio::test]
+async fn postgis_entries_applied_early_do_not_hold_back_what_comes_after() {
+    use sqlx::Connection;
+
+    let Some(admin) = pg_admin_url() else { return };
+    let url = fresh_pg_url(&admin).await;
+    let (store, server, other) = two_pictures(&url).await;
+    let ov = lagesbild::startup::local_viewer(&other).unwrap();
+    // A transaction that writes no feature but holds a transaction id, so the horizon waits.
+    let mut idle = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut idle).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut idle)
+        .await
+        .unwrap();
+    let early = other
+        .create_many(
+            vec![draft(17.83), draft(17.831), draft(17.832)],
+            &ov,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        server.follow_log().await.unwrap(),
+        3,
+        "applied while unsettled"
+    );
+    sqlx::query("COMMIT").execute(&mut idle).await.unwrap();
+    let late = other
+        .create_many(vec![draft(17.84)], &ov, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(server.follow_log().await.unwrap(), 1, "one round");
+    for f in early.iter().chain(&late) {
+        assert!(server.unrestricted().get(Layer::Incidents, f.id).is_some());
+    }
+    idle.close().await.unwrap();
+    store.close().await;
+}

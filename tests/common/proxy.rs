@@ -27,11 +27,12 @@ impl Proxy {
         let (flag, signal) = (Arc::clone(&cut), cuts.clone());
         let task = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                // Subscribed before the flag is read: a cut in between still reaches it.
+                let mut stop = signal.subscribe();
                 if flag.load(Ordering::Acquire) {
                     drop(inbound);
                     continue;
                 }
-                let mut stop = signal.subscribe();
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
