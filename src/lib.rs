@@ -32,3 +32,5 @@ pub mod startup;
 pub mod store;
 /// Logging setup.
 pub mod telemetry;
+/// Vector tiles (MVT) in WebMercatorQuad: tile arithmetic, cutting, gridding, encoding.
+pub mod tiles;

@@ -20,6 +20,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod reports;
 pub mod serve;
+pub mod tiles;
 pub mod write;
 
 use std::sync::Arc;
@@ -104,6 +105,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/collections/{collectionId}/aggregate",
             get(aggregate::get_aggregate),
+        )
+        .route("/collections/{collectionId}/tiles", get(tiles::tilesets))
+        .route(
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+            get(tiles::tileset),
+        )
+        .route(
+            "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            get(tiles::tile),
+        )
+        .route("/tileMatrixSets", get(tiles::tile_matrix_sets))
+        .route(
+            "/tileMatrixSets/{tileMatrixSetId}",
+            get(tiles::tile_matrix_set),
         )
         .route("/collections/{collectionId}", get(ogc::collection))
         .route(

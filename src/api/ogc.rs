@@ -35,7 +35,16 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
 ];
+
+/// The link relation to a collection's vector tilesets.
+const TILESETS_VECTOR: &str = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector";
 
 /// The media type of JSON Schema documents.
 pub const SCHEMA_JSON: &str = "application/schema+json";
@@ -78,6 +87,7 @@ pub async fn landing(
             {"rel": "service-desc", "type": super::openapi::MEDIA_TYPE_31, "title": "The API definition (OpenAPI 3.1)", "href": format!("{base}/api/3.1")},
             {"rel": "conformance", "type": "application/json", "title": "Conformance classes", "href": format!("{base}/conformance")},
             {"rel": "data", "type": "application/json", "title": "The layers", "href": format!("{base}/collections")},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", "type": "application/json", "title": "The tile matrix sets of the vector tiles", "href": format!("{base}/tileMatrixSets")},
         ]
     }))
 }
@@ -158,6 +168,7 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
             {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": SCHEMA_JSON, "title": "What filter and sortby may name", "href": format!("{base}/collections/{layer}/queryables")},
             // The draft's relation, which GDAL up to 3.6 follows.
             {"rel": "queryables", "type": "application/json", "title": "What filter and sortby may name", "href": format!("{base}/collections/{layer}/queryables")},
+            {"rel": TILESETS_VECTOR, "type": "application/json", "title": "Vector tiles (OGC API – Tiles)", "href": format!("{base}/collections/{layer}/tiles")},
         ],
         "geometryTypes": layer.allowed_geometries().iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "numberOfFeatures": visible,
@@ -168,6 +179,7 @@ fn collection_json(state: &AppState, viewer: &Viewer, base: &str, layer: Layer) 
         c["links"] = json!([
             c["links"][0].clone(),
             {"rel": "aggregate", "type": GEOJSON, "href": format!("{base}/collections/{layer}/aggregate")},
+            {"rel": TILESETS_VECTOR, "type": "application/json", "title": "Counted cells as vector tiles", "href": format!("{base}/collections/{layer}/tiles")},
         ]);
     }
     if let Some((start, end)) = layer.temporal_properties().and(summary.time) {

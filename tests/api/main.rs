@@ -26,4 +26,5 @@ mod reports;
 mod restart;
 mod schema;
 mod snapshot;
+mod tiles;
 mod write;

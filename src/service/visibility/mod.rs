@@ -20,11 +20,13 @@ pub(crate) mod counts;
 mod extents;
 mod grid;
 mod shown;
+mod tiles;
 
 pub(crate) use counts::cpu_bound;
 pub use extents::{LayerSummary, round_out};
 pub use grid::Grid;
 pub use shown::{CoarseFeature, Shown};
+pub use tiles::TileAnswer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -1,0 +1,217 @@
+#![allow(clippy::unwrap_used)]
+
+use geo::{Area, Geometry, LineString, Point, Polygon, coord};
+
+use super::*;
+
+fn point_at(tile: TileId, fx: f64, fy: f64) -> Geometry<f64> {
+    // A point at a fraction of the tile's width and height (from the north-west corner).
+    let [w, s, e, n] = tile.bounds();
+    let lon = w + (e - w) * fx;
+    // Latitude by Mercator: interpolate in tile units, then invert.
+    let (_, y0) = tile.to_tile(w, n);
+    let (_, y1) = tile.to_tile(w, s);
+    let target = y0 + (y1 - y0) * fy;
+    let (mut lo, mut hi) = (s, n);
+    for _ in 0..80 {
+        let mid = (lo + hi) / 2.0;
+        if tile.to_tile(lon, mid).1 > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Geometry::Point(Point::new(lon, (lo + hi) / 2.0))
+}
+
+#[test]
+fn tiles_outside_the_matrix_are_refused() {
+    assert!(TileId::new(0, 0, 0).is_ok());
+    assert!(TileId::new(14, 4823, 9004).is_ok());
+    assert!(TileId::new(1, 2, 0).unwrap_err().contains("0 to 1"));
+    assert!(TileId::new(3, 0, 8).is_err());
+    assert!(TileId::new(23, 0, 0).unwrap_err().contains("0 to 22"));
+    assert!(TileId::new(u32::MAX, 0, 0).is_err());
+}
+
+#[test]
+fn the_corners_of_a_tile_map_to_its_extent() {
+    let t = TileId::new(14, 4823, 9004).unwrap();
+    let [w, s, e, n] = t.bounds();
+    let (x0, y0) = t.to_tile(w, n);
+    let (x1, y1) = t.to_tile(e, s);
+    assert!(x0.abs() < 1e-6 && y0.abs() < 1e-6, "{x0} {y0}");
+    assert!(
+        (x1 - 4096.0).abs() < 1e-6 && (y1 - 4096.0).abs() < 1e-6,
+        "{x1} {y1}"
+    );
+    // A point inside maps inside, in proportion along x.
+    let (x, y) = t.to_tile((w + e) / 2.0, (s + n) / 2.0);
+    assert!(
+        (x - 2048.0).abs() < 1e-6 && y > 0.0 && y < 4096.0,
+        "{x} {y}"
+    );
+    let world = TileId::new(0, 0, 0).unwrap().bounds();
+    assert!((world[0] + 180.0).abs() < 1e-9 && (world[3] - MAX_LATITUDE).abs() < 1e-9);
+}
+
+#[test]
+fn the_buffer_grows_the_query_box() {
+    let t = TileId::new(10, 300, 560).unwrap();
+    let plain = t.bounds();
+    let grown = t.bounds_with(BUFFER);
+    assert!(
+        grown[0] < plain[0] && grown[1] < plain[1] && grown[2] > plain[2] && grown[3] > plain[3]
+    );
+}
+
+#[test]
+fn points_keep_their_position_and_properties() {
+    let t = TileId::new(12, 1205, 2250).unwrap();
+    let mut b = LayerBuilder::new(t, "incidents");
+    b.add(
+        &point_at(t, 0.25, 0.75),
+        1,
+        vec![
+            ("category".to_owned(), Value::Str("fire".into())),
+            ("id".to_owned(), Value::Str("a".into())),
+        ],
+    );
+    // Beyond the buffer: left out.
+    b.add(&point_at(t, 1.5, 0.5), 1, vec![]);
+    let built = b.finish();
+    assert!(!built.gridded);
+    let layers = decode(&built.bytes).unwrap();
+    let f = &layers["incidents"];
+    assert_eq!(f.len(), 1);
+    let Geometry::Point(p) = f[0].0 else {
+        panic!("{:?}", f[0].0)
+    };
+    assert!(
+        (p.x() - 1024.0).abs() <= 1.0 && (p.y() - 3072.0).abs() <= 1.0,
+        "{p:?}"
+    );
+    assert_eq!(f[0].1["category"], Value::Str("fire".into()));
+}
+
+#[test]
+fn dense_points_are_gridded_and_every_one_is_counted() {
+    let t = TileId::new(14, 4823, 9004).unwrap();
+    let mut b = LayerBuilder::new(t, "incidents");
+    let mut n = 0u64;
+    for i in 0..120 {
+        for j in 0..100 {
+            let long = "x".repeat(40);
+            b.add(
+                &point_at(t, f64::from(i) / 120.0, f64::from(j) / 100.0),
+                1,
+                vec![("title".to_owned(), Value::Str(format!("{long}{i}-{j}")))],
+            );
+            n += 1;
+        }
+    }
+    let built = b.finish();
+    assert!(built.gridded);
+    assert!(built.bytes.len() <= MAX_TILE_BYTES, "{}", built.bytes.len());
+    let layers = decode(&built.bytes).unwrap();
+    let counted: u64 = layers["incidents"]
+        .iter()
+        .map(|(_, p)| match p["count"] {
+            Value::Uint(c) => c,
+            ref other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(counted, n);
+    // No cell holds more than the points that can fall in a 64-unit square.
+    assert!(layers["incidents"].len() <= 64 * 64 + 2 * 64 + 1);
+}
+
+#[test]
+fn a_heavy_layer_under_the_point_limit_is_gridded_too() {
+    let t = TileId::new(15, 9646, 18008).unwrap();
+    let mut b = LayerBuilder::new(t, "incidents");
+    for i in 0..3000 {
+        let text = format!("{i:05}").repeat(40);
+        b.add(
+            &point_at(t, f64::from(i % 60) / 60.0, f64::from(i / 60) / 50.0),
+            1,
+            vec![("title".to_owned(), Value::Str(text))],
+        );
+    }
+    let built = b.finish();
+    assert!(built.gridded, "{} bytes", built.bytes.len());
+    assert!(built.bytes.len() <= MAX_TILE_BYTES);
+}
+
+#[test]
+fn a_polygon_larger_than_the_tile_is_clipped_to_the_buffer_with_outer_rings_positive() {
+    let t = TileId::new(13, 2411, 4502).unwrap();
+    let [w, s, e, n] = t.bounds();
+    let (dw, dh) = (e - w, n - s);
+    let big = Polygon::new(
+        LineString::from(vec![
+            coord! { x: w - dw, y: s - dh },
+            coord! { x: e + dw, y: s - dh },
+            coord! { x: e + dw, y: n + dh },
+            coord! { x: w - dw, y: n + dh },
+            coord! { x: w - dw, y: s - dh },
+        ]),
+        vec![],
+    );
+    let mut b = LayerBuilder::new(t, "areas");
+    b.add(&Geometry::Polygon(big), 1, vec![]);
+    let layers = decode(&b.finish().bytes).unwrap();
+    let (g, _) = &layers["areas"][0];
+    let Geometry::Polygon(p) = g else {
+        panic!("{g:?}")
+    };
+    let r = p.exterior();
+    for c in &r.0 {
+        assert!((-BUFFER..=4096.0 + BUFFER).contains(&c.x), "{c:?}");
+        assert!((-BUFFER..=4096.0 + BUFFER).contains(&c.y), "{c:?}");
+    }
+    // In tile units (y down) MVT wants the outer ring's signed area positive.
+    assert!(p.signed_area() > 0.0, "{}", p.signed_area());
+    let side = 4096.0 + 2.0 * BUFFER;
+    assert!((p.unsigned_area() - side * side).abs() < side * 4.0);
+}
+
+#[test]
+fn a_line_crossing_the_tile_is_cut_at_the_buffer() {
+    let t = TileId::new(12, 1205, 2250).unwrap();
+    let [w, s, e, n] = t.bounds();
+    let mid = (s + n) / 2.0;
+    let line = LineString::from(vec![
+        coord! { x: w - (e - w), y: mid },
+        coord! { x: e + (e - w), y: mid },
+    ]);
+    let mut b = LayerBuilder::new(t, "patrol_routes");
+    b.add(&Geometry::LineString(line), 1, vec![]);
+    // A line far away is left out.
+    b.add(
+        &Geometry::LineString(LineString::from(vec![
+            coord! { x: e + 1.0, y: n + 1.0 },
+            coord! { x: e + 2.0, y: n + 1.0 },
+        ])),
+        1,
+        vec![],
+    );
+    let layers = decode(&b.finish().bytes).unwrap();
+    assert_eq!(layers["patrol_routes"].len(), 1);
+    let Geometry::LineString(l) = &layers["patrol_routes"][0].0 else {
+        panic!()
+    };
+    let xs: Vec<f64> = l.0.iter().map(|c| c.x).collect();
+    assert_eq!(xs.iter().copied().fold(f64::INFINITY, f64::min), -BUFFER);
+    assert_eq!(
+        xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        4096.0 + BUFFER
+    );
+}
+
+#[test]
+fn the_same_bytes_give_the_same_tag() {
+    assert_eq!(etag(b"abc"), etag(b"abc"));
+    assert_ne!(etag(b"abc"), etag(b"abd"));
+    assert!(etag(b"").starts_with('"'));
+}

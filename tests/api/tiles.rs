@@ -1,0 +1,405 @@
+//! Vector tiles (OGC API – Tiles, MVT): the same features as items for the tile's box and
+//! filters, where items put them; the tileset documents; ETags that change exactly when a
+//! write touches the tile; clear errors.
+
+use std::collections::{BTreeSet, HashMap};
+
+use lagesbild::tiles::{BUFFER, TileId, Value as TileValue, decode};
+use serde_json::Value;
+
+use crate::common::{TestApp, assert_problem, fresh_sqlite, incident};
+
+/// The tile of zoom `z` holding `lon, lat`.
+fn tile_at(z: u32, lon: f64, lat: f64) -> TileId {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let lat_r = lat.to_radians();
+    let y = ((1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
+        .floor() as u32;
+    TileId::new(z, y, x).unwrap()
+}
+
+fn path(layer: &str, t: TileId) -> String {
+    format!(
+        "/collections/{layer}/tiles/WebMercatorQuad/{}/{}/{}",
+        t.z, t.y, t.x
+    )
+}
+
+async fn tile_bytes(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let r = app.get(path).await;
+    assert_eq!(r.status(), 200, "{path}");
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.mapbox-vector-tile"
+    );
+    let h = r.headers().clone();
+    (h, r.bytes().await.unwrap().to_vec())
+}
+
+/// The items `/items` returns for the tile's buffered box and `extra` filters.
+async fn items_in(app: &TestApp, layer: &str, t: TileId, extra: &str) -> Vec<Value> {
+    let b = t.bounds_with(BUFFER);
+    let (status, body) = app
+        .get_json(&format!(
+            "/collections/{layer}/items?limit=10000&bbox={},{},{},{}{extra}",
+            b[0], b[1], b[2], b[3]
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["numberMatched"], body["numberReturned"]);
+    body["features"].as_array().unwrap().clone()
+}
+
+fn str_of(v: &TileValue) -> String {
+    match v {
+        TileValue::Str(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_tile_holds_what_items_hold_for_its_box_where_items_put_it() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    // The Alby hotspot at zoom 14, a quarter of it at 16, and with filters.
+    for (z, extra) in [
+        (14, ""),
+        (16, ""),
+        (14, "&category=car_fire,shooting"),
+        (14, "&datetime=2026-06-01T00:00:00Z/..&status=open"),
+    ] {
+        let t = tile_at(z, 17.845, 59.238);
+        let query = extra.replacen('&', "?", 1);
+        let (headers, bytes) = tile_bytes(&app, &format!("{}{query}", path("incidents", t))).await;
+        assert_eq!(headers["x-lagesbild-gridded"], "false");
+        let layers = decode(&bytes).unwrap();
+        let got = &layers["incidents"];
+        let want = items_in(&app, "incidents", t, extra).await;
+        assert!(!want.is_empty(), "z{z}{extra}: the test needs features");
+        let by_id: HashMap<String, &Value> = want
+            .iter()
+            .map(|f| (f["id"].as_str().unwrap().to_owned(), f))
+            .collect();
+        let ids: BTreeSet<String> = got.iter().map(|(_, p)| str_of(&p["id"])).collect();
+        assert_eq!(ids.len(), got.len(), "z{z}{extra}: each feature once");
+        assert_eq!(
+            ids,
+            by_id.keys().cloned().collect::<BTreeSet<_>>(),
+            "z{z}{extra}"
+        );
+        for (g, props) in got {
+            let f = by_id[&str_of(&props["id"])];
+            let c = &f["geometry"]["coordinates"];
+            let (x, y) = t.to_tile(c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+            let geo::Geometry::Point(p) = g else {
+                panic!("{g:?}")
+            };
+            assert!(
+                // Items round to 7 decimals (about a centimetre), tiles round the stored position.
+                (p.x() - x).abs() <= 0.55 && (p.y() - y).abs() <= 0.55,
+                "z{z}: {p:?} vs ({x}, {y})"
+            );
+            for key in ["category", "status", "occurred_at", "organisation"] {
+                assert_eq!(
+                    str_of(&props[key]),
+                    f["properties"][key].as_str().unwrap(),
+                    "{key}"
+                );
+            }
+            assert_eq!(
+                props["severity"],
+                TileValue::Uint(f["properties"]["severity"].as_u64().unwrap())
+            );
+        }
+    }
+    // Zoomed out, the whole layer is in one tile, each incident counted once.
+    let world = TileId::new(0, 0, 0).unwrap();
+    let (_, bytes) = tile_bytes(&app, &path("incidents", world)).await;
+    let layers = decode(&bytes).unwrap();
+    let total: u64 = layers["incidents"]
+        .iter()
+        .map(|(_, p)| match p.get("count") {
+            Some(TileValue::Uint(n)) => *n,
+            _ => 1,
+        })
+        .sum();
+    assert_eq!(total, 3_600);
+    assert!(bytes.len() <= lagesbild::tiles::MAX_TILE_BYTES);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn lines_and_polygons_are_cut_to_the_tile() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    for layer in ["areas", "patrol_routes"] {
+        let t = tile_at(15, 17.845, 59.238);
+        let (_, bytes) = tile_bytes(&app, &path(layer, t)).await;
+        let layers = decode(&bytes).unwrap();
+        let want = items_in(&app, layer, t, "").await;
+        let got = layers.get(layer).cloned().unwrap_or_default();
+        // Every feature in the tile is one items returns for the box.
+        let ids: BTreeSet<String> = want
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect();
+        for (g, props) in &got {
+            assert!(ids.contains(&str_of(&props["id"])), "{layer}");
+            let b = geo::BoundingRect::bounding_rect(g).unwrap();
+            let lo = -BUFFER - 1.0;
+            let hi = 4096.0 + BUFFER + 1.0;
+            assert!(
+                b.min().x >= lo && b.min().y >= lo && b.max().x <= hi && b.max().y <= hi,
+                "{layer}: {b:?}"
+            );
+        }
+        if layer == "areas" {
+            assert!(!got.is_empty(), "Alby lies in a district");
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_etag_changes_exactly_when_a_write_touches_the_tile() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let here = tile_at(15, 17.845, 59.238);
+    let elsewhere = tile_at(15, 18.2, 59.5);
+    let etag_of = |h: &reqwest::header::HeaderMap| h["etag"].to_str().unwrap().to_owned();
+    let (h, _) = tile_bytes(&app, &path("incidents", here)).await;
+    let first = etag_of(&h);
+    assert_eq!(h["cache-control"], "private, no-cache");
+    let (h, _) = tile_bytes(&app, &path("incidents", elsewhere)).await;
+    let other = etag_of(&h);
+    let revalidate = |p: String, tag: String| {
+        let client = app.client.clone();
+        let url = app.url(&p);
+        async move {
+            client
+                .get(url)
+                .header("if-none-match", tag)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        revalidate(path("incidents", here), first.clone()).await,
+        304
+    );
+    // A write in the tile: its tag changes, the other tile's does not.
+    let r = app
+        .post(
+            "/collections/incidents/items",
+            &incident(17.845, 59.238, "vandalism", "2026-11-20T21:00:00Z"),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let version = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(
+        revalidate(path("incidents", here), first.clone()).await,
+        200
+    );
+    assert_eq!(
+        revalidate(path("incidents", elsewhere), other.clone()).await,
+        304
+    );
+    let (h, bytes) = tile_bytes(&app, &path("incidents", here)).await;
+    let second = etag_of(&h);
+    let id = location.rsplit('/').next().unwrap();
+    assert!(
+        decode(&bytes).unwrap()["incidents"]
+            .iter()
+            .any(|(_, p)| str_of(&p["id"]) == id),
+        "the new incident is in the tile at once"
+    );
+    // Deleted: the tile changes again and no longer holds it.
+    let r = app
+        .client
+        .delete(format!(
+            "{}{}",
+            app.base,
+            &location[location.find("/collections").unwrap()..]
+        ))
+        .header("if-match", version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (h, bytes) = tile_bytes(&app, &path("incidents", here)).await;
+    assert_ne!(etag_of(&h), second);
+    assert_eq!(etag_of(&h), first, "back to what it was");
+    assert!(
+        !decode(&bytes).unwrap()["incidents"]
+            .iter()
+            .any(|(_, p)| str_of(&p["id"]) == id)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_tileset_documents_lead_a_client_to_the_tiles() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let (status, c) = app.get_json("/collections/incidents").await;
+    assert_eq!(status, 200);
+    let link = c["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector")
+        .expect("a tilesets link");
+    let list: Value = app
+        .client
+        .get(link["href"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let set = &list["tilesets"][0];
+    assert_eq!(set["dataType"], "vector");
+    let self_href = set["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "self")
+        .unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, meta) = app
+        .get_json(&format!(
+            "{}?category=shooting",
+            &self_href[self_href.find("/collections").unwrap()..]
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(meta["tilejson"], "3.0.0");
+    assert_eq!(meta["maxzoom"], 22);
+    let template = meta["tiles"][0].as_str().unwrap();
+    assert!(
+        template.ends_with("/{z}/{y}/{x}?category=shooting"),
+        "{template}"
+    );
+    // The template, filled in, gives the filtered tile.
+    let t = tile_at(13, 17.845, 59.238);
+    let url = template
+        .replace("{z}", &t.z.to_string())
+        .replace("{y}", &t.y.to_string())
+        .replace("{x}", &t.x.to_string());
+    let bytes = app
+        .client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let layers = decode(&bytes).unwrap();
+    assert!(
+        layers["incidents"]
+            .iter()
+            .all(|(_, p)| str_of(&p["category"]) == "shooting")
+    );
+    // The tile matrix set's definition, public like the conformance classes.
+    let r = app
+        .anonymous
+        .get(app.url("/tileMatrixSets/WebMercatorQuad"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let tms: Value = r.json().await.unwrap();
+    assert_eq!(tms["tileMatrices"].as_array().unwrap().len(), 23);
+    assert_eq!(tms["tileMatrices"][14]["matrixWidth"], 16_384);
+    let (_, conf) = app.get_json("/conformance").await;
+    assert!(
+        conf["conformsTo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_tile_requests_get_problems_that_say_what_is_wrong() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let cases = [
+        (
+            "/collections/incidents/tiles/WebMercatorQuad/23/0/0",
+            404,
+            "0 to 22",
+        ),
+        (
+            "/collections/incidents/tiles/WebMercatorQuad/2/4/0",
+            404,
+            "outside",
+        ),
+        (
+            "/collections/incidents/tiles/WebMercatorQuad/2/x/0",
+            400,
+            "tileRow",
+        ),
+        (
+            "/collections/incidents/tiles/WebMercatorQuad/2/-1/0",
+            400,
+            "tileRow",
+        ),
+        (
+            "/collections/incidents/tiles/WorldCRS84Quad/2/1/0",
+            404,
+            "WebMercatorQuad",
+        ),
+        (
+            "/collections/nothing/tiles/WebMercatorQuad/2/1/0",
+            404,
+            "collection",
+        ),
+        (
+            "/collections/incidents/tiles/WebMercatorQuad/2/1/0?bbox=1,2,3,4",
+            400,
+            "bbox",
+        ),
+        (
+            "/collections/incidents/tiles/WebMercatorQuad/2/1/0?category=nope",
+            400,
+            "category",
+        ),
+        (
+            "/collections/incidents/tiles/WebMercatorQuad/2/1/0?datetime=yesterday",
+            400,
+            "datetime",
+        ),
+        (
+            "/collections/incidents/tiles/WebMercatorQuad?category=nope",
+            400,
+            "category",
+        ),
+    ];
+    for (p, status, word) in cases {
+        let body = assert_problem(app.get(p).await, status).await;
+        assert!(body.to_string().contains(word), "{p}: {body}");
+    }
+    // Not signed in: 401.
+    let r = app
+        .anonymous
+        .get(app.url("/collections/incidents/tiles/WebMercatorQuad/2/1/0"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 401).await;
+    // The server keeps serving.
+    tile_bytes(&app, "/collections/incidents/tiles/WebMercatorQuad/0/0/0").await;
+    app.stop().await;
+}
