@@ -110,11 +110,14 @@ pub type Value = TileValue;
 /// A feature's properties in a tile: name and value.
 pub type Props = Vec<(String, Value)>;
 
+/// A point in tile units, its weight and its properties.
+type TilePoint = (f64, f64, u64, Props);
+
 /// One layer of one tile, being built.
 pub struct LayerBuilder {
     tile: TileId,
     name: String,
-    points: Vec<(f64, f64, u64, Props)>,
+    points: Vec<TilePoint>,
     others: Vec<(Geometry<f64>, Props)>,
 }
 
@@ -205,7 +208,7 @@ impl LayerBuilder {
                 others.push((g, props));
             }
         }
-        let points: Vec<(f64, f64, u64, Props)> = self
+        let points: Vec<TilePoint> = self
             .points
             .into_iter()
             .filter(|(x, y, ..)| in_buffer(*x, *y))
@@ -257,7 +260,7 @@ fn in_buffer(x: f64, y: f64) -> bool {
 }
 
 /// Points summed per [`GRID_UNITS`] cell, each placed at its points' weighted mean.
-fn grid(points: &[(f64, f64, u64, Props)]) -> Vec<(f64, f64, u64)> {
+fn grid(points: &[TilePoint]) -> Vec<(f64, f64, u64)> {
     let mut cells: HashMap<(i64, i64), (f64, f64, u64)> = HashMap::new();
     for (x, y, w, _) in points {
         // Truncation is the point: the cell a coordinate falls in.
@@ -273,7 +276,7 @@ fn grid(points: &[(f64, f64, u64, Props)]) -> Vec<(f64, f64, u64)> {
         c.1 += y * wf;
         c.2 += w;
     }
-    let mut out: Vec<((i64, i64), (f64, f64, u64))> = cells.into_iter().collect();
+    let mut out: Vec<_> = cells.into_iter().collect();
     out.sort_unstable_by_key(|(k, _)| *k);
     out.into_iter()
         .filter(|(_, (_, _, n))| *n > 0)

@@ -1222,3 +1222,311 @@ async fn problem_status_keep(r: reqwest::Response) -> (u16, Value) {
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
+
+/// The tile of zoom `z` holding `p`.
+fn tile_at(z: u32, p: Point<f64>) -> lagesbild::tiles::TileId {
+    let n = f64::from(1u32 << z);
+    let x = ((p.x() + 180.0) / 360.0 * n).floor() as u32;
+    let lat = p.y().to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor()
+        as u32;
+    lagesbild::tiles::TileId::new(z, y, x).unwrap()
+}
+
+fn tile_path(layer: Layer, t: lagesbild::tiles::TileId) -> String {
+    format!(
+        "/collections/{layer}/tiles/WebMercatorQuad/{}/{}/{}",
+        t.z, t.y, t.x
+    )
+}
+
+fn in_box(p: Point<f64>, b: [f64; 4]) -> bool {
+    (b[0]..=b[2]).contains(&p.x()) && (b[1]..=b[3]).contains(&p.y())
+}
+
+/// Every role × layer × tile endpoint: exact roles get exactly the features they may see in
+/// the tile, without hidden properties; coarse roles only cell centres with category, week and
+/// area; counts-only roles only published cells (k ≥ 3) that the counts endpoint also gives.
+#[tokio::test]
+async fn tiles_answer_every_role_within_its_grant() {
+    use lagesbild::tiles::{BUFFER, Value as TV, decode};
+    let (_db, _, app) = fixture_app().await;
+    // One cell with enough incidents of one category in one week to be published to
+    // counts-only roles (the fixture alone is too sparse for k ≥ 3).
+    for i in 0..4 {
+        let mut body = super::common::incident(
+            17.8452 + f64::from(i) * 0.0001,
+            59.2381,
+            "vandalism",
+            "2026-11-18T21:00:00Z",
+        );
+        body["properties"]["classification"] = serde_json::json!("open");
+        let r = app.post("/collections/incidents/items", &body).await;
+        assert_eq!(r.status(), 201);
+    }
+    let everything = app.service.unrestricted();
+    let fx = Fixture {
+        by_id: Layer::ALL
+            .iter()
+            .flat_map(|l| everything.all(*l))
+            .map(|f| (f.id, (*f).clone()))
+            .collect(),
+        grid: Grid::new().unwrap(),
+    };
+    let book = roles();
+    let mut checked = 0usize;
+    // A district-sized tile over the fixture, and a street-sized one inside it.
+    let centre = Point::new(17.845, 59.238);
+    for (role, role_def) in book.iter() {
+        let name = format!("t-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        for layer in Layer::ALL {
+            let precision = role_def.grant(*layer).read;
+            let visible = fx.visible(role, *layer);
+            for z in [11u32, 15] {
+                let t = tile_at(z, centre);
+                let ctx = format!("{role}/{layer} ({precision}) z{z}");
+                let r = client
+                    .get(app.url(&tile_path(*layer, t)))
+                    .send()
+                    .await
+                    .unwrap();
+                if precision == Precision::None {
+                    assert_eq!(problem_status(r).await, 403, "{ctx}");
+                    let r = client
+                        .get(app.url(&format!("/collections/{layer}/tiles")))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(problem_status(r).await, 403, "{ctx}: tilesets");
+                    continue;
+                }
+                assert_eq!(r.status(), 200, "{ctx}");
+                let bytes = r.bytes().await.unwrap();
+                let layers = decode(&bytes).unwrap();
+                let got = layers.get(layer.as_str()).cloned().unwrap_or_default();
+                if *layer == Layer::Incidents {
+                    assert!(
+                        !got.is_empty(),
+                        "{ctx}: the test needs incidents in the tile"
+                    );
+                }
+                let gridded = got.iter().any(|(_, p)| p.contains_key("cluster"));
+                let buffered = t.bounds_with(BUFFER);
+                let count_of = |p: &HashMap<String, TV>| match p.get("count") {
+                    Some(TV::Uint(n)) => *n,
+                    Some(other) => panic!("{ctx}: count {other:?}"),
+                    None => 1,
+                };
+                match precision {
+                    Precision::Exact => {
+                        let hide = &role_def.grant(*layer).hide;
+                        for (_, p) in &got {
+                            for h in hide {
+                                assert!(!p.contains_key(h), "{ctx}: hidden '{h}' in a tile");
+                            }
+                        }
+                        let want: BTreeSet<Uuid> = visible
+                            .iter()
+                            .filter(|id| {
+                                let b = lagesbild::domain::geometry::bounds(&fx.by_id[id].geometry);
+                                b[0] <= buffered[2]
+                                    && b[2] >= buffered[0]
+                                    && b[1] <= buffered[3]
+                                    && b[3] >= buffered[1]
+                            })
+                            .copied()
+                            .collect();
+                        if gridded {
+                            let n: u64 = got.iter().map(|(_, p)| count_of(p)).sum();
+                            assert_eq!(n as usize, want.len(), "{ctx}: gridded count");
+                        } else {
+                            let ids: BTreeSet<Uuid> = got
+                                .iter()
+                                .map(|(_, p)| match &p["id"] {
+                                    TV::Str(s) => s.parse().unwrap(),
+                                    other => panic!("{other:?}"),
+                                })
+                                .collect();
+                            // Lines and polygons that only touch the buffer may be cut away.
+                            assert!(ids.is_subset(&want), "{ctx}: beyond the grant");
+                            let points = *layer != Layer::Areas
+                                && *layer != Layer::PatrolRoutes
+                                && *layer != Layer::Walks
+                                && *layer != Layer::Measures;
+                            if points {
+                                assert_eq!(ids, want, "{ctx}");
+                            }
+                        }
+                    }
+                    Precision::Coarse => {
+                        let want: BTreeSet<Uuid> = visible
+                            .iter()
+                            .filter(|id| {
+                                let p = representative(&fx.by_id[id].geometry);
+                                let c = fx.grid.centre(fx.grid.cell_of(p).unwrap()).unwrap();
+                                in_box(c, buffered)
+                            })
+                            .copied()
+                            .collect();
+                        if gridded {
+                            let n: u64 = got.iter().map(|(_, p)| count_of(p)).sum();
+                            assert_eq!(n as usize, want.len(), "{ctx}: gridded count");
+                            continue;
+                        }
+                        let mut ids = BTreeSet::new();
+                        for (g, p) in &got {
+                            for k in p.keys() {
+                                assert!(
+                                    k == "id" || COARSE_KEYS.contains(&k.as_str()),
+                                    "{ctx}: a coarse tile shows '{k}'"
+                                );
+                            }
+                            let TV::Str(id) = &p["id"] else { panic!() };
+                            let id: Uuid = id.parse().unwrap();
+                            let original = representative(&fx.by_id[&id].geometry);
+                            let c = fx.grid.centre(fx.grid.cell_of(original).unwrap()).unwrap();
+                            let (cx, cy) = t.to_tile(c.x(), c.y());
+                            let Geometry::Point(q) = g else {
+                                panic!("{ctx}: {g:?}")
+                            };
+                            assert!(
+                                (q.x() - cx).abs() <= 0.5 && (q.y() - cy).abs() <= 0.5,
+                                "{ctx}: not at the cell centre"
+                            );
+                            ids.insert(id);
+                        }
+                        assert_eq!(ids, want, "{ctx}");
+                    }
+                    Precision::Aggregate => {
+                        // The same published cells as the counts endpoint for the same box.
+                        let agg: Value = client
+                            .get(app.url(&format!(
+                                "/collections/{layer}/aggregate?by=grid&bbox={},{},{},{}",
+                                buffered[0], buffered[1], buffered[2], buffered[3]
+                            )))
+                            .send()
+                            .await
+                            .unwrap()
+                            .json()
+                            .await
+                            .unwrap();
+                        let published: HashMap<String, u64> = agg["features"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|f| {
+                                (
+                                    f["properties"]["key"].as_str().unwrap().to_owned(),
+                                    f["properties"]["count"].as_u64().unwrap(),
+                                )
+                            })
+                            .collect();
+                        let mut total = 0;
+                        for (g, p) in &got {
+                            for k in p.keys() {
+                                assert!(
+                                    ["key", "count", "cluster"].contains(&k.as_str()),
+                                    "{ctx}: a counts tile shows '{k}'"
+                                );
+                            }
+                            let n = count_of(p);
+                            assert!(n >= MIN_CELL_COUNT as u64, "{ctx}: a cell of {n}");
+                            if let Some(TV::Str(key)) = p.get("key") {
+                                assert_eq!(published.get(key), Some(&n), "{ctx}: cell {key}");
+                                assert!(
+                                    matches!(g, Geometry::Polygon(_) | Geometry::Point(_)),
+                                    "{ctx}"
+                                );
+                            }
+                            total += n;
+                        }
+                        assert_eq!(total, published.values().sum::<u64>(), "{ctx}: total");
+                        // A status filter would refine what counts hide.
+                        let r = client
+                            .get(app.url(&format!("{}?status=open", tile_path(*layer, t))))
+                            .send()
+                            .await
+                            .unwrap();
+                        if !layer.status_names().is_empty() {
+                            assert_eq!(problem_status(r).await, 403, "{ctx}: status");
+                        }
+                    }
+                    Precision::None => unreachable!(),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40, "{checked} role × layer × tile checks");
+    app.stop().await;
+}
+
+/// Deep tiles cannot place a coarse feature better than its cell: at zoom 20 (tiles of about
+/// 20 m) a coarse incident is in the tile holding its cell centre, and in no tile holding only
+/// its exact position.
+#[tokio::test]
+async fn deep_tiles_cannot_refine_a_coarse_position() {
+    use lagesbild::tiles::decode;
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let token = token_for(
+        &app.service,
+        "t-social",
+        "social_services",
+        "Botkyrka kommun",
+    )
+    .await;
+    let client = client_with_token(&token);
+    let grid = Grid::new().unwrap();
+    let viewer = viewer_of("social_services");
+    assert_eq!(viewer.precision(Layer::Incidents), Precision::Coarse);
+    let mut tried = 0;
+    for feature in app
+        .service
+        .unrestricted()
+        .all(Layer::Incidents)
+        .into_iter()
+        .filter(|f| viewer.may_see_classification(f.meta.classification))
+        .take(40)
+    {
+        let exact = representative(&feature.geometry);
+        let centre = grid.centre(grid.cell_of(exact).unwrap()).unwrap();
+        let at_exact = tile_at(20, exact);
+        let at_centre = tile_at(20, centre);
+        let ids = |t| {
+            let client = client.clone();
+            let url = app.url(&tile_path(Layer::Incidents, t));
+            async move {
+                let bytes = client.get(url).send().await.unwrap().bytes().await.unwrap();
+                decode(&bytes)
+                    .unwrap()
+                    .get("incidents")
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|(_, p)| match p.get("id") {
+                        Some(lagesbild::tiles::Value::Str(s)) => s.parse::<Uuid>().ok(),
+                        _ => None,
+                    })
+                    .collect::<BTreeSet<Uuid>>()
+            }
+        };
+        assert!(ids(at_centre).await.contains(&feature.id));
+        let near_centre =
+            at_exact.x.abs_diff(at_centre.x) <= 1 && at_exact.y.abs_diff(at_centre.y) <= 1;
+        if !near_centre {
+            assert!(
+                !ids(at_exact).await.contains(&feature.id),
+                "the tile at the exact position gave the coarse incident away"
+            );
+            tried += 1;
+        }
+    }
+    assert!(
+        tried > 10,
+        "only {tried} incidents away from their cell centre"
+    );
+    app.stop().await;
+}
