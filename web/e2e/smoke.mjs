@@ -119,18 +119,58 @@ try {
   const incidents7 = await inSource(police, 'incidents');
   check(incidents7 > 0 && incidents7 < incidents30, `7 days (${incidents7}) show fewer incidents than 30 (${incidents30})`);
 
-  // 3c. A window holding more features than the map asks for at once is never drawn silently
-  // short: the server's real answer with a smaller page (5), and the map says how many it shows.
+  // 3c. A window holding more incidents than one answer carries (here: the server's real answer
+  // cut to a page of 5) is drawn from vector tiles, all of it and live; a layer drawn short
+  // is said beside the map.
   check(((await police.textContent('#partial')) ?? '') === '', 'no note while everything is drawn');
   const smallPage = (route) => route.continue({ url: route.request().url().replace('limit=10000', 'limit=5') });
+  const tileRequests = [];
+  const onTile = (r) => { tileRequests.push(r.url().replace(/^http:..[^/]*/, '')); };
+  police.on('request', onTile);
   await police.route('**/collections/incidents/items?limit=10000*', smallPage);
   await police.selectOption('#days', '30');
-  await police.waitForFunction(() => document.getElementById('partial').textContent.includes('visar 5 av'));
-  check((await police.textContent('#partial')).startsWith('Händelser: kartan visar 5 av'),
-    `a partial layer is said beside the map (${await police.textContent('#partial')})`);
-  check(await inSource(police, 'incidents') === 5, 'and only what it says is drawn');
+  await police.waitForFunction(() => window.lagesbild.controller.isTiled('incidents'));
+  await idle(police);
+  const tiledCount = await rendered(police, 'incidents-tiles');
+  const tileUrls = tileRequests.filter((u) => u.includes('/tiles/WebMercatorQuad/'));
+  check(tileUrls.length > 0 && tileUrls.every((u) => u.includes('datetime=')),
+    `the window's incidents come as vector tiles (${tileUrls.length} tiles)`);
+  check(tiledCount > 5, `the tiles draw every incident, not the first page (${tiledCount} at zoom 14)`);
+  check(await rendered(police, 'incidents') === 0, 'the page of GeoJSON is not drawn on top');
+  check(((await police.textContent('#partial')) ?? '') === '', 'nothing is said to be missing when the tiles draw it all');
+  // Live: an incident added in view appears in the tiles, and goes when it is deleted.
+  const added = await police.evaluate(async () => {
+    const { csrf } = await import('/web/js/auth.js');
+    const headers = { 'content-type': 'application/geo+json', 'x-csrf-token': csrf() };
+    const r = await fetch('/collections/incidents/items', { method: 'POST', headers, body: JSON.stringify({
+      type: 'Feature', geometry: { type: 'Point', coordinates: [17.8448, 59.2393] },
+      properties: { category: 'vandalism', occurred_at: new Date().toISOString(), severity: 1, organisation: 'Polisen', description: 'Klotter på busskur' } }) });
+    return { location: r.headers.get('location'), etag: r.headers.get('etag'), status: r.status };
+  });
+  check(added.status === 201, `the test incident was added (${added.status})`);
+  await police.waitForFunction((n) => window.lagesbild.map.queryRenderedFeatures({ layers: ['incidents-tiles'] }).length > n, tiledCount, { timeout: 15000 });
+  check(true, 'a new incident appears in the tiles without a reload');
+  await police.evaluate(async (a) => {
+    const { csrf } = await import('/web/js/auth.js');
+    await fetch(new URL(a.location).pathname, { method: 'DELETE', headers: { 'x-csrf-token': csrf(), 'if-match': a.etag } });
+  }, added);
+  await police.waitForFunction((n) => window.lagesbild.map.queryRenderedFeatures({ layers: ['incidents-tiles'] }).length <= n, tiledCount, { timeout: 15000 });
+  police.off('request', onTile);
   await police.unroute('**/collections/incidents/items?limit=10000*', smallPage);
   await police.selectOption('#days', '7');
+  await police.waitForFunction(() => !window.lagesbild.controller.isTiled('incidents'));
+  await idle(police);
+  check(await rendered(police, 'incidents') > 0 && await rendered(police, 'incidents-tiles') === 0,
+    'a window that fits one answer is drawn from GeoJSON again');
+  const onePage = (route) => route.continue({ url: route.request().url().replace('limit=10000', 'limit=1') });
+  await police.route('**/collections/risk_environments/items?limit=10000*', onePage);
+  await police.evaluate(() => window.lagesbild.controller.reload('risk_environments'));
+  await police.waitForFunction(() => document.getElementById('partial').textContent.includes('visar 1 av'));
+  check((await police.textContent('#partial')).startsWith('Riskmiljöer: kartan visar 1 av'),
+    `a layer drawn short is said beside the map (${await police.textContent('#partial')})`);
+  check(await inSource(police, 'risk_environments') === 1, 'and only what it says is drawn');
+  await police.unroute('**/collections/risk_environments/items?limit=10000*', onePage);
+  await police.evaluate(() => window.lagesbild.controller.reload('risk_environments'));
   await police.waitForFunction(() => document.getElementById('partial').textContent === '');
   await idle(police);
 
@@ -402,7 +442,10 @@ try {
     `night walkers see the open measures only (${walkerMeasures} of ${policeMeasures})`);
   // Counts only, k-anonymous: sparse demo weeks may leave the grid empty, but the areas carry
   // the picture (shaded by count), and nothing under 3 is ever drawn.
-  check(await rendered(walker, 'incidents-agg-area') > 0, 'night walkers see incident counts per area');
+  // (Which areas reach 3 in the window's weeks depends on the day the demo is made, so the
+  // counts are looked for on the map's source, not in one view.)
+  const walkerAreas = await inSource(walker, 'incidents-agg-area');
+  check(walkerAreas > 0, `night walkers see incident counts per area (${walkerAreas})`);
   const areaCounts = await walker.evaluate(async () => {
     const r = await fetch('/collections/incidents/aggregate?by=area');
     const fc = await r.json();

@@ -186,12 +186,56 @@ export async function createMap(container, me, onStatus, onArea) {
     areas: ['areas-fill', 'areas-line'],
   };
 
+  // A window holding more incidents than one GeoJSON answer carries (10 000) is drawn from
+  // vector tiles the server cuts from its index under the same grant: every incident in the
+  // window, dense places as grid points with a count, and live like the rest (a change reloads
+  // the tiles; unchanged ones answer 304 to their ETag).
+  const TILED = new Set(['incidents']);
+  const tiled = new Set();
+  function tileUrl(layer) {
+    const p = new URLSearchParams();
+    if (TIMED.has(layer)) p.set('datetime', windowParam(view));
+    if (view.categories.size) p.set('category', [...view.categories].join(','));
+    if (view.statuses.size && grant(layer) === 'exact') p.set('status', [...view.statuses].join(','));
+    const q = p.toString().replaceAll('%2C', ',');
+    return `${location.origin}/collections/${layer}/tiles/WebMercatorQuad/{z}/{y}/{x}${q ? `?${q}` : ''}`;
+  }
+  function setTiled(layer, on) {
+    const id = `${layer}-tiles`;
+    if (on) {
+      const src = map.getSource(id);
+      if (!src) {
+        map.addSource(id, { type: 'vector', tiles: [tileUrl(layer)], maxzoom: 22 });
+        map.addLayer({ id, source: id, 'source-layer': layer, type: 'circle', minzoom: 11.5, paint: {
+          'circle-radius': ['case', ['has', 'count'],
+            ['interpolate', ['linear'], ['get', 'count'], 1, s.incidents.radius, 50, s.incidents.radius * 2.5, 500, s.incidents.radius * 4],
+            s.incidents.radius],
+          'circle-color': ['case', ['has', 'count'], s.aggregate.color, match('category', s.incidents.colors, '#999999')],
+          'circle-stroke-color': s.incidents.stroke, 'circle-stroke-width': 1 } }, layer);
+        styleLayers[layer].push(id);
+        clickable.push(id);
+        map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+        map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+      } else if (src.tiles?.[0] !== tileUrl(layer)) {
+        src.setTiles([tileUrl(layer)]);
+      } else {
+        // The same tiles after a change: fetched again (unchanged ones answer 304 to their ETag).
+        map.refreshTiles(id);
+      }
+      tiled.add(layer);
+    } else {
+      tiled.delete(layer);
+    }
+    applyVisibility();
+    applyFilter();
+  }
+
   // Layers drawn from fewer features than the window holds: said beside the map, never silent.
   const partial = new Map();
   function setPartial(layer, fc) {
     const total = fc?.numberMatched;
     if (Number.isFinite(total) && total > fc.features.length) {
-      partial.set(layer, T.partial(T.layerNames[layer] ?? layer, fc.features.length, total));
+      partial.set(layer, T.partial(T.layerNames[layer] ?? layer, fc.features.length, total, TIMED.has(layer)));
     } else {
       partial.delete(layer);
     }
@@ -215,7 +259,13 @@ export async function createMap(container, me, onStatus, onArea) {
       }
       if (layer === 'incidents') { loadOverview(); loadZones(); }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
-      setPartial(layer, fc);
+      const tooMany = Number.isFinite(fc.numberMatched) && fc.numberMatched > fc.features.length;
+      if (TILED.has(layer) && (tooMany || tiled.has(layer))) {
+        setTiled(layer, tooMany);
+        setPartial(layer, null);
+      } else {
+        setPartial(layer, fc);
+      }
       if (layer === 'cameras') {
         map.getSource('camera-sectors').setData({
           type: 'FeatureCollection',
@@ -343,7 +393,12 @@ export async function createMap(container, me, onStatus, onArea) {
   function applyVisibility() {
     for (const [layer, ids] of Object.entries(styleLayers)) {
       const visible = grant(layer) !== 'none' && !view.hidden.has(layer);
-      for (const id of ids) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+      for (const id of ids) {
+        if (!map.getLayer(id)) continue;
+        // A tiled layer draws from its tiles, not from the page of GeoJSON.
+        const shown = visible && (id === layer ? !tiled.has(layer) : id !== `${layer}-tiles` || tiled.has(layer));
+        map.setLayoutProperty(id, 'visibility', shown ? 'visible' : 'none');
+      }
       if (layer === 'areas') nameMarkers.forEach((m) => { m.getElement().hidden = !visible; });
     }
     writeHash(view);
@@ -362,8 +417,15 @@ export async function createMap(container, me, onStatus, onArea) {
     const table = document.createElement('table');
     table.className = 'details';
     const caption = document.createElement('caption');
-    caption.textContent = T.layerNames[hit.layer.id] ?? T.layerNames[hit.source] ?? hit.source;
+    caption.textContent = T.layerNames[hit.layer.id] ?? T.layerNames[hit.source] ?? T.layerNames[hit.sourceLayer] ?? hit.source;
     table.append(caption);
+    if (hit.properties.cluster) {
+      // A grid point of a dense tile: how many, not which.
+      const p = document.createElement('p');
+      p.textContent = T.gridded(Number(hit.properties.count));
+      new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(p).addTo(map);
+      return;
+    }
     for (const [k, v] of Object.entries(hit.properties)) {
       if (v === null || v === undefined || v === '' || k === 'links') continue;
       const tr = document.createElement('tr');
@@ -382,7 +444,9 @@ export async function createMap(container, me, onStatus, onArea) {
   // Live: reload a layer shortly after someone changes it.
   const pending = new Map();
   const events = new EventSource('/events');
+  let received = 0;
   const onChange = (e) => {
+    received += 1;
     let layer;
     try { layer = JSON.parse(e.data).layer; } catch { return; }
     clearTimeout(pending.get(layer));
@@ -407,6 +471,12 @@ export async function createMap(container, me, onStatus, onArea) {
     }
     const filter = all.length > 1 ? all : null;
     map.setFilter('incidents', filter);
+    if (map.getLayer('incidents-tiles')) {
+      // Categories and statuses are asked of the server (the tile URL); the organisation is
+      // not a tile parameter, so it is applied here, to single incidents (grid points pass).
+      const org = view.organisations.size ? ['in', ['get', 'organisation'], ['literal', [...view.organisations]]] : null;
+      map.setFilter('incidents-tiles', org ? ['any', ['has', 'cluster'], org] : null);
+    }
   }
 
   await Promise.all(LAYERS.map(load));
@@ -460,6 +530,7 @@ export async function createMap(container, me, onStatus, onArea) {
     /** Shows only incidents of these categories, organisations and statuses (empty: all). */
     setFilter(kind, values) {
       view[kind] = new Set(values);
+      if (tiled.has('incidents') && kind !== 'organisations') setTiled('incidents', true);
       applyFilter();
       if (kind === 'categories' && grant('incidents') !== 'aggregate') loadOverview();
       writeHash(view);
@@ -477,6 +548,10 @@ export async function createMap(container, me, onStatus, onArea) {
       applyVisibility();
     },
     reload: (layer) => load(layer),
+    /** Whether a layer is drawn from vector tiles (its window holds more than one page). */
+    isTiled: (layer) => tiled.has(layer),
+    /** The live stream's state and how many changes it has brought (for tests and support). */
+    live: () => ({ open: events.readyState === EventSource.OPEN, received }),
     close() { events.close(); map.remove(); },
   };
 }
