@@ -258,9 +258,9 @@ fn index(name: &str, text: &str) -> Result<u32, ApiError> {
     params(
         ("collectionId" = String, Path, description = "The collection"),
         ("tileMatrixSetId" = String, Path, description = "WebMercatorQuad"),
-        ("tileMatrix" = String, Path, description = "Zoom level, 0 to 22"),
-        ("tileRow" = String, Path, description = "Row (y), from the north"),
-        ("tileCol" = String, Path, description = "Column (x), from the west"),
+        ("tileMatrix" = u32, Path, description = "Zoom level, 0 to 22"),
+        ("tileRow" = u32, Path, description = "Row (y), from the north: 0 to 2^tileMatrix − 1"),
+        ("tileCol" = u32, Path, description = "Column (x), from the west: 0 to 2^tileMatrix − 1"),
         TileQuery,
     ),
     responses(
