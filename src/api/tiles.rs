@@ -191,20 +191,30 @@ pub async fn tileset(
     let template = format!("{here}/{{z}}/{{y}}/{{x}}{}", q.suffix());
     let summary = state.service.layer_summary(&caller.viewer, layer);
     let bounds = summary.bbox.unwrap_or([-180.0, -85.0, 180.0, 85.0]);
-    let fields: serde_json::Map<String, Value> = match precision {
-        Precision::Aggregate => [("key", "String"), ("count", "Number")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), json!(v)))
-            .collect(),
-        _ => [
+    let names: &[(&str, &str)] = match precision {
+        Precision::Aggregate => &[("key", "String"), ("count", "Number")],
+        Precision::Coarse => &[
             ("id", "String"),
+            ("category", "String"),
+            ("week", "String"),
+            ("area", "String"),
             ("count", "Number (gridded points)"),
             ("cluster", "Boolean (gridded points)"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), json!(v)))
-        .collect(),
+        ],
+        _ => &[
+            ("id", "String"),
+            ("category", "String (the layer's category property)"),
+            ("status", "String"),
+            ("organisation", "String"),
+            ("classification", "String"),
+            ("count", "Number (gridded points)"),
+            ("cluster", "Boolean (gridded points)"),
+        ],
     };
+    let fields: serde_json::Map<String, Value> = names
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
     Ok(json_response(&json!({
         "title": format!("{} (vector tiles)", layer.title()),
         "dataType": "vector",
@@ -247,8 +257,9 @@ fn index(name: &str, text: &str) -> Result<u32, ApiError> {
     })
 }
 
-/// One vector tile (MVT) of a collection, as the caller may see it: exact features with the
-/// properties `/items` shows them with; coarse features at their 250 m cell centre; counted
+/// One vector tile (MVT) of a collection, as the caller may see it: exact features with their
+/// id, category, status, time, organisation and classification (less hidden properties; the
+/// whole feature from `/items/{featureId}`); coarse features at their 250 m cell centre; counted
 /// cells for counts-only roles. More points than a tile draws well come gridded, each grid
 /// point with `count`. `tileRow` counts from the north, as OGC orders it (z/y/x).
 #[utoipa::path(

@@ -107,10 +107,8 @@ async fn a_tile_holds_what_items_hold_for_its_box_where_items_put_it() {
                     "{key}"
                 );
             }
-            assert_eq!(
-                props["severity"],
-                TileValue::Uint(f["properties"]["severity"].as_u64().unwrap())
-            );
+            // Slim: what draws, filters and finds it; the rest is one items request away.
+            assert!(!props.contains_key("description") && !props.contains_key("severity"));
         }
     }
     // Zoomed out, the whole layer is in one tile, each incident counted once.

@@ -426,15 +426,24 @@ export async function createMap(container, me, onStatus, onArea) {
       new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(p).addTo(map);
       return;
     }
-    for (const [k, v] of Object.entries(hit.properties)) {
-      if (v === null || v === undefined || v === '' || k === 'links') continue;
-      const tr = document.createElement('tr');
-      const a = document.createElement('th'); a.textContent = T.fields[k] ?? k;
-      const b = document.createElement('td'); b.textContent = T.values[v] ?? formatValue(v);
-      tr.append(a, b);
-      table.append(tr);
+    const show = (properties) => {
+      for (const [k, v] of Object.entries(properties)) {
+        if (v === null || v === undefined || v === '' || k === 'links') continue;
+        const tr = document.createElement('tr');
+        const a = document.createElement('th'); a.textContent = T.fields[k] ?? k;
+        const b = document.createElement('td'); b.textContent = T.values[v] ?? formatValue(v);
+        tr.append(a, b);
+        table.append(tr);
+      }
+      new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(table).addTo(map);
+    };
+    if (hit.layer.id.endsWith('-tiles') && hit.properties.id) {
+      // A tile carries what draws the feature; the whole of it comes from the server.
+      getJson(`/collections/${hit.sourceLayer}/items/${encodeURIComponent(hit.properties.id)}`)
+        .then((f) => show(f.properties), (msg) => onStatus(String(msg)));
+      return;
     }
-    new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(table).addTo(map);
+    show(hit.properties);
   });
   for (const id of clickable) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });

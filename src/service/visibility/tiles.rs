@@ -1,8 +1,9 @@
 //! Vector tiles of a layer as a caller may see them: the same grants as items and counts, cut
 //! per tile from the index (never from a cache, so no tile can be older than the picture).
 //!
-//! - `exact`: the features in the tile (with a buffer), their properties less the hidden ones,
-//!   as in `/items`; the read is audited like a page of items (restricted ids named).
+//! - `exact`: the features in the tile (with a buffer) with what draws, filters and finds them
+//!   (id, category, status, time, organisation, classification) less the grant's hidden
+//!   properties; the read is audited like a page of items (restricted ids named).
 //! - `coarse`: each feature at its 250 m cell centre with category, week and area, selected by
 //!   the centre; no status filter.
 //! - `aggregate`: the published 250 m cells (k ≥ 3, secondary suppression, decided on the whole
@@ -15,7 +16,6 @@
 use std::sync::Arc;
 
 use geo::Geometry;
-use serde_json::Value as Json;
 
 use super::{AggregateBy, Items, Shown, cpu_bound, spatial_bbox};
 use crate::domain::Layer;
@@ -38,34 +38,73 @@ pub struct TileAnswer {
     pub precision: Precision,
 }
 
-/// A JSON property value as a tile value (objects and arrays as their JSON text).
-fn tile_value(v: &Json) -> Option<Value> {
-    match v {
-        Json::Null => None,
-        Json::Bool(b) => Some(Value::Bool(*b)),
-        Json::Number(n) => Some(match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) if i < 0 => Value::Sint(i),
-            (_, Some(u)) => Value::Uint(u),
-            _ => Value::Double(n.as_f64().unwrap_or(0.0)),
-        }),
-        Json::String(s) => Some(Value::Str(s.clone())),
-        other => Some(Value::Str(other.to_string())),
+/// An instant as RFC 3339 (UTC), if it is one.
+fn instant(t: i64) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    if t == i64::MIN || t == i64::MAX {
+        return None;
     }
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
 }
 
-/// The properties a feature carries into a tile: `id` and what `/items` shows of it.
-fn shown_properties(shown: &Shown, today: time::Date) -> Vec<(String, Value)> {
+/// What a feature carries into a tile: enough to draw, filter and find it (`id`, its category,
+/// status, time, organisation and classification, less what the grant hides). The whole
+/// feature is one `GET /collections/{id}/items/{featureId}` away, audited like any read.
+fn shown_properties(shown: &Shown) -> Vec<(String, Value)> {
     let mut out = vec![("id".to_owned(), Value::Str(shown.id().to_string()))];
-    if let Ok(v) = shown.to_value(today)
-        && let Some(props) = v.get("properties").and_then(Json::as_object)
-    {
-        for (k, v) in props {
-            if k == "links" {
-                continue;
+    match shown {
+        Shown::Coarse(c) => {
+            if let Some(cat) = c.category {
+                out.push(("category".to_owned(), Value::Str(cat.to_owned())));
             }
-            if let Some(tv) = tile_value(v) {
-                out.push((k.clone(), tv));
+            if let Some(w) = c.week_start {
+                out.push((
+                    "week".to_owned(),
+                    Value::Str(crate::domain::time::week_label(w)),
+                ));
             }
+            if let Some(a) = &c.area {
+                out.push(("area".to_owned(), Value::Str(a.to_string())));
+            }
+        }
+        Shown::Exact { feature, hide } => {
+            let layer = feature.layer();
+            let mut push = |name: &str, v: Value| {
+                if !hide.iter().any(|h| h == name) {
+                    out.push((name.to_owned(), v));
+                }
+            };
+            if let (Some(name), Some(code)) = (
+                layer.category_property(),
+                feature.properties.category_code(),
+            ) && let Some(v) = layer.category_names().get(usize::from(code))
+            {
+                push(name, Value::Str((*v).to_owned()));
+            }
+            if let Some(code) = feature.properties.status_code()
+                && let Some(v) = layer.status_names().get(usize::from(code))
+            {
+                push("status", Value::Str((*v).to_owned()));
+            }
+            if let Some((start, end)) = layer.temporal_properties() {
+                let span = feature.properties.time_span();
+                if let Some(t) = instant(span.start) {
+                    push(start, Value::Str(t));
+                }
+                if let (Some(end), Some(t)) = (end, instant(span.end)) {
+                    push(end, Value::Str(t));
+                }
+            }
+            push(
+                "organisation",
+                Value::Str(feature.meta.organisation.to_string()),
+            );
+            push(
+                "classification",
+                Value::Str(feature.meta.classification.as_str().to_owned()),
+            );
         }
     }
     out
@@ -117,14 +156,13 @@ impl Service {
             }
             Precision::Coarse | Precision::Exact => {
                 let items = self.tile_items(viewer, layer, precision, &area, filters)?;
-                let today = self.clock().now().date();
                 let built = cpu_bound(|| {
                     let mut b = LayerBuilder::new(tile, name);
                     // Gridded anyway: properties would be thrown away.
                     let with_props = items.features.len() <= MAX_POINTS;
                     for shown in &items.features {
                         let props = if with_props {
-                            shown_properties(shown, today)
+                            shown_properties(shown)
                         } else {
                             Vec::new()
                         };
