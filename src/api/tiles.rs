@@ -350,11 +350,17 @@ pub async fn tile(
             (header::ETAG, etag_value),
         ],
         private,
-        [(
-            axum::http::HeaderName::from_static("x-lagesbild-gridded"),
-            gridded,
-        )],
-        answer.built.bytes,
+        [
+            (
+                axum::http::HeaderName::from_static("x-lagesbild-gridded"),
+                gridded,
+            ),
+            (
+                axum::http::HeaderName::from_static("x-lagesbild-tile-cache"),
+                HeaderValue::from_static(if answer.cached { "hit" } else { "miss" }),
+            ),
+        ],
+        answer.built.bytes.clone(),
     )
         .into_response())
 }

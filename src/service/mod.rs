@@ -54,7 +54,11 @@ pub enum Change {
 }
 
 /// The index with no grant applied ([`Service::unrestricted`]).
-pub struct Unrestricted<'a>(&'a FeatureIndex, &'a std::sync::atomic::AtomicU64);
+pub struct Unrestricted<'a>(
+    &'a FeatureIndex,
+    &'a std::sync::atomic::AtomicU64,
+    &'a visibility::TileCache,
+);
 
 impl Unrestricted<'_> {
     /// A live feature by id, whatever its classification.
@@ -96,6 +100,7 @@ impl Unrestricted<'_> {
     pub fn load(&self, layer: Layer, features: Vec<Feature>) {
         self.0.load(layer, features);
         self.1.fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.2.clear();
     }
 }
 
@@ -241,6 +246,8 @@ pub struct Service {
     grid: visibility::Grid,
     /// Counts every change applied to the index (caches are valid for one generation).
     generation: std::sync::atomic::AtomicU64,
+    /// Cut vector tiles, dropped where a change touches them.
+    tile_cache: visibility::TileCache,
     /// How the picture was loaded (unset without a picture).
     loaded: std::sync::OnceLock<snapshot::Loaded>,
     /// Where the index stands in the change log (none for a service without the picture).
@@ -312,6 +319,7 @@ impl Service {
             throttle: accounts::SourceThrottle::default(),
             refusals: audit::RefusalCounter::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
+            tile_cache: visibility::TileCache::default(),
             follow: std::sync::Mutex::new(snapshot::Follow::default()),
             resyncs: tokio::sync::watch::Sender::new(0),
             availability: availability::Availability::default(),
@@ -340,7 +348,7 @@ impl Service {
     /// benchmarks and tests. `api/` never uses it (`tests/architecture.rs` checks).
     #[must_use]
     pub fn unrestricted(&self) -> Unrestricted<'_> {
-        Unrestricted(&self.index, &self.generation)
+        Unrestricted(&self.index, &self.generation, &self.tile_cache)
     }
 
     /// The store behind the picture.
@@ -382,9 +390,31 @@ impl Service {
 
     fn announce(&self, change: Change) {
         // Every change to the index is announced, after it is applied: caches built on an older
-        // generation are stale from here on.
+        // generation are stale from here on, and the tiles it touches are dropped.
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
+        let (layer, envelopes) = match &change {
+            Change::Upserted(f) | Change::Deleted(f) => (
+                f.layer(),
+                vec![crate::domain::geometry::bounds(&f.geometry)],
+            ),
+            Change::Replaced { before, after } => {
+                if before.layer() != after.layer() {
+                    self.tile_cache.invalidate(
+                        before.layer(),
+                        &[crate::domain::geometry::bounds(&before.geometry)],
+                    );
+                }
+                (
+                    after.layer(),
+                    vec![
+                        crate::domain::geometry::bounds(&before.geometry),
+                        crate::domain::geometry::bounds(&after.geometry),
+                    ],
+                )
+            }
+        };
+        self.tile_cache.invalidate(layer, &envelopes);
         // No subscriber is fine.
         let _ = self.changes.send(change);
     }

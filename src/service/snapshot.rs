@@ -310,6 +310,7 @@ impl Service {
             .await?;
         install(&self.index, loads);
         self.follow_from(start);
+        self.tile_cache.clear();
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         self.resyncs.send_modify(|r| *r += 1);

@@ -122,6 +122,7 @@ pub struct LayerBuilder {
 }
 
 /// A finished layer and what was done to it.
+#[derive(Debug, Clone)]
 pub struct Built {
     /// The encoded tile (one layer).
     pub bytes: Vec<u8>,

@@ -1304,6 +1304,15 @@ async fn tiles_answer_every_role_within_its_grant() {
                 }
                 assert_eq!(r.status(), 200, "{ctx}");
                 let bytes = r.bytes().await.unwrap();
+                // Asked again: the kept tile of this role's view, the same bytes (every role
+                // asks the same tiles in turn, so a tile kept for another view would show here).
+                let again = client
+                    .get(app.url(&tile_path(*layer, t)))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(again.headers()["x-lagesbild-tile-cache"], "hit", "{ctx}");
+                assert_eq!(again.bytes().await.unwrap(), bytes, "{ctx}: kept tile");
                 let layers = decode(&bytes).unwrap();
                 let got = layers.get(layer.as_str()).cloned().unwrap_or_default();
                 if *layer == Layer::Incidents {

@@ -401,3 +401,106 @@ async fn bad_tile_requests_get_problems_that_say_what_is_wrong() {
     tile_bytes(&app, "/collections/incidents/tiles/WebMercatorQuad/0/0/0").await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_still_audited() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let police = crate::common::client_with_token(
+        &crate::common::token_for(&app.service, "polis-tile", "police", "Polisen").await,
+    );
+    let here = tile_at(16, 17.8452, 59.2381);
+    let url = app.url(&path("incidents", here));
+    let get = |client: reqwest::Client| {
+        let url = url.clone();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let cache = r.headers()["x-lagesbild-tile-cache"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (cache, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    // A restricted incident in the tile: every exact read of the tile names it in the audit
+    // log, whether the tile was cut or kept.
+    let mut body = incident(17.8452, 59.2381, "shooting", "2026-11-20T21:00:00Z");
+    body["properties"]["classification"] = serde_json::json!("restricted");
+    let r = police
+        .post(app.url("/collections/incidents/items"))
+        .header("content-type", "application/geo+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (first, a) = get(police.clone()).await;
+    let (second, b) = get(police.clone()).await;
+    assert_eq!((first.as_str(), second.as_str()), ("miss", "hit"));
+    assert_eq!(a, b);
+    // The administrator sees the layer as police do: the same kept tile. A security
+    // coordinator (ceiling internal, the reference hidden) has a view of its own, without the
+    // restricted incident.
+    let (admin, admin_bytes) = get(app.client.clone()).await;
+    assert_eq!((admin.as_str(), &admin_bytes), ("hit", &a));
+    let coordinator = crate::common::client_with_token(
+        &crate::common::token_for(
+            &app.service,
+            "samordnare-tile",
+            "security_coordinator",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let (theirs, their_bytes) = get(coordinator).await;
+    assert_eq!(theirs, "miss");
+    let ids: Vec<String> = decode(&their_bytes).unwrap()["incidents"]
+        .iter()
+        .map(|(_, p)| str_of(&p["id"]))
+        .collect();
+    assert!(!ids.is_empty() && !ids.contains(&id), "above the coordinator's ceiling");
+    let audit: Value = app
+        .client
+        .get(app.url("/audit?user=polis-tile&limit=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let naming = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "read" && r.to_string().contains(&id))
+        .count();
+    assert_eq!(naming, 2, "both tile reads name the restricted incident");
+    // A change elsewhere keeps the tile; one in it drops it.
+    let far = app
+        .post(
+            "/collections/incidents/items",
+            &incident(18.3, 59.6, "vandalism", "2026-11-20T21:00:00Z"),
+        )
+        .await;
+    assert_eq!(far.status(), 201);
+    assert_eq!(get(police.clone()).await.0, "hit");
+    let near = app
+        .post(
+            "/collections/incidents/items",
+            &incident(17.8453, 59.2382, "vandalism", "2026-11-20T21:00:00Z"),
+        )
+        .await;
+    assert_eq!(near.status(), 201);
+    let (after, c) = get(police.clone()).await;
+    assert_eq!(after, "miss");
+    assert_ne!(c, a);
+    app.stop().await;
+}

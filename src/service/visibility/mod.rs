@@ -20,12 +20,14 @@ pub(crate) mod counts;
 mod extents;
 mod grid;
 mod shown;
+mod tile_cache;
 mod tiles;
 
 pub(crate) use counts::cpu_bound;
 pub use extents::{LayerSummary, round_out};
 pub use grid::Grid;
 pub use shown::{CoarseFeature, Shown};
+pub use tile_cache::TileCache;
 pub use tiles::TileAnswer;
 
 use std::collections::{BTreeMap, HashMap};
@@ -103,6 +105,38 @@ pub struct Bucket {
     pub count: usize,
     /// Features per category (categories under the minimum left out below `exact`).
     pub by_category: BTreeMap<&'static str, usize>,
+}
+
+/// What an answer handed out at exact precision, for its audit record.
+#[derive(Debug, Clone, Default)]
+pub struct ExactRead {
+    /// Features at exact precision.
+    pub count: usize,
+    /// The restricted ones among them.
+    pub restricted: Vec<Uuid>,
+    /// The feature, when there was exactly one.
+    pub single: Option<Uuid>,
+}
+
+impl ExactRead {
+    /// What `shown` hands out exactly.
+    #[must_use]
+    pub fn of(shown: &[Shown]) -> Self {
+        let mut r = Self::default();
+        for s in shown {
+            if let Shown::Exact { feature, .. } = s {
+                r.count += 1;
+                r.single = Some(feature.id);
+                if feature.meta.classification == crate::domain::Classification::Restricted {
+                    r.restricted.push(feature.id);
+                }
+            }
+        }
+        if r.count != 1 {
+            r.single = None;
+        }
+        r
+    }
 }
 
 /// Counts per cell or area.
@@ -575,25 +609,25 @@ impl Service {
         bbox: Option<[f64; 4]>,
         shown: &[Shown],
     ) -> Result<(), ServiceError> {
-        let exact: Vec<&Arc<Feature>> = shown
-            .iter()
-            .filter_map(|s| match s {
-                Shown::Exact { feature, .. } => Some(feature),
-                Shown::Coarse(_) => None,
-            })
-            .collect();
-        if exact.is_empty() {
+        let exact = ExactRead::of(shown);
+        self.audit_exact(viewer, layer, action, bbox, &exact).await
+    }
+
+    /// Audits a read that handed out `exact` (nothing when it holds no exact feature).
+    async fn audit_exact(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        action: AuditAction,
+        bbox: Option<[f64; 4]>,
+        exact: &ExactRead,
+    ) -> Result<(), ServiceError> {
+        if exact.count == 0 {
             return Ok(());
         }
-        let restricted: Vec<Uuid> = exact
-            .iter()
-            .filter(|f| f.meta.classification == crate::domain::Classification::Restricted)
-            .map(|f| f.id)
-            .collect();
-        let named: Vec<Uuid> = if exact.len() == 1 {
-            vec![exact[0].id]
-        } else {
-            restricted.clone()
+        let named: Vec<Uuid> = match exact.single {
+            Some(id) => vec![id],
+            None => exact.restricted.clone(),
         };
         let row = AuditRow::new(self.clock().now(), action, AuditOutcome::Ok)
             .layer(layer)
@@ -601,8 +635,8 @@ impl Service {
             .features(named)
             .detail(format!(
                 "{} features at exact precision, {} of them restricted",
-                exact.len(),
-                restricted.len()
+                exact.count,
+                exact.restricted.len()
             ));
         self.audit(viewer, row).await
     }

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use geo::Geometry;
 
-use super::{AggregateBy, Items, Shown, cpu_bound, spatial_bbox};
+use super::tile_cache::{CachedTile, ViewKey};
+use super::{AggregateBy, ExactRead, Items, Shown, cpu_bound, spatial_bbox};
 use crate::domain::Layer;
 use crate::domain::access::{Precision, Viewer};
 use crate::domain::audit::AuditAction;
@@ -33,9 +34,11 @@ const MIN_CELL_UNITS: f64 = 16.0;
 /// One tile, as the caller may see it.
 pub struct TileAnswer {
     /// The encoded MVT (one layer, named after the collection).
-    pub built: Built,
+    pub built: Arc<Built>,
     /// The precision it was cut at.
     pub precision: Precision,
+    /// Whether it came from the cache (cut earlier for the same view, unchanged since).
+    pub cached: bool,
 }
 
 /// An instant as RFC 3339 (UTC), if it is one.
@@ -126,15 +129,44 @@ impl Service {
         filters: &Filters,
     ) -> Result<TileAnswer, ServiceError> {
         let precision = self.precision(viewer, layer)?;
+        if precision != Precision::Exact && filters.statuses.is_some() {
+            return Err(super::forbidden(
+                viewer,
+                layer,
+                "sees category, week and area only (no status filter) in",
+            ));
+        }
+        let view = ViewKey::new(
+            precision,
+            viewer.role.ceiling.code(),
+            &viewer.role.grant(layer).hide,
+            filters,
+        );
+        let audit_box = spatial_bbox(&Spatial::Bbox(Bbox::clamped(tile.bounds())));
+        if let Some(hit) = self.tile_cache.get(layer, tile, &view) {
+            let read = ExactRead {
+                count: hit.exact,
+                restricted: hit.restricted,
+                single: hit.single,
+            };
+            self.audit_exact(viewer, layer, AuditAction::Read, audit_box, &read)
+                .await?;
+            return Ok(TileAnswer {
+                built: hit.built,
+                precision,
+                cached: true,
+            });
+        }
+        let epoch = self.tile_cache.epoch(layer);
         let area = Spatial::Bbox(Bbox::clamped(tile.bounds_with(BUFFER)));
         let name = layer.as_str();
-        let built = match precision {
-            Precision::None => unreachable_none(viewer, layer)?,
+        let (built, read) = match precision {
+            Precision::None => return Err(super::forbidden(viewer, layer, "has no access to")),
             Precision::Aggregate => {
                 let agg = self
                     .read_aggregate(viewer, layer, AggregateBy::Grid, &area, filters)
                     .await?;
-                cpu_bound(|| {
+                let built = cpu_bound(|| {
                     let mut b = LayerBuilder::new(tile, name);
                     let cell_units = cell_units(tile);
                     for bucket in &agg.buckets {
@@ -152,7 +184,8 @@ impl Service {
                         }
                     }
                     b.finish()
-                })
+                });
+                (built, ExactRead::default())
             }
             Precision::Coarse | Precision::Exact => {
                 let items = self.tile_items(viewer, layer, precision, &area, filters)?;
@@ -173,20 +206,30 @@ impl Service {
                     }
                     b.finish()
                 });
-                if precision == Precision::Exact {
-                    self.audit_read(
-                        viewer,
-                        layer,
-                        AuditAction::Read,
-                        spatial_bbox(&Spatial::Bbox(Bbox::clamped(tile.bounds()))),
-                        &items.features,
-                    )
+                let read = ExactRead::of(&items.features);
+                self.audit_exact(viewer, layer, AuditAction::Read, audit_box, &read)
                     .await?;
-                }
-                built
+                (built, read)
             }
         };
-        Ok(TileAnswer { built, precision })
+        let built = Arc::new(built);
+        self.tile_cache.keep(
+            layer,
+            tile,
+            view,
+            epoch,
+            CachedTile {
+                built: Arc::clone(&built),
+                exact: read.count,
+                restricted: read.restricted,
+                single: read.single,
+            },
+        );
+        Ok(TileAnswer {
+            built,
+            precision,
+            cached: false,
+        })
     }
 
     /// Every feature of the tile's area as `viewer` sees it (exact or coarse), unpaged.
@@ -233,9 +276,4 @@ fn cell_units(tile: TileId) -> f64 {
     let lat = f64::midpoint(s, n).to_radians();
     let width_m = (e - w) * crate::domain::crs::METRES_PER_DEGREE * lat.cos();
     f64::from(EXTENT) * super::CELL_M / width_m.max(f64::MIN_POSITIVE)
-}
-
-/// `precision` already refused `none`; kept as an error rather than a panic.
-fn unreachable_none(viewer: &Viewer, layer: Layer) -> Result<Built, ServiceError> {
-    Err(super::forbidden(viewer, layer, "has no access to"))
 }
