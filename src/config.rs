@@ -12,6 +12,7 @@
 //! | `request_timeout_secs` | `LAGESBILD_REQUEST_TIMEOUT_SECS` | `30` |
 //! | `index_snapshot` | `LAGESBILD_INDEX_SNAPSHOT` | `true` (SQLite: `<file>.index`, see `store::snapshot`) |
 //! | `wal_limit_mb` | `LAGESBILD_WAL_LIMIT_MB` | `64` (SQLite's write-ahead log, while serving) |
+//! | `tile_cache` | `LAGESBILD_TILE_CACHE` | `true` (cut vector tiles kept per view until a change touches them) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -78,6 +79,9 @@ pub struct Settings {
     /// SQLite: write the index to `<database file>.index` when the server stops and start from
     /// it (checked against the change log) instead of reading every row. [default: true]
     pub index_snapshot: bool,
+    /// Keep cut vector tiles per view (role's precision, ceiling and hidden properties) until a
+    /// change touches them; off, every tile is cut afresh (for measuring). [default: true]
+    pub tile_cache: bool,
 }
 
 impl Default for Settings {
@@ -103,6 +107,7 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             wal_limit_mb: 64,
             index_snapshot: true,
+            tile_cache: true,
         }
     }
 }
@@ -134,6 +139,7 @@ impl fmt::Debug for Settings {
             .field("cors_origins", &self.cors_origins)
             .field("wal_limit_mb", &self.wal_limit_mb)
             .field("index_snapshot", &self.index_snapshot)
+            .field("tile_cache", &self.tile_cache)
             .finish()
     }
 }

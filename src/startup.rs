@@ -76,6 +76,7 @@ pub fn service_options(settings: &Settings, clock: Clock) -> Result<Options, Sta
             incidents_months: settings.retention_incidents_months,
         },
         use_snapshot: settings.index_snapshot,
+        tile_cache: settings.tile_cache,
     })
 }
 

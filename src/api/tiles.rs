@@ -2,9 +2,10 @@
 //! (`/collections/{id}/tiles`, its metadata, which is also TileJSON 3.0 for MapLibre, and the
 //! Mapbox Vector Tiles), and the tile matrix set's definition.
 //!
-//! Tiles are cut from the index on every request under the caller's grant, never cached, so a
-//! write is in the next tile anyone asks for, on every instance; an `ETag` of the tile's bytes
-//! lets a client revalidate without downloading it again.
+//! Tiles are cut from the index under the caller's grant and kept per view until a change
+//! touches them (`service::visibility::tile_cache`), so a write is in the next tile anyone asks
+//! for, on every instance that has applied it; an `ETag` of the tile's bytes lets a client
+//! revalidate without downloading it again.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -213,6 +213,8 @@ pub struct Options {
     pub retention: retention::Retention,
     /// Load the picture from the index snapshot when it can be trusted (SQLite files).
     pub use_snapshot: bool,
+    /// Keep cut vector tiles until a change touches them.
+    pub tile_cache: bool,
 }
 
 impl Options {
@@ -227,6 +229,7 @@ impl Options {
             session_ttl: time::Duration::hours(12),
             retention: retention::Retention::default(),
             use_snapshot: true,
+            tile_cache: true,
         })
     }
 }
@@ -319,7 +322,7 @@ impl Service {
             throttle: accounts::SourceThrottle::default(),
             refusals: audit::RefusalCounter::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
-            tile_cache: visibility::TileCache::default(),
+            tile_cache: visibility::TileCache::new(options.tile_cache),
             follow: std::sync::Mutex::new(snapshot::Follow::default()),
             resyncs: tokio::sync::watch::Sender::new(0),
             availability: availability::Availability::default(),

@@ -466,7 +466,10 @@ async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_still_audited
         .iter()
         .map(|(_, p)| str_of(&p["id"]))
         .collect();
-    assert!(!ids.is_empty() && !ids.contains(&id), "above the coordinator's ceiling");
+    assert!(
+        !ids.is_empty() && !ids.contains(&id),
+        "above the coordinator's ceiling"
+    );
     let audit: Value = app
         .client
         .get(app.url("/audit?user=polis-tile&limit=1000"))
@@ -503,4 +506,24 @@ async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_still_audited
     assert_eq!(after, "miss");
     assert_ne!(c, a);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn with_the_cache_off_every_tile_is_cut_afresh_and_alike() {
+    let db = fresh_sqlite();
+    let settings = lagesbild::config::Settings {
+        tile_cache: false,
+        ..crate::common::settings(&db.url)
+    };
+    let app = TestApp::spawn_with(settings, true).await;
+    let url = app.url(&path("incidents", tile_at(14, 17.8452, 59.2381)));
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let r = app.client.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-lagesbild-tile-cache"], "miss");
+        bodies.push(r.bytes().await.unwrap());
+    }
+    assert_eq!(bodies[0], bodies[1], "the same tile, cut twice");
+    assert!(!decode(&bodies[0]).unwrap()["incidents"].is_empty());
 }

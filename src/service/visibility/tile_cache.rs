@@ -84,6 +84,7 @@ type Key = (Layer, TileId, ViewKey);
 pub struct TileCache {
     entries: Mutex<Entries>,
     epochs: [AtomicU64; Layer::ALL.len()],
+    off: bool,
 }
 
 #[derive(Default)]
@@ -101,6 +102,15 @@ fn meets(a: [f64; 4], b: [f64; 4]) -> bool {
 }
 
 impl TileCache {
+    /// A cache that keeps tiles, or (`enabled` false) one that keeps none.
+    #[must_use]
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            off: !enabled,
+            ..Self::default()
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries
             .lock()
@@ -121,6 +131,9 @@ impl TileCache {
 
     /// Keeps a tile cut at `epoch`, unless its layer has changed since.
     pub fn keep(&self, layer: Layer, tile: TileId, view: ViewKey, epoch: u64, cached: CachedTile) {
+        if self.off {
+            return;
+        }
         let mut e = self.lock();
         // Checked under the lock that invalidation also takes: no change slips in between.
         if self.epoch(layer) != epoch {

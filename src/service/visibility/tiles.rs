@@ -1,5 +1,6 @@
 //! Vector tiles of a layer as a caller may see them: the same grants as items and counts, cut
-//! per tile from the index (never from a cache, so no tile can be older than the picture).
+//! per tile from the index, and kept per view only until a change touches the tile (see
+//! `tile_cache`), so no tile is older than the picture.
 //!
 //! - `exact`: the features in the tile (with a buffer) with what draws, filters and finds them
 //!   (id, category, status, time, organisation, classification) less the grant's hidden
