@@ -55,12 +55,29 @@ pub fn http_server(
     Vec<reqwest::Client>,
     tokio::sync::oneshot::Sender<()>,
 ) {
+    http_server_with(rt, |_| {}, accounts, layers)
+}
+
+/// [`http_server`] with its settings adjusted first (e.g. the tile cache off).
+#[allow(dead_code)]
+pub fn http_server_with(
+    rt: &tokio::runtime::Runtime,
+    adjust: impl FnOnce(&mut lagesbild::config::Settings),
+    accounts: &[(&str, &str, &str)],
+    layers: Vec<(Layer, Vec<Feature>)>,
+) -> (
+    tempfile::TempDir,
+    String,
+    Vec<reqwest::Client>,
+    tokio::sync::oneshot::Sender<()>,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let settings = lagesbild::config::Settings {
+    let mut settings = lagesbild::config::Settings {
         database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
         bind: "127.0.0.1:0".parse().unwrap(),
         ..lagesbild::config::Settings::default()
     };
+    adjust(&mut settings);
     let (base, tokens, stop) = rt.block_on(async {
         let app = lagesbild::startup::App::build(settings, false)
             .await

@@ -18,6 +18,7 @@ pub mod items;
 pub mod meetings;
 pub mod ogc;
 pub mod openapi;
+pub mod picture;
 pub mod reports;
 pub mod serve;
 pub mod tiles;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/session", get(auth::session))
         .route("/auth/logout", axum::routing::post(auth::logout))
         .route("/audit", get(audit::get_audit))
+        .route("/admin/picture", get(picture::get_picture))
         .route("/events", get(events::events))
         .route("/analysis/density", get(analysis::get_density))
         .route("/analysis/density.png", get(analysis::get_density_png))

@@ -43,7 +43,7 @@ pub const MEDIA_TYPE_31: &str = "application/vnd.oai.openapi+json;version=3.1";
         super::write::create_item, super::write::replace_item, super::write::patch_item, super::write::delete_item,
         super::aggregate::get_aggregate, super::analysis::get_density, super::analysis::get_density_png, super::analysis::get_hot_spots, super::analysis::get_emerging, super::analysis::get_near_repeat, super::analysis::get_zones, super::analysis::get_back_test, super::followup::get_follow_up, super::meetings::list, super::meetings::last, super::meetings::agenda, super::meetings::get_one, super::meetings::create, super::meetings::patch, super::meetings::close, super::events::events, super::briefing::get_briefing, super::briefing::get_lagesbild, super::reports::get_text, super::reports::put_text,
         super::tiles::tilesets, super::tiles::tileset, super::tiles::tile, super::tiles::tile_matrix_sets, super::tiles::tile_matrix_set,
-        super::auth::login, super::auth::session, super::auth::logout, super::audit::get_audit,
+        super::auth::login, super::auth::session, super::auth::logout, super::audit::get_audit, super::picture::get_picture,
     ),
     components(schemas(super::error::Problem, super::error::InvalidParam)),
     modifiers(&SecuritySchemes),
@@ -52,7 +52,7 @@ pub const MEDIA_TYPE_31: &str = "application/vnd.oai.openapi+json;version=3.1";
         (name = "Capabilities", description = "What the server offers"),
         (name = "Data", description = "The layers' features, as the caller's grant allows"),
         (name = "Tiles", description = "OGC API – Tiles: each layer as Mapbox Vector Tiles in WebMercatorQuad, cut per request under the caller's grant"),
-        (name = "Access", description = "Signing in and out; the audit log"),
+        (name = "Access", description = "Signing in and out; the audit log; the picture's digest"),
         (name = "Meetings", description = "The chiefs' meetings' records: open while held, then closed for good"),
         (name = "Analysis", description = "Kernel density, Getis-Ord Gi* hot spots and emerging hot spots of what the caller may see"),
     )

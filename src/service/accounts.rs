@@ -808,7 +808,7 @@ impl Service {
     }
 
     /// Refuses (and audits) a caller without the admin flag.
-    async fn admin_only(
+    pub(super) async fn admin_only(
         &self,
         actor: &Viewer,
         action: AuditAction,

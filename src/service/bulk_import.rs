@@ -163,6 +163,12 @@ impl Service {
             (Some(e), _) => e,
             (None, Err(e)) => ServiceError::from(e),
             (None, Ok(outcome)) => {
+                if outcome.committed {
+                    // Heard at once by servers on the same PostGIS (each reads the log).
+                    if let Err(e) = self.store().signal_changes().await {
+                        tracing::debug!("the change wake-up was not sent: {e}");
+                    }
+                }
                 return Ok(StreamReport {
                     read: read.report,
                     rows: read.rows,

@@ -134,6 +134,17 @@ impl Service {
         id: Uuid,
         expected: &Expected,
     ) -> Result<(Arc<Feature>, i64), ServiceError> {
+        // Behind a load balancer the feature may have been written through another instance a
+        // moment ago: when the picture lacks it or holds another version than the caller read,
+        // the log is applied first, so the answer is never a 404 or 412 this picture only
+        // thinks true.
+        let lagging = self.index().get(layer, id).is_none_or(|f| match expected {
+            Expected::Version(v) => f.meta.version != *v,
+            _ => false,
+        });
+        if lagging {
+            self.refresh_from_log().await?;
+        }
         let current = match self.changeable(viewer, action, layer, id) {
             Ok(c) => c,
             Err(e) => {

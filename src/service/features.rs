@@ -255,6 +255,7 @@ impl Service {
         self.store
             .insert_audited(&features, Some(&row), progress)
             .await?;
+        self.changes_written();
         let mut created = Vec::with_capacity(features.len());
         for f in features {
             let f = Arc::new(f);
@@ -330,6 +331,7 @@ impl Service {
         };
         let row = self.success_row(viewer, AuditAction::Edit, layer, &[id]);
         self.store.update_audited(&feature, Some(&row)).await?;
+        self.changes_written();
         let feature = Arc::new(feature);
         self.index.upsert(Feature::clone(&feature));
         self.announce(Change::Replaced {
@@ -377,6 +379,7 @@ impl Service {
         self.store
             .delete_audited(layer, id, expected_version, &viewer.user, Some(&row))
             .await?;
+        self.changes_written();
         self.index.remove(layer, id);
         self.announce(Change::Deleted(current));
         Ok(())

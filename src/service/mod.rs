@@ -20,8 +20,10 @@ pub mod followup;
 pub mod import;
 pub mod meetings;
 pub mod near_repeat;
+pub mod picture;
 pub mod reports;
 pub mod retention;
+mod signal;
 pub mod snapshot;
 pub mod visibility;
 
@@ -259,6 +261,8 @@ pub struct Service {
     availability: availability::Availability,
     /// Counts reloads of the whole picture (live-event clients are told to reload too).
     resyncs: tokio::sync::watch::Sender<u64>,
+    /// The wake-up due to other instances after own writes.
+    signal: std::sync::Arc<signal::Signal>,
     counts_cache: visibility::counts::CountsCache,
     audit_queue: audit_queue::AuditQueue,
 }
@@ -310,6 +314,7 @@ impl Service {
     ) -> Result<Self, StoreError> {
         let (changes, _) = broadcast::channel(1024);
         let audit_queue = audit_queue::AuditQueue::new(store.clone());
+        let signal = signal::Signal::spawn(store.clone());
         Ok(Self {
             store,
             index,
@@ -325,6 +330,7 @@ impl Service {
             tile_cache: visibility::TileCache::new(options.tile_cache),
             follow: std::sync::Mutex::new(snapshot::Follow::default()),
             resyncs: tokio::sync::watch::Sender::new(0),
+            signal,
             availability: availability::Availability::default(),
             loaded: std::sync::OnceLock::new(),
             audit_queue,

@@ -121,6 +121,7 @@ impl Service {
         row.role = Some(viewer.role_id.to_string());
         row.address = viewer.address.as_deref().map(str::to_owned);
         let removed = self.store().purge_incidents(&ids, &counts, &row).await?;
+        self.changes_written();
         for id in &ids {
             if let Some(f) = self.index().get(Layer::Incidents, *id) {
                 self.index().remove(Layer::Incidents, *id);

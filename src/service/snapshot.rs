@@ -192,6 +192,13 @@ impl Service {
         self.follow_state().cursor
     }
 
+    /// The change-log entry the picture has applied everything up to (`None` for a service
+    /// opened without the picture).
+    #[must_use]
+    pub fn applied_position(&self) -> Option<LogCursor> {
+        self.cursor()
+    }
+
     /// Applies every change in the log after the index's position (writes by other processes,
     /// or own writes already applied); returns how many features were read again. Nothing to
     /// do for a service without the picture.
@@ -237,6 +244,31 @@ impl Service {
             changed += n;
             if !more {
                 return Ok(changed);
+            }
+        }
+    }
+
+    /// Applies what the log holds beyond the picture before an answer that depends on one
+    /// feature (a read or write by id that missed, or found another version): a feature written
+    /// through another instance a moment ago is then found.
+    ///
+    /// # Errors
+    /// The database cannot be reached: then this picture cannot tell a feature it lacks from
+    /// one written elsewhere, and the answer is 503 rather than a 404 or 412 it cannot vouch
+    /// for.
+    pub(super) async fn refresh_from_log(&self) -> Result<(), super::ServiceError> {
+        if self.cursor().is_none() {
+            return Ok(());
+        }
+        if self.database_down() {
+            return Err(Self::unavailable_error());
+        }
+        match self.follow_log().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_unavailable() => Err(e.into()),
+            Err(e) => {
+                tracing::warn!("the log could not be read before an answer by id: {e}");
+                Ok(())
             }
         }
     }

@@ -30,7 +30,7 @@ pub struct LogPosition {
 
 /// A reader's position in the log: every entry at or before it has been applied. On SQLite
 /// `xid` is always 0; positions order as (xid, seq).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash, serde::Serialize)]
 pub struct LogCursor {
     /// The writing transaction's id (PostGIS).
     pub xid: i64,
@@ -305,7 +305,7 @@ impl Store {
     }
 }
 
-/// The channel the log's triggers notify on PostGIS (migration `…_changes`).
+/// The channel instances listen on for a wake-up on PostGIS ([`Store::signal_changes`]).
 const CHANNEL: &str = "lagesbild_changes";
 
 /// A wake-up when the log may hold something new: PostgreSQL's `LISTEN` on PostGIS (the
@@ -358,6 +358,22 @@ impl ChangeSignal {
 }
 
 impl Store {
+    /// Wakes every instance listening on the database (PostGIS; nothing on SQLite, whose log
+    /// is polled): one `NOTIFY` in a transaction of its own, after the writes it announces
+    /// have committed, so no writer's commit waits for the notification queue's lock.
+    ///
+    /// # Errors
+    /// The database cannot be reached.
+    pub async fn signal_changes(&self) -> Result<(), StoreError> {
+        if let Store::Postgres(p) = self {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(CHANNEL)
+                .execute(p)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// A wake-up for changes to the log (see [`ChangeSignal`]).
     ///
     /// # Errors

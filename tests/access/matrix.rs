@@ -1539,3 +1539,52 @@ async fn deep_tiles_cannot_refine_a_coarse_position() {
     );
     app.stop().await;
 }
+
+/// The administrators' endpoints (the audit log, the picture's digest) answer administrators
+/// and refuse every other role with 403, and anyone unsigned with 401; the digest an
+/// administrator gets is the fixture's own, computed here feature by feature.
+#[tokio::test]
+async fn administrators_endpoints_answer_administrators_only() {
+    let (_db, features, app) = fixture_app().await;
+    let mut expected: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for f in &features {
+        let e = expected.entry(f.layer().as_str()).or_default();
+        e.0 += 1;
+        e.1 = e.1.wrapping_add(lagesbild::service::picture::feature_term(
+            f.layer(),
+            f.id,
+            f.meta.version,
+        ));
+    }
+    let anonymous = reqwest::Client::new();
+    for path in ["/audit", "/admin/picture"] {
+        let r = anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(problem_status(r).await, 401, "{path} unsigned");
+    }
+    let mut admins = 0;
+    for (role, role_def) in roles().iter() {
+        let name = format!("adm-{}", role.replace('_', "-"));
+        let client =
+            client_with_token(&token_for(&app.service, &name, role, organisation_of(role)).await);
+        for path in ["/audit", "/admin/picture"] {
+            let r = client.get(app.url(path)).send().await.unwrap();
+            if !role_def.admin {
+                assert_eq!(problem_status(r).await, 403, "{role} {path}");
+                continue;
+            }
+            assert_eq!(r.status(), 200, "{role} {path}");
+            if path == "/admin/picture" {
+                let body: Value = r.json().await.unwrap();
+                for layer in body["layers"].as_array().unwrap() {
+                    let name = layer["layer"].as_str().unwrap();
+                    let (count, sum) = expected.get(name).copied().unwrap_or_default();
+                    assert_eq!(layer["count"], count, "{role}: {name}");
+                    assert_eq!(layer["digest"], format!("{sum:016x}"), "{role}: {name}");
+                }
+                assert!(body["applied"]["seq"].is_i64(), "{body}");
+            }
+        }
+        admins += usize::from(role_def.admin);
+    }
+    assert!(admins >= 1, "the role file has an administrator");
+}

@@ -416,8 +416,9 @@ async fn postgis_two_instances_on_one_database_see_each_others_writes() {
     b.stop().await;
 }
 
-/// PostgreSQL's notification wakes a listening instance when another commits a change (only a
-/// wake-up: what changed is read from the log).
+/// PostgreSQL's notification wakes a listening instance when another service has written (sent
+/// by the writer after its commit, `service::signal`; only a wake-up: what changed is read from
+/// the log).
 #[tokio::test]
 async fn postgis_a_commit_wakes_a_listening_instance() {
     use lagesbild::store::changes::Woken;
@@ -443,6 +444,125 @@ async fn postgis_a_commit_wakes_a_listening_instance() {
     );
     assert_eq!(server.follow_log().await.unwrap(), 1);
     drop(signal);
+    store.close().await;
+}
+
+/// The change log's triggers send no notification (a NOTIFY inside every writing transaction
+/// serialised all writers' commits): a row written with SQL by hand is logged, heard by nobody,
+/// and still found by the next look at the log. A burst of service writes is heard.
+#[tokio::test]
+async fn postgis_the_logs_triggers_are_quiet_and_a_services_writes_are_heard() {
+    use lagesbild::store::changes::Woken;
+
+    let Some(admin) = pg_admin_url() else { return };
+    let url = fresh_pg_url(&admin).await;
+    let (store, server, other) = two_pictures(&url).await;
+    let mut signal = store.change_signal().await.unwrap();
+    let ov = lagesbild::startup::local_viewer(&other).unwrap();
+    other
+        .create_many(vec![draft(17.83)], &ov, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        signal.wait(Duration::from_secs(30)).await.unwrap(),
+        Woken::Notified
+    );
+    assert_eq!(server.follow_log().await.unwrap(), 1);
+    // Let any late wake-up of that write arrive and be taken.
+    while signal.wait(Duration::from_millis(300)).await.unwrap() != Woken::TimedOut {}
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let changed = sqlx::query(
+        "UPDATE features SET properties = properties || '{\"severity\": 5}', version = version + 1",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM changes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(logged, 2, "the trigger logs the change by hand");
+    // Absence can only be waited for: a notification, if one were sent, would be here long
+    // before this runs out.
+    assert_eq!(
+        signal.wait(Duration::from_millis(500)).await.unwrap(),
+        Woken::TimedOut,
+        "the trigger notified"
+    );
+    assert_eq!(server.follow_log().await.unwrap(), 1, "found by looking");
+    // Ten writes in a row through a service: heard.
+    for i in 0..10 {
+        other
+            .create_many(vec![draft(17.80 + f64::from(i) * 0.001)], &ov, &|_| {})
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        signal.wait(Duration::from_secs(30)).await.unwrap(),
+        Woken::Notified
+    );
+    assert_eq!(server.follow_log().await.unwrap(), 10);
+    drop(signal);
+    pool.close().await;
+    store.close().await;
+}
+
+/// Behind a load balancer a client reads and writes through whichever instance it reaches: a
+/// feature written through one instance a moment ago is found by id on another, and changed
+/// there at the version the client read, though that instance has not followed the log yet
+/// (no follower runs here: only the answer by id applies it). An unknown id is still 404.
+#[tokio::test]
+async fn postgis_a_feature_written_elsewhere_a_moment_ago_is_found_and_changed_by_id() {
+    use lagesbild::domain::geometry::GeometryLimits;
+    use lagesbild::service::edits::Expected;
+
+    let Some(admin) = pg_admin_url() else { return };
+    let (store, server, other) = two_pictures(&fresh_pg_url(&admin).await).await;
+    let sv = lagesbild::startup::local_viewer(&server).unwrap();
+    let ov = lagesbild::startup::local_viewer(&other).unwrap();
+    let created = other
+        .create_many(vec![draft(17.83)], &ov, &|_| {})
+        .await
+        .unwrap()
+        .remove(0);
+    let id = created.id;
+    assert!(server.unrestricted().get(Layer::Incidents, id).is_none());
+    assert!(server.read_item(&sv, Layer::Incidents, id).await.is_ok());
+    // Changed elsewhere to version 2; changed here at version 2.
+    other
+        .patch_from_geojson(
+            &ov,
+            Layer::Incidents,
+            id,
+            serde_json::json!({"properties": {"severity": 4}}),
+            Expected::Version(1),
+            GeometryLimits::default(),
+        )
+        .await
+        .unwrap();
+    let here = server
+        .patch_from_geojson(
+            &sv,
+            Layer::Incidents,
+            id,
+            serde_json::json!({"properties": {"severity": 5}}),
+            Expected::Version(2),
+            GeometryLimits::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(here.meta.version, 3);
+    // Deleted here at version 3 through the other picture, which has not seen version 3.
+    other
+        .delete_checked(&ov, Layer::Incidents, id, Expected::Version(3))
+        .await
+        .unwrap();
+    let unknown = uuid::Uuid::new_v4();
+    assert!(matches!(
+        server.read_item(&sv, Layer::Incidents, unknown).await,
+        Err(lagesbild::service::ServiceError::NotFound(..))
+    ));
     store.close().await;
 }
 

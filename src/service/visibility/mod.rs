@@ -571,11 +571,20 @@ impl Service {
                 "sees only counts (GET /collections/{id}/aggregate) in",
             ));
         }
-        let feature = self
-            .index()
-            .get(layer, id)
-            .filter(|f| viewer.may_see_classification(f.meta.classification))
-            .ok_or(ServiceError::NotFound(layer, id))?;
+        let find = || {
+            self.index()
+                .get(layer, id)
+                .filter(|f| viewer.may_see_classification(f.meta.classification))
+        };
+        let feature = match find() {
+            Some(f) => f,
+            None => {
+                // Perhaps written through another instance a moment ago: apply the log, then
+                // look again.
+                self.refresh_from_log().await?;
+                find().ok_or(ServiceError::NotFound(layer, id))?
+            }
+        };
         let shown = if precision == Precision::Exact {
             Shown::Exact {
                 feature,
