@@ -138,12 +138,24 @@ impl Service {
         // moment ago: when the picture lacks it or holds another version than the caller read,
         // the log is applied first, so the answer is never a 404 or 412 this picture only
         // thinks true.
-        let lagging = self.index().get(layer, id).is_none_or(|f| match expected {
-            Expected::Version(v) => f.meta.version != *v,
-            _ => false,
-        });
-        if lagging {
-            self.refresh_from_log().await?;
+        // Decided only for callers who may change the layer's features at all, and by what
+        // the caller may see, so a refusal answers alike for an unknown id and a hidden one.
+        let writer = self
+            .precision(viewer, layer)
+            .is_ok_and(|p| p == crate::domain::access::Precision::Exact);
+        let lagging = writer
+            && self
+                .index()
+                .get(layer, id)
+                .filter(|f| viewer.may_see_classification(f.meta.classification))
+                .is_none_or(|f| match expected {
+                    Expected::Version(v) => f.meta.version != *v,
+                    _ => false,
+                });
+        if lagging && let Err(e) = self.refresh_from_log().await {
+            return self
+                .refused(viewer, audit_action(action), layer, &[id], e)
+                .await;
         }
         let current = match self.changeable(viewer, action, layer, id) {
             Ok(c) => c,

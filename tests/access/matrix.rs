@@ -1575,6 +1575,14 @@ async fn administrators_endpoints_answer_administrators_only() {
             assert_eq!(r.status(), 200, "{role} {path}");
             if path == "/admin/picture" {
                 let body: Value = r.json().await.unwrap();
+                let names: BTreeSet<&str> = body["layers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["layer"].as_str().unwrap())
+                    .collect();
+                let all: BTreeSet<&str> = Layer::ALL.iter().map(|l| l.as_str()).collect();
+                assert_eq!(names, all, "{role}: every layer");
                 for layer in body["layers"].as_array().unwrap() {
                     let name = layer["layer"].as_str().unwrap();
                     let (count, sum) = expected.get(name).copied().unwrap_or_default();
@@ -1587,4 +1595,25 @@ async fn administrators_endpoints_answer_administrators_only() {
         admins += usize::from(role_def.admin);
     }
     assert!(admins >= 1, "the role file has an administrator");
+    // Every refusal is in the audit log, under the account refused.
+    for (role, role_def) in roles().iter().filter(|(_, d)| !d.admin) {
+        let name = format!("adm-{}", role.replace('_', "-"));
+        let audit: Value = app
+            .client
+            .get(app.url(&format!("/audit?user={name}&limit=100")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let denied = audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["outcome"] == "denied")
+            .count();
+        assert!(denied >= 2, "{role} ({}): {audit}", role_def.label);
+    }
+    app.stop().await;
 }

@@ -34,7 +34,15 @@ fn area_of<'a>(areas: &'a [std::sync::Arc<Feature>], id: &str) -> &'a Feature {
 }
 
 async fn check(url: &str) {
-    let app = TestApp::spawn(url, true).await;
+    // A fixed day: the demo is drawn as of the clock, and which cells emerge depends on the
+    // day it is drawn (on 2026-12-03 the demo had none).
+    let now = time::macros::datetime!(2026-12-02 12:00 UTC);
+    let app = TestApp::spawn_with_clock(
+        crate::common::settings(url),
+        true,
+        lagesbild::service::clock::Clock::manual(now),
+    )
+    .await;
     let coord = client_with_token(
         &token_for(
             &app.service,
@@ -55,7 +63,7 @@ async fn check(url: &str) {
     let internal = |f: &Feature| f.meta.classification <= Classification::Internal;
 
     // A meeting last week, closed; then a measure overdue in the first area, recorded after it.
-    let today = OffsetDateTime::now_utc().date();
+    let today = now.date();
     let last_week = today - Duration::days(7);
     let (y, w, _) = last_week.to_iso_week_date();
     let r = coord
@@ -75,6 +83,8 @@ async fn check(url: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The measure is recorded after the meeting closed (the clock stands still otherwise).
+    app.clock.advance(Duration::minutes(5));
     let target = areas
         .iter()
         .find(|a| matches!(&a.properties, Properties::Area(p) if p.name.as_ref() == "Alby"))
@@ -243,7 +253,7 @@ async fn check(url: &str) {
                 "{url}: {z}"
             );
             assert!(f.geometry.intersects(outline), "{url}: {z}");
-            assert!(OffsetDateTime::now_utc() - i.occurred_at <= time::Duration::days(14));
+            assert!(now - i.occurred_at <= time::Duration::days(14));
         }
     }
     let alby = agenda["areas"]

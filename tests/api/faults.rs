@@ -76,6 +76,10 @@ async fn postgis_out_of_reach_reads_go_on_writes_answer_503_and_the_picture_catc
     )
     .await;
     assert_eq!(r.status(), 201);
+    let secret_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before: Value = count(&reader, &app).await.json().await.unwrap();
     let before = before["numberMatched"].as_u64().unwrap();
     assert_eq!(
@@ -136,6 +140,25 @@ async fn postgis_out_of_reach_reads_go_on_writes_answer_503_and_the_picture_catc
     // An unknown token is no better off.
     let p = assert_problem(count(&client_with_token("not-a-token"), &app).await, 503).await;
     assert_eq!(p["status"], 503);
+
+    // By id, a feature the reader may not see and one that does not exist answer alike,
+    // for a read and for a write (nothing tells them apart, not even the outage).
+    let mut answers = Vec::new();
+    for id in [secret_id.clone(), uuid::Uuid::new_v4().to_string()] {
+        let path = format!("/collections/incidents/items/{id}");
+        let read = reader.get(app.url(&path)).send().await.unwrap().status();
+        let write = reader
+            .patch(app.url(&path))
+            .header("content-type", "application/merge-patch+json")
+            .header("if-match", "\"1\"")
+            .body(r#"{"properties": {"severity": 1}}"#)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        answers.push((read, write));
+    }
+    assert_eq!(answers[0], answers[1], "hidden and unknown ids told apart");
 
     // Meanwhile another instance writes to the database directly.
     let other =
