@@ -238,7 +238,12 @@ impl From<ServiceError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.internal {
-            tracing::error!(status = self.status.as_u16(), %cause, "request failed");
+            if self.status == StatusCode::SERVICE_UNAVAILABLE {
+                // The database out of reach: expected while it is, and said by /health.
+                tracing::warn!(status = 503, %cause, "request failed");
+            } else {
+                tracing::error!(status = self.status.as_u16(), %cause, "request failed");
+            }
         } else {
             tracing::debug!(status = self.status.as_u16(), detail = %self.problem.detail, "request refused");
         }

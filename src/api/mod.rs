@@ -179,22 +179,27 @@ pub fn router(state: AppState) -> Router {
         // Outside the timeout and panic layers, so their answers are problem bodies too.
         .layer(axum::middleware::map_response(ensure_problem))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // The path only, capped: a request line is the client's to choose. `user` and
-                // `role` are filled in once the caller is known (auth.rs), so a slow or refused
-                // request can be followed through the log by its id.
-                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-                let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let path: String = req.uri().path().chars().take(200).collect();
-                tracing::info_span!(
-                    "request",
-                    id,
-                    method = %req.method(),
-                    path,
-                    user = tracing::field::Empty,
-                    role = tracing::field::Empty
-                )
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    // The path only, capped: a request line is the client's to choose. `user` and
+                    // `role` are filled in once the caller is known (auth.rs), so a slow or refused
+                    // request can be followed through the log by its id.
+                    static NEXT: std::sync::atomic::AtomicU64 =
+                        std::sync::atomic::AtomicU64::new(1);
+                    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let path: String = req.uri().path().chars().take(200).collect();
+                    tracing::info_span!(
+                        "request",
+                        id,
+                        method = %req.method(),
+                        path,
+                        user = tracing::field::Empty,
+                        role = tracing::field::Empty
+                    )
+                })
+                // A failing request is logged with its cause where it fails (error.rs: ERROR for
+                // faults, WARN for a database out of reach); this line only says it happened.
+                .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
         )
         .layer(axum::middleware::from_fn(move |req, next| {
             headers::security_headers(Arc::clone(&csp), req, next)
