@@ -4,13 +4,8 @@
 //!
 //! The digest of a layer is the wrapping sum, over its live features, of the first 8 bytes
 //! (big-endian) of SHA-256 of `"{layer}/{id}/{version}"`. A sum does not depend on order, and
-//! the same query over the table gives the same number:
-//!
-//! ```sql
-//! SELECT layer, count(*), sum(('x' || substr(encode(sha256(
-//!     convert_to(layer || '/' || id || '/' || version, 'UTF8')), 'hex'), 1, 16))::bit(64)::bigint)
-//! FROM features WHERE deleted_at IS NULL GROUP BY layer;  -- then reduce modulo 2^64
-//! ```
+//! the same sum over the table's live rows gives the same number (`scripts/fault-suite` computes it
+//! from `SELECT layer, id, version FROM features WHERE deleted_at IS NULL`).
 
 use sha2::{Digest, Sha256};
 

@@ -1617,3 +1617,35 @@ async fn administrators_endpoints_answer_administrators_only() {
     }
     app.stop().await;
 }
+
+/// The tile matrix sets are public definitions (like `/conformance`): every role and an
+/// unsigned caller get the same bytes, so they can carry nothing of anyone's grant; an unknown
+/// set is a 404 problem for all alike.
+#[tokio::test]
+async fn the_tile_matrix_sets_answer_every_role_and_nobody_alike() {
+    let (_db, _features, app) = fixture_app().await;
+    let mut clients = vec![("unsigned".to_owned(), reqwest::Client::new())];
+    for (role, _) in roles().iter() {
+        let name = format!("tms-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        clients.push((role.to_string(), client_with_token(&token)));
+    }
+    for path in ["/tileMatrixSets", "/tileMatrixSets/WebMercatorQuad"] {
+        let mut bodies = BTreeSet::new();
+        for (who, client) in &clients {
+            let r = client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{who} {path}");
+            bodies.insert(r.bytes().await.unwrap().to_vec());
+        }
+        assert_eq!(bodies.len(), 1, "{path}: the same for everyone");
+    }
+    for (who, client) in &clients {
+        let r = client
+            .get(app.url("/tileMatrixSets/WorldCRS84Quad"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem_status(r).await, 404, "{who}");
+    }
+    app.stop().await;
+}
