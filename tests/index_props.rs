@@ -245,6 +245,58 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// What `with_matches` lends (the id and the organisation read from the entry, which tiles
+    /// write without touching the feature) is the feature's own, also past the 255 codes an
+    /// entry has for organisations and after writes that move features between them.
+    #[test]
+    fn entries_carry_their_features_id_and_organisation(
+        initial in proptest::collection::vec(feature(), 1..200),
+        organisations in 1usize..300,
+        changes in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..300), 0..60),
+        removals in proptest::collection::vec(any::<prop::sample::Index>(), 0..20),
+        filters in filters(),
+    ) {
+        let name = |i: usize| Arc::<str>::from(format!("Organisation {i}"));
+        let mut features = unique(initial);
+        for (i, f) in features.iter_mut().enumerate() {
+            f.meta.organisation = name(i * 7 % organisations);
+        }
+        let index = FeatureIndex::new();
+        index.load(Layer::Incidents, features.clone());
+        for (i, org) in changes {
+            let n = features.len();
+            let f = &mut features[i.index(n)];
+            f.meta.organisation = name(org);
+            f.meta.version += 1;
+            index.upsert(f.clone());
+        }
+        for i in removals {
+            if features.len() < 2 { break; }
+            let f = features.remove(i.index(features.len()));
+            prop_assert!(index.remove(Layer::Incidents, f.id));
+        }
+        let want: std::collections::BTreeMap<Uuid, Arc<str>> = features
+            .iter()
+            .filter(|f| passes(&filters, f))
+            .map(|f| (f.id, Arc::clone(&f.meta.organisation)))
+            .collect();
+        let got: std::collections::BTreeMap<Uuid, Arc<str>> =
+            index.with_matches(Layer::Incidents, &Spatial::All, &filters, |m| {
+                m.entries
+                    .iter()
+                    .map(|e| {
+                        assert_eq!(m.feature(e).map(|f| f.id), Some(e.id()));
+                        (e.id(), Arc::clone(m.organisation(e).unwrap()))
+                    })
+                    .collect()
+            });
+        prop_assert_eq!(got, want);
+    }
+}
+
 #[test]
 fn an_older_version_never_replaces_a_newer_one() {
     let mut runner = proptest::test_runner::TestRunner::deterministic();

@@ -23,6 +23,9 @@ pub struct IndexEntry {
     pub time_end: i64,
     /// The high 64 bits of the feature's id: orders features of equal time like their ids.
     pub id_high: u64,
+    /// The low 64 bits of the feature's id (with `id_high`, the whole id: answers that list
+    /// thousands of features, such as vector tiles, need not touch them).
+    pub id_low: u64,
     /// Where the feature sits in the layer's slab.
     pub slot: u32,
     /// Category code (position in the layer's category names) or [`NONE_CODE`].
@@ -31,6 +34,37 @@ pub struct IndexEntry {
     pub status: u8,
     /// Classification code (open < internal < restricted), for a role's ceiling.
     pub classification: u8,
+    /// The owning organisation's code in the layer's [`Organisations`], or [`NONE_CODE`] when
+    /// the layer has more organisations than codes (then read it from the feature).
+    pub organisation: u8,
+}
+
+/// A layer's organisations, numbered as they are first met (for [`IndexEntry::organisation`]).
+#[derive(Debug, Default, Clone)]
+pub struct Organisations(Vec<std::sync::Arc<str>>);
+
+impl Organisations {
+    /// The code of `name`, added if new; [`NONE_CODE`] once the codes run out.
+    pub fn code(&mut self, name: &std::sync::Arc<str>) -> u8 {
+        if let Some(i) = self
+            .0
+            .iter()
+            .position(|o| std::sync::Arc::ptr_eq(o, name) || o == name)
+        {
+            return u8::try_from(i).unwrap_or(NONE_CODE);
+        }
+        if self.0.len() >= usize::from(NONE_CODE) {
+            return NONE_CODE;
+        }
+        self.0.push(std::sync::Arc::clone(name));
+        u8::try_from(self.0.len() - 1).unwrap_or(NONE_CODE)
+    }
+
+    /// The organisation with code `code`.
+    #[must_use]
+    pub fn name(&self, code: u8) -> Option<&std::sync::Arc<str>> {
+        self.0.get(usize::from(code))
+    }
 }
 
 const _: () = assert!(
@@ -39,9 +73,9 @@ const _: () = assert!(
 );
 
 impl IndexEntry {
-    /// The record for `feature`, held at `slot`.
+    /// The record for `feature`, held at `slot`, its organisation numbered in `organisations`.
     #[must_use]
-    pub fn new(feature: &Feature, slot: u32) -> Self {
+    pub fn new(feature: &Feature, slot: u32, organisations: &mut Organisations) -> Self {
         let [x0, y0, x1, y1] = bounds(&feature.geometry);
         let span = feature.properties.time_span();
         Self {
@@ -49,15 +83,23 @@ impl IndexEntry {
             time_start: span.start,
             time_end: span.end,
             id_high: feature.id.as_u64_pair().0,
+            id_low: feature.id.as_u64_pair().1,
             slot,
             category: feature.properties.category_code().unwrap_or(NONE_CODE),
             status: feature.properties.status_code().unwrap_or(NONE_CODE),
             classification: feature.meta.classification.code(),
+            organisation: organisations.code(&feature.meta.organisation),
         }
     }
 }
 
 impl IndexEntry {
+    /// The feature's id.
+    #[must_use]
+    pub fn id(&self) -> uuid::Uuid {
+        uuid::Uuid::from_u64_pair(self.id_high, self.id_low)
+    }
+
     /// The position when the feature is a point (its envelope is degenerate), so point tests need
     /// not touch the feature; `None` for lines and polygons.
     #[must_use]

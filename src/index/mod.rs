@@ -16,7 +16,7 @@ use geo::{Geometry, Point};
 use rstar::{AABB, RTree, RTreeObject};
 use uuid::Uuid;
 
-pub use entry::{IndexEntry, NONE_CODE};
+pub use entry::{IndexEntry, NONE_CODE, Organisations};
 pub use query::{Filters, Spatial};
 
 use crate::domain::crs::METRES_PER_DEGREE;
@@ -105,6 +105,7 @@ fn slot_id(slots: &[Option<Arc<Feature>>], slot: u32) -> Option<Uuid> {
 #[derive(Default)]
 struct LayerIndex {
     tree: RTree<IndexEntry>,
+    organisations: Organisations,
     slots: Vec<Option<Arc<Feature>>>,
     free: Vec<u32>,
     by_id: IdTable,
@@ -134,6 +135,7 @@ impl LayerIndex {
 /// [`FeatureIndex::install`]: no intermediate list of whole features.
 pub struct LayerLoad {
     entries: Vec<IndexEntry>,
+    organisations: Organisations,
     slots: Vec<Option<Arc<Feature>>>,
     by_id: IdTable,
 }
@@ -144,6 +146,7 @@ impl LayerLoad {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             entries: Vec::with_capacity(capacity),
+            organisations: Organisations::default(),
             slots: Vec::with_capacity(capacity),
             by_id: IdTable::with_capacity(capacity),
         }
@@ -161,7 +164,8 @@ impl LayerLoad {
             tracing::warn!(id = %feature.id, "the same feature id twice in one load; keeping the first");
             return;
         }
-        self.entries.push(IndexEntry::new(&feature, slot));
+        self.entries
+            .push(IndexEntry::new(&feature, slot, &mut self.organisations));
         self.slots.push(Some(Arc::new(feature)));
         self.by_id.insert(slot, &self.slots);
     }
@@ -235,6 +239,7 @@ impl FeatureIndex {
         let tree = RTree::bulk_load(load.entries);
         *self.write(layer) = LayerIndex {
             tree,
+            organisations: load.organisations,
             slots: load.slots,
             free: Vec::new(),
             by_id: load.by_id,
@@ -253,8 +258,11 @@ impl FeatureIndex {
             if old.meta.version >= feature.meta.version {
                 return;
             }
-            ix.tree.remove(&IndexEntry::new(&old, slot));
-            ix.tree.insert(IndexEntry::new(&feature, slot));
+            let ix = &mut *ix;
+            ix.tree
+                .remove(&IndexEntry::new(&old, slot, &mut ix.organisations));
+            ix.tree
+                .insert(IndexEntry::new(&feature, slot, &mut ix.organisations));
             ix.slots[slot as usize] = Some(Arc::new(feature));
             return;
         }
@@ -264,8 +272,9 @@ impl FeatureIndex {
             tracing::error!("layer '{layer}' is full; feature {entry_id} is not indexed");
             return;
         };
-        ix.tree.insert(IndexEntry::new(&feature, slot));
         let ix = &mut *ix;
+        ix.tree
+            .insert(IndexEntry::new(&feature, slot, &mut ix.organisations));
         ix.by_id.insert(slot, &ix.slots);
     }
 
@@ -277,7 +286,8 @@ impl FeatureIndex {
             return false;
         };
         if let Some(old) = ix.slots.get_mut(slot as usize).and_then(Option::take) {
-            ix.tree.remove(&IndexEntry::new(&old, slot));
+            ix.tree
+                .remove(&IndexEntry::new(&old, slot, &mut ix.organisations));
         }
         ix.free.push(slot);
         true
@@ -405,18 +415,27 @@ impl FeatureIndex {
         filters: &Filters,
     ) -> Vec<Arc<Feature>> {
         let ix = self.read(layer);
-        let b = candidate_bounds(spatial);
-        let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
-        let candidates: Box<dyn Iterator<Item = &IndexEntry> + '_> = match spatial {
-            Spatial::All => Box::new(ix.tree.iter()),
-            _ => Box::new(ix.tree.locate_in_envelope_intersecting(&env)),
-        };
-        candidates
-            .filter(|e| filters.accepts(e))
+        // The same test as every other answer (points decided from the entry alone).
+        hits(&ix, spatial, filters)
             .filter_map(|e| ix.feature(e.slot))
-            .filter(|f| matches!(spatial, Spatial::All) || matches_spatial(spatial, &f.geometry))
             .cloned()
             .collect()
+    }
+
+    /// Runs `f` over the entries matching `spatial` and `filters` with the layer held for
+    /// reading, so features are lent rather than cloned (for answers that visit thousands of
+    /// features once, such as vector tiles). Writers to the layer wait while `f` runs: keep it
+    /// to the visit.
+    pub fn with_matches<R>(
+        &self,
+        layer: Layer,
+        spatial: &Spatial,
+        filters: &Filters,
+        f: impl FnOnce(Matches<'_>) -> R,
+    ) -> R {
+        let ix = self.read(layer);
+        let entries = hits(&ix, spatial, filters).collect();
+        f(Matches { ix: &ix, entries })
     }
 
     /// The `k` features nearest to `point` that pass `filters`, nearest first, with their
@@ -469,6 +488,31 @@ impl FeatureIndex {
             best.truncate(k);
         }
         best
+    }
+}
+
+/// What [`FeatureIndex::with_matches`] lends: the matching entries, in the tree's order, and
+/// their features.
+pub struct Matches<'a> {
+    ix: &'a LayerIndex,
+    /// The matching entries.
+    pub entries: Vec<&'a IndexEntry>,
+}
+
+impl<'a> Matches<'a> {
+    /// The feature behind `entry`.
+    #[must_use]
+    pub fn feature(&self, entry: &IndexEntry) -> Option<&'a Arc<Feature>> {
+        self.ix.feature(entry.slot)
+    }
+
+    /// The organisation owning `entry`'s feature.
+    #[must_use]
+    pub fn organisation(&self, entry: &IndexEntry) -> Option<&'a Arc<str>> {
+        match self.ix.organisations.name(entry.organisation) {
+            Some(o) => Some(o),
+            None => self.feature(entry).map(|f| &f.meta.organisation),
+        }
     }
 }
 

@@ -619,22 +619,17 @@ impl Service {
         address: &str,
     ) -> Result<(Viewer, String, OffsetDateTime), ServiceError> {
         let now = self.clock().now();
-        let session = self
+        let row = self
             .store()
-            .session(hash)
+            .session_with_user(hash)
             .await?
-            .filter(|s| s.ended_at.is_none() && s.expires_at > now)
+            .filter(|s| s.session_ended_at.is_none() && s.session_expires_at > now)
             .ok_or(AuthError::SessionInvalid)?;
-        let user = self
-            .store()
-            .user(&session.user_name)
-            .await?
-            .ok_or(AuthError::SessionInvalid)?;
-        if user.disabled {
+        if row.user.disabled {
             return Err(AuthError::Disabled.into());
         }
-        let viewer = self.viewer_for(&user, Via::Session, Some(address))?;
-        Ok((viewer, session.csrf_token, session.expires_at))
+        let viewer = self.viewer_for(&row.user, Via::Session, Some(address))?;
+        Ok((viewer, row.session_csrf_token, row.session_expires_at))
     }
 
     /// Ends a session (logout).
@@ -691,21 +686,16 @@ impl Service {
         let now = self.clock().now();
         let row = self
             .store()
-            .token_by_hash(hash)
+            .token_with_user(hash)
             .await?
-            .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+            .filter(|t| t.token_revoked_at.is_none() && t.token_expires_at.is_none_or(|e| e > now))
             .ok_or(AuthError::TokenInvalid)?;
-        let user = self
-            .store()
-            .user(&row.user_name)
-            .await?
-            .ok_or(AuthError::TokenInvalid)?;
-        if user.disabled {
+        if row.user.disabled {
             return Err(AuthError::Disabled.into());
         }
         Ok((
-            self.viewer_for(&user, Via::Token, Some(address))?,
-            row.expires_at,
+            self.viewer_for(&row.user, Via::Token, Some(address))?,
+            row.token_expires_at,
         ))
     }
 

@@ -71,29 +71,33 @@ pub struct TokenRow {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
-const USER_COLUMNS: &str = "name, display_name, organisation, role, password_hash, disabled, failed_logins, locked_until, created_at";
-
-type SessionTuple = (
-    Vec<u8>,
-    String,
-    String,
-    OffsetDateTime,
-    OffsetDateTime,
-    Option<OffsetDateTime>,
-    Option<String>,
-);
-
-fn session_from(t: SessionTuple) -> SessionRow {
-    SessionRow {
-        token_hash: t.0,
-        user_name: t.1,
-        csrf_token: t.2,
-        created_at: t.3,
-        expires_at: t.4,
-        ended_at: t.5,
-        address: t.6,
-    }
+/// A token's validity and its account, as one request's authentication reads them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TokenUser {
+    /// The account the token acts as.
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    /// The token stops working at, if set.
+    pub token_expires_at: Option<OffsetDateTime>,
+    /// The token was revoked at, if it was.
+    pub token_revoked_at: Option<OffsetDateTime>,
 }
+
+/// A session's validity and its account, as one request's authentication reads them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionUser {
+    /// The signed-in account.
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    /// The token writes must echo in `X-CSRF-Token`.
+    pub session_csrf_token: String,
+    /// The session ends at.
+    pub session_expires_at: OffsetDateTime,
+    /// Ended early (logout, disable, new password).
+    pub session_ended_at: Option<OffsetDateTime>,
+}
+
+const USER_COLUMNS: &str = "name, display_name, organisation, role, password_hash, disabled, failed_logins, locked_until, created_at";
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -212,17 +216,6 @@ impl Store {
         Ok(())
     }
 
-    /// A session by its token hash.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
-        let sql = "SELECT token_hash, user_name, csrf_token, created_at, expires_at, ended_at, address FROM sessions WHERE token_hash = $1";
-        let row = on_pool!(self, p => sqlx::query_as::<_, SessionTuple>(sql)
-            .bind(token_hash).fetch_optional(p).await)?;
-        Ok(row.map(session_from))
-    }
-
     /// Ends one session (logout).
     ///
     /// # Errors
@@ -257,13 +250,32 @@ impl Store {
         Ok(())
     }
 
-    /// An API token by its hash.
+    /// A session by its hash with its account, in one round trip (asked by every request
+    /// with a session cookie).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn token_by_hash(&self, token_hash: &[u8]) -> Result<Option<TokenRow>, StoreError> {
-        let sql = "SELECT id, token_hash, user_name, label, created_at, expires_at, revoked_at FROM api_tokens WHERE token_hash = $1";
-        Ok(on_pool!(self, p => sqlx::query_as::<_, TokenRow>(sql)
+    pub async fn session_with_user(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<SessionUser>, StoreError> {
+        let sql = "SELECT u.name, u.display_name, u.organisation, u.role, u.password_hash, u.disabled, u.failed_logins, u.locked_until, u.created_at, s.csrf_token AS session_csrf_token, s.expires_at AS session_expires_at, s.ended_at AS session_ended_at FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = $1";
+        Ok(on_pool!(self, p => sqlx::query_as::<_, SessionUser>(sql)
+            .bind(token_hash).fetch_optional(p).await)?)
+    }
+
+    /// An API token by its hash with the account it acts as, in one round trip (every request
+    /// with a token asks this: a token is checked against the database each time, so a
+    /// revocation or a disabled account takes effect on the next request).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn token_with_user(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<TokenUser>, StoreError> {
+        let sql = "SELECT u.name, u.display_name, u.organisation, u.role, u.password_hash, u.disabled, u.failed_logins, u.locked_until, u.created_at, t.expires_at AS token_expires_at, t.revoked_at AS token_revoked_at FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1";
+        Ok(on_pool!(self, p => sqlx::query_as::<_, TokenUser>(sql)
             .bind(token_hash).fetch_optional(p).await)?)
     }
 

@@ -11,7 +11,9 @@ use geo::{
     BooleanOps, BoundingRect, Coord, Geometry, LineString, MapCoords, MultiLineString, Rect,
 };
 use geo::{Orient, Simplify, orient::Direction};
-use geozero::mvt::{Message, TagsBuilder, Tile, TileValue, tile};
+use geozero::mvt::{Message, Tile, TileValue};
+
+mod mvt;
 
 /// Tile coordinate units per tile side (the MVT default).
 pub const EXTENT: u32 = 4096;
@@ -110,15 +112,20 @@ pub type Value = TileValue;
 /// A feature's properties in a tile: name and value.
 pub type Props = Vec<(String, Value)>;
 
-/// A point in tile units, its weight and its properties.
-type TilePoint = (f64, f64, u64, Props);
+pub use mvt::{Key, Tags, ValueRef};
 
-/// One layer of one tile, being built.
+/// A point in tile units, its weight and where its tag pairs lie in the layer's [`Tags`].
+type TilePoint = (f64, f64, u64, (usize, usize));
+
+/// One layer of one tile, being built: points kept (they may yet be gridded), other
+/// geometries cut to the tile as they come, and properties interned into the layer's tables.
 pub struct LayerBuilder {
     tile: TileId,
     name: String,
+    added: usize,
+    tags: Tags,
     points: Vec<TilePoint>,
-    others: Vec<(Geometry<f64>, Props)>,
+    others: Vec<(Geometry<f64>, (usize, usize))>,
 }
 
 /// A finished layer and what was done to it.
@@ -164,6 +171,8 @@ impl LayerBuilder {
         Self {
             tile,
             name: name.to_owned(),
+            added: 0,
+            tags: Tags::default(),
             points: Vec::new(),
             others: Vec::new(),
         }
@@ -172,7 +181,7 @@ impl LayerBuilder {
     /// How many features have been added.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.points.len() + self.others.len()
+        self.added
     }
 
     /// Whether nothing has been added.
@@ -184,16 +193,42 @@ impl LayerBuilder {
     /// Adds a feature (longitude and latitude); `weight` is what it counts for when points are
     /// gridded (1 for a feature, the count for a counted cell).
     pub fn add(&mut self, geometry: &Geometry<f64>, weight: u64, props: Props) {
+        self.add_with(geometry, weight, |tags| {
+            for (k, v) in &props {
+                tags.value(k, v);
+            }
+        });
+    }
+
+    /// Adds a feature whose properties `props` writes straight into the layer's tables
+    /// (without building a [`Props`] first). Nothing outside the tile and its buffer is kept,
+    /// and `props` is not called for it.
+    pub fn add_with(
+        &mut self,
+        geometry: &Geometry<f64>,
+        weight: u64,
+        props: impl FnOnce(&mut Tags),
+    ) {
+        self.added += 1;
         if let Geometry::Point(p) = geometry {
             let (x, y) = self.tile.to_tile(p.x(), p.y());
-            self.points.push((x, y, weight, props));
+            if !in_buffer(x, y) {
+                return;
+            }
+            let from = self.tags.mark();
+            props(&mut self.tags);
+            self.points.push((x, y, weight, (from, self.tags.mark())));
         } else {
             let tile = self.tile;
             let g = geometry.map_coords(|c| {
                 let (x, y) = tile.to_tile(c.x, c.y);
                 Coord { x, y }
             });
-            self.others.push((g, props));
+            if let Some(g) = cut(g) {
+                let from = self.tags.mark();
+                props(&mut self.tags);
+                self.others.push((g, (from, self.tags.mark())));
+            }
         }
     }
 
@@ -202,24 +237,16 @@ impl LayerBuilder {
     /// with its buffer and simplified to a unit.
     #[must_use]
     pub fn finish(self) -> Built {
-        let total = self.points.len() + self.others.len();
-        let mut others = Vec::with_capacity(self.others.len());
-        for (g, props) in self.others {
-            if let Some(g) = cut(g) {
-                others.push((g, props));
+        let total = self.added;
+        if self.points.len() <= MAX_POINTS {
+            // A point with a handful of properties takes 20 to 30 bytes.
+            let mut features =
+                mvt::Features::with_capacity(self.points.len() + self.others.len(), 32);
+            for (x, y, _, (from, to)) in &self.points {
+                features.point(self.tags.pairs(*from, *to), unit(*x), unit(*y));
             }
-        }
-        let points: Vec<TilePoint> = self
-            .points
-            .into_iter()
-            .filter(|(x, y, ..)| in_buffer(*x, *y))
-            .collect();
-        if points.len() <= MAX_POINTS {
-            let bytes = encode(
-                &self.name,
-                points.iter().map(|(x, y, _, p)| (*x, *y, p.as_slice())),
-                &others,
-            );
+            write_others(&mut features, &self.others, &self.tags);
+            let bytes = mvt::tile(&self.name, &features, &self.tags, EXTENT);
             if bytes.len() <= MAX_TILE_BYTES {
                 return Built {
                     bytes,
@@ -228,25 +255,24 @@ impl LayerBuilder {
                 };
             }
         }
-        let cells = grid(&points);
-        let cell_props: Vec<(f64, f64, Props)> = cells
-            .into_iter()
-            .map(|(x, y, count)| {
-                (
-                    x,
-                    y,
-                    vec![
-                        ("count".to_owned(), Value::Uint(count)),
-                        ("cluster".to_owned(), Value::Bool(true)),
-                    ],
-                )
-            })
-            .collect();
-        let bytes = encode(
-            &self.name,
-            cell_props.iter().map(|(x, y, p)| (*x, *y, p.as_slice())),
-            &others,
-        );
+        // Gridded: the points' own properties are left behind; the other geometries keep
+        // theirs, interned again into fresh tables.
+        let mut tags = Tags::default();
+        let mut features = mvt::Features::default();
+        for (x, y, count) in grid(&self.points) {
+            let from = tags.mark();
+            tags.uint("count", count);
+            tags.value("cluster", &Value::Bool(true));
+            features.point(tags.pairs(from, tags.mark()), unit(x), unit(y));
+        }
+        let mut others = Vec::with_capacity(self.others.len());
+        for (g, (from, to)) in self.others {
+            let start = tags.mark();
+            copy_pairs(&self.tags, from, to, &mut tags);
+            others.push((g, (start, tags.mark())));
+        }
+        write_others(&mut features, &others, &tags);
+        let bytes = mvt::tile(&self.name, &features, &tags, EXTENT);
         Built {
             bytes,
             features: total,
@@ -255,38 +281,82 @@ impl LayerBuilder {
     }
 }
 
+/// A coordinate in whole tile units (the buffer keeps it far inside `i32`).
+#[allow(clippy::cast_possible_truncation)]
+fn unit(v: f64) -> i32 {
+    v.round() as i32
+}
+
+/// The pairs `from..to` of `source` added again to `target` (their values re-encoded).
+fn copy_pairs(source: &Tags, from: usize, to: usize, target: &mut Tags) {
+    for pair in source.pairs(from, to).chunks_exact(2) {
+        target.copy_from(source, pair[0], pair[1]);
+    }
+}
+
+/// Lines and polygons (already cut, in tile units) as features.
+fn write_others(
+    features: &mut mvt::Features,
+    others: &[(Geometry<f64>, (usize, usize))],
+    tags: &Tags,
+) {
+    use geozero::ToMvt;
+    for (g, (from, to)) in others {
+        let Ok(f) = g.to_mvt_unscaled() else {
+            continue;
+        };
+        let kind = u32::try_from(f.r#type.unwrap_or(0)).unwrap_or(0);
+        features.push(tags.pairs(*from, *to), kind, &f.geometry);
+    }
+}
+
 fn in_buffer(x: f64, y: f64) -> bool {
     let e = f64::from(EXTENT);
     (-BUFFER..=e + BUFFER).contains(&x) && (-BUFFER..=e + BUFFER).contains(&y)
 }
 
-/// Points summed per [`GRID_UNITS`] cell, each placed at its points' weighted mean.
+/// Fixed-point steps per tile unit when positions are summed for gridding.
+const FIXED: f64 = 65_536.0;
+
+/// Points summed per [`GRID_UNITS`] cell, each placed at its points' weighted mean. The sums
+/// are kept in fixed point, so they do not depend on the order the points come in (an
+/// R-tree's order differs between instances; the tile's bytes and `ETag` must not). Points
+/// lie within the buffer, so the cells form a small dense grid.
 fn grid(points: &[TilePoint]) -> Vec<(f64, f64, u64)> {
-    let mut cells: HashMap<(i64, i64), (f64, f64, u64)> = HashMap::new();
+    // Cells from -BUFFER to EXTENT + BUFFER, one more for the far edge.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let side = ((f64::from(EXTENT) + 2.0 * BUFFER) / GRID_UNITS).ceil() as usize + 1;
+    let mut cells: Vec<(i128, i128, u64)> = vec![(0, 0, 0); side * side];
+    let cell = |v: f64| -> usize {
+        // Truncation is the point: the cell a coordinate falls in (in_buffer kept it in range).
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let i = ((v + BUFFER) / GRID_UNITS).floor().max(0.0) as usize;
+        i.min(side - 1)
+    };
     for (x, y, w, _) in points {
-        // Truncation is the point: the cell a coordinate falls in.
+        // Fixed point: the buffer keeps the values far inside i64.
         #[allow(clippy::cast_possible_truncation)]
-        let key = (
-            (x / GRID_UNITS).floor() as i64,
-            (y / GRID_UNITS).floor() as i64,
-        );
-        let c = cells.entry(key).or_insert((0.0, 0.0, 0));
-        #[allow(clippy::cast_precision_loss)]
-        let wf = *w as f64;
-        c.0 += x * wf;
-        c.1 += y * wf;
+        let (fx, fy) = ((x * FIXED).round() as i64, (y * FIXED).round() as i64);
+        let c = &mut cells[cell(*y) * side + cell(*x)];
+        let wi = i128::from(*w);
+        c.0 += i128::from(fx) * wi;
+        c.1 += i128::from(fy) * wi;
         c.2 += w;
     }
-    let mut out: Vec<_> = cells.into_iter().collect();
-    out.sort_unstable_by_key(|(k, _)| *k);
-    out.into_iter()
-        .filter(|(_, (_, _, n))| *n > 0)
-        .map(|(_, (sx, sy, n))| {
-            #[allow(clippy::cast_precision_loss)]
-            let nf = n as f64;
-            (sx / nf, sy / nf, n)
-        })
-        .collect()
+    // Column by column (x, then y), as the cells were ordered before.
+    let mut out = Vec::new();
+    for cx in 0..side {
+        for cy in 0..side {
+            let (sx, sy, n) = cells[cy * side + cx];
+            if n > 0 {
+                // The mean in fixed point, back to tile units (well inside f64's exact range).
+                #[allow(clippy::cast_precision_loss)]
+                let mean = |s: i128| (s / i128::from(n)) as f64 / FIXED;
+                out.push((mean(sx), mean(sy), n));
+            }
+        }
+    }
+    out
 }
 
 /// A line or polygon (in tile units) clipped to the tile and its buffer, simplified and snapped
@@ -366,49 +436,6 @@ fn polygons(mp: geo::MultiPolygon<f64>, inside: bool, clip: Rect<f64>) -> Option
         1 => parts.into_iter().next().map(Geometry::Polygon),
         _ => Some(Geometry::MultiPolygon(geo::MultiPolygon::new(parts))),
     }
-}
-
-fn encode<'a>(
-    name: &str,
-    points: impl Iterator<Item = (f64, f64, &'a [(String, Value)])>,
-    others: &[(Geometry<f64>, Props)],
-) -> Vec<u8> {
-    use geozero::ToMvt;
-    let mut tags = TagsBuilder::new();
-    let mut features = Vec::new();
-    let mut push = |g: &Geometry<f64>, props: &[(String, Value)]| {
-        let Ok(mut f) = g.to_mvt_unscaled() else {
-            return;
-        };
-        for (k, v) in props {
-            let (ki, vi) = tags.insert_ref(k, v.clone());
-            f.tags.push(ki);
-            f.tags.push(vi);
-        }
-        features.push(f);
-    };
-    for (x, y, props) in points {
-        push(
-            &Geometry::Point(geo::Point::new(x.round(), y.round())),
-            props,
-        );
-    }
-    for (g, props) in others {
-        push(g, props);
-    }
-    let (keys, values) = tags.into_tags();
-    let layer = tile::Layer {
-        version: 2,
-        name: name.to_owned(),
-        features,
-        keys,
-        values: values.into_iter().map(Into::into).collect(),
-        extent: Some(EXTENT),
-    };
-    Tile {
-        layers: vec![layer],
-    }
-    .encode_to_vec()
 }
 
 /// The entity tag of a tile's bytes (the same bytes give the same tag on every instance, so a

@@ -215,3 +215,143 @@ fn the_same_bytes_give_the_same_tag() {
     assert_ne!(etag(b"abc"), etag(b"abd"));
     assert!(etag(b"").starts_with('"'));
 }
+
+/// The same features encoded through geozero's generated `prost` messages and its
+/// `TagsBuilder`, as lagesbild did before it wrote tiles itself.
+fn reference_tile(name: &str, features: &[(Geometry<f64>, Props)]) -> Vec<u8> {
+    use geozero::ToMvt;
+    use geozero::mvt::{TagsBuilder, tile};
+    let mut tags = TagsBuilder::new();
+    let mut out = Vec::new();
+    for (g, props) in features {
+        let mut f = g.to_mvt_unscaled().unwrap();
+        for (k, v) in props {
+            let (ki, vi) = tags.insert_ref(k, v.clone());
+            f.tags.push(ki);
+            f.tags.push(vi);
+        }
+        out.push(f);
+    }
+    let (keys, values) = tags.into_tags();
+    Tile {
+        layers: vec![tile::Layer {
+            version: 2,
+            name: name.to_owned(),
+            features: out,
+            keys,
+            values: values.into_iter().map(Into::into).collect(),
+            extent: Some(EXTENT),
+        }],
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn tiles_are_byte_for_byte_what_the_prost_encoding_makes() {
+    let t = TileId::new(14, 4823, 9004).unwrap();
+    let mut b = LayerBuilder::new(t, "incidents");
+    let mut expected = Vec::new();
+    let values = [
+        Value::Str("fire".into()),
+        Value::Str(String::new()),
+        Value::Str("åäö ✓".into()),
+        Value::Uint(0),
+        Value::Uint(300),
+        Value::Uint(u64::MAX),
+        Value::Int(-5),
+        Value::Int(i64::MIN),
+        Value::Sint(-3),
+        Value::Sint(i64::MAX),
+        Value::Bool(true),
+        Value::Bool(false),
+        Value::Double(-1.5),
+        Value::Float(2.25),
+    ];
+    // Points with shared and repeated values, some with no properties, one out of the buffer.
+    for i in 0..200u32 {
+        let g = point_at(t, f64::from(i % 20) / 19.5, f64::from(i / 20) / 9.7);
+        let mut props: Props = Vec::new();
+        if i % 7 != 0 {
+            props.push(("id".to_owned(), Value::Str(format!("f{i}"))));
+            props.push(("v".to_owned(), values[i as usize % values.len()].clone()));
+            props.push((
+                "w".to_owned(),
+                values[(i as usize * 5) % values.len()].clone(),
+            ));
+        }
+        let Geometry::Point(p) = g else {
+            unreachable!()
+        };
+        let (x, y) = t.to_tile(p.x(), p.y());
+        expected.push((
+            Geometry::Point(Point::new(x.round(), y.round())),
+            props.clone(),
+        ));
+        b.add(&g, 1, props);
+    }
+    b.add(
+        &point_at(t, 1.5, 0.5),
+        1,
+        vec![("id".to_owned(), Value::Str("far".into()))],
+    );
+    // A line and a polygon inside the tile (their cutting is tested above; here, the bytes).
+    let [w, s, e, n] = t.bounds();
+    let (dw, dh) = (e - w, n - s);
+    let line = Geometry::LineString(LineString::from(vec![
+        coord! { x: w + dw * 0.1, y: s + dh * 0.1 },
+        coord! { x: w + dw * 0.5, y: s + dh * 0.7 },
+        coord! { x: w + dw * 0.9, y: s + dh * 0.2 },
+    ]));
+    let square = Geometry::Polygon(Polygon::new(
+        LineString::from(vec![
+            coord! { x: w + dw * 0.2, y: s + dh * 0.2 },
+            coord! { x: w + dw * 0.6, y: s + dh * 0.2 },
+            coord! { x: w + dw * 0.6, y: s + dh * 0.6 },
+            coord! { x: w + dw * 0.2, y: s + dh * 0.6 },
+            coord! { x: w + dw * 0.2, y: s + dh * 0.2 },
+        ]),
+        vec![],
+    ));
+    for (g, label) in [(line, "line"), (square, "square")] {
+        let props = vec![("kind".to_owned(), Value::Str(label.into()))];
+        let tile_units = g.map_coords(|c| {
+            let (x, y) = t.to_tile(c.x, c.y);
+            geo::Coord { x, y }
+        });
+        expected.push((cut(tile_units).unwrap(), props.clone()));
+        b.add(&g, 1, props);
+    }
+    let built = b.finish();
+    assert!(!built.gridded);
+    assert_eq!(built.features, 203);
+    assert_eq!(built.bytes, reference_tile("incidents", &expected));
+}
+
+#[test]
+fn gridded_points_land_the_same_in_any_order() {
+    let t = TileId::new(14, 4823, 9004).unwrap();
+    let points: Vec<Geometry<f64>> = (0..9000u32)
+        .map(|i| point_at(t, f64::from(i % 97) / 97.3, f64::from(i % 89) / 89.9))
+        .collect();
+    let build = |order: &mut dyn Iterator<Item = &Geometry<f64>>| {
+        let mut b = LayerBuilder::new(t, "incidents");
+        for g in order {
+            b.add(g, 1, Vec::new());
+        }
+        b.finish()
+    };
+    let forward = build(&mut points.iter());
+    let backward = build(&mut points.iter().rev());
+    let mut shuffled: Vec<&Geometry<f64>> = points.iter().collect();
+    // A fixed permutation: every 7th from each start.
+    shuffled.sort_by_key(|g| {
+        let Geometry::Point(p) = g else {
+            unreachable!()
+        };
+        ((p.x() * 1e7) as i64 % 7, (p.y() * 1e7) as i64)
+    });
+    let mixed = build(&mut shuffled.into_iter());
+    assert!(forward.gridded);
+    assert_eq!(forward.bytes, backward.bytes);
+    assert_eq!(forward.bytes, mixed.bytes);
+}

@@ -100,7 +100,13 @@ async fn a_tile_holds_what_items_hold_for_its_box_where_items_put_it() {
                 (p.x() - x).abs() <= 0.55 && (p.y() - y).abs() <= 0.55,
                 "z{z}: {p:?} vs ({x}, {y})"
             );
-            for key in ["category", "status", "occurred_at", "organisation"] {
+            for key in [
+                "category",
+                "status",
+                "occurred_at",
+                "organisation",
+                "classification",
+            ] {
                 assert_eq!(
                     str_of(&props[key]),
                     f["properties"][key].as_str().unwrap(),

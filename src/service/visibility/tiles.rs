@@ -18,15 +18,19 @@ use std::sync::Arc;
 
 use geo::Geometry;
 
+use super::shown::CoarseFeature;
 use super::tile_cache::{CachedTile, ViewKey};
 use super::{AggregateBy, ExactRead, Items, Shown, cpu_bound, spatial_bbox};
 use crate::domain::Layer;
 use crate::domain::access::{Precision, Viewer};
 use crate::domain::audit::AuditAction;
 use crate::domain::bbox::Bbox;
-use crate::index::{Filters, Page, Spatial};
+use crate::domain::feature::Classification;
+use crate::index::{Filters, IndexEntry, Page, Spatial};
 use crate::service::{Service, ServiceError};
-use crate::tiles::{BUFFER, Built, EXTENT, LayerBuilder, MAX_POINTS, TileId, Value};
+use crate::tiles::{
+    BUFFER, Built, EXTENT, Key, LayerBuilder, MAX_POINTS, Tags, TileId, Value, ValueRef,
+};
 
 /// Below this many tile units per 250 m cell, counted cells are drawn as points (a square of a
 /// few units would vanish when simplified).
@@ -42,76 +46,172 @@ pub struct TileAnswer {
     pub cached: bool,
 }
 
-/// An instant as RFC 3339 (UTC), if it is one.
-fn instant(t: i64) -> Option<String> {
-    use time::format_description::well_known::Rfc3339;
+/// An instant as RFC 3339 in UTC (`2026-11-23T12:00:00Z`, as `time` formats a whole second),
+/// written into `buf`; `None` for the open ends of a span and years RFC 3339 cannot write.
+fn instant(t: i64, buf: &mut [u8; 20]) -> Option<&str> {
     if t == i64::MIN || t == i64::MAX {
         return None;
     }
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
+    let at = time::OffsetDateTime::from_unix_timestamp(t).ok()?;
+    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+    let digits = |buf: &mut [u8; 20], at: usize, v: u32, n: usize| {
+        let mut v = v;
+        for i in (0..n).rev() {
+            // One decimal digit.
+            #[allow(clippy::cast_possible_truncation)]
+            let d = (v % 10) as u8;
+            buf[at + i] = b'0' + d;
+            v /= 10;
+        }
+    };
+    *buf = *b"0000-00-00T00:00:00Z";
+    digits(buf, 0, year, 4);
+    digits(buf, 5, u32::from(u8::from(at.month())), 2);
+    digits(buf, 8, u32::from(at.day()), 2);
+    digits(buf, 11, u32::from(at.hour()), 2);
+    digits(buf, 14, u32::from(at.minute()), 2);
+    digits(buf, 17, u32::from(at.second()), 2);
+    std::str::from_utf8(buf).ok()
 }
 
-/// What a feature carries into a tile: enough to draw, filter and find it (`id`, its category,
-/// status, time, organisation and classification, less what the grant hides). The whole
-/// feature is one `GET /collections/{id}/items/{featureId}` away, audited like any read.
-fn shown_properties(shown: &Shown) -> Vec<(String, Value)> {
-    let mut out = vec![("id".to_owned(), Value::Str(shown.id().to_string()))];
-    match shown {
-        Shown::Coarse(c) => {
-            if let Some(cat) = c.category {
-                out.push(("category".to_owned(), Value::Str(cat.to_owned())));
-            }
-            if let Some(w) = c.week_start {
-                out.push((
-                    "week".to_owned(),
-                    Value::Str(crate::domain::time::week_label(w)),
-                ));
-            }
-            if let Some(a) = &c.area {
-                out.push(("area".to_owned(), Value::Str(a.to_string())));
-            }
-        }
-        Shown::Exact { feature, hide } => {
-            let layer = feature.layer();
-            let mut push = |name: &str, v: Value| {
-                if !hide.iter().any(|h| h == name) {
-                    out.push((name.to_owned(), v));
-                }
-            };
-            if let (Some(name), Some(code)) = (
-                layer.category_property(),
-                feature.properties.category_code(),
-            ) && let Some(v) = layer.category_names().get(usize::from(code))
-            {
-                push(name, Value::Str((*v).to_owned()));
-            }
-            if let Some(code) = feature.properties.status_code()
-                && let Some(v) = layer.status_names().get(usize::from(code))
-            {
-                push("status", Value::Str((*v).to_owned()));
-            }
-            if let Some((start, end)) = layer.temporal_properties() {
-                let span = feature.properties.time_span();
-                if let Some(t) = instant(span.start) {
-                    push(start, Value::Str(t));
-                }
-                if let (Some(end), Some(t)) = (end, instant(span.end)) {
-                    push(end, Value::Str(t));
-                }
-            }
-            push(
-                "organisation",
-                Value::Str(feature.meta.organisation.to_string()),
-            );
-            push(
-                "classification",
-                Value::Str(feature.meta.classification.as_str().to_owned()),
-            );
+/// What a coarse feature carries into a tile: its id, category, week and area.
+fn write_coarse(c: &CoarseFeature, tags: &mut Tags) {
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    tags.str_unique("id", c.id.hyphenated().encode_lower(&mut id));
+    if let Some(cat) = c.category {
+        tags.str("category", cat);
+    }
+    if let Some(w) = c.week_start {
+        tags.str("week", &crate::domain::time::week_label(w));
+    }
+    if let Some(a) = &c.area {
+        tags.str("area", a);
+    }
+}
+
+/// The keys an exact feature's properties go under in one tile, looked up once per tile;
+/// `None` where the grant hides the property or the layer has none.
+struct ExactKeys {
+    /// The values met so far of the properties with few values, by code.
+    categories: [Option<ValueRef>; 256],
+    statuses: [Option<ValueRef>; 256],
+    classifications: [Option<ValueRef>; 3],
+    organisations: Vec<(Arc<str>, ValueRef)>,
+    id: Key,
+    category: Option<Key>,
+    status: Option<Key>,
+    start: Option<Key>,
+    end: Option<Key>,
+    organisation: Option<Key>,
+    classification: Option<Key>,
+}
+
+impl ExactKeys {
+    fn new(layer: Layer, hide: &[String], tags: &mut Tags) -> Self {
+        // The id is never hidden: it is how the feature is asked for.
+        let id = tags.key("id");
+        let mut key = |name: Option<&str>| {
+            name.filter(|n| !hide.iter().any(|h| h == n))
+                .map(|n| tags.key(n))
+        };
+        let category = key(layer.category_property());
+        let status = key(Some("status").filter(|_| !layer.status_names().is_empty()));
+        let temporal = layer.temporal_properties();
+        let start = key(temporal.map(|(s, _)| s));
+        let end = key(temporal.and_then(|(_, e)| e));
+        let organisation = key(Some("organisation"));
+        let classification = key(Some("classification"));
+        Self {
+            categories: [None; 256],
+            statuses: [None; 256],
+            classifications: [None; 3],
+            organisations: Vec::new(),
+            id,
+            category,
+            status,
+            start,
+            end,
+            organisation,
+            classification,
         }
     }
-    out
+}
+
+/// What an exact feature carries into a tile, written into the layer's tables: enough to
+/// draw, filter and find it (`id`, its category, status, time, organisation and
+/// classification, less what the grant hides). The whole feature is one
+/// `GET /collections/{id}/items/{featureId}` away, audited like any read.
+fn write_exact(
+    layer: Layer,
+    entry: &IndexEntry,
+    organisation: Option<&Arc<str>>,
+    keys: &mut ExactKeys,
+    tags: &mut Tags,
+) {
+    /// The value `name` of a vocabulary, looked up once per tile by its code.
+    fn coded(
+        seen: &mut [Option<ValueRef>],
+        code: usize,
+        name: &str,
+        tags: &mut Tags,
+    ) -> Option<ValueRef> {
+        let slot = seen.get_mut(code)?;
+        Some(*slot.get_or_insert_with(|| tags.shared_str(name)))
+    }
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    tags.str_at(
+        keys.id,
+        entry.id().hyphenated().encode_lower(&mut id),
+        false,
+    );
+    let (category, status) = (usize::from(entry.category), usize::from(entry.status));
+    if let Some(k) = keys.category
+        && let Some(name) = layer.category_names().get(category)
+        && let Some(v) = coded(&mut keys.categories, category, name, tags)
+    {
+        tags.pair(k, v);
+    }
+    if let Some(k) = keys.status
+        && let Some(name) = layer.status_names().get(status)
+        && let Some(v) = coded(&mut keys.statuses, status, name, tags)
+    {
+        tags.pair(k, v);
+    }
+    let mut buf = [0u8; 20];
+    // Times to the second seldom repeat: stored without a lookup.
+    if let Some(k) = keys.start
+        && let Some(t) = instant(entry.time_start, &mut buf)
+    {
+        tags.str_at(k, t, false);
+    }
+    if let Some(k) = keys.end
+        && let Some(t) = instant(entry.time_end, &mut buf)
+    {
+        tags.str_at(k, t, false);
+    }
+    if let Some(k) = keys.organisation
+        && let Some(org) = organisation
+    {
+        let v = if let Some((_, v)) = keys.organisations.iter().find(|(o, _)| Arc::ptr_eq(o, org)) {
+            *v
+        } else {
+            let v = tags.shared_str(org);
+            keys.organisations.push((Arc::clone(org), v));
+            v
+        };
+        tags.pair(k, v);
+    }
+    if let Some(k) = keys.classification
+        && let Some(name) = Classification::NAMES.get(usize::from(entry.classification))
+        && let Some(v) = coded(
+            &mut keys.classifications,
+            usize::from(entry.classification),
+            name,
+            tags,
+        )
+    {
+        tags.pair(k, v);
+    }
 }
 
 impl Service {
@@ -188,29 +288,31 @@ impl Service {
                 });
                 (built, ExactRead::default())
             }
-            Precision::Coarse | Precision::Exact => {
-                let items = self.tile_items(viewer, layer, precision, &area, filters)?;
+            Precision::Exact => {
+                let (built, read) =
+                    cpu_bound(|| self.exact_tile(viewer, layer, tile, &area, filters));
+                self.audit_exact(viewer, layer, AuditAction::Read, audit_box, &read)
+                    .await?;
+                (built, read)
+            }
+            Precision::Coarse => {
+                let items = self.coarse_tile_items(viewer, layer, &area, filters)?;
                 let built = cpu_bound(|| {
                     let mut b = LayerBuilder::new(tile, name);
                     // Gridded anyway: properties would be thrown away.
                     let with_props = items.features.len() <= MAX_POINTS;
                     for shown in &items.features {
-                        let props = if with_props {
-                            shown_properties(shown)
-                        } else {
-                            Vec::new()
-                        };
-                        match shown {
-                            Shown::Exact { feature, .. } => b.add(&feature.geometry, 1, props),
-                            Shown::Coarse(c) => b.add(&Geometry::Point(c.centre), 1, props),
+                        if let Shown::Coarse(c) = shown {
+                            b.add_with(&Geometry::Point(c.centre), 1, |tags| {
+                                if with_props {
+                                    write_coarse(c, tags);
+                                }
+                            });
                         }
                     }
                     b.finish()
                 });
-                let read = ExactRead::of(&items.features);
-                self.audit_exact(viewer, layer, AuditAction::Read, audit_box, &read)
-                    .await?;
-                (built, read)
+                (built, ExactRead::default())
             }
         };
         let built = Arc::new(built);
@@ -233,12 +335,11 @@ impl Service {
         })
     }
 
-    /// Every feature of the tile's area as `viewer` sees it (exact or coarse), unpaged.
-    fn tile_items(
+    /// Every feature of the tile's area at coarse precision, unpaged.
+    fn coarse_tile_items(
         &self,
         viewer: &Viewer,
         layer: Layer,
-        precision: Precision,
         area: &Spatial,
         filters: &Filters,
     ) -> Result<Items, ServiceError> {
@@ -247,26 +348,79 @@ impl Service {
             limit: usize::MAX,
         };
         let filters = Self::ceiling_filters(viewer, filters);
-        if precision == Precision::Coarse {
-            return self.coarse_items(viewer, layer, area, &filters, all);
-        }
-        let hide: Arc<[String]> = Self::hidden(viewer, layer);
-        let features = cpu_bound(|| {
-            let mut f = self.index().matching(layer, area, &filters);
-            // In a fixed order, so the same content always makes the same bytes (and ETag)
-            // however the R-tree is arranged.
-            f.sort_unstable_by_key(|f| f.id);
-            f
-        });
-        Ok(Items {
-            matched: features.len(),
-            features: features
-                .into_iter()
-                .map(|feature| Shown::Exact {
-                    feature,
-                    hide: Arc::clone(&hide),
-                })
-                .collect(),
+        self.coarse_items(viewer, layer, area, &filters, all)
+    }
+
+    /// The tile at exact precision, cut while the index lends the features (nothing cloned),
+    /// and what it handed out for the audit record. Up to [`MAX_POINTS`] features are written
+    /// in id order with their properties, so the same content makes the same bytes (and ETag)
+    /// on every instance however its R-tree is arranged; beyond that, points are gridded
+    /// straight from the index entries without touching the features (restricted ones apart,
+    /// whose ids the audit record names).
+    fn exact_tile(
+        &self,
+        viewer: &Viewer,
+        layer: Layer,
+        tile: TileId,
+        area: &Spatial,
+        filters: &Filters,
+    ) -> (Built, ExactRead) {
+        let filters = Self::ceiling_filters(viewer, filters);
+        let hide = &viewer.role.grant(layer).hide;
+        let restricted = Classification::Restricted.code();
+        self.index().with_matches(layer, area, &filters, |mut m| {
+            let mut entries = std::mem::take(&mut m.entries);
+            let mut read = ExactRead {
+                count: entries.len(),
+                ..ExactRead::default()
+            };
+            let mut b = LayerBuilder::new(tile, layer.as_str());
+            if entries.len() <= MAX_POINTS {
+                // By id, read from the entries: the features themselves are touched only for a
+                // geometry other than a point.
+                entries.sort_unstable_by_key(|e| (e.id_high, e.id_low));
+                let mut keys: Option<ExactKeys> = None;
+                for e in &entries {
+                    let id = e.id();
+                    if e.classification == restricted {
+                        read.restricted.push(id);
+                    }
+                    read.single = Some(id);
+                    let organisation = m.organisation(e);
+                    let props = |tags: &mut Tags| {
+                        let keys = keys.get_or_insert_with(|| ExactKeys::new(layer, hide, tags));
+                        write_exact(layer, e, organisation, keys, tags);
+                    };
+                    match e.point() {
+                        Some(p) => b.add_with(&Geometry::Point(p), 1, props),
+                        None => {
+                            if let Some(feature) = m.feature(e) {
+                                b.add_with(&feature.geometry, 1, props);
+                            }
+                        }
+                    }
+                }
+            } else {
+                for e in &entries {
+                    if e.classification == restricted {
+                        read.restricted.push(e.id());
+                    }
+                    match e.point() {
+                        Some(p) => b.add_with(&Geometry::Point(p), 1, |_| {}),
+                        None => {
+                            if let Some(feature) = m.feature(e) {
+                                b.add_with(&feature.geometry, 1, |_| {});
+                            }
+                        }
+                    }
+                }
+                read.restricted.sort_unstable();
+            }
+            if read.count != 1 {
+                read.single = None;
+            }
+
+            (b.finish(), read)
         })
     }
 }
@@ -277,4 +431,39 @@ fn cell_units(tile: TileId) -> f64 {
     let lat = f64::midpoint(s, n).to_radians();
     let width_m = (e - w) * crate::domain::crs::METRES_PER_DEGREE * lat.cos();
     f64::from(EXTENT) * super::CELL_M / width_m.max(f64::MIN_POSITIVE)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use time::format_description::well_known::Rfc3339;
+
+    use super::instant;
+
+    #[test]
+    fn instants_are_written_as_time_formats_them() {
+        let mut buf = [0u8; 20];
+        // From 1900 to 9999, in uneven steps that land on every field's edges now and then.
+        let mut t = -2_208_988_800_i64;
+        while t < 253_402_300_799 {
+            let ours = instant(t, &mut buf).map(str::to_owned);
+            let theirs = time::OffsetDateTime::from_unix_timestamp(t)
+                .unwrap()
+                .format(&Rfc3339)
+                .unwrap();
+            assert_eq!(ours.as_deref(), Some(theirs.as_str()), "{t}");
+            t += 86_399 * 37 + 3_599;
+        }
+        for edge in [0, 951_782_400, 1_767_225_599, 253_402_300_799] {
+            let theirs = time::OffsetDateTime::from_unix_timestamp(edge)
+                .unwrap()
+                .format(&Rfc3339)
+                .unwrap();
+            assert_eq!(instant(edge, &mut buf), Some(theirs.as_str()));
+        }
+        assert_eq!(instant(i64::MIN, &mut buf), None);
+        assert_eq!(instant(i64::MAX, &mut buf), None);
+        assert_eq!(instant(253_402_300_800, &mut buf), None);
+    }
 }
