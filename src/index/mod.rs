@@ -1,7 +1,7 @@
 //! The in-memory spatial index: one R-tree per layer, a cache of the store, never the truth.
 //!
 //! Each layer sits behind its own `RwLock`. Readers hold the read lock only while walking the
-//! tree and cloning `Arc`s of the page they return; writers hold the write lock for one
+//! tree and copying out what they return (`Arc`s of a page, a vector tile's entries); writers hold the write lock for one
 //! insert/remove (microseconds), so readers are never blocked for long. Writes reach the index
 //! only after the store has committed them (see [`crate::service`]).
 
@@ -425,7 +425,7 @@ impl FeatureIndex {
     /// Runs `f` over the entries matching `spatial` and `filters` with the layer held for
     /// reading, so features are lent rather than cloned (for answers that visit thousands of
     /// features once, such as vector tiles). Writers to the layer wait while `f` runs: keep it
-    /// to the visit.
+    /// to copying out what the answer needs, and build the answer after.
     pub fn with_matches<R>(
         &self,
         layer: Layer,

@@ -145,7 +145,8 @@ impl Store {
         Ok(id.0)
     }
 
-    /// Appends audit records in one transaction: all or none, one commit (group commit).
+    /// Appends audit records all or none, with one commit (group commit): one multi-row
+    /// statement, or several in one transaction.
     ///
     /// # Errors
     /// Database errors (then none was written).

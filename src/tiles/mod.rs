@@ -123,6 +123,8 @@ pub struct LayerBuilder {
     tile: TileId,
     name: String,
     added: usize,
+    /// Grid the points however few there are (the caller has decided).
+    force_grid: bool,
     tags: Tags,
     points: Vec<TilePoint>,
     others: Vec<(Geometry<f64>, (usize, usize))>,
@@ -172,6 +174,7 @@ impl LayerBuilder {
             tile,
             name: name.to_owned(),
             added: 0,
+            force_grid: false,
             tags: Tags::default(),
             points: Vec::new(),
             others: Vec::new(),
@@ -188,6 +191,12 @@ impl LayerBuilder {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Grids the points whatever their number (for a caller that has decided the tile holds
+    /// too many features to list; their properties are then not asked for).
+    pub fn grid_points(&mut self) {
+        self.force_grid = true;
     }
 
     /// Adds a feature (longitude and latitude); `weight` is what it counts for when points are
@@ -238,7 +247,7 @@ impl LayerBuilder {
     #[must_use]
     pub fn finish(self) -> Built {
         let total = self.added;
-        if self.points.len() <= MAX_POINTS {
+        if !self.force_grid && self.points.len() <= MAX_POINTS {
             // A point with a handful of properties takes 20 to 30 bytes.
             let mut features =
                 mvt::Features::with_capacity(self.points.len() + self.others.len(), 32);
@@ -305,7 +314,14 @@ fn write_others(
         let Ok(f) = g.to_mvt_unscaled() else {
             continue;
         };
-        let kind = u32::try_from(f.r#type.unwrap_or(0)).unwrap_or(0);
+        // A geometry MVT has no type for (a collection) is left out.
+        let Some(kind) = f
+            .r#type
+            .and_then(|t| u32::try_from(t).ok())
+            .filter(|t| *t > 0)
+        else {
+            continue;
+        };
         features.push(tags.pairs(*from, *to), kind, &f.geometry);
     }
 }

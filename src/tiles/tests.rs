@@ -355,3 +355,24 @@ fn gridded_points_land_the_same_in_any_order() {
     assert_eq!(forward.bytes, backward.bytes);
     assert_eq!(forward.bytes, mixed.bytes);
 }
+
+#[test]
+fn a_caller_may_grid_points_however_few() {
+    let t = TileId::new(14, 4823, 9004).unwrap();
+    let mut b = LayerBuilder::new(t, "incidents");
+    b.grid_points();
+    for i in 0..10u32 {
+        b.add(&point_at(t, f64::from(i) / 10.0, 0.5), 1, Vec::new());
+    }
+    let built = b.finish();
+    assert!(built.gridded);
+    let layers = decode(&built.bytes).unwrap();
+    let counted: u64 = layers["incidents"]
+        .iter()
+        .map(|(_, p)| match p["count"] {
+            Value::Uint(c) => c,
+            ref other => panic!("{other:?}"),
+        })
+        .sum();
+    assert_eq!(counted, 10);
+}

@@ -368,61 +368,108 @@ impl Service {
         let filters = Self::ceiling_filters(viewer, filters);
         let hide = &viewer.role.grant(layer).hide;
         let restricted = Classification::Restricted.code();
-        self.index().with_matches(layer, area, &filters, |mut m| {
-            let mut entries = std::mem::take(&mut m.entries);
-            let mut read = ExactRead {
-                count: entries.len(),
-                ..ExactRead::default()
-            };
-            let mut b = LayerBuilder::new(tile, layer.as_str());
-            if entries.len() <= MAX_POINTS {
-                // By id, read from the entries: the features themselves are touched only for a
-                // geometry other than a point.
-                entries.sort_unstable_by_key(|e| (e.id_high, e.id_low));
+        // Under the layer's read lock only what the tile needs is copied out (entries, not
+        // features; a line's or polygon's feature by its `Arc`), so writers never wait on the
+        // encoding or on clipping.
+        let lent = self.index().with_matches(layer, area, &filters, |m| {
+            let shape =
+                |e: &IndexEntry| e.point().is_none().then(|| m.feature(e).cloned()).flatten();
+            if m.entries.len() <= MAX_POINTS {
+                Lent::Features(
+                    m.entries
+                        .iter()
+                        .map(|e| {
+                            let organisation = m.organisation(e).cloned();
+                            ((*e).clone(), organisation, shape(e))
+                        })
+                        .collect(),
+                )
+            } else {
+                Lent::Grid {
+                    count: m.entries.len(),
+                    points: m.entries.iter().filter_map(|e| e.point()).collect(),
+                    restricted: m
+                        .entries
+                        .iter()
+                        .filter(|e| e.classification == restricted)
+                        .map(|e| e.id())
+                        .collect(),
+                    shapes: m.entries.iter().filter_map(|e| shape(e)).collect(),
+                }
+            }
+        });
+        let mut b = LayerBuilder::new(tile, layer.as_str());
+        let mut read = ExactRead::default();
+        match lent {
+            Lent::Features(mut features) => {
+                read.count = features.len();
+                // By id, so the same content makes the same bytes on every instance.
+                features.sort_unstable_by_key(|(e, ..)| (e.id_high, e.id_low));
                 let mut keys: Option<ExactKeys> = None;
-                for e in &entries {
+                for (e, organisation, feature) in &features {
                     let id = e.id();
                     if e.classification == restricted {
                         read.restricted.push(id);
                     }
                     read.single = Some(id);
-                    let organisation = m.organisation(e);
                     let props = |tags: &mut Tags| {
                         let keys = keys.get_or_insert_with(|| ExactKeys::new(layer, hide, tags));
-                        write_exact(layer, e, organisation, keys, tags);
+                        write_exact(layer, e, organisation.as_ref(), keys, tags);
                     };
-                    match e.point() {
-                        Some(p) => b.add_with(&Geometry::Point(p), 1, props),
-                        None => {
-                            if let Some(feature) = m.feature(e) {
-                                b.add_with(&feature.geometry, 1, props);
-                            }
-                        }
+                    match (e.point(), feature) {
+                        (Some(p), _) => b.add_with(&Geometry::Point(p), 1, props),
+                        (None, Some(f)) => b.add_with(&f.geometry, 1, props),
+                        (None, None) => {}
                     }
                 }
-            } else {
-                for e in &entries {
-                    if e.classification == restricted {
-                        read.restricted.push(e.id());
-                    }
-                    match e.point() {
-                        Some(p) => b.add_with(&Geometry::Point(p), 1, |_| {}),
-                        None => {
-                            if let Some(feature) = m.feature(e) {
-                                b.add_with(&feature.geometry, 1, |_| {});
-                            }
-                        }
-                    }
+            }
+            Lent::Grid {
+                count,
+                points,
+                mut restricted,
+                mut shapes,
+            } => {
+                // Gridded whatever lies in the buffer: counts only, summed in any order alike;
+                // lines and polygons in id order.
+                read.count = count;
+                b.grid_points();
+                for p in points {
+                    b.add_with(&Geometry::Point(p), 1, |_| {});
                 }
-                read.restricted.sort_unstable();
+                shapes.sort_unstable_by_key(|f| f.id);
+                for f in &shapes {
+                    b.add_with(&f.geometry, 1, |_| {});
+                }
+                restricted.sort_unstable();
+                read.restricted = restricted;
             }
-            if read.count != 1 {
-                read.single = None;
-            }
-
-            (b.finish(), read)
-        })
+        }
+        if read.count != 1 {
+            read.single = None;
+        }
+        (b.finish(), read)
     }
+}
+
+/// A feature as an exact tile copies it out of the index: its entry, its organisation, and
+/// for a line or polygon the feature itself.
+type LentFeature = (
+    IndexEntry,
+    Option<Arc<str>>,
+    Option<Arc<crate::domain::Feature>>,
+);
+
+/// What an exact tile copies out of the index: up to [`MAX_POINTS`] features as their entries
+/// (with the organisation, and the feature of a line or polygon), or, past that, what a
+/// gridded tile needs (positions, restricted ids, lines and polygons).
+enum Lent {
+    Features(Vec<LentFeature>),
+    Grid {
+        count: usize,
+        points: Vec<geo::Point<f64>>,
+        restricted: Vec<uuid::Uuid>,
+        shapes: Vec<Arc<crate::domain::Feature>>,
+    },
 }
 
 /// Tile units a 250 m cell spans at the tile's zoom (at its latitude).
