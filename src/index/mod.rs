@@ -1,9 +1,10 @@
 //! The in-memory spatial index: one R-tree per layer, a cache of the store, never the truth.
 //!
 //! Each layer sits behind its own `RwLock`. Readers hold the read lock only while walking the
-//! tree and copying out what they return (`Arc`s of a page, a vector tile's entries); writers hold the write lock for one
-//! insert/remove (microseconds), so readers are never blocked for long. Writes reach the index
-//! only after the store has committed them (see [`crate::service`]).
+//! tree and copying out what they return (`Arc`s of a page, a vector tile's entries); writers
+//! hold the write lock for one insert/remove (microseconds), so readers are never blocked for
+//! long. Writes reach the index only after the store has committed them (see
+//! [`crate::service`]).
 
 mod entry;
 pub mod params;
@@ -423,8 +424,8 @@ impl FeatureIndex {
     }
 
     /// Runs `f` over the entries matching `spatial` and `filters` with the layer held for
-    /// reading, so features are lent rather than cloned (for answers that visit thousands of
-    /// features once, such as vector tiles). Writers to the layer wait while `f` runs: keep it
+    /// reading, so an answer that visits thousands of features once (a vector tile) can copy
+    /// out just what it needs from the entries and their features. Writers to the layer wait while `f` runs: keep it
     /// to copying out what the answer needs, and build the answer after.
     pub fn with_matches<R>(
         &self,
@@ -491,8 +492,8 @@ impl FeatureIndex {
     }
 }
 
-/// What [`FeatureIndex::with_matches`] lends: the matching entries, in the tree's order, and
-/// their features.
+/// What [`FeatureIndex::with_matches`] shows while the layer is held: the matching entries,
+/// in the tree's order, and their features.
 pub struct Matches<'a> {
     ix: &'a LayerIndex,
     /// The matching entries.

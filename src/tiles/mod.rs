@@ -285,7 +285,8 @@ impl LayerBuilder {
         Built {
             bytes,
             features: total,
-            gridded: true,
+            // Said only when there were points to grid.
+            gridded: !self.points.is_empty(),
         }
     }
 }

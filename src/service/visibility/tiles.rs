@@ -351,12 +351,12 @@ impl Service {
         self.coarse_items(viewer, layer, area, &filters, all)
     }
 
-    /// The tile at exact precision, cut while the index lends the features (nothing cloned),
-    /// and what it handed out for the audit record. Up to [`MAX_POINTS`] features are written
-    /// in id order with their properties, so the same content makes the same bytes (and ETag)
-    /// on every instance however its R-tree is arranged; beyond that, points are gridded
-    /// straight from the index entries without touching the features (restricted ones apart,
-    /// whose ids the audit record names).
+    /// The tile at exact precision, and what it handed out for the audit record. What the tile
+    /// needs is copied out of the index under the layer's read lock (entries, not features)
+    /// and the tile is built after. Up to [`MAX_POINTS`] features are written in id order with
+    /// their properties, so the same content makes the same bytes (and ETag) on every instance
+    /// however its R-tree is arranged; past that, the tile is always gridded (points summed in
+    /// any order alike, lines and polygons in id order, no properties).
     fn exact_tile(
         &self,
         viewer: &Viewer,
