@@ -96,49 +96,37 @@ impl Tags {
         u32::try_from(self.keys.len() - 1).unwrap_or(u32::MAX)
     }
 
-    /// Adds the encoded value in `scratch` to the table (once, when `shared`) and the pair.
-    fn push_scratch(&mut self, name: &str, shared: bool) {
-        let k = self.key_index(name);
-        self.push_scratch_at(Key(k), shared);
+    /// Adds the encoded value in `scratch` to the table (once) and the pair under `name`.
+    fn push_scratch(&mut self, name: &str) {
+        let k = Key(self.key_index(name));
+        let v = self.intern_scratch();
+        self.pair(k, v);
     }
 
-    fn push_scratch_at(&mut self, Key(k): Key, shared: bool) {
-        let v = if shared {
-            if let Some(i) = self.index.get(self.scratch.as_slice()) {
-                *i
-            } else {
-                let i = self.append_scratch();
-                self.index.insert(self.scratch.as_slice().into(), i);
-                i
-            }
-        } else {
-            self.append_scratch()
-        };
-        self.pairs.push(k);
-        self.pairs.push(v);
-    }
-
-    fn append_scratch(&mut self) -> u32 {
+    /// The encoded value in `scratch` in the table: looked up by its bytes, added if new.
+    fn intern_scratch(&mut self) -> ValueRef {
+        if let Some(i) = self.index.get(self.scratch.as_slice()) {
+            return ValueRef(*i);
+        }
         field_bytes(&mut self.values, 4, &self.scratch);
         self.spans
             .push((self.values.len() - self.scratch.len(), self.values.len()));
         let i = self.value_count;
         self.value_count += 1;
-        i
+        self.index.insert(self.scratch.as_slice().into(), i);
+        ValueRef(i)
     }
 
     /// A string property whose value may repeat among features (looked up, stored once).
     pub fn str(&mut self, name: &str, value: &str) {
-        self.scratch.clear();
-        field_bytes(&mut self.scratch, 1, value.as_bytes());
-        self.push_scratch(name, true);
+        let k = self.key(name);
+        self.str_at(k, value, true);
     }
 
     /// A string property that differs per feature (an id): stored without a lookup.
     pub fn str_unique(&mut self, name: &str, value: &str) {
-        self.scratch.clear();
-        field_bytes(&mut self.scratch, 1, value.as_bytes());
-        self.push_scratch(name, false);
+        let k = self.key(name);
+        self.str_at(k, value, false);
     }
 
     /// A string property under a key looked up before; `shared` when the value may repeat
@@ -169,12 +157,7 @@ impl Tags {
     pub fn shared_str(&mut self, value: &str) -> ValueRef {
         self.scratch.clear();
         field_bytes(&mut self.scratch, 1, value.as_bytes());
-        if let Some(i) = self.index.get(self.scratch.as_slice()) {
-            return ValueRef(*i);
-        }
-        let i = self.append_scratch();
-        self.index.insert(self.scratch.as_slice().into(), i);
-        ValueRef(i)
+        self.intern_scratch()
     }
 
     /// Adds the pair `(k, v)` to the feature being added.
@@ -185,10 +168,7 @@ impl Tags {
 
     /// An unsigned integer property.
     pub fn uint(&mut self, name: &str, value: u64) {
-        self.scratch.clear();
-        varint(&mut self.scratch, u64::from(key(5, VARINT)));
-        varint(&mut self.scratch, value);
-        self.push_scratch(name, true);
+        self.value(name, &Value::Uint(value));
     }
 
     /// Any property value.
@@ -225,7 +205,7 @@ impl Tags {
                 varint(s, u64::from(*v));
             }
         }
-        self.push_scratch(name, true);
+        self.push_scratch(name);
     }
 
     /// Adds the pair `(key, value)` of `source`'s tables to this one's.
@@ -238,7 +218,7 @@ impl Tags {
         };
         self.scratch.clear();
         self.scratch.extend_from_slice(&source.values[*from..*to]);
-        self.push_scratch(name, true);
+        self.push_scratch(name);
     }
 
     /// Where the next feature's pairs start.
