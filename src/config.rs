@@ -13,6 +13,7 @@
 //! | `index_snapshot` | `LAGESBILD_INDEX_SNAPSHOT` | `true` (SQLite: `<file>.index`, see `store::snapshot`) |
 //! | `wal_limit_mb` | `LAGESBILD_WAL_LIMIT_MB` | `64` (SQLite's write-ahead log, while serving) |
 //! | `tile_cache` | `LAGESBILD_TILE_CACHE` | `true` (cut vector tiles kept per view until a change touches them) |
+//! | `credential_recheck_ms` | `LAGESBILD_CREDENTIAL_RECHECK_MS` | `1000` (a confirmed token or session is asked about again after this; `0`: every request) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -82,6 +83,10 @@ pub struct Settings {
     /// Keep cut vector tiles per view (role's precision, ceiling and hidden properties) until a
     /// change touches them; off, every tile is cut afresh (for measuring). [default: true]
     pub tile_cache: bool,
+    /// Milliseconds a token or session the database confirmed is trusted before it is asked
+    /// again; a revocation elsewhere is refused at most this long after. `0` asks on every
+    /// request. [default: 1000]
+    pub credential_recheck_ms: u64,
 }
 
 impl Default for Settings {
@@ -108,6 +113,7 @@ impl Default for Settings {
             wal_limit_mb: 64,
             index_snapshot: true,
             tile_cache: true,
+            credential_recheck_ms: 1000,
         }
     }
 }
@@ -140,6 +146,7 @@ impl fmt::Debug for Settings {
             .field("wal_limit_mb", &self.wal_limit_mb)
             .field("index_snapshot", &self.index_snapshot)
             .field("tile_cache", &self.tile_cache)
+            .field("credential_recheck_ms", &self.credential_recheck_ms)
             .finish()
     }
 }

@@ -77,6 +77,7 @@ pub fn service_options(settings: &Settings, clock: Clock) -> Result<Options, Sta
         },
         use_snapshot: settings.index_snapshot,
         tile_cache: settings.tile_cache,
+        credential_recheck: std::time::Duration::from_millis(settings.credential_recheck_ms),
     })
 }
 

@@ -316,7 +316,7 @@ pub async fn tile(
             .await);
         }
     };
-    let etag = crate::tiles::etag(&answer.built.bytes);
+    let etag = &answer.built.etag;
     let private = [
         (
             header::CACHE_CONTROL,
@@ -327,11 +327,14 @@ pub async fn tile(
             HeaderValue::from_static("Authorization, Cookie"),
         ),
     ];
-    let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    let etag_value = HeaderValue::from_str(etag).map_err(ApiError::internal)?;
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == etag.as_str() || t.trim() == "*")
+        })
     {
         return Ok((
             StatusCode::NOT_MODIFIED,

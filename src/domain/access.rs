@@ -215,7 +215,7 @@ fn toml_from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, RoleFi
 }
 
 /// How the caller proved who they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Via {
     /// A web session cookie (writes need the CSRF token).
     Session,

@@ -592,6 +592,11 @@ impl Service {
             let (csrf, expires) = r.session.ok_or(AuthError::SessionInvalid)?;
             Ok((with_address(r.viewer, address), csrf, expires))
         };
+        if let Some(r) = self.recently_confirmed(&hash)
+            && r.session.is_some()
+        {
+            return recalled(r);
+        }
         if self.database_down() {
             return match self.availability.recall(&hash, self.clock().now()) {
                 Some(r) => recalled(r),
@@ -654,6 +659,11 @@ impl Service {
     /// [`AuthError::TokenInvalid`], [`AuthError::Disabled`], [`AuthError::UnknownRole`].
     pub async fn token_viewer(&self, token: &str, address: &str) -> Result<Viewer, ServiceError> {
         let hash = secret_hash(token);
+        if let Some(r) = self.recently_confirmed(&hash)
+            && r.session.is_none()
+        {
+            return Ok(with_address(r.viewer, address));
+        }
         if self.database_down() {
             return match self.availability.recall(&hash, self.clock().now()) {
                 Some(r) if r.session.is_none() => Ok(with_address(r.viewer, address)),
@@ -676,6 +686,14 @@ impl Service {
                 Ok(with_address(r.viewer, address))
             }
         }
+    }
+
+    /// The credential behind `hash` when the database confirmed it within
+    /// [`Options::credential_recheck`](super::Options::credential_recheck) and it has not
+    /// expired since: trusted without asking again.
+    fn recently_confirmed(&self, hash: &[u8]) -> Option<super::availability::Remembered> {
+        self.availability
+            .recall_within(hash, self.clock().now(), self.credential_recheck)
     }
 
     async fn confirm_token(

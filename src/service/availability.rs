@@ -3,6 +3,12 @@
 //! reads, sign-ins) answer 503 with `Retry-After`, and `/health` says `degraded`. When the
 //! database is back, the change log brings the picture up to date.
 //!
+//! While the database answers, a credential it confirmed is trusted for
+//! [`Options::credential_recheck`](super::Options::credential_recheck) (one second unless
+//! configured) before it is asked again: a revocation, a disabled account or a new password
+//! is refused at once on the instance that made it (it forgets what it remembered) and at most
+//! that long after on the others. Expiry is checked on every request.
+//!
 //! A caller signed in before the outage stays recognised: each credential the database
 //! confirmed is remembered for [`REMEMBER_CREDENTIALS`], and used only when the database cannot
 //! be asked. Nobody can revoke a token or end a session while the database is unreachable, so
@@ -90,13 +96,28 @@ impl Availability {
         self.credentials().clear();
     }
 
-    /// A credential confirmed recently enough and not expired at `now`.
+    /// A credential confirmed recently enough to stand in for the database while it cannot
+    /// be asked, and not expired at `now`.
     pub(super) fn recall(&self, hash: &[u8], now: OffsetDateTime) -> Option<Remembered> {
+        self.recall_within(hash, now, REMEMBER_CREDENTIALS)
+    }
+
+    /// A credential the database confirmed at most `within` ago and not expired at `now`
+    /// (expiry is decided here, on every request, not when it was confirmed).
+    pub(super) fn recall_within(
+        &self,
+        hash: &[u8],
+        now: OffsetDateTime,
+        within: Duration,
+    ) -> Option<Remembered> {
+        if within.is_zero() {
+            return None;
+        }
         let c = self.credentials();
         let r = c.get(hash)?;
         let expired = r.expires_at.is_some_and(|e| e <= now)
             || r.session.as_ref().is_some_and(|(_, e)| *e <= now);
-        (r.confirmed.elapsed() <= REMEMBER_CREDENTIALS && !expired).then(|| r.clone())
+        (r.confirmed.elapsed() <= within && !expired).then(|| r.clone())
     }
 }
 

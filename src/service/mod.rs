@@ -217,7 +217,15 @@ pub struct Options {
     pub use_snapshot: bool,
     /// Keep cut vector tiles until a change touches them.
     pub tile_cache: bool,
+    /// How long a token or session the database confirmed is trusted before it is asked
+    /// again ([`DEFAULT_CREDENTIAL_RECHECK`]; zero asks on every request). A revocation made on
+    /// another instance, or in the database directly, is refused at most this long after.
+    pub credential_recheck: std::time::Duration,
 }
+
+/// How long a confirmed credential is trusted by default: the same second within which every
+/// instance sees a write.
+pub const DEFAULT_CREDENTIAL_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Options {
     /// The shipped roles, the system clock, 12-hour sessions, 24 months of incidents.
@@ -232,6 +240,7 @@ impl Options {
             retention: retention::Retention::default(),
             use_snapshot: true,
             tile_cache: true,
+            credential_recheck: DEFAULT_CREDENTIAL_RECHECK,
         })
     }
 }
@@ -253,6 +262,8 @@ pub struct Service {
     generation: std::sync::atomic::AtomicU64,
     /// Cut vector tiles, dropped where a change touches them.
     tile_cache: visibility::TileCache,
+    /// Kept tiles' reads whose audit records cover the same caller's re-reads for a while.
+    read_cover: visibility::ReadCover,
     /// How the picture was loaded (unset without a picture).
     loaded: std::sync::OnceLock<snapshot::Loaded>,
     /// Where the index stands in the change log (none for a service without the picture).
@@ -265,6 +276,8 @@ pub struct Service {
     signal: std::sync::Arc<signal::Signal>,
     counts_cache: visibility::counts::CountsCache,
     audit_queue: audit_queue::AuditQueue,
+    /// How long a confirmed credential is trusted before the database is asked again.
+    credential_recheck: std::time::Duration,
 }
 
 impl Service {
@@ -328,12 +341,14 @@ impl Service {
             refusals: audit::RefusalCounter::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
             tile_cache: visibility::TileCache::new(options.tile_cache),
+            read_cover: visibility::ReadCover::default(),
             follow: std::sync::Mutex::new(snapshot::Follow::default()),
             resyncs: tokio::sync::watch::Sender::new(0),
             signal,
             availability: availability::Availability::default(),
             loaded: std::sync::OnceLock::new(),
             audit_queue,
+            credential_recheck: options.credential_recheck,
             counts_cache: visibility::counts::CountsCache::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })

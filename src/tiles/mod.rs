@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::f64::consts::PI;
 
+use bytes::Bytes;
 use geo::{
     BooleanOps, BoundingRect, Coord, Geometry, LineString, MapCoords, MultiLineString, Rect,
 };
@@ -133,12 +134,27 @@ pub struct LayerBuilder {
 /// A finished layer and what was done to it.
 #[derive(Debug, Clone)]
 pub struct Built {
-    /// The encoded tile (one layer).
-    pub bytes: Vec<u8>,
+    /// The encoded tile (one layer), shared: a kept tile is answered without a copy.
+    pub bytes: Bytes,
+    /// Its entity tag ([`etag`]), worked out once when the tile was cut.
+    pub etag: String,
     /// Features put in (a gridded point counts as its points).
     pub features: usize,
     /// Whether points were gridded (each point feature then carries `count`).
     pub gridded: bool,
+}
+
+impl Built {
+    /// A tile of `bytes` holding `features`, `gridded` or not, with its entity tag.
+    #[must_use]
+    pub fn new(bytes: Vec<u8>, features: usize, gridded: bool) -> Self {
+        Self {
+            etag: etag(&bytes),
+            bytes: Bytes::from(bytes),
+            features,
+            gridded,
+        }
+    }
 }
 
 /// Rounds, drops repeated vertices, and reports whether enough are left.
@@ -257,11 +273,7 @@ impl LayerBuilder {
             write_others(&mut features, &self.others, &self.tags);
             let bytes = mvt::tile(&self.name, &features, &self.tags, EXTENT);
             if bytes.len() <= MAX_TILE_BYTES {
-                return Built {
-                    bytes,
-                    features: total,
-                    gridded: false,
-                };
+                return Built::new(bytes, total, false);
             }
         }
         // Gridded: the points' own properties are left behind; the other geometries keep
@@ -282,12 +294,8 @@ impl LayerBuilder {
         }
         write_others(&mut features, &others, &tags);
         let bytes = mvt::tile(&self.name, &features, &tags, EXTENT);
-        Built {
-            bytes,
-            features: total,
-            // Said only when there were points to grid.
-            gridded: !self.points.is_empty(),
-        }
+        // Said gridded only when there were points to grid.
+        Built::new(bytes, total, !self.points.is_empty())
     }
 }
 

@@ -486,3 +486,95 @@ async fn the_login_page_is_public_swedish_and_self_contained() {
     assert!(strings.contains("Fel användarnamn eller lösenord"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_revocation_made_elsewhere_is_refused_within_the_recheck_interval() {
+    let (db, app) = app_with_clock().await;
+    let now = datetime!(2026-11-23 09:00 UTC);
+    let recheck =
+        lagesbild::service::DEFAULT_CREDENTIAL_RECHECK + std::time::Duration::from_millis(100);
+
+    // A token revoked in the database by another instance.
+    let token = token_for(&app.service, "anna", "police", "Polisen").await;
+    let anna = client_with_token(&token);
+    let get = |c: &reqwest::Client| c.get(app.url("/collections")).send();
+    assert_eq!(get(&anna).await.unwrap().status(), 200);
+    // Another instance's (or an operator's) hand on the same database: this server's memory
+    // of the credential is not told.
+    let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+    let id = store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.user_name == "anna")
+        .unwrap()
+        .id;
+    assert!(store.revoke_token(id, now).await.unwrap());
+    tokio::time::sleep(recheck).await;
+    let p = assert_problem(get(&anna).await.unwrap(), 401).await;
+    assert!(p["detail"].as_str().unwrap().contains("revoked"), "{p}");
+    // Refused from then on, not trusted again.
+    assert_eq!(get(&anna).await.unwrap().status(), 401);
+
+    // A session ended elsewhere, and an account disabled elsewhere (token and session alike).
+    token_for(&app.service, "bo", "police", "Polisen").await;
+    let cookie = session_cookie(&login(&app, "bo", &password_of("bo")).await);
+    assert_eq!(
+        with_cookie(&app, &cookie, "/collections").await.status(),
+        200
+    );
+    let secret = cookie.split_once('=').unwrap().1;
+    let hash = lagesbild::service::accounts::secret_hash(secret);
+    store.end_session(&hash, now).await.unwrap();
+    tokio::time::sleep(recheck).await;
+    assert_problem(with_cookie(&app, &cookie, "/collections").await, 401).await;
+
+    let cilla = client_with_token(&token_for(&app.service, "cilla", "police", "Polisen").await);
+    assert_eq!(get(&cilla).await.unwrap().status(), 200);
+    assert!(store.set_user_disabled("cilla", true, now).await.unwrap());
+    tokio::time::sleep(recheck).await;
+    let p = assert_problem(get(&cilla).await.unwrap(), 401).await;
+    assert!(p["detail"].as_str().unwrap().contains("disabled"), "{p}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_no_recheck_interval_every_request_asks_the_database() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn_with(
+        lagesbild::config::Settings {
+            credential_recheck_ms: 0,
+            ..settings(&db.url)
+        },
+        false,
+    )
+    .await;
+    let token = token_for(&app.service, "anna", "police", "Polisen").await;
+    let anna = client_with_token(&token);
+    assert_eq!(
+        anna.get(app.url("/collections"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+    let id = store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.user_name == "anna")
+        .unwrap()
+        .id;
+    assert!(
+        store
+            .revoke_token(id, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    );
+    assert_problem(anna.get(app.url("/collections")).send().await.unwrap(), 401).await;
+    app.stop().await;
+}

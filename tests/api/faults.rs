@@ -88,7 +88,7 @@ async fn postgis_out_of_reach_reads_go_on_writes_answer_503_and_the_picture_catc
     );
 
     // A token confirmed once, then revoked (by another instance, in the database): refused
-    // at its next use, and not remembered for the outage.
+    // once the recheck interval has passed, and not remembered for the outage.
     let revoked = client_with_token(
         &token_for(&app.service, "fault-rev", "social_services", "Kommunen").await,
     );
@@ -102,6 +102,10 @@ async fn postgis_out_of_reach_reads_go_on_writes_answer_503_and_the_picture_catc
             .unwrap();
         db.close().await.unwrap();
     }
+    tokio::time::sleep(
+        lagesbild::service::DEFAULT_CREDENTIAL_RECHECK + std::time::Duration::from_millis(100),
+    )
+    .await;
     assert_eq!(count(&revoked, &app).await.status(), 401);
 
     proxy.cut();

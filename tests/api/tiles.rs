@@ -409,7 +409,7 @@ async fn bad_tile_requests_get_problems_that_say_what_is_wrong() {
 }
 
 #[tokio::test]
-async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_still_audited() {
+async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_audited_once_per_caller() {
     let db = fresh_sqlite();
     let app = TestApp::spawn(&db.url, true).await;
     let police = crate::common::client_with_token(
@@ -476,22 +476,41 @@ async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_still_audited
         !ids.is_empty() && !ids.contains(&id),
         "above the coordinator's ceiling"
     );
-    let audit: Value = app
-        .client
-        .get(app.url("/audit?user=polis-tile&limit=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let naming = audit["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["action"] == "read" && r.to_string().contains(&id))
-        .count();
-    assert_eq!(naming, 2, "both tile reads name the restricted incident");
+    // Police read the tile twice: the first read's record names the incident and says it
+    // covers their re-reads of the unchanged tile; the administrator's read of the same kept
+    // tile is recorded on its own.
+    let naming = |user: &'static str| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let audit: Value = app
+                .client
+                .get(app.url(&format!("/audit?user={user}&limit=1000")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            audit["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["action"] == "read" && r.to_string().contains(&id))
+                .map(|r| r["detail"].as_str().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let police_records = naming("polis-tile").await;
+    assert_eq!(police_records.len(), 1, "{police_records:?}");
+    assert!(police_records[0].contains("re-reads"), "{police_records:?}");
+    assert_eq!(
+        naming("test-admin").await.len(),
+        1,
+        "another caller: own record"
+    );
+    assert_eq!(get(police.clone()).await.0, "hit");
+    assert_eq!(naming("polis-tile").await.len(), 1, "a re-read, covered");
     // A change elsewhere keeps the tile; one in it drops it.
     let far = app
         .post(
@@ -511,6 +530,10 @@ async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_still_audited
     let (after, c) = get(police.clone()).await;
     assert_eq!(after, "miss");
     assert_ne!(c, a);
+    // A changed tile is a new read: recorded again, and its re-read covered by that record.
+    assert_eq!(naming("polis-tile").await.len(), 2);
+    assert_eq!(get(police.clone()).await.0, "hit");
+    assert_eq!(naming("polis-tile").await.len(), 2);
     app.stop().await;
 }
 

@@ -19,6 +19,7 @@
 pub(crate) mod counts;
 mod extents;
 mod grid;
+mod read_cover;
 mod shown;
 mod tile_cache;
 mod tiles;
@@ -26,6 +27,7 @@ mod tiles;
 pub(crate) use counts::cpu_bound;
 pub use extents::{LayerSummary, round_out};
 pub use grid::Grid;
+pub use read_cover::{COVERED_FOR, ReadCover};
 pub use shown::{CoarseFeature, Shown};
 pub use tile_cache::TileCache;
 pub use tiles::TileAnswer;
@@ -619,10 +621,12 @@ impl Service {
         shown: &[Shown],
     ) -> Result<(), ServiceError> {
         let exact = ExactRead::of(shown);
-        self.audit_exact(viewer, layer, action, bbox, &exact).await
+        self.audit_exact(viewer, layer, action, bbox, &exact, "")
+            .await
     }
 
-    /// Audits a read that handed out `exact` (nothing when it holds no exact feature).
+    /// Audits a read that handed out `exact` (nothing when it holds no exact feature); `note`
+    /// ends the record's detail.
     async fn audit_exact(
         &self,
         viewer: &Viewer,
@@ -630,6 +634,7 @@ impl Service {
         action: AuditAction,
         bbox: Option<[f64; 4]>,
         exact: &ExactRead,
+        note: &str,
     ) -> Result<(), ServiceError> {
         if exact.count == 0 {
             return Ok(());
@@ -643,7 +648,7 @@ impl Service {
             .bbox(bbox)
             .features(named)
             .detail(format!(
-                "{} features at exact precision, {} of them restricted",
+                "{} features at exact precision, {} of them restricted{note}",
                 exact.count,
                 exact.restricted.len()
             ));

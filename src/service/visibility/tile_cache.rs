@@ -17,9 +17,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use uuid::Uuid;
-
-use super::CELL_REACH_M;
+use super::{CELL_REACH_M, ExactRead};
 use crate::domain::Layer;
 use crate::domain::access::Precision;
 use crate::index::Filters;
@@ -69,12 +67,11 @@ impl ViewKey {
 pub struct CachedTile {
     /// The encoded tile.
     pub built: Arc<Built>,
-    /// Features handed out at exact precision.
-    pub exact: usize,
-    /// The restricted ones among them.
-    pub restricted: Vec<Uuid>,
-    /// The one feature, when exactly one was exact (named in the audit record).
-    pub single: Option<Uuid>,
+    /// What it hands out at exact precision (for the audit record of each read).
+    pub read: Arc<ExactRead>,
+    /// Which keeping this is: unique per kept tile, so a tile cut again after a change is
+    /// another generation (a [`ReadCover`](super::ReadCover) covers one generation).
+    pub generation: u64,
 }
 
 type Key = (Layer, TileId, ViewKey);
@@ -84,6 +81,8 @@ type Key = (Layer, TileId, ViewKey);
 pub struct TileCache {
     entries: Mutex<Entries>,
     epochs: [AtomicU64; Layer::ALL.len()],
+    /// The last generation handed out.
+    generations: AtomicU64,
     off: bool,
 }
 
@@ -129,16 +128,31 @@ impl TileCache {
         self.lock().map.get(&(layer, tile, view.clone())).cloned()
     }
 
-    /// Keeps a tile cut at `epoch`, unless its layer has changed since.
-    pub fn keep(&self, layer: Layer, tile: TileId, view: ViewKey, epoch: u64, cached: CachedTile) {
+    /// Keeps a tile cut at `epoch`, unless its layer has changed since; returns the kept
+    /// tile's generation.
+    pub fn keep(
+        &self,
+        layer: Layer,
+        tile: TileId,
+        view: ViewKey,
+        epoch: u64,
+        built: Arc<Built>,
+        read: Arc<ExactRead>,
+    ) -> Option<u64> {
         if self.off {
-            return;
+            return None;
         }
         let mut e = self.lock();
         // Checked under the lock that invalidation also takes: no change slips in between.
         if self.epoch(layer) != epoch {
-            return;
+            return None;
         }
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        let cached = CachedTile {
+            built,
+            read,
+            generation,
+        };
         let size = cached.built.bytes.len();
         if e.map.len() >= MAX_ENTRIES || e.bytes + size > MAX_BYTES {
             e.map.clear();
@@ -148,6 +162,7 @@ impl TileCache {
             e.bytes = e.bytes.saturating_sub(old.built.bytes.len());
         }
         e.bytes += size;
+        Some(generation)
     }
 
     /// Drops what a change of a `layer` feature from envelope `before` to `after` touches.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use geo::Geometry;
 
 use super::shown::CoarseFeature;
-use super::tile_cache::{CachedTile, ViewKey};
+use super::tile_cache::ViewKey;
 use super::{AggregateBy, ExactRead, Items, Shown, cpu_bound, spatial_bbox};
 use crate::domain::Layer;
 use crate::domain::access::{Precision, Viewer};
@@ -35,6 +35,15 @@ use crate::tiles::{
 /// Below this many tile units per 250 m cell, counted cells are drawn as points (a square of a
 /// few units would vanish when simplified).
 const MIN_CELL_UNITS: f64 = 16.0;
+
+/// What a tile read's audit record adds to its detail: that it stands for the same caller's
+/// re-reads of the unchanged tile for a while (see `read_cover`).
+fn covering_note() -> String {
+    format!(
+        "; covers this caller's re-reads of the unchanged tile for {} s",
+        super::COVERED_FOR.as_secs()
+    )
+}
 
 /// One tile, as the caller may see it.
 pub struct TileAnswer {
@@ -245,13 +254,18 @@ impl Service {
         );
         let audit_box = spatial_bbox(&Spatial::Bbox(Bbox::clamped(tile.bounds())));
         if let Some(hit) = self.tile_cache.get(layer, tile, &view) {
-            let read = ExactRead {
-                count: hit.exact,
-                restricted: hit.restricted,
-                single: hit.single,
-            };
-            self.audit_exact(viewer, layer, AuditAction::Read, audit_box, &read)
+            if hit.read.count > 0 && !self.read_cover.covers(viewer, hit.generation) {
+                self.audit_exact(
+                    viewer,
+                    layer,
+                    AuditAction::Read,
+                    audit_box,
+                    &hit.read,
+                    &covering_note(),
+                )
                 .await?;
+                self.read_cover.cover(viewer, hit.generation);
+            }
             return Ok(TileAnswer {
                 built: hit.built,
                 precision,
@@ -291,8 +305,15 @@ impl Service {
             Precision::Exact => {
                 let (built, read) =
                     cpu_bound(|| self.exact_tile(viewer, layer, tile, &area, filters));
-                self.audit_exact(viewer, layer, AuditAction::Read, audit_box, &read)
-                    .await?;
+                self.audit_exact(
+                    viewer,
+                    layer,
+                    AuditAction::Read,
+                    audit_box,
+                    &read,
+                    &covering_note(),
+                )
+                .await?;
                 (built, read)
             }
             Precision::Coarse => {
@@ -316,18 +337,16 @@ impl Service {
             }
         };
         let built = Arc::new(built);
-        self.tile_cache.keep(
-            layer,
-            tile,
-            view,
-            epoch,
-            CachedTile {
-                built: Arc::clone(&built),
-                exact: read.count,
-                restricted: read.restricted,
-                single: read.single,
-            },
-        );
+        let exact = read.count > 0;
+        let kept =
+            self.tile_cache
+                .keep(layer, tile, view, epoch, Arc::clone(&built), Arc::new(read));
+        // The record just committed covers this caller's re-reads of the tile as kept.
+        if let Some(generation) = kept
+            && exact
+        {
+            self.read_cover.cover(viewer, generation);
+        }
         Ok(TileAnswer {
             built,
             precision,
