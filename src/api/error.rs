@@ -229,6 +229,18 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", m)
             }
             ServiceError::Internal(m) => ApiError::internal(m),
+            ServiceError::CatchingUp(m) => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "catching-up",
+                    "Catching up",
+                    format!(
+                        "{m}; nothing was changed. Try again in a moment: the changes are being applied."
+                    ),
+                );
+                e.retry_after = Some(1);
+                e
+            }
             ServiceError::Store(e) if e.is_unavailable() => ApiError::unavailable(e),
             ServiceError::Store(e) => ApiError::internal(e),
         }

@@ -169,6 +169,10 @@ pub enum ServiceError {
     /// The database failed.
     #[error(transparent)]
     Store(StoreError),
+    /// This server's picture is behind the database by more than an answer may wait for
+    /// (changes made elsewhere are still being applied): 503, try again in a moment.
+    #[error("{0}")]
+    CatchingUp(String),
 }
 
 impl Change {
@@ -278,6 +282,9 @@ pub struct Service {
     audit_queue: audit_queue::AuditQueue,
     /// How long a confirmed credential is trusted before the database is asked again.
     credential_recheck: std::time::Duration,
+    /// One answer by id at a time looks at the log; when the last look that was up to date
+    /// began.
+    refreshed: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Service {
@@ -349,6 +356,7 @@ impl Service {
             loaded: std::sync::OnceLock::new(),
             audit_queue,
             credential_recheck: options.credential_recheck,
+            refreshed: tokio::sync::Mutex::new(None),
             counts_cache: visibility::counts::CountsCache::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })

@@ -28,7 +28,10 @@ use crate::store::{Store, StoreError};
 /// Above this many changes since the snapshot, reading the table is faster than replaying.
 pub const MAX_REPLAY: i64 = 200_000;
 /// Log entries read per round while catching up.
-const PAGE: i64 = 10_000;
+pub const PAGE: i64 = 10_000;
+/// Pages of the log an answer by id applies itself before it answers 503 and leaves the rest
+/// to the server's own follower.
+pub const REFRESH_PAGES: usize = 2;
 
 /// Where the index stands in the change log.
 #[derive(Debug, Default)]
@@ -223,11 +226,22 @@ impl Service {
     /// # Errors
     /// Store failures.
     pub async fn follow_log(&self) -> Result<usize, StoreError> {
+        Ok(self.follow_log_within(None).await?.0)
+    }
+
+    /// [`Service::follow_log`], applying at most `max_pages` pages when given and never reading
+    /// the whole picture again (a pruned log): how many features changed, and whether the log
+    /// still holds entries beyond the picture (left to the server's own follower).
+    async fn follow_log_within(
+        &self,
+        max_pages: Option<usize>,
+    ) -> Result<(usize, bool), StoreError> {
         let mut changed = 0;
+        let mut pages = 0;
         loop {
             // A look without the write lock first: most rounds find nothing new.
             let Some(cursor) = self.cursor() else {
-                return Ok(changed);
+                return Ok((changed, false));
             };
             let page = self.store.changes_after(cursor, PAGE).await?;
             if !page.pruned && self.news(&page).is_empty() {
@@ -237,13 +251,20 @@ impl Service {
                 if page.settled > cursor {
                     continue;
                 }
-                return Ok(changed);
+                return Ok((changed, false));
+            }
+            let bounded = max_pages.is_some();
+            if max_pages.is_some_and(|max| pages >= max) || (bounded && page.pruned) {
+                return Ok((changed, true));
             }
             let _guard = self.writes.lock().await;
-            let (n, more) = self.apply_page().await?;
+            let Some((n, more)) = self.apply_page(!bounded).await? else {
+                return Ok((changed, true));
+            };
+            pages += 1;
             changed += n;
             if !more {
-                return Ok(changed);
+                return Ok((changed, false));
             }
         }
     }
@@ -256,6 +277,13 @@ impl Service {
     /// The database cannot be reached: then this picture cannot tell a feature it lacks from
     /// one written elsewhere, and the answer is 503 rather than a 404 or 412 it cannot vouch
     /// for.
+    ///
+    /// Bounded, so one request never pays for another's import: requests arriving together
+    /// share one look at the log (a look that began after a request asked has seen everything
+    /// committed before it), and a request applies at most [`REFRESH_PAGES`] pages itself.
+    /// When the log holds more, or was pruned past the picture (a whole reload), the answer is
+    /// [`ServiceError::CatchingUp`](super::ServiceError::CatchingUp) (503, try again in a
+    /// moment) while the server's own follower does the rest.
     pub(super) async fn refresh_from_log(&self) -> Result<(), super::ServiceError> {
         if self.cursor().is_none() {
             return Ok(());
@@ -263,8 +291,21 @@ impl Service {
         if self.database_down() {
             return Err(Self::unavailable_error());
         }
-        match self.follow_log().await {
-            Ok(_) => Ok(()),
+        let asked = std::time::Instant::now();
+        let mut last = self.refreshed.lock().await;
+        if last.is_some_and(|began| began >= asked) {
+            return Ok(());
+        }
+        let began = std::time::Instant::now();
+        match self.follow_log_within(Some(REFRESH_PAGES)).await {
+            Ok((_, false)) => {
+                *last = Some(began);
+                Ok(())
+            }
+            Ok((_, true)) => Err(super::ServiceError::CatchingUp(
+                "this server is still applying changes made through other instances or an import"
+                    .into(),
+            )),
             Err(e) if e.is_unavailable() => Err(e.into()),
             Err(e) => {
                 tracing::warn!("the log could not be read before an answer by id: {e}");
@@ -276,7 +317,9 @@ impl Service {
     async fn catch_up_locked(&self) -> Result<usize, StoreError> {
         let mut applied = 0;
         loop {
-            let (n, more) = self.apply_page().await?;
+            let Some((n, more)) = self.apply_page(true).await? else {
+                return Ok(applied);
+            };
             applied += n;
             if !more {
                 return Ok(applied);
@@ -308,20 +351,25 @@ impl Service {
     }
 
     /// Applies the next page of the log after the index's position (the caller holds the write
-    /// lock): how many features changed, and whether more settled entries may follow.
-    async fn apply_page(&self) -> Result<(usize, bool), StoreError> {
+    /// lock): how many features changed, and whether more settled entries may follow. A log
+    /// pruned past the position means reading the whole picture again: done when `reload` is
+    /// allowed, else `None`.
+    async fn apply_page(&self, reload: bool) -> Result<Option<(usize, bool)>, StoreError> {
         let Some(cursor) = self.cursor() else {
-            return Ok((0, false));
+            return Ok(Some((0, false)));
         };
         let page = self.store.changes_after(cursor, PAGE).await?;
         if page.pruned {
-            return Ok((self.reload_locked().await?, false));
+            if !reload {
+                return Ok(None);
+            }
+            return Ok(Some((self.reload_locked().await?, false)));
         }
         let news = self.news(&page);
         let changed = self.apply_stored(&news).await?;
         self.settle(&page);
         let more = i64::try_from(page.entries.len()).unwrap_or(i64::MAX) >= PAGE;
-        Ok((changed, more))
+        Ok(Some((changed, more)))
     }
 
     /// Reads the whole picture again (the log was pruned past the index's position, so it

@@ -316,7 +316,25 @@ async fn a_log_pruned_past_the_picture_reloads_it_and_tells_live_clients(url: &s
     assert!(pruned >= 2, "{pruned}");
     assert!(!resyncs.has_changed().unwrap());
 
+    // An answer by id does not read the whole picture inside a request: 503, try again in a
+    // moment, while the server's follower does it.
+    let sv = lagesbild::startup::local_viewer(&server).unwrap();
+    assert!(matches!(
+        server.read_item(&sv, Layer::Incidents, theirs[0].id).await,
+        Err(lagesbild::service::ServiceError::CatchingUp(_))
+    ));
+    assert!(
+        !resyncs.has_changed().unwrap(),
+        "no reload inside a request"
+    );
+
     server.follow_log().await.unwrap();
+    assert!(
+        server
+            .read_item(&sv, Layer::Incidents, theirs[0].id)
+            .await
+            .is_ok()
+    );
     assert!(resyncs.has_changed().unwrap(), "live clients are told");
     assert!(
         events.try_recv().is_err(),
@@ -607,5 +625,39 @@ async fn postgis_entries_applied_early_do_not_hold_back_what_comes_after() {
         assert!(server.unrestricted().get(Layer::Incidents, f.id).is_some());
     }
     idle.close().await.unwrap();
+    store.close().await;
+}
+
+/// An answer by id applies a bounded part of the log itself: a large import made elsewhere
+/// is left to the follower, and the request answers 503 meanwhile instead of waiting for all.
+#[tokio::test]
+async fn an_answer_by_id_behind_a_large_import_elsewhere_says_503_instead_of_applying_it() {
+    use lagesbild::service::snapshot::{PAGE, REFRESH_PAGES};
+    let db = fresh_sqlite();
+    let (store, server, other) = two_pictures(&db.url).await;
+    let sv = lagesbild::startup::local_viewer(&server).unwrap();
+    let ov = lagesbild::startup::local_viewer(&other).unwrap();
+    let page = usize::try_from(PAGE).unwrap();
+    let n = page * REFRESH_PAGES + 1;
+    let drafts: Vec<FeatureDraft> = (0..n)
+        .map(|i| draft(17.80 + f64::from(u32::try_from(i).unwrap()) * 1e-6))
+        .collect();
+    let imported = other.create_many(drafts, &ov, &|_| {}).await.unwrap();
+    let last = imported.last().unwrap().id;
+    let read = server.read_item(&sv, Layer::Incidents, last).await;
+    assert!(
+        matches!(read, Err(lagesbild::service::ServiceError::CatchingUp(_))),
+        "{:?}",
+        read.err().map(|e| e.to_string())
+    );
+    assert_eq!(
+        server.unrestricted().len(Layer::Incidents),
+        page * REFRESH_PAGES,
+        "the request applied its share of the log, no more"
+    );
+    // The follower applies the rest; then the answer is there.
+    server.follow_log().await.unwrap();
+    assert!(server.read_item(&sv, Layer::Incidents, last).await.is_ok());
+    assert_eq!(server.unrestricted().len(Layer::Incidents), n);
     store.close().await;
 }
