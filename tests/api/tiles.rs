@@ -592,7 +592,7 @@ async fn a_gridded_tile_is_the_same_bytes_however_the_index_was_built() {
         let lat = south + (north - south) * (0.05 + 0.9 * f64::from(i / 97) / 50.0);
         let mut f = incident(lon, lat, "vandalism", "2026-11-20T21:00:00Z");
         f["id"] = Value::from(format!("00000000-0000-4000-8000-{i:012x}"));
-        if i % 150 == 0 {
+        if i.is_multiple_of(150) {
             let d = (e - w) / 200.0;
             f["geometry"] = serde_json::json!({"type": "Polygon", "coordinates": [[
                 [lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]]});
