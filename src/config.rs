@@ -13,7 +13,7 @@
 //! | `index_snapshot` | `LAGESBILD_INDEX_SNAPSHOT` | `true` (SQLite: `<file>.index`, see `store::snapshot`) |
 //! | `wal_limit_mb` | `LAGESBILD_WAL_LIMIT_MB` | `64` (SQLite's write-ahead log, while serving) |
 //! | `tile_cache` | `LAGESBILD_TILE_CACHE` | `true` (cut vector tiles kept per view until a change touches them) |
-//! | `credential_recheck_ms` | `LAGESBILD_CREDENTIAL_RECHECK_MS` | `1000` (a confirmed token or session is asked about again after this; `0`: every request) |
+//! | `credential_recheck_ms` | `LAGESBILD_CREDENTIAL_RECHECK_MS` | `1000` (a confirmed token or session is asked about again after this, at most 60000; `0`: every request) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+/// The longest a confirmed credential may be trusted before the database is asked again.
+pub const MAX_CREDENTIAL_RECHECK_MS: u64 = 60_000;
 
 /// The default embedded database.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/lagesbild.db";
@@ -245,6 +248,12 @@ impl Settings {
                 self.wal_limit_mb
             )));
         }
+        if self.credential_recheck_ms > MAX_CREDENTIAL_RECHECK_MS {
+            return Err(ConfigError(format!(
+                "credential_recheck_ms ({}) must be at most {MAX_CREDENTIAL_RECHECK_MS}: a revocation must reach every instance within a minute",
+                self.credential_recheck_ms
+            )));
+        }
         for origin in &self.cors_origins {
             check_origin(origin)?;
         }
@@ -359,5 +368,17 @@ mod tests {
         assert!(e.to_string().contains("bnid"), "{e}");
         let e = Settings::load(None, &FakeEnv(vec![("LAGESBILD_MAX_LIMIT", "many")])).unwrap_err();
         assert!(e.to_string().contains("max_limit"), "{e}");
+        let e = Settings::load(
+            None,
+            &FakeEnv(vec![("LAGESBILD_CREDENTIAL_RECHECK_MS", "3600000")]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("credential_recheck_ms"), "{e}");
+        let s = Settings::load(
+            None,
+            &FakeEnv(vec![("LAGESBILD_CREDENTIAL_RECHECK_MS", "0")]),
+        )
+        .unwrap();
+        assert_eq!(s.credential_recheck_ms, 0);
     }
 }

@@ -235,7 +235,7 @@ impl From<ServiceError> for ApiError {
                     "catching-up",
                     "Catching up",
                     format!(
-                        "{m}; nothing was changed. Try again in a moment: the changes are being applied."
+                        "{m}, so it cannot yet say whether it holds this feature. Try again in a moment: the changes are being applied."
                     ),
                 );
                 e.retry_after = Some(1);

@@ -603,15 +603,21 @@ impl Service {
                 None => Err(Self::unavailable_error()),
             };
         }
+        let asked = self.availability.asking();
         match self.confirm_session(&hash, address).await {
             Ok((viewer, csrf, expires)) => {
-                self.availability
-                    .remember(hash, &viewer, Some((csrf.clone(), expires)), None);
+                self.availability.remember(
+                    asked,
+                    hash,
+                    &viewer,
+                    Some((csrf.clone(), expires)),
+                    None,
+                );
                 Ok((viewer, csrf, expires))
             }
             Err(e) => {
                 if !matches!(&e, ServiceError::Store(s) if s.is_unavailable()) {
-                    self.availability.forget(&hash);
+                    self.availability.forget_refused(&hash);
                 }
                 recalled(self.recall_when_down(&hash, e)?)
             }
@@ -643,8 +649,9 @@ impl Service {
     /// Store failures.
     pub async fn logout(&self, token: &str, viewer: &Viewer) -> Result<(), ServiceError> {
         let now = self.clock().now();
-        self.availability.forget(&secret_hash(token));
         self.store().end_session(&secret_hash(token), now).await?;
+        // After the session has ended: a request confirming it meanwhile is not remembered.
+        self.availability.forget(&secret_hash(token));
         self.audit(
             viewer,
             AuditRow::new(now, AuditAction::Logout, AuditOutcome::Ok),
@@ -670,14 +677,16 @@ impl Service {
                 _ => Err(Self::unavailable_error()),
             };
         }
+        let asked = self.availability.asking();
         match self.confirm_token(&hash, address).await {
             Ok((viewer, expires_at)) => {
-                self.availability.remember(hash, &viewer, None, expires_at);
+                self.availability
+                    .remember(asked, hash, &viewer, None, expires_at);
                 Ok(viewer)
             }
             Err(e) => {
                 if !matches!(&e, ServiceError::Store(s) if s.is_unavailable()) {
-                    self.availability.forget(&hash);
+                    self.availability.forget_refused(&hash);
                 }
                 let r = self.recall_when_down(&hash, e)?;
                 if r.session.is_some() {

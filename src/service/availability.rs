@@ -51,6 +51,16 @@ pub(super) struct Remembered {
 pub(super) struct Availability {
     down: AtomicBool,
     credentials: Mutex<HashMap<Vec<u8>, Remembered>>,
+    /// Counts forgettings: a confirmation read before one is not remembered after it (a
+    /// request in flight while a token is revoked must not bring the old answer back).
+    forgotten: std::sync::atomic::AtomicU64,
+}
+
+/// What a confirmation started from: the forgettings so far and when it asked.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Asking {
+    forgotten: u64,
+    at: Instant,
 }
 
 impl Availability {
@@ -60,14 +70,31 @@ impl Availability {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Call before asking the database to confirm a credential; hand the answer to
+    /// [`Availability::remember`].
+    pub(super) fn asking(&self) -> Asking {
+        Asking {
+            forgotten: self.forgotten.load(Ordering::Acquire),
+            at: Instant::now(),
+        }
+    }
+
+    /// Remembers what the database confirmed when `asked`, unless something was forgotten
+    /// since (then the answer may be older than a revocation, and the next request asks
+    /// again). The confirmation counts from when it was asked, not answered.
     pub(super) fn remember(
         &self,
+        asked: Asking,
         hash: Vec<u8>,
         viewer: &Viewer,
         session: Option<(String, OffsetDateTime)>,
         expires_at: Option<OffsetDateTime>,
     ) {
         let mut c = self.credentials();
+        // Under the lock that forgetting takes too: no forgetting slips in between.
+        if self.forgotten.load(Ordering::Acquire) != asked.forgotten {
+            return;
+        }
         if c.len() >= MAX_REMEMBERED && !c.contains_key(&hash) {
             let mut ages: Vec<Instant> = c.values().map(|r| r.confirmed).collect();
             ages.sort_unstable();
@@ -80,20 +107,32 @@ impl Availability {
                 viewer: viewer.clone(),
                 session,
                 expires_at,
-                confirmed: Instant::now(),
+                confirmed: asked.at,
             },
         );
     }
 
-    /// Forgets a credential (revoked, ended, or refused by the database).
-    pub(super) fn forget(&self, hash: &[u8]) {
+    /// Forgets a credential the database has just refused. Confirmations in flight may still
+    /// be remembered: they were asked no later than this refusal, so they expire within the
+    /// recheck interval of it, as a change made elsewhere does.
+    pub(super) fn forget_refused(&self, hash: &[u8]) {
         self.credentials().remove(hash);
+    }
+
+    /// Forgets a credential this server has just ended (a logout), and every confirmation of it
+    /// still in flight.
+    pub(super) fn forget(&self, hash: &[u8]) {
+        let mut c = self.credentials();
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        c.remove(hash);
     }
 
     /// Forgets every credential (a token revoked, an account disabled or given a new
     /// password: rare, and the next request of everyone else confirms theirs again).
     pub(super) fn forget_all(&self) {
-        self.credentials().clear();
+        let mut c = self.credentials();
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        c.clear();
     }
 
     /// A credential confirmed recently enough to stand in for the database while it cannot
@@ -161,5 +200,61 @@ impl Service {
         ServiceError::Store(StoreError::Unavailable(
             "the last health probe found it unreachable".into(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::{RoleBook, Via};
+    use std::sync::Arc;
+
+    fn viewer() -> Viewer {
+        let roles = RoleBook::defaults().unwrap();
+        Viewer {
+            user: "anna".into(),
+            organisation: "Polisen".into(),
+            role_id: "police".into(),
+            role: Arc::clone(roles.get("police").unwrap()),
+            via: Via::Token,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn a_confirmation_in_flight_while_credentials_are_forgotten_is_not_remembered() {
+        let a = Availability::default();
+        let now = OffsetDateTime::now_utc();
+        let second = Duration::from_secs(1);
+        // Asked before a revocation, answered after it: not remembered.
+        let asked = a.asking();
+        a.forget_all();
+        a.remember(asked, b"t".to_vec(), &viewer(), None, None);
+        assert!(a.recall_within(b"t", now, second).is_none());
+        // The same after a logout of this very credential.
+        let asked = a.asking();
+        a.forget(b"t");
+        a.remember(asked, b"t".to_vec(), &viewer(), None, None);
+        assert!(a.recall_within(b"t", now, second).is_none());
+        // Asked after: remembered, and trusted for the interval only, never at zero.
+        let asked = a.asking();
+        a.remember(asked, b"t".to_vec(), &viewer(), None, None);
+        assert!(a.recall_within(b"t", now, second).is_some());
+        assert!(a.recall_within(b"t", now, Duration::ZERO).is_none());
+        // A refusal of another credential does not stop this one being remembered.
+        let asked = a.asking();
+        a.forget_refused(b"other");
+        a.remember(asked, b"u".to_vec(), &viewer(), None, None);
+        assert!(a.recall_within(b"u", now, second).is_some());
+        // Expired by the service's clock: not recalled however fresh.
+        let asked = a.asking();
+        a.remember(
+            asked,
+            b"e".to_vec(),
+            &viewer(),
+            None,
+            Some(now - time::Duration::seconds(1)),
+        );
+        assert!(a.recall_within(b"e", now, second).is_none());
     }
 }

@@ -282,9 +282,9 @@ pub struct Service {
     audit_queue: audit_queue::AuditQueue,
     /// How long a confirmed credential is trusted before the database is asked again.
     credential_recheck: std::time::Duration,
-    /// One answer by id at a time looks at the log; when the last look that was up to date
-    /// began.
-    refreshed: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// One answer by id at a time looks at the log; when the last look began, and whether it
+    /// found the picture up to date.
+    refreshed: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
 
 impl Service {

@@ -291,21 +291,31 @@ impl Service {
         if self.database_down() {
             return Err(Self::unavailable_error());
         }
+        let catching_up = || {
+            super::ServiceError::CatchingUp(
+                "this server is still applying changes made through other instances or an import"
+                    .into(),
+            )
+        };
         let asked = std::time::Instant::now();
         let mut last = self.refreshed.lock().await;
-        if last.is_some_and(|began| began >= asked) {
-            return Ok(());
+        // A look that began after this request asked has seen every change committed before
+        // it: its outcome is this request's too.
+        if let Some((began, caught_up)) = *last
+            && began > asked
+        {
+            return if caught_up {
+                Ok(())
+            } else {
+                Err(catching_up())
+            };
         }
         let began = std::time::Instant::now();
         match self.follow_log_within(Some(REFRESH_PAGES)).await {
-            Ok((_, false)) => {
-                *last = Some(began);
-                Ok(())
+            Ok((_, behind)) => {
+                *last = Some((began, !behind));
+                if behind { Err(catching_up()) } else { Ok(()) }
             }
-            Ok((_, true)) => Err(super::ServiceError::CatchingUp(
-                "this server is still applying changes made through other instances or an import"
-                    .into(),
-            )),
             Err(e) if e.is_unavailable() => Err(e.into()),
             Err(e) => {
                 tracing::warn!("the log could not be read before an answer by id: {e}");

@@ -8,7 +8,7 @@
 // - pan: a 2 s animated pan across the points: frames drawn, median and 95th percentile frame
 //   time.
 //
-// Run by scripts/bench-browser, which starts a server and passes BASE, USER, PASS.
+// Run by scripts/bench-browser, which starts a server and passes BASE, USER_NAME, USER_PASS.
 import { chromium } from 'playwright-core';
 
 const base = process.env.BASE;

@@ -116,6 +116,12 @@ impl TileCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether tiles are kept at all (`tile_cache` on).
+    #[must_use]
+    pub fn keeps(&self) -> bool {
+        !self.off
+    }
+
     /// The layer's epoch: read before cutting a tile, handed back to [`TileCache::keep`].
     #[must_use]
     pub fn epoch(&self, layer: Layer) -> u64 {

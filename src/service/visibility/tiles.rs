@@ -254,6 +254,11 @@ impl Service {
         );
         let audit_box = spatial_bbox(&Spatial::Bbox(Bbox::clamped(tile.bounds())));
         if let Some(hit) = self.tile_cache.get(layer, tile, &view) {
+            // While the database is out of reach no exact read is answered, covered or not
+            // (the outage rule: what must be recorded is not handed out).
+            if hit.read.count > 0 && self.database_down() {
+                return Err(Self::unavailable_error());
+            }
             if hit.read.count > 0 && !self.read_cover.covers(viewer, hit.generation) {
                 self.audit_exact(
                     viewer,
@@ -305,15 +310,14 @@ impl Service {
             Precision::Exact => {
                 let (built, read) =
                     cpu_bound(|| self.exact_tile(viewer, layer, tile, &area, filters));
-                self.audit_exact(
-                    viewer,
-                    layer,
-                    AuditAction::Read,
-                    audit_box,
-                    &read,
-                    &covering_note(),
-                )
-                .await?;
+                // Kept tiles' first reads cover re-reads; with the cache off nothing is kept.
+                let note = if self.tile_cache.keeps() {
+                    covering_note()
+                } else {
+                    String::new()
+                };
+                self.audit_exact(viewer, layer, AuditAction::Read, audit_box, &read, &note)
+                    .await?;
                 (built, read)
             }
             Precision::Coarse => {
