@@ -640,6 +640,24 @@ fn cameras(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> Ve
             spread_m: spot.spread_m * 0.8,
             municipality: spot.municipality,
         };
+        // The register after 1 April 2025: an assessment documented (a permit's reference
+        // from before kept as its reference), reviewed every two years; one in six is past its
+        // review date.
+        let today = as_of.date();
+        let two_years = time::Duration::days(730);
+        let (assessed, next_review) = if i % 6 == 5 {
+            let review = today - time::Duration::days(i64::from(rng.random_range(5..90u32)));
+            (review - two_years, review)
+        } else {
+            let assessed = today - time::Duration::days(i64::from(rng.random_range(30..700u32)));
+            (assessed, assessed + two_years)
+        };
+        let purposes = [
+            "Förebygga skadegörelse och bränder vid centrum",
+            "Trygghet vid busshållplats och gångtunnel",
+            "Utreda brott mot allmän ordning",
+            "Skydda fastighet mot skadegörelse",
+        ];
         out.push(Feature {
             id: uuid(rng),
             geometry: Geometry::Point(scatter(rng, &spread)),
@@ -649,10 +667,22 @@ fn cameras(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> Ve
                 range_m: f64::from(rng.random_range(3..13u32) * 10),
                 owner,
                 status,
-                permit_reference: (owner != CameraOwner::Police).then(|| {
-                    format!("KBT-{}-{:04}", 2022 + i % 4, rng.random_range(1..2000u32))
+                purpose: Some(purposes[i % purposes.len()].into()),
+                assessment_date: Some(assessed),
+                assessment_reference: Some(if i % 4 == 0 && owner != CameraOwner::Police {
+                    format!("KBT-{}-{:04}", 2022 + i % 3, rng.random_range(1..2000u32))
+                        .into_boxed_str()
+                } else {
+                    format!("{}/{:04}", assessed.year(), rng.random_range(1..2000u32))
                         .into_boxed_str()
                 }),
+                next_review: Some(next_review),
+                operator: Some(organisation.into()),
+                last_checked: Some(
+                    today - time::Duration::days(i64::from(rng.random_range(1..120u32))),
+                ),
+                resolution_px: Some(*pick(rng, &[(1920, 4.0), (2688, 3.0), (3840, 2.0)])),
+                mounting_height_m: Some(f64::from(rng.random_range(25..60u32)) / 10.0),
             })),
             meta: meta(
                 organisation,

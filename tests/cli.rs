@@ -145,10 +145,13 @@ fn sweref_csv_lands_in_wgs84_and_dry_run_stores_nothing() {
             && (c[1].as_f64().unwrap() - 59.3).abs() < 1e-6,
         "{c}"
     );
+    // A register from before 1 April 2025 still imports: its permit reference is the
+    // documented assessment's reference now.
     assert_eq!(
-        fc["features"][0]["properties"]["permit_reference"],
+        fc["features"][0]["properties"]["assessment_reference"],
         "KBT-2025-0001"
     );
+    assert!(fc["features"][0]["properties"]["permit_reference"].is_null());
     // Without --crs the same file is refused with a hint.
     let o = lagesbild(
         &db.url,

@@ -221,3 +221,113 @@ async fn postgis_layers_are_usable_from_sql() {
         .unwrap();
     assert!(stale > 0);
 }
+
+/// A store migrated up to (not including) `version`.
+async fn store_before(url: &str, version: i64) -> Store {
+    let store = Store::connect(url).await.unwrap();
+    let keep = |mut m: sqlx::migrate::Migrator| {
+        m.migrations = m
+            .migrations
+            .iter()
+            .filter(|x| x.version < version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        m
+    };
+    match &store {
+        Store::Sqlite(p) => keep(sqlx::migrate!("./migrations/sqlite"))
+            .run(p)
+            .await
+            .unwrap(),
+        Store::Postgres(p) => keep(sqlx::migrate!("./migrations/postgres"))
+            .run(p)
+            .await
+            .unwrap(),
+    }
+    store
+}
+
+/// The camera register after 1 April 2025: a camera stored with a permit reference before the
+/// migration has it as its documented assessment's reference after, and no permit field.
+async fn the_camera_register_migration_keeps_the_permit_reference(store: Store) {
+    let camera = sample()
+        .into_iter()
+        .find(|f| f.layer() == Layer::Cameras)
+        .unwrap();
+    store.insert(std::slice::from_ref(&camera), &|_| {}).await.unwrap();
+    // As a camera was stored before: its own fields and a permit reference.
+    match &store {
+        Store::Sqlite(p) => {
+            sqlx::query(
+                "UPDATE features SET properties = json_set(json_remove(properties, \
+                 '$.assessment_reference', '$.purpose', '$.assessment_date', '$.next_review', \
+                 '$.operator', '$.last_checked', '$.resolution_px', '$.mounting_height_m'), \
+                 '$.permit_reference', 'KBT-2023-0042') WHERE layer = 'cameras'",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+        Store::Postgres(p) => {
+            sqlx::query(
+                "UPDATE features SET properties = (properties - 'assessment_reference' \
+                 - 'purpose' - 'assessment_date' - 'next_review' - 'operator' - 'last_checked' \
+                 - 'resolution_px' - 'mounting_height_m') \
+                 || '{\"permit_reference\": \"KBT-2023-0042\"}' WHERE layer = 'cameras'",
+            )
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    }
+    store.migrate().await.unwrap();
+    let loaded = store.load_layer(Layer::Cameras).await.unwrap();
+    let Properties::Camera(c) = &loaded[0].properties else {
+        panic!("not a camera")
+    };
+    assert_eq!(c.assessment_reference.as_deref(), Some("KBT-2023-0042"));
+    assert_eq!((c.purpose.as_ref(), c.next_review), (None, None));
+    let permit_left = match &store {
+        Store::Sqlite(p) => sqlx::query_scalar::<_, Option<String>>(
+            "SELECT json_type(properties, '$.permit_reference') FROM features WHERE layer = 'cameras'",
+        )
+        .fetch_one(p)
+        .await
+        .unwrap()
+        .is_some(),
+        Store::Postgres(p) => {
+            let in_view: Option<String> =
+                sqlx::query_scalar("SELECT assessment_reference FROM cameras")
+                    .fetch_one(p)
+                    .await
+                    .unwrap();
+            assert_eq!(in_view.as_deref(), Some("KBT-2023-0042"));
+            sqlx::query_scalar::<_, bool>(
+                "SELECT properties ? 'permit_reference' FROM features WHERE layer = 'cameras'",
+            )
+            .fetch_one(p)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(!permit_left);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_the_camera_register_migration_keeps_the_permit_reference() {
+    let db = common::fresh_sqlite();
+    let store = store_before(&db.url, 20_261_203_000_001).await;
+    the_camera_register_migration_keeps_the_permit_reference(store).await;
+}
+
+#[tokio::test]
+async fn postgis_the_camera_register_migration_keeps_the_permit_reference() {
+    let Some(admin) = common::pg_admin_url() else {
+        return;
+    };
+    let url = common::fresh_pg_url(&admin).await;
+    let store = store_before(&url, 20_261_203_000_003).await;
+    the_camera_register_migration_keeps_the_permit_reference(store).await;
+}

@@ -180,8 +180,13 @@ impl Service {
                             Shown::Exact { feature, .. } => {
                                 classification = classification.max(feature.meta.classification);
                                 let key = key_of(&feature.properties);
-                                let stale = matches!(&feature.properties,
-                                    Properties::RiskEnvironment(r) if r.is_stale(request.as_of.date()));
+                                let stale = match &feature.properties {
+                                    Properties::RiskEnvironment(r) => {
+                                        r.is_stale(request.as_of.date())
+                                    }
+                                    Properties::Camera(c) => c.is_stale(request.as_of.date()),
+                                    _ => false,
+                                };
                                 marks.push(Mark {
                                     layer: *layer,
                                     geometry: feature.geometry.clone(),

@@ -357,6 +357,7 @@ fn map(out: &mut String, scene: &Scene, l: &Layout, symbols: &Value) -> Present 
                     Layer::Incidents => (color(symbols, "incidents", &m.key), 3.2, r##" stroke="#ffffff" stroke-width="0.6""##.to_owned()),
                     Layer::RiskEnvironments if m.stale => (color(symbols, "risk_environments", &m.key), 4.8, r##" fill-opacity="0.35" stroke="#555555" stroke-width="1.4" stroke-dasharray="2,1""##.to_owned()),
                     Layer::RiskEnvironments => (color(symbols, "risk_environments", &m.key), 4.8, r##" stroke="#000000" stroke-width="0.6""##.to_owned()),
+                    Layer::Cameras if m.stale => (color(symbols, "cameras", &m.key), 2.4, r##" fill-opacity="0.35" stroke="#555555" stroke-width="0.8" stroke-dasharray="1.5,0.8""##.to_owned()),
                     Layer::Cameras => (color(symbols, "cameras", &m.key), 2.4, r##" stroke="#ffffff" stroke-width="0.5""##.to_owned()),
                     _ => ("#999999".to_owned(), 2.0, String::new()),
                 };

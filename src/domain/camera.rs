@@ -1,12 +1,20 @@
-//! Kameror: camera positions with their viewing sector.
+//! Kameror: camera positions with their viewing sector, and the register a municipality keeps
+//! of them since the law change of 1 April 2025 (no permit any more; the camera's own
+//! documented balancing of interests, *intresseavvägning*, with a purpose and a date for the
+//! next review).
 
 use serde::{Deserialize, Serialize};
+use time::Date;
 
 use super::error::Checks;
 use super::text::check_label;
 
 /// Longest camera range accepted, in metres.
 pub const MAX_RANGE_M: f64 = 2000.0;
+/// Fewest and most horizontal pixels accepted for a camera's resolution.
+pub const RESOLUTION_PX: std::ops::RangeInclusive<u32> = 160..=16_384;
+/// Highest mounting accepted, in metres.
+pub const MAX_MOUNTING_HEIGHT_M: f64 = 100.0;
 
 str_enum! {
     /// Who owns and runs the camera.
@@ -51,10 +59,41 @@ pub struct Camera {
     pub owner: CameraOwner,
     /// Active, planned or out of order.
     pub status: CameraStatus,
-    /// Camera permit reference (kamerabevakningstillstånd), if any.
-    #[serde(default)]
+    /// What the camera is for (*syfte*), as the documented assessment states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = crate::domain::text::optional_label_schema)]
-    pub permit_reference: Option<Box<str>>,
+    pub purpose: Option<Box<str>>,
+    /// When the balancing of interests (*intresseavvägning*) was documented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment_date: Option<Date>,
+    /// The documented assessment's reference (*diarienummer*). A camera permit's reference from
+    /// before 1 April 2025 (`permit_reference`, still accepted) is kept here.
+    #[serde(
+        default,
+        alias = "permit_reference",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(schema_with = crate::domain::text::optional_label_schema)]
+    pub assessment_reference: Option<Box<str>>,
+    /// When the assessment must be reviewed; after this date the camera is stale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_review: Option<Date>,
+    /// The organisation that runs the camera day to day (*ansvarig verksamhet*), when not the
+    /// owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::domain::text::optional_label_schema)]
+    pub operator: Option<Box<str>>,
+    /// When the camera was last checked to work and point where registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked: Option<Date>,
+    /// Horizontal resolution in pixels (decides the image detail at each distance, IEC 62676-4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 160, maximum = 16384)]
+    pub resolution_px: Option<u32>,
+    /// Mounting height above the ground in metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0, maximum = 100)]
+    pub mounting_height_m: Option<f64>,
 }
 
 impl Camera {
@@ -86,8 +125,110 @@ impl Camera {
                 )
             },
         );
-        if let Some(p) = &self.permit_reference {
-            check_label(checks, "/permit_reference", p);
+        for (field, text) in [
+            ("/purpose", &self.purpose),
+            ("/assessment_reference", &self.assessment_reference),
+            ("/operator", &self.operator),
+        ] {
+            if let Some(t) = text {
+                check_label(checks, field, t);
+            }
         }
+        if let (Some(assessed), Some(review)) = (self.assessment_date, self.next_review) {
+            checks.require(review >= assessed, "/next_review", || {
+                format!("({review}) is before 'assessment_date' ({assessed})")
+            });
+        }
+        if let Some(px) = self.resolution_px {
+            checks.require(RESOLUTION_PX.contains(&px), "/resolution_px", || {
+                format!(
+                    "is {px}; must be the horizontal pixels, {} to {}",
+                    RESOLUTION_PX.start(),
+                    RESOLUTION_PX.end()
+                )
+            });
+        }
+        if let Some(h) = self.mounting_height_m {
+            checks.require(
+                h > 0.0 && h <= MAX_MOUNTING_HEIGHT_M,
+                "/mounting_height_m",
+                || format!("is {h}; must be above 0 and at most {MAX_MOUNTING_HEIGHT_M} metres"),
+            );
+        }
+    }
+
+    /// A camera whose assessment was not reviewed by its review date is stale, and must look
+    /// stale, whatever its status.
+    #[must_use]
+    pub fn is_stale(&self, today: Date) -> bool {
+        self.next_review.is_some_and(|d| d < today)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn camera(json: serde_json::Value) -> Result<Camera, serde_json::Error> {
+        let mut base = serde_json::json!({"direction": 90, "field_of_view": 60, "range_m": 40,
+            "owner": "municipality", "status": "active"});
+        if let (Some(b), Some(extra)) = (base.as_object_mut(), json.as_object()) {
+            b.extend(extra.clone());
+        }
+        serde_json::from_value(base)
+    }
+
+    fn problems(c: &Camera) -> Vec<String> {
+        let mut checks = Checks::default();
+        c.check(&mut checks);
+        checks
+            .finish()
+            .err()
+            .map(|e| e.to_string())
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_permit_reference_from_before_the_law_change_is_the_assessments_reference() {
+        let c = camera(serde_json::json!({"permit_reference": "KBT-2023-0042"})).unwrap();
+        assert_eq!(c.assessment_reference.as_deref(), Some("KBT-2023-0042"));
+        let out = serde_json::to_value(&c).unwrap();
+        assert_eq!(out["assessment_reference"], "KBT-2023-0042");
+        assert!(out.get("permit_reference").is_none());
+    }
+
+    #[test]
+    fn the_register_fields_are_checked() {
+        let c = camera(serde_json::json!({"assessment_date": "2026-03-01",
+            "next_review": "2025-03-01", "resolution_px": 20, "mounting_height_m": -2}))
+        .unwrap();
+        let p = problems(&c).join(" ");
+        for field in ["/next_review", "/resolution_px", "/mounting_height_m"] {
+            assert!(p.contains(field), "{field}: {p}");
+        }
+        let ok = camera(serde_json::json!({"purpose": "Trygghet vid centrum",
+            "assessment_date": "2025-06-01", "assessment_reference": "KS 2025/118",
+            "next_review": "2027-06-01", "operator": "Botkyrka kommun, säkerhetsenheten",
+            "last_checked": "2026-10-12", "resolution_px": 2688, "mounting_height_m": 4.5}))
+        .unwrap();
+        assert!(problems(&ok).is_empty(), "{:?}", problems(&ok));
+        assert!(
+            camera(serde_json::json!({"permit": "x"})).is_err(),
+            "unknown fields refused"
+        );
+    }
+
+    #[test]
+    fn a_camera_past_its_review_date_is_stale() {
+        let c = camera(serde_json::json!({"next_review": "2026-11-30"})).unwrap();
+        assert!(!c.is_stale(date!(2026 - 11 - 30)));
+        assert!(c.is_stale(date!(2026 - 12 - 01)));
+        assert!(
+            !camera(serde_json::json!({}))
+                .unwrap()
+                .is_stale(date!(2030 - 01 - 01))
+        );
     }
 }

@@ -254,7 +254,8 @@ impl Feature {
         format!("\"{}\"", self.meta.version)
     }
 
-    /// A GeoJSON (RFC 7946) view of the feature; `today` decides whether a risk environment is stale.
+    /// A GeoJSON (RFC 7946) view of the feature; `today` decides whether a risk environment or a
+    /// camera is stale.
     #[must_use]
     pub const fn geojson(&self, today: Date) -> GeoJsonFeature<'_> {
         GeoJsonFeature {
@@ -329,6 +330,7 @@ impl Serialize for GeoJsonFeature<'_> {
         let f = self.feature;
         let stale = match &f.properties {
             Properties::RiskEnvironment(r) => Some(r.is_stale(self.today)),
+            Properties::Camera(c) => Some(c.is_stale(self.today)),
             _ => None,
         };
         let mut map = s.serialize_map(Some(4))?;
