@@ -99,6 +99,10 @@ try {
   const policeMeasures = await inSource(police, 'measures');
   check(policeMeasures > 0 && await police.locator('input[data-layer="measures"]').count() === 1,
     `police see the measures, with a tick box (${policeMeasures})`);
+  const staleCameras = await police.evaluate(async () => (await window.lagesbild.map.getSource('cameras').getData())
+    .features.filter((f) => f.properties.stale === true).length);
+  check(staleCameras > 0 && await police.evaluate(() => JSON.stringify(window.lagesbild.map.getPaintProperty('cameras', 'circle-opacity')).includes('stale')),
+    `cameras past their register's review date are marked and faded (${staleCameras})`);
   check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');
   check(await police.locator('.area-name').count() > 5, 'area names are shown');
   await police.screenshot({ path: join(artifacts, '02-map-police-alby.png') });

@@ -29,7 +29,12 @@ function legendFor(layer, symbols, grant) {
     li.append(swatch(symbols.risk_environments.colors.medium, 'stale'), document.createTextNode(T.stale));
     ul.append(li);
   }
-  if (layer === 'cameras') entries(symbols.cameras.colors);
+  if (layer === 'cameras') {
+    entries(symbols.cameras.colors);
+    const li = document.createElement('li');
+    li.append(swatch(symbols.cameras.colors.active, 'stale'), document.createTextNode(T.staleCamera));
+    ul.append(li);
+  }
   if (layer === 'measures') entries(symbols.measures.colors, 'ring');
   if (layer === 'patrol_routes') entries(symbols.patrol_routes.colors, 'line');
   return ul;

@@ -139,11 +139,16 @@ export async function createMap(container, me, onStatus, onArea) {
     'fill-color': s.aggregate.color,
     'fill-opacity': ['interpolate', ['linear'], ['get', 'count'], 3, 0.35, 50, 0.9],
     'fill-outline-color': '#7a2a00' } });
+  // A camera past its register's review date fades like a stale risk environment.
+  const staleCamera = ['==', ['get', 'stale'], true];
   add('camera-sectors', 'camera-sectors', { type: 'fill', paint: {
-    'fill-color': match('status', s.cameras.colors, '#999999'), 'fill-opacity': s.cameras.sectorOpacity } });
+    'fill-color': match('status', s.cameras.colors, '#999999'),
+    'fill-opacity': ['case', staleCamera, s.cameras.sectorOpacity / 3, s.cameras.sectorOpacity] } });
   add('cameras', 'cameras', { type: 'circle', paint: {
     'circle-radius': 4, 'circle-color': match('status', s.cameras.colors, '#999999'),
-    'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+    'circle-opacity': ['case', staleCamera, s.risk_environments.stale.opacity, 1],
+    'circle-stroke-color': ['case', staleCamera, s.risk_environments.stale.stroke, '#fff'],
+    'circle-stroke-width': ['case', staleCamera, 2, 1] } });
   add('patrol_routes', 'patrol_routes', { type: 'line', layout: { 'line-cap': 'round' }, paint: {
     'line-color': match('kind', s.patrol_routes.colors, '#009E73'), 'line-width': s.patrol_routes.width } });
   // Measures: their area shaded, points as rings coloured by status.
@@ -275,7 +280,7 @@ export async function createMap(container, me, onStatus, onArea) {
             .filter((f) => f.geometry?.type === 'Point' && f.properties.direction !== undefined)
             .map((f) => ({
               type: 'Feature',
-              properties: { status: f.properties.status },
+              properties: { status: f.properties.status, stale: f.properties.stale === true },
               geometry: sector(...f.geometry.coordinates, f.properties.direction,
                 f.properties.field_of_view, f.properties.range_m),
             })),

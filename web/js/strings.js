@@ -41,6 +41,7 @@ export const T = {
   playingWeek: (w, y) => `Visar vecka ${w} ${y}`,
   legend: 'Teckenförklaring',
   stale: 'Ej omprövad i tid',
+  staleCamera: 'Intresseavvägningen ej omprövad i tid',
   aggregateNote: 'Antal händelser per område och 250 m-ruta (under 3 per ruta, vecka och kategori visas inte)',
   coarseNote: 'Grovt läge: 250 m-ruta, vecka och område',
   overviewLabel: 'Översikt utzoomat',
