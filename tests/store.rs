@@ -255,7 +255,10 @@ async fn the_camera_register_migration_keeps_the_permit_reference(store: Store) 
         .into_iter()
         .find(|f| f.layer() == Layer::Cameras)
         .unwrap();
-    store.insert(std::slice::from_ref(&camera), &|_| {}).await.unwrap();
+    store
+        .insert(std::slice::from_ref(&camera), &|_| {})
+        .await
+        .unwrap();
     // As a camera was stored before: its own fields and a permit reference.
     match &store {
         Store::Sqlite(p) => {

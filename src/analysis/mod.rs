@@ -2,6 +2,7 @@
 //! implementation on fixed fixtures (`scripts/reference/`, `tests/fixtures/`).
 
 pub mod backtest;
+pub mod camera_view;
 pub mod emerging;
 pub mod getis;
 pub mod kde;

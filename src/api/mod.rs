@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod briefing;
+pub mod cameras;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/analysis/near-repeat", get(analysis::get_near_repeat))
         .route("/analysis/backtest", get(analysis::get_back_test))
         .route("/analysis/near-repeat-zones", get(analysis::get_zones))
+        .route("/analysis/camera-views", get(cameras::get_camera_views))
         .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))
         .route("/exports/{file}", get(briefing::get_briefing))
         .route(

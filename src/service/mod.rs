@@ -12,6 +12,7 @@ pub mod audit;
 mod audit_queue;
 pub mod availability;
 pub mod bulk_import;
+pub mod cameras;
 pub mod clock;
 pub mod edits;
 pub mod export;

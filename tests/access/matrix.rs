@@ -1649,3 +1649,61 @@ async fn the_tile_matrix_sets_answer_every_role_and_nobody_alike() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn camera_views_answer_every_role_within_its_camera_grant() {
+    // A view's apex is the camera: only roles that read cameras exactly get views, and then of
+    // exactly the cameras their ceiling lets them see (a brute-force scan of the fixture), each
+    // view starting at its camera. Everyone else 403; nobody signed in 401.
+    let (_db, features, app) = fixture_app().await;
+    let fx = Fixture {
+        by_id: features.iter().map(|f| (f.id, f.clone())).collect(),
+        grid: Grid::new().unwrap(),
+    };
+    let mut viewed_by_some = 0;
+    for (role, role_def) in roles().iter() {
+        let name = format!("cv-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let r = client
+            .get(app.url("/analysis/camera-views"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        if role_def.grant(Layer::Cameras).read != Precision::Exact {
+            assert_eq!(status, 403, "{role}: {body}");
+            continue;
+        }
+        assert_eq!(status, 200, "{role}: {body}");
+        let expected = fx.visible(role, Layer::Cameras);
+        let mut got = BTreeSet::new();
+        for z in body["features"].as_array().unwrap() {
+            let id: Uuid = z["properties"]["camera"].as_str().unwrap().parse().unwrap();
+            got.insert(id);
+            // A sector's first vertex is the camera (a full circle has none).
+            let camera = representative(&fx.by_id[&id].geometry);
+            let ring = &z["geometry"]["coordinates"][0];
+            let near = ring.as_array().unwrap().iter().any(|c| {
+                (c[0].as_f64().unwrap() - camera.x()).abs() < 1e-9
+                    && (c[1].as_f64().unwrap() - camera.y()).abs() < 1e-9
+            });
+            let lagesbild::domain::Properties::Camera(c) = &fx.by_id[&id].properties else {
+                panic!("{id} is not a camera")
+            };
+            assert!(near || c.field_of_view >= 360.0, "{role}: {z}");
+        }
+        assert_eq!(got, expected, "{role}: the cameras it may see, no more");
+        assert_eq!(body["numberMatched"], expected.len(), "{role}");
+        viewed_by_some += got.len();
+    }
+    assert!(viewed_by_some > 0, "the fixture has cameras");
+    let r = app
+        .anonymous
+        .get(app.url("/analysis/camera-views"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_status(r).await, 401);
+    app.stop().await;
+}

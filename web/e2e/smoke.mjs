@@ -103,6 +103,10 @@ try {
     .features.filter((f) => f.properties.stale === true).length);
   check(staleCameras > 0 && await police.evaluate(() => JSON.stringify(window.lagesbild.map.getPaintProperty('cameras', 'circle-opacity')).includes('stale')),
     `cameras past their register's review date are marked and faded (${staleCameras})`);
+  await police.waitForFunction(async () => (await window.lagesbild.map.getSource('camera-sectors').getData()).features.length > 0, null, { timeout: 15000 });
+  const views = await police.evaluate(async () => (await window.lagesbild.map.getSource('camera-sectors').getData()).features);
+  check(views.some((z) => z.properties.detail === 'identification') && views.some((z) => z.properties.detail === null),
+    `camera views are drawn in zones by image detail (${views.length} zones)`);
   check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');
   check(await police.locator('.area-name').count() > 5, 'area names are shown');
   await police.screenshot({ path: join(artifacts, '02-map-police-alby.png') });

@@ -34,6 +34,9 @@ function legendFor(layer, symbols, grant) {
     const li = document.createElement('li');
     li.append(swatch(symbols.cameras.colors.active, 'stale'), document.createTextNode(T.staleCamera));
     ul.append(li);
+    const zones = document.createElement('li');
+    zones.textContent = T.cameraZones;
+    ul.append(zones);
   }
   if (layer === 'measures') entries(symbols.measures.colors, 'ring');
   if (layer === 'patrol_routes') entries(symbols.patrol_routes.colors, 'line');

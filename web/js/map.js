@@ -43,20 +43,6 @@ function match(property, colors, fallback) {
   return m;
 }
 
-/** A camera's viewing sector as a polygon (direction clockwise from north, metres). */
-export function sector(lon, lat, direction, fov, range) {
-  const ring = [[lon, lat]];
-  const steps = 12;
-  const mLat = 111320;
-  const mLon = 111320 * Math.cos((lat * Math.PI) / 180);
-  for (let i = 0; i <= steps; i++) {
-    const a = ((direction - fov / 2 + (fov * i) / steps) * Math.PI) / 180;
-    ring.push([lon + (Math.sin(a) * range) / mLon, lat + (Math.cos(a) * range) / mLat]);
-  }
-  ring.push([lon, lat]);
-  return { type: 'Polygon', coordinates: [ring] };
-}
-
 /** Times in Swedish form; everything else as text. */
 function formatValue(v) {
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) {
@@ -141,9 +127,11 @@ export async function createMap(container, me, onStatus, onArea) {
     'fill-outline-color': '#7a2a00' } });
   // A camera past its register's review date fades like a stale risk environment.
   const staleCamera = ['==', ['get', 'stale'], true];
+  // Each camera's view in zones by image detail (IEC 62676-4, from the server): the zones nest,
+  // so the finer the detail the more of them lie on top of each other and the darker it is.
   add('camera-sectors', 'camera-sectors', { type: 'fill', paint: {
     'fill-color': match('status', s.cameras.colors, '#999999'),
-    'fill-opacity': ['case', staleCamera, s.cameras.sectorOpacity / 3, s.cameras.sectorOpacity] } });
+    'fill-opacity': ['case', staleCamera, s.cameras.sectorOpacity / 6, s.cameras.sectorOpacity / 2] } });
   add('cameras', 'cameras', { type: 'circle', paint: {
     'circle-radius': 4, 'circle-color': match('status', s.cameras.colors, '#999999'),
     'circle-opacity': ['case', staleCamera, s.risk_environments.stale.opacity, 1],
@@ -273,18 +261,11 @@ export async function createMap(container, me, onStatus, onArea) {
       } else {
         setPartial(layer, fc);
       }
-      if (layer === 'cameras') {
-        map.getSource('camera-sectors').setData({
-          type: 'FeatureCollection',
-          features: fc.features
-            .filter((f) => f.geometry?.type === 'Point' && f.properties.direction !== undefined)
-            .map((f) => ({
-              type: 'Feature',
-              properties: { status: f.properties.status, stale: f.properties.stale === true },
-              geometry: sector(...f.geometry.coordinates, f.properties.direction,
-                f.properties.field_of_view, f.properties.range_m),
-            })),
-        });
+      if (layer === 'cameras' && g === 'exact') {
+        // Views are worked out by the server (only for roles that see cameras exactly).
+        getJson('/analysis/camera-views')
+          .then((views) => map.getSource('camera-sectors').setData(views))
+          .catch((e) => console.warn('camera views', e));
       }
       map.getSource(layer).setData(fc);
       if (layer === 'areas') {

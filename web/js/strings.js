@@ -42,6 +42,7 @@ export const T = {
   legend: 'Teckenförklaring',
   stale: 'Ej omprövad i tid',
   staleCamera: 'Intresseavvägningen ej omprövad i tid',
+  cameraZones: 'Synfält: ju mörkare, desto mer bilddetalj (upptäcka, observera, känna igen, identifiera enligt IEC 62676-4)',
   aggregateNote: 'Antal händelser per område och 250 m-ruta (under 3 per ruta, vecka och kategori visas inte)',
   coarseNote: 'Grovt läge: 250 m-ruta, vecka och område',
   overviewLabel: 'Översikt utzoomat',
