@@ -3,6 +3,7 @@
 
 pub mod backtest;
 pub mod camera_view;
+pub mod coverage;
 pub mod emerging;
 pub mod getis;
 pub mod kde;

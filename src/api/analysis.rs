@@ -81,7 +81,7 @@ pub struct EmergingQuery {
     pub as_of: Option<String>,
 }
 
-fn where_and_which(
+pub(super) fn where_and_which(
     state: &AppState,
     caller: &Caller,
     bbox: Option<String>,

@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route("/analysis/backtest", get(analysis::get_back_test))
         .route("/analysis/near-repeat-zones", get(analysis::get_zones))
         .route("/analysis/camera-views", get(cameras::get_camera_views))
+        .route(
+            "/analysis/camera-coverage",
+            get(cameras::get_camera_coverage),
+        )
         .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))
         .route("/exports/{file}", get(briefing::get_briefing))
         .route(

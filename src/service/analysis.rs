@@ -136,7 +136,7 @@ fn cell_key(key: &str) -> Option<Cell> {
 impl Service {
     /// The incidents `viewer` may analyse in `spatial` and `filters`, in SWEREF 99 TM: positions
     /// for exact roles (audited), published cell counts at cell centres for the others.
-    async fn analysis_input(
+    pub(super) async fn analysis_input(
         &self,
         viewer: &Viewer,
         spatial: &Spatial,
@@ -289,7 +289,11 @@ impl Service {
 
     /// The 250 m cells of the study region: those whose centre lies in one of the areas
     /// `viewer` sees that meet `spatial`.
-    fn study_cells(&self, viewer: &Viewer, spatial: &Spatial) -> Result<Vec<Cell>, ServiceError> {
+    pub(super) fn study_cells(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+    ) -> Result<Vec<Cell>, ServiceError> {
         let areas = self.counted_areas_in(viewer, spatial);
         if areas.is_empty() {
             return Err(ServiceError::Unanswerable(ValidationErrors::one(
@@ -326,7 +330,7 @@ impl Service {
     }
 
     /// Counts per 250 m cell of the study region.
-    fn cell_counts(study: &[Cell], points: &[WeightedPoint]) -> Vec<(Cell, f64)> {
+    pub(super) fn cell_counts(study: &[Cell], points: &[WeightedPoint]) -> Vec<(Cell, f64)> {
         let mut counts: HashMap<Cell, f64> = study.iter().map(|c| (*c, 0.0)).collect();
         for p in points {
             #[allow(clippy::cast_possible_truncation)]

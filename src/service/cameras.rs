@@ -6,14 +6,30 @@
 //! Building footprints cut a view when given; no `buildings` layer is imported yet, so views
 //! are open sectors (the geometry and its test against a ray-cast reference are in place).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::visibility::{Shown, cpu_bound};
+use geo::{Coord, LineString, Point, Polygon};
+
+use super::analysis::{DEFAULT_BAND_M, InputKind};
+use super::visibility::{CELL_M, CELL_REACH_M, Shown, cpu_bound};
 use super::{Service, ServiceError};
-use crate::analysis::camera_view::{Lens, Zone, zones};
+use crate::analysis::camera_view::{Detail, Lens, Zone, zones};
+use crate::analysis::coverage::{Covered, Site, Views, coverage, greedy_sites};
+use crate::analysis::getis::{Cell, gi_star};
+use crate::analysis::kde::WeightedPoint;
 use crate::domain::access::{Precision, Viewer};
-use crate::domain::{Feature, Layer, Properties};
+use crate::domain::camera::CameraStatus;
+use crate::domain::{Feature, Layer, Properties, ValidationErrors};
 use crate::index::{Filters, Page, Spatial};
+
+/// The median error of a police incident position in Swedish data, in metres: the default
+/// radius of the coverage interval.
+pub const POSITION_ERROR_M: f64 = 83.0;
+/// Hot cells listed by least coverage.
+pub const LEAST_COVERED: usize = 10;
+/// Candidate sites tried for the next camera at most (unseen positions on a 10 m grid).
+const MAX_CANDIDATES: usize = 20_000;
 
 /// Views worked out in one answer at most (more cameras in the box are said, not dropped
 /// silently).
@@ -105,4 +121,284 @@ fn lens_of(f: &Feature) -> Option<Lens> {
         range_m: c.range_m,
         resolution_px: c.resolution_px,
     })
+}
+
+/// What a coverage report is asked for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoverageAsk {
+    /// Position error in metres (the interval's radius).
+    pub error_m: f64,
+    /// A candidate camera's reach in metres (a full circle).
+    pub reach_m: f64,
+    /// Sites to propose for the next cameras.
+    pub sites: usize,
+}
+
+impl Default for CoverageAsk {
+    fn default() -> Self {
+        Self {
+            error_m: POSITION_ERROR_M,
+            reach_m: 50.0,
+            sites: 5,
+        }
+    }
+}
+
+/// A hot cell and how much of it the cameras see.
+#[derive(Debug, Clone)]
+pub struct CellCoverage {
+    /// The 250 m cell.
+    pub cell: Cell,
+    /// Its square (longitude, latitude).
+    pub square: Polygon<f64>,
+    /// Incidents in it.
+    pub count: f64,
+    /// Of them, at positions inside a working camera's view.
+    pub seen: f64,
+    /// Its Gi* z-score.
+    pub z: f64,
+}
+
+/// A proposed site for the next camera.
+#[derive(Debug, Clone, Copy)]
+pub struct ProposedSite {
+    /// Where (longitude, latitude).
+    pub at: Point<f64>,
+    /// Incidents it would add (not seen by any working camera nor an earlier site).
+    pub adds: f64,
+}
+
+/// The coverage report.
+#[derive(Debug, Clone)]
+pub struct CameraCoverage {
+    /// Incidents in the window and area (as the caller may count them).
+    pub incidents: f64,
+    /// What it was computed from.
+    pub input: InputKind,
+    /// The interval's radius: the position error, plus a cell's reach for counts at cell
+    /// centres.
+    pub error_m: f64,
+    /// Covered by any zone of a working camera (its whole range).
+    pub any: Covered,
+    /// Covered by an identification zone (cameras with a resolution only).
+    pub identification: Covered,
+    /// Working cameras counted, and how many of them have a resolution.
+    pub working: usize,
+    /// Of them with a resolution (only those have an identification zone).
+    pub with_resolution: usize,
+    /// Cameras the caller may see in all, and whether every one was counted.
+    pub cameras_matched: usize,
+    /// Whether more cameras matched than one answer works out ([`MAX_VIEWS`]).
+    pub cameras_partial: bool,
+    /// The hot cells (Gi*, 500 m band) whose incidents the cameras see least, at most
+    /// [`LEAST_COVERED`].
+    pub least_covered: Vec<CellCoverage>,
+    /// Why there are no hot cells, when Gi* could not be computed.
+    pub hot_cells_refused: Option<String>,
+    /// Sites for the next cameras, greedily.
+    pub sites: Vec<ProposedSite>,
+    /// What was asked.
+    pub ask: CoverageAsk,
+}
+
+impl Service {
+    /// How much of the incidents in `spatial` and `filters` that `viewer` may count the working
+    /// cameras see, with an interval for position error, the hot cells seen least, and sites
+    /// for the next cameras. Positions for roles that read incidents exactly, published cell
+    /// counts at cell centres for the others (the interval then widened by a cell's reach).
+    ///
+    /// # Errors
+    /// [`ServiceError::Forbidden`] without exact cameras or without incidents;
+    /// [`ServiceError::Invalid`] for an ask out of range.
+    pub async fn camera_coverage(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+        filters: &Filters,
+        ask: CoverageAsk,
+    ) -> Result<CameraCoverage, ServiceError> {
+        check_ask(&ask)?;
+        let views = self.camera_views(viewer, &Spatial::All).await?;
+        let (points, input) = self
+            .analysis_input(viewer, spatial, filters, "camera coverage")
+            .await?;
+        let study = self.study_cells(viewer, spatial).ok();
+        let error_m = match input {
+            InputKind::Positions => ask.error_m,
+            InputKind::CellCounts => ask.error_m + CELL_REACH_M,
+        };
+        let working: Vec<&CameraView> = views
+            .views
+            .iter()
+            .filter(|v| {
+                matches!(&v.camera.properties, Properties::Camera(c) if c.status == CameraStatus::Active)
+            })
+            .collect();
+        let project = |p: &Polygon<f64>| -> Option<Polygon<f64>> {
+            let ring: Option<Vec<Coord<f64>>> = p
+                .exterior()
+                .coords()
+                .map(|c| {
+                    self.grid
+                        .project(Point::from(*c))
+                        .map(|(x, y)| Coord { x, y })
+                })
+                .collect();
+            Some(Polygon::new(LineString::from(ring?), vec![]))
+        };
+        let zone = |v: &CameraView, d: Option<Detail>| -> Option<Polygon<f64>> {
+            v.zones
+                .iter()
+                .find(|z| z.detail == d)
+                .and_then(|z| project(&z.polygon))
+        };
+        let any_views: Vec<Polygon<f64>> = working.iter().filter_map(|v| zone(v, None)).collect();
+        let id_views: Vec<Polygon<f64>> = working
+            .iter()
+            .filter_map(|v| zone(v, Some(Detail::Identification)))
+            .collect();
+        let with_resolution = id_views.len();
+        let (any, seen, identification) = cpu_bound(|| {
+            let (any, seen) = coverage(&points, &Views::new(any_views), error_m);
+            let (identification, _) = coverage(&points, &Views::new(id_views), error_m);
+            (any, seen, identification)
+        });
+        // The hot cells, and how much of each the cameras see.
+        let (least_covered, hot_cells_refused) = match study {
+            None => (Vec::new(), Some("no area lies here".to_owned())),
+            Some(study) => {
+                let counts = Self::cell_counts(&study, &points);
+                match cpu_bound(|| gi_star(&counts, CELL_M, DEFAULT_BAND_M, 0, 0)) {
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                    Ok(g) => (
+                        self.least_covered(&counts, &g.class, &g.z, &points, &seen),
+                        None,
+                    ),
+                }
+            }
+        };
+        let sites = cpu_bound(|| proposed(&points, &seen, input, ask))
+            .into_iter()
+            .filter_map(|s| {
+                Some(ProposedSite {
+                    at: self.grid.unproject(s.x, s.y)?,
+                    adds: s.adds,
+                })
+            })
+            .collect();
+        Ok(CameraCoverage {
+            incidents: points.iter().map(|p| p.2).sum(),
+            input,
+            error_m,
+            any,
+            identification,
+            working: working.len(),
+            with_resolution,
+            cameras_matched: views.matched,
+            cameras_partial: views.matched > views.views.len(),
+            least_covered,
+            hot_cells_refused,
+            sites,
+            ask,
+        })
+    }
+
+    /// The hot cells (class above 0) by least share seen, then most incidents.
+    fn least_covered(
+        &self,
+        counts: &[(Cell, f64)],
+        class: &[i8],
+        z: &[f64],
+        points: &[WeightedPoint],
+        seen: &[bool],
+    ) -> Vec<CellCoverage> {
+        let mut seen_in: HashMap<Cell, f64> = HashMap::new();
+        for (p, s) in points.iter().zip(seen) {
+            if *s {
+                #[allow(clippy::cast_possible_truncation)]
+                let c = ((p.0 / CELL_M).floor() as i64, (p.1 / CELL_M).floor() as i64);
+                *seen_in.entry(c).or_default() += p.2;
+            }
+        }
+        let mut hot: Vec<CellCoverage> = counts
+            .iter()
+            .zip(class.iter().zip(z))
+            .filter(|((_, n), (k, _))| **k > 0 && *n > 0.0)
+            .filter_map(|((cell, n), (_, z))| {
+                Some(CellCoverage {
+                    cell: *cell,
+                    square: self.grid.square(*cell)?,
+                    count: *n,
+                    seen: seen_in.get(cell).copied().unwrap_or(0.0),
+                    z: *z,
+                })
+            })
+            .collect();
+        hot.sort_by(|a, b| {
+            (a.seen / a.count)
+                .total_cmp(&(b.seen / b.count))
+                .then(b.count.total_cmp(&a.count))
+                .then(a.cell.cmp(&b.cell))
+        });
+        hot.truncate(LEAST_COVERED);
+        hot
+    }
+}
+
+fn check_ask(ask: &CoverageAsk) -> Result<(), ServiceError> {
+    if !(0.0..=500.0).contains(&ask.error_m) {
+        return Err(ValidationErrors::one(
+            "error_m",
+            format!("is {}; choose 0 to 500 metres", ask.error_m),
+        )
+        .into());
+    }
+    if !(5.0..=500.0).contains(&ask.reach_m) {
+        return Err(ValidationErrors::one(
+            "reach_m",
+            format!("is {}; choose 5 to 500 metres", ask.reach_m),
+        )
+        .into());
+    }
+    if ask.sites > 20 {
+        return Err(
+            ValidationErrors::one("sites", format!("is {}; choose 0 to 20", ask.sites)).into(),
+        );
+    }
+    Ok(())
+}
+
+/// Greedy sites among the unseen incidents: at their positions (on a 10 m grid) for positions,
+/// at the cells' centres for counts.
+fn proposed(
+    points: &[WeightedPoint],
+    seen: &[bool],
+    input: InputKind,
+    ask: CoverageAsk,
+) -> Vec<Site> {
+    let unseen: Vec<WeightedPoint> = points
+        .iter()
+        .zip(seen)
+        .filter(|(_, s)| !**s)
+        .map(|(p, _)| *p)
+        .collect();
+    let snap = match input {
+        InputKind::Positions => 10.0,
+        InputKind::CellCounts => 1.0,
+    };
+    let mut candidates: Vec<Coord<f64>> = unseen
+        .iter()
+        .map(|p| Coord {
+            x: (p.0 / snap).round() * snap,
+            y: (p.1 / snap).round() * snap,
+        })
+        .collect();
+    candidates.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
+    candidates.dedup();
+    if candidates.len() > MAX_CANDIDATES {
+        // Every n-th, so the whole area stays a candidate.
+        let step = candidates.len().div_ceil(MAX_CANDIDATES);
+        candidates = candidates.into_iter().step_by(step).collect();
+    }
+    greedy_sites(&unseen, &candidates, ask.reach_m, ask.sites)
 }

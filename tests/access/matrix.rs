@@ -1707,3 +1707,89 @@ async fn camera_views_answer_every_role_within_its_camera_grant() {
     assert_eq!(problem_status(r).await, 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn camera_coverage_answers_every_role_from_what_it_may_count() {
+    // Coverage needs the views (exact cameras) and the incidents: from positions for roles
+    // that read incidents exactly, from published cell counts for the others (never more than
+    // they may count: the total equals their own aggregate's); 403 without exact cameras.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let window = "datetime=2026-09-01T00:00:00Z/2026-12-01T00:00:00Z";
+    let mut inputs = BTreeSet::new();
+    for (role, role_def) in roles().iter() {
+        let name = format!("cc-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let r = client
+            .get(app.url(&format!("/analysis/camera-coverage?{window}")))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        let cameras = role_def.grant(Layer::Cameras).read;
+        let incidents = role_def.grant(Layer::Incidents).read;
+        if cameras != Precision::Exact || incidents == Precision::None {
+            assert_eq!(status, 403, "{role}: {body}");
+            continue;
+        }
+        assert_eq!(status, 200, "{role}: {body}");
+        inputs.insert(body["input"].as_str().unwrap().to_owned());
+        let total = body["incidents"].as_f64().unwrap();
+        if incidents == Precision::Exact {
+            assert_eq!(body["input"], "positions", "{role}");
+            let n = get_value(
+                &client,
+                &app.url(&format!("/collections/incidents/items?limit=0&{window}")),
+            )
+            .await["numberMatched"]
+                .as_f64()
+                .unwrap();
+            assert_eq!(total, n, "{role}: every incident it may see, no more");
+        } else {
+            assert_eq!(body["input"], "cell_counts", "{role}");
+            let agg = get_value(
+                &client,
+                &app.url(&format!(
+                    "/collections/incidents/aggregate?by=grid&{window}"
+                )),
+            )
+            .await;
+            let published: f64 = agg["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["properties"]["count"].as_f64().unwrap())
+                .sum();
+            assert_eq!(total, published, "{role}: the published counts only");
+            assert!(
+                body["position_error_m"].as_f64().unwrap() > 83.0,
+                "{role}: cell centres widen the interval"
+            );
+            // Sites at cell centres only: no incident position is given away.
+            for s in body["sites"]["features"].as_array().unwrap() {
+                let c = &s["geometry"]["coordinates"];
+                let p = Point::new(c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+                let grid = Grid::new().unwrap();
+                let centre = grid.centre(grid.cell_of(p).unwrap()).unwrap();
+                assert!(
+                    (centre.x() - p.x()).abs() < 1e-6 && (centre.y() - p.y()).abs() < 1e-6,
+                    "{role}: a site off a cell centre {p:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        inputs.into_iter().collect::<Vec<_>>(),
+        ["cell_counts", "positions"],
+        "roles with exact and with counted incidents answered"
+    );
+    let r = app
+        .anonymous
+        .get(app.url("/analysis/camera-coverage"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_status(r).await, 401);
+    app.stop().await;
+}
