@@ -123,6 +123,56 @@ fn benches(c: &mut Criterion) {
             )
         });
     });
+
+    // Camera coverage: the demo's 60 cameras spread to 500 around the same places.
+    let cameras: Vec<lagesbild::domain::Feature> = service
+        .unrestricted()
+        .all(lagesbild::domain::Layer::Cameras)
+        .iter()
+        .cycle()
+        .take(500)
+        .enumerate()
+        .map(|(i, f)| {
+            let mut f = (**f).clone();
+            f.id = uuid::Uuid::from_u128(0xca4e_0000 + i as u128);
+            if let geo::Geometry::Point(p) = &mut f.geometry {
+                #[allow(clippy::cast_precision_loss)]
+                let k = (i / 60) as f64;
+                *p = geo::Point::new(p.x() + 0.0011 * k, p.y() - 0.0007 * k);
+            }
+            f
+        })
+        .collect();
+    service
+        .unrestricted()
+        .load(lagesbild::domain::Layer::Cameras, cameras);
+    let police = common::viewer(&service, "police");
+    let ask = lagesbild::service::cameras::CoverageAsk::default();
+    let report = rt
+        .block_on(service.camera_coverage(&police, &Spatial::All, &Filters::default(), ask))
+        .unwrap();
+    eprintln!(
+        "coverage: {} incidents, {} working cameras, {:.0} seen ({:.0}–{:.0}), {} sites",
+        report.incidents,
+        report.working,
+        report.any.point,
+        report.any.lower,
+        report.any.upper,
+        report.sites.len()
+    );
+    g.bench_function("camera_coverage_500_cameras_50k_incidents", |b| {
+        b.iter(|| {
+            black_box(
+                rt.block_on(service.camera_coverage(
+                    &police,
+                    &Spatial::All,
+                    &Filters::default(),
+                    ask,
+                ))
+                .unwrap(),
+            )
+        });
+    });
     g.finish();
 }
 
