@@ -107,6 +107,14 @@ try {
   const views = await police.evaluate(async () => (await window.lagesbild.map.getSource('camera-sectors').getData()).features);
   check(views.some((z) => z.properties.detail === 'identification') && views.some((z) => z.properties.detail === null),
     `camera views are drawn in zones by image detail (${views.length} zones)`);
+  await police.click('#coverage-button');
+  await police.waitForFunction(() => document.getElementById('coverage-summary').textContent.includes('%'), null, { timeout: 20000 });
+  const coverageText = await police.textContent('#coverage-summary');
+  check(/positionsfel/.test(coverageText) && await police.locator('#coverage-sites li').count() > 0
+    && await inSource(police, 'camera-sites') > 0, `the cameras' coverage is said with its interval, and sites are proposed on the map (${coverageText})`);
+  await police.screenshot({ path: join(artifacts, '02-camera-coverage.png') });
+  await police.click('#coverage-button');
+  check(await inSource(police, 'camera-sites') === 0, 'closing the coverage panel takes its marks off the map');
   check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');
   check(await police.locator('.area-name').count() > 5, 'area names are shown');
   await police.screenshot({ path: join(artifacts, '02-map-police-alby.png') });

@@ -7,6 +7,7 @@ import { app } from './state.js';
 import { buildFilters } from './filters.js';
 import { buildReport } from './report-panel.js';
 import { buildPlan } from './plan-panel.js';
+import { buildCoverage } from './coverage-panel.js';
 import { buildExport } from './export.js';
 import { buildTime } from './time.js';
 import { buildLayers } from './legend.js';
@@ -42,6 +43,7 @@ function buildPanel(me, c) {
   buildFilters(c);
   buildExport(c);
   buildPlan(me, c);
+  buildCoverage(me, c);
   buildReport(me, c);
   buildTime(c);
   buildLayers(c);

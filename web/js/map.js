@@ -109,7 +109,7 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
-  for (const id of ['since', 'areas', 'incidents', 'incidents-density', 'zones', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures']) {
+  for (const id of ['since', 'areas', 'incidents', 'incidents-density', 'zones', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures', 'coverage-gaps', 'camera-sites']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
   add('areas-fill', 'areas', { type: 'fill', paint: {
@@ -145,6 +145,12 @@ export async function createMap(container, me, onStatus, onArea) {
   add('measures', 'measures', { type: 'circle', filter: ['==', ['geometry-type'], 'Point'], paint: {
     'circle-radius': s.measures.radius, 'circle-color': 'rgba(0,0,0,0)',
     'circle-stroke-color': match('status', s.measures.colors, '#999999'), 'circle-stroke-width': 3 } });
+  // The coverage report: hot cells the cameras see least (dashed), sites for the next cameras.
+  add('coverage-gaps', 'coverage-gaps', { type: 'line', paint: {
+    'line-color': '#882255', 'line-width': 2.5, 'line-dasharray': [2, 1] } });
+  add('camera-sites', 'camera-sites', { type: 'circle', paint: {
+    'circle-radius': 8, 'circle-color': '#FFFFFF', 'circle-opacity': 0.9,
+    'circle-stroke-color': '#882255', 'circle-stroke-width': 3 } });
   add('risk_environments', 'risk_environments', { type: 'circle', paint: {
     'circle-radius': s.risk_environments.radius,
     'circle-color': match('level', s.risk_environments.colors, '#E69F00'),
@@ -545,6 +551,13 @@ export async function createMap(container, me, onStatus, onArea) {
       applyVisibility();
     },
     reload: (layer) => load(layer),
+    /** The OGC datetime of the time window shown. */
+    windowParam: () => windowParam(view),
+    /** Draws a camera coverage report's least-covered hot cells and proposed sites. */
+    showCoverage(report) {
+      map.getSource('coverage-gaps').setData(report?.least_covered_hot_cells ?? EMPTY);
+      map.getSource('camera-sites').setData(report?.sites ?? EMPTY);
+    },
     /** Whether a layer is drawn from vector tiles (its window holds more than one page). */
     isTiled: (layer) => tiled.has(layer),
     /** The live stream's state and how many changes it has brought (for tests and support). */

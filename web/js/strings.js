@@ -42,6 +42,22 @@ export const T = {
   legend: 'Teckenförklaring',
   stale: 'Ej omprövad i tid',
   staleCamera: 'Intresseavvägningen ej omprövad i tid',
+  coverage: {
+    button: 'Kamerornas täckning',
+    heading: 'Kamerornas täckning i tidsfönstret',
+    working: 'Räknar …',
+    summary: (n, share, lo, hi, idShare, error, working, withResolution, cells) =>
+      `${Math.round(n)} händelser${cells ? ' (publicerade antal per ruta)' : ''}: ${share} inom synfältet för någon av ${working} kameror i drift `
+      + `(${lo}–${hi} med hänsyn till positionsfel på ${Math.round(error)} m). ${idShare} inom en identifieringszon `
+      + `(IEC 62676-4; ${withResolution} kameror med känd upplösning).`,
+    cellsHeading: 'Heta rutor som kamerorna ser minst av:',
+    cell: (key, count, share) => `Ruta ${key}: ${Math.round(count)} händelser, ${share} inom synfält`,
+    noHotCells: (why) => `Inga heta rutor kunde beräknas: ${why}`,
+    sitesHeading: 'Förslag på nästa kameraplatser (markerade på kartan):',
+    site: (rank, adds, reach) => `${rank}. ${Math.round(adds)} fler händelser inom ${Math.round(reach)} m`,
+    noSites: 'Inga platser att föreslå: alla händelser ligger redan inom synfält.',
+    partial: (n) => `Fler kameror än som räknas i ett svar (${n}); täckningen gäller de första 5 000.`,
+  },
   cameraZones: 'Synfält: ju mörkare, desto mer bilddetalj (upptäcka, observera, känna igen, identifiera enligt IEC 62676-4)',
   aggregateNote: 'Antal händelser per område och 250 m-ruta (under 3 per ruta, vecka och kategori visas inte)',
   coarseNote: 'Grovt läge: 250 m-ruta, vecka och område',
