@@ -222,10 +222,16 @@ pub struct AgendaArea {
     pub risk_environments_past_review: Vec<Flagged>,
     /// Cameras out of order.
     pub cameras_out_of_order: Vec<Flagged>,
+    /// Cameras whose documented assessment is past its review date (the register after the
+    /// law change of 1 April 2025).
+    pub cameras_past_review: Vec<Flagged>,
     /// Cells with an emerging hot spot pattern over the last 12 whole weeks.
     pub emerging: Vec<EmergingNote>,
     /// Near-repeat zones in force (after shootings and explosions), as the role sees them.
     pub near_repeat_zones: Vec<ZoneNote>,
+    /// How much of the window's incidents in the area working cameras see, with the interval
+    /// for position error (`null` where the role does not see cameras exactly).
+    pub camera_coverage: Option<super::cameras::AreaCoverage>,
 }
 
 /// A near-repeat zone in force.
@@ -406,9 +412,23 @@ impl Service {
             }
         }
         let exact_counts = incidents == Precision::Exact;
+        let counted_areas = self.counted_areas(viewer);
+        let coverage = self
+            .coverage_by_area(
+                viewer,
+                &Filters {
+                    time: Some(periods.window.span()),
+                    ..Filters::default()
+                },
+                &counted_areas
+                    .iter()
+                    .map(|a| (a.id, a.geometry.clone()))
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
         let mut listed = 0usize;
         let mut areas = Vec::new();
-        for area in self.counted_areas(viewer) {
+        for area in counted_areas {
             let Properties::Area(a) = &area.properties else {
                 continue;
             };
@@ -430,6 +450,7 @@ impl Service {
                 walks: Vec::new(),
                 risk_environments_past_review: Vec::new(),
                 cameras_out_of_order: Vec::new(),
+                cameras_past_review: Vec::new(),
                 emerging: emerging_in(emerging.as_ref(), &area.geometry),
                 near_repeat_zones: zones
                     .iter()
@@ -445,6 +466,7 @@ impl Service {
                         radius_m: z.radius_m,
                     })
                     .collect(),
+                camera_coverage: coverage.as_ref().and_then(|c| c.get(&area.id).copied()),
             };
             entry.hot_cells = densest(entry.hot_cells);
             listed += self.fill_lists(viewer, &area, &periods, &since, as_of, &mut entry);
@@ -705,6 +727,20 @@ impl Service {
             }
         }
         entry.cameras_out_of_order.sort_by_key(|c| c.id);
+        for f in &cameras {
+            if let Properties::Camera(c) = &f.properties
+                && c.is_stale(today)
+            {
+                entry.cameras_past_review.push(Flagged {
+                    id: f.id,
+                    label: c.owner.as_str(),
+                    next_review: c.next_review,
+                });
+            }
+        }
+        entry
+            .cameras_past_review
+            .sort_by_key(|c| (c.next_review, c.id));
         listed
     }
 }

@@ -402,3 +402,123 @@ fn proposed(
     }
     greedy_sites(&unseen, &candidates, ask.reach_m, ask.sites)
 }
+
+/// One area's camera coverage in a window (the agenda's).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct AreaCoverage {
+    /// Incidents in the area (as the caller may count them).
+    pub incidents: f64,
+    /// Of them at positions inside a working camera's view.
+    pub seen: f64,
+    /// Certainly seen, allowing for the position error.
+    pub certainly: f64,
+    /// Possibly seen, allowing for the position error.
+    pub possibly: f64,
+    /// The position error allowed for, in metres.
+    pub error_m: f64,
+}
+
+impl Service {
+    /// Per area (outlines in longitude and latitude), the camera coverage of the incidents in
+    /// `filters` that `viewer` may count; `None` when the role may not have it (cameras not
+    /// exact, or no incidents). Views and positions are worked out once for all areas.
+    ///
+    /// # Errors
+    /// Store failures of the audit records.
+    pub(crate) async fn coverage_by_area(
+        &self,
+        viewer: &Viewer,
+        filters: &Filters,
+        areas: &[(uuid::Uuid, geo::Geometry<f64>)],
+    ) -> Result<Option<HashMap<uuid::Uuid, AreaCoverage>>, ServiceError> {
+        if viewer.precision(Layer::Cameras) != Precision::Exact
+            || viewer.precision(Layer::Incidents) == Precision::None
+        {
+            return Ok(None);
+        }
+        let views = self.camera_views(viewer, &Spatial::All).await?;
+        let (points, input) = self
+            .analysis_input(viewer, &Spatial::All, filters, "agenda camera coverage")
+            .await?;
+        let error_m = match input {
+            InputKind::Positions => POSITION_ERROR_M,
+            InputKind::CellCounts => POSITION_ERROR_M + CELL_REACH_M,
+        };
+        let project = |g: &Polygon<f64>| -> Option<Polygon<f64>> {
+            let ring = |r: &LineString<f64>| -> Option<LineString<f64>> {
+                r.coords()
+                    .map(|c| {
+                        self.grid
+                            .project(Point::from(*c))
+                            .map(|(x, y)| Coord { x, y })
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .map(LineString::from)
+            };
+            Some(Polygon::new(
+                ring(g.exterior())?,
+                g.interiors().iter().filter_map(ring).collect(),
+            ))
+        };
+        let any: Vec<Polygon<f64>> = views
+            .views
+            .iter()
+            .filter(|v| {
+                matches!(&v.camera.properties, Properties::Camera(c) if c.status == CameraStatus::Active)
+            })
+            .filter_map(|v| v.zones.iter().find(|z| z.detail.is_none()))
+            .filter_map(|z| project(&z.polygon))
+            .collect();
+        let outlines: Vec<(uuid::Uuid, Vec<Polygon<f64>>)> = areas
+            .iter()
+            .map(|(id, g)| {
+                let parts: Vec<Polygon<f64>> = match g {
+                    geo::Geometry::Polygon(p) => project(p).into_iter().collect(),
+                    geo::Geometry::MultiPolygon(m) => m.iter().filter_map(project).collect(),
+                    _ => Vec::new(),
+                };
+                (*id, parts)
+            })
+            .collect();
+        let out = cpu_bound(|| {
+            let views = Views::new(any);
+            let mut out: HashMap<uuid::Uuid, AreaCoverage> = outlines
+                .iter()
+                .map(|(id, _)| {
+                    (
+                        *id,
+                        AreaCoverage {
+                            incidents: 0.0,
+                            seen: 0.0,
+                            certainly: 0.0,
+                            possibly: 0.0,
+                            error_m,
+                        },
+                    )
+                })
+                .collect();
+            for &(x, y, w) in &points {
+                let p = Point::new(x, y);
+                let within: Vec<uuid::Uuid> = outlines
+                    .iter()
+                    .filter(|(_, parts)| parts.iter().any(|o| geo::Contains::contains(o, &p)))
+                    .map(|(id, _)| *id)
+                    .collect();
+                if within.is_empty() {
+                    continue;
+                }
+                let (inside, certain, possible) = views.sees(x, y, error_m);
+                for id in within {
+                    if let Some(c) = out.get_mut(&id) {
+                        c.incidents += w;
+                        c.seen += if inside { w } else { 0.0 };
+                        c.certainly += if certain { w } else { 0.0 };
+                        c.possibly += if possible { w } else { 0.0 };
+                    }
+                }
+            }
+            out
+        });
+        Ok(Some(out))
+    }
+}

@@ -1042,12 +1042,22 @@ async fn the_agenda_answers_every_role_within_its_grant() {
         for a in agenda["areas"].as_array().unwrap() {
             let area_id: Uuid = a["id"].as_str().unwrap().parse().unwrap();
             let outline = &fx.by_id[&area_id].geometry;
+            // Camera coverage only for roles that see cameras exactly and count incidents.
+            let may_cover = role_def.grant(Layer::Cameras).read == Precision::Exact
+                && role_def.grant(Layer::Incidents).read != Precision::None;
+            assert_eq!(
+                !a["camera_coverage"].is_null(),
+                may_cover,
+                "{role}: camera coverage {}",
+                a["camera_coverage"]
+            );
             // Lists: only features of layers read exactly, within the ceiling.
             for (list, layer) in [
                 ("measures_due", Layer::Measures),
                 ("walks", Layer::PatrolRoutes),
                 ("risk_environments_past_review", Layer::RiskEnvironments),
                 ("cameras_out_of_order", Layer::Cameras),
+                ("cameras_past_review", Layer::Cameras),
             ] {
                 for item in a[list].as_array().unwrap() {
                     let id: Uuid = item["id"].as_str().unwrap().parse().unwrap();

@@ -289,6 +289,59 @@ async fn check(url: &str) {
         flagged > 0,
         "{url}: the demo has stale markings and broken cameras"
     );
+    // Camera coverage per area, for the window: what the coverage report says of the area.
+    let window = format!(
+        "{}T00:00:00Z/{}T23:59:59Z",
+        agenda["periods"]["window"]["from"].as_str().unwrap(),
+        agenda["periods"]["window"]["to"].as_str().unwrap()
+    );
+    let mut covered_areas = 0;
+    for a in agenda["areas"].as_array().unwrap() {
+        let c = &a["camera_coverage"];
+        let n = c["incidents"].as_f64().unwrap();
+        let (seen, lo, hi) = (
+            c["seen"].as_f64().unwrap(),
+            c["certainly"].as_f64().unwrap(),
+            c["possibly"].as_f64().unwrap(),
+        );
+        assert!(lo <= seen && seen <= hi && hi <= n, "{url}: {c}");
+        if n == 0.0 {
+            continue;
+        }
+        covered_areas += 1;
+        let name = a["name"].as_str().unwrap();
+        let report = get_value(
+            &coord,
+            &app.url(&format!(
+                "/analysis/camera-coverage?area={}&datetime={window}&sites=0",
+                name.replace(' ', "%20")
+            )),
+        )
+        .await;
+        // Positions on an outline may fall either side in the two computations: one each.
+        assert!(
+            (report["incidents"].as_f64().unwrap() - n).abs() <= 1.0,
+            "{url}: {name}: {report} vs {c}"
+        );
+        assert!(
+            (report["covered"]["any"]["count"].as_f64().unwrap() - seen).abs() <= 1.0,
+            "{url}: {name}: {report} vs {c}"
+        );
+    }
+    assert!(covered_areas > 0, "{url}");
+
+    // Cameras past their register's review date, each with the date it was due.
+    let past: Vec<&Value> = agenda["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["cameras_past_review"].as_array().unwrap())
+        .collect();
+    assert!(!past.is_empty(), "{url}: the demo has cameras past review");
+    for c in &past {
+        let due = c["next_review"].as_str().unwrap();
+        assert!(due < agenda["as_of"].as_str().unwrap(), "{url}: {c}");
+    }
 
     // The order the coordinator sets: the last area by name goes first.
     let last = agenda["areas"].as_array().unwrap().last().unwrap()["id"]
@@ -331,6 +384,11 @@ async fn check(url: &str) {
             assert!(c["count"].as_u64().unwrap() >= 3, "{url}: {c}");
         }
         assert!(a["cameras_out_of_order"].as_array().unwrap().is_empty());
+        assert!(a["cameras_past_review"].as_array().unwrap().is_empty());
+        assert!(
+            a["camera_coverage"].is_null(),
+            "{url}: no cameras, no coverage"
+        );
     }
     assert!(shown > 0, "{url}: the demo's busy areas are shown");
     let open = get_value(&walker, &app.url("/meetings/agenda")).await;

@@ -79,11 +79,15 @@ export function showAgendaArea(index) {
       return li;
     }),
     list(A.walks, a.walks, (r) => el('li', null, A.walk(r.name, r.weekdays.map((d) => T.plan.days[d]).join(' '), r.hours, r.planned, shown(r.logged)))),
+    a.camera_coverage && a.camera_coverage.incidents > 0
+      ? el('p', 'note', A.coverage(a.camera_coverage))
+      : null,
     list(A.zones, a.near_repeat_zones, (z) => el('li', 'zone', A.zone(T.values[z.category] ?? z.category, z.radius_m, z.until.slice(0, 10)))),
     list(A.emerging, a.emerging, (e) => el('li', `pattern-${e.pattern}`, `${A.patterns[e.pattern] ?? e.pattern} (${e.cell})`)),
     list(A.hot, a.hot_cells.slice(0, 6), (c) => el('li', null, `${T.values[c.category] ?? c.category}: ${c.count} (${c.cell})`)),
     list(A.stale, a.risk_environments_past_review, (r) => el('li', null, `${T.values[r.label] ?? r.label} – ${A.reviewBy(r.next_review)}`)),
     list(A.cameras, a.cameras_out_of_order, (c) => el('li', null, T.values[c.label] ?? c.label)),
+    list(A.camerasPastReview, a.cameras_past_review, (c) => el('li', null, `${T.values[c.label] ?? c.label} – ${A.reviewBy(c.next_review)}`)),
   ].filter(Boolean);
   $('agenda-lists').replaceChildren(...(lists.length ? lists : [el('p', 'note', A.nothing)]));
 }

@@ -126,6 +126,12 @@ export const T = {
     stale: 'Riskmiljöer som ska omprövas',
     reviewBy: (d) => `skulle omprövas ${d}`,
     cameras: 'Kameror ur funktion',
+    camerasPastReview: 'Kameror vars intresseavvägning ska omprövas',
+    coverage: (c) => {
+      const pct = (x) => `${Math.round((x / c.incidents) * 1000) / 10} %`.replace('.', ',');
+      return `Kamerorna i drift ser ${pct(c.seen)} av fönstrets ${Math.round(c.incidents)} händelser här `
+        + `(${pct(c.certainly)}–${pct(c.possibly)} med hänsyn till positionsfel på ${Math.round(c.error_m)} m).`;
+    },
     nothing: 'Inget att ta upp för området.',
     start: 'Starta mötesprotokoll',
     close: 'Stäng mötet',
