@@ -290,6 +290,11 @@ async fn the_camera_register_migration_keeps_the_permit_reference(store: Store) 
         panic!("not a camera")
     };
     assert_eq!(c.assessment_reference.as_deref(), Some("KBT-2023-0042"));
+    assert_eq!(
+        loaded[0].meta.version,
+        camera.meta.version + 1,
+        "a rewritten row is a new version (its ETag changes)"
+    );
     assert_eq!((c.purpose.as_ref(), c.next_review), (None, None));
     let permit_left = match &store {
         Store::Sqlite(p) => sqlx::query_scalar::<_, Option<String>>(

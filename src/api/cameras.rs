@@ -26,7 +26,8 @@ pub struct ViewsQuery {
     pub bbox: Option<String>,
 }
 
-/// The views of the cameras in a box: per camera, one polygon per image-detail zone after IEC
+/// The views of the cameras whose position is in a box (a camera just outside whose view
+/// reaches in is not among them): per camera, one polygon per image-detail zone after IEC
 /// 62676-4 (`identification` 250, `recognition` 125, `observation` 62, `detection` 25 pixels per
 /// metre, worked out from the camera's horizontal resolution and field of view, never past its
 /// range), finest first, then the whole registered range (`detail: null`). A camera without a
@@ -175,14 +176,9 @@ pub async fn get_camera_coverage(
         }
     };
     let total = c.incidents;
+    // No incidents: no share (null), not 0 %.
     let part = |k: &Covered| {
-        let ratio = |w: f64| {
-            if total > 0.0 {
-                (w / total * 1000.0).round() / 1000.0
-            } else {
-                0.0
-            }
-        };
+        let ratio = |w: f64| (total > 0.0).then(|| (w / total * 1000.0).round() / 1000.0);
         json!({"count": k.point, "share": ratio(k.point),
             "interval": [ratio(k.lower), ratio(k.upper)],
             "certainly": k.lower, "possibly": k.upper})

@@ -60,38 +60,34 @@ pub struct Camera {
     /// Active, planned or out of order.
     pub status: CameraStatus,
     /// What the camera is for (*syfte*), as the documented assessment states it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schema(schema_with = crate::domain::text::optional_label_schema)]
     pub purpose: Option<Box<str>>,
     /// When the balancing of interests (*intresseavvägning*) was documented.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub assessment_date: Option<Date>,
     /// The documented assessment's reference (*diarienummer*). A camera permit's reference from
     /// before 1 April 2025 (`permit_reference`, still accepted) is kept here.
-    #[serde(
-        default,
-        alias = "permit_reference",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "permit_reference")]
     #[schema(schema_with = crate::domain::text::optional_label_schema)]
     pub assessment_reference: Option<Box<str>>,
     /// When the assessment must be reviewed; after this date the camera is stale.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub next_review: Option<Date>,
     /// The organisation that runs the camera day to day (*ansvarig verksamhet*), when not the
     /// owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schema(schema_with = crate::domain::text::optional_label_schema)]
     pub operator: Option<Box<str>>,
     /// When the camera was last checked to work and point where registered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub last_checked: Option<Date>,
     /// Horizontal resolution in pixels (decides the image detail at each distance, IEC 62676-4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schema(minimum = 160, maximum = 16384)]
     pub resolution_px: Option<u32>,
     /// Mounting height above the ground in metres.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     #[schema(exclusive_minimum = 0, maximum = 100)]
     pub mounting_height_m: Option<f64>,
 }

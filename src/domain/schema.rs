@@ -236,7 +236,7 @@ fn bookkeeping(layer: Layer) -> Vec<(&'static str, Value)> {
             json!({"type": "integer", "minimum": 1, "readOnly": true, "description": "Increases by one on every change; the ETag"}),
         ),
     ];
-    if layer == Layer::RiskEnvironments {
+    if matches!(layer, Layer::RiskEnvironments | Layer::Cameras) {
         b.push((
             "stale",
             json!({"type": "boolean", "readOnly": true, "description": "Past its next review date"}),

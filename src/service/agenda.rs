@@ -301,7 +301,7 @@ const FIELDS: &[(Layer, &[&str])] = &[
     ),
     (Layer::Walks, &["route_id", "started_at"]),
     (Layer::RiskEnvironments, &["kind", "status", "next_review"]),
-    (Layer::Cameras, &["owner", "status"]),
+    (Layer::Cameras, &["owner", "status", "next_review"]),
 ];
 
 /// Whether `viewer` reads `layer` exactly with every field the agenda shows of it.

@@ -31,6 +31,17 @@ pub const LEAST_COVERED: usize = 10;
 /// Candidate sites tried for the next camera at most (unseen positions on a 10 m grid).
 const MAX_CANDIDATES: usize = 20_000;
 
+/// The camera fields a view or a coverage report shows or is drawn from: a role that has any
+/// of them hidden gets neither.
+const VIEW_FIELDS: &[&str] = &[
+    "direction",
+    "field_of_view",
+    "range_m",
+    "status",
+    "resolution_px",
+    "next_review",
+];
+
 /// Views worked out in one answer at most (more cameras in the box are said, not dropped
 /// silently).
 pub const MAX_VIEWS: usize = 5_000;
@@ -67,6 +78,13 @@ impl Service {
         if self.precision(viewer, Layer::Cameras)? != Precision::Exact {
             return Err(ServiceError::Forbidden(format!(
                 "your role ({}) does not see where cameras are, and a camera's view shows it",
+                viewer.role.label
+            )));
+        }
+        let hide = &viewer.role.grant(Layer::Cameras).hide;
+        if let Some(h) = hide.iter().find(|h| VIEW_FIELDS.contains(&h.as_str())) {
+            return Err(ServiceError::Forbidden(format!(
+                "your role ({}) does not see the cameras' '{h}', which their views show",
                 viewer.role.label
             )));
         }
@@ -218,6 +236,13 @@ impl Service {
         ask: CoverageAsk,
     ) -> Result<CameraCoverage, ServiceError> {
         check_ask(&ask)?;
+        // Refused before anything is read (and recorded as read).
+        if viewer.precision(Layer::Incidents) == Precision::None {
+            return Err(ServiceError::Forbidden(format!(
+                "your role ({}) has no access to incidents, so no camera coverage of them",
+                viewer.role.label
+            )));
+        }
         let views = self.camera_views(viewer, &Spatial::All).await?;
         let (points, input) = self
             .analysis_input(viewer, spatial, filters, "camera coverage")
@@ -416,6 +441,8 @@ pub struct AreaCoverage {
     pub possibly: f64,
     /// The position error allowed for, in metres.
     pub error_m: f64,
+    /// Whether more cameras matched than one answer works out (then the shares undercount).
+    pub cameras_partial: bool,
 }
 
 impl Service {
@@ -460,6 +487,7 @@ impl Service {
                 g.interiors().iter().filter_map(ring).collect(),
             ))
         };
+        let cameras_partial = views.matched > views.views.len();
         let any: Vec<Polygon<f64>> = views
             .views
             .iter()
@@ -493,6 +521,7 @@ impl Service {
                             certainly: 0.0,
                             possibly: 0.0,
                             error_m,
+                            cameras_partial,
                         },
                     )
                 })

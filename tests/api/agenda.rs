@@ -340,7 +340,8 @@ async fn check(url: &str) {
     assert!(!past.is_empty(), "{url}: the demo has cameras past review");
     for c in &past {
         let due = c["next_review"].as_str().unwrap();
-        assert!(due < agenda["as_of"].as_str().unwrap(), "{url}: {c}");
+        // Past review means due before today, not today.
+        assert!(due < &agenda["as_of"].as_str().unwrap()[..10], "{url}: {c}");
     }
 
     // The order the coordinator sets: the last area by name goes first.

@@ -26,6 +26,16 @@ export function buildCoverage(me, c) {
       text('coverage-summary', String(msg));
       return;
     }
+    text('coverage-partial', r.cameras.partial ? T.coverage.partial(r.cameras.matched) : '');
+    if (!r.incidents) {
+      text('coverage-summary', T.coverage.none);
+      $('coverage-cells').replaceChildren();
+      $('coverage-sites').replaceChildren();
+      text('coverage-cells-note', '');
+      text('coverage-sites-note', '');
+      c.showCoverage(null);
+      return;
+    }
     const any = r.covered.any;
     const id = r.covered.identification;
     text('coverage-summary', T.coverage.summary(r.incidents, pct(any.share), pct(any.interval[0]), pct(any.interval[1]),
@@ -44,7 +54,6 @@ export function buildCoverage(me, c) {
     });
     $('coverage-sites').replaceChildren(...sites);
     text('coverage-sites-note', sites.length ? T.coverage.sitesHeading : T.coverage.noSites);
-    if (r.cameras.partial) text('coverage-partial', T.coverage.partial(r.cameras.matched));
     c.showCoverage(r);
   };
 }

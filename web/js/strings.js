@@ -46,6 +46,7 @@ export const T = {
     button: 'Kamerornas täckning',
     heading: 'Kamerornas täckning i tidsfönstret',
     working: 'Räknar …',
+    none: 'Inga händelser i tidsfönstret: ingen täckning att räkna.',
     summary: (n, share, lo, hi, idShare, error, working, withResolution, cells) =>
       `${Math.round(n)} händelser${cells ? ' (publicerade antal per ruta)' : ''}: ${share} inom synfältet för någon av ${working} kameror i drift `
       + `(${lo}–${hi} med hänsyn till positionsfel på ${Math.round(error)} m). ${idShare} inom en identifieringszon `
