@@ -1776,6 +1776,33 @@ async fn camera_coverage_answers_every_role_from_what_it_may_count() {
                 body["position_error_m"].as_f64().unwrap() > 83.0,
                 "{role}: cell centres widen the interval"
             );
+            // Hot cells from published counts (when there are enough for Gi*: the demo's
+            // published cells seldom are): never a count under the publication threshold, and
+            // none a published cell does not have.
+            let published_cells: BTreeMap<String, f64> = agg["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["properties"]["key"].as_str().unwrap().to_owned(),
+                        f["properties"]["count"].as_f64().unwrap(),
+                    )
+                })
+                .collect();
+            for c in body["least_covered_hot_cells"]["features"]
+                .as_array()
+                .unwrap()
+            {
+                let n = c["properties"]["count"].as_f64().unwrap();
+                let key = c["id"].as_str().unwrap();
+                assert!(n >= MIN_CELL_COUNT as f64, "{role}: hot cell {c}");
+                assert_eq!(
+                    published_cells.get(key),
+                    Some(&n),
+                    "{role}: {key} as published"
+                );
+            }
             // Sites at cell centres only: no incident position is given away.
             for s in body["sites"]["features"].as_array().unwrap() {
                 let c = &s["geometry"]["coordinates"];
