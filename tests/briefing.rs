@@ -611,6 +611,8 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
         "3. Analys",
         "Insatserna följs upp nedan.",
         "Tätaste 250 m-rutor",
+        "Kamerornas täckning under perioden",
+        "positionsfel på 83 m",
         "4. Åtgärder och uppföljning",
         "5. Källor",
         "Kameror: exakt.",
@@ -667,6 +669,10 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
     assert!(
         text.contains("Kameror: ingår inte i din behörighet."),
         "{text}"
+    );
+    assert!(
+        !text.contains("Kamerornas täckning"),
+        "no camera coverage without the cameras"
     );
 
     // Bad parameters by name.

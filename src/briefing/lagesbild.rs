@@ -71,6 +71,9 @@ struct Content {
     follow_up_note: Option<String>,
     classification: Classification,
     map: Option<String>,
+    /// Per area (by name): the working cameras' coverage of the period's incidents; `None` where
+    /// the role does not see cameras exactly.
+    coverage: Option<Vec<(String, crate::service::cameras::AreaCoverage)>>,
 }
 
 struct MeasureLine {
@@ -385,7 +388,30 @@ async fn gather(
         Err(BriefingError::NotFound(_)) => None,
         Err(e) => return Err(e),
     };
+    let area_outlines: Vec<(uuid::Uuid, geo::Geometry<f64>)> = service
+        .counted_areas(viewer)
+        .iter()
+        .map(|a| (a.id, a.geometry.clone()))
+        .collect();
+    let coverage = service
+        .coverage_by_area(viewer, &span(period), &area_outlines)
+        .await
+        .map_err(BriefingError::Service)?
+        .map(|by_area| {
+            let mut rows: Vec<(String, crate::service::cameras::AreaCoverage)> = by_area
+                .into_iter()
+                .filter_map(|(id, c)| Some((areas.get(&id)?.clone(), c)))
+                .filter(|(_, c)| c.incidents > 0.0)
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            rows
+        });
+    if coverage.is_some() {
+        // Worked out from the camera register, which is internal.
+        classification = classification.max(Classification::Internal);
+    }
     Ok(Content {
+        coverage,
         period,
         previous,
         last_year,
@@ -648,6 +674,56 @@ fn compose(c: &Content, viewer: &Viewer, q: &LagesbildQuery) -> Vec<String> {
                 &rows,
                 None,
             );
+        }
+    }
+
+    if let Some(rows) = &c.coverage {
+        doc.heading("Kamerornas täckning under perioden", 2);
+        if rows.is_empty() {
+            doc.paragraph("Inga händelser att räkna täckning för.", 9.0, true);
+        } else {
+            let pct = |x: f64, n: f64| format!("{:.1} %", x / n * 100.0).replace('.', ",");
+            let error = rows.first().map_or(0.0, |(_, r)| r.error_m);
+            doc.paragraph(
+                &format!(
+                    "Andel av periodens händelser som ligger inom synfältet för en kamera i drift, och intervallet när ett positionsfel på {error:.0} m räknas in (säkert inom – möjligen inom)."
+                ),
+                9.0,
+                false,
+            );
+            let w = Document::width();
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|(name, r)| {
+                    vec![
+                        name.clone(),
+                        format!("{:.0}", r.incidents),
+                        pct(r.seen, r.incidents),
+                        format!(
+                            "{} – {}",
+                            pct(r.certainly, r.incidents),
+                            pct(r.possibly, r.incidents)
+                        ),
+                    ]
+                })
+                .collect();
+            doc.table(
+                &[
+                    Column::text("Område", w * 0.35),
+                    Column::number("Händelser", w * 0.15),
+                    Column::number("Inom synfält", w * 0.2),
+                    Column::text("Intervall", w * 0.3),
+                ],
+                &table,
+                None,
+            );
+            if rows.iter().any(|(_, r)| r.cameras_partial) {
+                doc.paragraph(
+                    "Fler kameror än som räknas i ett svar (5 000): täckningen gäller de första.",
+                    9.0,
+                    true,
+                );
+            }
         }
     }
 
