@@ -271,7 +271,8 @@ export async function createMap(container, me, onStatus, onArea) {
         // Views are worked out by the server (only for roles that see cameras exactly).
         getJson('/analysis/camera-views')
           .then((views) => map.getSource('camera-sectors').setData(views))
-          .catch((e) => console.warn('camera views', e));
+          // Never silently without them: the status line says the views are missing.
+          .catch((e) => onStatus(T.viewsMissing(String(e))));
       }
       map.getSource(layer).setData(fc);
       if (layer === 'areas') {

@@ -42,6 +42,7 @@ export const T = {
   legend: 'Teckenförklaring',
   stale: 'Ej omprövad i tid',
   staleCamera: 'Intresseavvägningen ej omprövad i tid',
+  viewsMissing: (why) => `Kamerornas synfält kunde inte hämtas (${why}); kamerorna visas utan dem.`,
   coverage: {
     button: 'Kamerornas täckning',
     heading: 'Kamerornas täckning i tidsfönstret',
