@@ -487,6 +487,18 @@ async fn the_login_page_is_public_swedish_and_self_contained() {
     app.stop().await;
 }
 
+/// The id of `user`'s token, read from the store.
+async fn token_id(store: &lagesbild::store::Store, user: &str) -> uuid::Uuid {
+    store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.user_name == user)
+        .unwrap()
+        .id
+}
+
 #[tokio::test]
 async fn a_revocation_made_elsewhere_is_refused_within_the_recheck_interval() {
     let (db, app) = app_with_clock().await;
@@ -502,14 +514,7 @@ async fn a_revocation_made_elsewhere_is_refused_within_the_recheck_interval() {
     // Another instance's (or an operator's) hand on the same database: this server's memory
     // of the credential is not told.
     let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
-    let id = store
-        .tokens()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.user_name == "anna")
-        .unwrap()
-        .id;
+    let id = token_id(&store, "anna").await;
     assert!(store.revoke_token(id, now).await.unwrap());
     tokio::time::sleep(recheck).await;
     let p = assert_problem(get(&anna).await.unwrap(), 401).await;
@@ -561,14 +566,7 @@ async fn with_no_recheck_interval_every_request_asks_the_database() {
         200
     );
     let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
-    let id = store
-        .tokens()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.user_name == "anna")
-        .unwrap()
-        .id;
+    let id = token_id(&store, "anna").await;
     assert!(
         store
             .revoke_token(id, time::OffsetDateTime::now_utc())

@@ -113,6 +113,15 @@ try {
   check(/positionsfel/.test(coverageText) && await police.locator('#coverage-sites li').count() > 0
     && await inSource(police, 'camera-sites') > 0, `the cameras' coverage is said with its interval, and sites are proposed on the map (${coverageText})`);
   await police.screenshot({ path: join(artifacts, '02-camera-coverage.png') });
+  // The open panel follows the time window.
+  const coveredBefore = coverageText.match(/^(\d+) händelser/)[1];
+  await police.selectOption('#days', '7');
+  await police.waitForFunction((n) => {
+    const m = document.getElementById('coverage-summary').textContent.match(/^(\d+) händelser/);
+    return m && m[1] !== n;
+  }, coveredBefore, { timeout: 20000 });
+  check(true, `the coverage panel follows the time window (${coveredBefore} → ${(await police.textContent('#coverage-summary')).match(/^(\d+)/)[1]} incidents)`);
+  await police.selectOption('#days', '30');
   await police.click('#coverage-button');
   check(await inSource(police, 'camera-sites') === 0, 'closing the coverage panel takes its marks off the map');
   check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');

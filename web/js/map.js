@@ -192,6 +192,8 @@ export async function createMap(container, me, onStatus, onArea) {
   // docs/PERFORMANCE.md): 10 000 GeoJSON points are drawn within 0.2 s of asking, 40 000 take
   // half a second and 160 000 three, so past one page the tiles draw the window.
   const TILED = new Set(['incidents']);
+  // Panels that follow the time window (the camera coverage).
+  const windowWatchers = [];
   const tiled = new Set();
   function tileUrl(layer) {
     const p = new URLSearchParams();
@@ -544,9 +546,19 @@ export async function createMap(container, me, onStatus, onArea) {
       const data = await map.getSource('incidents').getData();
       return [...new Set(data.features.map((f) => f.properties[property]).filter(Boolean))].sort();
     },
-    setDays(days) { view.days = days; view.range = null; writeHash(view); return Promise.all([...TIMED].map(load)); },
+    setDays(days) {
+      view.days = days; view.range = null; writeHash(view);
+      windowWatchers.forEach((f) => f());
+      return Promise.all([...TIMED].map(load));
+    },
     /** A custom range of whole days, `YYYY-MM-DD` to `YYYY-MM-DD` inclusive. */
-    setRange(from, to) { view.range = [from, to]; writeHash(view); return Promise.all([...TIMED].map(load)); },
+    setRange(from, to) {
+      view.range = [from, to]; writeHash(view);
+      windowWatchers.forEach((f) => f());
+      return Promise.all([...TIMED].map(load));
+    },
+    /** Calls `f` whenever the time window changes. */
+    onWindow(f) { windowWatchers.push(f); },
     setVisible(layer, visible) {
       if (visible) view.hidden.delete(layer); else view.hidden.add(layer);
       applyVisibility();
