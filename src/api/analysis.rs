@@ -148,7 +148,8 @@ async fn refused(state: &AppState, caller: &Caller, what: &str, e: ServiceError)
     }
 }
 
-fn geojson(body: &Value) -> Response {
+/// A GeoJSON answer.
+pub(super) fn geojson(body: &Value) -> Response {
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
         body.to_string(),

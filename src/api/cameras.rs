@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::AppState;
 use super::auth::{Caller, audit_refusal};
 use super::error::ApiError;
 use super::extract::StrictQuery;
 use super::items::ItemsQuery;
-use super::{AppState, GEOJSON};
 use crate::analysis::coverage::Covered;
 use crate::domain::{Layer, Properties};
 use crate::service::analysis::InputKind;
@@ -75,11 +75,7 @@ pub async fn get_camera_views(
         "buildings": false,
         "standard": "IEC 62676-4: detection 25, observation 62, recognition 125, identification 250 pixels per metre",
     });
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON))],
-        body.to_string(),
-    )
-        .into_response())
+    Ok(super::analysis::geojson(&body))
 }
 
 /// A camera's zones as GeoJSON Features.

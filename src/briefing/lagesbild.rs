@@ -172,8 +172,8 @@ async fn gather(
     }
 
     // (1) The mapping: counts per area and category, and the trend.
-    let areas: BTreeMap<uuid::Uuid, String> = service
-        .counted_areas(viewer)
+    let counted = service.counted_areas(viewer);
+    let areas: BTreeMap<uuid::Uuid, String> = counted
         .iter()
         .filter_map(|a| match &a.properties {
             crate::domain::Properties::Area(p) => Some((a.id, p.name.to_string())),
@@ -388,11 +388,8 @@ async fn gather(
         Err(BriefingError::NotFound(_)) => None,
         Err(e) => return Err(e),
     };
-    let area_outlines: Vec<(uuid::Uuid, geo::Geometry<f64>)> = service
-        .counted_areas(viewer)
-        .iter()
-        .map(|a| (a.id, a.geometry.clone()))
-        .collect();
+    let area_outlines: Vec<(uuid::Uuid, geo::Geometry<f64>)> =
+        counted.iter().map(|a| (a.id, a.geometry.clone())).collect();
     let coverage = service
         .coverage_by_area(viewer, &span(period), &area_outlines)
         .await

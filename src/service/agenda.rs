@@ -716,21 +716,17 @@ impl Service {
             .risk_environments_past_review
             .sort_by_key(|r| (r.next_review, r.id));
         for f in &cameras {
-            if let Properties::Camera(c) = &f.properties
-                && c.status == CameraStatus::OutOfOrder
-            {
+            let Properties::Camera(c) = &f.properties else {
+                continue;
+            };
+            if c.status == CameraStatus::OutOfOrder {
                 entry.cameras_out_of_order.push(Flagged {
                     id: f.id,
                     label: c.owner.as_str(),
                     next_review: None,
                 });
             }
-        }
-        entry.cameras_out_of_order.sort_by_key(|c| c.id);
-        for f in &cameras {
-            if let Properties::Camera(c) = &f.properties
-                && c.is_stale(today)
-            {
+            if c.is_stale(today) {
                 entry.cameras_past_review.push(Flagged {
                     id: f.id,
                     label: c.owner.as_str(),
@@ -738,6 +734,7 @@ impl Service {
                 });
             }
         }
+        entry.cameras_out_of_order.sort_by_key(|c| c.id);
         entry
             .cameras_past_review
             .sort_by_key(|c| (c.next_review, c.id));

@@ -252,36 +252,9 @@ impl Service {
             InputKind::Positions => ask.error_m,
             InputKind::CellCounts => ask.error_m + CELL_REACH_M,
         };
-        let working: Vec<&CameraView> = views
-            .views
-            .iter()
-            .filter(|v| {
-                matches!(&v.camera.properties, Properties::Camera(c) if c.status == CameraStatus::Active)
-            })
-            .collect();
-        let project = |p: &Polygon<f64>| -> Option<Polygon<f64>> {
-            let ring: Option<Vec<Coord<f64>>> = p
-                .exterior()
-                .coords()
-                .map(|c| {
-                    self.grid
-                        .project(Point::from(*c))
-                        .map(|(x, y)| Coord { x, y })
-                })
-                .collect();
-            Some(Polygon::new(LineString::from(ring?), vec![]))
-        };
-        let zone = |v: &CameraView, d: Option<Detail>| -> Option<Polygon<f64>> {
-            v.zones
-                .iter()
-                .find(|z| z.detail == d)
-                .and_then(|z| project(&z.polygon))
-        };
-        let any_views: Vec<Polygon<f64>> = working.iter().filter_map(|v| zone(v, None)).collect();
-        let id_views: Vec<Polygon<f64>> = working
-            .iter()
-            .filter_map(|v| zone(v, Some(Detail::Identification)))
-            .collect();
+        let any_views = self.working_zones(&views.views, None);
+        let id_views = self.working_zones(&views.views, Some(Detail::Identification));
+        let working_count = views.views.iter().filter(|v| working(v)).count();
         let with_resolution = id_views.len();
         let (any, seen, identification) = cpu_bound(|| {
             let (any, seen) = coverage(&points, &Views::new(any_views), error_m);
@@ -317,7 +290,7 @@ impl Service {
             error_m,
             any,
             identification,
-            working: working.len(),
+            working: working_count,
             with_resolution,
             cameras_matched: views.matched,
             cameras_partial: views.matched > views.views.len(),
@@ -368,6 +341,41 @@ impl Service {
         hot.truncate(LEAST_COVERED);
         hot
     }
+}
+
+impl Service {
+    /// A polygon (longitude, latitude) in SWEREF 99 TM metres, holes and all.
+    fn projected(&self, g: &Polygon<f64>) -> Option<Polygon<f64>> {
+        let ring = |r: &LineString<f64>| -> Option<LineString<f64>> {
+            r.coords()
+                .map(|c| {
+                    self.grid
+                        .project(Point::from(*c))
+                        .map(|(x, y)| Coord { x, y })
+                })
+                .collect::<Option<Vec<_>>>()
+                .map(LineString::from)
+        };
+        Some(Polygon::new(
+            ring(g.exterior())?,
+            g.interiors().iter().filter_map(ring).collect(),
+        ))
+    }
+
+    /// The working cameras' zones of `detail` (`None`: the whole range), in metres.
+    fn working_zones(&self, views: &[CameraView], detail: Option<Detail>) -> Vec<Polygon<f64>> {
+        views
+            .iter()
+            .filter(|v| working(v))
+            .filter_map(|v| v.zones.iter().find(|z| z.detail == detail))
+            .filter_map(|z| self.projected(&z.polygon))
+            .collect()
+    }
+}
+
+/// Whether the camera is in working order (`active`).
+fn working(v: &CameraView) -> bool {
+    matches!(&v.camera.properties, Properties::Camera(c) if c.status == CameraStatus::Active)
 }
 
 fn check_ask(ask: &CoverageAsk) -> Result<(), ServiceError> {
@@ -471,38 +479,16 @@ impl Service {
             InputKind::Positions => POSITION_ERROR_M,
             InputKind::CellCounts => POSITION_ERROR_M + CELL_REACH_M,
         };
-        let project = |g: &Polygon<f64>| -> Option<Polygon<f64>> {
-            let ring = |r: &LineString<f64>| -> Option<LineString<f64>> {
-                r.coords()
-                    .map(|c| {
-                        self.grid
-                            .project(Point::from(*c))
-                            .map(|(x, y)| Coord { x, y })
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .map(LineString::from)
-            };
-            Some(Polygon::new(
-                ring(g.exterior())?,
-                g.interiors().iter().filter_map(ring).collect(),
-            ))
-        };
         let cameras_partial = views.matched > views.views.len();
-        let any: Vec<Polygon<f64>> = views
-            .views
-            .iter()
-            .filter(|v| {
-                matches!(&v.camera.properties, Properties::Camera(c) if c.status == CameraStatus::Active)
-            })
-            .filter_map(|v| v.zones.iter().find(|z| z.detail.is_none()))
-            .filter_map(|z| project(&z.polygon))
-            .collect();
+        let any = self.working_zones(&views.views, None);
         let outlines: Vec<(uuid::Uuid, Vec<Polygon<f64>>)> = areas
             .iter()
             .map(|(id, g)| {
                 let parts: Vec<Polygon<f64>> = match g {
-                    geo::Geometry::Polygon(p) => project(p).into_iter().collect(),
-                    geo::Geometry::MultiPolygon(m) => m.iter().filter_map(project).collect(),
+                    geo::Geometry::Polygon(p) => self.projected(p).into_iter().collect(),
+                    geo::Geometry::MultiPolygon(m) => {
+                        m.iter().filter_map(|p| self.projected(p)).collect()
+                    }
                     _ => Vec::new(),
                 };
                 (*id, parts)

@@ -483,15 +483,11 @@ async fn a_kept_tile_is_shared_by_one_view_dropped_by_a_change_and_audited_once_
         let app = &app;
         let id = id.clone();
         async move {
-            let audit: Value = app
-                .client
-                .get(app.url(&format!("/audit?user={user}&limit=1000")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let audit = crate::common::get_value(
+                &app.client,
+                &app.url(&format!("/audit?user={user}&limit=1000")),
+            )
+            .await;
             audit["records"]
                 .as_array()
                 .unwrap()
