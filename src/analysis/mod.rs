@@ -9,4 +9,5 @@ pub mod getis;
 pub mod kde;
 pub mod knox;
 pub mod rates;
+pub mod route_score;
 pub mod trend;

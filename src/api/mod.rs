@@ -21,6 +21,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod picture;
 pub mod reports;
+pub mod routes;
 pub mod serve;
 pub mod tiles;
 pub mod write;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             "/analysis/camera-coverage",
             get(cameras::get_camera_coverage),
         )
+        .route("/analysis/route-score", get(routes::get_route_score))
         .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))
         .route("/exports/{file}", get(briefing::get_briefing))
         .route(

@@ -403,6 +403,28 @@ fn swedish_offset_at_local(local: time::PrimitiveDateTime) -> i32 {
     }
 }
 
+/// Swedish wall-clock time (CET, or CEST from 01:00 UTC on the last Sunday of March to 01:00
+/// UTC on the last Sunday of October: the EU rule Sweden has followed since 1996) of an instant.
+#[must_use]
+pub fn swedish_local(at: OffsetDateTime) -> time::PrimitiveDateTime {
+    let utc = at.to_offset(time::UtcOffset::UTC);
+    let year = utc.year();
+    let one = Time::from_hms(1, 0, 0).unwrap_or(Time::MIDNIGHT);
+    let summer = match (
+        last_sunday(year, time::Month::March),
+        last_sunday(year, time::Month::October),
+    ) {
+        (Some(start), Some(end)) => {
+            let t = time::PrimitiveDateTime::new(utc.date(), utc.time());
+            t >= start.with_time(one) && t < end.with_time(one)
+        }
+        _ => false,
+    };
+    let offset = if summer { 7200 } else { 3600 };
+    let local = utc.saturating_add(time::Duration::seconds(offset));
+    time::PrimitiveDateTime::new(local.date(), local.time())
+}
+
 #[cfg(test)]
 mod written_tests {
     use super::*;
@@ -441,6 +463,58 @@ mod written_tests {
                 .unwrap()
                 .assumed_swedish_time
         );
+    }
+
+    #[test]
+    fn swedish_local_time_follows_the_clock_changes_both_ways() {
+        use time::macros::datetime;
+        let local = |t: OffsetDateTime| swedish_local(t).to_string();
+        // Winter: UTC+1; summer: UTC+2; the changes at 01:00 UTC on the last Sundays.
+        assert_eq!(
+            local(datetime!(2026-01-15 12:00 UTC)),
+            "2026-01-15 13:00:00.0"
+        );
+        assert_eq!(
+            local(datetime!(2026-07-01 22:30 UTC)),
+            "2026-07-02 0:30:00.0"
+        );
+        assert_eq!(
+            local(datetime!(2026-03-29 00:59:59 UTC)),
+            "2026-03-29 1:59:59.0"
+        );
+        assert_eq!(
+            local(datetime!(2026-03-29 01:00 UTC)),
+            "2026-03-29 3:00:00.0"
+        );
+        assert_eq!(
+            local(datetime!(2026-10-25 00:59:59 UTC)),
+            "2026-10-25 2:59:59.0"
+        );
+        assert_eq!(
+            local(datetime!(2026-10-25 01:00 UTC)),
+            "2026-10-25 2:00:00.0"
+        );
+        // An offset given is honoured, and the reverse of reading a written Swedish time.
+        assert_eq!(
+            local(datetime!(2026-07-01 14:00 +02:00)),
+            "2026-07-01 14:00:00.0"
+        );
+        for s in [
+            "2026-03-29 03:30",
+            "2026-06-01 23:15",
+            "2026-12-24 15:00",
+            "2026-10-25 04:00",
+        ] {
+            let w = parse_written_instant(s).unwrap();
+            let back = swedish_local(w.at);
+            assert_eq!(
+                back.format(&time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]"
+                ))
+                .unwrap(),
+                s
+            );
+        }
     }
 
     #[test]

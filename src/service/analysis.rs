@@ -143,12 +143,27 @@ impl Service {
         filters: &Filters,
         what: &str,
     ) -> Result<(Vec<WeightedPoint>, InputKind), ServiceError> {
+        let (points, _, input) = self
+            .analysis_input_timed(viewer, spatial, filters, what)
+            .await?;
+        Ok((points, input))
+    }
+
+    /// [`Service::analysis_input`], with each position's time (Unix seconds, the start of its
+    /// time span) for exact roles; `None` for counts (their roles see weeks, not times).
+    pub(super) async fn analysis_input_timed(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+        filters: &Filters,
+        what: &str,
+    ) -> Result<(Vec<WeightedPoint>, Option<Vec<i64>>, InputKind), ServiceError> {
         match self.precision(viewer, Layer::Incidents)? {
             Precision::Exact => {
                 let mut f = filters.clone();
                 f.max_classification = Some(viewer.role.ceiling.code());
                 let features = self.index().matching(Layer::Incidents, spatial, &f);
-                let points: Vec<WeightedPoint> = cpu_bound(|| {
+                let (points, times): (Vec<WeightedPoint>, Vec<i64>) = cpu_bound(|| {
                     features
                         .iter()
                         .filter_map(|f| {
@@ -157,9 +172,9 @@ impl Service {
                                 g => g.centroid(),
                             }?;
                             let (e, n) = self.grid.project(p)?;
-                            Some((e, n, 1.0))
+                            Some(((e, n, 1.0), f.properties.time_span().start))
                         })
-                        .collect()
+                        .unzip()
                 });
                 let row =
                     AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
@@ -169,7 +184,7 @@ impl Service {
                             points.len()
                         ));
                 self.audit(viewer, row).await?;
-                Ok((points, InputKind::Positions))
+                Ok((points, Some(times), InputKind::Positions))
             }
             _ => {
                 let agg = self
@@ -194,7 +209,7 @@ impl Service {
                         ))
                     })
                     .collect();
-                Ok((points, InputKind::CellCounts))
+                Ok((points, None, InputKind::CellCounts))
             }
         }
     }
@@ -294,6 +309,17 @@ impl Service {
         viewer: &Viewer,
         spatial: &Spatial,
     ) -> Result<Vec<Cell>, ServiceError> {
+        self.region_cells(viewer, spatial, true)
+    }
+
+    /// The 250 m cells whose centre lies in one of the counted areas `viewer` sees that meet
+    /// `spatial`; with `clip`, only those whose centre also meets `spatial`.
+    pub(super) fn region_cells(
+        &self,
+        viewer: &Viewer,
+        spatial: &Spatial,
+        clip: bool,
+    ) -> Result<Vec<Cell>, ServiceError> {
         let areas = self.counted_areas_in(viewer, spatial);
         if areas.is_empty() {
             return Err(ServiceError::Unanswerable(ValidationErrors::one(
@@ -315,7 +341,8 @@ impl Service {
                 for r in lo.1.min(hi.1) - 2..=lo.1.max(hi.1) + 2 {
                     if let Some(centre) = self.grid.centre((c, r))
                         && a.geometry.intersects(&centre)
-                        && (matches!(spatial, Spatial::All)
+                        && (!clip
+                            || matches!(spatial, Spatial::All)
                             || crate::index::query::matches_spatial(
                                 spatial,
                                 &Geometry::Point(centre),

@@ -24,6 +24,7 @@ pub mod near_repeat;
 pub mod picture;
 pub mod reports;
 pub mod retention;
+pub mod routes;
 mod signal;
 pub mod snapshot;
 pub mod visibility;

@@ -1830,3 +1830,118 @@ async fn camera_coverage_answers_every_role_from_what_it_may_count() {
     assert_eq!(problem_status(r).await, 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn route_scores_answer_every_role_from_what_it_may_count() {
+    // A saved route and a drawn one, scored for every role: 403 without incidents (and, for the
+    // saved one, without routes' lines); from positions for exact roles, equal to what the
+    // role's own items answer counts within 100 m; from published counts for the others, never
+    // weighted by hour and never more than they may count.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let window = "datetime=2026-06-01T00:00:00Z/2026-12-01T00:00:00Z";
+    let police =
+        client_with_token(&token_for(&app.service, "rsm-polis", "police", "Polisen").await);
+    let routes = get_value(
+        &police,
+        &app.url("/collections/patrol_routes/items?limit=1"),
+    )
+    .await;
+    let route = &routes["features"][0];
+    let id = route["id"].as_str().unwrap();
+    let line = super::common::enc(&route["geometry"].to_string());
+    let mut inputs = BTreeSet::new();
+    for (role, role_def) in roles().iter() {
+        let name = format!("rsm-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let incidents = role_def.grant(Layer::Incidents).read;
+        let lines = role_def.grant(Layer::PatrolRoutes).read;
+        // The saved route by id.
+        let r = client
+            .get(app.url(&format!("/analysis/route-score?routes={id}&{window}")))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        if incidents == Precision::None || lines != Precision::Exact {
+            assert_eq!(status, 403, "{role}: {body}");
+        } else {
+            assert_eq!(status, 200, "{role}: {body}");
+        }
+        // The same line drawn.
+        let r = client
+            .get(app.url(&format!(
+                "/analysis/route-score?line={line}&weekdays=fri,sat&start_time=20:00&end_time=01:00&{window}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        if incidents == Precision::None {
+            assert_eq!(status, 403, "{role}: {body}");
+            continue;
+        }
+        assert_eq!(status, 200, "{role}: {body}");
+        inputs.insert(body["input"].as_str().unwrap().to_owned());
+        let scored = &body["routes"][0];
+        let got = scored["all"]["incidents"].as_f64().unwrap();
+        if incidents == Precision::Exact {
+            assert_eq!(body["input"], "positions", "{role}");
+            let n = get_value(
+                &client,
+                &app.url(&format!(
+                    "/collections/incidents/items?limit=0&intersects={line}&distance=100&{window}"
+                )),
+            )
+            .await["numberMatched"]
+                .as_f64()
+                .unwrap();
+            assert_eq!(got, n, "{role}: what its own items answer counts, no more");
+            assert!(
+                scored["in_hours"]["incidents"].as_f64().unwrap() <= got,
+                "{role}"
+            );
+        } else {
+            assert_eq!(body["input"], "cell_counts", "{role}");
+            assert_eq!(body["time_weighted"], false, "{role}");
+            assert_eq!(scored["in_hours"], Value::Null, "{role}: weeks, not hours");
+            let agg = get_value(
+                &client,
+                &app.url(&format!(
+                    "/collections/incidents/aggregate?by=grid&{window}"
+                )),
+            )
+            .await;
+            let published: f64 = agg["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["properties"]["count"].as_f64().unwrap())
+                .sum();
+            assert!(
+                got <= published + 1e-9,
+                "{role}: {got} of {published} published"
+            );
+            if let Some(n) = scored["all"]["region"]["incidents"].as_f64() {
+                assert!(
+                    n <= published + 1e-9,
+                    "{role}: the region's {n} of {published}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        inputs.into_iter().collect::<Vec<_>>(),
+        ["cell_counts", "positions"],
+        "roles with exact and with counted incidents answered"
+    );
+    let r = app
+        .anonymous
+        .get(app.url(&format!("/analysis/route-score?routes={id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_status(r).await, 401);
+    app.stop().await;
+}

@@ -7,21 +7,8 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::common::{
-    TestApp, assert_problem, client_with_token, fresh_sqlite, get_value, token_for,
+    TestApp, assert_problem, client_with_token, enc, fresh_sqlite, get_value, token_for,
 };
-
-/// Percent-encodes a query value (everything but unreserved characters).
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 fn ids(fc: &Value) -> Vec<String> {
     fc["features"]

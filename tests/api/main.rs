@@ -25,6 +25,7 @@ mod near_repeat;
 mod read;
 mod reports;
 mod restart;
+mod routes;
 mod schema;
 mod snapshot;
 mod tiles;

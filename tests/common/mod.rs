@@ -343,3 +343,17 @@ pub async fn read_events(
         })
         .collect()
 }
+
+/// Percent-encodes a query value (everything but unreserved characters).
+#[allow(dead_code)] // Not every test binary builds queries with geometries.
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
