@@ -390,6 +390,18 @@ try {
   await police.waitForFunction(() => document.getElementById('plan-coverage').textContent.includes('Riskmiljöer inom 100 m'));
   check((await police.textContent('#plan-coverage')).includes('Händelser inom 100 m'), 'the coverage counts risk environments and incidents within 100 m');
   check(await police.locator('.maplibregl-popup').count() <= 1, 'drawing opens no feature popups');
+  // The drawn route's score, for the days and hours in the form.
+  await police.waitForFunction(() => document.getElementById('plan-score').textContent.includes('per km'));
+  const scoreText = await police.textContent('#plan-score');
+  check(scoreText.startsWith('Ruttens poäng') && scoreText.includes('Under ruttens dagar och tider') && scoreText.includes('Heta celler'),
+    `the drawn route's score is shown, weighted by its hours (${scoreText})`);
+  // Another evening changes what counts in its hours: the score is asked again.
+  await police.uncheck('#plan-form input[name="weekday"][value="fri"]');
+  await police.waitForFunction((before) => {
+    const t = document.getElementById('plan-score').textContent;
+    return t.includes('per km') && t !== before;
+  }, scoreText);
+  await police.check('#plan-form input[name="weekday"][value="fri"]');
   await police.fill('#plan-form input[name="name"]', 'Alby kvällsrunda E2E');
   await police.click('#plan-save');
   await police.waitForFunction(() => document.getElementById('plan-result').textContent.includes('sparad'));
@@ -415,9 +427,18 @@ try {
   check(changed && changed.properties.version === 2 && changed.geometry.coordinates.length === 2,
     `an edited route is saved as a new version with the changed line (${await police.textContent('#plan-result')})`);
 
+  // Saved routes side by side.
+  await police.click('#plan-button');
+  await police.click('#plan-button');
+  await police.waitForFunction(() => document.querySelectorAll('#plan-compare-routes input:checked').length > 0);
+  await police.click('#plan-compare-button');
+  await police.waitForSelector('#plan-compare-result table.compare');
+  const compared = await police.locator('#plan-compare-result tbody tr').count();
+  const picked = await police.locator('#plan-compare-routes input:checked').count();
+  check(compared === picked && compared > 0, `the picked routes are compared side by side (${compared} rows for ${picked} routes)`);
+  await police.locator('#plan-compare').screenshot({ path: join(artifacts, '07b-route-compare.png') });
+
   // Log a walk done on a route, with a short report.
-  await police.click('#plan-button');
-  await police.click('#plan-button');
   await police.waitForFunction(() => document.querySelectorAll('#walk-route option').length > 0);
   await police.selectOption('#walk-route', { label: 'Alby kvällsrunda E2E ändrad' });
   await police.fill('#walk-form input[name="started"]', '2026-11-20T21:00');

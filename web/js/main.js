@@ -32,7 +32,7 @@ for (const [id, s] of [
   ['plan-end-label', T.plan.end], ['plan-description-label', T.plan.description], ['plan-save', T.plan.save],
   ['walk-heading', T.plan.walkHeading], ['walk-route-label', T.plan.walkRoute], ['walk-start-label', T.plan.walkStart],
   ['walk-end-label', T.plan.walkEnd], ['walk-walkers-label', T.plan.walkWalkers], ['walk-report-label', T.plan.walkReport],
-  ['walk-save', T.plan.walkSave],
+  ['walk-save', T.plan.walkSave], ['plan-compare-label', T.score.compare], ['plan-compare-button', T.score.compareButton],
   ['report-heading', T.report.heading], ['report-category-label', T.report.category],
   ['report-severity-label', T.report.severity], ['report-description-label', T.report.description],
   ['report-pick', T.report.pick], ['report-here', T.report.here], ['report-submit', T.report.submit], ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel], ['overview-label', T.overviewLabel],

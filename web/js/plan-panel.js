@@ -4,6 +4,7 @@ import { $, option } from './dom.js';
 import { app } from './state.js';
 import { send } from './api.js';
 import { setupPlan } from './plan.js';
+import { compareTable, fetchScores, scorePath } from './route-score.js';
 
 /** The planning panel, for roles that may create routes. */
 export function buildPlan(me, c) {
@@ -24,11 +25,37 @@ export function buildPlan(me, c) {
     $('plan-panel').hidden = !$('plan-panel').hidden;
     const mayLog = me.layers.walks?.create && me.layers.walks.create !== 'none';
     $('walk-form').hidden = !mayLog;
-    if (!$('plan-panel').hidden && mayLog) {
-      const routes = await c.map.getSource('patrol_routes').getData();
-      $('walk-route').replaceChildren(...routes.features.map((f) => option(f.id, f.properties.name)));
-    }
+    if ($('plan-panel').hidden) return;
+    const routes = await c.map.getSource('patrol_routes').getData();
+    if (mayLog) $('walk-route').replaceChildren(...routes.features.map((f) => option(f.id, f.properties.name)));
+    fillCompare(routes.features);
   };
+  // Saved routes side by side (for roles that count incidents at all).
+  const mayScore = (me.layers.incidents?.read ?? 'none') !== 'none';
+  function fillCompare(features) {
+    const lines = features.filter((f) => f.geometry && f.geometry.type.endsWith('LineString'));
+    $('plan-compare').hidden = !mayScore || lines.length === 0;
+    $('plan-compare-routes').replaceChildren(...lines.map((f, i) => {
+      const l = document.createElement('label');
+      const box = document.createElement('input');
+      box.type = 'checkbox'; box.name = 'compare'; box.value = f.id; box.checked = i < 3;
+      l.append(box, document.createTextNode(f.properties.name));
+      return l;
+    }));
+  }
+  async function compare() {
+    const ids = [...$('plan-compare-routes').querySelectorAll('input:checked')].map((b) => b.value).slice(0, 10);
+    if (!ids.length) { $('plan-compare-result').textContent = T.score.pick; return; }
+    $('plan-compare-result').textContent = T.score.working;
+    try {
+      const body = await fetchScores(scorePath(c.windowParam(), { ids }));
+      $('plan-compare-result').replaceChildren(compareTable(body));
+    } catch (msg) {
+      $('plan-compare-result').textContent = String(msg);
+    }
+  }
+  $('plan-compare-button').onclick = compare;
+  c.onWindow(() => { if (!$('plan-panel').hidden && $('plan-compare-result').firstChild?.tagName === 'TABLE') compare(); });
   $('walk-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const data = new FormData($('walk-form'));
@@ -56,7 +83,7 @@ export function buildPlan(me, c) {
   });
   app.planner = setupPlan(c, me, {
     draw: $('plan-draw'), undo: $('plan-undo'), clear: $('plan-clear'), length: $('plan-length'),
-    coverage: $('plan-coverage'), form: $('plan-form'), result: $('plan-result'), editSelect: $('plan-edit'),
+    coverage: $('plan-coverage'), score: $('plan-score'), form: $('plan-form'), result: $('plan-result'), editSelect: $('plan-edit'),
   }) ?? true;
 }
 

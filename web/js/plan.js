@@ -2,6 +2,7 @@
 // within 100 m of it, save it with weekdays and hours, and log a walk done on a route.
 import { getJson, send } from './api.js';
 import { T } from './strings.js';
+import { describe, fetchScores, scorePath } from './route-score.js';
 
 const WALKING_KMH = 4.5;
 const COVER_M = 100;
@@ -63,11 +64,34 @@ export function setupPlan(c, me, el) {
     el.coverage.textContent = parts.join(' ');
   }
 
+  // The drawn route's score, for the days and hours in the form (latest answer wins).
+  let asked = 0;
+  async function score() {
+    const mine = ++asked;
+    if (coords.length < 2 || (c.grant('incidents') ?? 'none') === 'none') { el.score.textContent = ''; return; }
+    const data = new FormData(el.form);
+    const weekdays = data.getAll('weekday');
+    const schedule = weekdays.length && data.get('start') && data.get('end')
+      ? { weekdays, start: String(data.get('start')), end: String(data.get('end')) } : null;
+    el.score.textContent = T.score.working;
+    let text;
+    try {
+      const body = await fetchScores(scorePath(c.windowParam(), { line: { type: 'LineString', coordinates: coords }, schedule }));
+      text = `${T.score.heading}: ${describe(body, body.routes[0])}`;
+    } catch (msg) {
+      text = String(msg);
+    }
+    if (mine === asked) el.score.textContent = text;
+  }
+  const changed = () => { coverage(); score(); };
+  el.form.addEventListener('change', (e) => { if (e.target.name !== 'name' && e.target.name !== 'description') score(); });
+  c.onWindow(() => { if (coords.length > 1) changed(); });
+
   c.onMapClick((lngLat) => {
     if (!drawing) return false;
     coords.push([lngLat.lng, lngLat.lat]);
     redraw();
-    coverage();
+    changed();
     return true;
   });
 
@@ -76,8 +100,8 @@ export function setupPlan(c, me, el) {
     el.draw.textContent = drawing ? T.plan.stopDrawing : T.plan.draw;
     map.getCanvas().style.cursor = drawing ? 'crosshair' : '';
   });
-  el.undo.addEventListener('click', () => { coords.pop(); redraw(); coverage(); });
-  el.clear.addEventListener('click', () => { coords = []; editing = null; el.form.reset(); redraw(); coverage(); });
+  el.undo.addEventListener('click', () => { coords.pop(); redraw(); changed(); });
+  el.clear.addEventListener('click', () => { coords = []; editing = null; el.form.reset(); redraw(); changed(); });
 
   // Editing a saved route: its line comes into the drawing, its fields into the form.
   async function editableRoutes() {
@@ -110,7 +134,7 @@ export function setupPlan(c, me, el) {
     const days = Array.isArray(route.properties.weekdays) ? route.properties.weekdays : JSON.parse(route.properties.weekdays || '[]');
     for (const box of el.form.querySelectorAll('input[name="weekday"]')) box.checked = days.includes(box.value);
     redraw();
-    coverage();
+    changed();
   });
 
   el.form.addEventListener('submit', async (e) => {
@@ -142,6 +166,7 @@ export function setupPlan(c, me, el) {
       coords = [];
       redraw();
       el.coverage.textContent = '';
+      el.score.textContent = '';
     } catch (msg) {
       el.result.textContent = T.plan.refused(String(msg));
       el.result.className = 'note failed';
