@@ -613,6 +613,8 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
         "Tätaste 250 m-rutor",
         "Kamerornas täckning under perioden",
         "positionsfel på 83 m",
+        "Rutternas poäng under perioden",
+        "Under tiderna/km",
         "4. Åtgärder och uppföljning",
         "5. Källor",
         "Kameror: exakt.",

@@ -46,7 +46,9 @@ pub struct RouteScoreQuery {
 /// Scores saved routes (`routes`) and a drawn one (`line`) side by side: per route its length
 /// and walking time (4.5 km/h), the incidents within 100 m of it and per km, the corridor's PAI
 /// (its share of the incidents in the counted areas it passes over its share of their area),
-/// and the Gi* hot cells (500 m band, over the same areas) it passes, per hour of walking.
+/// and the Gi* hot cells (500 m band, over every counted area the caller sees, as the hot spot
+/// map) it passes, per hour of walking. A route's score does not depend on the routes asked
+/// with it.
 /// Roles that read incidents exactly also get `in_hours`: the same figures counting only
 /// incidents that happened, in Swedish time, on the route's days and hours. Other roles are
 /// scored from the published counts per 250 m cell (under 3 suppressed), each spread over its
@@ -114,7 +116,7 @@ pub async fn get_route_score(
         "note": scores.note,
         "corridor_m": CORRIDOR_M,
         "walking_kmh": WALKING_KMH,
-        "method": "Incidents within 100 m of the line (positions), or published 250 m cell counts times the share of the cell inside the corridor. PAI: the corridor's share of the incidents in the counted areas it passes over its share of their area. Hot cells: Gi* (500 m band) over those areas' cells, class above 0.",
+        "method": "Incidents within 100 m of the line (positions), or published 250 m cell counts times the share of the cell inside the corridor. PAI: the corridor's share of the incidents in the counted areas it passes over its share of their area. Hot cells: Gi* (500 m band) over the cells of every counted area, class above 0.",
     });
     Ok((
         [(

@@ -74,6 +74,9 @@ struct Content {
     /// Per area (by name): the working cameras' coverage of the period's incidents; `None` where
     /// the role does not see cameras exactly.
     coverage: Option<Vec<(String, crate::service::cameras::AreaCoverage)>>,
+    /// Active routes (by name) and their scores over the period; `None` where the role does
+    /// not count incidents or read routes exactly.
+    routes: Option<Vec<(String, crate::service::routes::RouteScoreNote)>>,
 }
 
 struct MeasureLine {
@@ -407,8 +410,29 @@ async fn gather(
         // Worked out from the camera register, which is internal.
         classification = classification.max(Classification::Internal);
     }
+    let routes = service
+        .active_route_scores(viewer, &span(period))
+        .await
+        .map_err(BriefingError::Service)?
+        .map(|by_id| {
+            let mut rows: Vec<(String, crate::service::routes::RouteScoreNote)> = by_id
+                .into_iter()
+                .filter_map(|(id, s)| {
+                    let f = service
+                        .index()
+                        .get(crate::domain::Layer::PatrolRoutes, id)?;
+                    match &f.properties {
+                        crate::domain::Properties::PatrolRoute(r) => Some((r.name.to_string(), s)),
+                        _ => None,
+                    }
+                })
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            rows
+        });
     Ok(Content {
         coverage,
+        routes,
         period,
         previous,
         last_year,
@@ -721,6 +745,47 @@ fn compose(c: &Content, viewer: &Viewer, q: &LagesbildQuery) -> Vec<String> {
                     true,
                 );
             }
+        }
+    }
+
+    if let Some(rows) = &c.routes {
+        doc.heading("Rutternas poäng under perioden", 2);
+        if rows.is_empty() {
+            doc.paragraph("Inga aktiva rutter.", 9.0, true);
+        } else {
+            doc.paragraph(
+                "Händelser inom 100 m av varje aktiv rutt per km, också räknat bara under ruttens dagar och tider där behörigheten ger klockslag; träffindex (PAI): korridorens andel av händelserna i områdena den passerar delat med dess andel av ytan; heta celler (Gi*) som passeras per timmes promenad (4,5 km/h).",
+                9.0,
+                false,
+            );
+            let n = |x: f64, d: usize| format!("{x:.d$}").replace('.', ",");
+            let w = Document::width();
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|(name, r)| {
+                    vec![
+                        name.clone(),
+                        format!("{} km", n(r.length_m / 1000.0, 1)),
+                        n(r.per_km, 1),
+                        r.in_hours_per_km
+                            .map_or_else(|| "–".to_owned(), |v| n(v, 1)),
+                        r.pai.map_or_else(|| "–".to_owned(), |v| n(v, 2)),
+                        n(r.hot_cells_per_hour, 1),
+                    ]
+                })
+                .collect();
+            doc.table(
+                &[
+                    Column::text("Rutt", w * 0.3),
+                    Column::number("Längd", w * 0.12),
+                    Column::number("Händelser/km", w * 0.15),
+                    Column::number("Under tiderna/km", w * 0.17),
+                    Column::number("PAI", w * 0.1),
+                    Column::number("Heta celler/h", w * 0.16),
+                ],
+                &table,
+                None,
+            );
         }
     }
 

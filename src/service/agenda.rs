@@ -182,6 +182,8 @@ pub struct RouteWalks {
     pub planned: usize,
     /// Walks logged in the week (`null` where the role does not read walks exactly).
     pub logged: Option<usize>,
+    /// The route's score over the window (`null` where the role does not count incidents).
+    pub score: Option<super::routes::RouteScoreNote>,
 }
 
 /// A feature flagged for the meeting (a risk environment past review, a camera out of order).
@@ -426,6 +428,15 @@ impl Service {
                     .collect::<Vec<_>>(),
             )
             .await?;
+        let route_scores = self
+            .active_route_scores(
+                viewer,
+                &Filters {
+                    time: Some(periods.window.span()),
+                    ..Filters::default()
+                },
+            )
+            .await?;
         let mut listed = 0usize;
         let mut areas = Vec::new();
         for area in counted_areas {
@@ -470,6 +481,11 @@ impl Service {
             };
             entry.hot_cells = densest(entry.hot_cells);
             listed += self.fill_lists(viewer, &area, &periods, &since, as_of, &mut entry);
+            if let Some(scores) = &route_scores {
+                for w in &mut entry.walks {
+                    w.score = scores.get(&w.id).copied();
+                }
+            }
             areas.push(entry);
         }
         areas.sort_by(|a, b| {
@@ -694,6 +710,7 @@ impl Service {
                     logged: walks_logged
                         .as_ref()
                         .map(|m| m.get(&f.id).copied().unwrap_or(0)),
+                    score: None,
                 });
             }
         }

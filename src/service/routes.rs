@@ -8,7 +8,9 @@
 //! route is walked); the published counts per 250 m cell for the others, spread over their
 //! cells and never weighted by hour (those roles see weeks, not hours).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
 
 use geo::{Geometry, LineString};
 use uuid::Uuid;
@@ -20,8 +22,7 @@ use crate::analysis::getis::{Cell, gi_star};
 use crate::analysis::kde::WeightedPoint;
 use crate::analysis::route_score::{CORRIDOR_M, Incidents, Score, Walked, score};
 use crate::domain::access::{Precision, Viewer};
-use crate::domain::bbox::Bbox;
-use crate::domain::patrol_route::Schedule;
+use crate::domain::patrol_route::{RouteStatus, Schedule};
 use crate::domain::{Layer, Properties, ValidationErrors};
 use crate::index::{Filters, Spatial};
 
@@ -108,12 +109,40 @@ impl Service {
         })
     }
 
-    /// Scores `routes` against the incidents in `filters` that `viewer` may count.
+    /// Scores `routes` (at most [`MAX_ROUTES`]) against the incidents in `filters` that
+    /// `viewer` may count.
     ///
     /// # Errors
     /// [`ServiceError::Forbidden`] without access to incidents; [`ServiceError::Invalid`] for a
     /// line that is not one or too long, or too many routes.
     pub async fn route_scores(
+        &self,
+        viewer: &Viewer,
+        routes: Vec<RouteAsk>,
+        filters: &Filters,
+    ) -> Result<RouteScores, ServiceError> {
+        if routes.is_empty() || routes.len() > MAX_ROUTES {
+            return Err(ValidationErrors::one(
+                "routes",
+                format!(
+                    "{} routes asked; give 1 to {MAX_ROUTES} (saved ids in `routes`, or a drawn `line`)",
+                    routes.len()
+                ),
+            )
+            .into());
+        }
+        self.score_routes(viewer, routes, filters).await
+    }
+
+    /// [`Service::route_scores`] for any number of routes (the agenda's and the briefing's).
+    ///
+    /// A route's score does not depend on the routes scored with it: the hot cells are Gi*
+    /// over the cells of every counted area the caller sees (as the hot spot map without a
+    /// box), and a route's PAI is computed within the areas its own corridor meets.
+    ///
+    /// # Errors
+    /// As [`Service::route_scores`].
+    pub(crate) async fn score_routes(
         &self,
         viewer: &Viewer,
         routes: Vec<RouteAsk>,
@@ -125,99 +154,65 @@ impl Service {
                 viewer.role.label
             )));
         }
-        if routes.is_empty() || routes.len() > MAX_ROUTES {
-            return Err(ValidationErrors::one(
-                "routes",
-                format!(
-                    "{} routes asked; give 1 to {MAX_ROUTES} (saved ids in `routes`, or a drawn `line`)",
-                    routes.len()
-                ),
-            )
-            .into());
-        }
         let mut walked = Vec::with_capacity(routes.len());
         for r in &routes {
             walked.push(self.walked(r)?);
         }
-        // The region: the counted areas the corridors meet, all their cells.
-        let corridors: Vec<Spatial> = routes
-            .iter()
-            .map(|r| Spatial::WithinDistance {
+        // Each route's region: every cell of the counted areas its corridor meets.
+        let mut regions = Vec::with_capacity(routes.len());
+        let mut area_names = BTreeSet::new();
+        for r in &routes {
+            let corridor = Spatial::WithinDistance {
                 geometry: Geometry::MultiLineString(geo::MultiLineString(r.parts.clone())),
                 metres: CORRIDOR_M,
-            })
-            .collect();
-        let mut region = BTreeSet::new();
-        let mut area_names = BTreeSet::new();
-        let mut bounds: Option<[f64; 4]> = None;
-        let mut widen = |b: [f64; 4]| {
-            bounds = Some(bounds.map_or(b, |a| {
-                [
-                    a[0].min(b[0]),
-                    a[1].min(b[1]),
-                    a[2].max(b[2]),
-                    a[3].max(b[3]),
-                ]
-            }));
-        };
-        for c in &corridors {
-            for a in self.counted_areas_in(viewer, c) {
-                widen(crate::domain::geometry::bounds(&a.geometry));
+            };
+            for a in self.counted_areas_in(viewer, &corridor) {
                 if let Properties::Area(p) = &a.properties {
                     area_names.insert(p.name.to_string());
                 }
             }
-            if let Ok(cells) = self.region_cells(viewer, c, false) {
-                region.extend(cells);
-            }
+            regions.push(
+                self.region_cells(viewer, &corridor, false)
+                    .map(|c| c.into_iter().collect::<BTreeSet<Cell>>())
+                    .unwrap_or_default(),
+            );
         }
-        for r in &routes {
-            for l in &r.parts {
-                widen(crate::domain::geometry::bounds(&Geometry::LineString(
-                    l.clone(),
-                )));
-            }
-        }
-        let Some(b) = bounds else {
-            return Err(ValidationErrors::one("line", "the route has no positions").into());
-        };
-        let spatial = Spatial::Bbox(Bbox::clamped(b).grown(CORRIDOR_M + CELL_M));
         let (points, times, input) = self
-            .analysis_input_timed(viewer, &spatial, filters, "route score")
+            .analysis_input_timed(viewer, &Spatial::All, filters, "route score")
             .await?;
-        // Hot cells over the region, from every incident in the window.
-        let (hot, note) = if region.is_empty() {
-            (
+        // Hot cells over every counted area, from every incident in the window.
+        let (hot, note) = match self.study_cells(viewer, &Spatial::All) {
+            Err(_) => (
                 BTreeSet::new(),
-                Some("the routes pass no area, so there are no hot cells and no PAI".to_owned()),
-            )
-        } else {
-            let study: Vec<Cell> = region.iter().copied().collect();
-            let counts = Self::cell_counts(&study, &points);
-            match cpu_bound(|| gi_star(&counts, CELL_M, DEFAULT_BAND_M, 0, 0)) {
-                Ok(g) => (
-                    counts
-                        .iter()
-                        .zip(&g.class)
-                        .filter(|((_, n), k)| **k > 0 && *n > 0.0)
-                        .map(|((c, _), _)| *c)
-                        .collect(),
-                    None,
-                ),
-                Err(e) => (BTreeSet::new(), Some(format!("no hot cells: {e}"))),
+                Some("no area is counted, so there are no hot cells and no PAI".to_owned()),
+            ),
+            Ok(study) => {
+                let counts = Self::cell_counts(&study, &points);
+                match cpu_bound(|| gi_star(&counts, CELL_M, DEFAULT_BAND_M, 0, 0)) {
+                    Ok(g) => (
+                        counts
+                            .iter()
+                            .zip(&g.class)
+                            .filter(|((_, n), k)| **k > 0 && *n > 0.0)
+                            .map(|((c, _), _)| *c)
+                            .collect(),
+                        None,
+                    ),
+                    Err(e) => (BTreeSet::new(), Some(format!("no hot cells: {e}"))),
+                }
             }
         };
-        let region_ref = (!region.is_empty()).then_some(&region);
         let scored = cpu_bound(|| {
             routes
                 .into_iter()
-                .zip(&walked)
-                .map(|(ask, line)| {
+                .zip(walked.iter().zip(&regions))
+                .map(|(ask, (line, region))| {
+                    let region = (!region.is_empty()).then_some(region);
                     let given = match input {
                         InputKind::Positions => Incidents::Positions(&points),
                         InputKind::CellCounts => Incidents::CellCounts(&points),
                     };
-                    let all = score(line, given, CORRIDOR_M, CELL_M, region_ref, &hot);
+                    let all = score(line, given, CORRIDOR_M, CELL_M, region, &hot);
                     let in_hours = match (&times, ask.schedule) {
                         (Some(times), Some(s)) => {
                             let weighted: Vec<WeightedPoint> = points
@@ -234,7 +229,7 @@ impl Service {
                                 Incidents::Positions(&weighted),
                                 CORRIDOR_M,
                                 CELL_M,
-                                region_ref,
+                                region,
                                 &hot,
                             ))
                         }
@@ -288,5 +283,103 @@ impl Service {
             .into());
         }
         Ok(w)
+    }
+
+    /// The scores of every active route `viewer` reads exactly, by id (for the agenda and the
+    /// briefing); `None` without access to incidents.
+    ///
+    /// # Errors
+    /// Store failures of the audit record.
+    pub(crate) async fn active_route_scores(
+        &self,
+        viewer: &Viewer,
+        filters: &Filters,
+    ) -> Result<Option<HashMap<Uuid, RouteScoreNote>>, ServiceError> {
+        if viewer.precision(Layer::Incidents) == Precision::None
+            || viewer.precision(Layer::PatrolRoutes) != Precision::Exact
+        {
+            return Ok(None);
+        }
+        let hide = &viewer.role.grant(Layer::PatrolRoutes).hide;
+        let hidden = ["weekdays", "start_time", "end_time"]
+            .iter()
+            .any(|f| hide.iter().any(|h| h == f));
+        let asks: Vec<RouteAsk> = self
+            .index()
+            .matching(
+                Layer::PatrolRoutes,
+                &Spatial::All,
+                &Filters {
+                    max_classification: Some(viewer.role.ceiling.code()),
+                    ..Filters::default()
+                },
+            )
+            .iter()
+            .filter_map(|f| {
+                let Properties::PatrolRoute(r) = &f.properties else {
+                    return None;
+                };
+                if r.status != RouteStatus::Active {
+                    return None;
+                }
+                let parts = match &f.geometry {
+                    Geometry::LineString(l) => vec![l.clone()],
+                    Geometry::MultiLineString(m) => m.0.clone(),
+                    _ => return None,
+                };
+                Some(RouteAsk {
+                    id: Some(f.id),
+                    name: r.name.to_string(),
+                    parts,
+                    schedule: if hidden { None } else { r.schedule() },
+                })
+            })
+            .filter(|a| self.walked(a).is_ok())
+            .collect();
+        if asks.is_empty() {
+            return Ok(Some(HashMap::new()));
+        }
+        let scores = self.score_routes(viewer, asks, filters).await?;
+        Ok(Some(
+            scores
+                .routes
+                .iter()
+                .filter_map(|r| Some((r.ask.id?, RouteScoreNote::of(r))))
+                .collect(),
+        ))
+    }
+}
+
+/// A route's score in brief, for the agenda and the briefing.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RouteScoreNote {
+    /// Incidents within 100 m in the window.
+    pub incidents: f64,
+    /// Of them per km.
+    pub per_km: f64,
+    /// Per km counting only incidents in the route's days and hours (exact roles).
+    pub in_hours_per_km: Option<f64>,
+    /// The corridor's PAI (in the route's hours when known).
+    pub pai: Option<f64>,
+    /// Hot cells passed per hour of walking.
+    pub hot_cells_per_hour: f64,
+    /// The route's length in metres.
+    pub length_m: f64,
+}
+
+impl RouteScoreNote {
+    /// The brief of a full score.
+    #[must_use]
+    pub fn of(r: &RouteScore) -> Self {
+        let main = r.in_hours.as_ref().unwrap_or(&r.all);
+        let round = |v: f64| (v * 100.0).round() / 100.0;
+        Self {
+            incidents: r.all.incidents,
+            per_km: round(r.all.per_km),
+            in_hours_per_km: r.in_hours.as_ref().map(|h| round(h.per_km)),
+            pai: main.pai.map(round),
+            hot_cells_per_hour: round(main.hot_cells_per_hour()),
+            length_m: r.all.length_m.round(),
+        }
     }
 }

@@ -344,6 +344,32 @@ async fn check(url: &str) {
         assert!(due < &agenda["as_of"].as_str().unwrap()[..10], "{url}: {c}");
     }
 
+    // Route scores per active route, for the window: what the route score endpoint says.
+    let mut scored = 0;
+    for a in agenda["areas"].as_array().unwrap() {
+        for r in a["walks"].as_array().unwrap() {
+            let s = &r["score"];
+            assert!(s.is_object(), "{url}: {r}");
+            let report = get_value(
+                &coord,
+                &app.url(&format!(
+                    "/analysis/route-score?routes={}&datetime={window}",
+                    r["id"].as_str().unwrap()
+                )),
+            )
+            .await;
+            let one = &report["routes"][0];
+            assert_eq!(s["per_km"], one["all"]["per_km"], "{url}: {r} vs {one}");
+            assert_eq!(
+                s["in_hours_per_km"], one["in_hours"]["per_km"],
+                "{url}: {r} vs {one}"
+            );
+            assert_eq!(s["pai"], one["in_hours"]["pai"], "{url}: {r} vs {one}");
+            scored += 1;
+        }
+    }
+    assert!(scored > 0, "{url}: the demo's active routes are scored");
+
     // The order the coordinator sets: the last area by name goes first.
     let last = agenda["areas"].as_array().unwrap().last().unwrap()["id"]
         .as_str()

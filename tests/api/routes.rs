@@ -270,3 +270,34 @@ async fn bad_route_asks_are_400_naming_the_parameter() {
     assert_problem(r, 404).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_routes_score_does_not_depend_on_the_routes_asked_with_it() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let police =
+        client_with_token(&token_for(&app.service, "rs-polis4", "police", "Polisen").await);
+    let routes = get_value(
+        &police,
+        &app.url("/collections/patrol_routes/items?limit=5"),
+    )
+    .await;
+    let ids: Vec<&str> = routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.len() >= 3);
+    let ask = |ids: &[&str]| {
+        app.url(&format!(
+            "/analysis/route-score?routes={}&datetime={WINDOW}",
+            ids.join(",")
+        ))
+    };
+    let together = get_value(&police, &ask(&ids)).await;
+    for (i, id) in ids.iter().enumerate() {
+        let alone = get_value(&police, &ask(&[id])).await;
+        assert_eq!(alone["routes"][0], together["routes"][i], "{id}");
+    }
+}

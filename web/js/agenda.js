@@ -78,7 +78,7 @@ export function showAgendaArea(index) {
       }
       return li;
     }),
-    list(A.walks, a.walks, (r) => el('li', null, A.walk(r.name, r.weekdays.map((d) => T.plan.days[d]).join(' '), r.hours, r.planned, shown(r.logged)))),
+    list(A.walks, a.walks, (r) => el('li', null, A.walk(r.name, r.weekdays.map((d) => T.plan.days[d]).join(' '), r.hours, r.planned, shown(r.logged)) + (r.score ? ` ${A.routeScore(r.score)}` : ''))),
     a.camera_coverage && a.camera_coverage.incidents > 0
       ? el('p', 'note', A.coverage(a.camera_coverage))
       : null,

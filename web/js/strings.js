@@ -117,6 +117,12 @@ export const T = {
     markDone: 'Markera genomförd',
     walks: 'Vandringar: planerade mot loggade i veckan',
     walk: (name, days, hours, planned, logged) => `${name} (${days} ${hours}): ${logged} av ${planned}`,
+    routeScore: (s) => {
+      const n = (x, d = 1) => String(Math.round(x * 10 ** d) / 10 ** d).replace('.', ',');
+      const hours = s.in_hours_per_km === null ? '' : `, ${n(s.in_hours_per_km)} under dess tider`;
+      const pai = s.pai === null ? '' : `, PAI ${n(s.pai, 2)}`;
+      return `– ${n(s.per_km)} händelser/km${hours}${pai}, ${n(s.hot_cells_per_hour)} heta celler/timme`;
+    },
     hot: 'Tätaste rutorna i fönstret',
     emerging: 'Framväxande hot spots (12 veckor, Gi* och trend)',
     zones: 'Risk för upprepning (zoner i kraft)',
