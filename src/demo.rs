@@ -19,7 +19,7 @@ use crate::domain::crs::METRES_PER_DEGREE;
 use crate::domain::incident::{Incident, IncidentCategory, IncidentStatus};
 use crate::domain::patrol_route::{PatrolRoute, RouteKind, RouteStatus, Weekday};
 use crate::domain::risk_environment::{RiskEnvironment, RiskKind, RiskLevel, RiskStatus};
-use crate::domain::walk::Walk;
+use crate::domain::walk::{Stop, Walk};
 use crate::domain::{Classification, Feature, FeatureDraft, Layer, Meta, Properties};
 
 /// The approximate district outlines shipped in `geodata/`.
@@ -802,15 +802,24 @@ fn routes_and_walks(
                     "Många ute, god stämning",
                     "Oro vid centrum, polis informerad",
                 ];
+                let ended_at = started_at + Duration::minutes(rng.random_range(150..240));
+                // The last three weeks' walks log stops at cells along the route (their own
+                // generator, so the rest of the demo stays as it was).
+                let stops = if week < 3 {
+                    demo_stops(&route_geometry, started_at, i, week, wd.code())
+                } else {
+                    Vec::new()
+                };
                 out.push(Feature {
                     id: uuid(rng),
                     geometry: Geometry::LineString(route_geometry.clone()),
                     properties: Properties::Walk(Box::new(Walk {
                         route_id,
                         started_at,
-                        ended_at: started_at + Duration::minutes(rng.random_range(150..240)),
+                        ended_at,
                         walkers: rng.random_range(2..7),
                         report: report[rng.random_range(0..report.len())].into(),
+                        stops,
                     })),
                     meta: meta(
                         organisation,
@@ -822,6 +831,42 @@ fn routes_and_walks(
         }
     }
     out
+}
+
+/// Two or three stops of 10–15 minutes at cells the route passes, 40 minutes apart.
+fn demo_stops(
+    route: &LineString<f64>,
+    started_at: OffsetDateTime,
+    route_no: usize,
+    week: i64,
+    day: u8,
+) -> Vec<Stop> {
+    let Ok(grid) = crate::service::visibility::Grid::new() else {
+        return Vec::new();
+    };
+    let mut cells: Vec<(i64, i64)> = Vec::new();
+    for p in route.points() {
+        if let Some(c) = grid.cell_of(p)
+            && !cells.contains(&c)
+        {
+            cells.push(c);
+        }
+    }
+    #[allow(clippy::cast_sign_loss)]
+    let seed = (route_no as u64) << 16 | (week as u64) << 8 | u64::from(day);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = rng.random_range(2..=3).min(cells.len());
+    (0..n)
+        .map(|k| {
+            let c = cells[rng.random_range(0..cells.len())];
+            Stop {
+                cell: format!("E{}_N{}", c.0, c.1).into(),
+                #[allow(clippy::cast_possible_wrap)]
+                arrived_at: started_at + Duration::minutes(20 + 40 * k as i64),
+                minutes: rng.random_range(10..=15),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod availability;
 pub mod briefing;
 pub mod cameras;
+pub mod dosage;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -105,6 +106,8 @@ pub fn router(state: AppState) -> Router {
             get(cameras::get_camera_coverage),
         )
         .route("/analysis/route-score", get(routes::get_route_score))
+        .route("/analysis/patrol-plan", get(dosage::get_patrol_plan))
+        .route("/analysis/dosage", get(dosage::get_dosage))
         .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))
         .route("/exports/{file}", get(briefing::get_briefing))
         .route(

@@ -159,6 +159,12 @@ impl Schedule {
         h
     }
 
+    /// Whether a session starts on `day`.
+    #[must_use]
+    pub const fn walks_on(&self, day: time::Weekday) -> bool {
+        self.days[day.number_days_from_monday() as usize]
+    }
+
     /// Whether the instant falls in a session (read in Swedish local time).
     #[must_use]
     pub fn covers(&self, at: time::OffsetDateTime) -> bool {

@@ -403,6 +403,15 @@ fn swedish_offset_at_local(local: time::PrimitiveDateTime) -> i32 {
     }
 }
 
+/// The instant of a Swedish wall-clock time (an hour that occurs twice in October is read as
+/// summer time; one skipped in March as if the clocks had not yet changed).
+#[must_use]
+pub fn from_swedish_local(local: time::PrimitiveDateTime) -> OffsetDateTime {
+    let offset = time::UtcOffset::from_whole_seconds(swedish_offset_at_local(local))
+        .unwrap_or(time::UtcOffset::UTC);
+    local.assume_offset(offset)
+}
+
 /// Swedish wall-clock time (CET, or CEST from 01:00 UTC on the last Sunday of March to 01:00
 /// UTC on the last Sunday of October: the EU rule Sweden has followed since 1996) of an instant.
 #[must_use]

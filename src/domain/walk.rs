@@ -26,6 +26,42 @@ pub struct Walk {
     #[serde(default)]
     #[schema(schema_with = crate::domain::text::text_schema)]
     pub report: Box<str>,
+    /// Stops made at hot cells: which 250 m cell, when and for how long. Never a trail of
+    /// positions: a walk's dosage is told by cells and minutes only.
+    #[serde(default)]
+    #[schema(max_items = 48)]
+    pub stops: Vec<Stop>,
+}
+
+/// A stop at a 250 m cell during a walk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stop {
+    /// The cell, as counts and hot spots name it: `E2648_N26280` (SWEREF 99 TM easting and
+    /// northing over 250 m).
+    #[schema(pattern = "^E-?[0-9]{1,6}_N-?[0-9]{1,6}$", example = "E2648_N26280")]
+    pub cell: Box<str>,
+    /// When the walkers arrived.
+    #[serde(with = "time::serde::rfc3339")]
+    pub arrived_at: OffsetDateTime,
+    /// Minutes they stayed.
+    #[schema(minimum = 1, maximum = 240)]
+    pub minutes: u16,
+}
+
+/// The most stops one walk may log.
+pub const MAX_STOPS: usize = 48;
+
+/// A cell key (`E2648_N26280`) as (easting, northing) over 250 m.
+#[must_use]
+pub fn parse_cell(key: &str) -> Option<(i64, i64)> {
+    let (e, n) = key.strip_prefix('E')?.split_once("_N")?;
+    let ok = |s: &str| {
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        !digits.is_empty() && digits.len() <= 6 && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    (ok(e) && ok(n)).then_some(())?;
+    Some((e.parse().ok()?, n.parse().ok()?))
 }
 
 impl Walk {
@@ -44,5 +80,33 @@ impl Walk {
             "must be at least 1".into()
         });
         check_text(checks, "/report", &self.report);
+        checks.require(self.stops.len() <= MAX_STOPS, "/stops", || {
+            format!(
+                "{} stops; a walk logs at most {MAX_STOPS}",
+                self.stops.len()
+            )
+        });
+        let mut free_from = self.started_at;
+        for (i, s) in self.stops.iter().enumerate() {
+            let at = |f: &str| format!("/stops/{i}/{f}");
+            checks.require(parse_cell(&s.cell).is_some(), &at("cell"), || {
+                format!(
+                    "'{}' is not a 250 m cell; write it as counts name it, e.g. E2648_N26280",
+                    s.cell
+                )
+            });
+            checks.require((1..=240).contains(&s.minutes), &at("minutes"), || {
+                format!("is {}; a stop lasts 1 to 240 minutes", s.minutes)
+            });
+            let leaves = s.arrived_at + time::Duration::minutes(i64::from(s.minutes));
+            checks.require(
+                s.arrived_at >= free_from && leaves <= self.ended_at,
+                &at("arrived_at"),
+                || {
+                    "a stop lies within the walk, after the one before it ends (arrival plus minutes no later than ended_at)".into()
+                },
+            );
+            free_from = free_from.max(leaves);
+        }
     }
 }

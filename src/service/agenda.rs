@@ -59,7 +59,7 @@ impl Period {
         }
     }
 
-    fn contains(self, t: OffsetDateTime) -> bool {
+    pub(crate) fn contains(self, t: OffsetDateTime) -> bool {
         let s = self.span();
         (s.start..=s.end).contains(&t.unix_timestamp())
     }

@@ -14,6 +14,7 @@ pub mod availability;
 pub mod bulk_import;
 pub mod cameras;
 pub mod clock;
+pub mod dosage;
 pub mod edits;
 pub mod export;
 pub mod features;
@@ -287,6 +288,14 @@ pub struct Service {
     /// One answer by id at a time looks at the log; when the last look began, and whether it
     /// found the picture up to date.
     refreshed: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
+}
+
+impl Service {
+    /// The 250 m SWEREF 99 TM grid counts, hot spots and plans are made on.
+    #[must_use]
+    pub const fn grid(&self) -> &visibility::Grid {
+        &self.grid
+    }
 }
 
 impl Service {

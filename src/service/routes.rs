@@ -249,7 +249,7 @@ impl Service {
     }
 
     /// A route's line in SWEREF 99 TM metres, checked.
-    fn walked(&self, r: &RouteAsk) -> Result<Walked, ServiceError> {
+    pub(super) fn walked(&self, r: &RouteAsk) -> Result<Walked, ServiceError> {
         let field = if r.id.is_some() { "routes" } else { "line" };
         let parts: Vec<Vec<(f64, f64)>> = r
             .parts

@@ -1945,3 +1945,100 @@ async fn route_scores_answer_every_role_from_what_it_may_count() {
     assert_eq!(problem_status(r).await, 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn patrol_plans_and_dosage_answer_every_role_within_its_grants() {
+    // A plan needs incidents (any precision) and routes' lines; its hot cells are the role's own
+    // (its hot spot answer for the same four weeks calls each of them hot). The weekly report
+    // needs walks and routes exactly. Everyone else 403; nobody signed in 401.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let police = client_with_token(&token_for(&app.service, "pp-polis", "police", "Polisen").await);
+    let routes = get_value(
+        &police,
+        &app.url("/collections/patrol_routes/items?limit=100"),
+    )
+    .await;
+    let route = routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["properties"]["status"] == "active")
+        .unwrap();
+    let id = route["id"].as_str().unwrap();
+    let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let today = app.service.clock().now().date();
+    let date = (1..=7)
+        .map(|k| today - time::Duration::days(k))
+        .find(|d| {
+            let n = names[usize::from(d.weekday().number_days_from_monday())];
+            route["properties"]["weekdays"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == n)
+        })
+        .unwrap();
+    let window = format!(
+        "datetime={}T00:00:00Z/{}T23:59:59Z",
+        date - time::Duration::days(28),
+        date - time::Duration::days(1)
+    );
+    let mut answered = 0;
+    for (role, role_def) in roles().iter() {
+        let name = format!("pp-{}", role.replace('_', "-"));
+        let token = token_for(&app.service, &name, role, organisation_of(role)).await;
+        let client = client_with_token(&token);
+        let incidents = role_def.grant(Layer::Incidents).read;
+        let lines = role_def.grant(Layer::PatrolRoutes).read;
+        let walks = role_def.grant(Layer::Walks).read;
+        let r = client
+            .get(app.url(&format!("/analysis/patrol-plan?route={id}&date={date}")))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        if incidents == Precision::None || lines != Precision::Exact {
+            assert_eq!(status, 403, "{role}: {body}");
+        } else {
+            assert_eq!(status, 200, "{role}: {body}");
+            let hot = get_value(&client, &app.url(&format!("/analysis/hotspots?{window}"))).await;
+            let hot: BTreeSet<String> = hot["features"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|f| f["properties"]["class"].as_i64().unwrap_or(0) > 0)
+                        .map(|f| f["id"].as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for c in body["hot_cells_along"].as_array().unwrap() {
+                assert!(
+                    hot.contains(c["cell"].as_str().unwrap()),
+                    "{role}: {c} not hot for it"
+                );
+            }
+            answered += 1;
+        }
+        let r = client
+            .get(app.url("/analysis/dosage"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem_status_keep(r).await;
+        if walks != Precision::Exact || lines != Precision::Exact || incidents == Precision::None {
+            assert_eq!(status, 403, "{role}: {body}");
+        } else {
+            assert_eq!(status, 200, "{role}: {body}");
+        }
+    }
+    assert!(answered > 0);
+    for path in [
+        format!("/analysis/patrol-plan?route={id}&date={date}"),
+        "/analysis/dosage".to_owned(),
+    ] {
+        let r = app.anonymous.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(problem_status(r).await, 401, "{path}");
+    }
+    app.stop().await;
+}

@@ -15,6 +15,7 @@ mod compact;
 mod crs;
 mod discovery;
 mod disk;
+mod dosage;
 mod faults;
 mod filter;
 mod follow;
