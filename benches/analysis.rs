@@ -173,6 +173,49 @@ fn benches(c: &mut Criterion) {
             )
         });
     });
+
+    // A suggested 5 km evening route over the demo's street grid (120 m blocks within a
+    // kilometre of every hotspot), claiming the 100 000 incidents within 100 m.
+    let (paths, _) = lagesbild::demo::reference();
+    let lines: Vec<Vec<(f64, f64)>> = paths
+        .iter()
+        .filter_map(|g| match g {
+            geo::Geometry::LineString(l) => l.points().map(|p| grid.project(p)).collect(),
+            _ => None,
+        })
+        .collect();
+    let network = lagesbild::analysis::paths::Network::new(&lines);
+    let alby = grid.project(geo::Point::new(17.8448, 59.2385)).unwrap();
+    let (start, _) = network.nearest_node(alby).unwrap();
+    let found =
+        lagesbild::analysis::paths::suggest(&network, start, 5_000.0, &points, 100.0).unwrap();
+    eprintln!(
+        "suggestion: {} edges, {:.0} m walked, {:.0} incidents within 100 m",
+        network.edges(),
+        found.length_m,
+        found.weight
+    );
+    g.bench_function("route_suggestion_5km_100k_incidents", |b| {
+        b.iter(|| {
+            black_box(lagesbild::analysis::paths::suggest(
+                &network, start, 5_000.0, &points, 100.0,
+            ))
+        });
+    });
+    // The suggested route scored as a drawn one is (corridor, PAI, hot cells).
+    let walked = lagesbild::analysis::route_score::Walked::new(&found.line).unwrap();
+    g.bench_function("route_score_5km_100k_incidents", |b| {
+        b.iter(|| {
+            black_box(lagesbild::analysis::route_score::score(
+                &walked,
+                lagesbild::analysis::route_score::Incidents::Positions(&points),
+                100.0,
+                250.0,
+                None,
+                &std::collections::BTreeSet::new(),
+            ))
+        });
+    });
     g.finish();
 }
 

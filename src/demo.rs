@@ -833,6 +833,82 @@ fn routes_and_walks(
     out
 }
 
+/// The demo's reference layers, fictitious like the rest: a street grid of 120 m blocks within
+/// a kilometre of every hotspot (each block's sides as path segments, meeting at shared
+/// corners), and a building in about half the blocks. (Paths, buildings.)
+#[must_use]
+pub fn reference() -> (Vec<Geometry<f64>>, Vec<Geometry<f64>>) {
+    const BLOCK: f64 = 120.0;
+    const REACH: i64 = 8; // blocks from a hotspot's block, about a kilometre
+    let Ok(sweref) = crate::domain::crs::Sweref99Tm::new() else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut blocks = std::collections::BTreeSet::new();
+    for spot in hotspots() {
+        let Ok((e, n)) = sweref.from_wgs84(spot.centre.x(), spot.centre.y()) else {
+            continue;
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        let (c, r) = ((e / BLOCK).floor() as i64, (n / BLOCK).floor() as i64);
+        for dc in -REACH..=REACH {
+            for dr in -REACH..=REACH {
+                blocks.insert((c + dc, r + dr));
+            }
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let at = |e: f64, n: f64| -> Option<Coord<f64>> {
+        sweref.to_wgs84(e, n).ok().map(|(x, y)| Coord { x, y })
+    };
+    let mut segments = std::collections::BTreeSet::new();
+    for (c, r) in &blocks {
+        for seg in [
+            ((*c, *r), (*c + 1, *r)),
+            ((*c, *r), (*c, *r + 1)),
+            ((*c + 1, *r), (*c + 1, *r + 1)),
+            ((*c, *r + 1), (*c + 1, *r + 1)),
+        ] {
+            segments.insert(seg);
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let paths = segments
+        .into_iter()
+        .filter_map(|((c0, r0), (c1, r1))| {
+            let a = at(c0 as f64 * BLOCK, r0 as f64 * BLOCK)?;
+            let b = at(c1 as f64 * BLOCK, r1 as f64 * BLOCK)?;
+            Some(Geometry::LineString(LineString::new(vec![a, b])))
+        })
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(DEMO_SEED.wrapping_add(7));
+    #[allow(clippy::cast_precision_loss)]
+    let buildings = blocks
+        .iter()
+        .filter_map(|(c, r)| {
+            if !rng.random_bool(0.5) {
+                return None;
+            }
+            let (w, h) = (rng.random_range(30.0..70.0), rng.random_range(20.0..45.0));
+            let (cx, cy) = ((*c as f64 + 0.5) * BLOCK, (*r as f64 + 0.5) * BLOCK);
+            let ring = [
+                (-1.0, -1.0),
+                (1.0, -1.0),
+                (1.0, 1.0),
+                (-1.0, 1.0),
+                (-1.0, -1.0),
+            ]
+            .iter()
+            .map(|(dx, dy)| at(cx + dx * w / 2.0, cy + dy * h / 2.0))
+            .collect::<Option<Vec<_>>>()?;
+            Some(Geometry::Polygon(geo::Polygon::new(
+                LineString::new(ring),
+                vec![],
+            )))
+        })
+        .collect();
+    (paths, buildings)
+}
+
 /// Two or three stops of 10–15 minutes at cells the route passes, 40 minutes apart.
 fn demo_stops(
     route: &LineString<f64>,

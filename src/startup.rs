@@ -153,6 +153,17 @@ pub async fn seed_demo_if_empty(store: &Store, as_of: OffsetDateTime) -> Result<
     }
     let features = crate::demo::demo(as_of);
     store.insert(&features, &|_| {}).await?;
+    if store.reference_sources().await?.is_empty() {
+        use crate::store::reference::ReferenceKind;
+        let (paths, buildings) = crate::demo::reference();
+        let source = "the demo (fictitious streets and buildings)";
+        store
+            .replace_reference(ReferenceKind::Paths, &paths, source, as_of)
+            .await?;
+        store
+            .replace_reference(ReferenceKind::Buildings, &buildings, source, as_of)
+            .await?;
+    }
     Ok(features.len())
 }
 

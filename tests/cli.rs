@@ -1339,3 +1339,90 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
         assert_eq!(content(a), content(b));
     }
 }
+
+#[test]
+fn reference_layers_are_imported_whole_or_not_at_all_and_listed() {
+    let db = common::fresh_sqlite();
+    let o = lagesbild(&db.url, &["migrate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let square = |x: f64, y: f64| {
+        serde_json::json!({"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",
+            "coordinates": [[[x, y], [x + 0.0005, y], [x + 0.0005, y + 0.0003], [x, y + 0.0003], [x, y]]]}})
+    };
+    // One bowtie among good footprints: nothing is imported, the bad one is named.
+    let bowtie = serde_json::json!({"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",
+        "coordinates": [[[17.84, 59.24], [17.841, 59.241], [17.841, 59.24], [17.84, 59.241], [17.84, 59.24]]]}});
+    let file = db.dir.path().join("byggnader.geojson");
+    let write = |features: Vec<serde_json::Value>| {
+        std::fs::write(
+            &file,
+            serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+        )
+        .unwrap();
+    };
+    write(vec![square(17.84, 59.24), bowtie, square(17.85, 59.24)]);
+    let o = lagesbild(
+        &db.url,
+        &["reference", "import", "buildings", file.to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("feature 2") && stderr(&o).contains("nothing imported"),
+        "{}",
+        stderr(&o)
+    );
+    let o = lagesbild(&db.url, &["reference", "list"]);
+    assert!(
+        o.status.success() && stdout(&o).trim().is_empty(),
+        "{}",
+        stdout(&o)
+    );
+    // Lines are not buildings.
+    write(vec![
+        serde_json::json!({"type": "Feature", "properties": {}, "geometry":
+        {"type": "LineString", "coordinates": [[17.84, 59.24], [17.85, 59.24]]}}),
+    ]);
+    let o = lagesbild(
+        &db.url,
+        &["reference", "import", "buildings", file.to_str().unwrap()],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("feature 1"),
+        "{}",
+        stderr(&o)
+    );
+    // Good ones: stored, listed with their source; a second import replaces the first.
+    write(vec![
+        square(17.84, 59.24),
+        square(17.85, 59.24),
+        square(17.86, 59.24),
+    ]);
+    let o = lagesbild(
+        &db.url,
+        &["reference", "import", "buildings", file.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    write(vec![square(17.84, 59.24), square(17.85, 59.24)]);
+    let o = lagesbild(
+        &db.url,
+        &["reference", "import", "buildings", file.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = lagesbild(&db.url, &["reference", "list"]);
+    let listed = stdout(&o);
+    assert!(
+        listed.contains("buildings")
+            && listed.contains(" 2 features")
+            && listed.contains("byggnader.geojson"),
+        "{listed}"
+    );
+    let o = lagesbild(
+        &db.url,
+        &["reference", "import", "roads", file.to_str().unwrap()],
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("buildings or paths"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -9,6 +9,7 @@ pub mod emerging;
 pub mod getis;
 pub mod kde;
 pub mod knox;
+pub mod paths;
 pub mod rates;
 pub mod route_score;
 pub mod trend;

@@ -30,7 +30,9 @@ pub struct ViewsQuery {
 /// reaches in is not among them): per camera, one polygon per image-detail zone after IEC
 /// 62676-4 (`identification` 250, `recognition` 125, `observation` 62, `detection` 25 pixels per
 /// metre, worked out from the camera's horizontal resolution and field of view, never past its
-/// range), finest first, then the whole registered range (`detail: null`). A camera without a
+/// range), finest first, then the whole registered range (`detail: null`); cut by the building
+/// footprints in the way when a buildings reference layer is imported (`buildings` says how
+/// many there are). A camera without a
 /// resolution has only the last. Only roles that see cameras exactly get views (a view shows
 /// where its camera is); the read is audited like a page of cameras.
 #[utoipa::path(get, path = "/analysis/camera-views", tag = "Analysis", params(ViewsQuery),
@@ -72,7 +74,7 @@ pub async fn get_camera_views(
         "numberMatched": found.matched,
         "numberReturned": found.views.len(),
         "limit": MAX_VIEWS,
-        "buildings": false,
+        "buildings": found.buildings,
         "standard": "IEC 62676-4: detection 25, observation 62, recognition 125, identification 250 pixels per metre",
     });
     Ok(super::analysis::geojson(&body))

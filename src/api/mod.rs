@@ -106,6 +106,10 @@ pub fn router(state: AppState) -> Router {
             get(cameras::get_camera_coverage),
         )
         .route("/analysis/route-score", get(routes::get_route_score))
+        .route(
+            "/analysis/route-suggestion",
+            get(routes::get_route_suggestion),
+        )
         .route("/analysis/patrol-plan", get(dosage::get_patrol_plan))
         .route("/analysis/dosage", get(dosage::get_dosage))
         .route("/exports/lagesbild.pdf", get(briefing::get_lagesbild))

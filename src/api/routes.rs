@@ -249,3 +249,137 @@ fn route_json(r: &RouteScore) -> Value {
         }),
     })
 }
+
+/// Query parameters of `GET /analysis/route-suggestion`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestionQuery {
+    /// A saved route's id; or give `line`.
+    pub route: Option<String>,
+    /// A drawn route: a GeoJSON LineString (WGS 84).
+    pub line: Option<String>,
+    /// The drawn route's days (`mon`…`sun`, comma-separated).
+    pub weekdays: Option<String>,
+    /// The drawn route's start, `HH:MM`.
+    pub start_time: Option<String>,
+    /// The drawn route's end, `HH:MM`.
+    pub end_time: Option<String>,
+    /// The most metres the suggestion may walk, 100–15 000 (default: the route's length).
+    pub budget_m: Option<f64>,
+    /// Comma-separated incident categories (default: all).
+    pub category: Option<String>,
+}
+
+/// A suggested route over the imported walkable path network (`lagesbild reference import
+/// paths`): from the route's start (snapped to the nearest path node, at most 250 m away),
+/// at most `budget_m` long, the walk whose 100 m corridor held the most incidents in the twelve
+/// weeks before the last four whole weeks (in the route's days and hours for roles that read
+/// incidents exactly; published cell counts for the others). The drawn and the suggested route
+/// are then compared on those four held-out weeks, which the search never saw: `gain` is the
+/// suggested route's share more incidents in its corridor there.
+#[utoipa::path(get, path = "/analysis/route-suggestion", tag = "Analysis", params(SuggestionQuery),
+    responses(
+        (status = 200, description = "The suggestion (JSON): `suggested` (a GeoJSON Feature), `training` and `held_out` (each `drawn` and `suggested` with `incidents`, `per_km`, `length_m`), `gain`", content_type = "application/json"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role has no access to incidents, or does not see routes' lines", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A saved route the caller cannot see", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No path network imported, or the route starts far from it", body = super::error::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_route_suggestion(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictQuery(q): StrictQuery<SuggestionQuery>,
+) -> Result<Response, ApiError> {
+    let (_, filters) =
+        super::analysis::where_and_which(&state, &caller, None, None, None, q.category.clone())?;
+    let as_score = RouteScoreQuery {
+        line: q.line.clone(),
+        weekdays: q.weekdays.clone(),
+        start_time: q.start_time.clone(),
+        end_time: q.end_time.clone(),
+        ..RouteScoreQuery::default()
+    };
+    let ask = match (&q.route, drawn(&as_score)?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_param("route", "give route or line, not both"));
+        }
+        (None, None) => {
+            return Err(ApiError::bad_param(
+                "route",
+                "give a saved route's id or a drawn line",
+            ));
+        }
+        (None, Some(d)) => d,
+        (Some(id), None) => {
+            let ids = saved_ids(Some(id))?;
+            let [id] = ids.as_slice() else {
+                return Err(ApiError::bad_param("route", "one route id"));
+            };
+            match state.service.saved_route(&caller.viewer, *id).await {
+                Ok(a) => a,
+                Err(ServiceError::Invalid(v)) => return Err(ApiError::invalid(v)),
+                Err(e) => {
+                    return Err(audit_refusal(
+                        &state,
+                        &caller,
+                        "GET /analysis/route-suggestion",
+                        e,
+                    )
+                    .await);
+                }
+            }
+        }
+    };
+    let s = match state
+        .service
+        .suggest_route(&caller.viewer, ask, q.budget_m, &filters)
+        .await
+    {
+        Ok(s) => s,
+        Err(ServiceError::Invalid(v)) => return Err(ApiError::invalid(v)),
+        Err(e) => {
+            return Err(audit_refusal(&state, &caller, "GET /analysis/route-suggestion", e).await);
+        }
+    };
+    let side = |sc: &Score| {
+        json!({"incidents": round(sc.incidents, 2), "per_km": round(sc.per_km, 2),
+            "length_m": sc.length_m.round()})
+    };
+    let period = |c: &crate::service::suggestion::Compared| {
+        json!({"from": c.from.to_string(), "to": c.to.to_string(),
+            "drawn": side(&c.drawn), "suggested": side(&c.suggested)})
+    };
+    let gain = (s.held_out.drawn.incidents > 0.0).then(|| {
+        round(
+            s.held_out.suggested.incidents / s.held_out.drawn.incidents - 1.0,
+            3,
+        )
+    });
+    let body = json!({
+        "route": {"id": s.ask.id, "name": s.ask.id.map(|_| s.ask.name.clone()), "drawn": s.ask.id.is_none()},
+        "suggested": {"type": "Feature", "geometry": geojson::Geometry::from(&geo::Geometry::LineString(s.line.clone())),
+            "properties": {"length_m": s.training.suggested.length_m.round()}},
+        "budget_m": s.budget_m.round(),
+        "start_snapped_m": round(s.snap_m, 1),
+        "training": period(&s.training),
+        "held_out": period(&s.held_out),
+        "gain": gain,
+        "input": match s.input {
+            InputKind::Positions => "positions",
+            InputKind::CellCounts => "cell_counts",
+        },
+        "time_weighted": s.input == InputKind::Positions && s.ask.schedule.is_some(),
+        "network_edges": s.network_edges,
+        "method": "Beam search (48 walks kept per step) over the path network from the route's start, maximising the incidents within 100 m counted once, learnt on 12 weeks; compared with the drawn route on the 4 whole weeks after them.",
+    });
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response())
+}

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod output;
 mod purge;
+mod reference;
 mod seed;
 mod serve;
 mod tokens;
@@ -148,6 +149,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reference layers the analyses use: building footprints (they cut camera views) and the
+    /// walkable path network (routes are suggested over it).
+    #[command(subcommand)]
+    Reference(ReferenceCommand),
     /// Remove incidents older than the retention period for good (gallring), keeping weekly
     /// counts per area and category; audited.
     Purge,
@@ -165,6 +170,37 @@ pub enum Command {
         #[arg(long)]
         synthetic_incidents: Option<usize>,
     },
+}
+
+/// `lagesbild reference …`
+#[derive(Debug, Subcommand)]
+pub enum ReferenceCommand {
+    /// Replace a reference layer by a file's geometries: all or nothing, every geometry checked.
+    ///
+    /// buildings: polygons (Lantmäteriet's Byggnad, OpenStreetMap's building=*); paths: lines
+    /// that meet at shared vertices (Lantmäteriet's Vägar/Gångvägar, OpenStreetMap's
+    /// highway=footway|path|residential|…). GeoJSON in WGS84 (or --crs EPSG:3006), or a
+    /// GeoPackage table in EPSG:4326 or EPSG:3006. Running servers pick it up within 10 s.
+    Import {
+        /// buildings or paths.
+        #[arg(value_parser = parse_reference_kind)]
+        kind: crate::store::reference::ReferenceKind,
+        /// The file: .geojson/.json or .gpkg.
+        file: PathBuf,
+        /// The GeoPackage table, when the file holds several.
+        #[arg(long)]
+        source_layer: Option<String>,
+        /// A GeoJSON file's coordinates: EPSG:4326 or EPSG:3006. (A GeoPackage says its own.)
+        #[arg(long, default_value = "EPSG:4326", value_parser = parse_crs)]
+        crs: InputCrs,
+    },
+    /// What each reference layer holds and where it came from.
+    List,
+}
+
+fn parse_reference_kind(s: &str) -> Result<crate::store::reference::ReferenceKind, String> {
+    crate::store::reference::ReferenceKind::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a reference layer; use buildings or paths"))
 }
 
 /// `lagesbild export …`
@@ -432,6 +468,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => audit::run(&settings, since, user, action, limit, json).await,
         Command::Purge => purge::run(&settings).await,
+        Command::Reference(cmd) => reference::run(&settings, cmd).await,
         Command::Roles => {
             let options =
                 crate::startup::service_options(&settings, crate::service::clock::Clock::system())?;

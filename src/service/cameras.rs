@@ -3,8 +3,8 @@
 //! position, so only roles that read cameras exactly get views, and the read is audited like a
 //! page of cameras (restricted ones named).
 //!
-//! Building footprints cut a view when given; no `buildings` layer is imported yet, so views
-//! are open sectors (the geometry and its test against a ray-cast reference are in place).
+//! Building footprints cut a view when a `buildings` reference layer has been imported
+//! (`lagesbild reference import buildings FILE`); without one, views are open sectors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,6 +62,8 @@ pub struct CameraViews {
     pub views: Vec<CameraView>,
     /// Cameras in the box the caller may see.
     pub matched: usize,
+    /// Building footprints imported (views are cut by those in their way).
+    pub buildings: usize,
 }
 
 impl Service {
@@ -108,13 +110,18 @@ impl Service {
                 Shown::Coarse(_) => None,
             })
             .collect();
+        let reference = self.reference().await?;
         let views = cpu_bound(|| {
             cameras
                 .into_iter()
                 .filter_map(|camera| {
                     let lens = lens_of(&camera)?;
+                    let near =
+                        reference
+                            .buildings
+                            .near(lens.at.0, lens.at.1, lens.range_m.max(0.0));
                     Some(CameraView {
-                        zones: zones(&lens, &[]),
+                        zones: zones(&lens, &near),
                         camera,
                     })
                 })
@@ -123,6 +130,7 @@ impl Service {
         Ok(CameraViews {
             views,
             matched: items.matched,
+            buildings: reference.buildings.len(),
         })
     }
 }

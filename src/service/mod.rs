@@ -23,11 +23,13 @@ pub mod import;
 pub mod meetings;
 pub mod near_repeat;
 pub mod picture;
+pub mod reference;
 pub mod reports;
 pub mod retention;
 pub mod routes;
 mod signal;
 pub mod snapshot;
+pub mod suggestion;
 pub mod visibility;
 
 use std::sync::Arc;
@@ -288,6 +290,8 @@ pub struct Service {
     /// One answer by id at a time looks at the log; when the last look began, and whether it
     /// found the picture up to date.
     refreshed: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
+    /// The reference layers (buildings, paths), read on first use.
+    reference: reference::ReferenceCache,
 }
 
 impl Service {
@@ -368,6 +372,7 @@ impl Service {
             audit_queue,
             credential_recheck: options.credential_recheck,
             refreshed: tokio::sync::Mutex::new(None),
+            reference: reference::ReferenceCache::default(),
             counts_cache: visibility::counts::CountsCache::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })

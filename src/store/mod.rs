@@ -24,6 +24,7 @@ pub mod meetings;
 mod pgcopy;
 mod postgis;
 mod read;
+pub mod reference;
 pub mod reports;
 pub mod retention;
 pub mod snapshot;

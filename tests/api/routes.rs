@@ -301,3 +301,128 @@ async fn a_routes_score_does_not_depend_on_the_routes_asked_with_it() {
         assert_eq!(alone["routes"][0], together["routes"][i], "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_suggested_route_walks_the_paths_and_is_compared_on_held_out_weeks() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let police =
+        client_with_token(&token_for(&app.service, "rs-polis5", "police", "Polisen").await);
+    // The demo's streets, as segments rounded to the 7 decimals answers carry.
+    let key = |c: &[f64]| ((c[0] * 1e7).round() as i64, (c[1] * 1e7).round() as i64);
+    let (paths, _) = lagesbild::demo::reference();
+    let mut streets = std::collections::BTreeSet::new();
+    for p in &paths {
+        let geo::Geometry::LineString(l) = p else {
+            panic!()
+        };
+        let (a, b) = (key(&[l.0[0].x, l.0[0].y]), key(&[l.0[1].x, l.0[1].y]));
+        streets.insert((a, b));
+        streets.insert((b, a));
+    }
+    // A drawn line from Alby centrum, without a schedule (so every incident counts).
+    let line = drawn_line();
+    let s = get_value(
+        &police,
+        &app.url(&format!("/analysis/route-suggestion?line={}", enc(&line))),
+    )
+    .await;
+    assert_eq!(s["input"], "positions", "{s}");
+    let coords = s["suggested"]["geometry"]["coordinates"]
+        .as_array()
+        .unwrap();
+    assert!(coords.len() >= 2, "{s}");
+    for w in coords.windows(2) {
+        let a = key(&[w[0][0].as_f64().unwrap(), w[0][1].as_f64().unwrap()]);
+        let b = key(&[w[1][0].as_f64().unwrap(), w[1][1].as_f64().unwrap()]);
+        // Rounding may move a vertex by one in the last place.
+        let near = streets.iter().any(|(p, q)| {
+            (p.0 - a.0).abs() <= 1
+                && (p.1 - a.1).abs() <= 1
+                && (q.0 - b.0).abs() <= 1
+                && (q.1 - b.1).abs() <= 1
+        });
+        assert!(near, "{w:?} is not a street segment");
+    }
+    let budget = s["budget_m"].as_f64().unwrap();
+    assert!(
+        s["held_out"]["suggested"]["length_m"].as_f64().unwrap() <= budget + 1.0,
+        "{s}"
+    );
+    // Held-out counts: what the items answer counts within 100 m of each line in those weeks.
+    let window = format!(
+        "{}T00:00:00Z/{}T23:59:59Z",
+        s["held_out"]["from"].as_str().unwrap(),
+        s["held_out"]["to"].as_str().unwrap()
+    );
+    for (which, geometry) in [("suggested", &s["suggested"]["geometry"]), ("drawn", &line)] {
+        let n = get_value(
+            &police,
+            &app.url(&format!(
+                "/collections/incidents/items?limit=0&intersects={}&distance=100&datetime={window}",
+                enc(geometry)
+            )),
+        )
+        .await["numberMatched"]
+            .as_f64()
+            .unwrap();
+        let got = s["held_out"][which]["incidents"].as_f64().unwrap();
+        // Positions served at 7 decimals may sit a hair either side of 100 m: allow one.
+        assert!((got - n).abs() <= 1.0, "{which}: {got} vs {n}");
+    }
+    let (d, g) = (
+        s["held_out"]["drawn"]["incidents"].as_f64().unwrap(),
+        s["held_out"]["suggested"]["incidents"].as_f64().unwrap(),
+    );
+    if d > 0.0 {
+        assert!(
+            (s["gain"].as_f64().unwrap() - (g / d - 1.0)).abs() < 1e-3,
+            "{s}"
+        );
+    }
+    // The search learns only from the weeks before: more there than the drawn line there.
+    assert!(
+        s["training"]["suggested"]["incidents"].as_f64().unwrap()
+            >= s["training"]["drawn"]["incidents"].as_f64().unwrap() * 0.5,
+        "{s}"
+    );
+    for (q, status) in [
+        (format!("line={}&budget_m=50", enc(&line)), 400),
+        (
+            format!("line={}&route={}", enc(&line), uuid::Uuid::new_v4()),
+            400,
+        ),
+        (String::new(), 400),
+    ] {
+        let r = police
+            .get(app.url(&format!("/analysis/route-suggestion?{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(r, status).await;
+    }
+    // Far from every street: said.
+    let far = json!({"type": "LineString", "coordinates": [[18.30, 59.50], [18.31, 59.50]]});
+    let r = police
+        .get(app.url(&format!("/analysis/route-suggestion?line={}", enc(&far))))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(r, 422).await;
+    assert!(p.to_string().contains("nearest imported path"), "{p}");
+    app.stop().await;
+
+    // Without a path network: said, with the command that imports one.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let police =
+        client_with_token(&token_for(&app.service, "rs-polis6", "police", "Polisen").await);
+    let r = police
+        .get(app.url(&format!("/analysis/route-suggestion?line={}", enc(&line))))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(r, 422).await;
+    assert!(p.to_string().contains("reference import paths"), "{p}");
+    app.stop().await;
+}

@@ -345,7 +345,7 @@ impl<'a> RowReader<'a> {
 }
 
 /// Rewrites every position of a GeoJSON `coordinates` tree from SWEREF 99 TM to WGS84.
-fn reproject(v: &mut Value, t: &Sweref99Tm) -> Result<(), String> {
+pub(crate) fn reproject(v: &mut Value, t: &Sweref99Tm) -> Result<(), String> {
     let Value::Array(items) = v else {
         return Ok(());
     };
