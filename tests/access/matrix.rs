@@ -1869,6 +1869,30 @@ async fn route_scores_answer_every_role_from_what_it_may_count() {
         } else {
             assert_eq!(status, 200, "{role}: {body}");
         }
+        // A suggestion from the saved route's start: the same grants, the same kind of input.
+        let r = client
+            .get(app.url(&format!("/analysis/route-suggestion?route={id}")))
+            .send()
+            .await
+            .unwrap();
+        let (status, suggestion) = problem_status_keep(r).await;
+        if incidents == Precision::None || lines != Precision::Exact {
+            assert_eq!(status, 403, "{role}: {suggestion}");
+        } else {
+            assert_eq!(status, 200, "{role}: {suggestion}");
+            let want = if incidents == Precision::Exact {
+                "positions"
+            } else {
+                "cell_counts"
+            };
+            assert_eq!(suggestion["input"], want, "{role}");
+            if incidents != Precision::Exact {
+                assert_eq!(
+                    suggestion["time_weighted"], false,
+                    "{role}: weeks, not hours"
+                );
+            }
+        }
         // The same line drawn.
         let r = client
             .get(app.url(&format!(
@@ -1936,13 +1960,15 @@ async fn route_scores_answer_every_role_from_what_it_may_count() {
         ["cell_counts", "positions"],
         "roles with exact and with counted incidents answered"
     );
-    let r = app
-        .anonymous
-        .get(app.url(&format!("/analysis/route-score?routes={id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(problem_status(r).await, 401);
+    for path in ["route-score?routes", "route-suggestion?route"] {
+        let r = app
+            .anonymous
+            .get(app.url(&format!("/analysis/{path}={id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(problem_status(r).await, 401, "{path}");
+    }
     app.stop().await;
 }
 

@@ -402,6 +402,14 @@ try {
     return t.includes('per km') && t !== before;
   }, scoreText);
   await police.check('#plan-form input[name="weekday"][value="fri"]');
+  // A suggested route along the demo's streets, from the same start, compared on held-out weeks.
+  await police.click('#plan-suggest');
+  await police.waitForFunction(() => document.getElementById('plan-suggestion').textContent.startsWith('Förslag'));
+  const suggestion = await police.textContent('#plan-suggestion');
+  check(suggestion.includes('sökningen inte såg'), `a suggestion is shown against the drawn route on held-out weeks (${suggestion})`);
+  const suggestedLine = await police.evaluate(async () => (await window.lagesbild.map.getSource('plan-suggestion').getData()).features.length);
+  check(suggestedLine === 1, 'the suggested route is drawn on the map');
+  await police.screenshot({ path: join(artifacts, '07c-route-suggestion.png') });
   await police.fill('#plan-form input[name="name"]', 'Alby kvällsrunda E2E');
   await police.click('#plan-save');
   await police.waitForFunction(() => document.getElementById('plan-result').textContent.includes('sparad'));
@@ -437,6 +445,16 @@ try {
   const picked = await police.locator('#plan-compare-routes input:checked').count();
   check(compared === picked && compared > 0, `the picked routes are compared side by side (${compared} rows for ${picked} routes)`);
   await police.locator('#plan-compare').screenshot({ path: join(artifacts, '07b-route-compare.png') });
+  // An evening's stops at the hot cells along a route, ticked and logged with the walk.
+  await police.selectOption('#dosage-route', { index: 0 });
+  await police.click('#dosage-plan-button');
+  await police.waitForFunction(() => document.getElementById('dosage-result').textContent.includes('Koper'));
+  const stopsShown = await police.locator('#dosage-result li').count();
+  check(stopsShown >= 0, `the evening plan is shown (${stopsShown} stops)`);
+  await police.click('#dosage-week-button');
+  await police.waitForFunction(() => document.getElementById('dosage-result').textContent.length > 0 && !document.getElementById('dosage-result').textContent.includes('Planerar'));
+  check((await police.locator('#dosage-result table.compare').count()) === 1 || (await police.textContent('#dosage-result')).includes('Inga planer'),
+    `last week's dosage is shown (${await police.textContent('#dosage-result')})`);
 
   // Log a walk done on a route, with a short report.
   await police.waitForFunction(() => document.querySelectorAll('#walk-route option').length > 0);

@@ -33,6 +33,8 @@ for (const [id, s] of [
   ['walk-heading', T.plan.walkHeading], ['walk-route-label', T.plan.walkRoute], ['walk-start-label', T.plan.walkStart],
   ['walk-end-label', T.plan.walkEnd], ['walk-walkers-label', T.plan.walkWalkers], ['walk-report-label', T.plan.walkReport],
   ['walk-save', T.plan.walkSave], ['plan-compare-label', T.score.compare], ['plan-compare-button', T.score.compareButton],
+  ['plan-suggest', T.suggest.button], ['plan-use-suggestion', T.suggest.use], ['plan-dosage-label', T.dosage.heading],
+  ['dosage-route-label', T.dosage.route], ['dosage-date-label', T.dosage.date], ['dosage-plan-button', T.dosage.plan], ['dosage-week-button', T.dosage.week],
   ['report-heading', T.report.heading], ['report-category-label', T.report.category],
   ['report-severity-label', T.report.severity], ['report-description-label', T.report.description],
   ['report-pick', T.report.pick], ['report-here', T.report.here], ['report-submit', T.report.submit], ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel], ['overview-label', T.overviewLabel],

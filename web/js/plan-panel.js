@@ -5,6 +5,7 @@ import { app } from './state.js';
 import { send } from './api.js';
 import { setupPlan } from './plan.js';
 import { compareTable, fetchScores, scorePath } from './route-score.js';
+import { fillDosage, setupDosage } from './dosage.js';
 
 /** The planning panel, for roles that may create routes. */
 export function buildPlan(me, c) {
@@ -29,7 +30,9 @@ export function buildPlan(me, c) {
     const routes = await c.map.getSource('patrol_routes').getData();
     if (mayLog) $('walk-route').replaceChildren(...routes.features.map((f) => option(f.id, f.properties.name)));
     fillCompare(routes.features);
+    fillDosage(me, routes.features);
   };
+  setupDosage(me, c);
   // Saved routes side by side (for roles that count incidents at all).
   const mayScore = (me.layers.incidents?.read ?? 'none') !== 'none';
   function fillCompare(features) {
@@ -72,6 +75,12 @@ export function buildPlan(me, c) {
           ended_at: new Date(String(data.get('ended'))).toISOString(),
           walkers: Number(data.get('walkers')),
           report: String(data.get('report') || ''),
+          // Stops ticked as done in the evening's plan for this route: cells and minutes only.
+          stops: app.dosagePlan?.route === route.id
+            ? [...document.querySelectorAll('#dosage-result input[name="done-stop"]:checked')]
+              .map((b) => app.dosagePlan.stops[Number(b.value)])
+              .map((s) => ({ cell: s.cell, arrived_at: s.arrive, minutes: s.minutes }))
+            : [],
         },
       });
       $('walk-result').textContent = T.plan.walkSaved;
@@ -83,7 +92,8 @@ export function buildPlan(me, c) {
   });
   app.planner = setupPlan(c, me, {
     draw: $('plan-draw'), undo: $('plan-undo'), clear: $('plan-clear'), length: $('plan-length'),
-    coverage: $('plan-coverage'), score: $('plan-score'), form: $('plan-form'), result: $('plan-result'), editSelect: $('plan-edit'),
+    coverage: $('plan-coverage'), score: $('plan-score'), form: $('plan-form'),
+    suggest: $('plan-suggest'), useSuggestion: $('plan-use-suggestion'), suggestion: $('plan-suggestion'), result: $('plan-result'), editSelect: $('plan-edit'),
   }) ?? true;
 }
 

@@ -83,6 +83,43 @@ export function setupPlan(c, me, el) {
     }
     if (mine === asked) el.score.textContent = text;
   }
+  // A suggested route over the imported paths, from the drawn route's start and as long.
+  map.addSource('plan-suggestion', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'plan-suggestion-line', type: 'line', source: 'plan-suggestion',
+    paint: { 'line-color': '#b35900', 'line-width': 4, 'line-opacity': 0.85 } });
+  let suggested = null;
+  const clearSuggestion = () => {
+    suggested = null;
+    map.getSource('plan-suggestion').setData({ type: 'FeatureCollection', features: [] });
+    el.suggestion.textContent = '';
+    el.useSuggestion.hidden = true;
+  };
+  el.suggest.addEventListener('click', async () => {
+    if (coords.length < 2) { el.suggestion.textContent = T.suggest.needLine; return; }
+    const p = new URLSearchParams({ line: JSON.stringify({ type: 'LineString', coordinates: coords }) });
+    const data = new FormData(el.form);
+    const weekdays = data.getAll('weekday');
+    if (weekdays.length && data.get('start') && data.get('end')) {
+      p.set('weekdays', weekdays.join(',')); p.set('start_time', String(data.get('start'))); p.set('end_time', String(data.get('end')));
+    }
+    el.suggestion.textContent = T.suggest.working;
+    try {
+      const s = await getJson(`/analysis/route-suggestion?${p}`);
+      suggested = s.suggested.geometry.coordinates;
+      map.getSource('plan-suggestion').setData({ type: 'FeatureCollection', features: [s.suggested] });
+      el.suggestion.textContent = T.suggest.result(s);
+      el.useSuggestion.hidden = false;
+    } catch (msg) {
+      el.suggestion.textContent = String(msg);
+    }
+  });
+  el.useSuggestion.addEventListener('click', () => {
+    if (!suggested) return;
+    coords = suggested.map((c) => [...c]);
+    clearSuggestion();
+    redraw();
+    changed();
+  });
   const changed = () => { coverage(); score(); };
   el.form.addEventListener('change', (e) => { if (e.target.name !== 'name' && e.target.name !== 'description') score(); });
   c.onWindow(() => { if (coords.length > 1) changed(); });
@@ -101,7 +138,7 @@ export function setupPlan(c, me, el) {
     map.getCanvas().style.cursor = drawing ? 'crosshair' : '';
   });
   el.undo.addEventListener('click', () => { coords.pop(); redraw(); changed(); });
-  el.clear.addEventListener('click', () => { coords = []; editing = null; el.form.reset(); redraw(); changed(); });
+  el.clear.addEventListener('click', () => { coords = []; editing = null; el.form.reset(); clearSuggestion(); redraw(); changed(); });
 
   // Editing a saved route: its line comes into the drawing, its fields into the form.
   async function editableRoutes() {

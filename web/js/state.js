@@ -10,4 +10,6 @@ export const app = {
   playing: null,
   /** The area shown in meeting mode. */
   meetingIndex: -1,
+  /** The last evening plan of stops shown: { route, stops }, for logging the stops done. */
+  dosagePlan: null,
 };

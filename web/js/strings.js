@@ -203,6 +203,35 @@ export const T = {
     caption: 'Händelser inom 100 m av rutten i tidsfönstret; PAI och heta celler under ruttens tider när de går att räkna.',
     working: 'Räknar …',
   },
+  suggest: {
+    button: 'Föreslå rutt längs gångvägarna',
+    use: 'Använd förslaget',
+    working: 'Söker rutt …',
+    needLine: 'Rita minst två punkter först: förslaget börjar där din rutt börjar och är lika lång.',
+    result: (s) => {
+      const n = (x) => String(Math.round(x)).replace('.', ',');
+      const gain = s.gain === null ? '' : ` (${s.gain >= 0 ? '+' : '−'}${n(Math.abs(s.gain) * 100)} %)`;
+      return `Förslag: ${n(s.suggested.properties.length_m)} m. De 12 veckorna sökningen lärde sig av (${s.training.from} – ${s.training.to}): `
+        + `${n(s.training.suggested.incidents)} händelser inom 100 m mot din rutts ${n(s.training.drawn.incidents)}. `
+        + `De 4 veckorna därefter, som sökningen inte såg (${s.held_out.from} – ${s.held_out.to}): `
+        + `${n(s.held_out.suggested.incidents)} mot ${n(s.held_out.drawn.incidents)}${gain}.`;
+    },
+  },
+  dosage: {
+    heading: 'Stopp vid heta celler (dosering)',
+    route: 'Rutt',
+    date: 'Kväll',
+    plan: 'Kvällens stopp',
+    week: 'Förra veckans dosering',
+    working: 'Planerar …',
+    rule: 'Stopp på 10–15 minuter i slumpad ordning, tillbaka vid varje cell inom två timmar (Koper). Bocka för de stopp ni gjort; de loggas med vandringen på rutten.',
+    stop: (p) => `${p.arrive_local} ruta ${p.cell}: ${p.minutes} min (varv ${p.round})`,
+    none: 'Inga heta celler längs rutten de fyra veckorna före kvällen.',
+    leftOut: (n) => `${n} heta celler längs rutten ryms inte om varje ska nås inom två timmar; de hetaste är med.`,
+    columns: ['Organisation', 'Planerade min', 'Loggade min', 'Andel'],
+    weekCaption: (w) => `Minuter vid heta celler vecka ${w.replace('-W', ' v. ')}: enligt kvällarnas planer mot loggade stopp.`,
+    noWeek: 'Inga planer eller stopp den veckan.',
+  },
   exportButton: 'Exportera',
   export: {
     heading: 'Exportera lägesbild',
