@@ -88,7 +88,7 @@ pub async fn get_route_score(
         asks.push(drawn);
     }
     if asks.is_empty() {
-        return Err(ApiError::bad_param(
+        return Err(rule(
             "routes",
             "give saved routes' ids in `routes`, a drawn `line`, or both",
         ));
@@ -128,6 +128,14 @@ pub async fn get_route_score(
         .into_response())
 }
 
+/// A rule between parameters no schema can state: 422 naming the parameter.
+fn rule(name: &str, detail: &str) -> ApiError {
+    ApiError::invalid_with(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        crate::domain::ValidationErrors::one(name, detail),
+    )
+}
+
 /// The ids in `routes`.
 fn saved_ids(routes: Option<&str>) -> Result<Vec<Uuid>, ApiError> {
     let Some(list) = routes else {
@@ -155,7 +163,7 @@ fn saved_ids(routes: Option<&str>) -> Result<Vec<Uuid>, ApiError> {
 fn drawn(q: &RouteScoreQuery) -> Result<Option<RouteAsk>, ApiError> {
     let Some(line) = &q.line else {
         if q.weekdays.is_some() || q.start_time.is_some() || q.end_time.is_some() {
-            return Err(ApiError::bad_param(
+            return Err(rule(
                 "line",
                 "weekdays, start_time and end_time describe a drawn line: give it",
             ));
@@ -168,7 +176,11 @@ fn drawn(q: &RouteScoreQuery) -> Result<Option<RouteAsk>, ApiError> {
     };
     let value: Value = serde_json::from_str(line)
         .map_err(|e| ApiError::bad_param("line", format!("is not a GeoJSON geometry: {e}")))?;
-    let parts = match geometry::parse_geometry(LINES, &value, "line").map_err(ApiError::invalid)? {
+    // A geometry's own rules (two different positions, finite, in range) are 422, like a
+    // feature's: the OpenAPI schema can say the shape, not these.
+    let parts = match geometry::parse_geometry(LINES, &value, "line")
+        .map_err(|e| ApiError::invalid_with(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e))?
+    {
         geo::Geometry::LineString(l) => vec![l],
         geo::Geometry::MultiLineString(m) => m.0,
         _ => return Err(ApiError::bad_param("line", "must be a LineString")),
@@ -202,7 +214,7 @@ fn drawn(q: &RouteScoreQuery) -> Result<Option<RouteAsk>, ApiError> {
             )
         }
         _ => {
-            return Err(ApiError::bad_param(
+            return Err(rule(
                 "weekdays",
                 "give weekdays, start_time and end_time together, or none of them",
             ));
@@ -303,13 +315,10 @@ pub async fn get_route_suggestion(
     };
     let ask = match (&q.route, drawn(&as_score)?) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_param("route", "give route or line, not both"));
+            return Err(rule("route", "give route or line, not both"));
         }
         (None, None) => {
-            return Err(ApiError::bad_param(
-                "route",
-                "give a saved route's id or a drawn line",
-            ));
+            return Err(rule("route", "give a saved route's id or a drawn line"));
         }
         (None, Some(d)) => d,
         (Some(id), None) => {

@@ -415,18 +415,8 @@ async fn gather(
         .await
         .map_err(BriefingError::Service)?
         .map(|by_id| {
-            let mut rows: Vec<(String, crate::service::routes::RouteScoreNote)> = by_id
-                .into_iter()
-                .filter_map(|(id, s)| {
-                    let f = service
-                        .index()
-                        .get(crate::domain::Layer::PatrolRoutes, id)?;
-                    match &f.properties {
-                        crate::domain::Properties::PatrolRoute(r) => Some((r.name.to_string(), s)),
-                        _ => None,
-                    }
-                })
-                .collect();
+            let mut rows: Vec<(String, crate::service::routes::RouteScoreNote)> =
+                by_id.into_values().collect();
             rows.sort_by(|a, b| a.0.cmp(&b.0));
             rows
         });

@@ -483,7 +483,7 @@ impl Service {
             listed += self.fill_lists(viewer, &area, &periods, &since, as_of, &mut entry);
             if let Some(scores) = &route_scores {
                 for w in &mut entry.walks {
-                    w.score = scores.get(&w.id).copied();
+                    w.score = scores.get(&w.id).map(|(_, s)| *s);
                 }
             }
             areas.push(entry);

@@ -207,15 +207,14 @@ impl Service {
         let route = self.saved_route(viewer, id).await?;
         let (schedule, start) = self.route_session(&route)?;
         if !schedule.walks_on(date.weekday()) {
-            return Err(ValidationErrors::one(
+            return Err(ServiceError::Unanswerable(ValidationErrors::one(
                 "date",
                 format!(
                     "{date} is a {}; '{}' is not walked that day",
                     date.weekday(),
                     route.name
                 ),
-            )
-            .into());
+            )));
         }
         let hot = self.hot_cells_before(viewer, date).await?;
         self.evening_plan(route, schedule, &start, date, &hot)

@@ -261,17 +261,20 @@ impl Service {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| {
-                ValidationErrors::one(field, format!("'{}' lies outside Sweden's grid", r.name))
+                ServiceError::Unanswerable(ValidationErrors::one(
+                    field,
+                    format!("'{}' lies outside Sweden's grid", r.name),
+                ))
             })?;
         let slices: Vec<&[(f64, f64)]> = parts.iter().map(Vec::as_slice).collect();
         let w = Walked::from_parts(&slices).ok_or_else(|| {
-            ValidationErrors::one(
+            ServiceError::Unanswerable(ValidationErrors::one(
                 field,
                 format!("'{}' needs at least two different positions", r.name),
-            )
+            ))
         })?;
         if w.length_m() > MAX_ROUTE_M {
-            return Err(ValidationErrors::one(
+            return Err(ServiceError::Unanswerable(ValidationErrors::one(
                 field,
                 format!(
                     "'{}' is {:.1} km; a route scored is at most {} km",
@@ -279,14 +282,13 @@ impl Service {
                     w.length_m() / 1000.0,
                     MAX_ROUTE_M / 1000.0
                 ),
-            )
-            .into());
+            )));
         }
         Ok(w)
     }
 
-    /// The scores of every active route `viewer` reads exactly, by id (for the agenda and the
-    /// briefing); `None` without access to incidents.
+    /// The names and scores of every active route `viewer` reads exactly, by id (for the
+    /// agenda and the briefing); `None` without access to incidents.
     ///
     /// # Errors
     /// Store failures of the audit record.
@@ -294,7 +296,7 @@ impl Service {
         &self,
         viewer: &Viewer,
         filters: &Filters,
-    ) -> Result<Option<HashMap<Uuid, RouteScoreNote>>, ServiceError> {
+    ) -> Result<Option<HashMap<Uuid, (String, RouteScoreNote)>>, ServiceError> {
         if viewer.precision(Layer::Incidents) == Precision::None
             || viewer.precision(Layer::PatrolRoutes) != Precision::Exact
         {
@@ -344,7 +346,7 @@ impl Service {
             scores
                 .routes
                 .iter()
-                .filter_map(|r| Some((r.ask.id?, RouteScoreNote::of(r))))
+                .filter_map(|r| Some((r.ask.id?, (r.ask.name.clone(), RouteScoreNote::of(r)))))
                 .collect(),
         ))
     }

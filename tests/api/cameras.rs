@@ -167,3 +167,78 @@ async fn the_coverage_report_counts_what_a_brute_force_scan_of_the_views_counts(
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn imported_buildings_cut_the_views_and_no_view_sees_into_one() {
+    // The demo seeds fictitious building footprints as a reference layer: every view stops at
+    // the walls in its way (no building's middle lies inside a view, unless the camera sits in
+    // that building), and some views are smaller than their open sectors.
+    use geo::{Area, Centroid};
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let police =
+        client_with_token(&token_for(&app.service, "kam-polis3", "police", "Polisen").await);
+    let views = get_value(&police, &app.url("/analysis/camera-views")).await;
+    let (_, buildings) = lagesbild::demo::reference();
+    assert_eq!(
+        views["buildings"],
+        buildings.len(),
+        "{}",
+        views["buildings"]
+    );
+    let grid = Grid::new().unwrap();
+    let footprints: Vec<Polygon<f64>> = buildings
+        .iter()
+        .map(|b| {
+            let geo::Geometry::Polygon(p) = b else {
+                panic!()
+            };
+            projected(
+                &grid,
+                &serde_json::to_value(geojson::Geometry::from(p)).unwrap(),
+            )
+        })
+        .collect();
+    let cameras = get_value(&police, &app.url("/collections/cameras/items?limit=10000")).await;
+    let camera = |id: &str| {
+        cameras["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let mut cut = 0;
+    for z in views["features"].as_array().unwrap() {
+        if !z["properties"]["detail"].is_null() {
+            continue;
+        }
+        let view = projected(&grid, &z["geometry"]);
+        let c = camera(z["properties"]["camera"].as_str().unwrap());
+        let at = &c["geometry"]["coordinates"];
+        let (x, y) = grid
+            .project(Point::new(at[0].as_f64().unwrap(), at[1].as_f64().unwrap()))
+            .unwrap();
+        let apex = Point::new(x, y);
+        for f in &footprints {
+            if f.contains(&apex) {
+                continue;
+            }
+            let middle = f.centroid().unwrap();
+            assert!(
+                !view.contains(&middle),
+                "camera {} sees into a building",
+                c["id"]
+            );
+        }
+        let r = c["properties"]["range_m"].as_f64().unwrap();
+        let fov = c["properties"]["field_of_view"].as_f64().unwrap();
+        let open = std::f64::consts::PI * r * r * fov / 360.0;
+        if view.unsigned_area() < 0.98 * open {
+            cut += 1;
+        }
+    }
+    assert!(cut > 0, "some demo camera has a building in its view");
+    app.stop().await;
+}

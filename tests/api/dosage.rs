@@ -140,7 +140,7 @@ async fn an_evening_plan_stops_at_the_hot_cells_along_the_route_by_the_koper_rul
                 .send()
                 .await
                 .unwrap();
-            let p = assert_problem(r, 400).await;
+            let p = assert_problem(r, 422).await;
             assert!(p.to_string().contains("date"), "{p}");
         }
     }

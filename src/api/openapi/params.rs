@@ -301,6 +301,36 @@ fn schema_for(
             json!({"type": "string", "enum": ["landscape", "portrait"], "default": "landscape"}),
         ),
         ("dpi", _) => one(json!({"type": "string", "enum": ["150", "300"], "default": "150"})),
+        ("routes", _) => Some((
+            json!({"type": "array", "minItems": 1, "maxItems": crate::service::routes::MAX_ROUTES, "items": {"type": "string", "format": "uuid"}, "description": "Saved patrol routes' ids, comma-separated (with a drawn line, at most 10 routes in all)"}),
+            Some("list"),
+        )),
+        ("route", _) => one(
+            json!({"type": "string", "format": "uuid", "description": "A saved patrol route's id (404 for one your role cannot see)"}),
+        ),
+        ("line", _) => Some((
+            {
+                let mut g = crate::domain::schema::geometry_write_schema(
+                    &[GeometryKind::LineString, GeometryKind::MultiLineString],
+                    crate::domain::geometry::GeometryLimits::default().max_positions,
+                );
+                g["description"] = json!(
+                    "A drawn route: a GeoJSON LineString (URL-encoded JSON) with two different positions at least, at most 50 km"
+                );
+                g
+            },
+            Some("json"),
+        )),
+        ("weekdays", _) => Some(list(
+            crate::domain::patrol_route::Weekday::NAMES,
+            1,
+            "The drawn route's days, comma-separated (with start_time and end_time)",
+        )),
+        ("start_time" | "end_time", _) => one(
+            json!({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "description": "HH:MM, Swedish time (an end before the start runs past midnight); with weekdays"}),
+        ),
+        ("budget_m", _) => one(number(100.0, crate::service::suggestion::MAX_BUDGET_M, None)),
+        ("date", _) => one(date()),
         _ => None,
     }
 }
