@@ -94,15 +94,21 @@ fn schedule(cells: &[Cell], session: u32, cell_m: f64, seed: u64) -> Vec<Visit> 
     visits
 }
 
-/// Whether every cell's successive visits start at most [`MAX_RETURN`] minutes apart.
-fn returns_in_time(visits: &[Visit], cells: &[Cell]) -> bool {
+/// Whether every cell is visited within [`MAX_RETURN`] minutes of the session's start, of
+/// its previous visit, and — while there is time for another stop — of the session's end: no
+/// cell goes two hours without a visit while the session lasts.
+fn returns_in_time(visits: &[Visit], cells: &[Cell], session: u32) -> bool {
+    // The last moment a visit could still start and fit.
+    let last_start = session.saturating_sub(MIN_STOP);
     cells.iter().all(|c| {
-        let starts: Vec<u32> = visits
-            .iter()
-            .filter(|v| v.cell == *c)
-            .map(|v| v.at)
-            .collect();
-        starts.windows(2).all(|w| w[1] - w[0] <= MAX_RETURN)
+        let mut before = 0u32;
+        for v in visits.iter().filter(|v| v.cell == *c) {
+            if v.at - before > MAX_RETURN {
+                return false;
+            }
+            before = v.at;
+        }
+        last_start.saturating_sub(before) <= MAX_RETURN
     })
 }
 
@@ -114,7 +120,7 @@ pub fn plan(hot: &[Cell], session: u32, cell_m: f64, seed: u64) -> Plan {
     for k in (1..=hot.len()).rev() {
         let cells = &hot[..k];
         let visits = schedule(cells, session, cell_m, seed);
-        if returns_in_time(&visits, cells) && !visits.is_empty() {
+        if returns_in_time(&visits, cells, session) && !visits.is_empty() {
             // Every chosen cell visited at least once, or the plan is too full.
             if cells.iter().all(|c| visits.iter().any(|v| v.cell == *c)) {
                 return Plan {
@@ -174,6 +180,12 @@ mod tests {
                 starts.windows(2).all(|w| w[1] - w[0] <= MAX_RETURN),
                 "{starts:?}"
             );
+            // Nor two hours after the start or before the end without a visit.
+            assert!(starts[0] <= MAX_RETURN, "{starts:?}");
+            assert!(
+                300 - MIN_STOP - starts[starts.len() - 1] <= MAX_RETURN,
+                "{starts:?}"
+            );
         }
         // Each round visits every planned cell once.
         let rounds = p.visits.iter().map(|v| v.round).max().unwrap();
@@ -221,7 +233,7 @@ mod tests {
         assert!(!p.left_out.is_empty());
         assert_eq!(p.cells.len() + p.left_out.len(), 20);
         assert_eq!(p.cells, far[..p.cells.len()].to_vec(), "the hottest kept");
-        assert!(returns_in_time(&p.visits, &p.cells));
+        assert!(returns_in_time(&p.visits, &p.cells, 300));
         // A single cell is always planned, however short the evening.
         let one = plan(&far[..1], 15, 250.0, 3);
         assert_eq!(one.cells.len(), 1);

@@ -12,7 +12,9 @@
 
 use std::collections::BTreeSet;
 
-use geo::{Coord, Distance, Euclidean, Intersects, Line, Point, Rect};
+use geo::{Coord, Distance, Euclidean, Intersects, Line, Rect};
+use rstar::primitives::Line as RLine;
+use rstar::{PointDistance, RTree};
 
 use super::getis::Cell;
 use super::kde::WeightedPoint;
@@ -24,11 +26,18 @@ pub const WALKING_KMH: f64 = 4.5;
 /// The lattice step (metres) areas are measured on.
 const STEP_M: f64 = 5.0;
 
-/// A line in metres, with its segments' boxes for quick distance tests.
+/// A corridor worked out: (cell size, radius) and each cell's share inside it.
+type Corridor = ((f64, f64), Vec<(Cell, f64)>);
+
+/// A line in metres, its segments in an R-tree for distance tests, and its corridor's cells
+/// once worked out.
 #[derive(Debug, Clone)]
 pub struct Walked {
     segments: Vec<Line<f64>>,
+    tree: RTree<RLine<[f64; 2]>>,
     length_m: f64,
+    /// The last corridor asked for: (cell size, radius) and its cells.
+    corridor: std::sync::OnceLock<Corridor>,
 }
 
 impl Walked {
@@ -52,7 +61,18 @@ impl Walked {
             .iter()
             .map(|l| Euclidean.distance(l.start, l.end))
             .sum();
-        (!segments.is_empty()).then_some(Self { segments, length_m })
+        let tree = RTree::bulk_load(
+            segments
+                .iter()
+                .map(|l| RLine::new([l.start.x, l.start.y], [l.end.x, l.end.y]))
+                .collect(),
+        );
+        (!segments.is_empty()).then_some(Self {
+            segments,
+            tree,
+            length_m,
+            corridor: std::sync::OnceLock::new(),
+        })
     }
 
     /// Its length in metres.
@@ -64,25 +84,17 @@ impl Walked {
     /// Metres from `p` to the line.
     #[must_use]
     pub fn distance(&self, p: (f64, f64)) -> f64 {
-        let p = Point::new(p.0, p.1);
-        self.segments
-            .iter()
-            .map(|l| Euclidean.distance(&p, l))
-            .fold(f64::INFINITY, f64::min)
+        self.tree
+            .nearest_neighbor(&[p.0, p.1])
+            .map_or(f64::INFINITY, |l| l.distance_2(&[p.0, p.1]).sqrt())
     }
 
-    /// Whether `p` lies within `r` of the line (segments far off skipped by their boxes).
+    /// Whether `p` lies within `r` of the line.
     fn within(&self, p: (f64, f64), r: f64) -> bool {
-        let pt = Point::new(p.0, p.1);
-        self.segments.iter().any(|l| {
-            let (x0, x1) = (l.start.x.min(l.end.x), l.start.x.max(l.end.x));
-            let (y0, y1) = (l.start.y.min(l.end.y), l.start.y.max(l.end.y));
-            p.0 >= x0 - r
-                && p.0 <= x1 + r
-                && p.1 >= y0 - r
-                && p.1 <= y1 + r
-                && Euclidean.distance(&pt, l) <= r
-        })
+        self.tree
+            .locate_within_distance([p.0, p.1], r * r)
+            .next()
+            .is_some()
     }
 
     /// The cells of side `cell_m` the line passes through (touching a corner counts).
@@ -107,9 +119,20 @@ impl Walked {
     }
 
     /// The cells of side `cell_m` within `r` of the line, each with the share of its area
-    /// inside the corridor (above 0).
+    /// inside the corridor (above 0); worked out once per line for the same cell and radius.
     #[must_use]
     pub fn corridor_cells(&self, cell_m: f64, r: f64) -> Vec<(Cell, f64)> {
+        if let Some((key, cells)) = self.corridor.get()
+            && *key == (cell_m, r)
+        {
+            return cells.clone();
+        }
+        let cells = self.sample_corridor(cell_m, r);
+        let _ = self.corridor.set(((cell_m, r), cells.clone()));
+        cells
+    }
+
+    fn sample_corridor(&self, cell_m: f64, r: f64) -> Vec<(Cell, f64)> {
         let mut near = BTreeSet::new();
         for l in &self.segments {
             let (lo, hi) = cell_range(

@@ -29,6 +29,18 @@ pub struct PlanQuery {
     pub date: Option<String>,
 }
 
+/// A day plans can be made for: from 1900 to a year ahead (400 naming `name` otherwise).
+fn check_day(state: &AppState, name: &str, day: Date) -> Result<(), ApiError> {
+    let latest = state.service.clock().now().date() + Duration::days(366);
+    if day.year() < crate::domain::time::FIRST_WEEK_YEAR || day > latest {
+        return Err(ApiError::bad_param(
+            name,
+            format!("{day} is out of range; plans are made from 1900 to a year ahead ({latest})"),
+        ));
+    }
+    Ok(())
+}
+
 fn key(c: Cell) -> String {
     format!("E{}_N{}", c.0, c.1)
 }
@@ -74,8 +86,10 @@ pub async fn get_patrol_plan(
         .map_err(|_| {
             ApiError::bad_param("date", format!("'{d}' is not a date; write YYYY-MM-DD"))
         })?,
-        None => state.service.clock().now().date(),
+        // Today in Sweden (just after midnight it is already tomorrow there).
+        None => crate::domain::time::swedish_local(state.service.clock().now()).date(),
     };
+    check_day(&state, "date", date)?;
     let p = match state.service.patrol_plan(&caller.viewer, id, date).await {
         Ok(p) => p,
         Err(ServiceError::Invalid(v)) => return Err(ApiError::invalid(v)),
@@ -145,12 +159,13 @@ pub async fn get_dosage(
             crate::domain::time::parse_iso_week(w).map_err(|e| ApiError::bad_param("week", e))?
         }
         None => {
-            let today = state.service.clock().now().date();
+            let today = crate::domain::time::swedish_local(state.service.clock().now()).date();
             today
                 - Duration::days(i64::from(today.weekday().number_days_from_monday()))
                 - Duration::weeks(1)
         }
     };
+    check_day(&state, "week", monday)?;
     let r = match state.service.dosage_report(&caller.viewer, monday).await {
         Ok(r) => r,
         Err(ServiceError::Invalid(v)) => return Err(ApiError::invalid(v)),

@@ -322,11 +322,11 @@ pub async fn get_route_suggestion(
         }
         (None, Some(d)) => d,
         (Some(id), None) => {
-            let ids = saved_ids(Some(id))?;
-            let [id] = ids.as_slice() else {
-                return Err(ApiError::bad_param("route", "one route id"));
-            };
-            match state.service.saved_route(&caller.viewer, *id).await {
+            let id: Uuid = id
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::bad_param("route", format!("'{id}' is not a route id")))?;
+            match state.service.saved_route(&caller.viewer, id).await {
                 Ok(a) => a,
                 Err(ServiceError::Invalid(v)) => return Err(ApiError::invalid(v)),
                 Err(e) => {

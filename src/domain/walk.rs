@@ -98,7 +98,11 @@ impl Walk {
             checks.require((1..=240).contains(&s.minutes), &at("minutes"), || {
                 format!("is {}; a stop lasts 1 to 240 minutes", s.minutes)
             });
-            let leaves = s.arrived_at + time::Duration::minutes(i64::from(s.minutes));
+            // Checked: an arrival at the end of time has no "after".
+            let leaves = s
+                .arrived_at
+                .checked_add(time::Duration::minutes(i64::from(s.minutes)))
+                .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc());
             checks.require(
                 s.arrived_at >= free_from && leaves <= self.ended_at,
                 &at("arrived_at"),

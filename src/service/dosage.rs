@@ -20,10 +20,12 @@ use crate::analysis::dosage::{Plan, plan, planned_minutes};
 use crate::analysis::getis::{Cell, gi_star};
 use crate::analysis::route_score::CORRIDOR_M;
 use crate::domain::access::{Precision, Viewer};
+use crate::domain::audit::{AuditAction, AuditOutcome};
 use crate::domain::patrol_route::{RouteStatus, Schedule, parse_hhmm};
 use crate::domain::walk::parse_cell;
 use crate::domain::{Layer, Properties, ValidationErrors};
 use crate::index::{Filters, Spatial};
+use crate::store::audit::AuditRow;
 
 /// Days of incidents before the evening that say where the hot cells are.
 pub const HOT_DAYS: i64 = 28;
@@ -84,7 +86,8 @@ impl Service {
                 "no area is counted, so there are no hot cells".to_owned()
             ));
         };
-        let end = date.midnight().assume_utc();
+        // The evening's midnight in Sweden.
+        let end = crate::domain::time::from_swedish_local(date.midnight());
         let filters = Filters {
             time: Some(crate::domain::time::TimeSpan {
                 start: (end - Duration::days(HOT_DAYS)).unix_timestamp(),
@@ -247,6 +250,21 @@ impl Service {
                 viewer.role.label
             )));
         }
+        for (layer, fields) in [
+            (Layer::Walks, &["stops", "started_at", "route_id"][..]),
+            (
+                Layer::PatrolRoutes,
+                &["weekdays", "start_time", "end_time", "status"][..],
+            ),
+        ] {
+            let hide = &viewer.role.grant(layer).hide;
+            if let Some(h) = fields.iter().find(|f| hide.iter().any(|h| h == *f)) {
+                return Err(ServiceError::Forbidden(format!(
+                    "your role ({}) does not see the {layer}' '{h}', which the dosage report is made of",
+                    viewer.role.label
+                )));
+            }
+        }
         let ceiling = Filters {
             max_classification: Some(viewer.role.ceiling.code()),
             ..Filters::default()
@@ -271,11 +289,16 @@ impl Service {
                 if r.status != RouteStatus::Active || !schedule.walks_on(date.weekday()) {
                     continue;
                 }
-                let Ok(ask) = self.saved_route(viewer, f.id).await else {
-                    continue;
+                let parts = match &f.geometry {
+                    geo::Geometry::LineString(l) => vec![l.clone()],
+                    geo::Geometry::MultiLineString(m) => m.0.clone(),
+                    _ => continue,
                 };
-                let Some(schedule) = ask.schedule else {
-                    continue;
+                let ask = RouteAsk {
+                    id: Some(f.id),
+                    name: String::new(),
+                    parts,
+                    schedule: Some(schedule),
                 };
                 let hot = match hot_by_day.entry(date) {
                     std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
@@ -298,26 +321,30 @@ impl Service {
                 }
             }
         }
-        // The stops logged in the week.
-        let week = crate::service::agenda::Period {
-            from: monday,
-            to: monday + Duration::days(6),
+        // The stops logged on walks started in the week, Monday to Sunday in Sweden (the
+        // index asked a day wider on each side, then each start read in Swedish time).
+        let wide = crate::service::agenda::Period {
+            from: monday - Duration::days(1),
+            to: monday + Duration::days(7),
         };
         let walks = self.index().matching(
             Layer::Walks,
             &Spatial::All,
             &Filters {
-                time: Some(week.span()),
+                time: Some(wide.span()),
                 ..ceiling.clone()
             },
         );
+        let mut read = 0usize;
         for f in &walks {
             let Properties::Walk(w) = &f.properties else {
                 continue;
             };
-            if !week.contains(w.started_at) {
+            let day = crate::domain::time::swedish_local(w.started_at).date();
+            if day < monday || day > monday + Duration::days(6) {
                 continue;
             }
+            read += 1;
             let cells = by_organisation
                 .entry(f.meta.organisation.to_string())
                 .or_default();
@@ -330,6 +357,12 @@ impl Service {
             }
         }
         by_organisation.retain(|_, cells| !cells.is_empty());
+        let row = AuditRow::new(self.clock().now(), AuditAction::Aggregate, AuditOutcome::Ok)
+            .layer(Layer::Walks)
+            .detail(format!(
+                "dosage report for the week of {monday}: the stops of {read} walks"
+            ));
+        self.audit(viewer, row).await?;
         Ok(DosageReport {
             monday,
             by_organisation,

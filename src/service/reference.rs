@@ -198,15 +198,16 @@ pub async fn read_reference_file(
             return Err(format!("feature {fid}: {why}"));
         }
         let sweref = t.crs == crate::gpkg::GpkgCrs::Sweref99Tm;
+        // A row without a geometry is refused like a bad one (null goes to the checks).
         let values = t
             .rows
             .into_iter()
-            .filter_map(|r| {
-                let g = r.geometry?;
-                Some((
-                    format!("feature {}", r.fid),
-                    serde_json::to_value(geojson::Geometry::from(&g)).ok()?,
-                ))
+            .map(|r| {
+                let g = r
+                    .geometry
+                    .and_then(|g| serde_json::to_value(geojson::Geometry::from(&g)).ok())
+                    .unwrap_or(Value::Null);
+                (format!("feature {}", r.fid), g)
             })
             .collect();
         (

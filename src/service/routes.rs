@@ -103,7 +103,11 @@ impl Service {
             .any(|f| hide.iter().any(|h| h == f));
         Ok(RouteAsk {
             id: Some(id),
-            name: r.name.to_string(),
+            name: if hide.iter().any(|h| h == "name") {
+                String::new()
+            } else {
+                r.name.to_string()
+            },
             parts,
             schedule: if hidden { None } else { r.schedule() },
         })
@@ -331,7 +335,11 @@ impl Service {
                 };
                 Some(RouteAsk {
                     id: Some(f.id),
-                    name: r.name.to_string(),
+                    name: if hide.iter().any(|h| h == "name") {
+                        String::new()
+                    } else {
+                        r.name.to_string()
+                    },
                     parts,
                     schedule: if hidden { None } else { r.schedule() },
                 })

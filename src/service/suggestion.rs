@@ -92,7 +92,8 @@ impl Service {
             )));
         }
         let drawn = self.walked(&ask)?;
-        let budget = budget_m.unwrap_or_else(|| drawn.length_m());
+        // Without a budget, the route's own length (within what may be asked).
+        let budget = budget_m.unwrap_or_else(|| drawn.length_m().clamp(100.0, MAX_BUDGET_M));
         if !(100.0..=MAX_BUDGET_M).contains(&budget) {
             return Err(ValidationErrors::one(
                 "budget_m",

@@ -146,6 +146,14 @@ async fn an_evening_plan_stops_at_the_hot_cells_along_the_route_by_the_koper_rul
     }
     assert!(planned_somewhere > 0, "some route passes hot cells");
     for (q, status) in [
+        (
+            "route=6f1c2a4e-0000-4000-8000-000000000000&date=9999-12-31",
+            400,
+        ),
+        (
+            "route=6f1c2a4e-0000-4000-8000-000000000000&date=1899-12-29",
+            400,
+        ),
         ("route=nope", 400),
         (
             "route=6f1c2a4e-0000-4000-8000-000000000000&date=2026-12-01",
@@ -318,6 +326,26 @@ async fn the_weekly_report_adds_up_the_plans_and_the_logged_stops() {
     let p = assert_problem(r, 422).await;
     assert!(p.to_string().contains("position"), "{p}");
 
+    // A week out of range: said, not a failure of the server.
+    let r = coord
+        .get(app.url("/analysis/dosage?week=9999-W52"))
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(r, 400).await;
+    assert!(p.to_string().contains("week"), "{p}");
+    // A stop at the end of time is refused by its pointer, not by a crash.
+    let end = json!({"type": "Feature", "geometry": route["geometry"], "properties": {
+        "route_id": route["id"], "started_at": at(0), "ended_at": at(60), "walkers": 3,
+        "stops": [{"cell": cell, "arrived_at": "9999-12-31T23:59:00Z", "minutes": 30}]}});
+    let r = send_geojson(coord.post(app.url("/collections/walks/items")), &end).await;
+    let p = assert_problem(r, 422).await;
+    assert!(
+        pointers(&p)
+            .iter()
+            .any(|n| n == "/properties/stops/0/arrived_at"),
+        "{p}"
+    );
     let r = coord
         .get(app.url("/analysis/dosage?week=2026-49"))
         .send()

@@ -433,3 +433,39 @@ async fn a_suggested_route_walks_the_paths_and_is_compared_on_held_out_weeks() {
     assert!(p.to_string().contains("reference import paths"), "{p}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_route_above_the_callers_ceiling_does_not_exist_for_it() {
+    // The demo's police routes are internal; a night walker's ceiling is open: such a route
+    // is 404 to it on every route endpoint, as any feature above its ceiling is.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    let police =
+        client_with_token(&token_for(&app.service, "rs-polis7", "police", "Polisen").await);
+    let walker = client_with_token(
+        &token_for(&app.service, "rs-natt2", "night_walker", "Nattvandrarna").await,
+    );
+    let routes = get_value(
+        &police,
+        &app.url("/collections/patrol_routes/items?limit=100"),
+    )
+    .await;
+    let internal = routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["classification"] == "internal")
+        .expect("the demo has internal routes");
+    let id = internal["id"].as_str().unwrap();
+    for path in [
+        format!("/analysis/route-score?routes={id}"),
+        format!("/analysis/route-suggestion?route={id}"),
+        format!("/analysis/patrol-plan?route={id}"),
+    ] {
+        let r = walker.get(app.url(&path)).send().await.unwrap();
+        assert_problem(r, 404).await;
+        let r = police.get(app.url(&path)).send().await.unwrap();
+        assert_ne!(r.status().as_u16(), 404, "{path}: police see it");
+    }
+    app.stop().await;
+}
