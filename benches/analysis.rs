@@ -202,10 +202,11 @@ fn benches(c: &mut Criterion) {
             ))
         });
     });
-    // The suggested route scored as a drawn one is (corridor, PAI, hot cells).
-    let walked = lagesbild::analysis::route_score::Walked::new(&found.line).unwrap();
+    // The suggested route scored as a drawn one is (a new line each time: its corridor worked
+    // out, then the incidents, PAI and hot cells).
     g.bench_function("route_score_5km_100k_incidents", |b| {
         b.iter(|| {
+            let walked = lagesbild::analysis::route_score::Walked::new(&found.line).unwrap();
             black_box(lagesbild::analysis::route_score::score(
                 &walked,
                 lagesbild::analysis::route_score::Incidents::Positions(&points),
