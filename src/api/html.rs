@@ -81,6 +81,7 @@ fn page(title: &str, crumbs: &[(&str, String)], body: &str, json_href: &str) -> 
          <title>{t} – {home}</title>\n\
          <link rel=\"stylesheet\" href=\"/web/vendor/maplibre-gl/maplibre-gl.css\">\n\
          <link rel=\"stylesheet\" href=\"/web/ogc.css\">\n\
+         <link rel=\"icon\" href=\"/web/favicon.svg\" type=\"image/svg+xml\">\n\
          <link rel=\"alternate\" type=\"application/json\" href=\"{j}\">\n</head>\n<body class=\"ogc\">\n\
          <nav class=\"crumbs\">{nav}</nav>\n<main>\n<h1>{t}</h1>\n{body}\n</main>\n\
          <footer><a href=\"{j}\">{as_json}</a> · <a href=\"/api\">{api}</a></footer>\n</body>\n</html>\n",

@@ -83,6 +83,11 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .route("/", get(ogc::landing))
+        // Browsers ask for /favicon.ico whatever the page says: the icon is an SVG in web/.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/web/favicon.svg") }),
+        )
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(ogc::openapi))
         .route("/api/3.1", get(ogc::openapi_31))

@@ -472,3 +472,22 @@ async fn cors_allows_only_the_configured_origins() {
     assert!(r.headers().get("access-control-allow-origin").is_none());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_favicon_is_found_where_browsers_look_for_it() {
+    // Browsers ask for /favicon.ico on every page; a 404 there is an error in every console.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let r = app.get("/favicon.ico").await;
+    assert_eq!(r.status(), 200, "followed to the icon: {}", r.url());
+    assert_eq!(r.url().path(), "/web/favicon.svg");
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.text().await.unwrap().contains("<svg"));
+    let (status, _, page) = fetch(&reqwest::Client::new(), &app.url("/"), Some("text/html")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("rel=\"icon\" href=\"/web/favicon.svg\""),
+        "{page}"
+    );
+    app.stop().await;
+}

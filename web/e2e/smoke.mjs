@@ -219,6 +219,7 @@ try {
   await police.dispatchEvent('#to', 'change');
   await police.waitForFunction(() => decodeURIComponent(location.hash).includes('från=2026-10-01'));
   check(decodeURIComponent(police.url()).includes('till=2026-10-31'), 'a custom range is kept in the URL');
+  check((await police.textContent('#play')) === 'Spela upp vecka för vecka', `the playback button has its label before it is pressed (${await police.textContent('#play')})`);
   await police.click('#play');
   await police.waitForFunction(() => document.getElementById('playing').textContent.startsWith('Visar vecka'));
   check(true, `weekly playback runs (${await police.textContent('#playing')})`);
@@ -292,8 +293,14 @@ try {
   await police.keyboard.press('ArrowRight');
   await police.waitForFunction(() => document.querySelectorAll('#area-table tr').length >= 2, null, { timeout: 10000 });
   check((await police.textContent('#area-heading')).startsWith('Område:'), 'the area panel names the area');
-  check(/v\. \d+–\d+ jämfört med v\. \d+–\d+/.test(await police.textContent('#area-period'))
-    || (await police.textContent('#area-period')).includes('Inga händelser'), 'the area panel shows ISO weeks');
+  {
+    // The exact dates and weeks of the window and of the equal window just before, not overlapping.
+    const label = await police.textContent('#area-period');
+    const m = label.match(/^(\d{4}-\d\d-\d\d) – (\d{4}-\d\d-\d\d) \(v\. \d+–\d+\) jämfört med (\d{4}-\d\d-\d\d) – (\d{4}-\d\d-\d\d) \(v\. \d+–\d+\)/);
+    const day = (s) => Date.parse(`${s}T00:00:00Z`) / 86400000;
+    check(label.includes('Inga händelser') || (m && day(m[2]) - day(m[1]) === day(m[4]) - day(m[3]) && day(m[3]) + (day(m[2]) - day(m[1])) + 1 === day(m[1])),
+      `the area panel shows the window's dates and weeks against the equal window before it (${label})`);
+  }
   const since = new Date(Date.now() - 20 * 86400000).toISOString().slice(0, 10);
   await police.fill('#since', since);
   await police.dispatchEvent('#since', 'change');

@@ -9,12 +9,20 @@ import { isoDay, isoWeek } from './time.js';
 /** The area panel: counts per category in the window against the previous equal window. */
 export async function showArea(name) {
   if (!app.controller) return;
-  const days = app.controller.view.days;
-  const now = new Date();
-  const start = new Date(now - days * 86400000);
-  const before = new Date(now - 2 * days * 86400000);
+  // The window shown on the map (a custom range, or the last 7/30/90 days ending today), and
+  // the equal window just before it, as whole days that do not overlap.
+  const view = app.controller.view;
+  const dayAt = (s) => new Date(`${s}T00:00:00Z`);
+  const DAY = 86400000;
+  const today = dayAt(isoDay(new Date()));
+  const [start, end] = view.range
+    ? [dayAt(view.range[0]), dayAt(view.range[1])]
+    : [new Date(today - (view.days - 1) * DAY), today];
+  const length = Math.round((end - start) / DAY) + 1;
+  const before = new Date(start - length * DAY);
+  const beforeEnd = new Date(start - DAY);
   const count = async (a, b) => {
-    const fc = await getJson(`/collections/incidents/aggregate?by=area&datetime=${isoDay(a)}/${isoDay(b)}`);
+    const fc = await getJson(`/collections/incidents/aggregate?by=area&datetime=${isoDay(a)}T00:00:00Z/${isoDay(b)}T23:59:59Z`);
     const out = { total: 0, categories: {}, heldBack: typeof fc.suppression === 'string' };
     for (const f of fc.features.filter((x) => x.properties.name === name)) {
       out.total += f.properties.count;
@@ -24,10 +32,11 @@ export async function showArea(name) {
   };
   $('area-panel').hidden = false;
   text('area-heading', T.areaHeading(name));
-  text('area-period', T.areaPeriod(isoWeek(start), isoWeek(now), isoWeek(before), isoWeek(new Date(start - 86400000))));
+  const span = (a, b) => ({ from: isoDay(a), to: isoDay(b), weeks: [isoWeek(a), isoWeek(b)] });
+  text('area-period', T.areaPeriod(span(start, end), span(before, beforeEnd)));
   let current; let previous;
   try {
-    [current, previous] = await Promise.all([count(start, now), count(before, start)]);
+    [current, previous] = await Promise.all([count(start, end), count(before, beforeEnd)]);
   } catch (msg) {
     text('status', String(msg));
     return;

@@ -37,7 +37,7 @@ for (const [id, s] of [
   ['dosage-route-label', T.dosage.route], ['dosage-date-label', T.dosage.date], ['dosage-plan-button', T.dosage.plan], ['dosage-week-button', T.dosage.week],
   ['report-heading', T.report.heading], ['report-category-label', T.report.category],
   ['report-severity-label', T.report.severity], ['report-description-label', T.report.description],
-  ['report-pick', T.report.pick], ['report-here', T.report.here], ['report-submit', T.report.submit], ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel], ['overview-label', T.overviewLabel],
+  ['play', T.play], ['report-pick', T.report.pick], ['report-here', T.report.here], ['report-submit', T.report.submit], ['meeting-button', T.meetingButton], ['meeting-hint', T.meetingHint], ['since-label', T.sinceLabel], ['overview-label', T.overviewLabel],
 ]) text(id, s);
 document.title = T.appTitle;
 

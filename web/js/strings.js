@@ -92,7 +92,7 @@ export const T = {
   sinceCounts: (c) => `Nya: ${c.new} · Ändrade: ${c.changed} · Avslutade: ${c.closed}`,
   sinceNeedsExact: 'Ändringar syns bara med exakt behörighet för händelser.',
   areaHeading: (name) => `Område: ${name}`,
-  areaPeriod: (a, b, c, d) => `v. ${a}–${b} jämfört med v. ${c}–${d}`,
+  areaPeriod: (now, before) => `${now.from} – ${now.to} (v. ${now.weeks[0]}–${now.weeks[1]}) jämfört med ${before.from} – ${before.to} (v. ${before.weeks[0]}–${before.weeks[1]}), lika många dagar`,
   areaHeldBack: '– = visas inte: färre än 3 per ruta, vecka och kategori skyddas (kan vara 0, 1 eller 2).',
   areaNoneShown: 'Inga antal att visa i perioderna (färre än 3 visas inte).',
   areaColumns: ['Kategori', 'Nu', 'Före', 'Förändring'],
