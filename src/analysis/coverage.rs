@@ -30,6 +30,24 @@ pub struct Covered {
     pub upper: f64,
 }
 
+/// An R-tree of `polygons`' bounding boxes, each with its index in the slice.
+#[must_use]
+pub fn boxes(polygons: &[Polygon<f64>]) -> RTree<GeomWithData<Rectangle<[f64; 2]>, usize>> {
+    RTree::bulk_load(
+        polygons
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let r = geo::BoundingRect::bounding_rect(p)?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect(),
+    )
+}
+
 /// Views indexed by their boxes.
 pub struct Views {
     polygons: Vec<Polygon<f64>>,
@@ -40,20 +58,9 @@ impl Views {
     /// The views (in metres), indexed.
     #[must_use]
     pub fn new(polygons: Vec<Polygon<f64>>) -> Self {
-        let boxes = polygons
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                let r = geo::BoundingRect::bounding_rect(p)?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect();
         Self {
+            tree: boxes(&polygons),
             polygons,
-            tree: RTree::bulk_load(boxes),
         }
     }
 

@@ -289,16 +289,9 @@ impl Service {
                 if r.status != RouteStatus::Active || !schedule.walks_on(date.weekday()) {
                     continue;
                 }
-                let parts = match &f.geometry {
-                    geo::Geometry::LineString(l) => vec![l.clone()],
-                    geo::Geometry::MultiLineString(m) => m.0.clone(),
-                    _ => continue,
-                };
-                let ask = RouteAsk {
-                    id: Some(f.id),
-                    name: String::new(),
-                    parts,
-                    schedule: Some(schedule),
+                let Some(ask) = RouteAsk::of(f, &viewer.role.grant(Layer::PatrolRoutes).hide)
+                else {
+                    continue;
                 };
                 let hot = match hot_by_day.entry(date) {
                     std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),

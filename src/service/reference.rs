@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use geo::{BoundingRect, Geometry, Polygon};
+use geo::{Geometry, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde_json::Value;
@@ -31,20 +31,9 @@ pub struct Buildings {
 
 impl Buildings {
     fn new(polygons: Vec<Polygon<f64>>) -> Self {
-        let boxes = polygons
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                let r = p.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect();
         Self {
+            tree: crate::analysis::coverage::boxes(&polygons),
             polygons,
-            tree: RTree::bulk_load(boxes),
         }
     }
 

@@ -23,7 +23,7 @@ use crate::analysis::kde::WeightedPoint;
 use crate::analysis::route_score::{CORRIDOR_M, Incidents, Score, Walked, score};
 use crate::domain::access::{Precision, Viewer};
 use crate::domain::patrol_route::{RouteStatus, Schedule};
-use crate::domain::{Layer, Properties, ValidationErrors};
+use crate::domain::{Feature, Layer, Properties, ValidationErrors};
 use crate::index::{Filters, Spatial};
 
 /// Routes scored in one answer at most.
@@ -42,6 +42,38 @@ pub struct RouteAsk {
     pub parts: Vec<LineString<f64>>,
     /// When it is walked (`None`: not weighted by time).
     pub schedule: Option<Schedule>,
+}
+
+impl RouteAsk {
+    /// A saved route as a role with `hide` sees it: its name (unless hidden), its line, and
+    /// its schedule (unless any of its days or hours is hidden). `None` for a feature that is
+    /// not a patrol route with a line.
+    #[must_use]
+    pub fn of(f: &Feature, hide: &[String]) -> Option<Self> {
+        let Properties::PatrolRoute(r) = &f.properties else {
+            return None;
+        };
+        let parts = match &f.geometry {
+            Geometry::LineString(l) => vec![l.clone()],
+            Geometry::MultiLineString(m) => m.0.clone(),
+            _ => return None,
+        };
+        let hidden = |fields: &[&str]| fields.iter().any(|f| hide.iter().any(|h| h == f));
+        Some(Self {
+            id: Some(f.id),
+            name: if hidden(&["name"]) {
+                String::new()
+            } else {
+                r.name.to_string()
+            },
+            parts,
+            schedule: if hidden(&["weekdays", "start_time", "end_time"]) {
+                None
+            } else {
+                r.schedule()
+            },
+        })
+    }
 }
 
 /// One route's score.
@@ -86,30 +118,11 @@ impl Service {
                 viewer.role.label
             )));
         };
-        let Properties::PatrolRoute(r) = &feature.properties else {
+        if !matches!(&feature.properties, Properties::PatrolRoute(_)) {
             return Err(ServiceError::NotFound(Layer::PatrolRoutes, id));
-        };
-        let parts = match &feature.geometry {
-            Geometry::LineString(l) => vec![l.clone()],
-            Geometry::MultiLineString(m) => m.0.clone(),
-            _ => {
-                return Err(
-                    ValidationErrors::one("routes", format!("route {id} is not a line")).into(),
-                );
-            }
-        };
-        let hidden = ["weekdays", "start_time", "end_time"]
-            .iter()
-            .any(|f| hide.iter().any(|h| h == f));
-        Ok(RouteAsk {
-            id: Some(id),
-            name: if hide.iter().any(|h| h == "name") {
-                String::new()
-            } else {
-                r.name.to_string()
-            },
-            parts,
-            schedule: if hidden { None } else { r.schedule() },
+        }
+        RouteAsk::of(&feature, &hide).ok_or_else(|| {
+            ValidationErrors::one("routes", format!("route {id} is not a line")).into()
         })
     }
 
@@ -307,9 +320,6 @@ impl Service {
             return Ok(None);
         }
         let hide = &viewer.role.grant(Layer::PatrolRoutes).hide;
-        let hidden = ["weekdays", "start_time", "end_time"]
-            .iter()
-            .any(|f| hide.iter().any(|h| h == f));
         let asks: Vec<RouteAsk> = self
             .index()
             .matching(
@@ -321,29 +331,10 @@ impl Service {
                 },
             )
             .iter()
-            .filter_map(|f| {
-                let Properties::PatrolRoute(r) = &f.properties else {
-                    return None;
-                };
-                if r.status != RouteStatus::Active {
-                    return None;
-                }
-                let parts = match &f.geometry {
-                    Geometry::LineString(l) => vec![l.clone()],
-                    Geometry::MultiLineString(m) => m.0.clone(),
-                    _ => return None,
-                };
-                Some(RouteAsk {
-                    id: Some(f.id),
-                    name: if hide.iter().any(|h| h == "name") {
-                        String::new()
-                    } else {
-                        r.name.to_string()
-                    },
-                    parts,
-                    schedule: if hidden { None } else { r.schedule() },
-                })
+            .filter(|f| {
+                matches!(&f.properties, Properties::PatrolRoute(r) if r.status == RouteStatus::Active)
             })
+            .filter_map(|f| RouteAsk::of(f, hide))
             .filter(|a| self.walked(a).is_ok())
             .collect();
         if asks.is_empty() {

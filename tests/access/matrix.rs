@@ -2005,10 +2005,19 @@ async fn patrol_plans_and_dosage_answer_every_role_within_its_grants() {
                 .any(|x| x == n)
         })
         .unwrap();
+    // The four weeks before the evening, midnight to midnight in Sweden, as the plan reads them.
+    let sweden = |d: time::Date| {
+        lagesbild::domain::time::from_swedish_local(d.midnight()).to_offset(time::UtcOffset::UTC)
+    };
+    let rfc3339 = time::format_description::well_known::Rfc3339;
     let window = format!(
-        "datetime={}T00:00:00Z/{}T23:59:59Z",
-        date - time::Duration::days(28),
-        date - time::Duration::days(1)
+        "datetime={}/{}",
+        sweden(date - time::Duration::days(28))
+            .format(&rfc3339)
+            .unwrap(),
+        (sweden(date) - time::Duration::seconds(1))
+            .format(&rfc3339)
+            .unwrap()
     );
     let mut answered = 0;
     for (role, role_def) in roles().iter() {

@@ -63,10 +63,18 @@ async fn an_evening_plan_stops_at_the_hot_cells_along_the_route_by_the_koper_rul
             "the same evening, the same plan"
         );
         // The hot cells along it are hot cells of the four weeks before (Gi*, class above 0).
+        // The four weeks before the evening, midnight to midnight in Sweden.
+        let sweden = |d: Date| {
+            lagesbild::domain::time::from_swedish_local(d.midnight())
+                .to_offset(time::UtcOffset::UTC)
+        };
+        let rfc3339 = time::format_description::well_known::Rfc3339;
         let window = format!(
-            "{}T00:00:00Z/{}T23:59:59Z",
-            (date - Duration::days(28)).format(DAY).unwrap(),
-            (date - Duration::days(1)).format(DAY).unwrap()
+            "{}/{}",
+            sweden(date - Duration::days(28)).format(&rfc3339).unwrap(),
+            (sweden(date) - Duration::seconds(1))
+                .format(&rfc3339)
+                .unwrap()
         );
         let hot = get_value(
             &police,
