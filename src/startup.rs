@@ -365,6 +365,9 @@ impl App {
         }
         let started = Instant::now();
         let service = Service::open_with(store, options).await?;
+        if service.open_audit_journal().await? {
+            tracing::info!("audited reads are journalled beside the database file");
+        }
         let loaded: usize = Layer::ALL
             .iter()
             .map(|l| service.unrestricted().len(*l))
@@ -464,6 +467,10 @@ impl App {
                 // The next start reads the table (or the older snapshot and the log).
                 Err(e) => tracing::warn!("the index snapshot was not written: {e}"),
             }
+        }
+        if let Err(e) = service.flush_audit().await {
+            // They stay in the journal, and the next start moves them.
+            tracing::warn!("audit records were not moved into the table at the stop: {e}");
         }
         service.store().close().await;
         tracing::info!("stopped");

@@ -285,8 +285,7 @@ async fn the_png_has_the_symbol_colour_at_the_feature_and_grants_hold() {
     // Every export is audited.
     let rows = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("export".into()),
             limit: 100,
             ..Default::default()
@@ -699,8 +698,7 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
     }
     let rows = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("report.edit".into()),
             limit: 100,
             ..Default::default()

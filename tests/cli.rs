@@ -1426,3 +1426,108 @@ fn reference_layers_are_imported_whole_or_not_at_all_and_listed() {
         stderr(&o)
     );
 }
+
+/// Issue 17, item 4: no read is answered before its audit record is durable. A server whose
+/// audited reads go through the journal is killed (SIGKILL, no shutdown) right after the last
+/// answer; every answered read has its record afterwards, read by `lagesbild audit`, once.
+#[test]
+fn every_answered_read_is_in_the_audit_log_after_kill_9() {
+    let db = common::fresh_sqlite();
+    let o = lagesbild(&db.url, &["seed", "--synthetic-incidents", "300"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = lagesbild(
+        &db.url,
+        &[
+            "user",
+            "add",
+            "k9",
+            "--role",
+            "police",
+            "--organisation",
+            "Polisen",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = lagesbild(
+        &db.url,
+        &["token", "create", "--user", "k9", "--label", "k9"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let token = stdout(&o).lines().last().unwrap().trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("LAGESBILD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let answered: Vec<String> = rt.block_on(async {
+        let client = common::client_with_token(&token);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while client.get(format!("{base}/health")).send().await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never answered"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let page: serde_json::Value = client
+            .get(format!("{base}/collections/incidents/items?limit=200"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<String> = page["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 200);
+        // Eight at a time, as concurrent readers.
+        let mut answered = Vec::new();
+        for chunk in ids.chunks(8) {
+            let reads = chunk.iter().map(|id| {
+                let client = client.clone();
+                let url = format!("{base}/collections/incidents/items/{id}");
+                async move { (id.clone(), client.get(url).send().await.unwrap().status()) }
+            });
+            for (id, status) in futures_util::future::join_all(reads).await {
+                assert_eq!(status, 200);
+                answered.push(id);
+            }
+        }
+        answered
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+    for _ in 0..2 {
+        // Twice: the records a killed server left are moved once.
+        let o = lagesbild(
+            &db.url,
+            &["audit", "--user", "k9", "--json", "--limit", "10000"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let records: Vec<serde_json::Value> = stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        for id in &answered {
+            let naming = records
+                .iter()
+                .filter(|r| r["action"] == "read" && r["features"] == format!("[\"{id}\"]"))
+                .count();
+            assert_eq!(naming, 1, "the read of {id} has {naming} records");
+        }
+    }
+}

@@ -31,6 +31,10 @@ pub async fn run(
         None => None,
     };
     let service = open_accounts(settings).await?;
+    if let crate::store::Store::Sqlite(pool) = service.store() {
+        // Records a killed server left in its journal (a running one moves its own).
+        crate::store::audit_journal::AuditJournal::recover(pool).await?;
+    }
     let admin = local_viewer(&service)?;
     let filter = crate::store::audit::AuditFilter {
         since,

@@ -298,7 +298,7 @@ impl Service {
                 "only administrators may read the audit log".into(),
             ));
         }
-        let rows = self.store().audit(filter).await?;
+        let rows = self.audit_records(filter).await?;
         let now = self.clock().now();
         self.audit(
             viewer,
@@ -307,5 +307,49 @@ impl Service {
         )
         .await?;
         Ok(rows)
+    }
+
+    /// Sends this process's audit records through the journal of its SQLite file (see
+    /// [`crate::store::audit_journal`]), moving in first what a stopped process left there;
+    /// `false` on PostGIS, in memory, or when another process owns the journal (records then
+    /// go by group commit).
+    ///
+    /// # Errors
+    /// The journal's files cannot be opened, or its records cannot be moved.
+    pub async fn open_audit_journal(&self) -> Result<bool, ServiceError> {
+        let crate::store::Store::Sqlite(pool) = self.store() else {
+            return Ok(false);
+        };
+        let Some(journal) = crate::store::audit_journal::AuditJournal::open(pool).await? else {
+            return Ok(false);
+        };
+        drop(journal.spawn_mover());
+        self.audit_queue.use_journal(journal);
+        Ok(true)
+    }
+
+    /// Moves every audit record appended so far into the table.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn flush_audit(&self) -> Result<(), ServiceError> {
+        self.audit_queue.flush().await?;
+        Ok(())
+    }
+
+    /// The size of the audit journal's files in bytes, when records go through one.
+    #[must_use]
+    pub fn audit_journal_bytes(&self) -> Option<u64> {
+        self.audit_queue.journal().map(|j| j.bytes())
+    }
+
+    /// Audit records matching `filter`, newest first, every record appended before this call
+    /// included (no permission check: for the command line and tests).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn audit_records(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, ServiceError> {
+        self.flush_audit().await?;
+        Ok(self.store().audit(filter).await?)
     }
 }

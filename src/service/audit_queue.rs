@@ -1,14 +1,19 @@
-//! Group commit of audit records. A read is never answered before its record is committed,
-//! but records no longer wait in line for SQLite's single writer one by one: whoever arrives
-//! while a commit is in flight joins the next one, so many concurrent readers share a commit
-//! (issue 17, item 4). Nothing waits on purpose: under no load a record commits alone, as fast
-//! as before.
+//! Where audit records go before a read is answered (issue 17, item 4).
+//!
+//! On a SQLite file owned by this process, into the audit journal
+//! ([`crate::store::audit_journal`]): one line appended to a file, moved into the table in
+//! batches behind the reader's back. Otherwise (PostGIS, or a SQLite file another process
+//! journals) by group commit: a read is never answered before its record is committed, but
+//! records do not wait in line for the database one by one: whoever arrives while a commit is
+//! in flight joins the next one, so many concurrent readers share a commit. Nothing waits on
+//! purpose: under no load a record commits alone, as fast as before.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::audit::AuditRow;
+use crate::store::audit_journal::AuditJournal;
 use crate::store::{Store, StoreError};
 
 /// The most records in one commit.
@@ -25,6 +30,7 @@ struct Pending {
 pub(crate) struct AuditQueue {
     store: Store,
     sender: OnceLock<mpsc::UnboundedSender<Pending>>,
+    journal: OnceLock<Arc<AuditJournal>>,
 }
 
 impl AuditQueue {
@@ -33,6 +39,29 @@ impl AuditQueue {
         Self {
             store,
             sender: OnceLock::new(),
+            journal: OnceLock::new(),
+        }
+    }
+
+    /// Sends every later record through `journal` (its mover must run).
+    pub(crate) fn use_journal(&self, journal: Arc<AuditJournal>) {
+        let _ = self.journal.set(journal);
+    }
+
+    /// The journal records go through, if any.
+    pub(crate) fn journal(&self) -> Option<&Arc<AuditJournal>> {
+        self.journal.get()
+    }
+
+    /// Moves what waits in the journal into the table, so a reader of the table sees every
+    /// record appended before.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub(crate) async fn flush(&self) -> Result<(), StoreError> {
+        match self.journal.get() {
+            Some(j) => j.flush().await,
+            None => Ok(()),
         }
     }
 
@@ -41,6 +70,9 @@ impl AuditQueue {
     /// # Errors
     /// The store's error for this record.
     pub(crate) async fn append(&self, row: AuditRow) -> Result<(), StoreError> {
+        if let Some(journal) = self.journal.get() {
+            return journal.append(row);
+        }
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::unbounded_channel();
             tokio::spawn(write(self.store.clone(), rx));

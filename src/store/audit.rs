@@ -130,6 +130,19 @@ macro_rules! append_groups {
 }
 append_audit_in!(append_audit_pg, sqlx::PgConnection);
 
+/// Appends `rows` in the transaction `conn` holds, a multi-row statement per group (the audit
+/// journal moves its records with this).
+pub(super) async fn append_rows_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[AuditRow],
+) -> Result<(), sqlx::Error> {
+    for group in groups(rows) {
+        let mut b = group_insert!(sqlx::Sqlite, group);
+        b.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Appends an audit record; returns its id.
     ///

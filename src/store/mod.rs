@@ -16,6 +16,7 @@ macro_rules! on_pool {
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_journal;
 pub mod backtests;
 pub mod bulk;
 pub mod changes;

@@ -13,8 +13,7 @@ use lagesbild::store::audit::AuditFilter;
 
 async fn audit_of(app: &TestApp, user: &str) -> Vec<lagesbild::store::audit::AuditRow> {
     app.service
-        .store()
-        .audit(&AuditFilter {
+        .audit_records(&AuditFilter {
             actor: Some(user.into()),
             limit: 1000,
             ..Default::default()

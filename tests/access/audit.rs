@@ -241,7 +241,7 @@ async fn concurrent_audited_reads_each_leave_their_record() {
             limit: 100_000,
             ..AuditFilter::default()
         };
-        assert_eq!(app.service.store().audit(&reads).await.unwrap().len(), 0);
+        assert_eq!(app.service.audit_records(&reads).await.unwrap().len(), 0);
         let mut tasks = Vec::new();
         for chunk in ids.chunks(25) {
             let (client, base, chunk) = (police.clone(), app.url(""), chunk.to_vec());
@@ -259,7 +259,7 @@ async fn concurrent_audited_reads_each_leave_their_record() {
         for t in tasks {
             t.await.unwrap();
         }
-        let rows = app.service.store().audit(&reads).await.unwrap();
+        let rows = app.service.audit_records(&reads).await.unwrap();
         assert_eq!(rows.len(), 200, "{url}: one record per read");
         let mut named: Vec<String> = rows
             .iter()

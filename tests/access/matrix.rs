@@ -976,8 +976,7 @@ async fn exports_and_the_last_meeting_answer_every_role_within_its_grant() {
     // Every export is audited with the role that made it.
     let rows = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("export".into()),
             limit: 1000,
             ..Default::default()

@@ -63,8 +63,7 @@ async fn identity_and_phone_numbers_in_free_text_are_refused_with_the_field_name
     // The refused attempts are audited as invalid writes.
     let rows = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("create".into()),
             limit: 100,
             ..Default::default()

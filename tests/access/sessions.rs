@@ -247,8 +247,7 @@ async fn tampered_cookies_wrong_passwords_and_missing_credentials_get_401() {
     // Every refusal above is in the audit log, with the address and what was asked.
     let refused = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("denied".into()),
             limit: 100,
             ..Default::default()
@@ -323,8 +322,7 @@ async fn five_failed_logins_slow_the_account_and_the_source_down() {
     );
     let throttled = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("login".into()),
             limit: 100,
             ..Default::default()

@@ -459,8 +459,7 @@ async fn check(url: &str) {
     // Made agendas are audited.
     let rows = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("meeting.agenda".into()),
             limit: 100,
             ..Default::default()

@@ -544,8 +544,7 @@ async fn filters_are_bounded_and_a_probe_is_recorded() {
     assert_eq!(fc["features"].as_array().unwrap().len(), 0);
     let rows = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             actor: Some("f-pol".into()),
             action: Some("read".into()),
             limit: 10,

@@ -164,8 +164,7 @@ async fn check(url: &str) {
     for action in ["meeting.create", "meeting.edit", "meeting.close"] {
         let rows = app
             .service
-            .store()
-            .audit(&lagesbild::store::audit::AuditFilter {
+            .audit_records(&lagesbild::store::audit::AuditFilter {
                 action: Some(action.into()),
                 limit: 100,
                 ..Default::default()

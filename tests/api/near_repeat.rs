@@ -114,8 +114,7 @@ async fn check(url: &str) {
     );
     let rows = app
         .service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some("aggregate".into()),
             limit: 1000,
             ..Default::default()

@@ -11,8 +11,7 @@ use super::{audit_rows, backends};
 
 async fn audit_len(app: &TestApp) -> usize {
     app.service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             limit: 1_000_000,
             ..Default::default()
         })

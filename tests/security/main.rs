@@ -68,8 +68,7 @@ pub async fn audit_rows(
     action: &str,
 ) -> Vec<lagesbild::store::audit::AuditRow> {
     app.service
-        .store()
-        .audit(&lagesbild::store::audit::AuditFilter {
+        .audit_records(&lagesbild::store::audit::AuditFilter {
             action: Some(action.into()),
             limit: 100_000,
             ..Default::default()
