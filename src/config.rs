@@ -8,7 +8,7 @@
 //! | `max_body_bytes` | `LAGESBILD_MAX_BODY_BYTES` | `2097152` (2 MiB) |
 //! | `default_limit` | `LAGESBILD_DEFAULT_LIMIT` | `100` |
 //! | `max_limit` | `LAGESBILD_MAX_LIMIT` | `10000` |
-//! | `web_dir` | `LAGESBILD_WEB_DIR` | `web` |
+//! | `web_dir` | `LAGESBILD_WEB_DIR` | none: the map client built into the binary (a folder named here must hold it) |
 //! | `request_timeout_secs` | `LAGESBILD_REQUEST_TIMEOUT_SECS` | `30` |
 //! | `index_snapshot` | `LAGESBILD_INDEX_SNAPSHOT` | `true` (SQLite: `<file>.index`, see `store::snapshot`) |
 //! | `wal_limit_mb` | `LAGESBILD_WAL_LIMIT_MB` | `64` (SQLite's write-ahead log, while serving) |
@@ -46,8 +46,9 @@ pub struct Settings {
     pub default_limit: usize,
     /// Largest `limit` accepted. [default: 10000]
     pub max_limit: usize,
-    /// Folder of the web client's static files. [default: web]
-    pub web_dir: PathBuf,
+    /// A folder to serve the web client's files from instead of those built into the binary
+    /// (to try changes without a build); it must hold `index.html`. [default: built in]
+    pub web_dir: Option<PathBuf>,
     /// Longest a request may take before it is answered 408. [default: 30]
     pub request_timeout_secs: u64,
     /// A role file replacing the shipped `config/roles.toml`. [default: the shipped roles]
@@ -101,7 +102,7 @@ impl Default for Settings {
             max_body_bytes: 2 * 1024 * 1024,
             default_limit: 100,
             max_limit: 10_000,
-            web_dir: PathBuf::from("web"),
+            web_dir: None,
             request_timeout_secs: 30,
             roles_file: None,
             session_hours: 12,

@@ -30,6 +30,9 @@ pub enum StartupError {
     /// Demo accounts could not be made.
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// The web client's folder (the `web_dir` setting) does not hold it.
+    #[error("{0}")]
+    Web(String),
     /// The address could not be bound.
     #[error(
         "cannot listen on {0}: {1} (is another lagesbild already running? choose another with --bind)"
@@ -354,6 +357,8 @@ impl App {
         clock: Clock,
     ) -> Result<Self, StartupError> {
         let options = service_options(&settings, clock)?;
+        let web = crate::api::assets::WebAssets::from_setting(settings.web_dir.as_deref())
+            .map_err(StartupError::Web)?;
         tracing::info!(database = %mask_password(&settings.database_url), "opening the store");
         let store = open_store(&settings).await?;
         if demo {
@@ -411,6 +416,7 @@ impl App {
         );
         let state = AppState {
             service,
+            web: Arc::new(web),
             config: Arc::new(settings),
             streams: Arc::default(),
         };

@@ -1454,31 +1454,11 @@ fn every_answered_read_is_in_the_audit_log_after_kill_9() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let token = stdout(&o).lines().last().unwrap().trim().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &db.url)
-        .env_remove("LAGESBILD_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) = spawn_server(&db.url, Path::new("."));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let answered: Vec<String> = rt.block_on(async {
         let client = common::client_with_token(&token);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while client.get(format!("{base}/health")).send().await.is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the server never answered"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        wait_for(&base).await;
         let page: serde_json::Value = client
             .get(format!("{base}/collections/incidents/items?limit=200"))
             .send()
@@ -1530,4 +1510,114 @@ fn every_answered_read_is_in_the_audit_log_after_kill_9() {
             assert_eq!(naming, 1, "the read of {id} has {naming} records");
         }
     }
+}
+
+/// `lagesbild serve` on `db` started in the folder `cwd` on a free port: the child and its base URL.
+fn spawn_server(db: &str, cwd: &Path) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .current_dir(cwd)
+        .env("DATABASE_URL", db)
+        .env_remove("LAGESBILD_CONFIG")
+        .env_remove("LAGESBILD_WEB_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+/// Waits until the server at `base` answers.
+async fn wait_for(base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while reqwest::get(format!("{base}/health")).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never answered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Issue 16: the map client is built into the binary, so a server started elsewhere than the
+/// repository (as a service manager starts it) serves the map; a `web_dir` that does not hold
+/// the client stops the start with a message, not a server without its map.
+#[test]
+fn the_binary_serves_the_map_from_any_working_directory() {
+    let db = common::fresh_sqlite();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (mut server, base) = spawn_server(&db.url, elsewhere.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        wait_for(&base).await;
+        let client = reqwest::Client::new();
+        let page = client
+            .get(format!("{base}/"))
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("/web/js/main.js"), "{html}");
+        for (path, kind) in [
+            ("/web/js/main.js", "javascript"),
+            ("/web/app.css", "text/css"),
+            ("/web/vendor/maplibre-gl/maplibre-gl.mjs", "javascript"),
+            ("/web/favicon.svg", "image/svg+xml"),
+        ] {
+            let r = client.get(format!("{base}{path}")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let got = r.headers()["content-type"].to_str().unwrap().to_owned();
+            assert!(got.contains(kind), "{path}: {got}");
+            let tag = r.headers()["etag"].clone();
+            let expected = std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("web")
+                    .join(&path[5..]),
+            )
+            .unwrap();
+            assert_eq!(
+                r.bytes().await.unwrap().as_ref(),
+                expected.as_slice(),
+                "{path}"
+            );
+            let again = client
+                .get(format!("{base}{path}"))
+                .header("If-None-Match", tag)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status(), 304, "{path}");
+        }
+        for missing in [
+            "/web/nothing.js",
+            "/web/%2e%2e/Cargo.toml",
+            "/web/package.json",
+            "/web/node_modules/maplibre-gl/package.json",
+        ] {
+            let r = client.get(format!("{base}{missing}")).send().await.unwrap();
+            assert_eq!(r.status(), 404, "{missing}");
+        }
+    });
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // A web_dir without the client: a clear refusal to start.
+    let o = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(elsewhere.path())
+        .env("DATABASE_URL", &db.url)
+        .env("LAGESBILD_WEB_DIR", "web")
+        .env_remove("LAGESBILD_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("web_dir 'web' holds no index.html"), "{err}");
 }

@@ -54,7 +54,10 @@ impl WebAssets {
             Self::Folder(dir) => {
                 // Only plain relative paths: the folder's own files, nothing beside it.
                 let relative = Path::new(path);
-                if relative.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+                if relative
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+                {
                     return None;
                 }
                 std::fs::read(dir.join(relative)).ok().map(Cow::Owned)

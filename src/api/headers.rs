@@ -7,7 +7,6 @@
 //!   (plus the origins of a basemap configured in `web/config.json`), no frames, no plugins.
 //! - `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::http::{HeaderValue, Request, header};
@@ -17,9 +16,9 @@ use axum::response::Response;
 /// The Content-Security-Policy for the web client, allowing the origins a basemap in
 /// `web/config.json` names (a municipality's own tile server), and nothing else outside.
 #[must_use]
-pub fn content_security_policy(web_dir: &Path) -> String {
-    let extra = std::fs::read_to_string(web_dir.join("config.json"))
-        .ok()
+pub fn content_security_policy(web: &super::assets::WebAssets) -> String {
+    let extra = web
+        .text("config.json")
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .map(|v| {
             let mut origins = Vec::new();
@@ -102,13 +101,17 @@ mod tests {
             r#"{"basemap": {"type": "xyz", "tiles": ["https://karta.kommun.se:8443/{z}/{x}/{y}.png", "/web/tiles/{z}.png"]}}"#,
         )
         .unwrap();
-        let csp = content_security_policy(dir.path());
+        let csp = content_security_policy(&super::super::assets::WebAssets::Folder(
+            dir.path().to_path_buf(),
+        ));
         assert!(
             csp.contains("img-src 'self' data: blob: https://karta.kommun.se:8443;"),
             "{csp}"
         );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        let none = content_security_policy(Path::new("/nonexistent"));
+        let none = content_security_policy(&super::super::assets::WebAssets::Folder(
+            "/nonexistent".into(),
+        ));
         assert!(none.contains("connect-src 'self';"), "{none}");
     }
 }

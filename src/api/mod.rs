@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod analysis;
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod availability;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// The settings the server runs with.
     pub config: Arc<Settings>,
+    /// The web client's files.
+    pub web: Arc<assets::WebAssets>,
     /// The open event streams (limited per account and in all).
     pub streams: Arc<events::Streams>,
 }
@@ -72,13 +75,25 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// `/web/…`: the built-in files, or a folder's through `ServeDir` (ranges, conditional requests).
+fn web_routes(web: &assets::WebAssets) -> Router<AppState> {
+    match web {
+        assets::WebAssets::Folder(dir) => Router::new().nest_service(
+            "/web",
+            ServeDir::new(dir).append_index_html_on_directories(false),
+        ),
+        assets::WebAssets::Embedded => {
+            Router::new().route("/web/{*path}", get(assets::embedded_file))
+        }
+    }
+}
+
 /// The whole application: API routes, the web client's files, and the middleware.
 pub fn router(state: AppState) -> Router {
-    let web = ServeDir::new(&state.config.web_dir).append_index_html_on_directories(false);
     let body_limit = state.config.max_body_bytes;
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let csp = Arc::new(
-        axum::http::HeaderValue::from_str(&headers::content_security_policy(&state.config.web_dir))
+        axum::http::HeaderValue::from_str(&headers::content_security_policy(&state.web))
             .unwrap_or_else(|_| axum::http::HeaderValue::from_static("default-src 'self'")),
     );
     Router::new()
@@ -177,7 +192,7 @@ pub fn router(state: AppState) -> Router {
             "/meetings/{meetingId}/close",
             axum::routing::post(meetings::close),
         )
-        .nest_service("/web", web)
+        .merge(web_routes(&state.web))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -72,7 +72,7 @@ pub async fn landing(
     format: Format,
 ) -> Response {
     if format == Format::Html
-        && let Ok(page) = tokio::fs::read_to_string(state.config.web_dir.join("index.html")).await
+        && let Some(page) = state.web.text("index.html")
     {
         return Html(page).into_response();
     }

@@ -1,8 +1,6 @@
 //! Shared test helpers: isolated databases and a server on a random port.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 pub mod proxy;
 
 use lagesbild::config::Settings;
@@ -77,7 +75,7 @@ pub fn settings(database_url: &str) -> Settings {
     Settings {
         database_url: database_url.to_owned(),
         bind: "127.0.0.1:0".parse().expect("addr"),
-        web_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web"),
+        web_dir: None,
         ..Settings::default()
     }
 }
