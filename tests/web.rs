@@ -43,6 +43,7 @@ async fn the_map_client_works_in_chromium_without_other_hosts() {
         "Botkyrka kommun",
     )
     .await;
+    token_for(&app.service, "e2e-falt", "field_worker", "Botkyrka kommun").await;
     token_for(
         &app.service,
         "e2e-vandrare",
@@ -61,6 +62,8 @@ async fn the_map_client_works_in_chromium_without_other_hosts() {
             .env("POLICE_PASS", password_of("e2e-polis"))
             .env("COORD_USER", "e2e-samordnare")
             .env("COORD_PASS", password_of("e2e-samordnare"))
+            .env("FIELD_USER", "e2e-falt")
+            .env("FIELD_PASS", password_of("e2e-falt"))
             .env("WALKER_USER", "e2e-vandrare")
             .env("WALKER_PASS", password_of("e2e-vandrare"))
             .env("ARTIFACTS", web.join("e2e/artifacts"))

@@ -110,6 +110,32 @@ pub async fn embedded_file(UrlPath(path): UrlPath<String>, headers: HeaderMap) -
         .into_response()
 }
 
+/// `GET /fonts/{file}`: the fonts the map client draws its labels with (MapLibre's
+/// `font-faces`, rendered in the browser: no glyph server), the briefings' own.
+pub async fn font(UrlPath(file): UrlPath<String>, headers: HeaderMap) -> Response {
+    let bytes: &'static [u8] = match file.as_str() {
+        "DejaVuSans.ttf" => crate::briefing::render::FONT_REGULAR,
+        "DejaVuSans-Bold.ttf" => crate::briefing::render::FONT_BOLD,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    // The binary's version names the bytes: they change only with a new build.
+    let tag = HeaderValue::from_static(concat!("\"font-", env!("CARGO_PKG_VERSION"), "\""));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == tag.as_bytes())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("font/ttf")),
+            (header::ETAG, tag),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,6 +103,7 @@ pub fn router(state: AppState) -> Router {
             "/favicon.ico",
             get(|| async { axum::response::Redirect::permanent("/web/favicon.svg") }),
         )
+        .route("/fonts/{file}", get(assets::font))
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(ogc::openapi))
         .route("/api/3.1", get(ogc::openapi_31))

@@ -10,11 +10,14 @@ use krilla_svg::{SurfaceExt, SvgSettings};
 use resvg::usvg;
 use resvg::usvg::fontdb;
 
-/// The shipped fonts (DejaVu Sans regular and bold, free licence in `assets/fonts/`).
-const FONTS: &[&[u8]] = &[
-    include_bytes!("../../assets/fonts/DejaVuSans.ttf"),
-    include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf"),
-];
+/// DejaVu Sans (free licence in `assets/fonts/`): the briefings' text, and the map client's
+/// labels (served at `/fonts/DejaVuSans.ttf`), so screen and paper read alike.
+pub const FONT_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+/// DejaVu Sans Bold (`/fonts/DejaVuSans-Bold.ttf`).
+pub const FONT_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// The shipped fonts.
+const FONTS: &[&[u8]] = &[FONT_REGULAR, FONT_BOLD];
 
 /// The family every text of a briefing uses.
 pub const FONT_FAMILY: &str = "DejaVu Sans";

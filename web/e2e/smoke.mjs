@@ -125,7 +125,9 @@ try {
   await police.click('#coverage-button');
   check(await inSource(police, 'camera-sites') === 0, 'closing the coverage panel takes its marks off the map');
   check(await rendered(police, 'areas-fill') > 0, 'the offline base shows the area outlines');
-  check(await police.locator('.area-name').count() > 5, 'area names are shown');
+  // (Placed like map labels: names that would overlap at this zoom are left out, not stacked.)
+  check(await rendered(police, 'area-names') >= 3 && await police.locator('.area-name').count() === 0,
+    `area names are drawn by MapLibre as a symbol layer, not as HTML markers (${await rendered(police, 'area-names')})`);
   await police.screenshot({ path: join(artifacts, '02-map-police-alby.png') });
 
   // 2. Toggle a layer: gone from the map and remembered in the URL.
@@ -553,6 +555,48 @@ try {
     `the night walker's area panel shows – for what is held back (${cells.join(' ')})`);
   await walker.keyboard.press('Escape');
   await walker.screenshot({ path: join(artifacts, '04-map-night-walker.png') });
+
+  // 7. A field worker (coarse incidents) sees cells with counts, never dots at cell centres.
+  const { page: field } = await newPage();
+  await signIn(field, process.env.FIELD_USER, process.env.FIELD_PASS);
+  await zoomTo(field, 13.5);
+  const cellCheck = await field.evaluate(async () => {
+    const map = window.lagesbild.map;
+    const cells = (await map.getSource('incidents-cells').getData()).features;
+    const w = new URLSearchParams(location.hash.slice(1)).get('dagar') ?? '30';
+    const start = new Date(Date.now() - Number(w) * 86400000).toISOString().slice(0, 10);
+    const items = await (await fetch(`/collections/incidents/items?limit=10000&datetime=${start}/..`)).json();
+    // The server's own squares of its cells (its grid, SWEREF 99 TM), from the year's grid
+    // counts, against the squares the client draws around the same centres.
+    const grid = await (await fetch('/collections/incidents/aggregate?by=grid')).json();
+    const { coarseCells } = await import('/web/js/map.js');
+    const centreOf = (ring) => [0, 1].map((i) => ring.slice(0, 4).reduce((s, c) => s + c[i], 0) / 4);
+    const m = (a, b) => Math.hypot((a[0] - b[0]) * 111320 * Math.cos(a[1] * Math.PI / 180), (a[1] - b[1]) * 110574);
+    let worst = null;
+    for (const g of grid.features) {
+      const ring = g.geometry.coordinates[0];
+      const drawn = coarseCells({ features: [{ geometry: { type: 'Point', coordinates: centreOf(ring) },
+        properties: { cell_m: 250 } }] }).features[0].geometry.coordinates[0];
+      // Each server corner against the nearest drawn one, in metres.
+      const off = Math.max(...ring.slice(0, 4).map((p) => Math.min(...drawn.slice(0, 4).map((q) => m(p, q)))));
+      worst = Math.max(worst ?? 0, off);
+    }
+    return {
+      cells: cells.length,
+      total: cells.reduce((s, c) => s + c.properties.count, 0),
+      items: items.features.length,
+      points: (await map.getSource('incidents').getData()).features.length,
+      worst,
+    };
+  });
+  check(cellCheck.cells > 0 && cellCheck.points === 0 && cellCheck.total === cellCheck.items,
+    `a coarse role's incidents are cells with counts, no points (${JSON.stringify(cellCheck)})`);
+  check(cellCheck.worst !== null && cellCheck.worst < 2,
+    `the drawn cells are the server's grid cells to within 2 m (${cellCheck.worst?.toFixed(2)} m)`);
+  await idle(field);
+  check(await rendered(field, 'incidents-cells') > 0 && await rendered(field, 'incidents-cell-counts') > 0,
+    'the cells and their counts are drawn');
+  await field.screenshot({ path: join(artifacts, '05-map-field-worker-cells.png') });
 } catch (e) {
   problems.push(`failed: ${e.message}`);
 } finally {

@@ -68,6 +68,54 @@ function windowParam(view) {
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
+/** The fonts labels are drawn in (see `font-faces` in the style). */
+const LABEL_FONT = 'DejaVu Sans';
+const LABEL_FONT_BOLD = 'DejaVu Sans Bold';
+
+/**
+ * Coarse incidents (cell centres, one per incident) as the 250 m cells they stand for, each with
+ * how many: drawn as squares, so nobody reads a cell centre as a place. The square is the cell
+ * of SWEREF 99 TM (the server's grid) to within a metre: the cell's size around its centre,
+ * turned by the grid's meridian convergence at that place (central meridian 15° E).
+ */
+export function coarseCells(fc, valueLabels = {}) {
+  const byCell = new Map();
+  for (const f of fc.features) {
+    if (f.geometry?.type !== 'Point') continue;
+    const [lon, lat] = f.geometry.coordinates;
+    const key = `${lon.toFixed(6)},${lat.toFixed(6)}`;
+    const cell = byCell.get(key) ?? { lon, lat, size: f.properties?.cell_m ?? 250, count: 0, categories: {} };
+    cell.count += 1;
+    const c = f.properties?.category;
+    if (c) cell.categories[c] = (cell.categories[c] ?? 0) + 1;
+    byCell.set(key, cell);
+  }
+  const features = [...byCell.values()].map((c) => {
+    const rad = Math.PI / 180;
+    const gamma = (c.lon - 15) * rad * Math.sin(c.lat * rad);
+    const h = c.size / 2;
+    const corner = (dx, dy) => {
+      // Grid east/north turned by the convergence into true east/north, then to degrees.
+      const e = dx * Math.cos(gamma) + dy * Math.sin(gamma);
+      const n = -dx * Math.sin(gamma) + dy * Math.cos(gamma);
+      return [c.lon + e / (111320 * Math.cos(c.lat * rad)), c.lat + n / 110574];
+    };
+    const ring = [corner(-h, -h), corner(h, -h), corner(h, h), corner(-h, h), corner(-h, -h)];
+    const ranked = Object.entries(c.categories).sort((a, b) => b[1] - a[1]);
+    return {
+      type: 'Feature',
+      geometry: { type: 'Polygon', coordinates: [ring] },
+      properties: {
+        count: c.count,
+        category: ranked[0]?.[0] ?? null,
+        categories: ranked.map(([k, n]) => `${valueLabels[k] ?? k} ${n}`).join(', '),
+        cell_m: c.size,
+      },
+    };
+  });
+  return { type: 'FeatureCollection', features };
+}
+
 /** Builds the map in `container` for the caller `me`; returns a controller. */
 export async function createMap(container, me, onStatus, onArea) {
   const [symbols, config] = await Promise.all([getJson('/web/symbols.json'), getJson('/web/config.json')]);
@@ -86,6 +134,9 @@ export async function createMap(container, me, onStatus, onArea) {
     // A municipality's own vector style (web/config.json) or the offline base.
     style: config.basemap?.type === 'style' && config.basemap.url ? config.basemap.url : {
       version: 8,
+      // Labels are drawn by MapLibre from the server's own font (the briefings' DejaVu Sans,
+      // rendered in the browser): no glyph server, nothing from another host.
+      'font-faces': { [LABEL_FONT]: '/fonts/DejaVuSans.ttf', [LABEL_FONT_BOLD]: '/fonts/DejaVuSans-Bold.ttf' },
       sources: {},
       layers: [{ id: 'background', type: 'background', paint: { 'background-color': symbols.background } }],
     },
@@ -109,7 +160,7 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
-  for (const id of ['since', 'areas', 'incidents', 'incidents-density', 'zones', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures', 'coverage-gaps', 'camera-sites']) {
+  for (const id of ['since', 'areas', 'area-labels', 'incidents-cells', 'incidents', 'incidents-density', 'zones', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures', 'coverage-gaps', 'camera-sites']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
   add('areas-fill', 'areas', { type: 'fill', paint: {
@@ -171,18 +222,31 @@ export async function createMap(container, me, onStatus, onArea) {
     'circle-radius': s.incidents.radius + 5, 'circle-color': 'rgba(0,0,0,0)',
     'circle-stroke-width': 3,
     'circle-stroke-color': ['match', ['get', 'change'], 'new', '#0072B2', 'closed', '#555555', '#CC79A7'] } });
+  // Coarse roles: the cells their incidents are in, shaded by how many, the count written in.
+  add('incidents-cells', 'incidents-cells', { type: 'fill', paint: {
+    'fill-color': match('category', s.incidents.colors, '#999999'),
+    'fill-opacity': ['interpolate', ['linear'], ['get', 'count'], 1, 0.35, 20, 0.8],
+    'fill-outline-color': '#333333' } });
+  add('incidents-cell-counts', 'incidents-cells', { type: 'symbol', minzoom: 12, layout: {
+    'text-field': ['to-string', ['get', 'count']], 'text-font': [LABEL_FONT_BOLD], 'text-size': 12,
+    'text-allow-overlap': true }, paint: { 'text-color': '#111111', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 } });
   add('incidents', 'incidents', { type: 'circle', minzoom: 11.5, paint: {
     'circle-radius': s.incidents.radius,
     'circle-color': match('category', s.incidents.colors, '#999999'),
     'circle-stroke-color': s.incidents.stroke, 'circle-stroke-width': 1 } });
 
+  // Area names, drawn by MapLibre (symbol layer, collision-checked), on top of everything.
+  add('area-names', 'area-labels', { type: 'symbol', layout: {
+    'text-field': ['get', 'name'], 'text-font': [LABEL_FONT_BOLD], 'text-size': 13,
+    'text-max-width': 10 }, paint: { 'text-color': '#222222', 'text-halo-color': '#ffffff', 'text-halo-width': 2 } });
+
   const styleLayers = {
-    incidents: ['incidents', 'incidents-density', 'incidents-agg', 'incidents-agg-area', 'since', 'zones', 'zones-fill'],
+    incidents: ['incidents', 'incidents-cells', 'incidents-cell-counts', 'incidents-density', 'incidents-agg', 'incidents-agg-area', 'since', 'zones', 'zones-fill'],
     risk_environments: ['risk_environments'],
     measures: ['measures', 'measures-fill'],
     cameras: ['cameras', 'camera-sectors'],
     patrol_routes: ['patrol_routes'],
-    areas: ['areas-fill', 'areas-line'],
+    areas: ['areas-fill', 'areas-line', 'area-names'],
   };
 
   // A window holding more incidents than one GeoJSON answer carries (10 000) is drawn from
@@ -276,7 +340,13 @@ export async function createMap(container, me, onStatus, onArea) {
           // Never silently without them: the status line says the views are missing.
           .catch((e) => onStatus(T.viewsMissing(String(e))));
       }
-      map.getSource(layer).setData(fc);
+      if (layer === 'incidents' && g === 'coarse') {
+        // Cell centres are not places: the cells are drawn, with how many in each.
+        map.getSource('incidents-cells').setData(coarseCells(fc, T.values));
+        map.getSource(layer).setData(EMPTY);
+      } else {
+        map.getSource(layer).setData(fc);
+      }
       if (layer === 'areas') {
         areas = fc;
         placeAreaNames(fc);
@@ -375,15 +445,12 @@ export async function createMap(container, me, onStatus, onArea) {
     }
   }
 
-  // Area names as HTML labels: text in a WebGL style needs glyph files, which we do not ship.
-  let nameMarkers = [];
+  /** One label point per area, at its centre. */
   function placeAreaNames(fc) {
-    nameMarkers.forEach((m) => m.remove());
-    nameMarkers = fc.features.map((f) => {
-      const el = document.createElement('div');
-      el.className = 'area-name';
-      el.textContent = f.properties.name;
-      return new maplibregl.Marker({ element: el }).setLngLat(centre(f.geometry)).addTo(map);
+    map.getSource('area-labels').setData({
+      type: 'FeatureCollection',
+      features: fc.features.map((f) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: centre(f.geometry) },
+        properties: { name: f.properties.name } })),
     });
   }
 
@@ -396,13 +463,12 @@ export async function createMap(container, me, onStatus, onArea) {
         const shown = visible && (id === layer ? !tiled.has(layer) : id !== `${layer}-tiles` || tiled.has(layer));
         map.setLayoutProperty(id, 'visibility', shown ? 'visible' : 'none');
       }
-      if (layer === 'areas') nameMarkers.forEach((m) => { m.getElement().hidden = !visible; });
     }
     writeHash(view);
   }
 
   // Details of a clicked feature, as text (never as HTML).
-  const clickable = ['incidents', 'risk_environments', 'measures', 'measures-fill', 'cameras', 'patrol_routes', 'incidents-agg', 'areas-fill'];
+  const clickable = ['incidents', 'incidents-cells', 'risk_environments', 'measures', 'measures-fill', 'cameras', 'patrol_routes', 'incidents-agg', 'areas-fill'];
   let picker = null;
   const clickHandlers = [];
   map.on('click', (e) => {
@@ -528,6 +594,8 @@ export async function createMap(container, me, onStatus, onArea) {
       map.setPaintProperty('risk_environments', 'circle-radius', s.risk_environments.radius * k);
       map.setPaintProperty('patrol_routes', 'line-width', s.patrol_routes.width * k);
       map.setPaintProperty('areas-line', 'line-width', 1.5 * k);
+      map.setLayoutProperty('area-names', 'text-size', on ? 18 : 13);
+      map.setLayoutProperty('incidents-cell-counts', 'text-size', on ? 16 : 12);
     },
     /** Offers every map click to `handler` first; it returns true when it used the click. */
     onMapClick(handler) { clickHandlers.push(handler); },

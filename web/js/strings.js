@@ -28,6 +28,7 @@ export const T = {
     patrol_routes: 'Nattvandringsrutter',
     walks: 'Genomförda vandringar',
     areas: 'Områden',
+    'incidents-cells': 'Händelser i rutan (250 m)',
   },
   mapHeading: 'Lägesbild',
   layersPanel: 'Lager',
