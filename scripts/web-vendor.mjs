@@ -11,6 +11,8 @@ const web = join(dirname(fileURLToPath(import.meta.url)), '..', 'web');
 const lock = JSON.parse(readFileSync(join(web, 'package-lock.json'), 'utf8'));
 const files = {
   'maplibre-gl': ['dist/maplibre-gl.mjs', 'dist/maplibre-gl-worker.mjs', 'dist/maplibre-gl.css', 'LICENSE.txt'],
+  // PMTiles basemaps read by range requests (BSD-3-Clause; the bundle defines the global `pmtiles`).
+  pmtiles: ['dist/pmtiles.js'],
 };
 const versions = {};
 for (const [pkg, list] of Object.entries(files)) {

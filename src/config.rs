@@ -12,6 +12,7 @@
 //! | `request_timeout_secs` | `LAGESBILD_REQUEST_TIMEOUT_SECS` | `30` |
 //! | `index_snapshot` | `LAGESBILD_INDEX_SNAPSHOT` | `true` (SQLite: `<file>.index`, see `store::snapshot`) |
 //! | `wal_limit_mb` | `LAGESBILD_WAL_LIMIT_MB` | `64` (SQLite's write-ahead log, while serving) |
+//! | `basemap` | `LAGESBILD_BASEMAP` | none: a PMTiles or MBTiles file of vector tiles drawn under the layers (see `api::basemap`) |
 //! | `tile_cache` | `LAGESBILD_TILE_CACHE` | `true` (cut vector tiles kept per view until a change touches them) |
 //! | `credential_recheck_ms` | `LAGESBILD_CREDENTIAL_RECHECK_MS` | `1000` (a confirmed token or session is asked about again after this, at most 60000; `0`: every request) |
 
@@ -91,6 +92,10 @@ pub struct Settings {
     /// again; a revocation elsewhere is refused at most this long after. `0` asks on every
     /// request. [default: 1000]
     pub credential_recheck_ms: u64,
+    /// A basemap: a PMTiles (`.pmtiles`, read by the browser with range requests) or MBTiles
+    /// (`.mbtiles`) file of vector tiles, drawn under the layers with the shipped style.
+    /// [default: none]
+    pub basemap: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -118,6 +123,7 @@ impl Default for Settings {
             index_snapshot: true,
             tile_cache: true,
             credential_recheck_ms: 1000,
+            basemap: None,
         }
     }
 }
@@ -151,6 +157,7 @@ impl fmt::Debug for Settings {
             .field("index_snapshot", &self.index_snapshot)
             .field("tile_cache", &self.tile_cache)
             .field("credential_recheck_ms", &self.credential_recheck_ms)
+            .field("basemap", &self.basemap)
             .finish()
     }
 }

@@ -30,7 +30,8 @@ pub enum StartupError {
     /// Demo accounts could not be made.
     #[error(transparent)]
     Service(#[from] ServiceError),
-    /// The web client's folder (the `web_dir` setting) does not hold it.
+    /// The web client's folder (the `web_dir` setting) does not hold it, or the basemap file
+    /// is not one.
     #[error("{0}")]
     Web(String),
     /// The address could not be bound.
@@ -359,6 +360,14 @@ impl App {
         let options = service_options(&settings, clock)?;
         let web = crate::api::assets::WebAssets::from_setting(settings.web_dir.as_deref())
             .map_err(StartupError::Web)?;
+        let basemap = match &settings.basemap {
+            Some(path) => Some(Arc::new(
+                crate::api::basemap::Basemap::open(path)
+                    .await
+                    .map_err(StartupError::Web)?,
+            )),
+            None => None,
+        };
         tracing::info!(database = %mask_password(&settings.database_url), "opening the store");
         let store = open_store(&settings).await?;
         if demo {
@@ -417,6 +426,7 @@ impl App {
         let state = AppState {
             service,
             web: Arc::new(web),
+            basemap,
             config: Arc::new(settings),
             streams: Arc::default(),
         };

@@ -34,7 +34,12 @@ fn browser_tools() -> Option<&'static str> {
 async fn the_map_client_works_in_chromium_without_other_hosts() {
     let Some(node) = browser_tools() else { return };
     let db = fresh_sqlite();
-    let app = TestApp::spawn(&db.url, true).await;
+    // With a basemap: the fictitious municipality's PMTiles (made by scripts/basemap-build).
+    let mut settings = common::settings(&db.url);
+    settings.basemap = Some(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basemap/provkarta.pmtiles"),
+    );
+    let app = TestApp::spawn_with(settings, true).await;
     token_for(&app.service, "e2e-polis", "police", "Polisen").await;
     token_for(
         &app.service,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod availability;
+pub mod basemap;
 pub mod briefing;
 pub mod cameras;
 pub mod dosage;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub config: Arc<Settings>,
     /// The web client's files.
     pub web: Arc<assets::WebAssets>,
+    /// The basemap file, when one is configured.
+    pub basemap: Option<Arc<basemap::Basemap>>,
     /// The open event streams (limited per account and in all).
     pub streams: Arc<events::Streams>,
 }
@@ -104,6 +107,9 @@ pub fn router(state: AppState) -> Router {
             get(|| async { axum::response::Redirect::permanent("/web/favicon.svg") }),
         )
         .route("/fonts/{file}", get(assets::font))
+        .route("/basemap", get(basemap::describe))
+        .route("/basemap/archive.pmtiles", get(basemap::archive))
+        .route("/basemap/{z}/{x}/{y}", get(basemap::tile))
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(ogc::openapi))
         .route("/api/3.1", get(ogc::openapi_31))

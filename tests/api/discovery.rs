@@ -491,3 +491,48 @@ async fn the_favicon_is_found_where_browsers_look_for_it() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_label_fonts_are_served_by_the_server_itself() {
+    // The map's labels are drawn from these (MapLibre `font-faces`): no glyph server elsewhere.
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let client = reqwest::Client::new();
+    for (file, bytes) in [
+        (
+            "DejaVuSans.ttf",
+            &include_bytes!("../../assets/fonts/DejaVuSans.ttf")[..],
+        ),
+        (
+            "DejaVuSans-Bold.ttf",
+            &include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf")[..],
+        ),
+    ] {
+        let r = client
+            .get(app.url(&format!("/fonts/{file}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{file}");
+        assert_eq!(r.headers()["content-type"], "font/ttf");
+        let tag = r.headers()["etag"].clone();
+        assert_eq!(r.bytes().await.unwrap().as_ref(), bytes, "{file}");
+        let again = client
+            .get(app.url(&format!("/fonts/{file}")))
+            .header("If-None-Match", tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304);
+    }
+    for other in ["/fonts/other.ttf", "/fonts/..%2FCargo.toml", "/fonts/"] {
+        let r = client.get(app.url(other)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{other}");
+    }
+    let style = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/js/map.js"),
+    )
+    .unwrap();
+    assert!(style.contains("'font-faces'") && style.contains("/fonts/DejaVuSans.ttf"));
+    app.stop().await;
+}

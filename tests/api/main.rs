@@ -9,6 +9,7 @@ mod agenda;
 mod analysis;
 mod areas;
 mod bad_input;
+mod basemap;
 mod cameras;
 mod clients;
 mod compact;

@@ -130,6 +130,23 @@ try {
     `area names are drawn by MapLibre as a symbol layer, not as HTML markers (${await rendered(police, 'area-names')})`);
   await police.screenshot({ path: join(artifacts, '02-map-police-alby.png') });
 
+  // 1b. The basemap: a PMTiles archive from this server (range requests), its street and
+  // place names drawn by MapLibre, its attribution on the map.
+  const viewBefore = await police.evaluate(() => { const m = window.lagesbild.map; return { center: m.getCenter().toArray(), zoom: m.getZoom() }; });
+  await police.evaluate(() => new Promise((r) => { const m = window.lagesbild.map; m.jumpTo({ center: [17.852, 59.2385], zoom: 15 }); m.once('idle', r); }));
+  const basemap = await police.evaluate(() => {
+    const m = window.lagesbild.map;
+    const names = (layer) => m.queryRenderedFeatures({ layers: [layer] }).map((f) => f.properties.name);
+    return { source: !!m.getSource('basemap'), places: names('base-places'), roads: names('base-road-names'),
+      water: m.queryRenderedFeatures({ layers: ['base-water'] }).length,
+      attribution: document.querySelector('.maplibregl-ctrl-attrib')?.textContent ?? '' };
+  });
+  check(basemap.source && basemap.places.includes('Provstationen') && basemap.roads.includes('Provgatan'),
+    `the PMTiles basemap is drawn with its names as map labels (${JSON.stringify(basemap)})`);
+  check(basemap.attribution.includes('Provdata (fiktiv)'), `the basemap's attribution is on the map (${basemap.attribution})`);
+  await police.screenshot({ path: join(artifacts, '02b-basemap.png') });
+  await police.evaluate((v) => new Promise((r) => { const m = window.lagesbild.map; m.jumpTo(v); m.once('idle', r); }), viewBefore);
+
   // 2. Toggle a layer: gone from the map and remembered in the URL.
   await police.uncheck('input[data-layer="incidents"]');
   await idle(police);

@@ -68,6 +68,42 @@ function windowParam(view) {
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
+/**
+ * The server's basemap (`GET /basemap`: a PMTiles archive read with range requests, or MBTiles
+ * tiles), drawn with the shipped style under everything else, its attribution on the map.
+ * Nothing happens when the server has none, or a municipality's own style is configured.
+ */
+async function addBasemap(map, config) {
+  if (config.basemap?.type === 'style') return;
+  let about;
+  try {
+    about = await getJson('/basemap');
+  } catch {
+    return;
+  }
+  const style = await getJson('/web/basemap-style.json');
+  let attribution = about.attribution ?? '';
+  if (about.format === 'pmtiles' && globalThis.pmtiles) {
+    const protocol = new globalThis.pmtiles.Protocol();
+    maplibregl.addProtocol('pmtiles', protocol.tile);
+    const url = `${location.origin}${about.url}`;
+    const archive = new globalThis.pmtiles.PMTiles(url);
+    protocol.add(archive);
+    const [header, meta] = await Promise.all([archive.getHeader(), archive.getMetadata().catch(() => ({}))]);
+    attribution = meta?.attribution ?? attribution;
+    map.addSource('basemap', { type: 'vector', url: `pmtiles://${url}`, attribution });
+    about.minzoom = header.minZoom;
+    about.maxzoom = header.maxZoom;
+  } else if (about.format === 'mbtiles') {
+    map.addSource('basemap', { type: 'vector', tiles: about.tiles.map((t) => location.origin + t),
+      minzoom: about.minzoom, maxzoom: about.maxzoom, attribution });
+  } else {
+    return;
+  }
+  for (const layer of style.layers) map.addLayer({ ...layer, source: 'basemap' });
+  map.addControl(new maplibregl.AttributionControl({ compact: false }), 'bottom-right');
+}
+
 /** The fonts labels are drawn in (see `font-faces` in the style). */
 const LABEL_FONT = 'DejaVu Sans';
 const LABEL_FONT_BOLD = 'DejaVu Sans Bold';
@@ -160,6 +196,7 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
+  await addBasemap(map, config);
   for (const id of ['since', 'areas', 'area-labels', 'incidents-cells', 'incidents', 'incidents-density', 'zones', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures', 'coverage-gaps', 'camera-sites']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
