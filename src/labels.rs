@@ -64,4 +64,38 @@ mod tests {
         assert_eq!(value_label("car_fire"), "Bilbrand");
         assert_eq!(label("risk_environments", "low"), "Riskmiljö, låg");
     }
+
+    /// Every enumerated value of every property (categories, statuses, kinds, owners, …)
+    /// has a Swedish label, so no popup, legend or document shows a code.
+    #[test]
+    fn every_vocabulary_value_has_a_swedish_label() {
+        fn enums(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::Array(values)) = m.get("enum") {
+                        out.extend(values.iter().filter_map(Value::as_str).map(str::to_owned));
+                    }
+                    m.values().for_each(|v| enums(v, out));
+                }
+                Value::Array(a) => a.iter().for_each(|v| enums(v, out)),
+                _ => {}
+            }
+        }
+        let mut missing = Vec::new();
+        for layer in crate::domain::Layer::ALL {
+            for (key, schema) in crate::domain::schema::exact_properties(*layer) {
+                let mut values = Vec::new();
+                enums(&schema, &mut values);
+                for v in values {
+                    if value_label(&v) == v {
+                        missing.push(format!("{layer}.{key} = {v}"));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "values without a Swedish label: {missing:?}"
+        );
+    }
 }

@@ -74,10 +74,7 @@ impl Basemap {
                 "basemap '{shown}' is neither a PMTiles (v3) nor an MBTiles file"
             ));
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true)
-            .immutable(true);
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)

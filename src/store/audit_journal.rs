@@ -144,6 +144,9 @@ struct State {
     next_seq: u64,
     /// Records in the files and not yet in the table, in order; the last is `next_seq - 1`.
     waiting: Vec<AuditRow>,
+    /// A write failed and its partial line could not be cut away: later lines would be
+    /// unreadable, so nothing more is appended (reads are refused, as when a commit fails).
+    broken: Option<String>,
 }
 
 /// The journal in front of one SQLite database's audit log.
@@ -278,6 +281,7 @@ impl AuditJournal {
                 current: 0,
                 next_seq: last + 1,
                 waiting: Vec::new(),
+                broken: None,
             }),
             moving: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
@@ -291,6 +295,14 @@ impl AuditJournal {
     /// # Errors
     /// As [`AuditJournal::open`].
     pub async fn recover(pool: &SqlitePool) -> Result<(), StoreError> {
+        // Never creates the files: a command run by another user (root) must not leave files
+        // the server's own user cannot open.
+        let db = pool.connect_options().get_filename().to_path_buf();
+        if !journal_paths(&db).iter().all(|p| p.exists()) {
+            // A server makes both at its start; without them there is nothing to move here
+            // (and a server moves what it finds when it starts).
+            return Ok(());
+        }
         Self::open(pool).await.map(drop)
     }
 
@@ -310,6 +322,9 @@ impl AuditJournal {
     /// ([`StoreError::Unavailable`]).
     pub fn append(&self, row: AuditRow) -> Result<(), StoreError> {
         let mut s = self.state();
+        if let Some(why) = &s.broken {
+            return Err(StoreError::Unavailable(why.clone()));
+        }
         if s.waiting.len() >= MAX_WAITING {
             return Err(StoreError::Unavailable(format!(
                 "{} audit records are waiting for the database",
@@ -324,8 +339,13 @@ impl AuditJournal {
         let half = &mut s.halves[current];
         if let Err(e) = half.file.write_all(&line) {
             // Whatever part of the line was written is cut, so the next line starts clean.
-            let _ = half.file.set_len(half.len);
-            return Err(StoreError::Io(e, half.path.display().to_string()));
+            let path = half.path.display().to_string();
+            if let Err(cut) = half.file.set_len(half.len) {
+                s.broken = Some(format!(
+                    "the audit journal {path} could not be written ({e}) nor repaired ({cut})"
+                ));
+            }
+            return Err(StoreError::Io(e, path));
         }
         half.len += line.len() as u64;
         half.last_seq = seq;
@@ -340,11 +360,22 @@ impl AuditJournal {
     }
 
     /// Moves every record waiting into the table (in one transaction), then cuts the files
-    /// whose records are all there.
+    /// whose records are all there. The move runs as a task of its own, so a caller that
+    /// stops waiting (a request cancelled, a timeout) never leaves a batch half-moved: taken
+    /// from memory but neither in the table nor put back.
     ///
     /// # Errors
     /// Database errors: the records then stay waiting (and in the files).
-    pub async fn flush(&self) -> Result<(), StoreError> {
+    pub async fn flush(self: &Arc<Self>) -> Result<(), StoreError> {
+        let journal = Arc::clone(self);
+        tokio::spawn(async move { journal.move_waiting().await })
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(format!("the audit journal's move stopped: {e}"))
+            })?
+    }
+
+    async fn move_waiting(&self) -> Result<(), StoreError> {
         let _one = self.moving.lock().await;
         let (batch, last) = {
             let mut s = self.state();
@@ -364,7 +395,11 @@ impl AuditJournal {
         let mut s = self.state();
         for h in &mut s.halves {
             if h.len > 0 && h.last_seq <= last {
-                h.cut()?;
+                // The records are in the table: a file left uncut only costs disk until the
+                // next move, and is skipped by number when read again.
+                if let Err(e) = h.cut() {
+                    tracing::warn!("an audit journal file was not cut after its move: {e}");
+                }
             }
         }
         Ok(())

@@ -275,6 +275,66 @@ async fn the_build_script_clips_to_the_municipality_and_mbtiles_are_served() {
     pool.close().await;
     app.stop().await;
 
+    // The OpenStreetMap preset, on a fictitious cut: every layer from its tags, clipped.
+    let osm = dir.path().join("osm.mbtiles");
+    let o = Command::new(root.join("scripts/basemap-build"))
+        .current_dir(root)
+        .args([
+            "--clip",
+            "tests/fixtures/basemap/clip.geojson",
+            "--osm",
+            "tests/fixtures/basemap/prov.osm",
+            "--output",
+            osm.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = String::from_utf8_lossy(&o.stdout).into_owned();
+    for line in [
+        "water: 1 features",
+        "roads: 2 features",
+        "places: 2 features",
+    ] {
+        assert!(log.contains(line), "{line}: {log}");
+    }
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", osm.display()))
+        .await
+        .unwrap();
+    let (attribution,): (String,) =
+        sqlx::query_as("SELECT value FROM metadata WHERE name = 'attribution'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(attribution.contains("OpenStreetMap"), "{attribution}");
+    // Every (name, kind) per layer over the archive's most detailed zoom.
+    let tiles: Vec<(Vec<u8>,)> = sqlx::query_as(
+        "SELECT tile_data FROM tiles WHERE zoom_level = (SELECT max(zoom_level) FROM tiles)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for (data,) in &tiles {
+        for (layer, features) in decode(&gunzip(data)).unwrap() {
+            for (_, p) in features {
+                let text = |k: &str| match p.get(k) {
+                    Some(Value::Str(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                seen.insert((layer.clone(), text("name"), text("kind")));
+            }
+        }
+    }
+    let has =
+        |l: &str, n: &str, k: &str| seen.contains(&(l.to_owned(), n.to_owned(), k.to_owned()));
+    assert!(has("places", "Provstationen", "station"), "{seen:?}");
+    assert!(has("places", "Provområdet", "district"), "{seen:?}");
+    assert!(has("roads", "Provgatan", "major"), "{seen:?}");
+    assert!(has("roads", "", "path"), "{seen:?}");
+    assert!(!seen.iter().any(|(_, n, _)| n == "Utanförby"), "{seen:?}");
+    pool.close().await;
+
     // And as PMTiles, when pmtiles-convert is there (scripts/test installs it).
     if std::env::var("TEST_PYENV").is_ok() {
         let pm = dir.path().join("prov.pmtiles");

@@ -137,7 +137,7 @@ try {
   const basemap = await police.evaluate(() => {
     const m = window.lagesbild.map;
     const names = (layer) => m.queryRenderedFeatures({ layers: [layer] }).map((f) => f.properties.name);
-    return { source: !!m.getSource('basemap'), places: names('base-places'), roads: names('base-road-names'),
+    return { source: !!m.getSource('basemap-vector'), places: names('base-places'), roads: names('base-road-names'),
       water: m.queryRenderedFeatures({ layers: ['base-water'] }).length,
       attribution: document.querySelector('.maplibregl-ctrl-attrib')?.textContent ?? '' };
   });
@@ -233,6 +233,15 @@ try {
 
   // 3a. A custom range and the weekly playback.
   await police.selectOption('#days', 'custom');
+  // Dates are written ÅÅÅÅ-MM-DD whatever the browser's language; an impossible one is refused.
+  check(await police.getAttribute('#from', 'placeholder') === 'ÅÅÅÅ-MM-DD' && await police.getAttribute('#since', 'type') === 'text',
+    'date inputs show the Swedish format');
+  const hashBefore = await police.evaluate(() => location.hash);
+  await police.fill('#from', '2026-02-30');
+  await police.fill('#to', '2026-03-05');
+  await police.dispatchEvent('#to', 'change');
+  check(await police.getAttribute('#from', 'aria-invalid') === 'true' && await police.evaluate(() => location.hash) === hashBefore,
+    'an impossible date is marked and changes nothing');
   await police.fill('#from', '2026-10-01');
   await police.fill('#to', '2026-10-31');
   await police.dispatchEvent('#to', 'change');
@@ -485,7 +494,7 @@ try {
   // Log a walk done on a route, with a short report.
   await police.waitForFunction(() => document.querySelectorAll('#walk-route option').length > 0);
   await police.selectOption('#walk-route', { label: 'Alby kvällsrunda E2E ändrad' });
-  await police.fill('#walk-form input[name="started"]', '2026-11-20T21:00');
+  await police.fill('#walk-form input[name="started"]', '2026-11-20 21:00');
   await police.fill('#walk-form input[name="ended"]', '2026-11-20T23:30');
   await police.fill('#walk-form textarea', 'Lugnt vid torget, grupp vid busshållplatsen.');
   await police.click('#walk-save');
@@ -588,7 +597,11 @@ try {
     const grid = await (await fetch('/collections/incidents/aggregate?by=grid')).json();
     const { coarseCells } = await import('/web/js/map.js');
     const centreOf = (ring) => [0, 1].map((i) => ring.slice(0, 4).reduce((s, c) => s + c[i], 0) / 4);
-    const m = (a, b) => Math.hypot((a[0] - b[0]) * 111320 * Math.cos(a[1] * Math.PI / 180), (a[1] - b[1]) * 110574);
+    const m = (a, b) => {
+      const phi = a[1] * Math.PI / 180;
+      return Math.hypot((a[0] - b[0]) * (111412.84 * Math.cos(phi) - 93.5 * Math.cos(3 * phi)),
+        (a[1] - b[1]) * (111132.92 - 559.82 * Math.cos(2 * phi) + 1.175 * Math.cos(4 * phi)));
+    };
     let worst = null;
     for (const g of grid.features) {
       const ring = g.geometry.coordinates[0];

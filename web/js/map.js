@@ -73,7 +73,7 @@ const EMPTY = { type: 'FeatureCollection', features: [] };
  * tiles), drawn with the shipped style under everything else, its attribution on the map.
  * Nothing happens when the server has none, or a municipality's own style is configured.
  */
-async function addBasemap(map, config) {
+async function addBasemap(map, config, onStatus) {
   if (config.basemap?.type === 'style') return;
   let about;
   try {
@@ -81,6 +81,15 @@ async function addBasemap(map, config) {
   } catch {
     return;
   }
+  try {
+    await drawBasemap(map, about);
+  } catch (e) {
+    // The map goes on without its base, and says so.
+    onStatus(T.basemapMissing(String(e)));
+  }
+}
+
+async function drawBasemap(map, about) {
   const style = await getJson('/web/basemap-style.json');
   let attribution = about.attribution ?? '';
   if (about.format === 'pmtiles' && globalThis.pmtiles) {
@@ -91,16 +100,16 @@ async function addBasemap(map, config) {
     protocol.add(archive);
     const [header, meta] = await Promise.all([archive.getHeader(), archive.getMetadata().catch(() => ({}))]);
     attribution = meta?.attribution ?? attribution;
-    map.addSource('basemap', { type: 'vector', url: `pmtiles://${url}`, attribution });
+    map.addSource('basemap-vector', { type: 'vector', url: `pmtiles://${url}`, attribution });
     about.minzoom = header.minZoom;
     about.maxzoom = header.maxZoom;
   } else if (about.format === 'mbtiles') {
-    map.addSource('basemap', { type: 'vector', tiles: about.tiles.map((t) => location.origin + t),
+    map.addSource('basemap-vector', { type: 'vector', tiles: about.tiles.map((t) => location.origin + t),
       minzoom: about.minzoom, maxzoom: about.maxzoom, attribution });
   } else {
     return;
   }
-  for (const layer of style.layers) map.addLayer({ ...layer, source: 'basemap' });
+  for (const layer of style.layers) map.addLayer({ ...layer, source: 'basemap-vector' });
   map.addControl(new maplibregl.AttributionControl({ compact: false }), 'bottom-right');
 }
 
@@ -134,7 +143,11 @@ export function coarseCells(fc, valueLabels = {}) {
       // Grid east/north turned by the convergence into true east/north, then to degrees.
       const e = dx * Math.cos(gamma) + dy * Math.sin(gamma);
       const n = -dx * Math.sin(gamma) + dy * Math.cos(gamma);
-      return [c.lon + e / (111320 * Math.cos(c.lat * rad)), c.lat + n / 110574];
+      // Metres per degree at this latitude (WGS 84).
+      const phi = c.lat * rad;
+      const perLat = 111132.92 - 559.82 * Math.cos(2 * phi) + 1.175 * Math.cos(4 * phi);
+      const perLon = 111412.84 * Math.cos(phi) - 93.5 * Math.cos(3 * phi);
+      return [c.lon + e / perLon, c.lat + n / perLat];
     };
     const ring = [corner(-h, -h), corner(h, -h), corner(h, h), corner(-h, h), corner(-h, -h)];
     const ranked = Object.entries(c.categories).sort((a, b) => b[1] - a[1]);
@@ -196,7 +209,7 @@ export async function createMap(container, me, onStatus, onArea) {
       attribution: base.attribution ?? '' });
     add('basemap', 'basemap', { type: 'raster' });
   }
-  await addBasemap(map, config);
+  await addBasemap(map, config, onStatus);
   for (const id of ['since', 'areas', 'area-labels', 'incidents-cells', 'incidents', 'incidents-density', 'zones', 'incidents-agg', 'incidents-agg-area', 'risk_environments', 'cameras', 'camera-sectors', 'patrol_routes', 'measures', 'coverage-gaps', 'camera-sites']) {
     map.addSource(id, { type: 'geojson', data: EMPTY });
   }
@@ -364,7 +377,9 @@ export async function createMap(container, me, onStatus, onArea) {
       if (layer === 'incidents') { loadOverview(); loadZones(); }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
       const tooMany = Number.isFinite(fc.numberMatched) && fc.numberMatched > fc.features.length;
-      if (TILED.has(layer) && (tooMany || tiled.has(layer))) {
+      // Coarse roles draw cells from the page (tiles would draw cell centres as points); a
+      // window past one page says so beside the map.
+      if (TILED.has(layer) && g === 'exact' && (tooMany || tiled.has(layer))) {
         setTiled(layer, tooMany);
         setPartial(layer, null);
       } else {

@@ -3,6 +3,7 @@
 import { T } from './strings.js';
 import { $, text } from './dom.js';
 import { app } from './state.js';
+import { checkDate } from './time.js';
 import { showArea } from './area-panel.js';
 import { agendaNames, loadAgenda, showAgendaArea } from './agenda.js';
 
@@ -55,6 +56,7 @@ export function setupMeeting() {
   $('since').addEventListener('change', async () => {
     if (!app.controller) return;
     if (app.controller.grant('incidents') !== 'exact') { text('since-counts', T.sinceNeedsExact); return; }
+    if (!checkDate($('since'))) { text('since-counts', T.badDate); return; }
     const counts = await app.controller.showSince($('since').value);
     text('since-counts', $('since').value ? T.sinceCounts(counts) : '');
   });

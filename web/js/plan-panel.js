@@ -71,8 +71,9 @@ export function buildPlan(me, c) {
         geometry: route.geometry,
         properties: {
           route_id: route.id,
-          started_at: new Date(String(data.get('started'))).toISOString(),
-          ended_at: new Date(String(data.get('ended'))).toISOString(),
+          // Written ÅÅÅÅ-MM-DD TT:MM (or with a T), in Swedish local time.
+          started_at: new Date(String(data.get('started')).replace(' ', 'T')).toISOString(),
+          ended_at: new Date(String(data.get('ended')).replace(' ', 'T')).toISOString(),
           walkers: Number(data.get('walkers')),
           report: String(data.get('report') || ''),
           // Stops ticked as done in the evening's plan for this route: cells and minutes only.

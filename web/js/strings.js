@@ -43,6 +43,8 @@ export const T = {
   legend: 'Teckenförklaring',
   stale: 'Ej omprövad i tid',
   staleCamera: 'Intresseavvägningen ej omprövad i tid',
+  badDate: 'Skriv datum som ÅÅÅÅ-MM-DD, t.ex. 2026-11-30.',
+  basemapMissing: (why) => `Bakgrundskartan kunde inte ritas (${why}); lagren visas utan den.`,
   viewsMissing: (why) => `Kamerornas synfält kunde inte hämtas (${why}); kamerorna visas utan dem.`,
   coverage: {
     button: 'Kamerornas täckning',

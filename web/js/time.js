@@ -3,6 +3,24 @@ import { T } from './strings.js';
 import { $, text, option } from './dom.js';
 import { app } from './state.js';
 
+/**
+ * Whether `v` is a real date written the Swedish way, ÅÅÅÅ-MM-DD (the date inputs are text
+ * fields with that pattern, so they read the same whatever the browser's own language).
+ */
+export function isDate(v) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+}
+
+/** Marks a date input valid or not (for assistive technology too); returns whether it is. */
+export function checkDate(input) {
+  const ok = input.value === '' || isDate(input.value);
+  input.setAttribute('aria-invalid', ok ? 'false' : 'true');
+  input.setCustomValidity(ok ? '' : T.badDate);
+  return ok;
+}
+
 /** ISO 8601 week number of a date. */
 export function isoWeek(d) {
   const t = new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()));
@@ -33,7 +51,10 @@ export function buildTime(c) {
     if (days.value !== 'custom') c.setDays(Number(days.value));
   };
   const applyRange = () => {
-    if ($('from').value && $('to').value && $('from').value <= $('to').value) c.setRange($('from').value, $('to').value);
+    const from = $('from');
+    const to = $('to');
+    if (!checkDate(from) || !checkDate(to)) return;
+    if (from.value && to.value && from.value <= to.value) c.setRange(from.value, to.value);
   };
   $('from').onchange = applyRange;
   $('to').onchange = applyRange;
