@@ -372,3 +372,51 @@ fn tile_of(z: u32, lon: f64, lat: f64) -> (u32, u32, u32) {
         ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
     (z, x, y)
 }
+
+/// The basemap routes are the same for every role and for no role at all: they hand out the
+/// configured file only, never anything of the picture (access matrix of the basemap routes).
+#[tokio::test]
+async fn every_role_and_anonymous_get_the_same_basemap_and_nothing_more() {
+    let file = fixture("provkarta.pmtiles");
+    let (_db, app) = spawn_with_basemap(&file).await;
+    let mut clients = vec![("anonymous".to_owned(), reqwest::Client::new())];
+    for role in [
+        "police",
+        "social_services",
+        "field_worker",
+        "night_walker",
+        "meeting_viewer",
+        "admin",
+    ] {
+        let token =
+            crate::common::token_for(&app.service, &format!("bm-{role}"), role, "Polisen").await;
+        clients.push((role.to_owned(), crate::common::client_with_token(&token)));
+    }
+    let mut answers = Vec::new();
+    for (who, c) in &clients {
+        let about = c.get(app.url("/basemap")).send().await.unwrap();
+        assert_eq!(about.status(), 200, "{who}");
+        let about = about.text().await.unwrap();
+        let head = c
+            .get(app.url("/basemap/archive.pmtiles"))
+            .header("Range", "bytes=0-126")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 206, "{who}");
+        let head = head.bytes().await.unwrap().to_vec();
+        // MBTiles tiles are not served from a PMTiles basemap, to anyone.
+        let tile = c
+            .get(app.url("/basemap/14/9000/4700"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tile.status(), 404, "{who}");
+        answers.push((about, head));
+    }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "an answer depends on the role"
+    );
+    app.stop().await;
+}
