@@ -8,6 +8,8 @@
 pub mod analysis;
 /// The HTTP edge: OGC API – Features, problem+json errors (only module using axum).
 pub mod api;
+/// The basemap: one tile file, drawn on the screen and in briefings.
+pub mod basemap;
 /// Briefing maps: one page as SVG, then vector PDF or PNG.
 pub mod briefing;
 /// The command line (clap).

@@ -360,9 +360,20 @@ impl App {
         let options = service_options(&settings, clock)?;
         let web = crate::api::assets::WebAssets::from_setting(settings.web_dir.as_deref())
             .map_err(StartupError::Web)?;
-        let basemap = match &settings.basemap {
+        let basemap_file = match (&settings.basemap, demo) {
+            (Some(path), _) => Some(path.clone()),
+            // The demo draws its own overview map when no basemap is named.
+            (None, true) => {
+                let path = crate::basemap::overview::default_path();
+                crate::basemap::overview::write(&path).map_err(StartupError::Web)?;
+                tracing::info!(file = %path.display(), "wrote the demo's overview map");
+                Some(path)
+            }
+            (None, false) => None,
+        };
+        let basemap = match &basemap_file {
             Some(path) => Some(Arc::new(
-                crate::api::basemap::Basemap::open(path)
+                crate::basemap::Basemap::open(path)
                     .await
                     .map_err(StartupError::Web)?,
             )),
@@ -379,6 +390,9 @@ impl App {
         }
         let started = Instant::now();
         let service = Service::open_with(store, options).await?;
+        if let Some(b) = basemap {
+            service.set_basemap(b);
+        }
         if service.open_audit_journal().await? {
             tracing::info!("audited reads are journalled beside the database file");
         }
@@ -426,7 +440,6 @@ impl App {
         let state = AppState {
             service,
             web: Arc::new(web),
-            basemap,
             config: Arc::new(settings),
             streams: Arc::default(),
         };

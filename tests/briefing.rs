@@ -52,6 +52,11 @@ fn incident(lon: f64, lat: f64, category: IncidentCategory, class: Classificatio
 /// A picture of two incidents near Alby centrum: a restricted shooting and an internal act of
 /// vandalism 300 m east, plus the shipped areas.
 async fn scene_app() -> (common::SqliteDb, TestApp) {
+    scene_app_with(None).await
+}
+
+/// The same picture, with `basemap` drawn under it.
+async fn scene_app_with(basemap: Option<std::path::PathBuf>) -> (common::SqliteDb, TestApp) {
     let db = fresh_sqlite();
     let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
@@ -70,7 +75,9 @@ async fn scene_app() -> (common::SqliteDb, TestApp) {
     ));
     store.insert(&features, &|_| {}).await.unwrap();
     store.close().await;
-    let app = TestApp::spawn(&db.url, false).await;
+    let mut settings = common::settings(&db.url);
+    settings.basemap = basemap;
+    let app = TestApp::spawn_with(settings, false).await;
     (db, app)
 }
 
@@ -314,7 +321,7 @@ async fn bad_briefing_requests_get_a_problem_or_a_sensible_clamp() {
     assert_problem(get("from=2026-11-23&to=2026-11-01").await.unwrap(), 400).await;
     assert_problem(get("from=igår").await.unwrap(), 400).await;
     assert_problem(
-        c.get(app.url("/exports/briefing.png?dpi=1000"))
+        c.get(app.url("/exports/briefing.png?dpi=1500"))
             .send()
             .await
             .unwrap(),
@@ -706,5 +713,181 @@ async fn the_lagesbild_document_has_every_section_the_stored_text_and_the_verdic
         .await
         .unwrap();
     assert_eq!(rows.len(), 2, "two writes of the text audited");
+    app.stop().await;
+}
+
+/// The test municipality's basemap (`tests/fixtures/basemap/`): a lake, Provgatan (a main
+/// street) and Sjövägen, a station, over the scene around Alby.
+fn provkarta() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/basemap/provkarta.pmtiles")
+}
+
+#[tokio::test]
+async fn a_briefing_draws_the_basemap_with_its_names_as_text_and_its_attribution() {
+    let (_db, app) = scene_app_with(Some(provkarta())).await;
+    let police = client_with_token(&token_for(&app.service, "p", "police", "Polisen").await);
+    // A3 landscape: the screen would show this scale at zoom 14.4, where street names are drawn.
+    let query = format!("bbox={BBOX}&from=2026-11-10&to=2026-11-23&as_of={AS_OF}&paper=a3");
+    let request = BriefingRequest {
+        bbox: [17.835, 59.233, 17.860, 59.246],
+        area: None,
+        from: date!(2026 - 11 - 10),
+        to: date!(2026 - 11 - 23),
+        layers: vec![Layer::Incidents],
+        categories: Vec::new(),
+        title: String::new(),
+        audience: String::new(),
+        paper: Paper::A3,
+        landscape: true,
+        as_of: datetime!(2026-11-23 08:00 UTC),
+    };
+    let zoom =
+        lagesbild::basemap::draw::screen_zoom(page::points_per_metre(&request).unwrap(), 59.24);
+    assert!(zoom > 14.0 && zoom < 15.0, "{zoom}");
+    let png = police
+        .get(app.url(&format!("/exports/briefing.png?{query}&dpi=150")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let img = tiny_skia::Pixmap::decode_png(&png).unwrap();
+    let pixel = |lon: f64, lat: f64| {
+        let (x, y) = page::position(&request, lon, lat).unwrap();
+        let k = 150.0 / 72.0;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let p = img
+            .pixel((x * k).round() as u32, (y * k).round() as u32)
+            .unwrap();
+        (p.red(), p.green(), p.blue())
+    };
+    let near = |a: (u8, u8, u8), b: (u8, u8, u8)| {
+        a.0.abs_diff(b.0) < 20 && a.1.abs_diff(b.1) < 20 && a.2.abs_diff(b.2) < 20
+    };
+    // The lake (#b9d3e6 in the style) in the map's top left, Provgatan (#f6e3b4) where it
+    // crosses 17.855° E (it runs from 17.80° E, 59.235° N to 17.90° E, 59.238° N), each under
+    // the areas' faint veil at most.
+    let lake = pixel(17.838, 59.2457);
+    assert!(near(lake, (0xb9, 0xd3, 0xe6)), "the lake: {lake:?}");
+    let street = pixel(17.855, 59.235 + 0.003 * 0.55);
+    assert!(near(street, (0xf6, 0xe3, 0xb4)), "Provgatan: {street:?}");
+    // Without a basemap the same places are the map's plain background.
+    let (_db2, plain) = scene_app().await;
+    let police2 = client_with_token(&token_for(&plain.service, "p", "police", "Polisen").await);
+    let png = police2
+        .get(plain.url(&format!("/exports/briefing.png?{query}&dpi=150")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let plain_img = tiny_skia::Pixmap::decode_png(&png).unwrap();
+    let (x, y) = page::position(&request, 17.838, 59.2457).unwrap();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let p = plain_img
+        .pixel(
+            (x * 150.0 / 72.0).round() as u32,
+            (y * 150.0 / 72.0).round() as u32,
+        )
+        .unwrap();
+    assert!(!near((p.red(), p.green(), p.blue()), (0xb9, 0xd3, 0xe6)));
+    plain.stop().await;
+    if tool("pdftotext") && tool("qpdf") {
+        let pdf = police
+            .get(app.url(&format!("/exports/briefing.pdf?{query}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let text = pdf_text(&pdf);
+        for expected in [
+            "Provgatan",     // a street name, drawn along the street
+            "Sjövägen",      // the other street
+            "Provstationen", // a station
+            "Bakgrundskarta: Provkarta – Provdata (fiktiv)",
+        ] {
+            assert!(text.contains(expected), "'{expected}' not in:\n{text}");
+        }
+        // Outside the clip outline: never in the archive, never on paper.
+        assert!(!text.contains("Utanförby"), "{text}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_draws_its_own_overview_map_on_screen_and_on_paper() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn_with(common::settings(&db.url), true).await;
+    let anonymous = reqwest::Client::new();
+    let d: serde_json::Value = anonymous
+        .get(app.url("/basemap"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["format"], "pmtiles");
+    assert_eq!(d["name"], "Översiktskarta (demo)");
+    assert!(
+        d["attribution"]
+            .as_str()
+            .is_some_and(|a| a.contains("OpenStreetMap") && a.contains("Översiktskarta")),
+        "{d}"
+    );
+    // The archive the browser reads starts as PMTiles v3.
+    let head = anonymous
+        .get(app.url("/basemap/archive.pmtiles"))
+        .header("range", "bytes=0-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 206);
+    assert_eq!(&head.bytes().await.unwrap()[..], b"PMTiles\x03");
+    // The tile over Fittja and Masmo at zoom 14 holds the stations, the metro line between
+    // them, the district outline and the demo's streets.
+    let basemap = app.service.basemap().unwrap();
+    let (x, y) = lagesbild::basemap::draw::tile_of(17.871, 59.2485, 14);
+    let tile = basemap.tile(14, x, y).await.unwrap().unwrap();
+    let layers = lagesbild::tiles::decode(&tile).unwrap();
+    let names: Vec<String> = layers["places"]
+        .iter()
+        .filter_map(|(_, p)| match p.get("name") {
+            Some(lagesbild::tiles::Value::Str(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(names.iter().any(|n| n == "Masmo"), "{names:?}");
+    assert!(layers["railways"].iter().any(
+        |(_, p)| matches!(p.get("kind"), Some(lagesbild::tiles::Value::Str(k)) if k == "subway")
+    ));
+    assert!(layers.contains_key("boundaries") && layers.contains_key("roads"));
+    if tool("pdftotext") && tool("qpdf") {
+        let police = client_with_token(&token_for(&app.service, "p", "police", "Polisen").await);
+        let pdf = police
+            .get(app.url(
+                "/exports/briefing.pdf?bbox=17.84,59.238,17.89,59.256&from=2026-11-10&to=2026-11-23",
+            ))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let text = pdf_text(&pdf);
+        assert!(
+            text.contains("Masmo"),
+            "a station only the overview names:\n{text}"
+        );
+        assert!(
+            text.contains("Bakgrundskarta: Översiktskarta (demo)"),
+            "{text}"
+        );
+    }
     app.stop().await;
 }

@@ -59,8 +59,6 @@ pub struct AppState {
     pub config: Arc<Settings>,
     /// The web client's files.
     pub web: Arc<assets::WebAssets>,
-    /// The basemap file, when one is configured.
-    pub basemap: Option<Arc<basemap::Basemap>>,
     /// The open event streams (limited per account and in all).
     pub streams: Arc<events::Streams>,
 }

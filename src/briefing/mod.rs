@@ -3,6 +3,7 @@
 //! summary table, as a vector PDF or a PNG. Every feature drawn passed the caller's grant
 //! (`service::visibility`), and every export is audited.
 
+mod base;
 pub mod document;
 pub mod lagesbild;
 pub mod page;
@@ -105,6 +106,8 @@ pub struct Scene {
     pub suppressed: bool,
     /// The most sensitive classification among what is shown.
     pub classification: Classification,
+    /// The basemap under the map, when one is configured (public data: no grant applies).
+    pub base: Option<crate::basemap::draw::BaseDrawing>,
 }
 
 fn day_span(from: Date, to: Date) -> TimeSpan {
@@ -278,6 +281,12 @@ impl Service {
                 ));
             }
         }
+        let base = match (self.basemap(), page::points_per_metre(&request)) {
+            (Some(b), Some(scale)) => {
+                Some(crate::basemap::draw::gather(b, request.bbox, scale).await)
+            }
+            _ => None,
+        };
         let row = AuditRow::new(self.clock().now(), AuditAction::Export, AuditOutcome::Ok)
             .bbox(Some(request.bbox))
             .detail(format!(
@@ -299,6 +308,7 @@ impl Service {
             summary,
             suppressed,
             classification,
+            base,
         })
     }
 }

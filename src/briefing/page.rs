@@ -34,7 +34,8 @@ pub const fn page_size(paper: Paper, landscape: bool) -> (f64, f64) {
     if landscape { (h, w) } else { (w, h) }
 }
 
-struct Frame {
+/// The map's projection onto the page: SWEREF 99 TM metres, scaled into the map's frame.
+pub(super) struct Frame {
     x: f64,
     y: f64,
     h: f64,
@@ -45,7 +46,8 @@ struct Frame {
 }
 
 impl Frame {
-    fn xy(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
+    /// Where a longitude and latitude land on the page.
+    pub(super) fn xy(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
         let (e, n) = self.crs.from_wgs84(lon, lat).ok()?;
         Some((
             self.x + (e - self.e0) * self.scale,
@@ -53,7 +55,8 @@ impl Frame {
         ))
     }
 
-    fn path(&self, line: &LineString<f64>, close: bool) -> String {
+    /// A line as SVG path data.
+    pub(super) fn path(&self, line: &LineString<f64>, close: bool) -> String {
         let mut d = String::new();
         for (i, c) in line.coords().enumerate() {
             if let Some((x, y)) = self.xy(c.x, c.y) {
@@ -66,7 +69,8 @@ impl Frame {
         d
     }
 
-    fn polygon(&self, p: &Polygon<f64>) -> String {
+    /// A polygon (with its holes) as SVG path data.
+    pub(super) fn polygon(&self, p: &Polygon<f64>) -> String {
         let mut d = self.path(p.exterior(), true);
         for ring in p.interiors() {
             d.push_str(&self.path(ring, true));
@@ -167,6 +171,12 @@ fn layout(r: &super::BriefingRequest) -> Option<Layout> {
         map_h,
         frame,
     })
+}
+
+/// Points on the page per SWEREF metre of the map `r` asks for.
+#[must_use]
+pub fn points_per_metre(r: &super::BriefingRequest) -> Option<f64> {
+    Some(layout(r)?.frame.scale)
 }
 
 /// Where a WGS84 position lands on the page, in points from the top left (for tests and for
@@ -288,11 +298,18 @@ fn map(out: &mut String, scene: &Scene, l: &Layout, symbols: &Value) -> Present 
         out,
         r##"<rect x="{map_x}" y="{map_y}" width="{map_w}" height="{map_h}" fill="#f4f1ea"/>"##
     );
+    // Over a basemap, the areas are outlines with a faint veil (the streets stay readable).
+    let veil = if let Some(base) = &scene.base {
+        super::base::draw(out, base, frame);
+        "0.15"
+    } else {
+        "0.6"
+    };
     for (_, g) in &scene.areas {
         for p in polygons(g) {
             let _ = write!(
                 out,
-                r##"<path d="{}" fill="#ffffff" fill-opacity="0.6" stroke="#333333" stroke-width="0.8"/>"##,
+                r##"<path d="{}" fill="#ffffff" fill-opacity="{veil}" stroke="#333333" stroke-width="0.8"/>"##,
                 frame.polygon(&p)
             );
         }
@@ -405,6 +422,9 @@ fn map(out: &mut String, scene: &Scene, l: &Layout, symbols: &Value) -> Present 
                 "Inga händelser i perioden"
             }
         );
+    }
+    if let Some(base) = &scene.base {
+        super::base::credit(out, base, map_x + map_w - 4.0, map_y + map_h - 4.0);
     }
     out.push_str("</g>");
     let _ = write!(
@@ -697,7 +717,7 @@ fn footer(out: &mut String, l: &Layout, density: Option<&str>) {
     }
 }
 
-fn polygons(g: &Geometry<f64>) -> Vec<Polygon<f64>> {
+pub(super) fn polygons(g: &Geometry<f64>) -> Vec<Polygon<f64>> {
     match g {
         Geometry::Polygon(p) => vec![p.clone()],
         Geometry::MultiPolygon(m) => m.0.clone(),
@@ -706,7 +726,7 @@ fn polygons(g: &Geometry<f64>) -> Vec<Polygon<f64>> {
     }
 }
 
-fn lines(g: &Geometry<f64>) -> Vec<LineString<f64>> {
+pub(super) fn lines(g: &Geometry<f64>) -> Vec<LineString<f64>> {
     match g {
         Geometry::LineString(l) => vec![l.clone()],
         Geometry::MultiLineString(m) => m.0.clone(),

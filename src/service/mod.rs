@@ -292,6 +292,8 @@ pub struct Service {
     refreshed: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
     /// The reference layers (buildings, paths), read on first use.
     reference: reference::ReferenceCache,
+    /// The basemap, when one is configured (drawn under briefings' maps, served to browsers).
+    basemap: std::sync::OnceLock<std::sync::Arc<crate::basemap::Basemap>>,
 }
 
 impl Service {
@@ -373,9 +375,21 @@ impl Service {
             credential_recheck: options.credential_recheck,
             refreshed: tokio::sync::Mutex::new(None),
             reference: reference::ReferenceCache::default(),
+            basemap: std::sync::OnceLock::new(),
             counts_cache: visibility::counts::CountsCache::default(),
             grid: visibility::Grid::new().map_err(|e| StoreError::Corrupt(e.to_string()))?,
         })
+    }
+
+    /// Sets the basemap (once, at start; a second call is ignored).
+    pub fn set_basemap(&self, basemap: std::sync::Arc<crate::basemap::Basemap>) {
+        let _ = self.basemap.set(basemap);
+    }
+
+    /// The basemap, when one is configured.
+    #[must_use]
+    pub fn basemap(&self) -> Option<&crate::basemap::Basemap> {
+        self.basemap.get().map(std::convert::AsRef::as_ref)
     }
 
     /// How the picture was loaded: from the index snapshot (and how many features the log after

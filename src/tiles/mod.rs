@@ -203,6 +203,12 @@ impl LayerBuilder {
         self.added
     }
 
+    /// How many features are in the tile (those cut away entirely, or outside it, are not).
+    #[must_use]
+    pub fn kept(&self) -> usize {
+        self.points.len() + self.others.len()
+    }
+
     /// Whether nothing has been added.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -481,9 +487,21 @@ pub type Decoded = (Geometry<f64>, HashMap<String, Value>);
 /// # Errors
 /// When the bytes are not a vector tile.
 pub fn decode(bytes: &[u8]) -> Result<HashMap<String, Vec<Decoded>>, String> {
+    Ok(decode_with_extent(bytes)?
+        .into_iter()
+        .map(|(name, (_, features))| (name, features))
+        .collect())
+}
+
+/// Reads a tile back: per layer name, its extent (tile units per side) and its features.
+///
+/// # Errors
+/// When the bytes are not a vector tile.
+pub fn decode_with_extent(bytes: &[u8]) -> Result<HashMap<String, (u32, Vec<Decoded>)>, String> {
     let tile = Tile::decode(bytes).map_err(|e| e.to_string())?;
     let mut out = HashMap::new();
     for layer in tile.layers {
+        let extent = layer.extent.unwrap_or(EXTENT);
         let mut features = Vec::with_capacity(layer.features.len());
         for f in &layer.features {
             let mut writer = geozero::geo_types::GeoWriter::new();
@@ -504,7 +522,7 @@ pub fn decode(bytes: &[u8]) -> Result<HashMap<String, Vec<Decoded>>, String> {
             }
             features.push((geometry, props));
         }
-        out.insert(layer.name, features);
+        out.insert(layer.name, (extent, features));
     }
     Ok(out)
 }
