@@ -86,3 +86,46 @@ async fn the_map_client_works_in_chromium_without_other_hosts() {
     );
     app.stop().await;
 }
+
+/// Accessibility: axe-core's WCAG 2.1 A and AA rules on every view (sign-in, map, panels,
+/// popups, meeting mode and the coordinator's agenda on black), and the main tasks done with
+/// the keyboard alone (`web/e2e/a11y.mjs`), over the demo with its own overview map.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_client_passes_axe_core_and_works_by_keyboard_alone() {
+    let Some(node) = browser_tools() else { return };
+    let db = fresh_sqlite();
+    let app = TestApp::spawn_with(common::settings(&db.url), true).await;
+    token_for(&app.service, "a11y-polis", "police", "Polisen").await;
+    token_for(
+        &app.service,
+        "a11y-samordnare",
+        "security_coordinator",
+        "Botkyrka kommun",
+    )
+    .await;
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let base = app.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(node)
+            .arg(web.join("e2e/a11y.mjs"))
+            .current_dir(&web)
+            .env("BASE", base)
+            .env("POLICE_USER", "a11y-polis")
+            .env("POLICE_PASS", password_of("a11y-polis"))
+            .env("COORD_USER", "a11y-samordnare")
+            .env("COORD_PASS", password_of("a11y-samordnare"))
+            .env("ARTIFACTS", web.join("e2e/artifacts"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "accessibility test failed:\n{stdout}\n{stderr}"
+    );
+    app.stop().await;
+}

@@ -29,7 +29,8 @@ pub const MAX_ZOOM: u8 = 15;
 /// What the archive is called (shown with the attribution).
 pub const NAME: &str = "Översiktskarta (demo)";
 /// Whose data it holds.
-pub const ATTRIBUTION: &str = "Översiktskarta (demo): lagesbilds ungefärliga områden och påhittade gator · stationer: Trafikverket, © OpenStreetMaps bidragsgivare (ODbL)";
+pub const ATTRIBUTION: &str =
+    "Översiktskarta (demo) · stationer: Trafikverket, © OpenStreetMap-bidragsgivare (ODbL)";
 
 /// A station: name, longitude, latitude (public facts, rounded to about a metre).
 type Station = (&'static str, f64, f64);

@@ -180,6 +180,7 @@ export async function createMap(container, me, onStatus, onArea) {
     center: [17.78, 59.22],
     zoom: 11,
     attributionControl: false,
+    locale: T.mapLocale,
     // A municipality's own vector style (web/config.json) or the offline base.
     style: config.basemap?.type === 'style' && config.basemap.url ? config.basemap.url : {
       version: 8,
@@ -526,9 +527,58 @@ export async function createMap(container, me, onStatus, onArea) {
   map.on('click', (e) => {
     if (picker) { const p = picker; picker = null; p(e.lngLat); return; }
     if (clickHandlers.some((h) => h(e.lngLat))) return;
-    const hit = map.queryRenderedFeatures(e.point, { layers: clickable })[0];
-    if (!hit) return;
-    if (hit.layer.id === 'areas-fill' && onArea) { onArea(hit.properties.name); return; }
+    const hit = map.queryRenderedFeatures(e.point, { layers: clickable.filter((id) => map.getLayer(id)) })[0];
+    if (hit) inspect(hit, e.lngLat);
+  });
+  // With the keyboard: the focused map shows a crosshair at its centre, and Enter shows the
+  // feature nearest to it (within 30 px), as a click there would; Escape closes the popup.
+  const canvas = map.getCanvas();
+  const crosshair = document.createElement('div');
+  crosshair.className = 'map-crosshair';
+  crosshair.setAttribute('aria-hidden', 'true');
+  map.getContainer().append(crosshair);
+  canvas.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      for (const p of document.querySelectorAll('.maplibregl-popup')) p.remove();
+      return;
+    }
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    const { width, height } = canvas.getBoundingClientRect();
+    const c = { x: width / 2, y: height / 2 };
+    const near = map.queryRenderedFeatures([[c.x - 30, c.y - 30], [c.x + 30, c.y + 30]], { layers: clickable.filter((id) => map.getLayer(id)) });
+    const distance = (f) => {
+      if (f.geometry.type !== 'Point') return 29; // lines and areas: after any point at the centre
+      const p = map.project(f.geometry.coordinates);
+      return Math.hypot(p.x - c.x, p.y - c.y);
+    };
+    const hit = near.sort((a, b) => distance(a) - distance(b))[0];
+    if (!hit) { onStatus(T.nothingAtCentre); return; }
+    const at = hit.geometry.type === 'Point' ? { lng: hit.geometry.coordinates[0], lat: hit.geometry.coordinates[1] } : map.getCenter();
+    if (picker) { const p = picker; picker = null; p(map.getCenter()); return; }
+    byKeyboard = true;
+    inspect(hit, at);
+  });
+  let byKeyboard = false;
+  /** A popup at `lngLat`; opened from the keyboard, its close button takes the focus (read it,
+   * then Escape or Enter goes back to the map). */
+  function openPopup(lngLat, content) {
+    const popup = new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(lngLat).setDOMContent(content).addTo(map);
+    if (byKeyboard) {
+      byKeyboard = false;
+      const close = popup.getElement().querySelector('.maplibregl-popup-close-button');
+      if (close) {
+        close.focus();
+        close.addEventListener('click', () => canvas.focus(), { once: true });
+        close.addEventListener('keydown', (k) => { if (k.key === 'Escape') close.click(); });
+      }
+    }
+    return popup;
+  }
+  /** Shows what `hit` is in a popup at `lngLat` (an area chooses the area instead). */
+  function inspect(hit, lngLat) {
+    const e = { lngLat };
+    if (hit.layer.id === 'areas-fill' && onArea) { byKeyboard = false; onArea(hit.properties.name); return; }
     const table = document.createElement('table');
     table.className = 'details';
     const caption = document.createElement('caption');
@@ -538,7 +588,7 @@ export async function createMap(container, me, onStatus, onArea) {
       // A grid point of a dense tile: how many, not which.
       const p = document.createElement('p');
       p.textContent = T.gridded(Number(hit.properties.count));
-      new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(p).addTo(map);
+      openPopup(e.lngLat, p);
       return;
     }
     const show = (properties) => {
@@ -550,7 +600,7 @@ export async function createMap(container, me, onStatus, onArea) {
         tr.append(a, b);
         table.append(tr);
       }
-      new maplibregl.Popup({ maxWidth: '22rem' }).setLngLat(e.lngLat).setDOMContent(table).addTo(map);
+      openPopup(e.lngLat, table);
     };
     if (hit.layer.id.endsWith('-tiles') && hit.properties.id) {
       // A tile carries what draws the feature; the whole of it comes from the server.
@@ -559,7 +609,7 @@ export async function createMap(container, me, onStatus, onArea) {
       return;
     }
     show(hit.properties);
-  });
+  }
   for (const id of clickable) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });

@@ -44,6 +44,19 @@ export const T = {
   stale: 'Ej omprövad i tid',
   staleCamera: 'Intresseavvägningen ej omprövad i tid',
   badDate: 'Skriv datum som ÅÅÅÅ-MM-DD, t.ex. 2026-11-30.',
+  // MapLibre's own controls, in Swedish (its `locale` option).
+  mapLocale: {
+    'Map.Title': 'Karta. Piltangenterna flyttar, + och − zoomar, Enter visar objektet vid kartans mitt.',
+    'NavigationControl.ZoomIn': 'Zooma in',
+    'NavigationControl.ZoomOut': 'Zooma ut',
+    'NavigationControl.ResetBearing': 'Vrid kartan mot norr',
+    'AttributionControl.ToggleAttribution': 'Visa eller dölj källor',
+    'AttributionControl.MapFeedback': 'Kartfeedback',
+    'ScaleControl.Meters': 'm',
+    'ScaleControl.Kilometers': 'km',
+    'Popup.Close': 'Stäng',
+  },
+  nothingAtCentre: 'Inget objekt vid kartans mitt: flytta kartan med piltangenterna så att hårkorset hamnar på ett objekt.',
   basemapMissing: (why) => `Bakgrundskartan kunde inte ritas (${why}); lagren visas utan den.`,
   viewsMissing: (why) => `Kamerornas synfält kunde inte hämtas (${why}); kamerorna visas utan dem.`,
   coverage: {
