@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use geo::{Centroid, Geometry, Point};
+use geo::{Centroid, Geometry, InteriorPoint, Point};
 use lagesbild::domain::access::Precision;
 use lagesbild::domain::{Feature, Layer};
 use lagesbild::service::visibility::{CELL_M, Grid, MIN_CELL_COUNT};
@@ -1249,6 +1249,24 @@ fn tile_path(layer: Layer, t: lagesbild::tiles::TileId) -> String {
     )
 }
 
+/// Tile units of tile `t` to longitude and latitude.
+fn from_tile(t: lagesbild::tiles::TileId, u: f64, v: f64) -> Point<f64> {
+    let n = f64::from(1u32 << t.z);
+    let e = f64::from(lagesbild::tiles::EXTENT);
+    let fx = (f64::from(t.x) + u / e) / n;
+    let fy = (f64::from(t.y) + v / e) / n;
+    Point::new(
+        fx * 360.0 - 180.0,
+        (std::f64::consts::PI * (1.0 - 2.0 * fy))
+            .sinh()
+            .atan()
+            .to_degrees(),
+    )
+}
+
+/// What a coarse tile's cell carries.
+const CELL_KEYS: &[&str] = &["count", "category", "categories", "cell_m", "label"];
+
 fn in_box(p: Point<f64>, b: [f64; 4]) -> bool {
     (b[0]..=b[2]).contains(&p.x()) && (b[1]..=b[3]).contains(&p.y())
 }
@@ -1379,43 +1397,95 @@ async fn tiles_answer_every_role_within_its_grant() {
                         }
                     }
                     Precision::Coarse => {
-                        let want: BTreeSet<Uuid> = visible
-                            .iter()
-                            .filter(|id| {
-                                let p = representative(&fx.by_id[id].geometry);
-                                let c = fx.grid.centre(fx.grid.cell_of(p).unwrap()).unwrap();
-                                in_box(c, buffered)
-                            })
-                            .copied()
-                            .collect();
+                        // Cells: how many visible features each cell holds.
+                        let mut want: BTreeMap<(i64, i64), u64> = BTreeMap::new();
+                        for id in &visible {
+                            let p = representative(&fx.by_id[id].geometry);
+                            *want.entry(fx.grid.cell_of(p).unwrap()).or_default() += 1;
+                        }
                         if gridded {
-                            let n: u64 = got.iter().map(|(_, p)| count_of(p)).sum();
-                            assert_eq!(n as usize, want.len(), "{ctx}: gridded count");
                             continue;
                         }
-                        let mut ids = BTreeSet::new();
+                        let mut seen = BTreeSet::new();
                         for (g, p) in &got {
                             for k in p.keys() {
                                 assert!(
-                                    k == "id" || COARSE_KEYS.contains(&k.as_str()),
+                                    CELL_KEYS.contains(&k.as_str()),
                                     "{ctx}: a coarse tile shows '{k}'"
                                 );
                             }
-                            let TV::Str(id) = &p["id"] else { panic!() };
-                            let id: Uuid = id.parse().unwrap();
-                            let original = representative(&fx.by_id[&id].geometry);
-                            let c = fx.grid.centre(fx.grid.cell_of(original).unwrap()).unwrap();
-                            let (cx, cy) = t.to_tile(c.x(), c.y());
-                            let Geometry::Point(q) = g else {
-                                panic!("{ctx}: {g:?}")
+                            if p.contains_key("label") {
+                                // The count written at the cell's centre, and nowhere else.
+                                let Geometry::Point(q) = g else {
+                                    panic!("{ctx}: {g:?}")
+                                };
+                                let cell = fx.grid.cell_of(from_tile(t, q.x(), q.y())).unwrap();
+                                let c = fx.grid.centre(cell).unwrap();
+                                let (cx, cy) = t.to_tile(c.x(), c.y());
+                                assert!(
+                                    (q.x() - cx).abs() <= 0.5 && (q.y() - cy).abs() <= 0.5,
+                                    "{ctx}: a label off its cell's centre"
+                                );
+                                assert_eq!(
+                                    Some(&count_of(p)),
+                                    want.get(&cell),
+                                    "{ctx}: label {cell:?}"
+                                );
+                                continue;
+                            }
+                            // A cell: a square (clipped at the tile's edge), never a point at
+                            // these zooms, every corner within its cell.
+                            let Geometry::Polygon(square) = g else {
+                                panic!("{ctx}: not a cell: {g:?}")
                             };
-                            assert!(
-                                (q.x() - cx).abs() <= 0.5 && (q.y() - cy).abs() <= 0.5,
-                                "{ctx}: not at the cell centre"
-                            );
-                            ids.insert(id);
+                            let inside = square.interior_point().unwrap();
+                            let cell = fx
+                                .grid
+                                .cell_of(from_tile(t, inside.x(), inside.y()))
+                                .unwrap();
+                            let bounds = fx.grid.square(cell).unwrap();
+                            let corners: Vec<(f64, f64)> = bounds
+                                .exterior()
+                                .coords()
+                                .map(|c| t.to_tile(c.x, c.y))
+                                .collect();
+                            let (x0, x1) = corners
+                                .iter()
+                                .fold((f64::MAX, f64::MIN), |a, c| (a.0.min(c.0), a.1.max(c.0)));
+                            let (y0, y1) = corners
+                                .iter()
+                                .fold((f64::MAX, f64::MIN), |a, c| (a.0.min(c.1), a.1.max(c.1)));
+                            for c in square.exterior().coords() {
+                                assert!(
+                                    c.x >= x0 - 1.0
+                                        && c.x <= x1 + 1.0
+                                        && c.y >= y0 - 1.0
+                                        && c.y <= y1 + 1.0,
+                                    "{ctx}: a cell's corner outside its cell"
+                                );
+                            }
+                            assert_eq!(Some(&count_of(p)), want.get(&cell), "{ctx}: cell {cell:?}");
+                            if let Some(TV::Str(listed)) = p.get("categories") {
+                                let sum: u64 = listed
+                                    .split(", ")
+                                    .map(|part| {
+                                        part.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+                                    })
+                                    .sum();
+                                assert_eq!(sum, count_of(p), "{ctx}: categories add up");
+                                let TV::Str(top) = &p["category"] else {
+                                    panic!()
+                                };
+                                assert!(listed.starts_with(&format!("{top} ")), "{ctx}: {listed}");
+                            }
+                            seen.insert(cell);
                         }
-                        assert_eq!(ids, want, "{ctx}");
+                        // Every cell whose centre is in the tile is there.
+                        for cell in want.keys() {
+                            if in_box(fx.grid.centre(*cell).unwrap(), t.bounds()) {
+                                assert!(seen.contains(cell), "{ctx}: cell {cell:?} missing");
+                            }
+                        }
                     }
                     Precision::Aggregate => {
                         // The same published cells as the counts endpoint for the same box.
@@ -1482,11 +1552,11 @@ async fn tiles_answer_every_role_within_its_grant() {
 }
 
 /// Deep tiles cannot place a coarse feature better than its cell: at zoom 20 (tiles of about
-/// 20 m) a coarse incident is in the tile holding its cell centre, and in no tile holding only
-/// its exact position.
+/// 20 m) the tile at an incident's exact position and the tile at its cell's centre say the
+/// same of the cell (the same count and categories), and neither names the incident.
 #[tokio::test]
 async fn deep_tiles_cannot_refine_a_coarse_position() {
-    use lagesbild::tiles::decode;
+    use lagesbild::tiles::{Value as TV, decode};
     let db = fresh_sqlite();
     let app = TestApp::spawn(&db.url, true).await;
     let token = token_for(
@@ -1510,42 +1580,60 @@ async fn deep_tiles_cannot_refine_a_coarse_position() {
         .take(40)
     {
         let exact = representative(&feature.geometry);
-        let centre = grid.centre(grid.cell_of(exact).unwrap()).unwrap();
-        let at_exact = tile_at(20, exact);
-        let at_centre = tile_at(20, centre);
-        let ids = |t| {
+        let cell = grid.cell_of(exact).unwrap();
+        let centre = grid.centre(cell).unwrap();
+        // What a zoom-20 tile says of the incident's cell.
+        let of_cell = |t: lagesbild::tiles::TileId| {
             let client = client.clone();
             let url = app.url(&tile_path(Layer::Incidents, t));
+            let grid = &grid;
             async move {
                 let bytes = client.get(url).send().await.unwrap().bytes().await.unwrap();
-                decode(&bytes)
+                let features = decode(&bytes)
                     .unwrap()
                     .get("incidents")
                     .cloned()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|(_, p)| match p.get("id") {
-                        Some(lagesbild::tiles::Value::Str(s)) => s.parse::<Uuid>().ok(),
-                        _ => None,
+                    .unwrap_or_default();
+                for (_, p) in &features {
+                    assert!(!p.contains_key("id"), "a coarse tile names an incident");
+                }
+                features
+                    .into_iter()
+                    .filter(|(_, p)| !p.contains_key("label"))
+                    .filter(|(g, _)| {
+                        let inside = g.interior_point().unwrap();
+                        grid.cell_of(from_tile(t, inside.x(), inside.y())) == Some(cell)
                     })
-                    .collect::<BTreeSet<Uuid>>()
+                    .map(|(_, p)| {
+                        let mut v: Vec<(String, String)> = p
+                            .iter()
+                            .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                            .collect();
+                        v.sort();
+                        v
+                    })
+                    .collect::<Vec<_>>()
             }
         };
-        assert!(ids(at_centre).await.contains(&feature.id));
-        let near_centre =
-            at_exact.x.abs_diff(at_centre.x) <= 1 && at_exact.y.abs_diff(at_centre.y) <= 1;
-        if !near_centre {
-            assert!(
-                !ids(at_exact).await.contains(&feature.id),
-                "the tile at the exact position gave the coarse incident away"
-            );
-            tried += 1;
-        }
+        let at_exact = of_cell(tile_at(20, exact)).await;
+        let at_centre = of_cell(tile_at(20, centre)).await;
+        assert_eq!(
+            at_exact.len(),
+            1,
+            "the cell, once, in the tile at the incident"
+        );
+        assert_eq!(
+            at_exact, at_centre,
+            "the same cell says the same wherever it is read"
+        );
+        assert!(
+            at_exact[0]
+                .iter()
+                .any(|(k, v)| k == "count" && *v != format!("{:?}", TV::Uint(0)))
+        );
+        tried += 1;
     }
-    assert!(
-        tried > 10,
-        "only {tried} incidents away from their cell centre"
-    );
+    assert!(tried > 10, "only {tried} incidents tried");
     app.stop().await;
 }
 

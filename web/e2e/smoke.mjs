@@ -627,6 +627,21 @@ try {
   check(await rendered(field, 'incidents-cells') > 0 && await rendered(field, 'incidents-cell-counts') > 0,
     'the cells and their counts are drawn');
   await field.screenshot({ path: join(artifacts, '05-map-field-worker-cells.png') });
+  // 7b. Past one page (the answer cut to 5 here), the field worker's cells come from vector
+  // tiles the server cuts: still cells with counts, no incident named, nothing said missing.
+  await field.route('**/collections/incidents/items?limit=10000*', smallPage);
+  await field.selectOption('#days', '90');
+  await field.waitForFunction(() => window.lagesbild.controller.isTiled('incidents'));
+  await idle(field);
+  const tileCells = await field.evaluate(() => window.lagesbild.map.queryRenderedFeatures({ layers: ['incidents-tiles'] })
+    .filter((f) => !f.properties.label) // the count written at a cell's centre
+    .map((f) => ({ type: f.geometry.type, count: f.properties.count, id: f.properties.id, layer: f.layer.id })));
+  check(tileCells.length > 0 && tileCells.every((c) => (c.type === 'Polygon' || c.type === 'MultiPolygon') && c.count > 0 && c.id === undefined),
+    `a coarse role's tiles draw cells with counts, never an incident (${tileCells.length} cells${tileCells.filter((c) => !((c.type === 'Polygon' || c.type === 'MultiPolygon') && c.count > 0 && c.id === undefined)).slice(0, 3).map((c) => ` ${JSON.stringify(c)}`).join('')})`);
+  check(await inSource(field, 'incidents-cells') === 0 && await inSource(field, 'incidents') === 0, 'the page of cells gives way to the tiles');
+  check(((await field.textContent('#partial')) ?? '') === '', 'nothing is said to be missing when the tiles count it all');
+  check(await rendered(field, 'incidents-tiles-counts') > 0, 'the tile cells have their counts written in');
+  await field.screenshot({ path: join(artifacts, '05b-map-field-worker-tile-cells.png') });
 } catch (e) {
   problems.push(`failed: ${e.message}`);
 } finally {

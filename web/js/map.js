@@ -322,7 +322,29 @@ export async function createMap(container, me, onStatus, onArea) {
     const id = `${layer}-tiles`;
     if (on) {
       const src = map.getSource(id);
-      if (!src) {
+      if (!src && grant(layer) === 'coarse') {
+        // A coarse role's tiles hold cells: squares with their counts (points with a count where
+        // a cell would be a few pixels), never a feature's own position.
+        map.addSource(id, { type: 'vector', tiles: [tileUrl(layer)], maxzoom: 22 });
+        map.addLayer({ id, source: id, 'source-layer': layer, type: 'fill', filter: ['==', ['geometry-type'], 'Polygon'], paint: {
+          'fill-color': match('category', s.incidents.colors, '#999999'),
+          'fill-opacity': ['interpolate', ['linear'], ['get', 'count'], 1, 0.35, 20, 0.8],
+          'fill-outline-color': '#333333' } }, 'incidents-cells');
+        map.addLayer({ id: `${id}-points`, source: id, 'source-layer': layer, type: 'circle', filter: ['all', ['==', ['geometry-type'], 'Point'], ['!', ['has', 'label']]], paint: {
+          'circle-radius': ['interpolate', ['linear'], ['get', 'count'], 1, 4, 50, 10, 500, 16],
+          'circle-color': s.aggregate.color, 'circle-opacity': 0.7, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } }, 'incidents-cells');
+        // The count once per cell, at its centre (the server writes it in the tile holding it).
+        map.addLayer({ id: `${id}-counts`, source: id, 'source-layer': layer, type: 'symbol', minzoom: 12,
+          filter: ['has', 'label'], layout: {
+            'text-field': ['to-string', ['get', 'count']], 'text-font': [LABEL_FONT_BOLD], 'text-size': 12,
+            'text-allow-overlap': true }, paint: { 'text-color': '#111111', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 } });
+        styleLayers[layer].push(id, `${id}-points`, `${id}-counts`);
+        clickable.push(id, `${id}-points`);
+        for (const l of [id, `${id}-points`]) {
+          map.on('mouseenter', l, () => { map.getCanvas().style.cursor = 'pointer'; });
+          map.on('mouseleave', l, () => { map.getCanvas().style.cursor = ''; });
+        }
+      } else if (!src) {
         map.addSource(id, { type: 'vector', tiles: [tileUrl(layer)], maxzoom: 22 });
         map.addLayer({ id, source: id, 'source-layer': layer, type: 'circle', minzoom: 11.5, paint: {
           'circle-radius': ['case', ['has', 'count'],
@@ -378,9 +400,9 @@ export async function createMap(container, me, onStatus, onArea) {
       if (layer === 'incidents') { loadOverview(); loadZones(); }
       const fc = await getJson(`/collections/${layer}/items?limit=10000${when}`);
       const tooMany = Number.isFinite(fc.numberMatched) && fc.numberMatched > fc.features.length;
-      // Coarse roles draw cells from the page (tiles would draw cell centres as points); a
-      // window past one page says so beside the map.
-      if (TILED.has(layer) && g === 'exact' && (tooMany || tiled.has(layer))) {
+      // Past one page the tiles draw the window: single incidents for exact roles, cells with
+      // counts for coarse ones (cut by the server, so every incident of the window is counted).
+      if (TILED.has(layer) && (g === 'exact' || g === 'coarse') && (tooMany || tiled.has(layer))) {
         setTiled(layer, tooMany);
         setPartial(layer, null);
       } else {
@@ -395,7 +417,7 @@ export async function createMap(container, me, onStatus, onArea) {
       }
       if (layer === 'incidents' && g === 'coarse') {
         // Cell centres are not places: the cells are drawn, with how many in each.
-        map.getSource('incidents-cells').setData(coarseCells(fc, T.values));
+        map.getSource('incidents-cells').setData(tiled.has(layer) ? EMPTY : coarseCells(fc, T.values));
         map.getSource(layer).setData(EMPTY);
       } else {
         map.getSource(layer).setData(fc);
@@ -513,7 +535,7 @@ export async function createMap(container, me, onStatus, onArea) {
       for (const id of ids) {
         if (!map.getLayer(id)) continue;
         // A tiled layer draws from its tiles, not from the page of GeoJSON.
-        const shown = visible && (id === layer ? !tiled.has(layer) : id !== `${layer}-tiles` || tiled.has(layer));
+        const shown = visible && (id === layer ? !tiled.has(layer) : !id.startsWith(`${layer}-tiles`) || tiled.has(layer));
         map.setLayoutProperty(id, 'visibility', shown ? 'visible' : 'none');
       }
     }
@@ -602,6 +624,13 @@ export async function createMap(container, me, onStatus, onArea) {
       }
       openPopup(e.lngLat, table);
     };
+    if (hit.properties.categories && hit.layer.id.startsWith('incidents-tiles')) {
+      // A coarse tile's cell lists its categories by code: said in Swedish.
+      const categories = String(hit.properties.categories).split(', ')
+        .map((part) => { const [code, n] = part.split(' '); return `${T.values[code] ?? code} ${n}`; }).join(', ');
+      show({ ...hit.properties, categories });
+      return;
+    }
     if (hit.layer.id.endsWith('-tiles') && hit.properties.id) {
       // A tile carries what draws the feature; the whole of it comes from the server.
       getJson(`/collections/${hit.sourceLayer}/items/${encodeURIComponent(hit.properties.id)}`)

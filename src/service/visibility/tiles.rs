@@ -5,8 +5,10 @@
 //! - `exact`: the features in the tile (with a buffer) with what draws, filters and finds them
 //!   (id, category, status, time, organisation, classification) less the grant's hidden
 //!   properties; the read is audited like a page of items (restricted ids named).
-//! - `coarse`: each feature at its 250 m cell centre with category, week and area, selected by
-//!   the centre; no status filter.
+//! - `coarse`: one feature per 250 m cell with what is in it (`count`, `category`,
+//!   `categories`), as the cell's square (its centre where a cell is a few pixels), and the
+//!   count again at the centre (`label`) in the tile holding it; no id, time or area of any
+//!   feature, so no tile says more than the cell; no status filter.
 //! - `aggregate`: the published 250 m cells (k ≥ 3, secondary suppression, decided on the whole
 //!   layer) as squares with `count`; where a cell would be smaller than a few pixels, its centre
 //!   as a point with `count`.
@@ -83,19 +85,73 @@ fn instant(t: i64, buf: &mut [u8; 20]) -> Option<&str> {
     std::str::from_utf8(buf).ok()
 }
 
-/// What a coarse feature carries into a tile: its id, category, week and area.
-fn write_coarse(c: &CoarseFeature, tags: &mut Tags) {
-    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    tags.str_unique("id", c.id.hyphenated().encode_lower(&mut id));
-    if let Some(cat) = c.category {
-        tags.str("category", cat);
+/// A coarse layer's tile: one feature per 250 m cell holding what the caller may see, with
+/// `count`, the commonest `category`, `categories` ("code n, code n", most first) and `cell_m`,
+/// drawn as the cell's square (its centre as a point where a cell would be a few pixels). No
+/// feature's id, time or area: a cell is all a coarse role sees of a position, and every tile
+/// holding the cell says the same of it, however deep.
+fn coarse_cells(tile: TileId, name: &str, grid: &super::Grid, items: &Items) -> Built {
+    type Cell<'a> = (
+        geo::Point<f64>,
+        u64,
+        std::collections::BTreeMap<&'a str, u64>,
+    );
+    let mut cells: std::collections::BTreeMap<(i64, i64), Cell<'_>> =
+        std::collections::BTreeMap::new();
+    for shown in &items.features {
+        if let Shown::Coarse(CoarseFeature {
+            cell,
+            centre,
+            category,
+            ..
+        }) = shown
+        {
+            let entry = cells
+                .entry(*cell)
+                .or_insert_with(|| (*centre, 0, std::collections::BTreeMap::new()));
+            entry.1 += 1;
+            if let Some(c) = category {
+                *entry.2.entry(c).or_default() += 1;
+            }
+        }
     }
-    if let Some(w) = c.week_start {
-        tags.str("week", &crate::domain::time::week_label(w));
+    let as_points = cell_units(tile) < MIN_CELL_UNITS;
+    let mut b = LayerBuilder::new(tile, name);
+    let mut listed = String::new();
+    for (cell, (centre, count, categories)) in &cells {
+        let mut ranked: Vec<(&str, u64)> = categories.iter().map(|(k, n)| (*k, *n)).collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let geometry = match (as_points, grid.square(*cell)) {
+            (false, Some(square)) => Geometry::Polygon(square),
+            _ => Geometry::Point(*centre),
+        };
+        listed.clear();
+        for (i, (k, n)) in ranked.iter().enumerate() {
+            use std::fmt::Write as _;
+            let _ = write!(listed, "{}{k} {n}", if i == 0 { "" } else { ", " });
+        }
+        b.add_with(&geometry, *count, |tags| {
+            tags.uint("count", *count);
+            tags.uint("cell_m", 250);
+            if let Some((top, _)) = ranked.first() {
+                tags.str("category", top);
+            }
+            if !listed.is_empty() {
+                tags.str("categories", &listed);
+            }
+        });
+        // Where the count is written: the cell's centre, in the one tile holding it (a square
+        // cut by tile edges would otherwise be labelled once per piece).
+        let (x, y) = tile.to_tile(centre.x(), centre.y());
+        let extent = f64::from(EXTENT);
+        if !as_points && (0.0..extent).contains(&x) && (0.0..extent).contains(&y) {
+            b.add_with(&Geometry::Point(*centre), 0, |tags| {
+                tags.uint("count", *count);
+                tags.value("label", &Value::Bool(true));
+            });
+        }
     }
-    if let Some(a) = &c.area {
-        tags.str("area", a);
-    }
+    b.finish()
 }
 
 /// The keys an exact feature's properties go under in one tile, looked up once per tile;
@@ -321,22 +377,20 @@ impl Service {
                 (built, read)
             }
             Precision::Coarse => {
-                let items = self.coarse_tile_items(viewer, layer, &area, filters)?;
-                let built = cpu_bound(|| {
-                    let mut b = LayerBuilder::new(tile, name);
-                    // Gridded anyway: properties would be thrown away.
-                    let with_props = items.features.len() <= MAX_POINTS;
-                    for shown in &items.features {
-                        if let Shown::Coarse(c) = shown {
-                            b.add_with(&Geometry::Point(c.centre), 1, |tags| {
-                                if with_props {
-                                    write_coarse(c, tags);
-                                }
-                            });
-                        }
-                    }
-                    b.finish()
-                });
+                // Cells reaching into the tile: their centres up to half a cell's diagonal
+                // beyond its buffer.
+                let [w, s, e, n] = tile.bounds_with(BUFFER);
+                let reach_lat = super::CELL_M * std::f64::consts::FRAC_1_SQRT_2
+                    / crate::domain::crs::METRES_PER_DEGREE;
+                let reach_lon = reach_lat / s.abs().max(n.abs()).to_radians().cos().max(0.01);
+                let around = Spatial::Bbox(Bbox::clamped([
+                    w - reach_lon,
+                    s - reach_lat,
+                    e + reach_lon,
+                    n + reach_lat,
+                ]));
+                let items = self.coarse_tile_items(viewer, layer, &around, filters)?;
+                let built = cpu_bound(|| coarse_cells(tile, name, &self.grid, &items));
                 (built, ExactRead::default())
             }
         };
