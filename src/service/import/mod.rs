@@ -404,6 +404,52 @@ mod tests {
     }
 
     #[test]
+    fn many_rows_come_out_in_file_order_with_what_they_add_to_the_report() {
+        // Many chunks' worth of rows: every 7th row is bad, the severity counts the rows, and
+        // a time without an offset is counted once per row that has one.
+        let mut csv = String::from("lon,lat,category,occurred_at,severity,organisation\n");
+        let mut bad = Vec::new();
+        let mut good = Vec::new();
+        for i in 0..10_000u32 {
+            let line = i + 2;
+            if i % 7 == 3 {
+                csv.push_str("17.84,95.0,car_fire,2026-03-01T21:00:00Z,3,Polisen\n");
+                bad.push(format!("line {line}"));
+            } else {
+                let at = if i % 2 == 0 {
+                    "2026-03-01 21:00"
+                } else {
+                    "2026-03-01T21:00:00Z"
+                };
+                csv.push_str(&format!(
+                    "{},59.24,car_fire,{at},{},Polisen\n",
+                    17.0 + f64::from(i) * 1e-5,
+                    i % 5 + 1
+                ));
+                good.push(i);
+            }
+        }
+        let r = read_csv(Layer::Incidents, csv.as_bytes(), InputCrs::Wgs84).unwrap();
+        let rows: Vec<String> = r.rejected.iter().map(|e| e.row.clone()).collect();
+        assert_eq!(rows, bad, "rejected rows, in file order");
+        let lons: Vec<f64> = r
+            .drafts
+            .iter()
+            .map(|d| match &d.geometry {
+                geo::Geometry::Point(p) => p.x(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let want: Vec<f64> = good.iter().map(|i| 17.0 + f64::from(*i) * 1e-5).collect();
+        assert_eq!(lons.len(), want.len());
+        assert!(
+            lons.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-9),
+            "drafts in file order"
+        );
+        assert_eq!(r.swedish_times, good.iter().filter(|i| *i % 2 == 0).count());
+    }
+
+    #[test]
     fn sweref_csv_accepts_swedish_x_northing_convention() {
         let a = "e,n,direction,field_of_view,range_m,owner,status,organisation\n670817.916,6577304.567,90,60,50,police,active,Polisen\n";
         let b = "x,y,direction,field_of_view,range_m,owner,status,organisation\n6577304.567,670817.916,90,60,50,police,active,Polisen\n";
