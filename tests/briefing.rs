@@ -771,6 +771,17 @@ async fn a_briefing_draws_the_basemap_with_its_names_as_text_and_its_attribution
     // the areas' faint veil at most.
     let lake = pixel(17.838, 59.2457);
     assert!(near(lake, (0xb9, 0xd3, 0xe6)), "the lake: {lake:?}");
+    // On the edge between two of the zoom-14 tiles it is drawn from (both tiles carry the lake
+    // to their buffers): still the lake, not a gap.
+    let edge = -180.0 + 360.0 * 9004.0 / 16384.0;
+    assert!((17.835..17.85).contains(&edge));
+    for dx in [-0.00004, 0.0, 0.00004] {
+        let at = pixel(edge + dx, 59.2457);
+        assert!(
+            near(at, (0xb9, 0xd3, 0xe6)),
+            "the lake at a tile edge: {at:?}"
+        );
+    }
     let street = pixel(17.855, 59.235 + 0.003 * 0.55);
     assert!(near(street, (0xf6, 0xe3, 0xb4)), "Provgatan: {street:?}");
     // Without a basemap the same places are the map's plain background.

@@ -92,6 +92,9 @@ pub struct BaseDrawing {
     pub name: Option<String>,
     /// Tiles that could not be read or decoded (the page says so).
     pub failed: usize,
+    /// The map needs more than [`MAX_TILES`] tiles even at the archive's lowest zoom: nothing is
+    /// drawn, and the page says so.
+    pub too_wide: bool,
 }
 
 /// The zoom at which the screen shows `points_per_metre` at latitude `lat`.
@@ -183,19 +186,39 @@ pub async fn gather(basemap: &Basemap, bbox: [f64; 4], points_per_metre: f64) ->
     let zoom = screen_zoom(points_per_metre, (bbox[1] + bbox[3]) / 2.0);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let wanted = zoom.floor().clamp(0.0, 24.0) as u8;
+    let mut drawing = BaseDrawing {
+        zoom,
+        attribution: declared.attribution.clone(),
+        name: declared.name.clone(),
+        ..BaseDrawing::default()
+    };
+    // Only where the archive has tiles.
+    let bbox = match declared.bounds {
+        Some(b) => {
+            let clipped = [
+                bbox[0].max(b[0]),
+                bbox[1].max(b[1]),
+                bbox[2].min(b[2]),
+                bbox[3].min(b[3]),
+            ];
+            if clipped[0] >= clipped[2] || clipped[1] >= clipped[3] {
+                return drawing;
+            }
+            clipped
+        }
+        None => bbox,
+    };
     let mut z = wanted.clamp(declared.min_zoom, declared.max_zoom.max(declared.min_zoom));
     let mut tiles = tiles_over(bbox, z);
     while tiles.len() > MAX_TILES && z > declared.min_zoom {
         z -= 1;
         tiles = tiles_over(bbox, z);
     }
-    let mut drawing = BaseDrawing {
-        zoom,
-        tile_zoom: z,
-        attribution: declared.attribution.clone(),
-        name: declared.name.clone(),
-        ..BaseDrawing::default()
-    };
+    drawing.tile_zoom = z;
+    if tiles.len() > MAX_TILES {
+        drawing.too_wide = true;
+        return drawing;
+    }
     for (x, y) in tiles {
         match basemap.tile(z, x, y).await {
             Ok(None) => {}

@@ -19,8 +19,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 pub mod draw;
 pub mod overview;
 
-/// Reads a PMTiles archive with positioned reads (`pread`), never a memory map: an archive
-/// replaced under a running server gives a read error, not a crash.
+/// Reads a PMTiles archive with positioned reads (`pread`), never a memory map: a file changed
+/// under a running server gives read errors (said on the page), never a crash. A new archive
+/// is put in place by a restart (an archive renamed over the old one is not seen until then).
 pub struct FileBackend {
     file: std::fs::File,
 }
@@ -55,6 +56,9 @@ impl AsyncBackend for FileBackend {
         Ok(BackendResponse::new(Bytes::from(buffer)))
     }
 }
+
+/// The deepest zoom read from an archive (a declared zoom beyond it is taken as this).
+pub const MAX_ZOOM: u8 = 24;
 
 /// What a tile archive declares about itself.
 #[derive(Debug, Clone, Default)]
@@ -118,8 +122,8 @@ fn pmtiles_declared(reader: &AsyncPmTilesReader<FileBackend>, metadata: Option<&
     Declared {
         name: text("name"),
         attribution: text("attribution"),
-        min_zoom: h.min_zoom,
-        max_zoom: h.max_zoom,
+        min_zoom: h.min_zoom.min(MAX_ZOOM),
+        max_zoom: h.max_zoom.min(MAX_ZOOM),
         bounds: (bounds[0] < bounds[2] && bounds[1] < bounds[3]).then_some(bounds),
     }
 }
@@ -204,8 +208,8 @@ impl Basemap {
         let declared = Declared {
             name: metadata.get("name").cloned(),
             attribution: metadata.get("attribution").cloned(),
-            min_zoom: number("minzoom").unwrap_or(0),
-            max_zoom: number("maxzoom").unwrap_or(14),
+            min_zoom: number("minzoom").unwrap_or(0).min(MAX_ZOOM),
+            max_zoom: number("maxzoom").unwrap_or(14).min(MAX_ZOOM),
             bounds,
         };
         Ok(Self::MbTiles {
@@ -237,6 +241,9 @@ impl Basemap {
     /// # Errors
     /// The file cannot be read, or a tile does not decompress.
     pub async fn tile(&self, z: u8, x: u32, y: u32) -> Result<Option<Vec<u8>>, String> {
+        if z > MAX_ZOOM || u64::from(x) >= 1u64 << z || u64::from(y) >= 1u64 << z {
+            return Err(format!("{z}/{x}/{y} is not a tile"));
+        }
         match self {
             Self::PmTiles { reader, .. } => {
                 let coord = pmtiles::TileCoord::new(z, x, y).map_err(|e| e.to_string())?;

@@ -233,7 +233,10 @@ pub fn tiles() -> Vec<((u8, u32, u32), Vec<u8>)> {
 /// start, the same bytes every time).
 #[must_use]
 pub fn default_path() -> PathBuf {
-    std::env::temp_dir().join("lagesbild-oversiktskarta.pmtiles")
+    use std::os::unix::fs::MetadataExt;
+    // One per user: another user's file in a shared /tmp cannot be replaced.
+    let uid = std::fs::metadata("/proc/self").map_or(0, |m| m.uid());
+    std::env::temp_dir().join(format!("lagesbild-oversiktskarta-{uid}.pmtiles"))
 }
 
 /// Writes the overview to `path` (through a temporary file and a rename, so a server reading
@@ -242,6 +245,20 @@ pub fn default_path() -> PathBuf {
 /// # Errors
 /// The file cannot be written.
 pub fn write(path: &Path) -> Result<(), String> {
+    let partial = path.with_extension(format!("pmtiles.{}.part", uuid::Uuid::new_v4()));
+    let written = write_to(&partial);
+    let moved = written.and_then(|()| {
+        std::fs::rename(&partial, path)
+            .map_err(|e| format!("cannot write the overview map '{}': {e}", path.display()))
+    });
+    if moved.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    moved
+}
+
+/// Writes the archive to `partial`.
+fn write_to(partial: &Path) -> Result<(), String> {
     let mut tiles = tiles();
     // Hilbert order: the archive is then "clustered", read fastest.
     tiles.sort_by_key(|((z, x, y), _)| {
@@ -249,8 +266,7 @@ pub fn write(path: &Path) -> Result<(), String> {
             .map(|c| pmtiles::TileId::from(c).value())
             .unwrap_or(u64::MAX)
     });
-    let partial = path.with_extension(format!("pmtiles.{}.part", uuid::Uuid::new_v4()));
-    let file = std::fs::File::create(&partial)
+    let file = std::fs::File::create(partial)
         .map_err(|e| format!("cannot write the overview map '{}': {e}", partial.display()))?;
     let metadata = serde_json::json!({
         "name": NAME,
@@ -284,11 +300,7 @@ pub fn write(path: &Path) -> Result<(), String> {
     }
     writer
         .finalize()
-        .map_err(|e| format!("cannot write the overview map: {e}"))?;
-    std::fs::rename(&partial, path).map_err(|e| {
-        let _ = std::fs::remove_file(&partial);
-        format!("cannot write the overview map '{}': {e}", path.display())
-    })
+        .map_err(|e| format!("cannot write the overview map: {e}"))
 }
 
 #[cfg(test)]

@@ -30,7 +30,9 @@ fn paint(f: &BaseFeature, zoom: f64) -> Option<Paint> {
     let fill = |order: u8, colour: &str, extra: &str| {
         Some(Paint {
             order,
-            attributes: format!(r#"fill="{colour}" fill-rule="evenodd"{extra}"#),
+            // Non-zero: vector tiles wind outer rings one way and holes the other, and a
+            // polygon drawn again from a neighbouring tile's buffer must stay filled.
+            attributes: format!(r#"fill="{colour}" fill-rule="nonzero"{extra}"#),
         })
     };
     let stroke = |order: u8, colour: &str, width: f64, extra: &str| {
@@ -240,15 +242,28 @@ fn names(out: &mut String, base: &BaseDrawing, frame: &Frame) {
 fn plain(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_tag = false;
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            '<' => in_tag = true,
+            // A tag starts with a letter or '/': a bare '<' is text.
+            '<' if !in_tag
+                && chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || *n == '/') =>
+            {
+                in_tag = true;
+            }
             '>' if in_tag => in_tag = false,
             c if !in_tag => out.push(c),
             _ => {}
         }
     }
-    out.replace("&copy;", "©").replace("&amp;", "&")
+    out.replace("&copy;", "©")
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
 }
 
 /// Whose map it is, in the map's corner (right-aligned at `(x, y)`), and whether part of it
@@ -273,6 +288,17 @@ pub(super) fn credit(out: &mut String, base: &BaseDrawing, x: f64, y: f64) {
         r##"<text x="{x:.2}" y="{y:.2}" font-size="5.5" fill="#333333" text-anchor="end" stroke="#ffffff" stroke-width="1.6" paint-order="stroke">{}</text>"##,
         xml(&line)
     );
+    if base.too_wide {
+        let _ = write!(
+            out,
+            r##"<text x="{x:.2}" y="{:.2}" font-size="7" font-weight="bold" fill="#a4000f" text-anchor="end" stroke="#ffffff" stroke-width="1.6" paint-order="stroke">{}</text>"##,
+            y - 8.0,
+            xml(&format!(
+                "Bakgrundskartan ritas inte i denna skala (fler än {} rutor)",
+                crate::basemap::draw::MAX_TILES
+            ))
+        );
+    }
     if base.failed > 0 {
         let _ = write!(
             out,
@@ -314,6 +340,15 @@ mod tests {
         credit(&mut out, &base, 100.0, 100.0);
         assert!(
             out.contains("Bakgrundskartan är ofullständig: 2 rutor kunde inte läsas"),
+            "{out}"
+        );
+        // A bare '<' and entities are text; characters XML forbids never reach the page.
+        assert_eq!(plain("a < b &lt;c&gt;&nbsp;d"), "a < b <c> d");
+        base.attribution = Some("Karta\u{1}data".into());
+        let mut out = String::new();
+        credit(&mut out, &base, 100.0, 100.0);
+        assert!(
+            !out.contains('\u{1}') && out.contains("Karta\u{fffd}data"),
             "{out}"
         );
     }

@@ -281,9 +281,14 @@ impl Service {
                 ));
             }
         }
-        let base = match (self.basemap(), page::points_per_metre(&request)) {
-            (Some(b), Some(scale)) => {
-                Some(crate::basemap::draw::gather(b, request.bbox, scale).await)
+        // The basemap under the whole frame (wider than the box in one direction).
+        let base = match (
+            self.basemap(),
+            page::points_per_metre(&request),
+            page::map_extent(&request),
+        ) {
+            (Some(b), Some(scale), Some(extent)) => {
+                Some(crate::basemap::draw::gather(b, extent, scale).await)
             }
             _ => None,
         };

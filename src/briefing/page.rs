@@ -18,6 +18,15 @@ pub(crate) use crate::labels::{label, value_label};
 /// Escapes text for SVG.
 #[must_use]
 pub fn xml(s: &str) -> String {
+    // Characters XML 1.0 does not allow (control characters but tab, newline and return;
+    // U+FFFE, U+FFFF) would make the whole page unreadable: they become a replacement mark.
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || (!c.is_control() && c != '\u{fffe}' && c != '\u{ffff}')
+    };
+    let s: String = s
+        .chars()
+        .map(|c| if allowed(c) { c } else { '\u{fffd}' })
+        .collect();
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -171,6 +180,26 @@ fn layout(r: &super::BriefingRequest) -> Option<Layout> {
         map_h,
         frame,
     })
+}
+
+/// What the map's frame shows, `[min_lon, min_lat, max_lon, max_lat]`: more than the box asked
+/// for in one direction, as the frame keeps the map's proportions.
+#[must_use]
+pub fn map_extent(r: &super::BriefingRequest) -> Option<[f64; 4]> {
+    let l = layout(r)?;
+    let f = &l.frame;
+    let (e1, n1) = (f.e0 + l.map_w / f.scale, f.n0 + l.map_h / f.scale);
+    let mut out = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for (e, n) in [(f.e0, f.n0), (e1, f.n0), (f.e0, n1), (e1, n1)] {
+        let (lon, lat) = f.crs.to_wgs84(e, n).ok()?;
+        out = [
+            out[0].min(lon),
+            out[1].min(lat),
+            out[2].max(lon),
+            out[3].max(lat),
+        ];
+    }
+    Some(out)
 }
 
 /// Points on the page per SWEREF metre of the map `r` asks for.

@@ -1404,6 +1404,14 @@ async fn tiles_answer_every_role_within_its_grant() {
                             *want.entry(fx.grid.cell_of(p).unwrap()).or_default() += 1;
                         }
                         if gridded {
+                            // Grid points carry how many, nothing else.
+                            for (_, p) in &got {
+                                assert!(
+                                    p.keys().all(|k| k == "count" || k == "cluster"),
+                                    "{ctx}: a gridded coarse tile shows {:?}",
+                                    p.keys().collect::<Vec<_>>()
+                                );
+                            }
                             continue;
                         }
                         let mut seen = BTreeSet::new();

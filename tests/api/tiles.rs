@@ -643,3 +643,99 @@ async fn a_gridded_tile_is_the_same_bytes_however_the_index_was_built() {
         assert_eq!(built.etag, first.etag);
     }
 }
+
+/// A coarse tile holds the cells reaching into it, so a change in such a cell drops the kept
+/// tile even when the incident itself lies well beyond the tile (here over 180 m past its
+/// buffer, in a cell that crosses the tile's east edge): the next read has the new count.
+#[tokio::test]
+async fn a_change_in_a_cell_reaching_into_a_coarse_tile_drops_the_kept_tile() {
+    use lagesbild::service::visibility::Grid;
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, false).await;
+    let social = crate::common::client_with_token(
+        &crate::common::token_for(
+            &app.service,
+            "soc-tile",
+            "social_services",
+            "Botkyrka kommun",
+        )
+        .await,
+    );
+    let grid = Grid::new().unwrap();
+    // Among the zoom-16 tiles along a row near Alby, one whose east edge a cell crosses with
+    // most of it outside; the incident goes near that cell's far corner (inside the cell).
+    let row = tile_at(16, 17.8452, 59.2381);
+    let (t, cell, far, beyond_m) = (0..24)
+        .filter_map(|dx| {
+            let t = TileId::new(16, row.y, row.x + dx).unwrap();
+            let [w, s, e, n] = t.bounds();
+            let [_, _, eb, _] = t.bounds_with(BUFFER);
+            let lat = (s + n) / 2.0;
+            let cell = grid.cell_of(geo::Point::new(e + 0.00002, lat))?;
+            let square = grid.square(cell)?;
+            let xs = || square.exterior().coords().map(|c| c.x);
+            // The cell must reach into the tile.
+            if xs().fold(f64::MAX, f64::min) >= e || xs().fold(f64::MAX, f64::min) < w {
+                return None;
+            }
+            let corner = *square
+                .exterior()
+                .coords()
+                .max_by(|a, b| a.x.total_cmp(&b.x))?;
+            let centre = grid.centre(cell)?;
+            let far = geo::Point::new(
+                centre.x() + 0.9 * (corner.x - centre.x()),
+                centre.y() + 0.9 * (corner.y - centre.y()),
+            );
+            let beyond_m = (far.x() - eb) * 111_320.0 * lat.to_radians().cos();
+            Some((t, cell, far, beyond_m))
+        })
+        .max_by(|a, b| a.3.total_cmp(&b.3))
+        .unwrap();
+    assert_eq!(grid.cell_of(far), Some(cell));
+    assert!(
+        beyond_m > 180.0,
+        "the test's incident is only {beyond_m:.0} m past the buffer"
+    );
+    let post = |lon: f64, lat: f64| {
+        let body = incident(lon, lat, "vandalism", "2026-11-20T21:00:00Z");
+        let app = &app;
+        async move {
+            let r = app.post("/collections/incidents/items", &body).await;
+            assert_eq!(r.status(), 201);
+        }
+    };
+    let [w, s, e, n] = t.bounds();
+    post((w + e) / 2.0, (s + n) / 2.0).await;
+    let url = app.url(&path("incidents", t));
+    let read = || async {
+        let r = social.get(&url).send().await.unwrap();
+        let cache = r.headers()["x-lagesbild-tile-cache"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let layers = decode(&r.bytes().await.unwrap()).unwrap();
+        let total: u64 = layers
+            .get("incidents")
+            .map(|f| {
+                f.iter()
+                    .filter(|(_, p)| !p.contains_key("label"))
+                    .map(|(_, p)| match p.get("count") {
+                        Some(TileValue::Uint(c)) => *c,
+                        _ => 0,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        (cache, total)
+    };
+    assert_eq!(read().await, ("miss".to_owned(), 1));
+    assert_eq!(read().await, ("hit".to_owned(), 1));
+    post(far.x(), far.y()).await;
+    assert_eq!(
+        read().await,
+        ("miss".to_owned(), 2),
+        "the kept tile outlived a change in its cells"
+    );
+    app.stop().await;
+}

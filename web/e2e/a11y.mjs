@@ -123,6 +123,21 @@ try {
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.body.textContent.includes('Inget objekt vid kartans mitt'), null, { timeout: 5000 });
   check(true, 'Enter with nothing under the crosshair says so');
+  // A place for a report is picked with the keyboard: the crosshair's position, even where
+  // nothing is drawn.
+  await page.focus('#report-button');
+  await page.keyboard.press('Enter');
+  await page.focus('#report-pick');
+  await page.keyboard.press('Enter');
+  await page.focus('.maplibregl-canvas');
+  const centre = await page.evaluate(() => window.lagesbild.map.getCenter().toArray());
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /\d/.test(document.getElementById('report-position').textContent), null, { timeout: 5000 });
+  const shown = await page.textContent('#report-position');
+  check(shown.includes(centre[1].toFixed(4).replace('.', ',')) || shown.includes(centre[1].toFixed(4)) || shown.includes(centre[1].toFixed(5)),
+    `Enter on the map picks the crosshair's place for a report (${shown.trim()}; centre ${centre.map((v) => v.toFixed(5)).join(', ')})`);
+  await page.focus('#report-button');
+  await page.keyboard.press('Enter');
   // A layer is switched off and on with the space bar.
   await page.focus('#meeting-button');
   const box = await tabTo(page, (f) => f.tag === 'INPUT' && f.inLayers);

@@ -547,6 +547,7 @@ export async function createMap(container, me, onStatus, onArea) {
   let picker = null;
   const clickHandlers = [];
   map.on('click', (e) => {
+    byKeyboard = false;
     if (picker) { const p = picker; picker = null; p(e.lngLat); return; }
     if (clickHandlers.some((h) => h(e.lngLat))) return;
     const hit = map.queryRenderedFeatures(e.point, { layers: clickable.filter((id) => map.getLayer(id)) })[0];
@@ -566,18 +567,26 @@ export async function createMap(container, me, onStatus, onArea) {
     }
     if (e.key !== 'Enter') return;
     e.preventDefault();
+    // Picking a place (a report, a measure) or drawing (a route) takes the centre, as a click.
+    if (picker) { const p = picker; picker = null; p(map.getCenter()); return; }
+    if (clickHandlers.some((h) => h(map.getCenter()))) return;
     const { width, height } = canvas.getBoundingClientRect();
     const c = { x: width / 2, y: height / 2 };
-    const near = map.queryRenderedFeatures([[c.x - 30, c.y - 30], [c.x + 30, c.y + 30]], { layers: clickable.filter((id) => map.getLayer(id)) });
+    const layers = clickable.filter((id) => map.getLayer(id));
+    const near = map.queryRenderedFeatures([[c.x - 30, c.y - 30], [c.x + 30, c.y + 30]], { layers });
+    const key = (f) => `${f.layer.id}:${f.id ?? JSON.stringify(f.properties)}`;
+    const under = new Set(map.queryRenderedFeatures([c.x, c.y], { layers }).map(key));
     const distance = (f) => {
-      if (f.geometry.type !== 'Point') return 29; // lines and areas: after any point at the centre
-      const p = map.project(f.geometry.coordinates);
-      return Math.hypot(p.x - c.x, p.y - c.y);
+      if (f.geometry.type === 'Point') {
+        const p = map.project(f.geometry.coordinates);
+        return Math.hypot(p.x - c.x, p.y - c.y);
+      }
+      // A line or area under the crosshair first; one merely near it after any point.
+      return under.has(key(f)) ? 0 : 29;
     };
     const hit = near.sort((a, b) => distance(a) - distance(b))[0];
     if (!hit) { onStatus(T.nothingAtCentre); return; }
     const at = hit.geometry.type === 'Point' ? { lng: hit.geometry.coordinates[0], lat: hit.geometry.coordinates[1] } : map.getCenter();
-    if (picker) { const p = picker; picker = null; p(map.getCenter()); return; }
     byKeyboard = true;
     inspect(hit, at);
   });
@@ -634,7 +643,7 @@ export async function createMap(container, me, onStatus, onArea) {
     if (hit.layer.id.endsWith('-tiles') && hit.properties.id) {
       // A tile carries what draws the feature; the whole of it comes from the server.
       getJson(`/collections/${hit.sourceLayer}/items/${encodeURIComponent(hit.properties.id)}`)
-        .then((f) => show(f.properties), (msg) => onStatus(String(msg)));
+        .then((f) => show(f.properties), (msg) => { byKeyboard = false; onStatus(String(msg)); });
       return;
     }
     show(hit.properties);
@@ -674,7 +683,8 @@ export async function createMap(container, me, onStatus, onArea) {
     }
     const filter = all.length > 1 ? all : null;
     map.setFilter('incidents', filter);
-    if (map.getLayer('incidents-tiles')) {
+    // (A coarse role's tiles are cells: no organisation to filter by, and their own filter kept.)
+    if (map.getLayer('incidents-tiles') && grant('incidents') === 'exact') {
       // Categories and statuses are asked of the server (the tile URL); the organisation is
       // not a tile parameter, so it is applied here, to single incidents (grid points pass).
       const org = view.organisations.size ? ['in', ['get', 'organisation'], ['literal', [...view.organisations]]] : null;

@@ -187,9 +187,11 @@ impl TileCache {
             match view.precision {
                 Precision::Aggregate | Precision::None => false,
                 Precision::Coarse => {
-                    // A coarse position is its cell's centre: up to a cell's reach away.
+                    // A coarse tile holds the cells reaching into it (their centres up to a
+                    // cell's reach beyond it), and a cell the features up to a reach from its
+                    // centre: a change twice the reach away can still change a count in it.
                     let b = tile.bounds_with(BUFFER);
-                    let dlat = CELL_REACH_M / reach;
+                    let dlat = 2.0 * CELL_REACH_M / reach;
                     let dlon = dlat / b[1].abs().max(b[3].abs()).min(85.0).to_radians().cos();
                     let grown = [b[0] - dlon, b[1] - dlat, b[2] + dlon, b[3] + dlat];
                     !envelopes.iter().any(|env| meets(grown, *env))

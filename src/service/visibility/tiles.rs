@@ -377,11 +377,11 @@ impl Service {
                 (built, read)
             }
             Precision::Coarse => {
-                // Cells reaching into the tile: their centres up to half a cell's diagonal
-                // beyond its buffer.
+                // Cells reaching into the tile: their centres up to a cell's reach (half its
+                // diagonal, and a little) beyond its buffer. The kept tile is dropped by a
+                // change up to twice that away (`tile_cache`).
                 let [w, s, e, n] = tile.bounds_with(BUFFER);
-                let reach_lat = super::CELL_M * std::f64::consts::FRAC_1_SQRT_2
-                    / crate::domain::crs::METRES_PER_DEGREE;
+                let reach_lat = super::CELL_REACH_M / crate::domain::crs::METRES_PER_DEGREE;
                 let reach_lon = reach_lat / s.abs().max(n.abs()).to_radians().cos().max(0.01);
                 let around = Spatial::Bbox(Bbox::clamped([
                     w - reach_lon,
