@@ -365,8 +365,13 @@ impl App {
             // The demo draws its own overview map when no basemap is named.
             (None, true) => {
                 let path = crate::basemap::overview::default_path();
+                let started = Instant::now();
                 crate::basemap::overview::write(&path).map_err(StartupError::Web)?;
-                tracing::info!(file = %path.display(), "wrote the demo's overview map");
+                tracing::info!(
+                    file = %path.display(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "wrote the demo's overview map"
+                );
                 Some(path)
             }
             (None, false) => None,

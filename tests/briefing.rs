@@ -81,6 +81,23 @@ async fn scene_app_with(basemap: Option<std::path::PathBuf>) -> (common::SqliteD
     (db, app)
 }
 
+/// The page the scene's URL asks for (`BBOX`, 10–23 November, landscape), to place things on it.
+fn scene_request(paper: Paper) -> BriefingRequest {
+    BriefingRequest {
+        bbox: [17.835, 59.233, 17.860, 59.246],
+        area: None,
+        from: date!(2026 - 11 - 10),
+        to: date!(2026 - 11 - 23),
+        layers: vec![Layer::Incidents],
+        categories: Vec::new(),
+        title: String::new(),
+        audience: String::new(),
+        paper,
+        landscape: true,
+        as_of: datetime!(2026-11-23 08:00 UTC),
+    }
+}
+
 fn pdf_text(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b.pdf");
@@ -157,19 +174,7 @@ async fn the_png_has_the_symbol_colour_at_the_feature_and_grants_hold() {
     let url = app.url(&format!(
         "/exports/briefing.png?bbox={BBOX}&from=2026-11-10&to=2026-11-23&as_of={AS_OF}&dpi=150"
     ));
-    let request = BriefingRequest {
-        bbox: [17.835, 59.233, 17.860, 59.246],
-        area: None,
-        from: date!(2026 - 11 - 10),
-        to: date!(2026 - 11 - 23),
-        layers: vec![Layer::Incidents],
-        categories: Vec::new(),
-        title: String::new(),
-        audience: String::new(),
-        paper: Paper::A4,
-        landscape: true,
-        as_of: datetime!(2026-11-23 08:00 UTC),
-    };
+    let request = scene_request(Paper::A4);
     let pixel = |png: &[u8], lon: f64, lat: f64| {
         let img = tiny_skia::Pixmap::decode_png(png).unwrap();
         // A4 landscape at 150 dpi is 1754 × 1240.17 px; renderers round the last pixel either way.
@@ -729,19 +734,7 @@ async fn a_briefing_draws_the_basemap_with_its_names_as_text_and_its_attribution
     let police = client_with_token(&token_for(&app.service, "p", "police", "Polisen").await);
     // A3 landscape: the screen would show this scale at zoom 14.4, where street names are drawn.
     let query = format!("bbox={BBOX}&from=2026-11-10&to=2026-11-23&as_of={AS_OF}&paper=a3");
-    let request = BriefingRequest {
-        bbox: [17.835, 59.233, 17.860, 59.246],
-        area: None,
-        from: date!(2026 - 11 - 10),
-        to: date!(2026 - 11 - 23),
-        layers: vec![Layer::Incidents],
-        categories: Vec::new(),
-        title: String::new(),
-        audience: String::new(),
-        paper: Paper::A3,
-        landscape: true,
-        as_of: datetime!(2026-11-23 08:00 UTC),
-    };
+    let request = scene_request(Paper::A3);
     let zoom =
         lagesbild::basemap::draw::screen_zoom(page::points_per_metre(&request).unwrap(), 59.24);
     assert!(zoom > 14.0 && zoom < 15.0, "{zoom}");

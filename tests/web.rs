@@ -30,6 +30,50 @@ fn browser_tools() -> Option<&'static str> {
     None
 }
 
+/// Runs `web/e2e/{script}` with `node` against `app`: `BASE`, `ARTIFACTS`, and for each
+/// `(VAR, user, role, organisation)` an account made here, passed as `VAR_USER`/`VAR_PASS`.
+/// Fails the test with the script's output.
+async fn run_script(
+    node: &'static str,
+    app: &TestApp,
+    script: &'static str,
+    users: &[(&'static str, &'static str, &str, &str)],
+) {
+    let mut env = vec![
+        ("BASE".to_owned(), app.base.clone()),
+        (
+            "ARTIFACTS".to_owned(),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("web/e2e/artifacts")
+                .display()
+                .to_string(),
+        ),
+    ];
+    for (var, user, role, organisation) in users {
+        token_for(&app.service, user, role, organisation).await;
+        env.push((format!("{var}_USER"), (*user).to_owned()));
+        env.push((format!("{var}_PASS"), password_of(user)));
+    }
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(node)
+            .arg(web.join("e2e").join(script))
+            .current_dir(&web)
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    #[allow(clippy::print_stdout)] // the script's lines, shown with --nocapture
+    {
+        println!("{stdout}");
+    }
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_map_client_works_in_chromium_without_other_hosts() {
     let Some(node) = browser_tools() else { return };
@@ -40,50 +84,28 @@ async fn the_map_client_works_in_chromium_without_other_hosts() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basemap/provkarta.pmtiles"),
     );
     let app = TestApp::spawn_with(settings, true).await;
-    token_for(&app.service, "e2e-polis", "police", "Polisen").await;
-    token_for(
-        &app.service,
-        "e2e-samordnare",
-        "security_coordinator",
-        "Botkyrka kommun",
+    run_script(
+        node,
+        &app,
+        "smoke.mjs",
+        &[
+            ("POLICE", "e2e-polis", "police", "Polisen"),
+            (
+                "COORD",
+                "e2e-samordnare",
+                "security_coordinator",
+                "Botkyrka kommun",
+            ),
+            ("FIELD", "e2e-falt", "field_worker", "Botkyrka kommun"),
+            (
+                "WALKER",
+                "e2e-vandrare",
+                "night_walker",
+                "Nattvandrarna i Botkyrka",
+            ),
+        ],
     )
     .await;
-    token_for(&app.service, "e2e-falt", "field_worker", "Botkyrka kommun").await;
-    token_for(
-        &app.service,
-        "e2e-vandrare",
-        "night_walker",
-        "Nattvandrarna i Botkyrka",
-    )
-    .await;
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
-    let base = app.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(node)
-            .arg(web.join("e2e/smoke.mjs"))
-            .current_dir(&web)
-            .env("BASE", base)
-            .env("POLICE_USER", "e2e-polis")
-            .env("POLICE_PASS", password_of("e2e-polis"))
-            .env("COORD_USER", "e2e-samordnare")
-            .env("COORD_PASS", password_of("e2e-samordnare"))
-            .env("FIELD_USER", "e2e-falt")
-            .env("FIELD_PASS", password_of("e2e-falt"))
-            .env("WALKER_USER", "e2e-vandrare")
-            .env("WALKER_PASS", password_of("e2e-vandrare"))
-            .env("ARTIFACTS", web.join("e2e/artifacts"))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{stdout}\n{stderr}"
-    );
     app.stop().await;
 }
 
@@ -95,37 +117,20 @@ async fn the_map_client_passes_axe_core_and_works_by_keyboard_alone() {
     let Some(node) = browser_tools() else { return };
     let db = fresh_sqlite();
     let app = TestApp::spawn_with(common::settings(&db.url), true).await;
-    token_for(&app.service, "a11y-polis", "police", "Polisen").await;
-    token_for(
-        &app.service,
-        "a11y-samordnare",
-        "security_coordinator",
-        "Botkyrka kommun",
+    run_script(
+        node,
+        &app,
+        "a11y.mjs",
+        &[
+            ("POLICE", "a11y-polis", "police", "Polisen"),
+            (
+                "COORD",
+                "a11y-samordnare",
+                "security_coordinator",
+                "Botkyrka kommun",
+            ),
+        ],
     )
     .await;
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
-    let base = app.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(node)
-            .arg(web.join("e2e/a11y.mjs"))
-            .current_dir(&web)
-            .env("BASE", base)
-            .env("POLICE_USER", "a11y-polis")
-            .env("POLICE_PASS", password_of("a11y-polis"))
-            .env("COORD_USER", "a11y-samordnare")
-            .env("COORD_PASS", password_of("a11y-samordnare"))
-            .env("ARTIFACTS", web.join("e2e/artifacts"))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "accessibility test failed:\n{stdout}\n{stderr}"
-    );
     app.stop().await;
 }

@@ -288,26 +288,26 @@ pub(super) fn credit(out: &mut String, base: &BaseDrawing, x: f64, y: f64) {
         r##"<text x="{x:.2}" y="{y:.2}" font-size="5.5" fill="#333333" text-anchor="end" stroke="#ffffff" stroke-width="1.6" paint-order="stroke">{}</text>"##,
         xml(&line)
     );
-    if base.too_wide {
-        let _ = write!(
-            out,
-            r##"<text x="{x:.2}" y="{:.2}" font-size="7" font-weight="bold" fill="#a4000f" text-anchor="end" stroke="#ffffff" stroke-width="1.6" paint-order="stroke">{}</text>"##,
-            y - 8.0,
-            xml(&format!(
-                "Bakgrundskartan ritas inte i denna skala (fler än {} rutor)",
-                crate::basemap::draw::MAX_TILES
-            ))
-        );
-    }
-    if base.failed > 0 {
-        let _ = write!(
-            out,
-            r##"<text x="{x:.2}" y="{:.2}" font-size="7" font-weight="bold" fill="#a4000f" text-anchor="end" stroke="#ffffff" stroke-width="1.6" paint-order="stroke">{}</text>"##,
-            y - 8.0,
-            xml(&format!(
+    // What is missing from the basemap, said above the credit.
+    let missing = if base.too_wide {
+        Some(format!(
+            "Bakgrundskartan ritas inte i denna skala (fler än {} rutor)",
+            crate::basemap::draw::MAX_TILES
+        ))
+    } else {
+        (base.failed > 0).then(|| {
+            format!(
                 "Bakgrundskartan är ofullständig: {} rutor kunde inte läsas",
                 base.failed
-            ))
+            )
+        })
+    };
+    if let Some(text) = missing {
+        let _ = write!(
+            out,
+            r##"<text x="{x:.2}" y="{:.2}" font-size="7" font-weight="bold" fill="#a4000f" text-anchor="end" stroke="#ffffff" stroke-width="1.6" paint-order="stroke">{}</text>"##,
+            y - 8.0,
+            xml(&text)
         );
     }
 }
