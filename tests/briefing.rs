@@ -98,6 +98,22 @@ fn scene_request(paper: Paper) -> BriefingRequest {
     }
 }
 
+/// The colour of a 150 dpi PNG of `request`'s page where `lon, lat` lands.
+fn pixel_at(
+    img: &tiny_skia::Pixmap,
+    request: &BriefingRequest,
+    lon: f64,
+    lat: f64,
+) -> (u8, u8, u8) {
+    let (x, y) = page::position(request, lon, lat).unwrap();
+    let k = 150.0 / 72.0;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let p = img
+        .pixel((x * k).round() as u32, (y * k).round() as u32)
+        .unwrap();
+    (p.red(), p.green(), p.blue())
+}
+
 fn pdf_text(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b.pdf");
@@ -184,13 +200,7 @@ async fn the_png_has_the_symbol_colour_at_the_feature_and_grants_hold() {
             img.width(),
             img.height()
         );
-        let (x, y) = page::position(&request, lon, lat).unwrap();
-        let k = 150.0 / 72.0;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let p = img
-            .pixel((x * k).round() as u32, (y * k).round() as u32)
-            .unwrap();
-        (p.red(), p.green(), p.blue())
+        pixel_at(&img, &request, lon, lat)
     };
     let close = |a: (u8, u8, u8), b: (u8, u8, u8)| {
         a.0.abs_diff(b.0) < 12 && a.1.abs_diff(b.1) < 12 && a.2.abs_diff(b.2) < 12
@@ -747,15 +757,7 @@ async fn a_briefing_draws_the_basemap_with_its_names_as_text_and_its_attribution
         .await
         .unwrap();
     let img = tiny_skia::Pixmap::decode_png(&png).unwrap();
-    let pixel = |lon: f64, lat: f64| {
-        let (x, y) = page::position(&request, lon, lat).unwrap();
-        let k = 150.0 / 72.0;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let p = img
-            .pixel((x * k).round() as u32, (y * k).round() as u32)
-            .unwrap();
-        (p.red(), p.green(), p.blue())
-    };
+    let pixel = |lon: f64, lat: f64| pixel_at(&img, &request, lon, lat);
     let near = |a: (u8, u8, u8), b: (u8, u8, u8)| {
         a.0.abs_diff(b.0) < 20 && a.1.abs_diff(b.1) < 20 && a.2.abs_diff(b.2) < 20
     };
@@ -789,15 +791,10 @@ async fn a_briefing_draws_the_basemap_with_its_names_as_text_and_its_attribution
         .await
         .unwrap();
     let plain_img = tiny_skia::Pixmap::decode_png(&png).unwrap();
-    let (x, y) = page::position(&request, 17.838, 59.2457).unwrap();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let p = plain_img
-        .pixel(
-            (x * 150.0 / 72.0).round() as u32,
-            (y * 150.0 / 72.0).round() as u32,
-        )
-        .unwrap();
-    assert!(!near((p.red(), p.green(), p.blue()), (0xb9, 0xd3, 0xe6)));
+    assert!(!near(
+        pixel_at(&plain_img, &request, 17.838, 59.2457),
+        (0xb9, 0xd3, 0xe6)
+    ));
     plain.stop().await;
     if tool("pdftotext") && tool("qpdf") {
         let pdf = police
@@ -828,14 +825,7 @@ async fn the_demo_draws_its_own_overview_map_on_screen_and_on_paper() {
     let db = fresh_sqlite();
     let app = TestApp::spawn_with(common::settings(&db.url), true).await;
     let anonymous = reqwest::Client::new();
-    let d: serde_json::Value = anonymous
-        .get(app.url("/basemap"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = common::get_value(&anonymous, &app.url("/basemap")).await;
     assert_eq!(d["format"], "pmtiles");
     assert_eq!(d["name"], "Översiktskarta (demo)");
     assert!(

@@ -66,7 +66,7 @@ pub async fn tile(
     State(state): State<AppState>,
     UrlPath((z, x, y)): UrlPath<(String, String, String)>,
 ) -> Response {
-    let Some(basemap @ Basemap::MbTiles { pool, .. }) = state.service.basemap() else {
+    let Some(Basemap::MbTiles { pool, .. }) = state.service.basemap() else {
         return none_configured();
     };
     let y = y.strip_suffix(".pbf").unwrap_or(&y);
@@ -88,7 +88,7 @@ pub async fn tile(
         )
         .into_response();
     }
-    let data = match basemap.mbtiles_stored(pool, z, x, y).await {
+    let data = match Basemap::mbtiles_stored(pool, z, x, y).await {
         Ok(d) => d,
         Err(e) => {
             return ApiError::new(

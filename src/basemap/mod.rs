@@ -254,7 +254,7 @@ impl Basemap {
                 Ok(bytes.map(|b| b.to_vec()))
             }
             Self::MbTiles { pool, .. } => {
-                let Some(bytes) = self.mbtiles_stored(pool, z, x, y).await? else {
+                let Some(bytes) = Self::mbtiles_stored(pool, z, x, y).await? else {
                     return Ok(None);
                 };
                 if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -271,12 +271,11 @@ impl Basemap {
         }
     }
 
-    /// An MBTiles tile as stored (perhaps gzipped).
+    /// A tile of the MBTiles file behind `pool` as stored (perhaps gzipped); `y` from the north.
     ///
     /// # Errors
     /// The file cannot be read.
     pub async fn mbtiles_stored(
-        &self,
         pool: &SqlitePool,
         z: u8,
         x: u32,

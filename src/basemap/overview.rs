@@ -179,7 +179,11 @@ const LAYERS: [&str; 5] = ["buildings", "roads", "railways", "boundaries", "plac
 /// The overview's tiles: `(z, x, y)` and the encoded tile, for every tile with something in it.
 #[must_use]
 pub fn tiles() -> Vec<((u8, u32, u32), Vec<u8>)> {
-    let items = items();
+    cut(&items())
+}
+
+/// `items` cut into tiles: `(z, x, y)` and the encoded tile, for every tile with something in it.
+fn cut(items: &[Item]) -> Vec<((u8, u32, u32), Vec<u8>)> {
     let mut out = Vec::new();
     for z in MIN_ZOOM..=MAX_ZOOM {
         // Which items touch which tile (by their bounds, with the tile buffer's worth of slack).
@@ -259,7 +263,8 @@ pub fn write(path: &Path) -> Result<(), String> {
 
 /// Writes the archive to `partial`.
 fn write_to(partial: &Path) -> Result<(), String> {
-    let mut tiles = tiles();
+    let items = items();
+    let mut tiles = cut(&items);
     // Hilbert order: the archive is then "clustered", read fastest.
     tiles.sort_by_key(|((z, x, y), _)| {
         pmtiles::TileCoord::new(*z, *x, *y)
@@ -275,7 +280,7 @@ fn write_to(partial: &Path) -> Result<(), String> {
         "vector_layers": LAYERS.iter().map(|l| serde_json::json!({"id": l, "fields": {"kind": "String", "name": "String"}})).collect::<Vec<_>>(),
     });
     let (mut w0, mut s0, mut w1, mut n1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for item in items() {
+    for item in &items {
         if let Some(r) = item.geometry.bounding_rect() {
             w0 = w0.min(r.min().x);
             s0 = s0.min(r.min().y);

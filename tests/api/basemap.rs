@@ -49,15 +49,7 @@ async fn a_pmtiles_archive_is_read_by_range_requests() {
     let file = fixture("provkarta.pmtiles");
     let whole = std::fs::read(&file).unwrap();
     let (_db, app) = spawn_with_basemap(&file).await;
-    let about: serde_json::Value = app
-        .anonymous
-        .get(app.url("/basemap"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let about = crate::common::get_value(&app.anonymous, &app.url("/basemap")).await;
     assert_eq!(about["format"], "pmtiles");
     let url = app.url(about["url"].as_str().unwrap());
     // The header, as pmtiles.js asks for it first.
@@ -201,15 +193,7 @@ async fn the_build_script_clips_to_the_municipality_and_mbtiles_are_served() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("nowhere.geojson: no such file"));
 
     let (_db, app) = spawn_with_basemap(&out).await;
-    let about: serde_json::Value = app
-        .anonymous
-        .get(app.url("/basemap"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let about = crate::common::get_value(&app.anonymous, &app.url("/basemap")).await;
     assert_eq!(about["format"], "mbtiles");
     assert_eq!(about["attribution"], "Provdata (fiktiv)");
     assert_eq!(about["maxzoom"], 14);

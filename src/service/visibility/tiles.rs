@@ -132,7 +132,8 @@ fn coarse_cells(tile: TileId, name: &str, grid: &super::Grid, items: &Items) -> 
         }
         b.add_with(&geometry, *count, |tags| {
             tags.uint("count", *count);
-            tags.uint("cell_m", 250);
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            tags.uint("cell_m", super::CELL_M as u64);
             if let Some((top, _)) = ranked.first() {
                 tags.str("category", top);
             }
