@@ -1188,6 +1188,44 @@ fn feature_indexes(url: &str) -> Vec<String> {
     })
 }
 
+/// The change log's length and the triggers on `features` (a writing import sets the log's
+/// insert trigger aside and logs its rows in one statement).
+fn change_log(url: &str) -> (i64, Vec<String>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let (logged, mut triggers): (i64, Vec<String>) = if url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+            let logged = sqlx::query_scalar("SELECT count(*) FROM changes")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            let triggers = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'features'",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            (logged, triggers)
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let logged = sqlx::query_scalar("SELECT count(*) FROM changes")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            let triggers = sqlx::query_scalar(
+                "SELECT tgname::text FROM pg_trigger WHERE tgrelid = 'features'::regclass AND NOT tgisinternal",
+            )
+            .fetch_all(&mut c)
+            .await
+            .unwrap();
+            (logged, triggers)
+        };
+        triggers.sort();
+        (logged, triggers)
+    })
+}
+
 #[test]
 fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
     // More rows than one batch (5 000), so the first batches are written before the bad last
@@ -1204,6 +1242,8 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
     std::fs::write(&bad, incidents_csv(rows, Some(rows - 1))).unwrap();
     let good = dir.path().join("good.csv");
     std::fs::write(&good, incidents_csv(rows, None)).unwrap();
+    let single = dir.path().join("two.csv");
+    std::fs::write(&single, incidents_csv(2, None)).unwrap();
     // Two features with one id (GeoJSON: CSV rows have no ids), the second in a later batch.
     let features: Vec<serde_json::Value> = (0..7_000)
         .map(|i| {
@@ -1246,6 +1286,8 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
         let _ = lagesbild(url, &["migrate"]);
         let indexes = feature_indexes(url);
         assert!(indexes.len() >= 3, "{url}: {indexes:?}");
+        let (logged, triggers) = change_log(url);
+        assert_eq!(triggers.len(), 3, "{url}: {triggers:?}");
         let o = lagesbild(
             url,
             &["import", bad.to_str().unwrap(), "--layer", "incidents"],
@@ -1315,10 +1357,19 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
             stdout(&o),
             stderr(&o)
         );
-        // ... and were built again over the rows before the commit.
+        // ... and were built again over the rows before the commit (on PostGIS the primary
+        // key's index too, which a first load sets aside).
         assert_eq!(feature_indexes(url), indexes, "{url}");
+        // The failed imports logged nothing; the stored one logged each row once, and the
+        // trigger it set aside is back.
+        assert_eq!(
+            change_log(url),
+            (logged + rows as i64, triggers.clone()),
+            "{url}"
+        );
         exported.push(export(url, "incidents", dir.path()));
-        // A second import into the now non-empty table keeps its indexes in place.
+        // A second import into the now non-empty table keeps its indexes in place, and logs
+        // its own rows (with no trigger to log them row by row).
         let o = lagesbild(
             url,
             &[
@@ -1330,6 +1381,17 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
             ],
         );
         assert!(o.status.success(), "{url}: {}", stderr(&o));
+        let o = lagesbild(
+            url,
+            &["import", single.to_str().unwrap(), "--layer", "incidents"],
+        );
+        assert!(o.status.success(), "{url}: {}", stderr(&o));
+        assert_eq!(feature_indexes(url), indexes, "{url}");
+        assert_eq!(
+            change_log(url),
+            (logged + rows as i64 + 2, triggers),
+            "{url}"
+        );
     }
     for fc in &exported {
         assert_eq!(fc["features"].as_array().unwrap().len(), rows);

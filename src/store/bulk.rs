@@ -9,10 +9,19 @@
 //!
 //! Into an empty table (a first load), the secondary indexes are set aside in the same
 //! transaction and built again over all rows before the commit: one sorted build instead of a
-//! million inserts at random places (PostGIS's GiST most of all). Their definitions are read
-//! from the catalogue, so they come back exactly as the migrations made them, and a rollback
-//! brings them back untouched. On PostGIS this holds the table's exclusive lock until the
-//! commit, so other sessions wait for a first load rather than reading it half-done.
+//! million inserts at random places (PostGIS's GiST most of all). On PostGIS the primary key
+//! is set aside too (its B-tree on random UUIDs cost a third of a first load); a first load's
+//! ids can only collide among themselves, which the reader finds, and the key's rebuild would
+//! refuse any it missed. Their definitions are read from the catalogue, so they come back
+//! exactly as the migrations made them, and a rollback brings them back untouched. On PostGIS
+//! this holds the table's exclusive lock until the commit, so other sessions wait for a first
+//! load rather than reading it half-done.
+//!
+//! On SQLite, every writing bulk insert also sets aside the trigger that logs each inserted
+//! row in `changes` (a trigger program per row, a quarter of SQLite's time) and logs all the
+//! new rows in one statement before the commit, in the order they were inserted. It holds
+//! SQLite's write lock from its first statement, so no other writer's row can come between:
+//! the rows it logs are exactly the rows it wrote, in the same transaction as before.
 
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -118,12 +127,14 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let aside = match mode {
                     BulkMode::Write => pg_set_aside(&mut tx).await?,
-                    BulkMode::Check => Vec::new(),
+                    BulkMode::Check => PgAside::default(),
                 };
                 while let Some(message) = batches.recv().await {
                     match message {
                         BulkMessage::Batch { features, chosen } => {
-                            if !chosen.is_empty() {
+                            // Without the key, a lookup would read the whole table; and with
+                            // it set aside, nothing can be taken (see `PgAside::key`).
+                            if !chosen.is_empty() && !aside.key {
                                 let found: Vec<Uuid> = sqlx::query_scalar(
                                     "SELECT id FROM features WHERE id = ANY($1)",
                                 )
@@ -140,7 +151,7 @@ impl Store {
                         }
                         BulkMessage::Commit(audit) => {
                             if mode == BulkMode::Write && outcome.taken.is_empty() {
-                                for sql in &aside {
+                                for sql in &aside.restore {
                                     sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                                         .execute(&mut *tx)
                                         .await?;
@@ -166,14 +177,36 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// When `features` is empty, drops its secondary indexes (in the caller's transaction) and
-/// returns the statements that make them again; otherwise nothing.
+/// Sets aside, in the caller's transaction, what a writing bulk insert need not maintain row by
+/// row (see the module's documentation): always the change log's insert trigger, and when
+/// `features` is empty its secondary indexes. Returns the statements that log the new rows and
+/// make the trigger and indexes again, to run before the commit.
 async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>, StoreError> {
+    let mut restore = Vec::new();
+    // New rows get rowids past the last one (SQLite's write lock is held), so they are the
+    // rows after `last`, in the order they were inserted.
+    let last: i64 = sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM features")
+        .fetch_one(&mut *conn)
+        .await?;
+    let trigger: Option<String> = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'features_changes_insert'",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(sql) = trigger {
+        sqlx::query("DROP TRIGGER features_changes_insert")
+            .execute(&mut *conn)
+            .await?;
+        restore.push(format!(
+            "INSERT INTO changes (id, layer) SELECT id, layer FROM features WHERE rowid > {last} ORDER BY rowid"
+        ));
+        restore.push(sql);
+    }
     let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
         .fetch_one(&mut *conn)
         .await?;
     if !empty {
-        return Ok(Vec::new());
+        return Ok(restore);
     }
     // Indexes a constraint made (the primary key's) have no SQL and stay.
     let indexes: Vec<(String, String)> = sqlx::query_as(
@@ -186,20 +219,39 @@ async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Strin
             .execute(&mut *conn)
             .await?;
     }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    restore.extend(indexes.into_iter().map(|(_, sql)| sql));
+    Ok(restore)
 }
 
-/// [`sqlite_set_aside`] on PostGIS (indexes backing a constraint stay). Dropping an index needs
-/// the table's exclusive lock: when another session holds the table for over 5 s, the indexes
-/// stay (the import is slower, nothing else changes) rather than everyone queueing behind it.
-async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Vec<String>, StoreError> {
+/// What [`pg_set_aside`] set aside.
+#[derive(Debug, Default)]
+struct PgAside {
+    /// The statements that make it again, to run before the commit.
+    restore: Vec<String>,
+    /// Whether the primary key is among it: the table was empty and is held exclusively, so
+    /// no id can be taken but by this insert's own rows (which the reader finds).
+    key: bool,
+}
+
+/// The first load's set-aside on PostGIS (see the module's documentation): the primary key and
+/// the secondary indexes. Dropping them needs the table's exclusive lock: when another session
+/// holds the table for over 5 s, or something depends on the key, everything stays (the import
+/// is slower, nothing else changes) rather than everyone queueing behind it.
+async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<PgAside, StoreError> {
     let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
         .fetch_one(&mut *conn)
         .await?;
     if !empty {
-        return Ok(Vec::new());
+        return Ok(PgAside::default());
     }
-    // The table's own indexes wherever its schema is, named with their schema.
+    // The key and unique constraints, quoted by the database itself (quote_ident).
+    let constraints: Vec<(String, String)> = sqlx::query_as(
+        "SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = 'features'::regclass AND contype IN ('p', 'u')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    // The table's own other indexes wherever its schema is, named with their schema.
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_get_indexdef(x.indexrelid) \
          FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -208,8 +260,8 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Vec<String>, Stor
     )
     .fetch_all(&mut *conn)
     .await?;
-    if indexes.is_empty() {
-        return Ok(Vec::new());
+    if indexes.is_empty() && constraints.is_empty() {
+        return Ok(PgAside::default());
     }
     sqlx::query("SAVEPOINT set_aside")
         .execute(&mut *conn)
@@ -217,17 +269,20 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Vec<String>, Stor
     sqlx::query("SET LOCAL lock_timeout = '5s'")
         .execute(&mut *conn)
         .await?;
-    for (name, _) in &indexes {
-        // `name` is quoted by the database itself (quote_ident).
-        let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
+    let drops = constraints
+        .iter()
+        .map(|(name, _)| format!("ALTER TABLE features DROP CONSTRAINT {name}"))
+        .chain(indexes.iter().map(|(name, _)| format!("DROP INDEX {name}")));
+    for sql in drops {
+        let dropped = sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *conn)
             .await;
         if let Err(e) = dropped {
-            tracing::warn!("keeping the indexes during this first load: {e}");
+            tracing::warn!("keeping the key and indexes during this first load: {e}");
             sqlx::query("ROLLBACK TO SAVEPOINT set_aside")
                 .execute(&mut *conn)
                 .await?;
-            return Ok(Vec::new());
+            return Ok(PgAside::default());
         }
     }
     sqlx::query("SET LOCAL lock_timeout = 0")
@@ -236,7 +291,14 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Vec<String>, Stor
     sqlx::query("RELEASE SAVEPOINT set_aside")
         .execute(&mut *conn)
         .await?;
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    let key = !constraints.is_empty();
+    // The key first: a repeated id the reader missed stops the commit there.
+    let restore = constraints
+        .into_iter()
+        .map(|(name, def)| format!("ALTER TABLE features ADD CONSTRAINT {name} {def}"))
+        .chain(indexes.into_iter().map(|(_, sql)| sql))
+        .collect();
+    Ok(PgAside { restore, key })
 }
 
 /// Which of `ids` are taken, asked in the transaction (SQLite allows 32 766 variables).
