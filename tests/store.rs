@@ -128,6 +128,95 @@ async fn batches_are_all_or_nothing(store: &Store) {
     );
 }
 
+/// A streamed insert the database itself refuses — a repeated id the reader did not name, in
+/// a later batch — stores nothing, logs nothing, and leaves the store as it was: its key, its
+/// change-log trigger (set aside during a bulk insert on SQLite) and its pooled connections.
+/// Once on a first load (PostGIS sets the key aside: its rebuild refuses) and once into a
+/// table that has rows (the insert itself refuses; SQLite's `INSERT OR ROLLBACK`).
+async fn a_refused_stream_stores_nothing(store: &Store) {
+    use lagesbild::store::bulk::{BulkMessage, BulkMode};
+    let features: Vec<Feature> = sample()
+        .into_iter()
+        .filter(|f| f.layer() == Layer::Incidents)
+        .take(3400)
+        .collect();
+    assert_eq!(features.len(), 3400);
+    let changes = || async {
+        let sql = "SELECT count(*) FROM changes";
+        let n: i64 = match store {
+            Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        };
+        n
+    };
+    // Each round its own 1 700 features: two batches (1 000 written before the refused one),
+    // then six for the checks after.
+    for (round, own) in features.chunks(1700).enumerate() {
+        let first_load = round == 0;
+        if !first_load {
+            // A row already stored, which the second batch repeats.
+            store.insert(&own[1699..], &|_| {}).await.unwrap();
+        }
+        let before = store.count(Layer::Incidents).await.unwrap();
+        let logged = changes().await;
+        let mut later = own[1000..1600].to_vec();
+        let mut dup = if first_load {
+            own[3].clone()
+        } else {
+            own[1699].clone()
+        };
+        dup.meta.organisation = Arc::from("Someone else");
+        later.insert(300, dup);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        for batch in [own[..1000].to_vec(), later] {
+            tx.send(BulkMessage::Batch {
+                features: batch,
+                chosen: vec![],
+            })
+            .await
+            .unwrap();
+        }
+        tx.send(BulkMessage::Commit(None)).await.unwrap();
+        drop(tx);
+        let outcome = store.insert_stream(rx, BulkMode::Write, &|_| {}).await;
+        assert!(
+            outcome.as_ref().map_or(true, |o| !o.committed),
+            "round {round}: {outcome:?}"
+        );
+        assert_eq!(store.count(Layer::Incidents).await.unwrap(), before);
+        assert_eq!(changes().await, logged, "round {round}");
+        // The key is back (or never left): the same id twice is refused.
+        let twice = vec![own[1600].clone(), own[1600].clone()];
+        assert!(
+            matches!(
+                store.insert(&twice, &|_| {}).await,
+                Err(StoreError::DuplicateId(_))
+            ),
+            "round {round}"
+        );
+        // The trigger is back, and the pool's connections still begin transactions.
+        for i in 1601..1607 {
+            store.insert(&own[i..=i], &|_| {}).await.unwrap();
+        }
+        assert_eq!(changes().await, logged + 6, "round {round}");
+        assert_eq!(store.count(Layer::Incidents).await.unwrap(), before + 6);
+    }
+}
+
+#[tokio::test]
+async fn sqlite_a_refused_stream_stores_nothing() {
+    let (_db, store) = sqlite_store().await;
+    a_refused_stream_stores_nothing(&store).await;
+}
+
+#[tokio::test]
+async fn postgis_a_refused_stream_stores_nothing() {
+    let Some(store) = pg_store().await else {
+        return;
+    };
+    a_refused_stream_stores_nothing(&store).await;
+}
+
 #[tokio::test]
 async fn sqlite_round_trips_every_layer() {
     let (_db, store) = sqlite_store().await;

@@ -100,7 +100,12 @@ impl Store {
                         BulkMessage::Batch { features, chosen } => {
                             outcome.taken.extend(sqlite_taken(&mut tx, &chosen).await?);
                             if mode == BulkMode::Write && outcome.taken.is_empty() {
-                                super::sqlite::insert_rows(&mut tx, &features).await?;
+                                super::sqlite::insert_rows(
+                                    &mut tx,
+                                    &features,
+                                    super::sqlite::OnConflict::Rollback,
+                                )
+                                .await?;
                                 outcome.written += features.len() as u64;
                                 progress(outcome.written);
                             }
