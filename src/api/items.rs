@@ -1,6 +1,6 @@
 //! Reading features: `/collections/{id}/items` and `/collections/{id}/items/{featureId}`.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -219,8 +219,21 @@ fn in_crs(shown: &Shown, crs: Crs, today: time::Date) -> Result<String, ApiError
 
 /// A feature's JSON in `crs`, with only what `select` keeps.
 fn shaped(shown: &Shown, crs: Crs, select: &Select, today: time::Date) -> Result<String, ApiError> {
+    let mut out = Vec::with_capacity(512);
+    shaped_into(&mut out, shown, crs, select, today)?;
+    String::from_utf8(out).map_err(ApiError::internal)
+}
+
+/// [`shaped`] appended to `out`.
+fn shaped_into(
+    out: &mut Vec<u8>,
+    shown: &Shown,
+    crs: Crs,
+    select: &Select,
+    today: time::Date,
+) -> Result<(), ApiError> {
     if crs == Crs::Crs84 && select.is_all() {
-        return shown.to_json(today).map_err(ApiError::internal);
+        return shown.write_json(out, today).map_err(ApiError::internal);
     }
     let mut v = shown.to_value(today).map_err(ApiError::internal)?;
     if crs == Crs::Sweref99Tm && !select.skip_geometry {
@@ -230,7 +243,73 @@ fn shaped(shown: &Shown, crs: Crs, select: &Select, today: time::Date) -> Result
             .map_err(ApiError::internal)?;
     }
     select.apply(&mut v);
-    serde_json::to_string(&v).map_err(ApiError::internal)
+    serde_json::to_writer(out, &v).map_err(ApiError::internal)
+}
+
+/// Features per part when a page's JSON is written on several threads.
+const PART: usize = 2_048;
+
+/// `prefix`, then the page's features as comma-separated JSON. A page of tens of thousands of
+/// features takes tens of milliseconds to write: past [`PART`] features it is written off the
+/// async threads, cut into parts written at once on the machine's cores and joined in order.
+async fn features_json(
+    prefix: &'static [u8],
+    features: Vec<Shown>,
+    crs: Crs,
+    select: Select,
+    today: time::Date,
+) -> Result<Vec<u8>, ApiError> {
+    if features.len() <= PART {
+        return features_part(prefix, &features, crs, &select, today);
+    }
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let per = features.len().div_ceil(threads).max(PART);
+        let parts: Vec<Result<Vec<u8>, ApiError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = features
+                .chunks(per)
+                .enumerate()
+                .map(|(i, chunk)| {
+                    let prefix: &[u8] = if i == 0 { prefix } else { b"," };
+                    s.spawn(|| features_part(prefix, chunk, crs, &select, today))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(ApiError::internal("a page's writer failed")))
+                })
+                .collect()
+        });
+        let mut parts = parts.into_iter();
+        let mut out = parts.next().unwrap_or_else(|| Ok(prefix.to_vec()))?;
+        for part in parts {
+            out.extend_from_slice(&part?);
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// `prefix`, then `features` as comma-separated JSON (room left for the page's end).
+fn features_part(
+    prefix: &[u8],
+    features: &[Shown],
+    crs: Crs,
+    select: &Select,
+    today: time::Date,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(prefix.len() + features.len() * 480 + 1024);
+    out.extend_from_slice(prefix);
+    for (i, f) in features.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        shaped_into(&mut out, f, crs, select, today)?;
+    }
+    Ok(out)
 }
 
 /// The `Content-Crs` header (OGC API – Features Part 2).
@@ -355,14 +434,14 @@ pub async fn get_items(
     let items_url = format!("{base}/collections/{layer}/items");
     let returned = result.features.len();
 
-    let mut body = String::with_capacity(256 + returned * 512);
-    body.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    for (i, f) in result.features.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&shaped(f, crs, &select, now.date())?);
-    }
+    let mut body = features_json(
+        b"{\"type\":\"FeatureCollection\",\"features\":[",
+        result.features,
+        crs,
+        select,
+        now.date(),
+    )
+    .await?;
     let _ = write!(
         body,
         "],\"numberMatched\":{},\"numberReturned\":{returned},\"timeStamp\":\"{}\",\"links\":[",
@@ -386,10 +465,10 @@ pub async fn get_items(
         "{{\"rel\":\"collection\",\"type\":\"application/json\",\"href\":{}}}",
         serde_json::to_string(&format!("{base}/collections/{layer}")).unwrap_or_default()
     ));
-    body.push_str(&links.join(","));
-    body.push_str("]}");
+    body.extend_from_slice(links.join(",").as_bytes());
+    body.extend_from_slice(b"]}");
     if format == Format::Html {
-        let fc: serde_json::Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
+        let fc: serde_json::Value = serde_json::from_slice(&body).map_err(ApiError::internal)?;
         // The alternative asks for JSON by name: a browser's Accept would get this page again.
         let json_href = format!(
             "/collections/{layer}/items?{}&f=json",

@@ -90,3 +90,48 @@ async fn positions_have_seven_decimals_and_answers_are_compressed() {
     );
     drop(r);
 }
+
+/// A page past 2 048 features is written in parts on several threads and joined: it must be
+/// exactly the small pages one after another — same features, same order, valid JSON — also
+/// when each feature is reshaped (`properties`, another CRS).
+#[tokio::test]
+async fn a_large_page_written_in_parts_is_the_small_pages_joined() {
+    let db = fresh_sqlite();
+    let app = TestApp::spawn(&db.url, true).await;
+    for extra in [
+        "",
+        "&properties=category,severity",
+        "&crs=http://www.opengis.net/def/crs/EPSG/0/3006",
+    ] {
+        let (status, whole) = app
+            .get_json(&format!("/collections/incidents/items?limit=10000{extra}"))
+            .await;
+        assert_eq!(status, 200, "{extra}: {whole}");
+        let whole = whole["features"].as_array().unwrap().clone();
+        assert!(
+            whole.len() > 2 * 1024 + 1000,
+            "{extra}: {} features",
+            whole.len()
+        );
+        let mut pages = Vec::new();
+        let mut offset = 0;
+        loop {
+            let (_, page) = app
+                .get_json(&format!(
+                    "/collections/incidents/items?limit=500&offset={offset}{extra}"
+                ))
+                .await;
+            let features = page["features"].as_array().unwrap();
+            if features.is_empty() {
+                break;
+            }
+            pages.extend(features.iter().cloned());
+            offset += 500;
+        }
+        assert_eq!(whole.len(), pages.len(), "{extra}");
+        assert!(
+            whole == pages,
+            "{extra}: the joined page differs from the small pages"
+        );
+    }
+}

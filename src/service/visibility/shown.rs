@@ -82,6 +82,20 @@ impl Shown {
         }
     }
 
+    /// [`Shown::to_json`] appended to `out`: no string of its own (a page of features writes
+    /// each straight into its body).
+    ///
+    /// # Errors
+    /// Only if serialisation fails.
+    pub fn write_json(&self, out: &mut Vec<u8>, today: Date) -> Result<(), serde_json::Error> {
+        match self {
+            Shown::Exact { feature, hide } if hide.is_empty() => {
+                serde_json::to_writer(out, &feature.geojson(today))
+            }
+            other => serde_json::to_writer(out, &other.to_value(today)?),
+        }
+    }
+
     /// As [`Shown::to_json`], as a JSON value.
     ///
     /// # Errors
