@@ -249,23 +249,24 @@ fn shaped_into(
 /// Features per part when a page's JSON is written on several threads.
 const PART: usize = 2_048;
 
-/// `prefix`, then the page's features as comma-separated JSON. A page of tens of thousands of
-/// features takes tens of milliseconds to write: past [`PART`] features it is written off the
-/// async threads, cut into parts written at once on the machine's cores and joined in order.
+/// `prefix`, then the page's features as comma-separated JSON, in one or more parts to be sent
+/// one after another. A page of tens of thousands of features takes tens of milliseconds to
+/// write: past [`PART`] features it is written off the async threads, cut into parts written at
+/// once on the machine's cores. The parts are sent as they are, never copied into one buffer.
 async fn features_json(
     prefix: &'static [u8],
     features: Vec<Shown>,
     crs: Crs,
     select: Select,
     today: time::Date,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<Vec<u8>>, ApiError> {
     if features.len() <= PART {
-        return features_part(prefix, &features, crs, &select, today);
+        return Ok(vec![features_part(prefix, &features, crs, &select, today)?]);
     }
     tokio::task::spawn_blocking(move || {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         let per = features.len().div_ceil(threads).max(PART);
-        let parts: Vec<Result<Vec<u8>, ApiError>> = std::thread::scope(|s| {
+        std::thread::scope(|s| {
             let handles: Vec<_> = features
                 .chunks(per)
                 .enumerate()
@@ -281,13 +282,7 @@ async fn features_json(
                         .unwrap_or_else(|_| Err(ApiError::internal("a page's writer failed")))
                 })
                 .collect()
-        });
-        let mut parts = parts.into_iter();
-        let mut out = parts.next().unwrap_or_else(|| Ok(prefix.to_vec()))?;
-        for part in parts {
-            out.extend_from_slice(&part?);
-        }
-        Ok(out)
+        })
     })
     .await
     .map_err(ApiError::internal)?
@@ -434,7 +429,7 @@ pub async fn get_items(
     let items_url = format!("{base}/collections/{layer}/items");
     let returned = result.features.len();
 
-    let mut body = features_json(
+    let mut parts = features_json(
         b"{\"type\":\"FeatureCollection\",\"features\":[",
         result.features,
         crs,
@@ -442,6 +437,7 @@ pub async fn get_items(
         now.date(),
     )
     .await?;
+    let mut body = Vec::with_capacity(1024);
     let _ = write!(
         body,
         "],\"numberMatched\":{},\"numberReturned\":{returned},\"timeStamp\":\"{}\",\"links\":[",
@@ -467,8 +463,10 @@ pub async fn get_items(
     ));
     body.extend_from_slice(links.join(",").as_bytes());
     body.extend_from_slice(b"]}");
+    parts.push(body);
     if format == Format::Html {
-        let fc: serde_json::Value = serde_json::from_slice(&body).map_err(ApiError::internal)?;
+        let fc: serde_json::Value =
+            serde_json::from_slice(&parts.concat()).map_err(ApiError::internal)?;
         // The alternative asks for JSON by name: a browser's Accept would get this page again.
         let json_href = format!(
             "/collections/{layer}/items?{}&f=json",
@@ -482,10 +480,17 @@ pub async fn get_items(
             &json_href,
         ));
     }
+    let length = parts.iter().map(Vec::len).sum::<usize>();
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(
+        parts
+            .into_iter()
+            .map(|p| Ok::<_, std::convert::Infallible>(bytes::Bytes::from(p))),
+    ));
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON)),
             (CONTENT_CRS, content_crs(crs)),
+            (header::CONTENT_LENGTH, HeaderValue::from(length)),
         ],
         body,
     )
