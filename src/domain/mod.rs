@@ -11,6 +11,7 @@ pub mod camera;
 pub mod crs;
 pub mod error;
 pub mod feature;
+pub mod geojson_out;
 pub mod geometry;
 pub mod incident;
 pub mod layer;

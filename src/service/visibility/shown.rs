@@ -60,6 +60,15 @@ impl Shown {
         }
     }
 
+    /// [`Feature::touch`] of an exact view (a coarse view holds no free text).
+    #[must_use]
+    pub fn touch(&self) -> u32 {
+        match self {
+            Shown::Exact { feature, .. } => feature.touch(),
+            Shown::Coarse(_) => 0,
+        }
+    }
+
     /// The feature's id.
     #[must_use]
     pub fn id(&self) -> Uuid {
@@ -90,7 +99,7 @@ impl Shown {
     pub fn write_json(&self, out: &mut Vec<u8>, today: Date) -> Result<(), serde_json::Error> {
         match self {
             Shown::Exact { feature, hide } if hide.is_empty() => {
-                serde_json::to_writer(out, &feature.geojson(today))
+                crate::domain::geojson_out::write_feature(out, feature, today)
             }
             other => serde_json::to_writer(out, &other.to_value(today)?),
         }
