@@ -83,12 +83,10 @@ impl Shown {
     /// # Errors
     /// Only if serialisation fails.
     pub fn to_json(&self, today: Date) -> Result<String, serde_json::Error> {
-        match self {
-            Shown::Exact { feature, hide } if hide.is_empty() => {
-                serde_json::to_string(&feature.geojson(today))
-            }
-            other => serde_json::to_string(&other.to_value(today)?),
-        }
+        let mut out = Vec::with_capacity(512);
+        self.write_json(&mut out, today)?;
+        // serde_json and the straight writer write UTF-8 only.
+        String::from_utf8(out).map_err(<serde_json::Error as serde::ser::Error>::custom)
     }
 
     /// [`Shown::to_json`] appended to `out`: no string of its own (a page of features writes
