@@ -48,6 +48,9 @@ use crate::index::query::matches_spatial;
 use crate::index::{Filters, Page, Spatial};
 use crate::store::audit::AuditRow;
 
+/// Features a coarse answer coarsens on the calling thread; past this, on every core.
+const COARSEN_ALONE: usize = 4_096;
+
 /// The side of a coarse grid cell, in metres (SWEREF 99 TM).
 pub const CELL_M: f64 = 250.0;
 /// Aggregate cells (and categories within them) with fewer features than this are left out for
@@ -522,15 +525,36 @@ impl Service {
         let candidates = self
             .index()
             .matching(layer, &widen_spatial(spatial), &widened);
-        let mut areas = HashMap::new();
-        let mut shown: Vec<CoarseFeature> = candidates
-            .iter()
-            .filter_map(|f| self.coarsen(f, &mut areas))
-            .filter(|c| {
-                matches!(spatial, Spatial::All)
-                    || matches_spatial(spatial, &Geometry::Point(c.centre))
+        let coarsen_all = |features: &[Arc<Feature>]| -> Vec<CoarseFeature> {
+            let mut areas = HashMap::new();
+            features
+                .iter()
+                .filter_map(|f| self.coarsen(f, &mut areas))
+                .filter(|c| {
+                    matches!(spatial, Spatial::All)
+                        || matches_spatial(spatial, &Geometry::Point(c.centre))
+                })
+                .collect()
+        };
+        // Each feature is projected to find its cell: past a few thousand, on every core.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let mut shown: Vec<CoarseFeature> = if candidates.len() < COARSEN_ALONE || threads < 2 {
+            coarsen_all(&candidates)
+        } else {
+            let per = candidates.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = candidates
+                    .chunks(per)
+                    .map(|chunk| s.spawn(move || coarsen_all(chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join())
+                    .collect::<Result<Vec<_>, _>>()
             })
-            .collect();
+            .map_err(|_| ServiceError::Internal("a coarsening thread failed".into()))?
+            .concat()
+        };
         let matched = shown.len();
         if page.limit == 0 {
             // A count (`limit=0`): nothing to order.
