@@ -6,7 +6,7 @@
 //! second), goes through serde. A property test holds the two writers together: a field added to
 //! an incident and not here fails it.
 
-use geo::{Geometry, Point};
+use geo::Geometry;
 use time::{Date, OffsetDateTime};
 
 use super::feature::{Feature, Properties, RoundedGeometry};
@@ -23,24 +23,19 @@ pub fn write_feature(
     today: Date,
 ) -> Result<(), serde_json::Error> {
     match (&feature.geometry, &feature.properties) {
-        (Geometry::Point(p), Properties::Incident(i)) => write_incident(out, feature, *p, i),
+        (Geometry::Point(_), Properties::Incident(i)) => write_incident(out, feature, i),
         _ => serde_json::to_writer(out, &feature.geojson(today)),
     }
 }
 
-/// An incident at `point`, in the order serde writes it: the Feature's members, then the
-/// incident's own properties in their declared order, then the bookkeeping.
-fn write_incident(
-    out: &mut Vec<u8>,
-    f: &Feature,
-    point: Point<f64>,
-    i: &Incident,
-) -> Result<(), serde_json::Error> {
+/// An incident with a point geometry, in the order serde writes it: the Feature's members,
+/// then the incident's own properties in their declared order, then the bookkeeping.
+fn write_incident(out: &mut Vec<u8>, f: &Feature, i: &Incident) -> Result<(), serde_json::Error> {
     out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":\"");
     let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
     out.extend_from_slice(f.id.hyphenated().encode_lower(&mut id).as_bytes());
     out.extend_from_slice(b"\",\"geometry\":");
-    serde_json::to_writer(&mut *out, &RoundedGeometry(&Geometry::Point(point)))?;
+    serde_json::to_writer(&mut *out, &RoundedGeometry(&f.geometry))?;
     out.extend_from_slice(b",\"properties\":{\"category\":\"");
     out.extend_from_slice(i.category.as_str().as_bytes());
     out.extend_from_slice(b"\",\"occurred_at\":");
@@ -185,7 +180,7 @@ mod tests {
         ) -> Feature {
             Feature {
                 id: Uuid::from_u128(id),
-                geometry: Geometry::Point(Point::new(x, y)),
+                geometry: Geometry::Point(geo::Point::new(x, y)),
                 properties: Properties::Incident(Incident {
                     category: IncidentCategory::ALL[category],
                     occurred_at,
