@@ -33,7 +33,15 @@ pub(super) async fn copy_rows(
     conn: &mut PgConnection,
     features: &[Feature],
 ) -> Result<u64, StoreError> {
-    let data = encode(features)?;
+    copy_encoded(conn, &encode(features)?).await
+}
+
+/// Copies rows [`encode`] made into `features` on `conn` (in the caller's transaction); a bulk
+/// insert encodes the next batch on another thread meanwhile ([`super::bulk`]).
+///
+/// # Errors
+/// Database errors (a taken id is a unique violation).
+pub(super) async fn copy_encoded(conn: &mut PgConnection, data: &[u8]) -> Result<u64, StoreError> {
     let mut copy = conn
         .copy_in_raw(&format!(
             "COPY features ({COLUMNS}) FROM STDIN (FORMAT binary)"

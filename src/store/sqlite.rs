@@ -3,7 +3,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -100,10 +102,30 @@ pub(super) async fn insert_rows(
     features: &[Feature],
     on_conflict: OnConflict,
 ) -> Result<(), StoreError> {
+    execute_rows(conn, encode_rows(features, on_conflict)?).await
+}
+
+/// One multi-row INSERT made ready to run: its text and its values. Encoding needs no
+/// connection, so a bulk insert encodes the next batch on another thread while SQLite writes
+/// this one ([`super::bulk`]).
+pub(super) struct EncodedRows {
+    sql: sqlx::SqlStr,
+    args: SqliteArguments,
+}
+
+/// The INSERTs of `features`, [`CHUNK`] rows a statement.
+///
+/// # Errors
+/// A geometry that cannot be encoded, or a value the driver refuses.
+pub(super) fn encode_rows(
+    features: &[Feature],
+    on_conflict: OnConflict,
+) -> Result<Vec<EncodedRows>, StoreError> {
     let verb = match on_conflict {
         OnConflict::Abort => "INSERT",
         OnConflict::Rollback => "INSERT OR ROLLBACK",
     };
+    let mut statements = Vec::with_capacity(features.len().div_ceil(CHUNK));
     for chunk in features.chunks(CHUNK) {
         let derived: Vec<Derived> = chunk.iter().map(Derived::of).collect::<Result<_, _>>()?;
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(verb);
@@ -130,7 +152,26 @@ pub(super) async fn insert_rows(
                 .push_bind(f.meta.created_by.to_string())
                 .push_bind(f.meta.version);
         });
-        b.build().execute(&mut *conn).await?;
+        let args = {
+            let mut query = b.build();
+            sqlx::Execute::take_arguments(&mut query).map_err(sqlx::Error::Encode)?
+        }
+        .unwrap_or_default();
+        statements.push(EncodedRows {
+            sql: b.into_sql(),
+            args,
+        });
+    }
+    Ok(statements)
+}
+
+/// Runs INSERTs made by [`encode_rows`] on `conn`, in order.
+pub(super) async fn execute_rows(
+    conn: &mut sqlx::SqliteConnection,
+    statements: Vec<EncodedRows>,
+) -> Result<(), StoreError> {
+    for s in statements {
+        sqlx::query_with(s.sql, s.args).execute(&mut *conn).await?;
     }
     Ok(())
 }
