@@ -419,6 +419,108 @@ async fn sqlite_the_camera_register_migration_keeps_the_permit_reference() {
     the_camera_register_migration_keeps_the_permit_reference(store).await;
 }
 
+/// Every feature row of a SQLite store, each column as it is stored, under its rowid.
+async fn sqlite_rows(pool: &sqlx::SqlitePool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT json_array(rowid, hex(id), layer, hex(geom), min_lon, min_lat, max_lon, max_lat, \
+         category, status, time_start, time_end, organisation, classification, properties, \
+         created_at, updated_at, created_by, version, deleted_at, deleted_by) \
+         FROM features ORDER BY rowid",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The migration that gives SQLite's ids a unique index in place of the primary key (so a
+/// first import can set it aside) keeps every row as it was, under the same rowid, writes no
+/// change-log entry, and leaves the key and the change log's three triggers working.
+#[tokio::test]
+async fn sqlite_the_id_index_migration_keeps_rows_rowids_key_and_triggers() {
+    let db = common::fresh_sqlite();
+    let store = store_before(&db.url, 20_261_204_000_002).await;
+    let features = sample();
+    store.insert(&features, &|_| {}).await.unwrap();
+    let gone = features
+        .iter()
+        .find(|f| f.layer() == Layer::Cameras)
+        .unwrap();
+    store
+        .delete(gone.layer(), gone.id, gone.meta.version, "t")
+        .await
+        .unwrap();
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    // A row removed for good (as retention does) leaves a gap in the rowids.
+    sqlx::query("DELETE FROM features WHERE id = ?")
+        .bind(features[5].id)
+        .execute(pool)
+        .await
+        .unwrap();
+    let changes = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM changes")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    let rows = sqlite_rows(pool).await;
+    let logged = changes().await;
+    assert_eq!(rows.len(), features.len() - 1);
+
+    store.migrate().await.unwrap();
+    let after = sqlite_rows(pool).await;
+    let differ = rows.iter().zip(&after).filter(|(a, b)| a != b).count();
+    assert!(
+        after.len() == rows.len() && differ == 0,
+        "every row, under the same rowid: {} rows before, {} after, {differ} differ",
+        rows.len(),
+        after.len()
+    );
+    assert_eq!(changes().await, logged, "a rebuilt table is no change");
+    let unique: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_index_list('features') WHERE \"unique\" = 1")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(unique, vec!["features_id".to_owned()]);
+    // The key: an id that is taken, alive or deleted, is refused.
+    for taken in [&features[0], gone] {
+        let mut again = taken.clone();
+        again.meta.organisation = Arc::from("Someone else");
+        assert!(matches!(
+            store.insert(std::slice::from_ref(&again), &|_| {}).await,
+            Err(StoreError::DuplicateId(id)) if id == taken.id
+        ));
+    }
+    // The triggers: an insert, an update and a delete are each logged.
+    let mut new = features[0].clone();
+    new.id = uuid::Uuid::new_v4();
+    store
+        .insert(std::slice::from_ref(&new), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(changes().await, logged + 1);
+    sqlx::query("UPDATE features SET status = status WHERE id = ?")
+        .bind(new.id)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(changes().await, logged + 2);
+    store
+        .delete(new.layer(), new.id, new.meta.version, "t")
+        .await
+        .unwrap();
+    // A soft delete is an update; a row removed for good (retention) is logged as well.
+    sqlx::query("DELETE FROM features WHERE id = ?")
+        .bind(new.id)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(changes().await, logged + 4);
+    store.close().await;
+}
+
 #[tokio::test]
 async fn postgis_the_camera_register_migration_keeps_the_permit_reference() {
     let Some(admin) = common::pg_admin_url() else {

@@ -3,16 +3,20 @@
 //! bounded by the batches in flight rather than by the file (issue 17). SQLite takes
 //! multi-row INSERTs on a connection with a bulk-sized page cache; PostGIS takes binary `COPY`.
 //!
+//! Each batch is encoded for the database (SQL values, `COPY` data) on its own thread while the
+//! previous one is written ([`encode_ahead`]).
+//!
 //! Every batch's ids chosen by the file are first looked up in the same transaction: once one
 //! is taken, nothing more is written (the transaction will be rolled back), but the rest are
 //! still looked up so the report can count them all.
 //!
 //! Into an empty table (a first load), the secondary indexes are set aside in the same
 //! transaction and built again over all rows before the commit: one sorted build instead of a
-//! million inserts at random places (PostGIS's GiST most of all). On PostGIS the primary key
-//! is set aside too (its B-tree on random UUIDs cost a third of a first load); a first load's
-//! ids can only collide among themselves, which the reader finds, and the key's rebuild would
-//! refuse any it missed. Their definitions are read from the catalogue, so they come back
+//! million inserts at random places (PostGIS's GiST most of all). The ids' key is set aside
+//! too — PostGIS's primary key (its B-tree on random UUIDs cost a third of a first load), and
+//! SQLite's unique index on `id` (a million-row first load 1 s faster); a first load's ids can
+//! only collide among themselves, which the reader finds, and the key's rebuild would refuse
+//! any it missed. Meanwhile the chosen ids are not looked up (nothing can be taken). Their definitions are read from the catalogue, so they come back
 //! exactly as the migrations made them, and a rollback brings them back untouched. On PostGIS
 //! this holds the table's exclusive lock until the commit, so other sessions wait for a first
 //! load rather than reading it half-done.
@@ -93,7 +97,7 @@ impl Store {
                 };
                 let aside = match mode {
                     BulkMode::Write => sqlite_set_aside(&mut tx).await?,
-                    BulkMode::Check => Vec::new(),
+                    BulkMode::Check => Aside::default(),
                 };
                 let mut ready = encode_ahead(batches, mode, |features| {
                     super::sqlite::encode_rows(features, super::sqlite::OnConflict::Rollback)
@@ -105,7 +109,11 @@ impl Store {
                             count,
                             chosen,
                         } => {
-                            outcome.taken.extend(sqlite_taken(&mut tx, &chosen).await?);
+                            // As on PostGIS: with the key set aside nothing can be taken, and
+                            // a lookup would read the whole table.
+                            if !aside.key {
+                                outcome.taken.extend(sqlite_taken(&mut tx, &chosen).await?);
+                            }
                             if let Some(rows) = rows.filter(|_| outcome.taken.is_empty()) {
                                 super::sqlite::execute_rows(&mut tx, rows).await?;
                                 outcome.written += count;
@@ -114,7 +122,7 @@ impl Store {
                         }
                         Ready::Commit(audit) => {
                             if mode == BulkMode::Write && outcome.taken.is_empty() {
-                                for sql in &aside {
+                                for sql in &aside.restore {
                                     sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                                         .execute(&mut *tx)
                                         .await?;
@@ -134,7 +142,7 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let aside = match mode {
                     BulkMode::Write => pg_set_aside(&mut tx).await?,
-                    BulkMode::Check => PgAside::default(),
+                    BulkMode::Check => Aside::default(),
                 };
                 let mut ready = encode_ahead(batches, mode, super::pgcopy::encode);
                 while let Some(message) = ready.recv().await {
@@ -145,7 +153,7 @@ impl Store {
                             chosen,
                         } => {
                             // Without the key, a lookup would read the whole table; and with
-                            // it set aside, nothing can be taken (see `PgAside::key`).
+                            // it set aside, nothing can be taken (see `Aside::key`).
                             if !chosen.is_empty() && !aside.key {
                                 let found: Vec<Uuid> = sqlx::query_scalar(
                                     "SELECT id FROM features WHERE id = ANY($1)",
@@ -194,8 +202,8 @@ enum Ready<T> {
         count: u64,
         chosen: Vec<Uuid>,
     },
-    /// As [`BulkMessage::Commit`].
-    Commit(Option<AuditRow>),
+    /// As [`BulkMessage::Commit`] (boxed: a record is much larger than a batch's handles).
+    Commit(Option<Box<AuditRow>>),
 }
 
 /// Encodes each batch of `batches` with `encode` on a blocking thread, one batch ahead of the
@@ -222,7 +230,7 @@ fn encode_ahead<T: Send + 'static>(
                         chosen,
                     })
                 }
-                BulkMessage::Commit(audit) => Ok(Ready::Commit(audit)),
+                BulkMessage::Commit(audit) => Ok(Ready::Commit(audit.map(Box::new))),
             };
             let failed = next.is_err();
             if sender.blocking_send(next).is_err() || failed {
@@ -240,9 +248,10 @@ fn quoted(name: &str) -> String {
 
 /// Sets aside, in the caller's transaction, what a writing bulk insert need not maintain row by
 /// row (see the module's documentation): always the change log's insert trigger, and when
-/// `features` is empty its secondary indexes. Returns the statements that log the new rows and
-/// make the trigger and indexes again, to run before the commit.
-async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>, StoreError> {
+/// `features` is empty its indexes, the ids' unique index among them. Returns the statements
+/// that make the indexes, log the new rows and make the trigger again, to run before the
+/// commit (the unique index first: a repeated id the reader missed stops the commit there).
+async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Aside, StoreError> {
     let mut restore = Vec::new();
     // New rows get rowids past the last one (SQLite's write lock is held), so they are the
     // rows after `last`, in the order they were inserted.
@@ -267,11 +276,16 @@ async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Strin
         .fetch_one(&mut *conn)
         .await?;
     if !empty {
-        return Ok(restore);
+        return Ok(Aside {
+            restore,
+            key: false,
+        });
     }
-    // Indexes a constraint made (the primary key's) have no SQL and stay.
+    // Indexes a constraint made (a primary key's, in a database made before the ids got their
+    // own unique index) have no SQL and stay; unique ones are made again first.
     let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'features' AND sql IS NOT NULL",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'features' AND sql IS NOT NULL \
+         ORDER BY sql NOT LIKE 'CREATE UNIQUE%', name",
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -280,17 +294,26 @@ async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Strin
             .execute(&mut *conn)
             .await?;
     }
-    restore.extend(indexes.into_iter().map(|(_, sql)| sql));
-    Ok(restore)
+    // Whether the ids' unique index is among them (it is, unless a migration is missing).
+    let key = indexes
+        .iter()
+        .any(|(_, sql)| sql.starts_with("CREATE UNIQUE INDEX") && sql.trim_end().ends_with("(id)"));
+    let mut indexes: Vec<String> = indexes.into_iter().map(|(_, sql)| sql).collect();
+    indexes.append(&mut restore);
+    Ok(Aside {
+        restore: indexes,
+        key,
+    })
 }
 
-/// What [`pg_set_aside`] set aside.
+/// What [`sqlite_set_aside`] or [`pg_set_aside`] set aside.
 #[derive(Debug, Default)]
-struct PgAside {
+struct Aside {
     /// The statements that make it again, to run before the commit.
     restore: Vec<String>,
-    /// Whether the primary key is among it: the table was empty and is held exclusively, so
-    /// no id can be taken but by this insert's own rows (which the reader finds).
+    /// Whether the ids' key is among it: the table was empty and is held (SQLite's write lock,
+    /// PostGIS's exclusive lock), so no id can be taken but by this insert's own rows (which
+    /// the reader finds, and the key's rebuild would refuse).
     key: bool,
 }
 
@@ -298,12 +321,12 @@ struct PgAside {
 /// the secondary indexes. Dropping them needs the table's exclusive lock: when another session
 /// holds the table for over 5 s, or something depends on the key, everything stays (the import
 /// is slower, nothing else changes) rather than everyone queueing behind it.
-async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<PgAside, StoreError> {
+async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Aside, StoreError> {
     let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
         .fetch_one(&mut *conn)
         .await?;
     if !empty {
-        return Ok(PgAside::default());
+        return Ok(Aside::default());
     }
     // The key and unique constraints, quoted by the database itself (quote_ident).
     let constraints: Vec<(String, String)> = sqlx::query_as(
@@ -322,7 +345,7 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<PgAside, StoreErr
     .fetch_all(&mut *conn)
     .await?;
     if indexes.is_empty() && constraints.is_empty() {
-        return Ok(PgAside::default());
+        return Ok(Aside::default());
     }
     sqlx::query("SAVEPOINT set_aside")
         .execute(&mut *conn)
@@ -343,7 +366,7 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<PgAside, StoreErr
             sqlx::query("ROLLBACK TO SAVEPOINT set_aside")
                 .execute(&mut *conn)
                 .await?;
-            return Ok(PgAside::default());
+            return Ok(Aside::default());
         }
     }
     sqlx::query("SET LOCAL lock_timeout = 0")
@@ -359,7 +382,7 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<PgAside, StoreErr
         .map(|(name, def)| format!("ALTER TABLE features ADD CONSTRAINT {name} {def}"))
         .chain(indexes.into_iter().map(|(_, sql)| sql))
         .collect();
-    Ok(PgAside { restore, key })
+    Ok(Aside { restore, key })
 }
 
 /// Which of `ids` are taken, asked in the transaction (SQLite allows 32 766 variables).
