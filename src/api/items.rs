@@ -16,6 +16,7 @@ use super::format::Format;
 use super::{AppState, GEOJSON, base_url};
 use crate::domain::Layer;
 use crate::domain::crs::Crs;
+use crate::domain::geojson_out::Shape;
 use crate::service::visibility::Shown;
 
 pub use crate::index::params::{ItemsRequest, MAX_DISTANCE_M, QueryParams};
@@ -175,10 +176,6 @@ impl Select {
         })
     }
 
-    const fn is_all(&self) -> bool {
-        self.properties.is_none() && !self.skip_geometry
-    }
-
     fn apply(&self, v: &mut serde_json::Value) {
         if self.skip_geometry {
             v["geometry"] = serde_json::Value::Null;
@@ -232,9 +229,36 @@ fn shaped_into(
     select: &Select,
     today: time::Date,
 ) -> Result<(), ApiError> {
-    if crs == Crs::Crs84 && select.is_all() {
-        return shown.write_json(out, today).map_err(ApiError::internal);
+    let sweref = match crs {
+        Crs::Crs84 => None,
+        Crs::Sweref99Tm => Some(
+            crate::domain::crs::sweref()
+                .ok_or_else(|| ApiError::internal("SWEREF 99 TM is not available"))?,
+        ),
+    };
+    let shape = Shape {
+        sweref,
+        skip_geometry: select.skip_geometry,
+        keep: select.properties.as_deref(),
+        hide: &[],
+    };
+    if shown
+        .write_shaped(out, today, shape)
+        .map_err(ApiError::internal)?
+    {
+        return Ok(());
     }
+    shaped_value_into(out, shown, crs, select, today)
+}
+
+/// [`shaped_into`] the general way: the feature's JSON value, transformed and cut.
+fn shaped_value_into(
+    out: &mut Vec<u8>,
+    shown: &Shown,
+    crs: Crs,
+    select: &Select,
+    today: time::Date,
+) -> Result<(), ApiError> {
     let mut v = shown.to_value(today).map_err(ApiError::internal)?;
     if crs == Crs::Sweref99Tm && !select.skip_geometry {
         let t = crate::domain::crs::sweref()
@@ -705,5 +729,60 @@ mod tests {
         json.push(b']');
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(v.as_array().unwrap().len(), n);
+    }
+
+    /// The names of an incident's properties, as a page writes them.
+    const INCIDENT_PROPERTIES: [&str; 12] = [
+        "category",
+        "occurred_at",
+        "severity",
+        "status",
+        "reference",
+        "description",
+        "organisation",
+        "classification",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "version",
+    ];
+
+    fn names() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+        proptest::sample::subsequence(INCIDENT_PROPERTIES.to_vec(), 0..=12)
+            .prop_map(|v| v.into_iter().map(str::to_owned).collect())
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// An incident written straight in any shape — SWEREF 99 TM or WGS84, some properties
+        /// or all, without geometry, with properties its viewer may not see — holds what the
+        /// general path writes (the feature's JSON value, projected and cut), or fails where
+        /// it fails.
+        #[test]
+        fn a_shaped_incident_written_straight_is_what_the_general_path_writes(
+            f in crate::domain::geojson_out::tests::incident_feature(),
+            sweref in any::<bool>(),
+            skip_geometry in any::<bool>(),
+            properties in proptest::option::of(names()),
+            hide in names(),
+        ) {
+            let today = time::macros::date!(2026 - 11 - 23);
+            let crs = if sweref { Crs::Sweref99Tm } else { Crs::Crs84 };
+            let select = Select { properties, skip_geometry };
+            let shown = Shown::Exact { feature: Arc::new(f), hide: Arc::from(hide) };
+            let mut straight = Vec::new();
+            let mut general = Vec::new();
+            let a = shaped_into(&mut straight, &shown, crs, &select, today);
+            let b = shaped_value_into(&mut general, &shown, crs, &select, today);
+            prop_assert_eq!(a.is_ok(), b.is_ok(), "{:?} against {:?}", a.err(), b.err());
+            if a.is_ok() {
+                let straight: serde_json::Value = serde_json::from_slice(&straight).unwrap();
+                let general: serde_json::Value = serde_json::from_slice(&general).unwrap();
+                prop_assert_eq!(straight, general);
+            } else {
+                prop_assert!(straight.is_empty(), "nothing is left of a failed write");
+            }
+        }
     }
 }

@@ -334,7 +334,7 @@ pub fn rounded_geojson(g: &Geometry<f64>) -> geojson::Geometry {
 }
 
 /// A coordinate rounded to [`COORDINATE_DECIMALS`].
-fn round_coordinate(c: f64) -> f64 {
+pub(crate) fn round_coordinate(c: f64) -> f64 {
     let scale = 10f64.powi(COORDINATE_DECIMALS);
     (c * scale).round() / scale
 }

@@ -5,12 +5,70 @@
 //! outside the plain cases (a text needing escapes, a time with an offset or fractions of a
 //! second), goes through serde. A property test holds the two writers together: a field added to
 //! an incident and not here fails it.
+//!
+//! A page can also be shaped ([`Shape`]): in SWEREF 99 TM (`crs=EPSG:3006`, what Swedish GIS
+//! clients ask for), with only some properties (`properties=`, and whatever the role may not
+//! see), or without geometry (`skipGeometry`). An incident is then written straight as well,
+//! as the general path (the feature's JSON value, transformed and cut) would write it; a
+//! property test in `api::items` holds those two together.
 
 use geo::Geometry;
 use time::{Date, OffsetDateTime};
 
-use super::feature::{Feature, Properties, RoundedGeometry};
+use super::crs::Sweref99Tm;
+use super::feature::{Feature, Properties, RoundedGeometry, round_coordinate};
 use super::incident::Incident;
+
+/// What a page keeps of each feature, and in which coordinates.
+#[derive(Clone, Copy, Default)]
+pub struct Shape<'a> {
+    /// Coordinates in SWEREF 99 TM (northing, easting: metres to the millimetre, as
+    /// [`Sweref99Tm::geometry_to_sweref`] writes them) instead of WGS84.
+    pub sweref: Option<&'a Sweref99Tm>,
+    /// `"geometry": null`.
+    pub skip_geometry: bool,
+    /// Only these properties, when given.
+    pub keep: Option<&'a [String]>,
+    /// Never these properties (what the role may not see).
+    pub hide: &'a [String],
+}
+
+impl Shape<'_> {
+    /// Whether the feature is written whole, in WGS84.
+    #[must_use]
+    pub fn is_whole(&self) -> bool {
+        self.sweref.is_none() && !self.skip_geometry && self.keep.is_none() && self.hide.is_empty()
+    }
+
+    /// Whether the property `name` is written.
+    fn keeps(&self, name: &str) -> bool {
+        self.keep.is_none_or(|k| k.iter().any(|n| n == name))
+            && !self.hide.iter().any(|n| n == name)
+    }
+}
+
+/// The members of a properties object, each written only when its shape keeps it.
+struct Members<'s> {
+    shape: &'s Shape<'s>,
+    first: bool,
+}
+
+impl Members<'_> {
+    /// Writes `"name":` (after a comma unless first) and says so, when `name` is kept.
+    fn key(&mut self, out: &mut Vec<u8>, name: &str) -> bool {
+        if !self.shape.keeps(name) {
+            return false;
+        }
+        if !self.first {
+            out.push(b',');
+        }
+        self.first = false;
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        true
+    }
+}
 
 /// `feature` as an RFC 7946 Feature appended to `out`, as
 /// `serde_json::to_writer(out, &feature.geojson(today))` would write it.
@@ -26,6 +84,109 @@ pub fn write_feature(
         (Geometry::Point(_), Properties::Incident(i)) => write_incident(out, feature, i),
         _ => serde_json::to_writer(out, &feature.geojson(today)),
     }
+}
+
+/// `feature` shaped by `shape`, appended to `out`: as the general path writes it (the same
+/// members and values; each object's members in the feature's own order). `Ok(false)`, with
+/// nothing written, for a shaped feature only the general path writes (any but an incident
+/// with a point).
+///
+/// # Errors
+/// A position SWEREF 99 TM cannot hold; serialisation.
+pub fn write_shaped(
+    out: &mut Vec<u8>,
+    feature: &Feature,
+    today: Date,
+    shape: &Shape,
+) -> Result<bool, serde_json::Error> {
+    if shape.is_whole() {
+        write_feature(out, feature, today)?;
+        return Ok(true);
+    }
+    match (&feature.geometry, &feature.properties) {
+        (Geometry::Point(p), Properties::Incident(i)) => {
+            let at = out.len();
+            let written = write_incident_shaped(out, feature, *p, i, shape);
+            if written.is_err() {
+                out.truncate(at);
+            }
+            written.map(|()| true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// [`write_incident`] shaped by `shape`.
+fn write_incident_shaped(
+    out: &mut Vec<u8>,
+    f: &Feature,
+    p: geo::Point<f64>,
+    i: &Incident,
+    shape: &Shape,
+) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":\"");
+    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    out.extend_from_slice(f.id.hyphenated().encode_lower(&mut id).as_bytes());
+    out.extend_from_slice(b"\",\"geometry\":");
+    match shape.sweref {
+        _ if shape.skip_geometry => out.extend_from_slice(b"null"),
+        // As the general path: the position rounded as in WGS84 output, then projected.
+        Some(t) => {
+            let (e, n) = t
+                .from_wgs84(round_coordinate(p.x()), round_coordinate(p.y()))
+                .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
+            let mm = |m: f64| (m * 1000.0).round() / 1000.0;
+            out.extend_from_slice(b"{\"type\":\"Point\",\"coordinates\":[");
+            serde_json::to_writer(&mut *out, &mm(n))?;
+            out.push(b',');
+            serde_json::to_writer(&mut *out, &mm(e))?;
+            out.extend_from_slice(b"]}");
+        }
+        None => serde_json::to_writer(&mut *out, &RoundedGeometry(&f.geometry))?,
+    }
+    out.extend_from_slice(b",\"properties\":{");
+    let mut m = Members { shape, first: true };
+    if m.key(out, "category") {
+        write_str(out, i.category.as_str())?;
+    }
+    if m.key(out, "occurred_at") {
+        write_time(out, i.occurred_at)?;
+    }
+    if m.key(out, "severity") {
+        serde_json::to_writer(&mut *out, &i.severity)?;
+    }
+    if m.key(out, "status") {
+        write_str(out, i.status.as_str())?;
+    }
+    if m.key(out, "reference") {
+        match &i.reference {
+            Some(r) => write_str(out, r)?,
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    if m.key(out, "description") {
+        write_str(out, &i.description)?;
+    }
+    if m.key(out, "organisation") {
+        write_str(out, &f.meta.organisation)?;
+    }
+    if m.key(out, "classification") {
+        write_str(out, f.meta.classification.as_str())?;
+    }
+    if m.key(out, "created_at") {
+        write_time(out, f.meta.created_at)?;
+    }
+    if m.key(out, "updated_at") {
+        write_time(out, f.meta.updated_at)?;
+    }
+    if m.key(out, "created_by") {
+        write_str(out, &f.meta.created_by)?;
+    }
+    if m.key(out, "version") {
+        serde_json::to_writer(&mut *out, &f.meta.version)?;
+    }
+    out.extend_from_slice(b"}}");
+    Ok(())
 }
 
 /// An incident with a point geometry, in the order serde writes it: the Feature's members,
@@ -121,7 +282,7 @@ fn digit(v: u32) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
     use std::sync::Arc;
@@ -161,7 +322,8 @@ mod tests {
     }
 
     prop_compose! {
-        fn incident_feature()(
+        /// Incidents at any position, with any texts and times the writers must handle.
+        pub(crate) fn incident_feature()(
             id in any::<u128>(),
             x in -180.0f64..180.0,
             y in -90.0f64..90.0,

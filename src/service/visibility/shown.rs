@@ -9,6 +9,7 @@ use time::Date;
 use uuid::Uuid;
 
 use super::CELL_M;
+use crate::domain::geojson_out::Shape;
 use crate::domain::time::week_label;
 use crate::domain::{Feature, Layer};
 
@@ -100,6 +101,33 @@ impl Shown {
                 crate::domain::geojson_out::write_feature(out, feature, today)
             }
             other => serde_json::to_writer(out, &other.to_value(today)?),
+        }
+    }
+
+    /// [`Shown::write_json`] shaped by `shape` (its `hide` is this view's own): `Ok(false)`,
+    /// with nothing written, for a view only the general path (its JSON value, transformed
+    /// and cut) writes — a coarse one shaped, or an exact one of any layer but incidents.
+    ///
+    /// # Errors
+    /// A position SWEREF 99 TM cannot hold; serialisation.
+    pub fn write_shaped(
+        &self,
+        out: &mut Vec<u8>,
+        today: Date,
+        shape: Shape<'_>,
+    ) -> Result<bool, serde_json::Error> {
+        match self {
+            Shown::Exact { feature, hide } => crate::domain::geojson_out::write_shaped(
+                out,
+                feature,
+                today,
+                &Shape {
+                    hide: &hide[..],
+                    ..shape
+                },
+            ),
+            Shown::Coarse(_) if shape.is_whole() => self.write_json(out, today).map(|()| true),
+            Shown::Coarse(_) => Ok(false),
         }
     }
 
