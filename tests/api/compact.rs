@@ -200,6 +200,30 @@ async fn a_large_coarse_page_holds_every_feature_once_in_order() {
         "out of order"
     );
     let mut ids: Vec<String> = keys.into_iter().map(|(_, id)| id).collect();
+    // Every smaller page (only its part of the order is sorted) is its slice of the whole.
+    for (offset, limit) in [(0, 1), (0, 1000), (1000, 1000), (4321, 777), (9000, 1000)] {
+        let page = crate::common::get_value(
+            &client,
+            &app.url(&format!(
+                "/collections/incidents/items?limit={limit}&offset={offset}"
+            )),
+        )
+        .await;
+        let got: Vec<&str> = page["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = ids
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(String::as_str)
+            .collect();
+        assert!(got == want, "offset {offset}, limit {limit}");
+        assert_eq!(page["numberMatched"].as_u64(), Some(expected.len() as u64));
+    }
     ids.sort();
     expected.sort();
     assert_eq!(ids, expected);

@@ -48,6 +48,10 @@ use crate::index::query::matches_spatial;
 use crate::index::{Filters, Page, Spatial};
 use crate::store::audit::AuditRow;
 
+/// Each grid cell's centre and the open area holding it (`None`: the cell has no centre),
+/// worked out once per answer: many features share a cell, and the centre is a projection.
+pub(crate) type Cells = HashMap<(i64, i64), Option<(Point<f64>, Option<Arc<str>>)>>;
+
 /// Features a coarse answer coarsens on the calling thread; past this, on every core.
 const COARSEN_ALONE: usize = 4_096;
 
@@ -288,22 +292,20 @@ impl Service {
         })
     }
 
-    /// The coarse view of a feature (`areas` caches cell → area lookups).
-    fn coarsen(
-        &self,
-        f: &Feature,
-        areas: &mut HashMap<(i64, i64), Option<Arc<str>>>,
-    ) -> Option<CoarseFeature> {
+    /// The coarse view of a feature (`cells` keeps each cell's centre and area for the answer).
+    fn coarsen(&self, f: &Feature, cells: &mut Cells) -> Option<CoarseFeature> {
         let p = representative_point(&f.geometry)?;
         let cell = self.grid.cell_of(p)?;
-        let centre = self.grid.centre(cell)?;
-        let area = areas
+        let (centre, area) = cells
             .entry(cell)
-            // Coarse views name only open areas, so the name never says more than the role may see.
             .or_insert_with(|| {
-                self.area_at(centre, Some(crate::domain::Classification::Open.code()))
+                let centre = self.grid.centre(cell)?;
+                // Coarse views name only open areas, so the name never says more than the role
+                // may see.
+                let area = self.area_at(centre, Some(crate::domain::Classification::Open.code()));
+                Some((centre, area))
             })
-            .clone();
+            .clone()?;
         let layer = f.layer();
         let span = f.properties.time_span();
         Some(CoarseFeature {
@@ -526,10 +528,10 @@ impl Service {
             .index()
             .matching(layer, &widen_spatial(spatial), &widened);
         let coarsen_all = |features: &[Arc<Feature>]| -> Vec<CoarseFeature> {
-            let mut areas = HashMap::new();
+            let mut cells = HashMap::new();
             features
                 .iter()
-                .filter_map(|f| self.coarsen(f, &mut areas))
+                .filter_map(|f| self.coarsen(f, &mut cells))
                 .filter(|c| {
                     matches!(spatial, Spatial::All)
                         || matches_spatial(spatial, &Geometry::Point(c.centre))
@@ -563,11 +565,19 @@ impl Service {
                 features: Vec::new(),
             });
         }
-        shown.sort_unstable_by(|a, b| {
+        let order = |a: &CoarseFeature, b: &CoarseFeature| {
             b.week_start
                 .cmp(&a.week_start)
                 .then_with(|| a.id.cmp(&b.id))
-        });
+        };
+        // Only the features up to the page's end are ordered: the rest are first set apart
+        // after them (in linear time), as a page is usually far smaller than the match.
+        let end = page.offset.saturating_add(page.limit);
+        if end < shown.len() {
+            shown.select_nth_unstable_by(end, order);
+            shown.truncate(end);
+        }
+        shown.sort_unstable_by(order);
         let features = shown
             .into_iter()
             .skip(page.offset)
@@ -793,7 +803,7 @@ impl Service {
         &self,
         viewer: &Viewer,
         feature: &Arc<Feature>,
-        areas: &mut HashMap<(i64, i64), Option<Arc<str>>>,
+        areas: &mut Cells,
     ) -> Option<Shown> {
         let layer = feature.layer();
         if !viewer.may_see_classification(feature.meta.classification) {
