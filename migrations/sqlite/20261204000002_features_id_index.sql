@@ -3,10 +3,11 @@
 -- inserting a million random UUIDs into it one by one; a unique index is set aside with the
 -- other indexes and built once, sorted, before the commit (a million-row import 1 s faster),
 -- and a repeated id still fails the commit there. The table is rebuilt in this migration's
--- transaction (SQLite cannot drop a primary key in place): same columns and CHECKs, the same
--- rows under the same rowids (the change log's bulk entries follow rowid order), then the
--- indexes and the change log's triggers, which dropping the old table took with it. The
--- copy writes no change-log entries: no feature changed.
+-- transaction (SQLite cannot drop a primary key in place): the same columns and CHECKs, with
+-- `id` now NOT NULL (SQLite's BLOB primary key did not enforce it; lagesbild never wrote a
+-- NULL id), the same rows under the same rowids (the change log's bulk entries follow rowid
+-- order), then the indexes and the change log's triggers, which dropping the old table took
+-- with it. The copy writes no change-log entries: no feature changed.
 CREATE TABLE features_new (
     id             BLOB NOT NULL,               -- UUID, 16 bytes; unique (features_id below)
     layer          TEXT NOT NULL CHECK (layer IN ('incidents', 'risk_environments', 'cameras', 'patrol_routes', 'walks', 'areas', 'measures')),

@@ -152,10 +152,9 @@ impl Sweref99Tm {
             if let [x, y, ..] = a.as_slice()
                 && let (Some(lon), Some(lat)) = (x.as_f64(), y.as_f64())
             {
-                let (e, n) = t.from_wgs84(lon, lat)?;
-                let mm = |m: f64| (m * 1000.0).round() / 1000.0;
-                a[0] = serde_json::json!(mm(n));
-                a[1] = serde_json::json!(mm(e));
+                let (n, e) = t.answer_position(lon, lat)?;
+                a[0] = serde_json::json!(n);
+                a[1] = serde_json::json!(e);
                 return Ok(());
             }
             a.iter_mut().try_for_each(|c| walk(t, c))
@@ -164,6 +163,17 @@ impl Sweref99Tm {
             Some(c) => walk(self, c),
             None => Ok(()),
         }
+    }
+
+    /// A WGS84 position as answers in SWEREF 99 TM give it: northing, easting (EPSG's axis
+    /// order), in metres to the millimetre.
+    ///
+    /// # Errors
+    /// A position that does not transform.
+    pub fn answer_position(&self, lon: f64, lat: f64) -> Result<(f64, f64), TransformError> {
+        let (e, n) = self.from_wgs84(lon, lat)?;
+        let mm = |m: f64| (m * 1000.0).round() / 1000.0;
+        Ok((mm(n), mm(e)))
     }
 
     /// A box given in SWEREF 99 TM axis order (min northing, min easting, max northing, max

@@ -22,8 +22,7 @@ use super::incident::Incident;
 /// What a page keeps of each feature, and in which coordinates.
 #[derive(Clone, Copy, Default)]
 pub struct Shape<'a> {
-    /// Coordinates in SWEREF 99 TM (northing, easting: metres to the millimetre, as
-    /// [`Sweref99Tm::geometry_to_sweref`] writes them) instead of WGS84.
+    /// Coordinates in SWEREF 99 TM ([`Sweref99Tm::answer_position`]) instead of WGS84.
     pub sweref: Option<&'a Sweref99Tm>,
     /// `"geometry": null`.
     pub skip_geometry: bool,
@@ -86,10 +85,10 @@ pub fn write_feature(
     }
 }
 
-/// `feature` shaped by `shape`, appended to `out`: as the general path writes it (the same
-/// members and values; each object's members in the feature's own order). `Ok(false)`, with
-/// nothing written, for a shaped feature only the general path writes (any but an incident
-/// with a point).
+/// `feature` shaped by `shape`, appended to `out`: the same members and values as the general
+/// path writes, though each object's members come in the feature's own order (the general
+/// path's JSON value sorts them). `Ok(false)`, with nothing written, for a shaped feature only
+/// the general path writes (any but an incident with a point).
 ///
 /// # Errors
 /// A position SWEREF 99 TM cannot hold; serialisation.
@@ -132,14 +131,13 @@ fn write_incident_shaped(
         _ if shape.skip_geometry => out.extend_from_slice(b"null"),
         // As the general path: the position rounded as in WGS84 output, then projected.
         Some(t) => {
-            let (e, n) = t
-                .from_wgs84(round_coordinate(p.x()), round_coordinate(p.y()))
+            let (n, e) = t
+                .answer_position(round_coordinate(p.x()), round_coordinate(p.y()))
                 .map_err(<serde_json::Error as serde::ser::Error>::custom)?;
-            let mm = |m: f64| (m * 1000.0).round() / 1000.0;
             out.extend_from_slice(b"{\"type\":\"Point\",\"coordinates\":[");
-            serde_json::to_writer(&mut *out, &mm(n))?;
+            serde_json::to_writer(&mut *out, &n)?;
             out.push(b',');
-            serde_json::to_writer(&mut *out, &mm(e))?;
+            serde_json::to_writer(&mut *out, &e)?;
             out.extend_from_slice(b"]}");
         }
         None => serde_json::to_writer(&mut *out, &RoundedGeometry(&f.geometry))?,

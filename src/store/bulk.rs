@@ -4,7 +4,7 @@
 //! multi-row INSERTs on a connection with a bulk-sized page cache; PostGIS takes binary `COPY`.
 //!
 //! Each batch is encoded for the database (SQL values, `COPY` data) on its own thread while the
-//! previous one is written ([`encode_ahead`]).
+//! previous one is written ([`Encoder`]).
 //!
 //! Every batch's ids chosen by the file are first looked up in the same transaction: once one
 //! is taken, nothing more is written (the transaction will be rolled back), but the rest are
@@ -16,8 +16,9 @@
 //! too — PostGIS's primary key (its B-tree on random UUIDs cost a third of a first load), and
 //! SQLite's unique index on `id` (a million-row first load 1 s faster); a first load's ids can
 //! only collide among themselves, which the reader finds, and the key's rebuild would refuse
-//! any it missed. Meanwhile the chosen ids are not looked up (nothing can be taken). Their definitions are read from the catalogue, so they come back
-//! exactly as the migrations made them, and a rollback brings them back untouched. On PostGIS
+//! any it missed. Meanwhile the chosen ids are not looked up (nothing can be taken). Their
+//! definitions are read from the catalogue, so they come back exactly as the migrations made
+//! them, and a rollback brings them back untouched. On PostGIS
 //! this holds the table's exclusive lock until the commit, so other sessions wait for a first
 //! load rather than reading it half-done.
 //!
@@ -74,8 +75,10 @@ impl Store {
     /// the number of rows written so far.
     ///
     /// # Errors
-    /// Database errors (a duplicate id within the stream is a unique violation); then nothing
-    /// is stored, and `batches` is dropped, which the sender sees as a closed channel.
+    /// Database errors (a duplicate id within the stream is a unique violation), a batch that
+    /// cannot be encoded, the encoding thread's failure; then nothing is stored, and the sender
+    /// finds `batches` closed at its next batch or commit (the encoding thread, one batch
+    /// ahead, drops it when it next has something to hand on).
     pub async fn insert_stream(
         &self,
         batches: mpsc::Receiver<BulkMessage>,
@@ -99,11 +102,11 @@ impl Store {
                     BulkMode::Write => sqlite_set_aside(&mut tx).await?,
                     BulkMode::Check => Aside::default(),
                 };
-                let mut ready = encode_ahead(batches, mode, |features| {
+                let mut encoder = Encoder::start(batches, mode, |features| {
                     super::sqlite::encode_rows(features, super::sqlite::OnConflict::Rollback)
                 });
-                while let Some(message) = ready.recv().await {
-                    match message? {
+                while let Some(message) = encoder.next().await? {
+                    match message {
                         Ready::Batch {
                             rows,
                             count,
@@ -115,7 +118,7 @@ impl Store {
                                 outcome.taken.extend(sqlite_taken(&mut tx, &chosen).await?);
                             }
                             if let Some(rows) = rows.filter(|_| outcome.taken.is_empty()) {
-                                super::sqlite::execute_rows(&mut tx, rows).await?;
+                                super::sqlite::execute_rows(&mut tx, rows?).await?;
                                 outcome.written += count;
                                 progress(outcome.written);
                             }
@@ -144,9 +147,9 @@ impl Store {
                     BulkMode::Write => pg_set_aside(&mut tx).await?,
                     BulkMode::Check => Aside::default(),
                 };
-                let mut ready = encode_ahead(batches, mode, super::pgcopy::encode);
-                while let Some(message) = ready.recv().await {
-                    match message? {
+                let mut encoder = Encoder::start(batches, mode, super::pgcopy::encode);
+                while let Some(message) = encoder.next().await? {
+                    match message {
                         Ready::Batch {
                             rows,
                             count,
@@ -164,7 +167,7 @@ impl Store {
                                 outcome.taken.extend(found);
                             }
                             if let Some(rows) = rows.filter(|_| outcome.taken.is_empty()) {
-                                let copied = super::pgcopy::copy_encoded(&mut tx, &rows).await?;
+                                let copied = super::pgcopy::copy_encoded(&mut tx, &rows?).await?;
                                 debug_assert_eq!(copied, count);
                                 outcome.written += copied;
                                 progress(outcome.written);
@@ -193,12 +196,13 @@ impl Store {
     }
 }
 
-/// A batch made ready for the database by [`encode_ahead`].
+/// A batch made ready for the database by [`Encoder`].
 enum Ready<T> {
-    /// A batch: its rows encoded (`None` in a dry run, or when it had none), how many, and the
-    /// ids to look up.
+    /// A batch: its rows encoded, or why they could not be (`None` in a dry run, or when it
+    /// had none); how many; and the ids to look up. An encoding error counts only if the batch
+    /// is written: once an id is taken, the report of taken ids is the answer.
     Batch {
-        rows: Option<T>,
+        rows: Option<Result<T, StoreError>>,
         count: u64,
         chosen: Vec<Uuid>,
     },
@@ -206,39 +210,59 @@ enum Ready<T> {
     Commit(Option<Box<AuditRow>>),
 }
 
-/// Encodes each batch of `batches` with `encode` on a blocking thread, one batch ahead of the
-/// database: the rows of batch n+1 are turned into SQL values or `COPY` data while batch n is
-/// written (on a million-row import that encoding was 2 s of the writer's own time). An
-/// encoding error ends the stream with that error; when the writer stops listening, the
-/// stage stops and drops `batches`, which the sender sees as a closed channel.
-fn encode_ahead<T: Send + 'static>(
-    mut batches: mpsc::Receiver<BulkMessage>,
-    mode: BulkMode,
-    encode: fn(&[Feature]) -> Result<T, StoreError>,
-) -> mpsc::Receiver<Result<Ready<T>, StoreError>> {
-    let (sender, ready) = mpsc::channel(1);
-    tokio::task::spawn_blocking(move || {
-        while let Some(message) = batches.blocking_recv() {
-            let next = match message {
-                BulkMessage::Batch { features, chosen } => {
-                    let rows = (mode == BulkMode::Write && !features.is_empty())
-                        .then(|| encode(&features))
-                        .transpose();
-                    rows.map(|rows| Ready::Batch {
-                        rows,
+/// Encodes each batch of a bulk insert on a blocking thread, one batch ahead of the database:
+/// the rows of batch n+1 are turned into SQL values or `COPY` data while batch n is written (on
+/// a million-row import that encoding was 2 s of the writer's own time). When the writer stops
+/// listening, the thread stops at the next batch and drops the sender's channel, which the
+/// sender then sees closed.
+struct Encoder<T> {
+    ready: mpsc::Receiver<Ready<T>>,
+    thread: tokio::task::JoinHandle<()>,
+}
+
+impl<T: Send + 'static> Encoder<T> {
+    /// Starts encoding `batches` with `encode` (only when `mode` writes).
+    fn start(
+        mut batches: mpsc::Receiver<BulkMessage>,
+        mode: BulkMode,
+        encode: fn(&[Feature]) -> Result<T, StoreError>,
+    ) -> Self {
+        let (sender, ready) = mpsc::channel(1);
+        let thread = tokio::task::spawn_blocking(move || {
+            while let Some(message) = batches.blocking_recv() {
+                let next = match message {
+                    BulkMessage::Batch { features, chosen } => Ready::Batch {
+                        rows: (mode == BulkMode::Write && !features.is_empty())
+                            .then(|| encode(&features)),
                         count: features.len() as u64,
                         chosen,
-                    })
+                    },
+                    BulkMessage::Commit(audit) => Ready::Commit(audit.map(Box::new)),
+                };
+                if sender.blocking_send(next).is_err() {
+                    break;
                 }
-                BulkMessage::Commit(audit) => Ok(Ready::Commit(audit.map(Box::new))),
-            };
-            let failed = next.is_err();
-            if sender.blocking_send(next).is_err() || failed {
-                break;
             }
+        });
+        Self { ready, thread }
+    }
+
+    /// The next batch or commit; `None` once the sender finished without a commit.
+    ///
+    /// # Errors
+    /// The encoding thread failed (a panic): then the stream ends in an error, not quietly.
+    async fn next(&mut self) -> Result<Option<Ready<T>>, StoreError> {
+        if let Some(ready) = self.ready.recv().await {
+            return Ok(Some(ready));
         }
-    });
-    ready
+        // The thread has ended (its sender is gone): how?
+        match (&mut self.thread).await {
+            Ok(()) => Ok(None),
+            Err(e) => Err(StoreError::Corrupt(format!(
+                "the import's encoding thread failed: {e}"
+            ))),
+        }
+    }
 }
 
 /// A double-quoted SQL identifier.

@@ -106,7 +106,8 @@ impl Shown {
 
     /// [`Shown::write_json`] shaped by `shape` (its `hide` is this view's own): `Ok(false)`,
     /// with nothing written, for a view only the general path (its JSON value, transformed
-    /// and cut) writes — a coarse one shaped, or an exact one of any layer but incidents.
+    /// and cut) writes — a coarse one shaped, or an exact one that is not an incident with a
+    /// point.
     ///
     /// # Errors
     /// A position SWEREF 99 TM cannot hold; serialisation.
