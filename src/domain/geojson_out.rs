@@ -80,7 +80,9 @@ pub fn write_feature(
     today: Date,
 ) -> Result<(), serde_json::Error> {
     match (&feature.geometry, &feature.properties) {
-        (Geometry::Point(_), Properties::Incident(i)) => write_incident(out, feature, i),
+        (Geometry::Point(p), Properties::Incident(i)) => {
+            write_incident(out, feature, *p, i, &Shape::default())
+        }
         _ => serde_json::to_writer(out, &feature.geojson(today)),
     }
 }
@@ -105,7 +107,7 @@ pub fn write_shaped(
     match (&feature.geometry, &feature.properties) {
         (Geometry::Point(p), Properties::Incident(i)) => {
             let at = out.len();
-            let written = write_incident_shaped(out, feature, *p, i, shape);
+            let written = write_incident(out, feature, *p, i, shape);
             if written.is_err() {
                 out.truncate(at);
             }
@@ -115,8 +117,10 @@ pub fn write_shaped(
     }
 }
 
-/// [`write_incident`] shaped by `shape`.
-fn write_incident_shaped(
+/// An incident with a point geometry shaped by `shape`, in the order serde writes it: the
+/// Feature's members, then the incident's own properties in their declared order, then the
+/// bookkeeping.
+fn write_incident(
     out: &mut Vec<u8>,
     f: &Feature,
     p: geo::Point<f64>,
@@ -183,45 +187,6 @@ fn write_incident_shaped(
     if m.key(out, "version") {
         serde_json::to_writer(&mut *out, &f.meta.version)?;
     }
-    out.extend_from_slice(b"}}");
-    Ok(())
-}
-
-/// An incident with a point geometry, in the order serde writes it: the Feature's members,
-/// then the incident's own properties in their declared order, then the bookkeeping.
-fn write_incident(out: &mut Vec<u8>, f: &Feature, i: &Incident) -> Result<(), serde_json::Error> {
-    out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":\"");
-    let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    out.extend_from_slice(f.id.hyphenated().encode_lower(&mut id).as_bytes());
-    out.extend_from_slice(b"\",\"geometry\":");
-    serde_json::to_writer(&mut *out, &RoundedGeometry(&f.geometry))?;
-    out.extend_from_slice(b",\"properties\":{\"category\":\"");
-    out.extend_from_slice(i.category.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"occurred_at\":");
-    write_time(out, i.occurred_at)?;
-    out.extend_from_slice(b",\"severity\":");
-    serde_json::to_writer(&mut *out, &i.severity)?;
-    out.extend_from_slice(b",\"status\":\"");
-    out.extend_from_slice(i.status.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"reference\":");
-    match &i.reference {
-        Some(r) => write_str(out, r)?,
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"description\":");
-    write_str(out, &i.description)?;
-    out.extend_from_slice(b",\"organisation\":");
-    write_str(out, &f.meta.organisation)?;
-    out.extend_from_slice(b",\"classification\":\"");
-    out.extend_from_slice(f.meta.classification.as_str().as_bytes());
-    out.extend_from_slice(b"\",\"created_at\":");
-    write_time(out, f.meta.created_at)?;
-    out.extend_from_slice(b",\"updated_at\":");
-    write_time(out, f.meta.updated_at)?;
-    out.extend_from_slice(b",\"created_by\":");
-    write_str(out, &f.meta.created_by)?;
-    out.extend_from_slice(b",\"version\":");
-    serde_json::to_writer(&mut *out, &f.meta.version)?;
     out.extend_from_slice(b"}}");
     Ok(())
 }
