@@ -48,7 +48,7 @@ impl Service {
             return Err(e);
         }
         let mut ids = Vec::new();
-        let mut areas = HashMap::new();
+        let mut cells = HashMap::new();
         let today = crate::domain::time::now_utc().date();
         let io =
             |e: std::io::Error| ServiceError::Store(StoreError::Io(e, "the export output".into()));
@@ -64,7 +64,7 @@ impl Service {
                 if failed.is_some() {
                     return;
                 }
-                let Some(shown) = self.show(viewer, &Arc::new(f), &mut areas) else {
+                let Some(shown) = self.show(viewer, &Arc::new(f), &mut cells) else {
                     return;
                 };
                 ids.push(shown.id());

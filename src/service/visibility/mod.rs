@@ -781,13 +781,13 @@ impl Service {
     /// is `deleted` for it, and deletions are told only to those who could see the feature.
     #[must_use]
     pub fn view_change(&self, viewer: &Viewer, change: &Change) -> Option<(&'static str, Shown)> {
-        let mut areas = HashMap::new();
+        let mut cells = HashMap::new();
         match change {
-            Change::Upserted(f) => self.show(viewer, f, &mut areas).map(|s| ("upserted", s)),
-            Change::Deleted(f) => self.show(viewer, f, &mut areas).map(|s| ("deleted", s)),
+            Change::Upserted(f) => self.show(viewer, f, &mut cells).map(|s| ("upserted", s)),
+            Change::Deleted(f) => self.show(viewer, f, &mut cells).map(|s| ("deleted", s)),
             Change::Replaced { before, after } => {
-                let old = self.show(viewer, before, &mut areas);
-                let new = self.show(viewer, after, &mut areas);
+                let old = self.show(viewer, before, &mut cells);
+                let new = self.show(viewer, after, &mut cells);
                 match (old, new) {
                     (None, None) => None,
                     (Some(old), None) => Some(("deleted", old)),
@@ -803,7 +803,7 @@ impl Service {
         &self,
         viewer: &Viewer,
         feature: &Arc<Feature>,
-        areas: &mut Cells,
+        cells: &mut Cells,
     ) -> Option<Shown> {
         let layer = feature.layer();
         if !viewer.may_see_classification(feature.meta.classification) {
@@ -811,7 +811,7 @@ impl Service {
         }
         match viewer.precision(layer) {
             Precision::None | Precision::Aggregate => None,
-            Precision::Coarse => self.coarsen(feature, areas).map(Shown::Coarse),
+            Precision::Coarse => self.coarsen(feature, cells).map(Shown::Coarse),
             Precision::Exact => Some(Shown::Exact {
                 feature: Arc::clone(feature),
                 hide: Self::hidden(viewer, layer),

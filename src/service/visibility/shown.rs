@@ -96,18 +96,16 @@ impl Shown {
     /// # Errors
     /// Only if serialisation fails.
     pub fn write_json(&self, out: &mut Vec<u8>, today: Date) -> Result<(), serde_json::Error> {
-        match self {
-            Shown::Exact { feature, hide } if hide.is_empty() => {
-                crate::domain::geojson_out::write_feature(out, feature, today)
-            }
-            other => serde_json::to_writer(out, &other.to_value(today)?),
+        if self.write_shaped(out, today, Shape::default())? {
+            return Ok(());
         }
+        serde_json::to_writer(out, &self.to_value(today)?)
     }
 
-    /// [`Shown::write_json`] shaped by `shape` (its `hide` is this view's own): `Ok(false)`,
-    /// with nothing written, for a view only the general path (its JSON value, transformed
-    /// and cut) writes — a coarse one shaped, or an exact one that is not an incident with a
-    /// point.
+    /// [`Shown::write_json`] shaped by `shape` (its `hide` is this view's own), written
+    /// straight: `Ok(false)`, with nothing written, for a view only the general path (its JSON
+    /// value, transformed and cut) writes — a coarse one, or an exact one that is not an
+    /// incident with a point (unless it is whole and hides nothing).
     ///
     /// # Errors
     /// A position SWEREF 99 TM cannot hold; serialisation.
@@ -127,7 +125,6 @@ impl Shown {
                     ..shape
                 },
             ),
-            Shown::Coarse(_) if shape.is_whole() => self.write_json(out, today).map(|()| true),
             Shown::Coarse(_) => Ok(false),
         }
     }
