@@ -70,10 +70,12 @@ export function showAgendaArea(index) {
     list(A.due, a.measures_due, (m) => {
       const li = el('li', m.overdue ? 'overdue' : null, `${m.title} (${m.owner}) – ${A.dueOn(m.due)}${m.overdue ? ` · ${A.overdue}` : ''}`);
       if (app.mayHold) {
-        const b = el('button', 'done-button', A.markDone);
+        // A proposal is decided first: a measure cannot be done before a meeting decided it.
+        const proposed = m.status === 'proposed';
+        const b = el('button', proposed ? 'decide-button' : 'done-button', proposed ? A.decideProposed : A.markDone);
         b.type = 'button';
         b.dataset.measure = m.id;
-        b.addEventListener('click', () => markDone(m));
+        b.addEventListener('click', () => (proposed ? decideProposed(m) : markDone(m)));
         li.append(' ', b);
       }
       return li;
@@ -128,6 +130,20 @@ async function decide(measure, change) {
   app.meeting = await send('PATCH', `/meetings/${m.id}`, { decisions },
     { 'content-type': 'application/merge-patch+json', 'if-match': `"${m.version}"` });
   text('meeting-status', A.recording(m.week, app.meeting.decisions.length));
+}
+
+/** Decides a proposed measure at this meeting (its week), recorded as a change. */
+async function decideProposed(m) {
+  try {
+    const { version } = await withVersion(`/collections/measures/items/${m.id}`);
+    await send('PATCH', `/collections/measures/items/${m.id}`, { properties: { status: 'decided', decided_at: app.agenda.week } },
+      { 'content-type': 'application/merge-patch+json', 'if-match': `"${version}"` });
+    await decide(m.id, 'changed');
+    text('measure-result', A.decidedSaved(m.title));
+    await refresh();
+  } catch (msg) {
+    text('measure-result', String(msg));
+  }
 }
 
 async function markDone(m) {

@@ -131,6 +131,7 @@ export const T = {
     dueOn: (d) => `klar senast ${d}`,
     overdue: 'försenad',
     markDone: 'Markera genomförd',
+    decideProposed: 'Besluta',
     walks: 'Vandringar: planerade mot loggade i veckan',
     walk: (name, days, hours, planned, logged) => `${name} (${days} ${hours}): ${logged} av ${planned}`,
     routeScore: (s) => {
@@ -167,6 +168,7 @@ export const T = {
     saveMeasure: 'Besluta åtgärd',
     created: (t) => `Åtgärden "${t}" är beslutad och protokollförd.`,
     doneSaved: (t) => `"${t}" är markerad som genomförd.`,
+    decidedSaved: (t) => `"${t}" är beslutad och protokollförd.`,
     followUp: (t, area, before, after, verdict) => `Uppföljning av "${t}" (${area}): före ${before}, efter ${after}. ${verdict}`,
     lagesbild: 'Skapa lägesbild (PDF, 4 §)',
   },
