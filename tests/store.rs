@@ -269,6 +269,60 @@ async fn sqlite_migrations_are_idempotent_and_file_is_created() {
     assert!(db.dir.path().join("a/b/l.db").exists());
 }
 
+/// Retention's query by time, the only query by time in SQL (`store::retention`), as the
+/// planner sees it: which index, if any, answers it.
+const RETENTION_WHERE: &str = "FROM features WHERE layer = 'incidents' AND time_start < $1";
+
+/// Retention reads the incidents' time index (a partial index on `time_start`), not the table.
+#[tokio::test]
+async fn sqlite_retention_reads_the_incidents_time_index() {
+    let (_db, store) = sqlite_store().await;
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    store.insert(&sample(), &|_| {}).await.unwrap();
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN SELECT id {RETENTION_WHERE}"
+    )))
+    .bind("2026-06-01T00:00:00Z")
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter()
+            .any(|r| r.3.contains("USING INDEX features_incident_time")),
+        "{plan:?}"
+    );
+}
+
+/// The same on PostGIS (with sequential scans priced out, as on a table of a million rows).
+#[tokio::test]
+async fn postgis_retention_reads_the_incidents_time_index() {
+    let Some(store) = pg_store().await else {
+        return;
+    };
+    let Store::Postgres(pool) = &store else {
+        unreachable!()
+    };
+    store.insert(&sample(), &|_| {}).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN SELECT id {RETENTION_WHERE}"
+    )))
+    .bind(time::OffsetDateTime::now_utc())
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter().any(|l| l.contains("features_incident_time")),
+        "{plan:?}"
+    );
+}
+
 /// PostGIS holds real geometries: the per-layer views answer spatial SQL as QGIS would ask it.
 #[tokio::test]
 async fn postgis_layers_are_usable_from_sql() {
