@@ -273,7 +273,8 @@ fn quoted(name: &str) -> String {
 /// Sets aside, in the caller's transaction, what a writing bulk insert need not maintain row by
 /// row (see the module's documentation): always the change log's insert trigger, and when
 /// `features` is empty its indexes, the ids' unique index among them. Returns the statements
-/// that make the indexes, log the new rows and make the trigger again, to run before the
+/// that make the indexes (after shrinking the page cache, so that SQLite sorts them in small
+/// runs on helper threads), log the new rows and make the trigger again, to run before the
 /// commit (the unique index first: a repeated id the reader missed stops the commit there).
 async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Aside, StoreError> {
     let mut restore = Vec::new();
@@ -322,7 +323,13 @@ async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Aside, St
     let key = indexes
         .iter()
         .any(|(_, sql)| sql.starts_with("CREATE UNIQUE INDEX") && sql.trim_end().ends_with("(id)"));
-    let mut indexes: Vec<String> = indexes.into_iter().map(|(_, sql)| sql).collect();
+    // The builds sort in small runs on helper threads (`sqlite::SORT_CACHE_KIB`).
+    let mut indexes: Vec<String> = std::iter::once(format!(
+        "PRAGMA cache_size = -{}",
+        super::sqlite::SORT_CACHE_KIB
+    ))
+    .chain(indexes.into_iter().map(|(_, sql)| sql))
+    .collect();
     indexes.append(&mut restore);
     Ok(Aside {
         restore: indexes,
