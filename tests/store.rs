@@ -269,9 +269,9 @@ async fn sqlite_migrations_are_idempotent_and_file_is_created() {
     assert!(db.dir.path().join("a/b/l.db").exists());
 }
 
-/// Retention's query by time, the only query by time in SQL (`store::retention`), as the
-/// planner sees it: which index, if any, answers it.
-const RETENTION_WHERE: &str = "FROM features WHERE layer = 'incidents' AND time_start < $1";
+/// Retention's query by time, the only query by time in SQL, as the planner sees it: which
+/// index, if any, answers it.
+const RETENTION_WHERE: &str = lagesbild::store::retention::EXPIRED_ROWS;
 
 /// Retention reads the incidents' time index (a partial index on `time_start`), not the table.
 #[tokio::test]

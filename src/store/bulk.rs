@@ -89,6 +89,9 @@ impl Store {
         match self {
             Store::Sqlite(pool) => {
                 let mut conn = super::sqlite::bulk_connection(pool).await?;
+                if mode == BulkMode::Write {
+                    super::sqlite::sort_in_runs(&mut conn).await?;
+                }
                 // A writing import takes SQLite's write lock at once (waiting up to the busy
                 // timeout): a transaction that began by reading could not write after a
                 // running server's next commit (SQLITE_BUSY_SNAPSHOT).

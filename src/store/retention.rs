@@ -12,6 +12,17 @@ use uuid::Uuid;
 use super::audit::AuditRow;
 use super::{Store, StoreError, whole_seconds};
 
+/// The rows of incidents that happened before `$1`: what [`Store::expired_incidents`] reads,
+/// named once so that the tests of which index answers it ask about this very clause.
+macro_rules! expired_rows {
+    () => {
+        "FROM features WHERE layer = 'incidents' AND time_start < $1"
+    };
+}
+
+/// The `FROM … WHERE` clause of the incidents past their time (one text for both back-ends).
+pub const EXPIRED_ROWS: &str = expired_rows!();
+
 /// An incident past its retention period, as the purge needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpiredIncident {
@@ -39,17 +50,17 @@ impl Store {
     ) -> Result<Vec<ExpiredIncident>, StoreError> {
         type Row = (Uuid, Option<String>, OffsetDateTime, f64, f64);
         let rows: Vec<Row> = match self {
-            Store::Sqlite(p) => sqlx::query_as(
-                "SELECT id, category, time_start, (min_lon + max_lon) / 2, (min_lat + max_lat) / 2 \
-                     FROM features WHERE layer = 'incidents' AND time_start < $1",
-            )
+            Store::Sqlite(p) => sqlx::query_as(concat!(
+                "SELECT id, category, time_start, (min_lon + max_lon) / 2, (min_lat + max_lat) / 2 ",
+                expired_rows!()
+            ))
             .bind(cutoff)
             .fetch_all(p)
             .await?,
-            Store::Postgres(p) => sqlx::query_as(
-                "SELECT id, category, time_start, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) \
-                     FROM features WHERE layer = 'incidents' AND time_start < $1",
-            )
+            Store::Postgres(p) => sqlx::query_as(concat!(
+                "SELECT id, category, time_start, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)) ",
+                expired_rows!()
+            ))
             .bind(cutoff)
             .fetch_all(p)
             .await?,

@@ -200,15 +200,25 @@ pub(super) async fn bulk_connection(
     )))
     .execute(&mut *conn)
     .await?;
-    // Index builds sort in runs written to temporary files, on helper threads (see
-    // `SORT_CACHE_KIB`); with `temp_store = memory` SQLite sorts everything in one list on the
-    // writing thread. Set before the transaction: SQLite refuses to change it within one.
+    Ok(conn)
+}
+
+/// Lets a writing bulk insert's index builds sort in runs written to temporary files, on
+/// helper threads (see [`SORT_CACHE_KIB`]): with `temp_store = memory` SQLite sorts everything
+/// in one list on the writing thread. Only for the streamed import's own connection (made by
+/// [`bulk_connection`], closed after it), before its transaction: `temp_store` cannot change
+/// once the connection's temporary database is in use, and other bulk inserts, which keep the
+/// change log's trigger, should keep their statement journals in memory.
+///
+/// # Errors
+/// Database errors.
+pub(super) async fn sort_in_runs(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "PRAGMA temp_store = file; PRAGMA threads = {SORT_THREADS}"
     )))
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    Ok(conn)
+    Ok(())
 }
 
 pub(super) async fn update(

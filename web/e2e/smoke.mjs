@@ -378,8 +378,7 @@ try {
     // agenda offers to decide it (a measure cannot be done before a meeting decided it), and
     // the decision is recorded against this meeting's week.
     const dueId = await coord.locator('#agenda-lists .done-button').first().getAttribute('data-measure');
-    const proposalTitle = 'Förslag E2E: belysning vid lekplatsen';
-    const proposalId = await coord.evaluate(async ({ near, title }) => {
+    const propose = (title) => coord.evaluate(async ({ near, title }) => {
       const { csrf } = await import('/web/js/auth.js');
       const beside = await (await fetch(`/collections/measures/items/${near}`)).json();
       const today = new Date().toISOString().slice(0, 10);
@@ -392,7 +391,9 @@ try {
           target_categories: ['vandalism'], organisation: 'Botkyrka kommun', classification: 'internal' } }),
       });
       return r.status === 201 ? (await r.json()).id : `${r.status} ${await r.text()}`;
-    }, { near: dueId, title: proposalTitle });
+    }, { near: dueId, title });
+    const proposalTitle = 'Förslag E2E: belysning vid lekplatsen';
+    const proposalId = await propose(proposalTitle);
     check(/^[0-9a-f-]{36}$/.test(proposalId), `a proposal due today is added beside a measure due (${proposalId})`);
     // Another measure marked done, and its follow-up shown.
     const doneTitle = await coord.locator('#agenda-lists .done-button').first().evaluate((b) => b.parentElement.textContent);
@@ -417,8 +418,9 @@ try {
       const r = await fetch('/meetings?limit=5');
       return (await r.json()).meetings[0];
     });
-    check(record.decisions.length === 3 && record.decisions.some((d) => d.change === 'created') && record.decisions.some((d) => d.change === 'closed')
-      && record.decisions.some((d) => d.change === 'changed' && d.measure === proposalId),
+    check(record.decisions.length === 3 && record.decisions.some((d) => d.change === 'closed')
+      && record.decisions.filter((d) => d.change === 'created').length === 2
+      && record.decisions.some((d) => d.change === 'created' && d.measure === proposalId),
       `the meeting's record holds the three decisions (${JSON.stringify(record.decisions)})`);
     // The lägesbild document, read as a reader would.
     await coord.click('#lagesbild-button');
@@ -442,6 +444,20 @@ try {
     await coord.click('#meeting-close');
     await coord.waitForFunction(() => document.getElementById('meeting-status').textContent.includes('stängt'), null, { timeout: 10000 });
     check(true, 'the meeting is closed');
+    // With the record closed, a proposal is not decided off the record: the agenda, read again,
+    // says to start a record, and the measure stays proposed.
+    const lateId = await propose('Förslag E2E: efter mötet');
+    await coord.keyboard.press('Escape');
+    const reread = coord.waitForResponse((r) => r.url().includes('/meetings/agenda'));
+    await coord.click('#meeting-button');
+    await reread;
+    await coord.waitForFunction(() => document.getElementById('agenda-position').textContent.startsWith('Område 1 av'));
+    const lateButton = coord.locator(`#agenda-lists .decide-button[data-measure="${lateId}"]`);
+    for (let i = 0; i < 20 && await lateButton.count() === 0; i++) await coord.click('#agenda-next');
+    await lateButton.click();
+    await coord.waitForFunction(() => document.getElementById('measure-result').textContent.startsWith('Inget öppet mötesprotokoll'), null, { timeout: 10000 });
+    const late = await coord.evaluate(async (id) => (await (await fetch(`/collections/measures/items/${id}`)).json()).properties, lateId);
+    check(late.status === 'proposed' && !late.decided_at, `a proposal is not decided once the record is closed (${late.status}; ${await coord.textContent('#measure-result')})`);
     await coord.screenshot({ path: join(artifacts, '10-meeting-record.png') });
     await coord.context().close();
   }

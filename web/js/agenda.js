@@ -132,13 +132,15 @@ async function decide(measure, change) {
   text('meeting-status', A.recording(m.week, app.meeting.decisions.length));
 }
 
-/** Decides a proposed measure at this meeting (its week), recorded as a change. */
+/** Decides a proposed measure at this meeting (its week), recorded as a newly decided measure;
+ * only while the meeting's record is open, so that nothing is decided off the record. */
 async function decideProposed(m) {
+  if (!app.meeting || app.meeting.closed_at) { text('measure-result', A.decideNeedsRecord); return; }
   try {
     const { version } = await withVersion(`/collections/measures/items/${m.id}`);
     await send('PATCH', `/collections/measures/items/${m.id}`, { properties: { status: 'decided', decided_at: app.agenda.week } },
       { 'content-type': 'application/merge-patch+json', 'if-match': `"${version}"` });
-    await decide(m.id, 'changed');
+    await decide(m.id, 'created');
     text('measure-result', A.decidedSaved(m.title));
     await refresh();
   } catch (msg) {

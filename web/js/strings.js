@@ -169,6 +169,7 @@ export const T = {
     created: (t) => `Åtgärden "${t}" är beslutad och protokollförd.`,
     doneSaved: (t) => `"${t}" är markerad som genomförd.`,
     decidedSaved: (t) => `"${t}" är beslutad och protokollförd.`,
+    decideNeedsRecord: 'Inget öppet mötesprotokoll: ett förslag beslutas vid ett möte och förs in i dess protokoll (Starta mötesprotokoll).',
     followUp: (t, area, before, after, verdict) => `Uppföljning av "${t}" (${area}): före ${before}, efter ${after}. ${verdict}`,
     lagesbild: 'Skapa lägesbild (PDF, 4 §)',
   },
