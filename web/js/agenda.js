@@ -132,14 +132,19 @@ async function decide(measure, change) {
   text('meeting-status', A.recording(m.week, app.meeting.decisions.length));
 }
 
+/** Changes a measure's `properties` (a merge patch on its current version). */
+async function patchMeasure(id, properties) {
+  const path = `/collections/measures/items/${id}`;
+  const { version } = await withVersion(path);
+  await send('PATCH', path, { properties }, { 'content-type': 'application/merge-patch+json', 'if-match': `"${version}"` });
+}
+
 /** Decides a proposed measure at this meeting (its week), recorded as a newly decided measure;
  * only while the meeting's record is open, so that nothing is decided off the record. */
 async function decideProposed(m) {
   if (!app.meeting || app.meeting.closed_at) { text('measure-result', A.decideNeedsRecord); return; }
   try {
-    const { version } = await withVersion(`/collections/measures/items/${m.id}`);
-    await send('PATCH', `/collections/measures/items/${m.id}`, { properties: { status: 'decided', decided_at: app.agenda.week } },
-      { 'content-type': 'application/merge-patch+json', 'if-match': `"${version}"` });
+    await patchMeasure(m.id, { status: 'decided', decided_at: app.agenda.week });
     await decide(m.id, 'created');
     text('measure-result', A.decidedSaved(m.title));
     await refresh();
@@ -150,9 +155,7 @@ async function decideProposed(m) {
 
 async function markDone(m) {
   try {
-    const { version } = await withVersion(`/collections/measures/items/${m.id}`);
-    await send('PATCH', `/collections/measures/items/${m.id}`, { properties: { status: 'done', end: today() } },
-      { 'content-type': 'application/merge-patch+json', 'if-match': `"${version}"` });
+    await patchMeasure(m.id, { status: 'done', end: today() });
     await decide(m.id, 'closed');
     text('measure-result', A.doneSaved(m.title));
     await refresh();
