@@ -1574,6 +1574,85 @@ fn every_answered_read_is_in_the_audit_log_after_kill_9() {
     }
 }
 
+/// An import that has an SQLite database to itself writes it through a rollback journal (see
+/// `BulkMode::Load`). Killed mid-way (SIGKILL: no rollback of its own) after writing into the
+/// file, it leaves its journal;
+/// the next command to open the database rolls it back: nothing of the import is stored, the
+/// indexes and the change log's trigger it set aside are there, the file is whole and in WAL
+/// mode again, and the same file then imports.
+#[test]
+fn an_import_killed_while_it_holds_the_database_alone_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.csv");
+    let rows = 100_000;
+    std::fs::write(&file, incidents_csv(rows, None)).unwrap();
+    // The kill must fall between the first write into the file and the commit (the journal's
+    // deletion): on a busy machine it may miss, and then the round is run again.
+    for _round in 0..5 {
+        let db = common::fresh_sqlite();
+        let _ = lagesbild(&db.url, &["migrate"]);
+        let indexes = feature_indexes(&db.url);
+        let (logged, triggers) = change_log(&db.url);
+        let path = db.dir.path().join("lagesbild.db");
+        let journal = db.dir.path().join("lagesbild.db-journal");
+        let mut import = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+            .args(["import", file.to_str().unwrap(), "--layer", "incidents"])
+            .env("DATABASE_URL", &db.url)
+            .env_remove("LAGESBILD_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Killed once it has written pages into the database file itself (it does at the end,
+        // when it builds the indexes it set aside in a small page cache), with its journal
+        // beside: the rollback must undo them.
+        let before = std::fs::metadata(&path).unwrap().len();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut ended = false;
+        while !(journal.exists() && std::fs::metadata(&path).unwrap().len() > before + (1 << 20)) {
+            if import.try_wait().unwrap().is_some() {
+                ended = true;
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "no journal appeared");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let _ = import.kill();
+        import.wait().unwrap();
+        if ended || !journal.exists() {
+            // The import ended, or committed just before the kill: not the case under test.
+            continue;
+        }
+        assert_eq!(count_exported(&db.url, "incidents", dir.path()), 0);
+        assert_eq!(feature_indexes(&db.url), indexes);
+        assert_eq!(change_log(&db.url), (logged, triggers.clone()));
+        let header = std::fs::read(&path).unwrap();
+        assert_eq!((header[18], header[19]), (2, 2), "back in WAL mode");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let check: String = rt.block_on(async {
+            let store = lagesbild::store::Store::connect(&db.url).await.unwrap();
+            let lagesbild::store::Store::Sqlite(pool) = &store else {
+                panic!()
+            };
+            sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(check, "ok");
+        let o = lagesbild(
+            &db.url,
+            &["import", file.to_str().unwrap(), "--layer", "incidents"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(count_exported(&db.url, "incidents", dir.path()), rows);
+        assert_eq!(change_log(&db.url), (logged + rows as i64, triggers));
+        assert!(!journal.exists(), "no journal is left");
+        return;
+    }
+    panic!("in five rounds the import was never killed between writing the file and committing");
+}
+
 /// `lagesbild serve` on `db` started in the folder `cwd` on a free port: the child and its base URL.
 fn spawn_server(db: &str, cwd: &Path) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

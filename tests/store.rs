@@ -217,6 +217,110 @@ async fn postgis_a_refused_stream_stores_nothing() {
     a_refused_stream_stores_nothing(&store).await;
 }
 
+/// The journal an SQLite file's header names: 1 for a rollback journal, 2 for the write-ahead
+/// log (bytes 18 and 19 of the header, the file format's write and read versions).
+fn header_journal(db: &common::SqliteDb) -> (u8, u8) {
+    let bytes = std::fs::read(db.dir.path().join("lagesbild.db")).unwrap();
+    (bytes[18], bytes[19])
+}
+
+/// Streams `batches` into `store` as a command-line import does ([`BulkMode::Load`]).
+async fn load(
+    store: &Store,
+    batches: Vec<Vec<Feature>>,
+) -> Result<lagesbild::store::bulk::BulkOutcome, StoreError> {
+    use lagesbild::store::bulk::{BulkMessage, BulkMode};
+    let (tx, rx) = tokio::sync::mpsc::channel(batches.len() + 1);
+    for features in batches {
+        tx.send(BulkMessage::Batch {
+            features,
+            chosen: vec![],
+        })
+        .await
+        .unwrap();
+    }
+    tx.send(BulkMessage::Commit(None)).await.unwrap();
+    drop(tx);
+    store.insert_stream(rx, BulkMode::Load, &|_| {}).await
+}
+
+/// A command-line import holds an SQLite database alone, writing it through a rollback journal
+/// (each page once, not twice through the write-ahead log), only when no other connection has
+/// the database open: with another one open — a server, here a second pool holding a
+/// connection — it goes through the log as before, and the other connection reads on. Either
+/// way, committed or refused, the file is back in WAL mode after, and the store's pool (whose
+/// idle connections the load closed) still works.
+#[tokio::test]
+async fn sqlite_a_load_holds_the_database_alone_only_when_nothing_else_has_it_open() {
+    let (db, store) = sqlite_store().await;
+    let features: Vec<Feature> = sample()
+        .into_iter()
+        .filter(|f| f.layer() == Layer::Incidents)
+        .take(3000)
+        .collect();
+    let wal = (2, 2);
+    assert_eq!(header_journal(&db), wal);
+    // Another process's connection, open for the whole load.
+    let other = Store::connect(&db.url).await.unwrap();
+    let Store::Sqlite(other_pool) = &other else {
+        panic!()
+    };
+    let mut held = other_pool.acquire().await.unwrap();
+    let outcome = load(
+        &store,
+        vec![features[..500].to_vec(), features[500..1000].to_vec()],
+    )
+    .await
+    .unwrap();
+    assert!(outcome.committed && !outcome.alone, "{outcome:?}");
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM features")
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+    assert_eq!(seen, 1000, "the other connection reads the committed rows");
+    assert_eq!(header_journal(&db), wal);
+    drop(held);
+    other.close().await;
+
+    // Alone now (the store's own idle connections are closed for it), into a table with rows.
+    let outcome = load(
+        &store,
+        vec![features[1000..1500].to_vec(), features[1500..2000].to_vec()],
+    )
+    .await
+    .unwrap();
+    assert!(outcome.committed && outcome.alone, "{outcome:?}");
+    assert_eq!(outcome.written, 1000);
+    assert_eq!(header_journal(&db), wal, "the log is turned back on");
+    assert_eq!(store.count(Layer::Incidents).await.unwrap(), 2000);
+    assert!(
+        !db.dir.path().join("lagesbild.db-journal").exists(),
+        "no journal is left"
+    );
+
+    // Alone and refused by the database (an id stored already, in the second batch): nothing
+    // of it is stored, and the log is back on all the same.
+    let mut later = features[2500..3000].to_vec();
+    later.insert(100, features[10].clone());
+    let outcome = load(&store, vec![features[2000..2500].to_vec(), later]).await;
+    assert!(
+        outcome.as_ref().map_or(true, |o| !o.committed),
+        "{outcome:?}"
+    );
+    assert_eq!(header_journal(&db), wal);
+    assert_eq!(store.count(Layer::Incidents).await.unwrap(), 2000);
+    store.insert(&features[2000..2010], &|_| {}).await.unwrap();
+    assert_eq!(store.count(Layer::Incidents).await.unwrap(), 2010);
+    let mode: String = match &store {
+        Store::Sqlite(p) => sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Store::Postgres(_) => unreachable!(),
+    };
+    assert_eq!(mode, "wal");
+}
+
 #[tokio::test]
 async fn sqlite_round_trips_every_layer() {
     let (_db, store) = sqlite_store().await;

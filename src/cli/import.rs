@@ -204,7 +204,9 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
         mode: if args.dry_run {
             BulkMode::Check
         } else {
-            BulkMode::Write
+            // The command line's process does nothing else meanwhile: it may hold the
+            // database alone (see `BulkMode::Load`).
+            BulkMode::Load
         },
         new_ids: args.new_ids,
         allow_expired: args.allow_expired,

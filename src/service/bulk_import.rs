@@ -149,7 +149,7 @@ impl Service {
                 && read.report.rejected.is_empty()
                 && read.repeated.is_empty()
                 && (options.allow_expired || read.expired == 0);
-            if ok && options.mode == BulkMode::Write {
+            if ok && options.mode.writes() {
                 let row = self.success_row(viewer, AuditAction::Create, options.layer, &read.ids);
                 // A closed channel means the writer failed: its error is the answer.
                 let _ = sender.send(BulkMessage::Commit(Some(row))).await;
@@ -185,11 +185,12 @@ impl Service {
             }
         };
         // A failed import is audited; a dry run writes nothing, not even that.
-        match options.mode {
-            BulkMode::Write => Ok(self
+        if options.mode.writes() {
+            Ok(self
                 .refused(viewer, AuditAction::Create, options.layer, &[], failure)
-                .await?),
-            BulkMode::Check => Err(failure.into()),
+                .await?)
+        } else {
+            Err(failure.into())
         }
     }
 }

@@ -27,6 +27,11 @@
 //! new rows in one statement before the commit, in the order they were inserted. It holds
 //! SQLite's write lock from its first statement, so no other writer's row can come between:
 //! the rows it logs are exactly the rows it wrote, in the same transaction as before.
+//!
+//! A command-line import ([`BulkMode::Load`]) that finds nothing else holding an SQLite
+//! database open writes it through a rollback journal instead of the write-ahead log, and turns
+//! the log back on after: each page is written once rather than twice (a million-row first load
+//! spent over a second checkpointing its log into the file). See `sqlite::journal_alone`.
 
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -59,6 +64,9 @@ pub struct BulkOutcome {
     pub taken: Vec<Uuid>,
     /// Whether the transaction committed.
     pub committed: bool,
+    /// Whether it had the database to itself ([`BulkMode::Load`] on SQLite with no other
+    /// connection), writing it through a rollback journal.
+    pub alone: bool,
 }
 
 /// Whether a bulk insert writes, or only checks (a dry run).
@@ -66,8 +74,21 @@ pub struct BulkOutcome {
 pub enum BulkMode {
     /// Write the rows, commit at [`BulkMessage::Commit`].
     Write,
+    /// As [`BulkMode::Write`], and on SQLite hold the database alone when nothing else has it
+    /// open, writing it through a rollback journal rather than the write-ahead log (each page
+    /// once, not twice). Meanwhile other processes that open the database wait for the commit,
+    /// so only a command-line import, whose process does nothing else, asks for it.
+    Load,
     /// Look up the chosen ids only.
     Check,
+}
+
+impl BulkMode {
+    /// Whether the rows are written (not a dry run).
+    #[must_use]
+    pub fn writes(self) -> bool {
+        !matches!(self, BulkMode::Check)
+    }
 }
 
 impl Store {
@@ -89,66 +110,31 @@ impl Store {
         match self {
             Store::Sqlite(pool) => {
                 let mut conn = super::sqlite::bulk_connection(pool).await?;
-                if mode == BulkMode::Write {
+                if mode.writes() {
                     super::sqlite::sort_in_runs(&mut conn).await?;
                 }
-                // A writing import takes SQLite's write lock at once (waiting up to the busy
-                // timeout): a transaction that began by reading could not write after a
-                // running server's next commit (SQLITE_BUSY_SNAPSHOT).
-                let mut tx = match mode {
-                    BulkMode::Write => {
-                        sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?
-                    }
-                    BulkMode::Check => sqlx::Connection::begin(&mut *conn).await?,
-                };
-                let aside = match mode {
-                    BulkMode::Write => sqlite_set_aside(&mut tx).await?,
-                    BulkMode::Check => Aside::default(),
-                };
-                let mut encoder = Encoder::start(batches, mode, |features| {
-                    super::sqlite::encode_rows(features, super::sqlite::OnConflict::Rollback)
-                });
-                while let Some(message) = encoder.next().await? {
-                    match message {
-                        Ready::Batch {
-                            rows,
-                            count,
-                            chosen,
-                        } => {
-                            // As on PostGIS: with the key set aside nothing can be taken, and
-                            // a lookup would read the whole table.
-                            if !aside.key {
-                                outcome.taken.extend(sqlite_taken(&mut tx, &chosen).await?);
-                            }
-                            if let Some(rows) = rows.filter(|_| outcome.taken.is_empty()) {
-                                super::sqlite::execute_rows(&mut tx, rows?).await?;
-                                outcome.written += count;
-                                progress(outcome.written);
-                            }
-                        }
-                        Ready::Commit(audit) => {
-                            if mode == BulkMode::Write && outcome.taken.is_empty() {
-                                for sql in &aside.restore {
-                                    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                                        .execute(&mut *tx)
-                                        .await?;
-                                }
-                                if let Some(a) = audit {
-                                    super::audit::append_audit_sqlite(&mut tx, &a).await?;
-                                }
-                                tx.commit().await?;
-                                outcome.committed = true;
-                            }
-                            break;
-                        }
+                if mode == BulkMode::Load {
+                    outcome.alone = super::sqlite::journal_alone(pool, &mut conn).await?;
+                }
+                let written = sqlite_stream(&mut conn, batches, mode, progress, &mut outcome).await;
+                if outcome.alone {
+                    // After a commit or a rollback alike (a failed statement's transaction is
+                    // rolled back before this runs).
+                    let shared = super::sqlite::journal_shared(&mut conn).await;
+                    if let Err(e) = &shared {
+                        tracing::warn!(
+                            "the write-ahead log was not turned back on after the import ({e}); the next connection turns it on"
+                        );
                     }
                 }
+                written?;
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let aside = match mode {
-                    BulkMode::Write => pg_set_aside(&mut tx).await?,
-                    BulkMode::Check => Aside::default(),
+                let aside = if mode.writes() {
+                    pg_set_aside(&mut tx).await?
+                } else {
+                    Aside::default()
                 };
                 let mut encoder = Encoder::start(batches, mode, super::pgcopy::encode);
                 while let Some(message) = encoder.next().await? {
@@ -177,7 +163,7 @@ impl Store {
                             }
                         }
                         Ready::Commit(audit) => {
-                            if mode == BulkMode::Write && outcome.taken.is_empty() {
+                            if mode.writes() && outcome.taken.is_empty() {
                                 for sql in &aside.restore {
                                     sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                                         .execute(&mut *tx)
@@ -197,6 +183,68 @@ impl Store {
         }
         Ok(outcome)
     }
+}
+
+/// The SQLite side of [`Store::insert_stream`], on its connection.
+async fn sqlite_stream(
+    conn: &mut sqlx::SqliteConnection,
+    batches: mpsc::Receiver<BulkMessage>,
+    mode: BulkMode,
+    progress: Progress<'_>,
+    outcome: &mut BulkOutcome,
+) -> Result<(), StoreError> {
+    // A writing import takes SQLite's write lock at once (waiting up to the busy timeout): a
+    // transaction that began by reading could not write after a running server's next commit
+    // (SQLITE_BUSY_SNAPSHOT).
+    let mut tx = if mode.writes() {
+        sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?
+    } else {
+        sqlx::Connection::begin(&mut *conn).await?
+    };
+    let aside = if mode.writes() {
+        sqlite_set_aside(&mut tx).await?
+    } else {
+        Aside::default()
+    };
+    let mut encoder = Encoder::start(batches, mode, |features| {
+        super::sqlite::encode_rows(features, super::sqlite::OnConflict::Rollback)
+    });
+    while let Some(message) = encoder.next().await? {
+        match message {
+            Ready::Batch {
+                rows,
+                count,
+                chosen,
+            } => {
+                // As on PostGIS: with the key set aside nothing can be taken, and a lookup
+                // would read the whole table.
+                if !aside.key {
+                    outcome.taken.extend(sqlite_taken(&mut tx, &chosen).await?);
+                }
+                if let Some(rows) = rows.filter(|_| outcome.taken.is_empty()) {
+                    super::sqlite::execute_rows(&mut tx, rows?).await?;
+                    outcome.written += count;
+                    progress(outcome.written);
+                }
+            }
+            Ready::Commit(audit) => {
+                if mode.writes() && outcome.taken.is_empty() {
+                    for sql in &aside.restore {
+                        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    if let Some(a) = audit {
+                        super::audit::append_audit_sqlite(&mut tx, &a).await?;
+                    }
+                    tx.commit().await?;
+                    outcome.committed = true;
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A batch made ready for the database by [`Encoder`].
@@ -235,8 +283,7 @@ impl<T: Send + 'static> Encoder<T> {
             while let Some(message) = batches.blocking_recv() {
                 let next = match message {
                     BulkMessage::Batch { features, chosen } => Ready::Batch {
-                        rows: (mode == BulkMode::Write && !features.is_empty())
-                            .then(|| encode(&features)),
+                        rows: (mode.writes() && !features.is_empty()).then(|| encode(&features)),
                         count: features.len() as u64,
                         chosen,
                     },

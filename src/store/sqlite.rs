@@ -203,6 +203,58 @@ pub(super) async fn bulk_connection(
     Ok(conn)
 }
 
+/// Makes a loading bulk insert's connection write the database file through a rollback journal
+/// instead of the write-ahead log, when nothing else has the database open: then every page is
+/// written once, where the log writes it twice (into the log, then by the checkpoint into the
+/// file). A first load into an empty table journals almost nothing (SQLite keeps no undo for
+/// pages past the file's old end), and is still all or nothing: a hot journal left by a crash
+/// is rolled back by the next connection to open the file. `synchronous = FULL` meanwhile, as
+/// SQLite advises for a rollback journal.
+///
+/// The pool's idle connections are closed first (they keep the database open); any other
+/// connection, here or in another process (a running server), keeps SQLite in WAL mode, and
+/// SQLite says so at once: then this returns `false` and the insert goes through the log as
+/// before. While it holds the database alone, other processes that open it wait (the busy
+/// timeout) — which is why only a command-line import asks ([`super::bulk::BulkMode::Load`]).
+/// [`journal_shared`] turns the log back on.
+///
+/// # Errors
+/// Database errors other than the database being open elsewhere.
+pub(super) async fn journal_alone(
+    pool: &SqlitePool,
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<bool, StoreError> {
+    while let Some(idle) = pool.try_acquire() {
+        idle.close().await?;
+    }
+    match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = DELETE")
+        .fetch_one(&mut *conn)
+        .await
+    {
+        Ok(mode) if mode.eq_ignore_ascii_case("delete") => {}
+        Ok(_) => return Ok(false),
+        // SQLITE_BUSY: another connection has the database open.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("5") => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
+}
+
+/// Turns the write-ahead log back on after [`journal_alone`] (every new connection would too:
+/// WAL mode is in the connect options).
+///
+/// # Errors
+/// Database errors.
+pub(super) async fn journal_shared(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Lets a writing bulk insert's index builds sort in runs written to temporary files, on
 /// helper threads (see [`SORT_CACHE_KIB`]): with `temp_store = memory` SQLite sorts everything
 /// in one list on the writing thread. Only for the streamed import's own connection (made by
