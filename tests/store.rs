@@ -249,7 +249,8 @@ async fn load(
 /// the database open: with another one open — a server, here a second pool holding a
 /// connection — it goes through the log as before, and the other connection reads on. Either
 /// way, committed or refused, the file is back in WAL mode after, and the store's pool (whose
-/// idle connections the load closed) still works.
+/// idle connections the load closed) still works and still enforces the CHECK constraints the
+/// load set aside on its own connection.
 #[tokio::test]
 async fn sqlite_a_load_holds_the_database_alone_only_when_nothing_else_has_it_open() {
     let (db, store) = sqlite_store().await;
@@ -319,6 +320,22 @@ async fn sqlite_a_load_holds_the_database_alone_only_when_nothing_else_has_it_op
         Store::Postgres(_) => unreachable!(),
     };
     assert_eq!(mode, "wal");
+    // The CHECK constraints the load's own connection left aside hold again for everyone
+    // else (the connection is closed, not pooled).
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
+    for _ in 0..4 {
+        let refused = sqlx::query("UPDATE features SET layer = 'no_such_layer' WHERE rowid = 1")
+            .execute(pool)
+            .await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("CHECK constraint failed")),
+            "{refused:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -84,7 +84,7 @@ pub async fn read_gpkg(
             }
             _ => None,
         };
-        let props = match reader.properties(&row.properties, &mut report) {
+        let props = match reader.properties(std::mem::take(&mut row.properties), &mut report) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(e) => {

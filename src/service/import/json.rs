@@ -136,7 +136,7 @@ fn read_record(
         )
     };
     let Some(props) = reader
-        .properties(&source, report)
+        .properties(source, report)
         .map_err(ValidationErrors)?
     else {
         return Ok(None);

@@ -236,13 +236,13 @@ impl<'a> RowReader<'a> {
     /// the row (counted in `report`).
     fn properties(
         &self,
-        source: &Map<String, Value>,
+        source: Map<String, Value>,
         report: &mut ImportReport,
     ) -> Result<Option<Map<String, Value>>, Vec<ValidationError>> {
         let Some(m) = &self.options.mapping else {
-            return Ok(Some(source.clone()));
+            return Ok(Some(source));
         };
-        let mapped = m.apply(source, &self.names)?;
+        let mapped = m.apply(&source, &self.names)?;
         let used: Vec<&str> = m
             .fields
             .values()
@@ -332,15 +332,15 @@ impl<'a> RowReader<'a> {
             reproject(coords, t).map_err(|e| ValidationErrors::one("/geometry/coordinates", e))?;
         }
         self.normalise(&mut props, report);
-        let mut doc = serde_json::json!({
-            "type": "Feature",
-            "geometry": geometry,
-            "properties": props,
-        });
+        // Moved in, not copied (`json!` would serialise each part again).
+        let mut doc = Map::with_capacity(4);
+        doc.insert("type".into(), Value::from("Feature"));
+        doc.insert("geometry".into(), geometry);
+        doc.insert("properties".into(), Value::Object(props));
         if let Some(id) = id {
-            doc["id"] = id;
+            doc.insert("id".into(), id);
         }
-        FeatureDraft::from_geojson(self.layer, doc).map_err(|e| self.name_sources(e))
+        FeatureDraft::from_geojson(self.layer, Value::Object(doc)).map_err(|e| self.name_sources(e))
     }
 }
 
