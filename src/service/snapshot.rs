@@ -373,22 +373,49 @@ impl Service {
             if !reload {
                 return Ok(None);
             }
+            tracing::warn!(
+                "the change log was pruned past this picture's position; reading the whole picture again"
+            );
             return Ok(Some((self.reload_locked().await?, false)));
         }
         let news = self.news(&page);
+        if news
+            .iter()
+            .any(|(_, id)| *id == crate::store::changes::WHOLESALE)
+        {
+            // Rows changed wholesale (a first load): the log does not name them.
+            if !reload {
+                return Ok(None);
+            }
+            tracing::info!(
+                "a first load changed the rows wholesale; reading the whole picture again"
+            );
+            let n = self.reload_locked().await?;
+            // Every entry of the page committed before the read began: the read holds it.
+            let mut f = self.follow_state();
+            if let Some(to) = f.cursor {
+                let applied: Vec<LogCursor> = page
+                    .entries
+                    .iter()
+                    .chain(&page.unsettled)
+                    .map(|c| c.at)
+                    .filter(|at| *at > to)
+                    .collect();
+                f.ahead.extend(applied);
+            }
+            return Ok(Some((n, true)));
+        }
         let changed = self.apply_stored(&news).await?;
         self.settle(&page);
         let more = i64::try_from(page.entries.len()).unwrap_or(i64::MAX) >= PAGE;
         Ok(Some((changed, more)))
     }
 
-    /// Reads the whole picture again (the log was pruned past the index's position, so it
-    /// cannot say what changed), tells live-event clients to reload, and follows the log from
-    /// before the read. Returns how many features the picture holds.
+    /// Reads the whole picture again (the log was pruned past the index's position, or says
+    /// the rows changed wholesale, so it cannot say which changed), tells live-event clients
+    /// to reload, and follows the log from before the read. Returns how many features the
+    /// picture holds.
     async fn reload_locked(&self) -> Result<usize, StoreError> {
-        tracing::warn!(
-            "the change log was pruned past this picture's position; reading the whole picture again"
-        );
         let start = self.store.log_start().await?;
         let mut loads = empty_loads();
         let mut n = 0;

@@ -362,18 +362,26 @@ async fn sqlite_set_aside(conn: &mut sqlx::SqliteConnection) -> Result<Aside, St
     )
     .fetch_optional(&mut *conn)
     .await?;
+    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
+        .fetch_one(&mut *conn)
+        .await?;
     if let Some(sql) = trigger {
         sqlx::query("DROP TRIGGER features_changes_insert")
             .execute(&mut *conn)
             .await?;
-        restore.push(format!(
-            "INSERT INTO changes (id, layer) SELECT id, layer FROM features WHERE rowid > {last} ORDER BY rowid"
-        ));
+        restore.push(if empty {
+            // A first load: one entry saying the rows changed wholesale (`changes::WHOLESALE`).
+            format!(
+                "INSERT INTO changes (id, layer) SELECT X'{}', layer FROM features LIMIT 1",
+                super::changes::WHOLESALE.simple()
+            )
+        } else {
+            format!(
+                "INSERT INTO changes (id, layer) SELECT id, layer FROM features WHERE rowid > {last} ORDER BY rowid"
+            )
+        });
         restore.push(sql);
     }
-    let empty: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM features)")
-        .fetch_one(&mut *conn)
-        .await?;
     if !empty {
         return Ok(Aside {
             restore,
@@ -482,11 +490,29 @@ async fn pg_set_aside(conn: &mut sqlx::PgConnection) -> Result<Aside, StoreError
         .await?;
     let key = !constraints.is_empty();
     // The key first: a repeated id the reader missed stops the commit there.
-    let restore = constraints
+    let mut restore: Vec<String> = constraints
         .into_iter()
         .map(|(name, def)| format!("ALTER TABLE features ADD CONSTRAINT {name} {def}"))
         .chain(indexes.into_iter().map(|(_, sql)| sql))
         .collect();
+    // The change log's insert trigger too (the table is held exclusively): one entry saying
+    // the rows changed wholesale (`changes::WHOLESALE`) instead of one per row.
+    let trigger: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'features'::regclass \
+         AND tgname = 'features_changes_insert' AND tgenabled <> 'D')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if trigger {
+        sqlx::query("ALTER TABLE features DISABLE TRIGGER features_changes_insert")
+            .execute(&mut *conn)
+            .await?;
+        restore.push(format!(
+            "INSERT INTO changes (id, layer) SELECT '{}', layer FROM features LIMIT 1",
+            super::changes::WHOLESALE
+        ));
+        restore.push("ALTER TABLE features ENABLE TRIGGER features_changes_insert".into());
+    }
     Ok(Aside { restore, key })
 }
 

@@ -661,3 +661,116 @@ async fn an_answer_by_id_behind_a_large_import_elsewhere_says_503_instead_of_app
     assert_eq!(server.unrestricted().len(Layer::Incidents), n);
     store.close().await;
 }
+
+#[tokio::test]
+async fn sqlite_a_first_load_elsewhere_is_one_entry_and_reloads_the_picture() {
+    let db = fresh_sqlite();
+    a_first_load_elsewhere_is_one_entry_and_reloads_the_picture(&db.url).await;
+}
+
+#[tokio::test]
+async fn postgis_a_first_load_elsewhere_is_one_entry_and_reloads_the_picture() {
+    let Some(admin) = pg_admin_url() else { return };
+    a_first_load_elsewhere_is_one_entry_and_reloads_the_picture(&fresh_pg_url(&admin).await).await;
+}
+
+/// A first load into an empty table (a command-line import) logs one entry saying the rows
+/// changed wholesale instead of one per row: a follower reads its whole picture again, tells
+/// live clients to reload, applies the entry once, and follows on from there; an answer by id
+/// leaves the reading to the follower (503 meanwhile). A later import into the table that now
+/// has rows is logged row by row again.
+async fn a_first_load_elsewhere_is_one_entry_and_reloads_the_picture(url: &str) {
+    use lagesbild::store::bulk::{BulkMessage, BulkMode};
+    use lagesbild::store::changes::LogCursor;
+    let (store, server, other) = two_pictures(url).await;
+    let sv = lagesbild::startup::local_viewer(&server).unwrap();
+    let mut resyncs = server.subscribe_resyncs();
+    let mut events = server.subscribe();
+    let features: Vec<lagesbild::domain::Feature> =
+        lagesbild::demo::demo(time::macros::datetime!(2026-11-23 12:00 UTC))
+            .into_iter()
+            .filter(|f| f.layer() == Layer::Incidents)
+            .take(2600)
+            .collect();
+    let load = |batches: Vec<Vec<lagesbild::domain::Feature>>| async {
+        let (tx, rx) = tokio::sync::mpsc::channel(batches.len() + 1);
+        for features in batches {
+            tx.send(BulkMessage::Batch {
+                features,
+                chosen: vec![],
+            })
+            .await
+            .unwrap();
+        }
+        tx.send(BulkMessage::Commit(None)).await.unwrap();
+        drop(tx);
+        let outcome = store
+            .insert_stream(rx, BulkMode::Load, &|_| {})
+            .await
+            .unwrap();
+        assert!(outcome.committed, "{outcome:?}");
+    };
+    let logged = |page: lagesbild::store::changes::ChangePage| {
+        page.entries
+            .into_iter()
+            .chain(page.unsettled)
+            .collect::<Vec<_>>()
+    };
+    load(vec![
+        features[..1200].to_vec(),
+        features[1200..2500].to_vec(),
+    ])
+    .await;
+    let entries = logged(
+        store
+            .changes_after(LogCursor::default(), 10_000)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].is_wholesale(), "{entries:?}");
+
+    // Not read inside a request.
+    assert!(matches!(
+        server
+            .read_item(&sv, Layer::Incidents, features[7].id)
+            .await,
+        Err(lagesbild::service::ServiceError::CatchingUp(_))
+    ));
+    assert!(!resyncs.has_changed().unwrap());
+    server.follow_log().await.unwrap();
+    assert_eq!(server.unrestricted().len(Layer::Incidents), 2500);
+    assert!(resyncs.has_changed().unwrap(), "live clients are told");
+    assert!(
+        events.try_recv().is_err(),
+        "no per-feature event for a wholesale change"
+    );
+    assert!(
+        server
+            .read_item(&sv, Layer::Incidents, features[7].id)
+            .await
+            .is_ok()
+    );
+    resyncs.mark_unchanged();
+    // Applied once: the next looks find nothing new.
+    assert_eq!(server.follow_log().await.unwrap(), 0);
+    assert!(!resyncs.has_changed().unwrap());
+
+    // The table has rows now: the next import is logged row by row and applied so.
+    load(vec![features[2500..].to_vec()]).await;
+    let entries = logged(
+        store
+            .changes_after(LogCursor::default(), 10_000)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(entries.len(), 101, "{entries:?}");
+    assert!(entries[1..].iter().all(|c| !c.is_wholesale()));
+    assert_eq!(server.follow_log().await.unwrap(), 100);
+    assert_eq!(server.unrestricted().len(Layer::Incidents), 2600);
+    assert!(!resyncs.has_changed().unwrap());
+    // The other picture, which wrote nothing itself, reads the same.
+    other.follow_log().await.unwrap();
+    assert_eq!(other.unrestricted().len(Layer::Incidents), 2600);
+    store.close().await;
+}
