@@ -475,6 +475,14 @@ impl FeatureDraft {
         let id = match obj.remove("id") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => match Uuid::parse_str(&s) {
+                // The change log names the nil id when rows changed wholesale (a first load).
+                Ok(u) if u.is_nil() => {
+                    errors.push(ValidationError::new(
+                        "/id",
+                        "is the nil UUID, which is reserved; leave the id out to have one made",
+                    ));
+                    None
+                }
                 Ok(u) => Some(u),
                 Err(_) => {
                     errors.push(ValidationError::new("/id", format!("'{s}' is not a UUID")));
@@ -656,6 +664,19 @@ mod tests {
             written,
             r#"{"type":"LineString","coordinates":[[17.1234568,59.1],[17.2,59.9876543]]}"#
         );
+    }
+
+    #[test]
+    fn the_nil_id_is_refused_as_reserved() {
+        let mut doc = incident(json!({
+            "category": "vandalism", "occurred_at": "2026-11-01T22:00:00Z",
+            "severity": 2, "organisation": "Polisen"
+        }));
+        assert!(FeatureDraft::from_geojson(Layer::Incidents, doc.clone()).is_ok());
+        doc["id"] = json!("00000000-0000-0000-0000-000000000000");
+        let e = FeatureDraft::from_geojson(Layer::Incidents, doc).unwrap_err();
+        assert_eq!(e.0[0].field, "/id");
+        assert!(e.0[0].message.contains("reserved"), "{e}");
     }
 
     fn incident(props: Value) -> Value {

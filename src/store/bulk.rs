@@ -127,6 +127,11 @@ impl Store {
                         );
                     }
                 }
+                // Closed here and now, not in the background when dropped: the database is no
+                // longer held open once this returns (its pragmas never reach the pool either).
+                if let Err(e) = conn.close().await {
+                    tracing::debug!("the import's connection did not close cleanly: {e}");
+                }
                 written?;
             }
             Store::Postgres(pool) => {

@@ -233,13 +233,25 @@ pub(super) async fn journal_alone(
     {
         Ok(mode) if mode.eq_ignore_ascii_case("delete") => {}
         Ok(_) => return Ok(false),
-        // SQLITE_BUSY: another connection has the database open.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("5") => return Ok(false),
+        // SQLITE_BUSY or SQLITE_LOCKED, in any of their extended forms (sqlx gives the
+        // extended code): another connection has the database open.
+        Err(sqlx::Error::Database(e))
+            if e.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
+        {
+            return Ok(false);
+        }
         Err(e) => return Err(e.into()),
     }
-    sqlx::query("PRAGMA synchronous = FULL")
+    if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
         .execute(&mut *conn)
-        .await?;
+        .await
+    {
+        // Not alone after all: back to the log before saying why.
+        let _ = journal_shared(conn).await;
+        return Err(e.into());
+    }
     Ok(true)
 }
 

@@ -566,6 +566,8 @@ mod tests {
         assert_eq!(fast_drafts.len(), drafts.len());
         for (i, (a, b)) in fast_drafts.iter().zip(&drafts).enumerate() {
             assert_eq!(a, b, "draft {i}");
+            // Equal times compare by instant alone: their offsets must agree too.
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "draft {i}");
         }
         assert_eq!(fast.rejected, general.rejected);
         assert_eq!(fast.swedish_times, general.swedish_times);
