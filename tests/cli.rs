@@ -1645,6 +1645,49 @@ fn an_import_killed_while_it_holds_the_database_alone_leaves_nothing() {
     panic!("in five rounds the import was never killed between writing the file and committing");
 }
 
+/// A command (or a server) started while an import holds the SQLite file alone is refused by
+/// SQLite at once, whatever the busy timeout: it waits for the import, says why, and then
+/// does its work — it does not stop with "database is locked".
+#[test]
+fn a_command_started_while_an_import_holds_the_database_alone_waits_for_it() {
+    let db = common::fresh_sqlite();
+    let _ = lagesbild(&db.url, &["migrate"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.csv");
+    let rows = 60_000;
+    std::fs::write(&file, incidents_csv(rows, None)).unwrap();
+    let journal = db.dir.path().join("lagesbild.db-journal");
+    let mut import = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["import", file.to_str().unwrap(), "--layer", "incidents"])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("LAGESBILD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !journal.exists() {
+        assert!(
+            import.try_wait().unwrap().is_none(),
+            "the import ended before it was seen holding the file"
+        );
+        assert!(std::time::Instant::now() < deadline, "no journal appeared");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let o = lagesbild(&db.url, &["token", "list"]);
+    // It returned only once the import had let go of the file.
+    let ended = import.try_wait().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("held by another process") || ended.is_some(),
+        "{}",
+        stderr(&o)
+    );
+    let status = import.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(count_exported(&db.url, "incidents", dir.path()), rows);
+}
+
 /// `lagesbild serve` on `db` started in the folder `cwd` on a free port: the child and its base URL.
 fn spawn_server(db: &str, cwd: &Path) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

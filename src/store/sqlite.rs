@@ -52,10 +52,48 @@ pub(super) async fn connect(url: &str) -> Result<SqlitePool, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e, dir.display().to_string()))?;
     }
-    Ok(SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await?)
+    // A command-line import that has the file alone (`journal_alone`) refuses every other
+    // connection at once, whatever the busy timeout (its first statement turns WAL mode back
+    // on, which needs the file to itself): wait for it rather than stop.
+    let started = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        match SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.clone())
+            .await
+        {
+            Ok(pool) => return Ok(pool),
+            Err(sqlx::Error::Database(e)) if is_busy(e.code().as_deref()) => {
+                if started.elapsed() > HELD_WAIT {
+                    return Err(StoreError::Unavailable(format!(
+                        "{} is still held by another process after {} s (an import writing it alone?): {e}",
+                        path.display(),
+                        HELD_WAIT.as_secs()
+                    )));
+                }
+                if !told {
+                    tracing::warn!(
+                        "{} is held by another process (an import writing it alone?); waiting for it",
+                        path.display()
+                    );
+                    told = true;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// How long opening an SQLite file waits for a process that holds it alone (a large import).
+const HELD_WAIT: Duration = Duration::from_secs(600);
+
+/// Whether an SQLite result code (sqlx gives the extended one) is SQLITE_BUSY or SQLITE_LOCKED,
+/// in any extended form: another connection holds what this one needs.
+fn is_busy(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 pub(super) async fn insert(
@@ -233,15 +271,8 @@ pub(super) async fn journal_alone(
     {
         Ok(mode) if mode.eq_ignore_ascii_case("delete") => {}
         Ok(_) => return Ok(false),
-        // SQLITE_BUSY or SQLITE_LOCKED, in any of their extended forms (sqlx gives the
-        // extended code): another connection has the database open.
-        Err(sqlx::Error::Database(e))
-            if e.code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| matches!(c & 0xff, 5 | 6)) =>
-        {
-            return Ok(false);
-        }
+        // Another connection has the database open.
+        Err(sqlx::Error::Database(e)) if is_busy(e.code().as_deref()) => return Ok(false),
         Err(e) => return Err(e.into()),
     }
     if let Err(e) = sqlx::query("PRAGMA synchronous = FULL")
