@@ -22,8 +22,8 @@ use crate::domain::Layer;
 use crate::service::ServiceError;
 use crate::service::bulk_import::{RowSource, StreamError, StreamOptions};
 use crate::service::import::{
-    Delimiter, ImportOptions, ImportReport, InputCrs, Mapping, read_gpkg, read_json_with,
-    stream_csv, summarise,
+    Delimiter, ImportOptions, ImportReport, InputCrs, Mapping, read_gpkg, stream_csv, stream_json,
+    summarise,
 };
 use crate::startup::local_viewer;
 use crate::store::bulk::BulkMode;
@@ -183,11 +183,11 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<ExitCo
             Box::new(move |sink| Ok(hand_on(report, sink, size)))
         }
         _ => {
+            // A FeatureCollection is read as a stream too; one Feature or an array of records
+            // is read whole.
             let input = std::fs::File::open(file)
                 .with_context(|| format!("cannot open {}", file.display()))?;
-            let report = read_json_with(layer, std::io::BufReader::new(input), &options)
-                .with_context(|| format!("cannot import {}", file.display()))?;
-            Box::new(move |sink| Ok(hand_on(report, sink, size)))
+            Box::new(move |sink| stream_json(layer, input, &options, sink))
         }
     };
     let bar = progress_bar(

@@ -22,7 +22,7 @@ use crate::domain::{FeatureDraft, Layer, ValidationError, ValidationErrors};
 
 pub use self::csv::{Delimiter, read_csv, read_csv_with, stream_csv};
 pub use self::gpkg::read_gpkg;
-pub use self::json::{read_geojson, read_json_with};
+pub use self::json::{read_geojson, read_json_with, stream_json};
 pub use mapping::Mapping;
 pub use summary::{ProblemCount, summarise};
 
