@@ -224,26 +224,6 @@ fn header_journal(db: &common::SqliteDb) -> (u8, u8) {
     (bytes[18], bytes[19])
 }
 
-/// Streams `batches` into `store` as a command-line import does ([`BulkMode::Load`]).
-async fn load(
-    store: &Store,
-    batches: Vec<Vec<Feature>>,
-) -> Result<lagesbild::store::bulk::BulkOutcome, StoreError> {
-    use lagesbild::store::bulk::{BulkMessage, BulkMode};
-    let (tx, rx) = tokio::sync::mpsc::channel(batches.len() + 1);
-    for features in batches {
-        tx.send(BulkMessage::Batch {
-            features,
-            chosen: vec![],
-        })
-        .await
-        .unwrap();
-    }
-    tx.send(BulkMessage::Commit(None)).await.unwrap();
-    drop(tx);
-    store.insert_stream(rx, BulkMode::Load, &|_| {}).await
-}
-
 /// A command-line import holds an SQLite database alone, writing it through a rollback journal
 /// (each page once, not twice through the write-ahead log), only when no other connection has
 /// the database open: with another one open — a server, here a second pool holding a
@@ -267,7 +247,7 @@ async fn sqlite_a_load_holds_the_database_alone_only_when_nothing_else_has_it_op
         panic!()
     };
     let mut held = other_pool.acquire().await.unwrap();
-    let outcome = load(
+    let outcome = common::load_stream(
         &store,
         vec![features[..500].to_vec(), features[500..1000].to_vec()],
     )
@@ -284,7 +264,7 @@ async fn sqlite_a_load_holds_the_database_alone_only_when_nothing_else_has_it_op
     other.close().await;
 
     // Alone now (the store's own idle connections are closed for it), into a table with rows.
-    let outcome = load(
+    let outcome = common::load_stream(
         &store,
         vec![features[1000..1500].to_vec(), features[1500..2000].to_vec()],
     )
@@ -303,7 +283,7 @@ async fn sqlite_a_load_holds_the_database_alone_only_when_nothing_else_has_it_op
     // of it is stored, and the log is back on all the same.
     let mut later = features[2500..3000].to_vec();
     later.insert(100, features[10].clone());
-    let outcome = load(&store, vec![features[2000..2500].to_vec(), later]).await;
+    let outcome = common::load_stream(&store, vec![features[2000..2500].to_vec(), later]).await;
     assert!(
         outcome.as_ref().map_or(true, |o| !o.committed),
         "{outcome:?}"

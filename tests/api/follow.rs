@@ -687,7 +687,6 @@ async fn a_first_load_elsewhere_is_one_entry_and_reloads_the_picture(url: &str) 
             .await
             .expect("following the log did not end")
     }
-    use lagesbild::store::bulk::{BulkMessage, BulkMode};
     use lagesbild::store::changes::LogCursor;
     let (store, server, other) = two_pictures(url).await;
     let sv = lagesbild::startup::local_viewer(&server).unwrap();
@@ -700,21 +699,7 @@ async fn a_first_load_elsewhere_is_one_entry_and_reloads_the_picture(url: &str) 
             .take(2600)
             .collect();
     let load = |batches: Vec<Vec<lagesbild::domain::Feature>>| async {
-        let (tx, rx) = tokio::sync::mpsc::channel(batches.len() + 1);
-        for features in batches {
-            tx.send(BulkMessage::Batch {
-                features,
-                chosen: vec![],
-            })
-            .await
-            .unwrap();
-        }
-        tx.send(BulkMessage::Commit(None)).await.unwrap();
-        drop(tx);
-        let outcome = store
-            .insert_stream(rx, BulkMode::Load, &|_| {})
-            .await
-            .unwrap();
+        let outcome = crate::common::load_stream(&store, batches).await.unwrap();
         assert!(outcome.committed, "{outcome:?}");
     };
     let logged = |page: lagesbild::store::changes::ChangePage| {

@@ -355,3 +355,26 @@ pub fn enc(s: &str) -> String {
         })
         .collect()
 }
+
+/// Streams `batches` into `store` as a command-line import does (`BulkMode::Load`), then asks
+/// it to commit.
+pub async fn load_stream(
+    store: &lagesbild::store::Store,
+    batches: Vec<Vec<lagesbild::domain::Feature>>,
+) -> Result<lagesbild::store::bulk::BulkOutcome, lagesbild::store::StoreError> {
+    use lagesbild::store::bulk::{BulkMessage, BulkMode};
+    let (tx, rx) = tokio::sync::mpsc::channel(batches.len() + 1);
+    for features in batches {
+        tx.send(BulkMessage::Batch {
+            features,
+            chosen: vec![],
+        })
+        .await
+        .expect("the bulk insert listens");
+    }
+    tx.send(BulkMessage::Commit(None))
+        .await
+        .expect("the bulk insert listens");
+    drop(tx);
+    store.insert_stream(rx, BulkMode::Load, &|_| {}).await
+}
