@@ -1566,6 +1566,18 @@ fn every_answered_read_is_in_the_audit_log_after_kill_9() {
     }
 }
 
+/// `lagesbild import FILE --layer incidents` into `db`, running in the background, quiet.
+fn spawn_import(db: &str, file: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_lagesbild"))
+        .args(["import", file.to_str().unwrap(), "--layer", "incidents"])
+        .env("DATABASE_URL", db)
+        .env_remove("LAGESBILD_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// An import that has an SQLite database to itself writes it through a rollback journal (see
 /// `BulkMode::Load`). Killed mid-way (SIGKILL: no rollback of its own) after writing into the
 /// file, it leaves its journal;
@@ -1587,14 +1599,7 @@ fn an_import_killed_while_it_holds_the_database_alone_leaves_nothing() {
         let (logged, triggers) = change_log(&db.url);
         let path = db.dir.path().join("lagesbild.db");
         let journal = db.dir.path().join("lagesbild.db-journal");
-        let mut import = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-            .args(["import", file.to_str().unwrap(), "--layer", "incidents"])
-            .env("DATABASE_URL", &db.url)
-            .env_remove("LAGESBILD_CONFIG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut import = spawn_import(&db.url, &file);
         // Killed once it has written pages into the database file itself (it does at the end,
         // when it builds the indexes it set aside in a small page cache), with its journal
         // beside: the rollback must undo them.
@@ -1657,14 +1662,7 @@ fn a_command_started_while_an_import_holds_the_database_alone_waits_for_it() {
     let rows = 60_000;
     std::fs::write(&file, incidents_csv(rows, None)).unwrap();
     let journal = db.dir.path().join("lagesbild.db-journal");
-    let mut import = Command::new(env!("CARGO_BIN_EXE_lagesbild"))
-        .args(["import", file.to_str().unwrap(), "--layer", "incidents"])
-        .env("DATABASE_URL", &db.url)
-        .env_remove("LAGESBILD_CONFIG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut import = spawn_import(&db.url, &file);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !journal.exists() {
         assert!(
