@@ -75,7 +75,15 @@ fn benches(c: &mut Criterion) {
         time_bands: 4,
     };
     g.bench_function("knox_1000_events_999_permutations", |b| {
-        b.iter(|| black_box(lagesbild::analysis::knox::knox(&events, bands, 999, 1)));
+        b.iter(|| {
+            black_box(lagesbild::analysis::knox::knox(
+                &events,
+                bands,
+                999,
+                1,
+                lagesbild::analysis::deadline::Deadline::NEVER,
+            ))
+        });
     });
 
     // Emerging hot spots through the service.

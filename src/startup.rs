@@ -82,6 +82,11 @@ pub fn service_options(settings: &Settings, clock: Clock) -> Result<Options, Sta
         use_snapshot: settings.index_snapshot,
         tile_cache: settings.tile_cache,
         credential_recheck: std::time::Duration::from_millis(settings.credential_recheck_ms),
+        // A tenth of the request timeout is left for the answer to be written before the
+        // timeout's own 408 (which could not say how far the work got).
+        work_limit: Some(
+            std::time::Duration::from_secs(settings.request_timeout_secs.max(1)) * 9 / 10,
+        ),
     })
 }
 

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 
 use rand::{RngExt, SeedableRng};
 
+use super::deadline::{Deadline, Stopped};
+
 /// A grid cell: column and row (easting and northing over the cell size).
 pub type Cell = (i64, i64);
 
@@ -51,6 +53,9 @@ pub enum GiError {
     /// The band reaches no neighbour.
     #[error("a distance band of {0} m reaches no neighbouring cell; use at least the cell size")]
     BandTooSmall(u32),
+    /// The permutations did not finish before the deadline.
+    #[error(transparent)]
+    Stopped(#[from] Stopped),
 }
 
 /// The grid offsets within `band` metres of a cell of `cell` metres (centre to centre), the
@@ -121,6 +126,22 @@ pub fn gi_star(
     permutations: usize,
     seed: u64,
 ) -> Result<GiStar, GiError> {
+    gi_star_until(cells, cell, band, permutations, seed, Deadline::NEVER)
+}
+
+/// [`gi_star`], whose permutations stop at `deadline`.
+///
+/// # Errors
+/// As [`gi_star`], and [`GiError::Stopped`] when the deadline passes before the last
+/// permutation.
+pub fn gi_star_until(
+    cells: &[(Cell, f64)],
+    cell: f64,
+    band: f64,
+    permutations: usize,
+    seed: u64,
+    deadline: Deadline,
+) -> Result<GiStar, GiError> {
     let nonempty = cells.iter().filter(|(_, v)| *v > 0.0).count();
     if nonempty < MIN_NONEMPTY_CELLS {
         return Err(GiError::TooFew(nonempty));
@@ -149,7 +170,7 @@ pub fn gi_star(
             (w, sum)
         })
         .collect();
-    let (z, p, class, neighbours) = scores(&values, &local, permutations, seed);
+    let (z, p, class, neighbours) = scores(&values, &local, permutations, seed, deadline)?;
     Ok(GiStar {
         cells: cells.iter().map(|(c, _)| *c).collect(),
         z,
@@ -159,13 +180,17 @@ pub fn gi_star(
     })
 }
 
+/// Every unit's z, p, class and neighbour count (itself included).
+type Scores = (Vec<f64>, Vec<f64>, Vec<i8>, Vec<usize>);
+
 /// z, p, class and neighbour counts from each unit's (neighbours incl. itself, local sum).
 fn scores(
     values: &[f64],
     local: &[(usize, f64)],
     permutations: usize,
     seed: u64,
-) -> (Vec<f64>, Vec<f64>, Vec<i8>, Vec<usize>) {
+    deadline: Deadline,
+) -> Result<Scores, Stopped> {
     let n = values.len();
     #[allow(clippy::cast_precision_loss)]
     let nf = n as f64;
@@ -193,10 +218,10 @@ fn scores(
             .map(|z| (2.0 * normal_sf(z.abs())).min(1.0))
             .collect()
     } else {
-        permutation_p(values, &neighbours, &sums, permutations, seed)
+        permutation_p(values, &neighbours, &sums, permutations, seed, deadline)?
     };
     let class = classes(&z, &p);
-    (z, p, class, neighbours)
+    Ok((z, p, class, neighbours))
 }
 
 /// Gi* of `values` at irregular planar `points` (e.g. the areas' centres) with a distance band
@@ -231,7 +256,7 @@ pub fn gi_star_points(
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         return Err(GiError::BandTooSmall(band.round() as u32));
     }
-    let (z, p, class, neighbours) = scores(values, &local, permutations, seed);
+    let (z, p, class, neighbours) = scores(values, &local, permutations, seed, Deadline::NEVER)?;
     #[allow(clippy::cast_possible_wrap)]
     Ok(GiStar {
         cells: (0..points.len()).map(|i| (i as i64, 0)).collect(),
@@ -252,7 +277,8 @@ fn permutation_p(
     observed: &[f64],
     r: usize,
     seed: u64,
-) -> Vec<f64> {
+    deadline: Deadline,
+) -> Result<Vec<f64>, Stopped> {
     let n = values.len();
     let k_max = neighbours
         .iter()
@@ -265,7 +291,13 @@ fn permutation_p(
     // r rows of k_max distinct positions in 0..n−1 (a partial Fisher–Yates shuffle each).
     let mut pool: Vec<usize> = (0..n - 1).collect();
     let mut rows = Vec::with_capacity(r * k_max);
-    for _ in 0..r {
+    // Drawing is about a tenth of the work; the time limit is looked at once per draw there and
+    // once per cell below (each cell goes through every draw).
+    let stopped = |done| Stopped { done, asked: r };
+    for done in 0..r {
+        if deadline.passed() {
+            return Err(stopped(done));
+        }
         for i in 0..k_max {
             let j = rng.random_range(i..n - 1);
             pool.swap(i, j);
@@ -274,6 +306,10 @@ fn permutation_p(
     }
     let mut p = Vec::with_capacity(n);
     for i in 0..n {
+        if deadline.passed() {
+            // Every draw is made, and i of the n cells have been through them all.
+            return Err(stopped(r * i / n));
+        }
         let k = neighbours[i] - 1;
         let mut larger = 0usize;
         for row in rows.chunks_exact(k_max.max(1)).take(r) {
@@ -291,7 +327,7 @@ fn permutation_p(
         #[allow(clippy::cast_precision_loss)]
         p.push(((2 * folded + 2) as f64 / (r + 1) as f64).min(1.0));
     }
-    p
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -463,5 +499,34 @@ mod tests {
                 assert!(a.p[k] > 0.1, "cell {k}: {} vs {}", a.p[k], normal.p[k]);
             }
         }
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_the_permutations_and_answers_nothing() {
+        let cells = grid();
+        let passed = Deadline::after(std::time::Duration::ZERO);
+        assert_eq!(
+            gi_star_until(&cells, 250.0, 500.0, 999, 7, passed),
+            Err(GiError::Stopped(Stopped {
+                done: 0,
+                asked: 999
+            }))
+        );
+        // Analytical p-values have no permutations to stop; a far deadline changes nothing.
+        assert_eq!(
+            gi_star_until(&cells, 250.0, 500.0, 0, 0, passed),
+            gi_star(&cells, 250.0, 500.0, 0, 0)
+        );
+        assert_eq!(
+            gi_star_until(
+                &cells,
+                250.0,
+                500.0,
+                99,
+                7,
+                Deadline::after(std::time::Duration::from_secs(3600))
+            ),
+            gi_star(&cells, 250.0, 500.0, 99, 7)
+        );
     }
 }

@@ -8,6 +8,8 @@
 
 use rand::{RngExt, SeedableRng};
 
+use super::deadline::{Deadline, Stopped};
+
 /// An incident: planar position (metres) and time (days, any origin).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Event {
@@ -109,8 +111,16 @@ fn close_pairs(events: &[Event], b: &Bands) -> Vec<(usize, usize, usize)> {
 
 /// The Knox test of `events` in `bands`, with `iterations` permutations of the times drawn with
 /// `seed`.
-#[must_use]
-pub fn knox(events: &[Event], bands: Bands, iterations: usize, seed: u64) -> Knox {
+///
+/// # Errors
+/// [`Stopped`] when `deadline` passes before the last permutation.
+pub fn knox(
+    events: &[Event],
+    bands: Bands,
+    iterations: usize,
+    seed: u64,
+    deadline: Deadline,
+) -> Result<Knox, Stopped> {
     let pairs = close_pairs(events, &bands);
     let t: Vec<f64> = events.iter().map(|e| e.t).collect();
     let observed = count(&pairs, &t, &bands);
@@ -118,7 +128,13 @@ pub fn knox(events: &[Event], bands: Bands, iterations: usize, seed: u64) -> Kno
     let mut sums = vec![0u64; observed.len()];
     let mut at_least = vec![0u64; observed.len()];
     let mut shuffled = t.clone();
-    for _ in 0..iterations {
+    for done in 0..iterations {
+        if deadline.passed() {
+            return Err(Stopped {
+                done,
+                asked: iterations,
+            });
+        }
         // Fisher–Yates.
         for i in (1..shuffled.len()).rev() {
             let j = rng.random_range(0..=i);
@@ -159,12 +175,12 @@ pub fn knox(events: &[Event], bands: Bands, iterations: usize, seed: u64) -> Kno
             });
         }
     }
-    Knox {
+    Ok(Knox {
         bands: out,
         events: events.len(),
         iterations,
         seed,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -203,7 +219,7 @@ mod tests {
     #[test]
     fn observed_pairs_equal_a_brute_force_count() {
         let ev = events(1, 300, true);
-        let k = knox(&ev, BANDS, 0, 0);
+        let k = knox(&ev, BANDS, 0, 0, Deadline::NEVER).unwrap();
         for r in &k.bands {
             let mut n = 0;
             for i in 0..ev.len() {
@@ -222,18 +238,38 @@ mod tests {
 
     #[test]
     fn near_repeats_are_found_and_chance_is_not() {
-        let with = knox(&events(2, 400, true), BANDS, 199, 9);
+        let with = knox(&events(2, 400, true), BANDS, 199, 9, Deadline::NEVER).unwrap();
         assert!(
             with.bands[0].p <= 0.01 && with.bands[0].ratio.unwrap() > 2.0,
             "{:?}",
             with.bands[0]
         );
-        let without = knox(&events(3, 400, false), BANDS, 199, 9);
+        let without = knox(&events(3, 400, false), BANDS, 199, 9, Deadline::NEVER).unwrap();
         assert!(without.bands[0].p > 0.01, "{:?}", without.bands[0]);
         // The same seed gives the same answer.
         assert_eq!(
-            knox(&events(2, 400, true), BANDS, 99, 5),
-            knox(&events(2, 400, true), BANDS, 99, 5)
+            knox(&events(2, 400, true), BANDS, 99, 5, Deadline::NEVER).unwrap(),
+            knox(&events(2, 400, true), BANDS, 99, 5, Deadline::NEVER).unwrap()
         );
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_the_permutations_and_answers_nothing() {
+        let ev = events(2, 400, true);
+        assert_eq!(
+            knox(
+                &ev,
+                BANDS,
+                199,
+                9,
+                Deadline::after(std::time::Duration::ZERO)
+            ),
+            Err(Stopped {
+                done: 0,
+                asked: 199
+            })
+        );
+        // Without permutations there is nothing to stop.
+        assert!(knox(&ev, BANDS, 0, 9, Deadline::after(std::time::Duration::ZERO)).is_ok());
     }
 }

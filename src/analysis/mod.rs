@@ -4,6 +4,7 @@
 pub mod backtest;
 pub mod camera_view;
 pub mod coverage;
+pub mod deadline;
 pub mod dosage;
 pub mod emerging;
 pub mod getis;

@@ -347,8 +347,9 @@ pub async fn get_density_png(
 #[utoipa::path(get, path = "/analysis/hotspots", tag = "Analysis", params(HotSpotsQuery),
     responses(
         (status = 200, description = "A FeatureCollection of cells with `count`, `z`, `p`, `class`", content_type = "application/geo+json"),
-        (status = 400, description = "A parameter is invalid, or too few cells hold incidents", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role has no access to incidents", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The permutations did not finish within the time limit (nine tenths of the request timeout); the body says how far they got. Ask fewer, or narrow the question", body = super::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_hot_spots(
     State(state): State<AppState>,
@@ -544,8 +545,10 @@ pub struct KnoxQuery {
 #[utoipa::path(get, path = "/analysis/near-repeat", tag = "Analysis", params(KnoxQuery),
     responses(
         (status = 200, description = "The Knox table: `bands` with `label`, `observed`, `expected`, `ratio`, `p`; `seed`"),
-        (status = 400, description = "A parameter is invalid, or fewer than 20 incidents", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is invalid", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The role does not read incidents exactly", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The permutations did not finish within the time limit (nine tenths of the request timeout); the body says how far they got. Ask fewer iterations, or narrow the question", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Fewer than 20 incidents, or more than 50 000, match; the body says what to change", body = super::error::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_near_repeat(
     State(state): State<AppState>,

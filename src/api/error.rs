@@ -188,6 +188,13 @@ impl From<ServiceError> for ApiError {
                 ),
             ),
             ServiceError::TooLarge(m) => ApiError::too_large(m),
+            // 408 as the server's request timeout answers, but saying how far the work got.
+            ServiceError::Stopped(stopped) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "time-limit",
+                "Time limit reached",
+                format!("{stopped}; nothing was changed"),
+            ),
             e @ (ServiceError::PreconditionRequired | ServiceError::PreconditionWildcard) => {
                 ApiError::new(
                     StatusCode::PRECONDITION_REQUIRED,

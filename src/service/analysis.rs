@@ -13,7 +13,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::visibility::{AggregateBy, CELL_M, cpu_bound};
 use super::{Service, ServiceError};
 use crate::analysis::emerging::{Pattern, pattern};
-use crate::analysis::getis::{Cell, GiError, gi_star};
+use crate::analysis::getis::{Cell, GiError, gi_star, gi_star_until};
 use crate::analysis::kde::{
     BANDWIDTH_RANGE_M, BandwidthRule, WeightedPoint, default_bandwidth, density,
 };
@@ -374,7 +374,8 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::Invalid`] naming `band` or `permutations`, or when too few cells hold
-    /// incidents; [`ServiceError::Forbidden`] without access to incidents.
+    /// incidents; [`ServiceError::Forbidden`] without access to incidents;
+    /// [`ServiceError::Stopped`] when the permutations outlast [`super::Options::work_limit`].
     pub async fn hot_spots(
         &self,
         viewer: &Viewer,
@@ -403,8 +404,9 @@ impl Service {
             .analysis_input(viewer, spatial, filters, "hot spots")
             .await?;
         let counts = Self::cell_counts(&study, &points);
-        let g =
-            cpu_bound(|| gi_star(&counts, CELL_M, band, permutations, seed)).map_err(gi_refusal)?;
+        let deadline = self.work_deadline();
+        let g = cpu_bound(|| gi_star_until(&counts, CELL_M, band, permutations, seed, deadline))
+            .map_err(gi_refusal)?;
         let nonempty = counts.iter().filter(|c| c.1 > 0.0).count();
         let cells = counts
             .iter()
@@ -571,7 +573,10 @@ fn check_band(band: f64) -> Result<(), ServiceError> {
 }
 
 fn gi_refusal(e: GiError) -> ServiceError {
-    ServiceError::Unanswerable(ValidationErrors::one("", e.to_string()))
+    match e {
+        GiError::Stopped(stopped) => stopped.into(),
+        e => ServiceError::Unanswerable(ValidationErrors::one("", e.to_string())),
+    }
 }
 
 /// The back-test of the hot spot methods over the weeks before `as_of`.

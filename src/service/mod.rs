@@ -141,6 +141,10 @@ pub enum ServiceError {
     /// The input is over a size limit (the message names the setting).
     #[error("{0}")]
     TooLarge(String),
+    /// An analysis's permutations did not finish within [`Options::work_limit`]; nothing of it
+    /// is answered.
+    #[error("{0}")]
+    Stopped(#[from] crate::analysis::deadline::Stopped),
     /// A change came without the version it was based on (`If-Match`).
     #[error(
         "changing a feature needs an If-Match header with the ETag you read (e.g. If-Match: \"3\"), so nobody overwrites someone else's change unseen"
@@ -230,6 +234,10 @@ pub struct Options {
     /// again ([`DEFAULT_CREDENTIAL_RECHECK`]; zero asks on every request). A revocation made on
     /// another instance, or in the database directly, is refused at most this long after.
     pub credential_recheck: std::time::Duration,
+    /// How long an analysis's permutations may compute before they stop and the request is
+    /// answered 408 (`None`: to their end). A server sets it under its request timeout: the
+    /// permutations run on the request's own thread, where the timeout cannot cut them.
+    pub work_limit: Option<std::time::Duration>,
 }
 
 /// How long a confirmed credential is trusted by default: the same second within which every
@@ -250,6 +258,7 @@ impl Options {
             use_snapshot: true,
             tile_cache: true,
             credential_recheck: DEFAULT_CREDENTIAL_RECHECK,
+            work_limit: None,
         })
     }
 }
@@ -287,6 +296,8 @@ pub struct Service {
     audit_queue: audit_queue::AuditQueue,
     /// How long a confirmed credential is trusted before the database is asked again.
     credential_recheck: std::time::Duration,
+    /// See [`Options::work_limit`].
+    work_limit: Option<std::time::Duration>,
     /// One answer by id at a time looks at the log; when the last look began, and whether it
     /// found the picture up to date.
     refreshed: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
@@ -373,6 +384,7 @@ impl Service {
             loaded: std::sync::OnceLock::new(),
             audit_queue,
             credential_recheck: options.credential_recheck,
+            work_limit: options.work_limit,
             refreshed: tokio::sync::Mutex::new(None),
             reference: reference::ReferenceCache::default(),
             basemap: std::sync::OnceLock::new(),
@@ -429,6 +441,14 @@ impl Service {
     #[must_use]
     pub const fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// When permutations started now must stop ([`Options::work_limit`]).
+    pub(crate) fn work_deadline(&self) -> crate::analysis::deadline::Deadline {
+        self.work_limit
+            .map_or(crate::analysis::deadline::Deadline::NEVER, |limit| {
+                crate::analysis::deadline::Deadline::after(limit)
+            })
     }
 
     /// The retention per layer.

@@ -214,7 +214,8 @@ impl Service {
     ///
     /// # Errors
     /// [`ServiceError::Forbidden`] below exact (the test needs positions and days);
-    /// [`ServiceError::Invalid`] for bands or iterations out of range, or fewer than 20 events.
+    /// [`ServiceError::Invalid`] for bands or iterations out of range, or fewer than 20 events;
+    /// [`ServiceError::Stopped`] when the permutations outlast [`super::Options::work_limit`].
     pub async fn knox_test(
         &self,
         viewer: &Viewer,
@@ -318,8 +319,9 @@ impl Service {
                 "more than 50 000 incidents match; narrow the window, the area or the categories",
             )));
         }
+        let deadline = self.work_deadline();
         Ok(super::visibility::cpu_bound(|| {
-            knox(&events, bands, iterations, seed)
-        }))
+            knox(&events, bands, iterations, seed, deadline)
+        })?)
     }
 }

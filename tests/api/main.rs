@@ -31,4 +31,5 @@ mod routes;
 mod schema;
 mod snapshot;
 mod tiles;
+mod time_limit;
 mod write;
