@@ -46,6 +46,129 @@ async fn round_trips_every_layer(store: &Store) {
     }
 }
 
+/// An incident's document leaves out what its columns hold, and reads back whole: whatever the
+/// time's offset and precision, with or without a reference, and in the whole form rows
+/// written before the compact one have (here written by hand).
+async fn incident_documents_are_compact_and_whole_ones_still_read(store: &Store) {
+    let template = sample()
+        .into_iter()
+        .find(|f| f.layer() == Layer::Incidents)
+        .unwrap();
+    let variant = |f: &dyn Fn(&mut lagesbild::domain::incident::Incident)| {
+        let mut g = template.clone();
+        g.id = uuid::Uuid::new_v4();
+        let Properties::Incident(p) = &mut g.properties else {
+            unreachable!()
+        };
+        f(p);
+        g
+    };
+    let whole_second = variant(&|p| {
+        p.occurred_at = datetime!(2026-11-20 21:14:00 UTC);
+        p.reference = None;
+    });
+    let features = vec![
+        whole_second.clone(),
+        // Another offset, and a fraction of a second: the time column cannot hold them.
+        variant(&|p| p.occurred_at = datetime!(2026-11-20 22:14:00 +01:00)),
+        variant(&|p| p.occurred_at = datetime!(2026-11-20 21:14:00.25 UTC)),
+        variant(&|p| {
+            p.reference = Some("K-123456-26".into());
+            p.description = "".into();
+            p.status = lagesbild::domain::incident::IncidentStatus::Closed;
+            p.category = lagesbild::domain::incident::IncidentCategory::Shooting;
+        }),
+    ];
+    store.insert(&features, &|_| {}).await.unwrap();
+    for f in &features {
+        let back = store.get(f.id).await.unwrap().map(|(g, _)| g);
+        assert_eq!(back.as_ref(), Some(f), "{:?}", f.properties);
+    }
+    let keys = |doc: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(doc).unwrap();
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let document = |id: uuid::Uuid| async move {
+        match store {
+            Store::Sqlite(p) => {
+                sqlx::query_scalar::<_, String>("SELECT properties FROM features WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(p)
+                    .await
+                    .unwrap()
+            }
+            Store::Postgres(p) => sqlx::query_scalar::<_, String>(
+                "SELECT properties::text FROM features WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        }
+    };
+    assert_eq!(
+        keys(&document(features[0].id).await),
+        ["description", "severity"],
+        "the columns hold the rest"
+    );
+    assert_eq!(
+        keys(&document(features[1].id).await),
+        ["description", "occurred_at", "severity"]
+    );
+    assert_eq!(
+        keys(&document(features[3].id).await),
+        ["reference", "severity"]
+    );
+    // A row whose document is whole (as every row written before this form) reads as before,
+    // and its document wins over its columns.
+    let whole = whole_second.properties.to_json();
+    match store {
+        Store::Sqlite(p) => {
+            sqlx::query("UPDATE features SET properties = ?, category = 'other', status = 'closed' WHERE id = ?")
+                .bind(&whole)
+                .bind(whole_second.id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(p) => {
+            sqlx::query("UPDATE features SET properties = $1::jsonb, category = 'other', status = 'closed' WHERE id = $2")
+                .bind(&whole)
+                .bind(whole_second.id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    assert!(keys(&document(whole_second.id).await).contains(&"category".to_owned()));
+    let back = store.get(whole_second.id).await.unwrap().map(|(g, _)| g);
+    assert_eq!(back, Some(whole_second.clone()));
+    // A compact document whose column is gone by a hand's edit is refused, saying what lacks.
+    match store {
+        Store::Sqlite(p) => {
+            sqlx::query("UPDATE features SET time_start = NULL WHERE id = ?")
+                .bind(features[3].id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(p) => {
+            sqlx::query("UPDATE features SET time_start = NULL WHERE id = $1")
+                .bind(features[3].id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    let e = store.get(features[3].id).await.unwrap_err().to_string();
+    assert!(
+        e.contains("occurred_at") && e.contains(&features[3].id.to_string()),
+        "{e}"
+    );
+}
+
 /// Updates need the current version; deletes hide the feature but keep it.
 async fn versions_guard_updates_and_deletes(store: &Store) {
     let mut f = sample()
@@ -330,6 +453,20 @@ async fn postgis_round_trips_every_layer() {
         return;
     };
     round_trips_every_layer(&store).await;
+}
+
+#[tokio::test]
+async fn sqlite_incident_documents_are_compact_and_whole_ones_still_read() {
+    let (_db, store) = sqlite_store().await;
+    incident_documents_are_compact_and_whole_ones_still_read(&store).await;
+}
+
+#[tokio::test]
+async fn postgis_incident_documents_are_compact_and_whole_ones_still_read() {
+    let Some(store) = pg_store().await else {
+        return;
+    };
+    incident_documents_are_compact_and_whole_ones_still_read(&store).await;
 }
 
 #[tokio::test]

@@ -220,12 +220,66 @@ impl Properties {
         }
     }
 
-    /// The properties as stored: a JSON object of the layer's own fields.
+    /// The properties whole: a JSON object of every one of the layer's own fields (the index
+    /// snapshot's form).
     #[must_use]
     pub fn to_json(&self) -> String {
         // Serialising plain structs of strings, numbers and dates cannot fail.
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
+
+    /// The properties as a row's `properties` document: as [`Properties::to_json`], except
+    /// that an incident leaves out what its row's columns hold (see [`StoredColumns`]). Read
+    /// back with [`Properties::from_stored`].
+    #[must_use]
+    pub fn to_stored_json(&self) -> String {
+        match self {
+            Properties::Incident(i) => {
+                serde_json::to_string(&super::incident::StoredIncident::from(i))
+                    .unwrap_or_else(|_| "{}".into())
+            }
+            other => other.to_json(),
+        }
+    }
+
+    /// Reads a row's `properties` document, in the form [`Properties::to_stored_json`] writes
+    /// or whole (rows written before it, the snapshot), taking what it leaves out from the
+    /// row's `columns`; then checks the rules as [`Properties::from_json_str`] does.
+    ///
+    /// # Errors
+    /// The text does not read as the layer's properties, a field is in neither the document
+    /// nor its column, or a rule is broken.
+    pub fn from_stored(
+        layer: Layer,
+        text: &str,
+        columns: &StoredColumns<'_>,
+    ) -> Result<Self, ValidationErrors> {
+        if layer != Layer::Incidents {
+            return Self::from_json_str(layer, text);
+        }
+        let stored: super::incident::StoredIncidentRead =
+            serde_json::from_str(text).map_err(|e| ValidationErrors::one("", e.to_string()))?;
+        let props = Properties::Incident(
+            stored
+                .complete(columns)
+                .map_err(|e| ValidationErrors::one("", e))?,
+        );
+        props.check_with(Checks::stored())?;
+        Ok(props)
+    }
+}
+
+/// The values a feature's row keeps in columns of their own, which its `properties` document
+/// may leave out ([`Properties::to_stored_json`]): an incident's `category`, `status` and
+/// `occurred_at` (`time_start`, whole seconds). None of them for a document that is whole.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoredColumns<'a> {
+    /// The `category` column.
+    pub category: Option<&'a str>,
+    /// The `status` column.
+    pub status: Option<&'a str>,
+    /// The `time_start` column.
+    pub time_start: Option<OffsetDateTime>,
 }
 
 /// A feature of any layer, as stored and indexed.

@@ -28,5 +28,5 @@ pub mod walk;
 
 pub use bbox::Bbox;
 pub use error::{UnknownValue, ValidationError, ValidationErrors};
-pub use feature::{Classification, Feature, FeatureDraft, Meta, Properties};
+pub use feature::{Classification, Feature, FeatureDraft, Meta, Properties, StoredColumns};
 pub use layer::Layer;

@@ -1,6 +1,8 @@
 //! Reading features, one SQL text for both back-ends: only the geometry and properties
 //! expressions differ (WKB and JSON text on SQLite as stored; `ST_AsBinary` and `::text` on
-//! PostGIS), and SQLite is told to scan the table in order for a whole-table read.
+//! PostGIS), and SQLite is told to scan the table in order for a whole-table read. The
+//! `category`, `status` and `time_start` columns come too: an incident's document leaves them
+//! out ([`crate::domain::Properties::to_stored_json`]).
 
 use futures_util::TryStreamExt;
 use time::OffsetDateTime;
@@ -21,7 +23,7 @@ fn select(store: &Store, whole_table: bool) -> String {
         Store::Postgres(_) => ("ST_AsBinary(geom)", "properties::text", ""),
     };
     format!(
-        "SELECT id, layer, {geom}, {props}, organisation, classification, created_at, updated_at, created_by, version FROM features{hint}"
+        "SELECT id, layer, {geom}, {props}, organisation, classification, created_at, updated_at, created_by, version, category, status, time_start FROM features{hint}"
     )
 }
 
@@ -66,6 +68,9 @@ type WithDeletion = (
     OffsetDateTime,
     String,
     i64,
+    Option<String>,
+    Option<String>,
+    Option<OffsetDateTime>,
     Option<OffsetDateTime>,
 );
 
@@ -73,8 +78,8 @@ fn with_deletion(
     found: WithDeletion,
     strings: &mut Interner,
 ) -> Result<(Feature, Option<OffsetDateTime>), StoreError> {
-    let (a, b, c, d, e, f, g, h, i, j, deleted) = found;
-    let row: RowTuple = (a, b, c, d, e, f, g, h, i, j);
+    let (a, b, c, d, e, f, g, h, i, j, k, l, m, deleted) = found;
+    let row: RowTuple = (a, b, c, d, e, f, g, h, i, j, k, l, m);
     Ok((FeatureRow::from(row).into_feature(strings)?, deleted))
 }
 

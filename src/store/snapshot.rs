@@ -23,7 +23,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::codec::{Derived, FeatureRow, Interner};
+use super::codec::{FeatureRow, Interner, to_wkb};
 use super::{Store, StoreError};
 use crate::domain::Feature;
 
@@ -133,7 +133,9 @@ pub fn write_snapshot(
         w.write_all(&(features.len() as u64).to_le_bytes())
             .map_err(&e)?;
         for f in features {
-            let d = Derived::of(f)?;
+            let wkb = to_wkb(&f.geometry)?;
+            // The document whole: a snapshot row has no columns to complete it from.
+            let properties = f.properties.to_json();
             w.write_all(f.id.as_bytes()).map_err(&e)?;
             w.write_all(&f.meta.created_at.unix_timestamp_nanos().to_le_bytes())
                 .map_err(&e)?;
@@ -142,8 +144,8 @@ pub fn write_snapshot(
             w.write_all(&f.meta.version.to_le_bytes()).map_err(&e)?;
             for part in [
                 f.layer().as_str().as_bytes(),
-                &d.wkb,
-                d.properties.as_bytes(),
+                &wkb,
+                properties.as_bytes(),
                 f.meta.organisation.as_bytes(),
                 f.meta.classification.as_str().as_bytes(),
                 f.meta.created_by.as_bytes(),
@@ -275,6 +277,9 @@ pub fn read_snapshot(
             organisation: r.string()?,
             classification: r.string()?,
             created_by: r.string()?,
+            category: None,
+            status: None,
+            time_start: None,
         })
     };
     // One thread reads rows, two decode them (JSON, WKB and the checks are the cost), and this
