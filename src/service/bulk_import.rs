@@ -22,8 +22,6 @@ use crate::domain::{FeatureDraft, Layer};
 use crate::service::import::{ImportError, ImportReport};
 use crate::store::bulk::{BulkMessage, BulkMode};
 
-/// Rows per batch handed to the store.
-const BATCH: usize = 5_000;
 /// Batches in flight between the reader and the store.
 const IN_FLIGHT: usize = 4;
 
@@ -122,13 +120,14 @@ impl Service {
             _ => None,
         };
         let reader_viewer = viewer.clone();
+        let batch = self.store().bulk_batch_rows();
         let reader = tokio::task::spawn_blocking(move || {
             let read = read_rows(
                 source,
                 &reader_viewer,
                 options,
-                now,
-                cutoff,
+                (now, cutoff),
+                batch,
                 &sender,
                 &*progress,
             );
@@ -195,13 +194,15 @@ impl Service {
     }
 }
 
-/// The reader thread: checks, stamps and batches every row `source` hands on.
+/// The reader thread: checks, stamps and hands on every row `source` gives in batches of
+/// `batch` ([`crate::store::Store::bulk_batch_rows`]); `(now, cutoff)` are the stamp's time
+/// and retention's cutoff.
 fn read_rows(
     source: RowSource,
     viewer: &Viewer,
     options: StreamOptions,
-    now: time::OffsetDateTime,
-    cutoff: Option<i64>,
+    (now, cutoff): (time::OffsetDateTime, Option<i64>),
+    batch: usize,
     sender: &mpsc::Sender<BulkMessage>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<Read, ImportError> {
@@ -211,14 +212,14 @@ fn read_rows(
     let mut repeated = Vec::new();
     let mut expired = 0usize;
     let mut refused = None;
-    let mut features = Vec::with_capacity(BATCH);
+    let mut features = Vec::with_capacity(batch);
     let mut chosen = Vec::new();
     let mut open = true;
     // Once the file cannot be stored (a repeated id), batches carry only the ids to look up, for
     // the report: nothing more is written only to be rolled back.
     let mut doomed = false;
     let mut send = |features: &mut Vec<_>, chosen: &mut Vec<Uuid>, doomed: bool| {
-        let mut features = std::mem::replace(features, Vec::with_capacity(BATCH));
+        let mut features = std::mem::replace(features, Vec::with_capacity(batch));
         if doomed {
             features.clear();
         }
@@ -254,7 +255,7 @@ fn read_rows(
         let f = stamp(draft, &viewer.user, now);
         ids.push(f.id);
         features.push(f);
-        if features.len() >= BATCH {
+        if features.len() >= batch {
             progress(at);
             return send(&mut features, &mut chosen, doomed);
         }

@@ -92,6 +92,20 @@ impl BulkMode {
 }
 
 impl Store {
+    /// How many rows a bulk insert is best fed per batch. PostGIS ends a `COPY` statement per
+    /// batch, and each end is a hand-off — the writer waits for the server, then the server for
+    /// the writer's next statement — that waits on a busy scheduler while the reader and the
+    /// encoder run: 200 of them were 1.5–2 s of a million-row first load on 2 cores (7.6–8.0 s
+    /// at 5 000 rows, 5.8–6.0 s at 20 000, no better at 100 000). SQLite has no such hand-off,
+    /// and larger batches only hold more rows in memory (peak 366 → 470 MB at 20 000).
+    #[must_use]
+    pub fn bulk_batch_rows(&self) -> usize {
+        match self {
+            Store::Sqlite(_) => 5_000,
+            Store::Postgres(_) => 20_000,
+        }
+    }
+
     /// Runs a bulk insert fed by `batches` (see the module's documentation). `progress` gets
     /// the number of rows written so far.
     ///

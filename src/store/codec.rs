@@ -260,7 +260,9 @@ mod tests {
             let whole = f.properties.to_json();
             assert!(stored.len() <= whole.len(), "{stored} / {whole}");
             shorter += usize::from(stored.len() < whole.len());
-            let back = row(&f, stored, Some(&d)).into_feature(&mut strings).unwrap();
+            let back = row(&f, stored, Some(&d))
+                .into_feature(&mut strings)
+                .unwrap();
             assert_eq!(back, f);
             let back = row(&f, whole, None).into_feature(&mut strings).unwrap();
             assert_eq!(back, f);
