@@ -343,6 +343,29 @@ pub fn resident_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Hands the pages the allocator keeps of freed memory back to the system at once. Loading the
+/// picture frees a great deal (rows, decoded batches, sort buffers), and jemalloc returns freed
+/// pages only over its decay time (10 s): a million incidents from the index snapshot answered
+/// first at 431 MiB resident and settled at 396 MiB. Each arena's decay time is set to nothing,
+/// which purges it, and back. Without jemalloc as the allocator (tests) it touches an idle heap.
+pub fn return_freed_memory() {
+    use tikv_jemalloc_ctl::{Access, AsName};
+    let Ok(arenas) = tikv_jemalloc_ctl::arenas::narenas::read() else {
+        return;
+    };
+    for i in 0..arenas {
+        let key = format!("arena.{i}.dirty_decay_ms\0");
+        let name = key.as_str().name();
+        // Arenas never used have no state to read: nothing to purge there.
+        let Ok(decay) = Access::<isize>::read(name) else {
+            continue;
+        };
+        if name.write(0_isize).is_ok() {
+            let _ = name.write(decay);
+        }
+    }
+}
+
 impl App {
     /// Connects, migrates, seeds the demo data when asked and the store is empty, loads every
     /// layer into the index and binds the listener (port 0 picks a free port).
@@ -400,6 +423,7 @@ impl App {
         }
         let started = Instant::now();
         let service = Service::open_with(store, options).await?;
+        return_freed_memory();
         if let Some(b) = basemap {
             service.set_basemap(b);
         }
@@ -514,5 +538,31 @@ impl App {
         service.store().close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tikv_jemalloc_ctl::{Access, AsName};
+
+    /// The purge leaves every arena's decay time as it found it: an arena left at nothing would
+    /// hand pages back and fault them in again on every allocation.
+    #[test]
+    fn returning_freed_memory_keeps_each_arenas_decay_time() {
+        let before: Vec<Option<isize>> = (0..tikv_jemalloc_ctl::arenas::narenas::read().unwrap())
+            .map(|i| {
+                let key = format!("arena.{i}.dirty_decay_ms\0");
+                Access::<isize>::read(key.as_str().name()).ok()
+            })
+            .collect();
+        assert!(before.iter().any(Option::is_some), "{before:?}");
+        super::return_freed_memory();
+        let after: Vec<Option<isize>> = (0..before.len())
+            .map(|i| {
+                let key = format!("arena.{i}.dirty_decay_ms\0");
+                Access::<isize>::read(key.as_str().name()).ok()
+            })
+            .collect();
+        assert_eq!(before, after);
     }
 }
