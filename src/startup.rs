@@ -85,7 +85,9 @@ pub fn service_options(settings: &Settings, clock: Clock) -> Result<Options, Sta
         // A tenth of the request timeout is left for the answer to be written before the
         // timeout's own 408 (which could not say how far the work got).
         work_limit: Some(
-            std::time::Duration::from_secs(settings.request_timeout_secs.max(1)) * 9 / 10,
+            std::time::Duration::from_secs(settings.request_timeout_secs.max(1))
+                .checked_mul(9)
+                .map_or(std::time::Duration::MAX, |d| d / 10),
         ),
     })
 }

@@ -1228,9 +1228,10 @@ fn change_log(url: &str) -> (i64, Vec<String>) {
 
 #[test]
 fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
-    // More rows than one batch (5 000), so the first batches are written before the bad last
-    // row is read: the transaction must still be rolled back.
-    let rows = 12_000;
+    // More rows than two batches (`Store::bulk_batch_rows`: 5 000 on SQLite, 20 000 on
+    // PostGIS), so the first batches are written before the bad last row is read: the
+    // transaction must still be rolled back.
+    let rows = 45_000;
     let sqlite = common::fresh_sqlite();
     let mut urls = vec![sqlite.url.clone()];
     if let Some(admin) = common::pg_admin_url() {
@@ -1244,10 +1245,11 @@ fn a_streamed_import_is_all_or_nothing_and_the_same_on_both_back_ends() {
     std::fs::write(&good, incidents_csv(rows, None)).unwrap();
     let single = dir.path().join("two.csv");
     std::fs::write(&single, incidents_csv(2, None)).unwrap();
-    // Two features with one id (GeoJSON: CSV rows have no ids), the second in a later batch.
-    let features: Vec<serde_json::Value> = (0..7_000)
+    // Two features with one id (GeoJSON: CSV rows have no ids), the second in a later batch
+    // on both back-ends.
+    let features: Vec<serde_json::Value> = (0..25_000)
         .map(|i| {
-            let id = if i == 6_999 { 1 } else { i };
+            let id = if i == 24_999 { 1 } else { i };
             serde_json::json!({
                 "type": "Feature",
                 "id": format!("0b5d6f0e-0000-4000-8000-{id:012}"),

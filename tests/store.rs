@@ -119,7 +119,7 @@ async fn incident_documents_are_compact_and_whole_ones_still_read(store: &Store)
     );
     assert_eq!(
         keys(&document(features[3].id).await),
-        ["reference", "severity"]
+        ["description", "reference", "severity"]
     );
     // A row whose document is whole (as every row written before this form) reads as before,
     // and its document wins over its columns.

@@ -230,13 +230,14 @@ fn scores(
 ///
 /// # Errors
 /// [`GiError::TooFew`] under [`MIN_NONEMPTY_CELLS`] non-empty units; [`GiError::BandTooSmall`]
-/// when no point has a neighbour.
+/// when no point has a neighbour; [`GiError::Stopped`] when `deadline` passes before the last
+/// permutation.
 pub fn gi_star_points(
     points: &[(f64, f64)],
     values: &[f64],
     band: f64,
-    permutations: usize,
-    seed: u64,
+    (permutations, seed): (usize, u64),
+    deadline: Deadline,
 ) -> Result<GiStar, GiError> {
     let nonempty = values.iter().filter(|v| **v > 0.0).count();
     if nonempty < MIN_NONEMPTY_CELLS {
@@ -256,7 +257,7 @@ pub fn gi_star_points(
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         return Err(GiError::BandTooSmall(band.round() as u32));
     }
-    let (z, p, class, neighbours) = scores(values, &local, permutations, seed, Deadline::NEVER)?;
+    let (z, p, class, neighbours) = scores(values, &local, permutations, seed, deadline)?;
     #[allow(clippy::cast_possible_wrap)]
     Ok(GiStar {
         cells: (0..points.len()).map(|i| (i as i64, 0)).collect(),
@@ -425,7 +426,14 @@ mod tests {
                 .iter()
                 .map(|v| v.as_f64().unwrap())
                 .collect();
-            let g = gi_star_points(&points, &values, case["band"].as_f64().unwrap(), 0, 0).unwrap();
+            let g = gi_star_points(
+                &points,
+                &values,
+                case["band"].as_f64().unwrap(),
+                (0, 0),
+                Deadline::NEVER,
+            )
+            .unwrap();
             assert_z_and_p(&g, case, case["name"].as_str().unwrap());
         }
     }
@@ -528,5 +536,17 @@ mod tests {
             ),
             gi_star(&cells, 250.0, 500.0, 99, 7)
         );
+        // At irregular points (the areas' centres) too.
+        #[allow(clippy::cast_precision_loss)]
+        let points: Vec<(f64, f64)> = cells
+            .iter()
+            .map(|((c, r), _)| (*c as f64 * 250.0, *r as f64 * 250.0))
+            .collect();
+        let values: Vec<f64> = cells.iter().map(|(_, v)| *v).collect();
+        assert_eq!(
+            gi_star_points(&points, &values, 500.0, (99, 7), passed),
+            Err(GiError::Stopped(Stopped { done: 0, asked: 99 }))
+        );
+        assert!(gi_star_points(&points, &values, 500.0, (0, 7), passed).is_ok());
     }
 }

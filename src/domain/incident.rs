@@ -83,7 +83,7 @@ pub(super) struct StoredIncident<'a> {
     severity: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     reference: Option<&'a str>,
-    #[serde(skip_serializing_if = "str::is_empty")]
+    // Kept when empty: the `incidents` view shows it as '' rather than NULL, as before.
     description: &'a str,
 }
 

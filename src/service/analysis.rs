@@ -783,6 +783,11 @@ impl Service {
         permutations: usize,
         seed: u64,
     ) -> Result<AreaHotSpots, ServiceError> {
+        if permutations > 9_999 {
+            return Err(
+                ValidationErrors::one("permutations", "choose 0 (analytical) to 9999").into(),
+            );
+        }
         let exact = self.precision(viewer, Layer::Incidents)? == Precision::Exact;
         let agg = self
             .read_aggregate(
@@ -849,8 +854,17 @@ impl Service {
                 .ceil(),
         };
         let values: Vec<f64> = units.iter().map(|u| u.4).collect();
-        let g = crate::analysis::getis::gi_star_points(&points, &values, band, permutations, seed)
-            .map_err(gi_refusal)?;
+        let deadline = self.work_deadline();
+        let g = cpu_bound(|| {
+            crate::analysis::getis::gi_star_points(
+                &points,
+                &values,
+                band,
+                (permutations, seed),
+                deadline,
+            )
+        })
+        .map_err(gi_refusal)?;
         Ok(AreaHotSpots {
             areas: units
                 .into_iter()
