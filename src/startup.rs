@@ -547,24 +547,23 @@ impl App {
 mod tests {
     use tikv_jemalloc_ctl::{Access, AsName};
 
+    /// Each arena's decay time, where it has one.
+    fn decay_times() -> Vec<Option<isize>> {
+        (0..tikv_jemalloc_ctl::arenas::narenas::read().unwrap())
+            .map(|i| {
+                let key = format!("arena.{i}.dirty_decay_ms\0");
+                Access::<isize>::read(key.as_str().name()).ok()
+            })
+            .collect()
+    }
+
     /// The purge leaves every arena's decay time as it found it: an arena left at nothing would
     /// hand pages back and fault them in again on every allocation.
     #[test]
     fn returning_freed_memory_keeps_each_arenas_decay_time() {
-        let before: Vec<Option<isize>> = (0..tikv_jemalloc_ctl::arenas::narenas::read().unwrap())
-            .map(|i| {
-                let key = format!("arena.{i}.dirty_decay_ms\0");
-                Access::<isize>::read(key.as_str().name()).ok()
-            })
-            .collect();
+        let before = decay_times();
         assert!(before.iter().any(Option::is_some), "{before:?}");
         super::return_freed_memory();
-        let after: Vec<Option<isize>> = (0..before.len())
-            .map(|i| {
-                let key = format!("arena.{i}.dirty_decay_ms\0");
-                Access::<isize>::read(key.as_str().name()).ok()
-            })
-            .collect();
-        assert_eq!(before, after);
+        assert_eq!(before, decay_times());
     }
 }

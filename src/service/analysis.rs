@@ -387,11 +387,7 @@ impl Service {
     ) -> Result<HotSpots, ServiceError> {
         let band = band.unwrap_or(DEFAULT_BAND_M);
         check_band(band)?;
-        if permutations > 9_999 {
-            return Err(
-                ValidationErrors::one("permutations", "choose 0 (analytical) to 9999").into(),
-            );
-        }
+        check_permutations(permutations)?;
         if permutations > 0 && band > MAX_PERMUTATION_BAND_M {
             return Err(ValidationErrors::one(
                 "permutations",
@@ -559,6 +555,14 @@ pub(crate) fn asked(filters: &Filters) -> String {
 
 /// With permutations, a band wider than this is refused (each draw is one neighbour per cell).
 pub const MAX_PERMUTATION_BAND_M: f64 = 1_000.0;
+
+/// Permutations are 0 (analytical p-values) to 9 999, by cell as by area.
+fn check_permutations(permutations: usize) -> Result<(), ServiceError> {
+    if permutations > 9_999 {
+        return Err(ValidationErrors::one("permutations", "choose 0 (analytical) to 9999").into());
+    }
+    Ok(())
+}
 
 fn check_band(band: f64) -> Result<(), ServiceError> {
     if (CELL_M..=5_000.0).contains(&band) {
@@ -783,11 +787,7 @@ impl Service {
         permutations: usize,
         seed: u64,
     ) -> Result<AreaHotSpots, ServiceError> {
-        if permutations > 9_999 {
-            return Err(
-                ValidationErrors::one("permutations", "choose 0 (analytical) to 9999").into(),
-            );
-        }
+        check_permutations(permutations)?;
         let exact = self.precision(viewer, Layer::Incidents)? == Precision::Exact;
         let agg = self
             .read_aggregate(
