@@ -24,9 +24,11 @@ fn benches(c: &mut Criterion) {
     // 100 000 incidents around the Botkyrka and Södertälje hotspots, in SWEREF 99 TM.
     let points: Vec<(f64, f64, f64)> = lagesbild::demo::synthetic_incidents(5, as_of, 100_000)
         .iter()
-        .filter_map(|f| match f.geometry {
-            geo::Geometry::Point(p) => grid.project(p).map(|(e, n)| (e, n, 1.0)),
-            _ => None,
+        .filter_map(|f| {
+            f.geom
+                .point()
+                .and_then(|p| grid.project(p))
+                .map(|(e, n)| (e, n, 1.0))
         })
         .collect();
     let (h, _) = default_bandwidth(&points).unwrap();
@@ -143,7 +145,7 @@ fn benches(c: &mut Criterion) {
         .map(|(i, f)| {
             let mut f = (**f).clone();
             f.id = uuid::Uuid::from_u128(0xca4e_0000 + i as u128);
-            if let geo::Geometry::Point(p) = &mut f.geometry {
+            if let lagesbild::domain::CompactGeometry::Point(p) = &mut f.geom {
                 #[allow(clippy::cast_precision_loss)]
                 let k = (i / 60) as f64;
                 *p = geo::Point::new(p.x() + 0.0011 * k, p.y() - 0.0007 * k);

@@ -20,7 +20,9 @@ use crate::domain::incident::{Incident, IncidentCategory, IncidentStatus};
 use crate::domain::patrol_route::{PatrolRoute, RouteKind, RouteStatus, Weekday};
 use crate::domain::risk_environment::{RiskEnvironment, RiskKind, RiskLevel, RiskStatus};
 use crate::domain::walk::{Stop, Walk};
-use crate::domain::{Classification, Feature, FeatureDraft, Layer, Meta, Properties};
+use crate::domain::{
+    Classification, CompactGeometry, Feature, FeatureDraft, Layer, Meta, Properties,
+};
 
 /// The approximate district outlines shipped in `geodata/`.
 pub const AREAS_GEOJSON: &str = include_str!("../geodata/areas.geojson");
@@ -54,7 +56,7 @@ pub fn areas(as_of: OffsetDateTime) -> Vec<Feature> {
 fn stamp(rng: &mut ChaCha8Rng, d: FeatureDraft, at: OffsetDateTime) -> Feature {
     Feature {
         id: d.id.unwrap_or_else(|| uuid(rng)),
-        geometry: d.geometry,
+        geom: d.geometry.into(),
         properties: d.properties,
         meta: meta(d.organisation.as_str(), d.classification, at),
     }
@@ -369,7 +371,7 @@ fn incidents_around(
         let position = scatter(rng, spot);
         out.push(Feature {
             id: uuid(rng),
-            geometry: Geometry::Point(position),
+            geom: CompactGeometry::Point(position),
             properties: Properties::Incident(Incident {
                 category,
                 occurred_at,
@@ -491,7 +493,7 @@ fn measures(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> V
         };
         out.push(Feature {
             id: uuid(rng),
-            geometry: Geometry::Point(scatter(rng, spot)),
+            geom: CompactGeometry::Point(scatter(rng, spot)),
             properties: Properties::Measure(Box::new(Measure {
                 title: title.into(),
                 description: "Demoåtgärd".into(),
@@ -575,7 +577,7 @@ fn risk_environments(
         };
         out.push(Feature {
             id: uuid(rng),
-            geometry: Geometry::Point(scatter(rng, spot)),
+            geom: CompactGeometry::Point(scatter(rng, spot)),
             properties: Properties::RiskEnvironment(Box::new(RiskEnvironment {
                 kind,
                 level,
@@ -660,7 +662,7 @@ fn cameras(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> Ve
         ];
         out.push(Feature {
             id: uuid(rng),
-            geometry: Geometry::Point(scatter(rng, &spread)),
+            geom: CompactGeometry::Point(scatter(rng, &spread)),
             properties: Properties::Camera(Box::new(Camera {
                 direction: f64::from(rng.random_range(0..72u32) * 5),
                 field_of_view: f64::from(rng.random_range(8..23u32) * 5),
@@ -761,7 +763,7 @@ fn routes_and_walks(
         };
         out.push(Feature {
             id: route_id,
-            geometry: Geometry::LineString(route_geometry.clone()),
+            geom: Geometry::LineString(route_geometry.clone()).into(),
             properties: Properties::PatrolRoute(Box::new(PatrolRoute {
                 name: (*name).into(),
                 kind,
@@ -812,7 +814,7 @@ fn routes_and_walks(
                 };
                 out.push(Feature {
                     id: uuid(rng),
-                    geometry: Geometry::LineString(route_geometry.clone()),
+                    geom: Geometry::LineString(route_geometry.clone()).into(),
                     properties: Properties::Walk(Box::new(Walk {
                         route_id,
                         started_at,
@@ -981,7 +983,7 @@ mod tests {
             .count();
         assert!(stale >= 5, "{stale} stale");
         for f in &a {
-            check_geometry(f.layer().accepts(), &f.geometry, "/geometry").unwrap();
+            check_geometry(f.layer().accepts(), &f.geometry(), "/geometry").unwrap();
             let back = Properties::from_value(
                 f.layer(),
                 serde_json::from_str(&f.properties.to_json()).unwrap(),

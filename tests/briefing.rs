@@ -29,7 +29,7 @@ fn incident(lon: f64, lat: f64, category: IncidentCategory, class: Classificatio
     let at = datetime!(2026-11-20 21:00 UTC);
     Feature {
         id: uuid::Uuid::new_v4(),
-        geometry: geo::Geometry::Point(geo::Point::new(lon, lat)),
+        geom: geo::Point::new(lon, lat).into(),
         properties: Properties::Incident(Incident {
             category,
             occurred_at: at,

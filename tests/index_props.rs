@@ -49,7 +49,7 @@ fn feature() -> impl Strategy<Value = Feature> {
             let at = OffsetDateTime::from_unix_timestamp(1_750_000_000 + secs).unwrap();
             Feature {
                 id: Uuid::from_u128(id),
-                geometry,
+                geom: geometry.into(),
                 properties: Properties::Incident(Incident {
                     category: IncidentCategory::ALL[cat],
                     occurred_at: at,
@@ -141,7 +141,7 @@ fn passes(filters: &Filters, f: &Feature) -> bool {
 fn brute_force(features: &[Feature], spatial: &Spatial, filters: &Filters) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = features
         .iter()
-        .filter(|f| passes(filters, f) && matches_spatial(spatial, &f.geometry))
+        .filter(|f| passes(filters, f) && matches_spatial(spatial, &f.geometry()))
         .map(|f| f.id)
         .collect();
     ids.sort();
@@ -203,7 +203,7 @@ proptest! {
         let mut all: Vec<f64> = features
             .iter()
             .filter(|f| passes(&filters, f))
-            .map(|f| distance_m(&origin, &f.geometry))
+            .map(|f| distance_m(&origin, &f.geometry()))
             .collect();
         all.sort_by(f64::total_cmp);
         all.truncate(k);
@@ -228,7 +228,7 @@ proptest! {
             for (i, g) in moves {
                 let n = features.len();
                 let f = &mut features[i.index(n)];
-                f.geometry = g;
+                f.geom = g.into();
                 f.meta.version += 1;
                 index.upsert(f.clone());
             }

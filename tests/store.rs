@@ -592,7 +592,7 @@ async fn postgis_layers_are_usable_from_sql() {
     let ours = features
         .iter()
         .filter(|f| f.layer() == Layer::Incidents)
-        .filter(|f| geo::Intersects::intersects(&alby.geometry, &f.geometry))
+        .filter(|f| geo::Intersects::intersects(&*alby.geometry(), &*f.geometry()))
         .count();
     assert_eq!(in_alby as usize, ours);
     assert!(ours > 10, "the demo clusters incidents in Alby ({ours})");

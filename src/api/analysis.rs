@@ -108,7 +108,7 @@ pub(super) fn where_and_which(
         matches!(&a.properties, crate::domain::Properties::Area(p) if p.name.eq_ignore_ascii_case(name))
     });
     match found {
-        Some(a) => Ok((Spatial::Intersects(a.geometry.clone()), req.filters)),
+        Some(a) => Ok((Spatial::Intersects(a.geometry().into_owned()), req.filters)),
         None => {
             let mut names: Vec<String> = areas
                 .iter()

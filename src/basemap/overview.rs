@@ -97,7 +97,7 @@ fn items() -> Vec<Item> {
         let Properties::Area(a) = &area.properties else {
             continue;
         };
-        let polygons: Vec<geo::Polygon<f64>> = match &area.geometry {
+        let polygons: Vec<geo::Polygon<f64>> = match &*area.geometry() {
             Geometry::Polygon(p) => vec![p.clone()],
             Geometry::MultiPolygon(mp) => mp.0.clone(),
             _ => Vec::new(),
@@ -110,7 +110,7 @@ fn items() -> Vec<Item> {
                 props: props("district", None),
             });
         }
-        if let Some(point) = area.geometry.interior_point() {
+        if let Some(point) = area.geometry().interior_point() {
             out.push(Item {
                 layer: "places",
                 min_zoom: 11,

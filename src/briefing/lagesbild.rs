@@ -259,7 +259,7 @@ async fn gather(
                 let centre = b.geometry.centroid();
                 let area = outlines
                     .iter()
-                    .find(|a| centre.is_some_and(|c| a.geometry.intersects(&c)))
+                    .find(|a| centre.is_some_and(|c| a.geometry().intersects(&c)))
                     .and_then(|a| areas.get(&a.id).cloned())
                     .unwrap_or_else(|| "utanför områdena".to_owned());
                 let top = b
@@ -391,8 +391,10 @@ async fn gather(
         Err(BriefingError::NotFound(_)) => None,
         Err(e) => return Err(e),
     };
-    let area_outlines: Vec<(uuid::Uuid, geo::Geometry<f64>)> =
-        counted.iter().map(|a| (a.id, a.geometry.clone())).collect();
+    let area_outlines: Vec<(uuid::Uuid, geo::Geometry<f64>)> = counted
+        .iter()
+        .map(|a| (a.id, a.geometry().into_owned()))
+        .collect();
     let coverage = service
         .coverage_by_area(viewer, &span(period), &area_outlines)
         .await

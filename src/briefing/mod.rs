@@ -192,7 +192,7 @@ impl Service {
                                 };
                                 marks.push(Mark {
                                     layer: *layer,
-                                    geometry: feature.geometry.clone(),
+                                    geometry: feature.geometry().into_owned(),
                                     key,
                                     stale,
                                 });
@@ -216,7 +216,7 @@ impl Service {
             .visible_areas_in(viewer, &spatial)
             .iter()
             .filter_map(|a| match &a.properties {
-                Properties::Area(p) => Some((p.name.to_string(), a.geometry.clone())),
+                Properties::Area(p) => Some((p.name.to_string(), a.geometry().into_owned())),
                 _ => None,
             })
             .collect::<Vec<_>>();

@@ -146,7 +146,7 @@ impl BriefingQuery {
                         names.join(", ")
                     )));
                 };
-                let b = bounds_of(&a.geometry);
+                let b = bounds_of(&a.geometry());
                 let (dx, dy) = ((b[2] - b[0]) * 0.25, (b[3] - b[1]) * 0.25);
                 let name = match &a.properties {
                     Properties::Area(p) => p.name.to_string(),
@@ -174,7 +174,7 @@ impl BriefingQuery {
                 (b, None)
             }
             (None, None) => {
-                let b = areas.iter().map(|a| bounds_of(&a.geometry)).fold(
+                let b = areas.iter().map(|a| bounds_of(&a.geometry())).fold(
                     [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
                     |acc, b| {
                         [

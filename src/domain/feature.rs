@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::area::Area;
 use super::camera::Camera;
+use super::compact_geometry::CompactGeometry;
 use super::error::{Checks, ValidationError, ValidationErrors};
 use super::incident::Incident;
 use super::layer::Layer;
@@ -287,8 +288,8 @@ pub struct StoredColumns<'a> {
 pub struct Feature {
     /// Stable identity.
     pub id: Uuid,
-    /// WGS84 geometry (longitude, latitude).
-    pub geometry: Geometry<f64>,
+    /// WGS84 geometry (longitude, latitude), a point held in place.
+    pub geom: CompactGeometry,
     /// Typed properties; these also say which layer the feature belongs to.
     pub properties: Properties,
     /// Bookkeeping.
@@ -296,6 +297,12 @@ pub struct Feature {
 }
 
 impl Feature {
+    /// The feature's geometry (WGS84 longitude, latitude).
+    #[must_use]
+    pub fn geometry(&self) -> std::borrow::Cow<'_, Geometry<f64>> {
+        self.geom.geometry()
+    }
+
     /// Reads a little of every part of the feature a page writes (its geometry, its bookkeeping,
     /// the first and last byte of its free texts: an incident's description and reference, a
     /// risk environment's description) and returns it summed. A page's writer calls it for a
@@ -308,7 +315,7 @@ impl Feature {
             let b = t.as_bytes();
             u32::from(b.first().copied().unwrap_or(0)) + u32::from(b.last().copied().unwrap_or(0))
         }
-        let geometry = u32::from(matches!(self.geometry, Geometry::Point(_)));
+        let geometry = u32::from(self.geom.point().is_some());
         // Only the low bits matter: it is a read, not a value.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let meta = self.meta.version as u32;
@@ -443,7 +450,7 @@ impl Serialize for GeoJsonFeature<'_> {
         let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("type", "Feature")?;
         map.serialize_entry("id", &f.id)?;
-        map.serialize_entry("geometry", &RoundedGeometry(&f.geometry))?;
+        map.serialize_entry("geometry", &RoundedGeometry(&f.geometry()))?;
         map.serialize_entry(
             "properties",
             &PropertiesOut {

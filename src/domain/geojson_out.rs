@@ -12,7 +12,6 @@
 //! as the general path (the feature's JSON value, transformed and cut) would write it; a
 //! property test in `api::items` holds those two together.
 
-use geo::Geometry;
 use time::{Date, OffsetDateTime};
 
 use super::crs::Sweref99Tm;
@@ -79,10 +78,8 @@ pub fn write_feature(
     feature: &Feature,
     today: Date,
 ) -> Result<(), serde_json::Error> {
-    match (&feature.geometry, &feature.properties) {
-        (Geometry::Point(p), Properties::Incident(i)) => {
-            write_incident(out, feature, *p, i, &Shape::default())
-        }
+    match (feature.geom.point(), &feature.properties) {
+        (Some(p), Properties::Incident(i)) => write_incident(out, feature, p, i, &Shape::default()),
         _ => serde_json::to_writer(out, &feature.geojson(today)),
     }
 }
@@ -104,10 +101,10 @@ pub fn write_shaped(
         write_feature(out, feature, today)?;
         return Ok(true);
     }
-    match (&feature.geometry, &feature.properties) {
-        (Geometry::Point(p), Properties::Incident(i)) => {
+    match (feature.geom.point(), &feature.properties) {
+        (Some(p), Properties::Incident(i)) => {
             let at = out.len();
-            let written = write_incident(out, feature, *p, i, shape);
+            let written = write_incident(out, feature, p, i, shape);
             if written.is_err() {
                 out.truncate(at);
             }
@@ -144,7 +141,7 @@ fn write_incident(
             serde_json::to_writer(&mut *out, &e)?;
             out.extend_from_slice(b"]}");
         }
-        None => serde_json::to_writer(&mut *out, &RoundedGeometry(&f.geometry))?,
+        None => serde_json::to_writer(&mut *out, &RoundedGeometry(&f.geometry()))?,
     }
     out.extend_from_slice(b",\"properties\":{");
     let mut m = Members { shape, first: true };
@@ -305,7 +302,7 @@ pub(crate) mod tests {
         ) -> Feature {
             Feature {
                 id: Uuid::from_u128(id),
-                geometry: Geometry::Point(geo::Point::new(x, y)),
+                geom: crate::domain::CompactGeometry::Point(geo::Point::new(x, y)),
                 properties: Properties::Incident(Incident {
                     category: IncidentCategory::ALL[category],
                     occurred_at,

@@ -8,6 +8,7 @@ pub mod area;
 pub mod audit;
 pub mod bbox;
 pub mod camera;
+pub mod compact_geometry;
 pub mod crs;
 pub mod error;
 pub mod feature;
@@ -27,6 +28,7 @@ pub mod time;
 pub mod walk;
 
 pub use bbox::Bbox;
+pub use compact_geometry::CompactGeometry;
 pub use error::{UnknownValue, ValidationError, ValidationErrors};
 pub use feature::{Classification, Feature, FeatureDraft, Meta, Properties, StoredColumns};
 pub use layer::Layer;

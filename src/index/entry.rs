@@ -76,7 +76,7 @@ impl IndexEntry {
     /// The record for `feature`, held at `slot`, its organisation numbered in `organisations`.
     #[must_use]
     pub fn new(feature: &Feature, slot: u32, organisations: &mut Organisations) -> Self {
-        let [x0, y0, x1, y1] = bounds(&feature.geometry);
+        let [x0, y0, x1, y1] = bounds(&feature.geometry());
         let span = feature.properties.time_span();
         Self {
             envelope: AABB::from_corners([x0, y0], [x1, y1]),

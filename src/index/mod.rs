@@ -474,7 +474,7 @@ impl FeatureIndex {
             let m = match e.point() {
                 Some(p) => distance_m(&origin, &Geometry::Point(p)),
                 None => match ix.feature(e.slot) {
-                    Some(f) => distance_m(&origin, &f.geometry),
+                    Some(f) => distance_m(&origin, &f.geometry()),
                     None => continue,
                 },
             };
@@ -539,7 +539,7 @@ fn hits<'a>(
                 (_, Some(p)) => matches_spatial(spatial, &Geometry::Point(p)),
                 (_, None) => ix
                     .feature(e.slot)
-                    .is_some_and(|f| matches_spatial(spatial, &f.geometry)),
+                    .is_some_and(|f| matches_spatial(spatial, &f.geometry())),
             }
     })
 }

@@ -424,7 +424,7 @@ impl Service {
                 },
                 &counted_areas
                     .iter()
-                    .map(|a| (a.id, a.geometry.clone()))
+                    .map(|a| (a.id, a.geometry().into_owned()))
                     .collect::<Vec<_>>(),
             )
             .await?;
@@ -453,7 +453,7 @@ impl Service {
                 counts: category_counts(&counts, area.id, exact_counts, counted),
                 hot_cells: hot
                     .iter()
-                    .filter(|(outline_hit, _)| outline_hit.intersects(&area.geometry))
+                    .filter(|(outline_hit, _)| outline_hit.intersects(&*area.geometry()))
                     .map(|(_, c)| c.clone())
                     .collect(),
                 since_last_meeting: Vec::new(),
@@ -462,13 +462,13 @@ impl Service {
                 risk_environments_past_review: Vec::new(),
                 cameras_out_of_order: Vec::new(),
                 cameras_past_review: Vec::new(),
-                emerging: emerging_in(emerging.as_ref(), &area.geometry),
+                emerging: emerging_in(emerging.as_ref(), &area.geometry()),
                 near_repeat_zones: zones
                     .iter()
                     .filter(|z| {
                         z.outline
                             .centroid()
-                            .is_some_and(|c| area.geometry.intersects(&c))
+                            .is_some_and(|c| area.geometry().intersects(&c))
                     })
                     .map(|z| ZoneNote {
                         incident: z.incident,
@@ -636,7 +636,7 @@ impl Service {
             }
             self.index().matching(
                 layer,
-                &Spatial::Intersects(area.geometry.clone()),
+                &Spatial::Intersects(area.geometry().into_owned()),
                 &Filters {
                     max_classification: Some(viewer.role.ceiling.code()),
                     ..Filters::default()

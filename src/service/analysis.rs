@@ -167,7 +167,7 @@ impl Service {
                     features
                         .iter()
                         .filter_map(|f| {
-                            let p = match &f.geometry {
+                            let p = match &*f.geometry() {
                                 Geometry::Point(p) => Some(*p),
                                 g => g.centroid(),
                             }?;
@@ -329,7 +329,7 @@ impl Service {
         }
         let mut cells = std::collections::BTreeSet::new();
         for a in &areas {
-            let b = crate::domain::geometry::bounds(&a.geometry);
+            let b = crate::domain::geometry::bounds(&a.geometry());
             let (Some(lo), Some(hi)) = (
                 self.grid.cell_of(Point::new(b[0], b[1])),
                 self.grid.cell_of(Point::new(b[2], b[3])),
@@ -340,7 +340,7 @@ impl Service {
             for c in lo.0.min(hi.0) - 2..=lo.0.max(hi.0) + 2 {
                 for r in lo.1.min(hi.1) - 2..=lo.1.max(hi.1) + 2 {
                     if let Some(centre) = self.grid.centre((c, r))
-                        && a.geometry.intersects(&centre)
+                        && a.geometry().intersects(&centre)
                         && (!clip
                             || matches!(spatial, Spatial::All)
                             || crate::index::query::matches_spatial(
@@ -655,7 +655,7 @@ impl Service {
                 let Some(w) = week_of(feature.properties.time_span().start) else {
                     continue;
                 };
-                let p = match &feature.geometry {
+                let p = match &*feature.geometry() {
                     Geometry::Point(p) => Some(*p),
                     g => g.centroid(),
                 };
@@ -821,10 +821,16 @@ impl Service {
                     continue;
                 }
             };
-            let Some(centre) = a.geometry.centroid().and_then(|c| self.grid.project(c)) else {
+            let Some(centre) = a.geometry().centroid().and_then(|c| self.grid.project(c)) else {
                 continue;
             };
-            units.push((a.id, p.name.to_string(), a.geometry.clone(), centre, count));
+            units.push((
+                a.id,
+                p.name.to_string(),
+                a.geometry().into_owned(),
+                centre,
+                count,
+            ));
         }
         let points: Vec<(f64, f64)> = units.iter().map(|u| u.3).collect();
         let band = match band {

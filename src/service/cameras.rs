@@ -137,7 +137,7 @@ impl Service {
 
 /// A camera feature's lens (`None` for a camera that is not a point).
 fn lens_of(f: &Feature) -> Option<Lens> {
-    let (Properties::Camera(c), geo::Geometry::Point(p)) = (&f.properties, &f.geometry) else {
+    let (Properties::Camera(c), Some(p)) = (&f.properties, f.geom.point()) else {
         return None;
     };
     Some(Lens {

@@ -318,7 +318,7 @@ impl Service {
         let current = &before;
         let feature = Feature {
             id,
-            geometry: draft.geometry,
+            geom: draft.geometry.into(),
             properties: draft.properties,
             meta: Meta {
                 organisation: Arc::from(draft.organisation.as_str()),
@@ -442,7 +442,7 @@ pub(super) fn creatable(viewer: &Viewer, draft: &FeatureDraft) -> Result<(), Ser
 pub fn stamp(draft: FeatureDraft, actor: &str, now: OffsetDateTime) -> Feature {
     Feature {
         id: draft.id.unwrap_or_else(Uuid::new_v4),
-        geometry: draft.geometry,
+        geom: draft.geometry.into(),
         properties: draft.properties,
         meta: Meta {
             organisation: Arc::from(draft.organisation.as_str()),

@@ -46,7 +46,7 @@ fn outlines(areas: &[Arc<Feature>]) -> Vec<(String, Geometry<f64>)> {
     areas
         .iter()
         .filter_map(|a| match &a.properties {
-            Properties::Area(p) => Some((p.name.to_string(), a.geometry.clone())),
+            Properties::Area(p) => Some((p.name.to_string(), a.geometry().into_owned())),
             _ => None,
         })
         .collect()
@@ -91,7 +91,7 @@ impl Service {
             return Err(ServiceError::NotFound(Layer::Measures, id));
         };
         let areas = outlines(&self.counted_areas(viewer));
-        let (area_name, target) = target_area(&feature.geometry, &areas).ok_or_else(|| {
+        let (area_name, target) = target_area(&feature.geometry(), &areas).ok_or_else(|| {
             crate::domain::ValidationErrors::one(
                 "/geometry",
                 "the measure lies in no area; draw it inside one (or as the area's outline)",

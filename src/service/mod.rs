@@ -478,20 +478,20 @@ impl Service {
         let (layer, envelopes) = match &change {
             Change::Upserted(f) | Change::Deleted(f) => (
                 f.layer(),
-                vec![crate::domain::geometry::bounds(&f.geometry)],
+                vec![crate::domain::geometry::bounds(&f.geometry())],
             ),
             Change::Replaced { before, after } => {
                 if before.layer() != after.layer() {
                     self.tile_cache.invalidate(
                         before.layer(),
-                        &[crate::domain::geometry::bounds(&before.geometry)],
+                        &[crate::domain::geometry::bounds(&before.geometry())],
                     );
                 }
                 (
                     after.layer(),
                     vec![
-                        crate::domain::geometry::bounds(&before.geometry),
-                        crate::domain::geometry::bounds(&after.geometry),
+                        crate::domain::geometry::bounds(&before.geometry()),
+                        crate::domain::geometry::bounds(&after.geometry()),
                     ],
                 )
             }

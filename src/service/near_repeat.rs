@@ -124,9 +124,7 @@ impl Service {
                 if !names.contains(&i.category.as_str()) || i.occurred_at > as_of || until < as_of {
                     return None;
                 }
-                let geo::Geometry::Point(p) = feature.geometry else {
-                    return None;
-                };
+                let p = feature.geom.point()?;
                 Some(Zone {
                     incident: feature.id,
                     category: i.category.as_str(),
@@ -278,9 +276,7 @@ impl Service {
                 let Properties::Incident(i) = &f.properties else {
                     return None;
                 };
-                let geo::Geometry::Point(p) = f.geometry else {
-                    return None;
-                };
+                let p = f.geom.point()?;
                 let (x, y) = self.grid.project(p)?;
                 #[allow(clippy::cast_precision_loss)]
                 let t = i.occurred_at.unix_timestamp() as f64 / 86_400.0;

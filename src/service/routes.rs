@@ -53,7 +53,7 @@ impl RouteAsk {
         let Properties::PatrolRoute(r) = &f.properties else {
             return None;
         };
-        let parts = match &f.geometry {
+        let parts = match &*f.geometry() {
             Geometry::LineString(l) => vec![l.clone()],
             Geometry::MultiLineString(m) => m.0.clone(),
             _ => return None,

@@ -167,7 +167,7 @@ impl FeatureRow {
             .map_err(|e| corrupt("classification", &e))?;
         Ok(Feature {
             id: self.id,
-            geometry,
+            geom: geometry.into(),
             properties,
             meta: Meta {
                 organisation: strings.get(self.organisation),
@@ -207,8 +207,8 @@ impl Derived {
                 .flatten()
         };
         Ok(Self {
-            wkb: to_wkb(&f.geometry)?,
-            bounds: crate::domain::geometry::bounds(&f.geometry),
+            wkb: to_wkb(&f.geometry())?,
+            bounds: crate::domain::geometry::bounds(&f.geometry()),
             category: f
                 .properties
                 .category_code()
@@ -233,7 +233,7 @@ mod tests {
         FeatureRow {
             id: f.id,
             layer: f.layer().as_str().to_owned(),
-            geom: to_wkb(&f.geometry).unwrap(),
+            geom: to_wkb(&f.geometry()).unwrap(),
             properties,
             organisation: f.meta.organisation.to_string(),
             classification: f.meta.classification.as_str().to_owned(),

@@ -133,7 +133,7 @@ pub fn write_snapshot(
         w.write_all(&(features.len() as u64).to_le_bytes())
             .map_err(&e)?;
         for f in features {
-            let wkb = to_wkb(&f.geometry)?;
+            let wkb = to_wkb(&f.geometry())?;
             // The document whole: a snapshot row has no columns to complete it from.
             let properties = f.properties.to_json();
             w.write_all(f.id.as_bytes()).map_err(&e)?;

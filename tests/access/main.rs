@@ -67,8 +67,9 @@ pub fn fixture(as_of: OffsetDateTime) -> Vec<Feature> {
                 #[allow(clippy::cast_precision_loss)]
                 let d = 0.003 * (i as f64 + 1.0);
                 use geo::MapCoordsInPlace;
-                f.geometry
-                    .map_coords_in_place(|c| geo::Coord { x: c.x + d, y: c.y });
+                let mut g = f.geometry().into_owned();
+                g.map_coords_in_place(|c| geo::Coord { x: c.x + d, y: c.y });
+                f.geom = g.into();
                 extra.push(f);
             }
         }

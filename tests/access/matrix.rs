@@ -90,7 +90,7 @@ impl Fixture {
             Precision::Exact => {
                 // Served at 7 decimals (about 1 cm), the stored geometry rounded.
                 let exact = serde_json::to_value(lagesbild::domain::feature::rounded_geojson(
-                    &original.geometry,
+                    &original.geometry(),
                 ))
                 .unwrap();
                 assert!(
@@ -111,7 +111,7 @@ impl Fixture {
                 }
                 assert_eq!(got["geometry"]["type"], "Point");
                 let shown = point_of(got);
-                let exact = representative(&original.geometry);
+                let exact = representative(&original.geometry());
                 let cell = self.grid.cell_of(exact).unwrap();
                 let centre = self.grid.centre(cell).unwrap();
                 // The centre as served: at 7 decimals.
@@ -120,7 +120,7 @@ impl Fixture {
                         && (shown.y() - centre.y()).abs() <= 0.5e-7 + 1e-12,
                     "{role}/{layer}: {shown:?} is not the cell centre {centre:?}"
                 );
-                if matches!(original.geometry, Geometry::Point(_)) {
+                if original.geom.point().is_some() {
                     assert!(
                         (shown.x() - exact.x()).abs() > 1e-7
                             || (shown.y() - exact.y()).abs() > 1e-7,
@@ -236,7 +236,7 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                 if !visible.is_empty() {
                     let mut want = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
                     for id in &visible {
-                        let b = lagesbild::domain::geometry::bounds(&fx.by_id[id].geometry);
+                        let b = lagesbild::domain::geometry::bounds(&fx.by_id[id].geometry());
                         want = [
                             want[0].min(b[0]),
                             want[1].min(b[1]),
@@ -538,7 +538,7 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                 let mut buckets: BTreeMap<(String, i64, Option<u8>), usize> = BTreeMap::new();
                 for id in &visible {
                     let f = &fx.by_id[id];
-                    let cell = fx.grid.cell_of(representative(&f.geometry)).unwrap();
+                    let cell = fx.grid.cell_of(representative(&f.geometry())).unwrap();
                     let span = f.properties.time_span();
                     let week = if span.start == i64::MIN {
                         i64::MIN
@@ -617,7 +617,7 @@ async fn no_role_sees_more_than_its_grant_on_any_endpoint_or_layer() {
                         use geo::Intersects;
                         let expected = visible
                             .iter()
-                            .filter(|id| fx.by_id[*id].geometry.intersects(&area.geometry))
+                            .filter(|id| fx.by_id[*id].geometry().intersects(&*area.geometry()))
                             .count();
                         assert_eq!(n, expected, "{ctx}: area {key}");
                     }
@@ -681,7 +681,7 @@ async fn live_events_follow_the_same_grants() {
                 .unwrap();
             let draft = lagesbild::domain::FeatureDraft {
                 id: None,
-                geometry: f.geometry.clone(),
+                geometry: f.geometry().into_owned(),
                 properties: f.properties.clone(),
                 organisation: f.meta.organisation.to_string(),
                 classification: f.meta.classification,
@@ -745,7 +745,7 @@ async fn many_small_boxes_cannot_refine_a_coarse_position() {
         .into_iter()
         .find(|f| viewer.may_see_classification(f.meta.classification))
         .unwrap();
-    let exact = representative(&feature.geometry);
+    let exact = representative(&feature.geometry());
     let centre = grid.centre(grid.cell_of(exact).unwrap()).unwrap();
     let ids_in = |b: [f64; 4]| {
         let client = client.clone();
@@ -1040,7 +1040,7 @@ async fn the_agenda_answers_every_role_within_its_grant() {
         );
         for a in agenda["areas"].as_array().unwrap() {
             let area_id: Uuid = a["id"].as_str().unwrap().parse().unwrap();
-            let outline = &fx.by_id[&area_id].geometry;
+            let outline = &fx.by_id[&area_id].geometry().into_owned();
             // Camera coverage only for roles that see cameras exactly and count incidents.
             let may_cover = role_def.grant(Layer::Cameras).read == Precision::Exact
                 && role_def.grant(Layer::Incidents).read != Precision::None;
@@ -1097,7 +1097,7 @@ async fn the_agenda_answers_every_role_within_its_grant() {
                                 i.category.as_str() == c["category"]
                                     && i.occurred_at >= window.0
                                     && i.occurred_at <= window.1
-                                    && f.geometry.intersects(outline)
+                                    && f.geometry().intersects(outline)
                             }
                             _ => false,
                         })
@@ -1366,7 +1366,8 @@ async fn tiles_answer_every_role_within_its_grant() {
                         let want: BTreeSet<Uuid> = visible
                             .iter()
                             .filter(|id| {
-                                let b = lagesbild::domain::geometry::bounds(&fx.by_id[id].geometry);
+                                let b =
+                                    lagesbild::domain::geometry::bounds(&fx.by_id[id].geometry());
                                 b[0] <= buffered[2]
                                     && b[2] >= buffered[0]
                                     && b[1] <= buffered[3]
@@ -1400,7 +1401,7 @@ async fn tiles_answer_every_role_within_its_grant() {
                         // Cells: how many visible features each cell holds.
                         let mut want: BTreeMap<(i64, i64), u64> = BTreeMap::new();
                         for id in &visible {
-                            let p = representative(&fx.by_id[id].geometry);
+                            let p = representative(&fx.by_id[id].geometry());
                             *want.entry(fx.grid.cell_of(p).unwrap()).or_default() += 1;
                         }
                         if gridded {
@@ -1587,7 +1588,7 @@ async fn deep_tiles_cannot_refine_a_coarse_position() {
         .filter(|f| viewer.may_see_classification(f.meta.classification))
         .take(40)
     {
-        let exact = representative(&feature.geometry);
+        let exact = representative(&feature.geometry());
         let cell = grid.cell_of(exact).unwrap();
         let centre = grid.centre(cell).unwrap();
         // What a zoom-20 tile says of the incident's cell.
@@ -1787,7 +1788,7 @@ async fn camera_views_answer_every_role_within_its_camera_grant() {
             let id: Uuid = z["properties"]["camera"].as_str().unwrap().parse().unwrap();
             got.insert(id);
             // A sector's first vertex is the camera (a full circle has none).
-            let camera = representative(&fx.by_id[&id].geometry);
+            let camera = representative(&fx.by_id[&id].geometry());
             let ring = &z["geometry"]["coordinates"][0];
             let near = ring.as_array().unwrap().iter().any(|c| {
                 (c[0].as_f64().unwrap() - camera.x()).abs() < 1e-9

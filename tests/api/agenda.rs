@@ -89,7 +89,7 @@ async fn check(url: &str) {
         .iter()
         .find(|a| matches!(&a.properties, Properties::Area(p) if p.name.as_ref() == "Alby"))
         .unwrap();
-    let centre = geo::Centroid::centroid(&target.geometry).unwrap();
+    let centre = geo::Centroid::centroid(&*target.geometry()).unwrap();
     let start = today - Duration::days(60);
     let body = json!({"type": "Feature",
         "geometry": {"type": "Point", "coordinates": [centre.x(), centre.y()]},
@@ -117,14 +117,16 @@ async fn check(url: &str) {
     let incidents = all.all(Layer::Incidents);
     let mut nonzero = 0;
     for a in agenda["areas"].as_array().unwrap() {
-        let outline = &area_of(&areas, a["id"].as_str().unwrap()).geometry;
+        let outline = &area_of(&areas, a["id"].as_str().unwrap())
+            .geometry()
+            .into_owned();
         // Brute force: every incident within the coordinator's ceiling, in the area, per period.
         let mut expected: HashMap<&str, [usize; 4]> = HashMap::new();
         for f in incidents.iter().filter(|f| internal(f)) {
             let Properties::Incident(i) = &f.properties else {
                 continue;
             };
-            if !f.geometry.intersects(outline) {
+            if !f.geometry().intersects(outline) {
                 continue;
             }
             for (k, p) in ["week", "window", "previous", "last_year"]
@@ -168,7 +170,7 @@ async fn check(url: &str) {
         let mut due: Vec<String> = all
             .all(Layer::Measures)
             .iter()
-            .filter(|f| internal(f) && f.geometry.intersects(outline))
+            .filter(|f| internal(f) && f.geometry().intersects(outline))
             .filter(|f| match &f.properties {
                 Properties::Measure(m) => {
                     m.due.is_some_and(|d| d <= sunday + Duration::days(14))
@@ -223,7 +225,9 @@ async fn check(url: &str) {
     );
     let mut emerging = 0;
     for a in agenda["areas"].as_array().unwrap() {
-        let outline = &area_of(&areas, a["id"].as_str().unwrap()).geometry;
+        let outline = &area_of(&areas, a["id"].as_str().unwrap())
+            .geometry()
+            .into_owned();
         for e in a["emerging"].as_array().unwrap() {
             let p = geo::Point::new(
                 e["centre"][0].as_f64().unwrap(),
@@ -237,7 +241,9 @@ async fn check(url: &str) {
     assert!(emerging > 0, "{url}: the demo has emerging hot spots");
     // Near-repeat zones: each from a recent shooting or explosion in its area.
     for a in agenda["areas"].as_array().unwrap() {
-        let outline = &area_of(&areas, a["id"].as_str().unwrap()).geometry;
+        let outline = &area_of(&areas, a["id"].as_str().unwrap())
+            .geometry()
+            .into_owned();
         for z in a["near_repeat_zones"].as_array().unwrap() {
             let f = all
                 .get(
@@ -252,7 +258,7 @@ async fn check(url: &str) {
                 matches!(i.category.as_str(), "shooting" | "explosion"),
                 "{url}: {z}"
             );
-            assert!(f.geometry.intersects(outline), "{url}: {z}");
+            assert!(f.geometry().intersects(outline), "{url}: {z}");
             assert!(now - i.occurred_at <= time::Duration::days(14));
         }
     }

@@ -68,9 +68,7 @@ async fn check(url: &str) {
         .filter(|f| f.meta.classification <= Classification::Internal)
         .filter(|f| matches!(&f.properties, Properties::Incident(i) if in_window(i.occurred_at)))
         .map(|f| {
-            let geo::Geometry::Point(p) = f.geometry else {
-                panic!()
-            };
+            let Some(p) = f.geom.point() else { panic!() };
             grid.project(p).unwrap()
         })
         .collect();
@@ -280,8 +278,8 @@ async fn check(url: &str) {
         .into_iter()
         .find(|a| matches!(&a.properties, Properties::Area(p) if p.name.as_ref() == "Alby"))
         .unwrap()
-        .geometry
-        .clone();
+        .geometry()
+        .into_owned();
     let inside = seen
         .iter()
         .filter(|p| geo::Intersects::intersects(&outline, &grid.unproject(p.0, p.1).unwrap()))
@@ -358,7 +356,7 @@ async fn check(url: &str) {
         if !(0..84).contains(&days) {
             continue;
         }
-        let geo::Geometry::Point(p) = f.geometry else {
+        let Some(p) = f.geom.point() else {
             continue;
         };
         let (x, y) = grid.project(p).unwrap();

@@ -38,11 +38,8 @@ async fn positions_have_seven_decimals_and_answers_are_compressed() {
         .service
         .unrestricted()
         .all(lagesbild::domain::Layer::Incidents);
-    let incident = all
-        .iter()
-        .find(|f| matches!(f.geometry, geo::Geometry::Point(_)))
-        .unwrap();
-    let geo::Geometry::Point(p) = incident.geometry else {
+    let incident = all.iter().find(|f| f.geom.point().is_some()).unwrap();
+    let Some(p) = incident.geom.point() else {
         panic!("a point")
     };
     let (_, served) = app

@@ -149,7 +149,7 @@ fn brute_count(
             lagesbild::domain::Properties::Incident(i) => {
                 categories.contains(&i.category.as_str())
                     && (from..=to).contains(&i.occurred_at.date())
-                    && f.geometry.intersects(region)
+                    && f.geometry().intersects(region)
             }
             _ => false,
         })
@@ -202,13 +202,13 @@ async fn follow_up_check(url: &str) {
         .iter()
         .find(|a| name_of(a) == "Alby")
         .unwrap()
-        .geometry
-        .clone();
+        .geometry()
+        .into_owned();
     let rest = geo::Geometry::MultiPolygon(geo::MultiPolygon(
         areas
             .iter()
             .filter(|a| name_of(a) != "Alby")
-            .flat_map(|a| match &a.geometry {
+            .flat_map(|a| match &*a.geometry() {
                 geo::Geometry::Polygon(p) => vec![p.clone()],
                 geo::Geometry::MultiPolygon(m) => m.0.clone(),
                 _ => vec![],

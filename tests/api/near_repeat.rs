@@ -52,9 +52,7 @@ async fn check(url: &str) {
             let t = i.occurred_at.to_offset(time::UtcOffset::UTC);
             let inside = t.date() >= time::macros::date!(2025 - 12 - 01)
                 && t.date() <= time::macros::date!(2026 - 12 - 01);
-            let geo::Geometry::Point(p) = f.geometry else {
-                return None;
-            };
+            let p = f.geom.point()?;
             let (x, y) = grid.project(p)?;
             inside.then_some((x, y, i.occurred_at.unix_timestamp() as f64 / 86_400.0))
         })

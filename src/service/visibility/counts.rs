@@ -173,7 +173,7 @@ impl Service {
             {
                 continue;
             }
-            let Some(cell) = representative_point(&f.geometry).and_then(|p| self.grid.cell_of(p))
+            let Some(cell) = representative_point(&f.geometry()).and_then(|p| self.grid.cell_of(p))
             else {
                 continue;
             };
@@ -266,7 +266,7 @@ impl Service {
                 Properties::Area(p) if p.is_counted() => Some(AreaCells {
                     id: a.id,
                     name: Arc::from(&*p.name),
-                    outline: a.geometry.clone(),
+                    outline: a.geometry().into_owned(),
                     cells: HashSet::new(),
                 }),
                 _ => None,
@@ -465,7 +465,7 @@ impl Service {
             .index()
             .matching(layer, &widen_spatial(spatial), filters)
         {
-            let Some(cell) = representative_point(&f.geometry).and_then(|p| self.grid.cell_of(p))
+            let Some(cell) = representative_point(&f.geometry()).and_then(|p| self.grid.cell_of(p))
             else {
                 continue;
             };
@@ -518,19 +518,19 @@ impl Service {
             let inside = self.index().matching(
                 layer,
                 &Spatial::WithinDistance {
-                    geometry: area.geometry.clone(),
+                    geometry: area.geometry().into_owned(),
                     metres: CELL_REACH_M,
                 },
                 filters,
             );
-            let outline = Spatial::Intersects(area.geometry.clone());
+            let outline = Spatial::Intersects(area.geometry().into_owned());
             for f in inside {
-                if !matches_spatial(&outline, &f.geometry) {
+                if !matches_spatial(&outline, &f.geometry()) {
                     continue;
                 }
                 let entry = counts.entry(area.id.to_string()).or_insert_with(|| {
                     (
-                        area.geometry.clone(),
+                        area.geometry().into_owned(),
                         0,
                         BTreeMap::new(),
                         Some(Arc::clone(&name)),

@@ -294,7 +294,7 @@ impl Service {
 
     /// The coarse view of a feature (`cells` keeps each cell's centre and area for the answer).
     fn coarsen(&self, f: &Feature, cells: &mut Cells) -> Option<CoarseFeature> {
-        let p = representative_point(&f.geometry)?;
+        let p = representative_point(&f.geometry())?;
         let cell = self.grid.cell_of(p)?;
         let (centre, area) = cells
             .entry(cell)

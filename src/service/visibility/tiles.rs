@@ -496,7 +496,7 @@ impl Service {
                     };
                     match (e.point(), feature) {
                         (Some(p), _) => b.add_with(&Geometry::Point(p), 1, props),
-                        (None, Some(f)) => b.add_with(&f.geometry, 1, props),
+                        (None, Some(f)) => b.add_with(&f.geometry(), 1, props),
                         (None, None) => {}
                     }
                 }
@@ -516,7 +516,7 @@ impl Service {
                 }
                 shapes.sort_unstable_by_key(|f| f.id);
                 for f in &shapes {
-                    b.add_with(&f.geometry, 1, |_| {});
+                    b.add_with(&f.geometry(), 1, |_| {});
                 }
                 restricted.sort_unstable();
                 read.restricted = restricted;
