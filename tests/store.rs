@@ -44,6 +44,14 @@ async fn round_trips_every_layer(store: &Store) {
             assert_eq!(a, b, "{layer} {}", a.id);
         }
     }
+    // And in the one pass over every layer a start-up reads.
+    let mut live = Vec::new();
+    let n = store.for_each_live(&mut |f| live.push(f)).await.unwrap();
+    assert_eq!(n as usize, features.len());
+    let mut expected = features.clone();
+    expected.sort_by_key(|f| f.id);
+    live.sort_by_key(|f| f.id);
+    assert_eq!(live, expected);
 }
 
 /// An incident's document leaves out what its columns hold, and reads back whole: whatever the
@@ -167,6 +175,19 @@ async fn incident_documents_are_compact_and_whole_ones_still_read(store: &Store)
         e.contains("occurred_at") && e.contains(&features[3].id.to_string()),
         "{e}"
     );
+    // So is a start-up's whole-table read, and the store goes on answering.
+    let e = store
+        .for_each_live(&mut |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("occurred_at") && e.contains(&features[3].id.to_string()),
+        "{e}"
+    );
+    for _ in 0..4 {
+        assert!(store.get(features[0].id).await.unwrap().is_some());
+    }
 }
 
 /// Updates need the current version; deletes hide the feature but keep it.

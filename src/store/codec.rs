@@ -81,12 +81,12 @@ pub struct Interner(std::collections::HashMap<String, Arc<str>>);
 
 impl Interner {
     /// The shared copy of `s`.
-    pub fn get(&mut self, s: String) -> Arc<str> {
-        if let Some(a) = self.0.get(&s) {
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
             return Arc::clone(a);
         }
-        let a: Arc<str> = Arc::from(s.as_str());
-        self.0.insert(s, Arc::clone(&a));
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(s.to_owned(), Arc::clone(&a));
         a
     }
 }
@@ -149,18 +149,61 @@ impl FeatureRow {
     /// # Errors
     /// When a stored value no longer reads (a sign of a bad manual edit).
     pub fn into_feature(self, strings: &mut Interner) -> Result<Feature, StoreError> {
+        RowRef {
+            id: self.id,
+            layer: &self.layer,
+            geom: &self.geom,
+            properties: &self.properties,
+            organisation: &self.organisation,
+            classification: &self.classification,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            created_by: &self.created_by,
+            version: self.version,
+            category: self.category.as_deref(),
+            status: self.status.as_deref(),
+            time_start: self.time_start,
+        }
+        .to_feature(strings)
+    }
+}
+
+/// A feature row's values borrowed from wherever they were read: a query's row, a snapshot's
+/// record, or a binary `COPY`'s buffer ([`super::pgcopy_out`]).
+pub(super) struct RowRef<'a> {
+    pub(super) id: Uuid,
+    pub(super) layer: &'a str,
+    pub(super) geom: &'a [u8],
+    pub(super) properties: &'a str,
+    pub(super) organisation: &'a str,
+    pub(super) classification: &'a str,
+    pub(super) created_at: OffsetDateTime,
+    pub(super) updated_at: OffsetDateTime,
+    pub(super) created_by: &'a str,
+    pub(super) version: i64,
+    pub(super) category: Option<&'a str>,
+    pub(super) status: Option<&'a str>,
+    pub(super) time_start: Option<OffsetDateTime>,
+}
+
+impl RowRef<'_> {
+    /// The domain feature the row holds.
+    ///
+    /// # Errors
+    /// When a stored value no longer reads (a sign of a bad manual edit).
+    pub(super) fn to_feature(&self, strings: &mut Interner) -> Result<Feature, StoreError> {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             StoreError::Corrupt(format!("feature {}: {what}: {e}", self.id))
         };
         let layer: Layer = self.layer.parse().map_err(|e| corrupt("layer", &e))?;
         let columns = StoredColumns {
-            category: self.category.as_deref(),
-            status: self.status.as_deref(),
+            category: self.category,
+            status: self.status,
             time_start: self.time_start,
         };
-        let properties = Properties::from_stored(layer, &self.properties, &columns)
+        let properties = Properties::from_stored(layer, self.properties, &columns)
             .map_err(|e| corrupt("properties", &e))?;
-        let geometry = from_wkb(&self.geom).map_err(|e| corrupt("geometry", &e))?;
+        let geometry = from_wkb(self.geom).map_err(|e| corrupt("geometry", &e))?;
         let classification = self
             .classification
             .parse()

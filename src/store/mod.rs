@@ -23,6 +23,7 @@ pub mod changes;
 pub mod codec;
 pub mod meetings;
 mod pgcopy;
+mod pgcopy_out;
 mod postgis;
 mod read;
 pub mod reference;

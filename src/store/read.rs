@@ -40,6 +40,10 @@ pub(super) async fn for_each(
         ),
         None => format!("{} WHERE deleted_at IS NULL", select(store, true)),
     };
+    if let Store::Postgres(pool) = store {
+        // Rows read in place from a binary COPY: a start-up's largest read.
+        return super::pgcopy_out::for_each(pool, layer, sink).await;
+    }
     let layer = layer.map(Layer::as_str);
     let mut strings = Interner::default();
     let mut n = 0;
