@@ -145,10 +145,10 @@ fn benches(c: &mut Criterion) {
         .map(|(i, f)| {
             let mut f = (**f).clone();
             f.id = uuid::Uuid::from_u128(0xca4e_0000 + i as u128);
-            if let lagesbild::domain::CompactGeometry::Point(p) = &mut f.geom {
+            if let Some(p) = f.geom.point() {
                 #[allow(clippy::cast_precision_loss)]
                 let k = (i / 60) as f64;
-                *p = geo::Point::new(p.x() + 0.0011 * k, p.y() - 0.0007 * k);
+                f.geom = geo::Point::new(p.x() + 0.0011 * k, p.y() - 0.0007 * k).into();
             }
             f
         })

@@ -20,9 +20,7 @@ use crate::domain::incident::{Incident, IncidentCategory, IncidentStatus};
 use crate::domain::patrol_route::{PatrolRoute, RouteKind, RouteStatus, Weekday};
 use crate::domain::risk_environment::{RiskEnvironment, RiskKind, RiskLevel, RiskStatus};
 use crate::domain::walk::{Stop, Walk};
-use crate::domain::{
-    Classification, CompactGeometry, Feature, FeatureDraft, Layer, Meta, Properties,
-};
+use crate::domain::{Classification, Feature, FeatureDraft, Layer, Meta, Properties};
 
 /// The approximate district outlines shipped in `geodata/`.
 pub const AREAS_GEOJSON: &str = include_str!("../geodata/areas.geojson");
@@ -371,7 +369,7 @@ fn incidents_around(
         let position = scatter(rng, spot);
         out.push(Feature {
             id: uuid(rng),
-            geom: CompactGeometry::Point(position),
+            geom: position.into(),
             properties: Properties::Incident(Incident {
                 category,
                 occurred_at,
@@ -493,7 +491,7 @@ fn measures(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> V
         };
         out.push(Feature {
             id: uuid(rng),
-            geom: CompactGeometry::Point(scatter(rng, spot)),
+            geom: scatter(rng, spot).into(),
             properties: Properties::Measure(Box::new(Measure {
                 title: title.into(),
                 description: "Demoåtgärd".into(),
@@ -577,7 +575,7 @@ fn risk_environments(
         };
         out.push(Feature {
             id: uuid(rng),
-            geom: CompactGeometry::Point(scatter(rng, spot)),
+            geom: scatter(rng, spot).into(),
             properties: Properties::RiskEnvironment(Box::new(RiskEnvironment {
                 kind,
                 level,
@@ -662,7 +660,7 @@ fn cameras(rng: &mut ChaCha8Rng, spots: &[Hotspot], as_of: OffsetDateTime) -> Ve
         ];
         out.push(Feature {
             id: uuid(rng),
-            geom: CompactGeometry::Point(scatter(rng, &spread)),
+            geom: scatter(rng, &spread).into(),
             properties: Properties::Camera(Box::new(Camera {
                 direction: f64::from(rng.random_range(0..72u32) * 5),
                 field_of_view: f64::from(rng.random_range(8..23u32) * 5),

@@ -462,6 +462,72 @@ async fn sqlite_a_load_holds_the_database_alone_only_when_nothing_else_has_it_op
     }
 }
 
+/// A whole-table read on PostGIS is a binary `COPY`, whose unfinished business sqlx does not
+/// track. Neither one the database refuses before its first row nor one dropped half-read may
+/// leave a connection in the pool that answers the next query with the last one's leftovers:
+/// with a pool of one connection, every later read answers its own question.
+#[tokio::test]
+async fn postgis_a_refused_or_abandoned_whole_table_read_leaves_the_pool_usable() {
+    let Some(admin) = common::pg_admin_url() else {
+        return;
+    };
+    let url = common::fresh_pg_url(&admin).await;
+    Store::connect(&url).await.unwrap().migrate().await.unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let store = Store::Postgres(pool.clone());
+    let features = sample();
+    store.insert(&features, &|_| {}).await.unwrap();
+    let answers = || async {
+        for f in features.iter().step_by(97) {
+            let back = store.get(f.id).await.unwrap().map(|(g, _)| g);
+            assert_eq!(back.as_ref(), Some(f));
+        }
+        assert_eq!(
+            store.count(Layer::Incidents).await.unwrap() as usize,
+            features
+                .iter()
+                .filter(|f| f.layer() == Layer::Incidents)
+                .count()
+        );
+    };
+    // Refused before its first row: a column it reads is gone.
+    let rename =
+        |from: &str, to: &str| format!("ALTER TABLE features RENAME COLUMN {from} TO {to}");
+    sqlx::query(sqlx::AssertSqlSafe(rename("created_by", "made_by")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let e = store.for_each_live(&mut |_| {}).await.unwrap_err();
+    assert!(e.to_string().contains("created_by"), "{e}");
+    sqlx::query(sqlx::AssertSqlSafe(rename("made_by", "created_by")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    answers().await;
+    // Dropped half-read: the reading task ends at the hundredth row while rows are still coming.
+    let reader = store.clone();
+    let stopped = tokio::spawn(async move {
+        let mut seen = 0;
+        reader
+            .for_each_live(&mut |_| {
+                seen += 1;
+                assert!(seen < 100, "the reader stops here on purpose");
+            })
+            .await
+    })
+    .await;
+    assert!(stopped.is_err_and(|e| e.is_panic()));
+    answers().await;
+    // And a whole read still gives everything.
+    let mut n = 0;
+    store.for_each_live(&mut |_| n += 1).await.unwrap();
+    assert_eq!(n, features.len());
+}
+
 #[tokio::test]
 async fn sqlite_round_trips_every_layer() {
     let (_db, store) = sqlite_store().await;

@@ -10,9 +10,13 @@ use std::borrow::Cow;
 
 use geo::{Geometry, Point};
 
-/// A feature's geometry as the index keeps it (WGS84 longitude, latitude).
+/// A feature's geometry as the index keeps it (WGS84 longitude, latitude). Made only from a
+/// `geo` geometry or point, so a point is always held in place and equal geometries are equal.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CompactGeometry {
+pub struct CompactGeometry(Repr);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Repr {
     /// A point, held in place.
     Point(Point<f64>),
     /// Any other geometry.
@@ -28,43 +32,43 @@ impl CompactGeometry {
     /// The geometry, borrowed where it is boxed and built in place for a point.
     #[must_use]
     pub fn geometry(&self) -> Cow<'_, Geometry<f64>> {
-        match self {
-            Self::Point(p) => Cow::Owned(Geometry::Point(*p)),
-            Self::Other(g) => Cow::Borrowed(g),
+        match &self.0 {
+            Repr::Point(p) => Cow::Owned(Geometry::Point(*p)),
+            Repr::Other(g) => Cow::Borrowed(g),
         }
     }
 
     /// The point, when the geometry is one.
     #[must_use]
     pub const fn point(&self) -> Option<Point<f64>> {
-        match self {
-            Self::Point(p) => Some(*p),
-            Self::Other(_) => None,
+        match &self.0 {
+            Repr::Point(p) => Some(*p),
+            Repr::Other(_) => None,
         }
     }
 
     /// The geometry by value.
     #[must_use]
     pub fn into_geometry(self) -> Geometry<f64> {
-        match self {
-            Self::Point(p) => Geometry::Point(p),
-            Self::Other(g) => *g,
+        match self.0 {
+            Repr::Point(p) => Geometry::Point(p),
+            Repr::Other(g) => *g,
         }
     }
 }
 
 impl From<Geometry<f64>> for CompactGeometry {
     fn from(g: Geometry<f64>) -> Self {
-        match g {
-            Geometry::Point(p) => Self::Point(p),
-            other => Self::Other(Box::new(other)),
-        }
+        Self(match g {
+            Geometry::Point(p) => Repr::Point(p),
+            other => Repr::Other(Box::new(other)),
+        })
     }
 }
 
 impl From<Point<f64>> for CompactGeometry {
     fn from(p: Point<f64>) -> Self {
-        Self::Point(p)
+        Self(Repr::Point(p))
     }
 }
 

@@ -302,7 +302,7 @@ pub(crate) mod tests {
         ) -> Feature {
             Feature {
                 id: Uuid::from_u128(id),
-                geom: crate::domain::CompactGeometry::Point(geo::Point::new(x, y)),
+                geom: geo::Point::new(x, y).into(),
                 properties: Properties::Incident(Incident {
                     category: IncidentCategory::ALL[category],
                     occurred_at,

@@ -168,8 +168,8 @@ impl FeatureRow {
     }
 }
 
-/// A feature row's values borrowed from wherever they were read: a query's row, a snapshot's
-/// record, or a binary `COPY`'s buffer ([`super::pgcopy_out`]).
+/// A feature row's values borrowed from wherever they were read: a query's row or snapshot's
+/// record ([`FeatureRow`]), or a binary `COPY`'s buffer ([`super::pgcopy_out`]).
 pub(super) struct RowRef<'a> {
     pub(super) id: Uuid,
     pub(super) layer: &'a str,

@@ -2,11 +2,11 @@
 //! starts from the table (issue 17, item 3).
 //!
 //! A query's rows cost the client more than the rows themselves: sqlx checks each column's type
-//! and allocates a `String` or `Vec` per value, and that was about a fifth of a start-up's
-//! work. The rows of a binary `COPY` are read in place instead: the same columns as
-//! [`super::read`] selects, each field borrowed from the received buffer and handed to
-//! [`RowRef::to_feature`], which both paths share. The format is the one
-//! [`super::pgcopy`] writes (PostgreSQL documentation, "COPY", "Binary Format").
+//! and allocates a `String` or `Vec` per value, which took a third of a start-up's client CPU.
+//! The rows of a binary `COPY` are read in place instead: [`super::read`]'s `SELECT`, each
+//! field borrowed from the received buffer and handed to [`RowRef::to_feature`], which both
+//! paths share. The format is the one [`super::pgcopy`] writes (PostgreSQL documentation,
+//! "COPY", "Binary Format").
 
 use futures_util::TryStreamExt;
 use sqlx::PgPool;
@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use super::codec::{Interner, RowRef};
 use super::{Sink, StoreError};
-use crate::domain::Layer;
 
 /// The file header's fixed part: the signature, then the flags and the extension's length.
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
@@ -26,51 +25,44 @@ const FIELDS: usize = 13;
 /// Seconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
 const PG_EPOCH_UNIX: i128 = 946_684_800;
 
-/// The `COPY` statement for every live feature of `layer`, or of every layer.
-fn statement(layer: Option<Layer>) -> String {
-    // A layer's name is one of the enum's fixed, quote-free words, never input.
-    let only = layer.map_or(String::new(), |l| format!("layer = '{}' AND ", l.as_str()));
-    format!(
-        "COPY (SELECT id, layer, ST_AsBinary(geom), properties::text, organisation, \
-         classification, created_at, updated_at, created_by, version, category, status, \
-         time_start FROM features WHERE {only}deleted_at IS NULL) TO STDOUT (FORMAT binary)"
-    )
+/// The flag bits of the header a reader must understand (16–31); none is defined.
+const CRITICAL_FLAGS: u32 = 0xffff_0000;
+
+/// The `COPY` statement that sends the rows of `select` (a `SELECT` of [`FIELDS`] columns).
+fn statement(select: &str) -> String {
+    format!("COPY ({select}) TO STDOUT (FORMAT binary)")
 }
 
-/// Every live feature of `layer`, or of every layer, into `sink`; returns how many.
+/// Every row `select` (a `SELECT` of [`super::read`]'s columns) gives, as a feature into
+/// `sink`; returns how many.
+///
+/// The connection is closed afterwards, not handed back to the pool: sqlx does not keep count
+/// of what a `COPY` that failed to start or was dropped half-read still owes the connection,
+/// and the next query on it would read that instead of its own answer. A read of the whole
+/// table is rare (start-up, a reload, an export), so a fresh connection costs nothing.
 ///
 /// # Errors
 /// Database errors, a row that no longer reads (named by its id), or a stream that is not
-/// what the statement asks for. The rest of the stream is read and dropped first, so the
-/// connection goes back to the pool ready for its next query.
+/// what the statement asks for; the first one ends the read.
 pub(super) async fn for_each(
     pool: &PgPool,
-    layer: Option<Layer>,
+    select: &str,
     sink: Sink<'_>,
 ) -> Result<u64, StoreError> {
     let mut conn = pool.acquire().await?;
-    let mut stream = conn.copy_out_raw(&statement(layer)).await?;
+    conn.close_on_drop();
+    let mut stream = conn.copy_out_raw(&statement(select)).await?;
     let mut reader = Reader::default();
     let mut strings = Interner::default();
     let mut n = 0;
-    let mut failed = None;
     while let Some(chunk) = stream.try_next().await? {
-        if failed.is_some() {
-            continue;
-        }
-        let fed = reader.feed(&chunk, &mut |row| {
+        reader.feed(&chunk, &mut |row| {
             sink(row.to_feature(&mut strings)?);
             n += 1;
             Ok(())
-        });
-        if let Err(e) = fed {
-            failed = Some(e);
-        }
+        })?;
     }
-    match failed {
-        Some(e) => Err(e),
-        None => reader.finish().map(|()| n),
-    }
+    reader.finish().map(|()| n)
 }
 
 /// Cuts binary `COPY` data into rows, whatever the pieces it arrives in.
@@ -159,6 +151,9 @@ fn header_len(data: &[u8]) -> Result<Option<usize>, StoreError> {
     if &data[..SIGNATURE.len()] != SIGNATURE {
         return Err(malformed("no COPY signature"));
     }
+    if u32::from_be_bytes(word(&data[SIGNATURE.len()..])?) & CRITICAL_FLAGS != 0 {
+        return Err(malformed("a header flag this reader does not know"));
+    }
     let extension = u32::from_be_bytes(word(&data[SIGNATURE.len() + 4..])?);
     let len = fixed + usize::try_from(extension).map_err(|_| malformed("header"))?;
     Ok((data.len() >= len).then_some(len))
@@ -212,56 +207,52 @@ fn word(b: &[u8]) -> Result<[u8; 4], StoreError> {
         .ok_or_else(|| malformed("a short word"))
 }
 
-/// The row's values, each as the column's type sends it.
+/// The row's values, each as the column's type sends it; what does not read names the row.
 fn row_ref<'a>(f: &Fields<'a>) -> Result<RowRef<'a>, StoreError> {
-    let id = Uuid::from_slice(required(f[0], "id")?).map_err(|_| malformed("an id"))?;
+    let id = f[0]
+        .and_then(|b| Uuid::from_slice(b).ok())
+        .ok_or_else(|| malformed("a row without a 16-byte id"))?;
+    let bad = |name: &str, what: &str| StoreError::Corrupt(format!("feature {id}: {name} {what}"));
+    let bytes = |i: usize, name: &str| f[i].ok_or_else(|| bad(name, "is NULL"));
     let text = |i: usize, name: &str| -> Result<Option<&'a str>, StoreError> {
-        f[i].map(|b| {
-            std::str::from_utf8(b)
-                .map_err(|_| StoreError::Corrupt(format!("feature {id}: {name} is not UTF-8")))
-        })
-        .transpose()
+        f[i].map(|b| std::str::from_utf8(b).map_err(|_| bad(name, "is not UTF-8")))
+            .transpose()
     };
-    let needed = |v: Option<&'a str>, name: &str| {
-        v.ok_or_else(|| StoreError::Corrupt(format!("feature {id}: {name} is NULL")))
+    let needed = |i: usize, name: &str| text(i, name)?.ok_or_else(|| bad(name, "is NULL"));
+    let eight = |b: &[u8], name: &str| -> Result<[u8; 8], StoreError> {
+        b.try_into().map_err(|_| bad(name, "is not 8 bytes long"))
+    };
+    let time = |b: &[u8], name: &str| {
+        timestamptz(eight(b, name)?).ok_or_else(|| bad(name, "is out of range"))
     };
     Ok(RowRef {
         id,
-        layer: needed(text(1, "layer")?, "layer")?,
-        geom: required(f[2], "geom")?,
-        properties: needed(text(3, "properties")?, "properties")?,
-        organisation: needed(text(4, "organisation")?, "organisation")?,
-        classification: needed(text(5, "classification")?, "classification")?,
-        created_at: timestamptz(required(f[6], "created_at")?)?,
-        updated_at: timestamptz(required(f[7], "updated_at")?)?,
-        created_by: needed(text(8, "created_by")?, "created_by")?,
-        version: i64::from_be_bytes(eight(required(f[9], "version")?)?),
+        layer: needed(1, "layer")?,
+        geom: bytes(2, "geom")?,
+        properties: needed(3, "properties")?,
+        organisation: needed(4, "organisation")?,
+        classification: needed(5, "classification")?,
+        created_at: time(bytes(6, "created_at")?, "created_at")?,
+        updated_at: time(bytes(7, "updated_at")?, "updated_at")?,
+        created_by: needed(8, "created_by")?,
+        version: i64::from_be_bytes(eight(bytes(9, "version")?, "version")?),
         category: text(10, "category")?,
         status: text(11, "status")?,
-        time_start: f[12].map(timestamptz).transpose()?,
+        time_start: f[12].map(|b| time(b, "time_start")).transpose()?,
     })
 }
 
-fn required<'a>(v: Option<&'a [u8]>, name: &str) -> Result<&'a [u8], StoreError> {
-    v.ok_or_else(|| malformed(&format!("{name} is NULL")))
-}
-
-fn eight(b: &[u8]) -> Result<[u8; 8], StoreError> {
-    b.try_into()
-        .map_err(|_| malformed("an 8-byte value of another length"))
-}
-
-/// A timestamptz from its binary form, microseconds since 2000-01-01 UTC.
-fn timestamptz(b: &[u8]) -> Result<OffsetDateTime, StoreError> {
-    let micros = i128::from(i64::from_be_bytes(eight(b)?));
-    OffsetDateTime::from_unix_timestamp_nanos((micros + PG_EPOCH_UNIX * 1_000_000) * 1_000)
-        .map_err(|_| malformed("a time out of range"))
+/// A timestamptz from its binary form, microseconds since 2000-01-01 UTC; `None` for what
+/// `time` cannot hold (PostgreSQL's `infinity`, years past 9999).
+fn timestamptz(b: [u8; 8]) -> Option<OffsetDateTime> {
+    let micros = i128::from(i64::from_be_bytes(b));
+    OffsetDateTime::from_unix_timestamp_nanos((micros + PG_EPOCH_UNIX * 1_000_000) * 1_000).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Feature;
+    use crate::domain::{Feature, Layer};
 
     /// Binary `COPY` data of `features` as PostgreSQL would send the statement's columns.
     fn copy_data(features: &[Feature]) -> Vec<u8> {
@@ -390,8 +381,59 @@ mod tests {
     }
 
     #[test]
-    fn the_statement_names_the_layer_only_when_asked() {
-        assert!(statement(Some(Layer::Incidents)).contains("layer = 'incidents' AND deleted_at"));
-        assert!(statement(None).contains("WHERE deleted_at IS NULL) TO STDOUT (FORMAT binary)"));
+    fn fixed_bytes_read_as_postgresql_means_them() {
+        // PostgreSQL's epoch, a microsecond before it, and `infinity` (i64::MAX).
+        assert_eq!(
+            timestamptz(0i64.to_be_bytes()),
+            Some(time::macros::datetime!(2000-01-01 00:00 UTC))
+        );
+        assert_eq!(
+            timestamptz((-1i64).to_be_bytes()),
+            Some(time::macros::datetime!(1999-12-31 23:59:59.999999 UTC))
+        );
+        assert_eq!(timestamptz(i64::MAX.to_be_bytes()), None);
+        // The signature as the documentation spells it: "PGCOPY\n\377\r\n\0".
+        assert_eq!(SIGNATURE, [80, 71, 67, 79, 80, 89, 10, 255, 13, 10, 0]);
+        // An empty result: header without extension, then the trailer.
+        let empty = [SIGNATURE, &[0; 8], &[0xff, 0xff]].concat();
+        assert!(read_in_pieces(&empty, 3).unwrap().is_empty());
+        // A critical flag (bit 16) this reader does not know.
+        let flagged = [SIGNATURE, &[0, 1, 0, 0, 0, 0, 0, 0], &[0xff, 0xff]].concat();
+        let e = read_in_pieces(&flagged, 64).unwrap_err().to_string();
+        assert!(e.contains("header flag"), "{e}");
+    }
+
+    #[test]
+    fn the_statement_wraps_the_select() {
+        assert_eq!(
+            statement("SELECT 1"),
+            "COPY (SELECT 1) TO STDOUT (FORMAT binary)"
+        );
+    }
+
+    #[test]
+    fn values_that_do_not_read_name_the_row_and_the_column() {
+        let features = demo();
+        let data = copy_data(&features[..1]);
+        let id = features[0].id.to_string();
+        // created_at (the seventh field) set to `infinity`.
+        let mut at = SIGNATURE.len() + 8 + 4 + 2;
+        for _ in 0..6 {
+            let len = i32::from_be_bytes(data[at..at + 4].try_into().unwrap());
+            at += 4 + usize::try_from(len).unwrap();
+        }
+        let mut infinite = data.clone();
+        infinite[at + 4..at + 12].copy_from_slice(&i64::MAX.to_be_bytes());
+        let e = read_in_pieces(&infinite, 64).unwrap_err().to_string();
+        assert!(
+            e.contains(&id) && e.contains("created_at is out of range"),
+            "{e}"
+        );
+        // The same field made NULL (its 8 bytes dropped, its length -1).
+        let mut null = data[..at].to_vec();
+        null.extend_from_slice(&(-1i32).to_be_bytes());
+        null.extend_from_slice(&data[at + 12..]);
+        let e = read_in_pieces(&null, 64).unwrap_err().to_string();
+        assert!(e.contains(&id) && e.contains("created_at is NULL"), "{e}");
     }
 }

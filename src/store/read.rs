@@ -2,7 +2,8 @@
 //! expressions differ (WKB and JSON text on SQLite as stored; `ST_AsBinary` and `::text` on
 //! PostGIS), and SQLite is told to scan the table in order for a whole-table read. The
 //! `category`, `status` and `time_start` columns come too: an incident's document leaves them
-//! out ([`crate::domain::Properties::to_stored_json`]).
+//! out ([`crate::domain::Properties::to_stored_json`]). PostGIS sends a whole table or layer
+//! as a binary `COPY` of the same `SELECT` ([`super::pgcopy_out`]).
 
 use futures_util::TryStreamExt;
 use time::OffsetDateTime;
@@ -33,6 +34,13 @@ pub(super) async fn for_each(
     layer: Option<Layer>,
     sink: Sink<'_>,
 ) -> Result<u64, StoreError> {
+    if let Store::Postgres(pool) = store {
+        // Rows read in place from a binary COPY, which takes no parameters: a layer's name
+        // is one of the enum's fixed, quote-free words, never input.
+        let only = layer.map_or(String::new(), |l| format!("layer = '{}' AND ", l.as_str()));
+        let sql = format!("{} WHERE {only}deleted_at IS NULL", select(store, true));
+        return super::pgcopy_out::for_each(pool, &sql, sink).await;
+    }
     let sql = match layer {
         Some(_) => format!(
             "{} WHERE layer = $1 AND deleted_at IS NULL",
@@ -40,10 +48,6 @@ pub(super) async fn for_each(
         ),
         None => format!("{} WHERE deleted_at IS NULL", select(store, true)),
     };
-    if let Store::Postgres(pool) = store {
-        // Rows read in place from a binary COPY: a start-up's largest read.
-        return super::pgcopy_out::for_each(pool, layer, sink).await;
-    }
     let layer = layer.map(Layer::as_str);
     let mut strings = Interner::default();
     let mut n = 0;
