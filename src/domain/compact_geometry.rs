@@ -1,10 +1,10 @@
 //! How a stored feature keeps its geometry: a point in place, anything else behind a box.
 //!
 //! `geo::Geometry<f64>` is 56 bytes, sized for its largest kind (a polygon's two vectors), while
-//! nearly every feature in the picture is a point of 16 bytes. Kept in place, a million incidents
-//! carried 40 MB of nothing; a [`CompactGeometry`] is 24 bytes, which brings a shared feature from jemalloc's
-//! 224-byte size class to its 192-byte one. Areas, routes and other non-point features pay one
-//! small allocation more.
+//! nearly every feature in the picture is a point of 16 bytes. Kept in place, a million
+//! incidents carried 40 MB of nothing. A [`CompactGeometry`] is 24 bytes, which brings a shared
+//! feature from jemalloc's 224-byte size class to its 192-byte one. Areas, routes and other
+//! non-point features pay one small allocation more.
 
 use std::borrow::Cow;
 
