@@ -23,7 +23,7 @@ const FIELDS: i16 = 14;
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// Seconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
-const PG_EPOCH_UNIX: i128 = 946_684_800;
+pub(super) const PG_EPOCH_UNIX: i128 = 946_684_800;
 
 /// Copies `features` into `features` on `conn` (in the caller's transaction).
 ///
@@ -105,7 +105,7 @@ fn field(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn optional(out: &mut Vec<u8>, bytes: Option<&[u8]>) -> Result<(), StoreError> {
+pub(super) fn optional(out: &mut Vec<u8>, bytes: Option<&[u8]>) -> Result<(), StoreError> {
     match bytes {
         Some(b) => field(out, b),
         None => {
@@ -116,7 +116,7 @@ fn optional(out: &mut Vec<u8>, bytes: Option<&[u8]>) -> Result<(), StoreError> {
 }
 
 /// A timestamptz's binary form: microseconds since 2000-01-01 UTC.
-fn timestamptz(t: OffsetDateTime) -> [u8; 8] {
+pub(super) fn timestamptz(t: OffsetDateTime) -> [u8; 8] {
     let micros = t.unix_timestamp_nanos() / 1000 - PG_EPOCH_UNIX * 1_000_000;
     i64::try_from(micros).unwrap_or(i64::MAX).to_be_bytes()
 }

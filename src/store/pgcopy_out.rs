@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::codec::{Interner, RowRef};
+use super::pgcopy::PG_EPOCH_UNIX;
 use super::{Sink, StoreError};
 
 /// The file header's fixed part: the signature, then the flags and the extension's length.
@@ -21,9 +22,6 @@ const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
 /// The columns each row holds, in [`super::read`]'s order.
 const FIELDS: usize = 13;
-
-/// Seconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC).
-const PG_EPOCH_UNIX: i128 = 946_684_800;
 
 /// The flag bits of the header a reader must understand (16–31); none is defined.
 const CRITICAL_FLAGS: u32 = 0xffff_0000;
@@ -254,22 +252,11 @@ mod tests {
     use super::*;
     use crate::domain::{Feature, Layer};
 
-    /// Binary `COPY` data of `features` as PostgreSQL would send the statement's columns.
+    /// Binary `COPY` data of `features` as PostgreSQL would send the statement's columns,
+    /// each field encoded by the bulk insert's writer (`store::pgcopy`).
     fn copy_data(features: &[Feature]) -> Vec<u8> {
-        fn field(out: &mut Vec<u8>, b: Option<&[u8]>) {
-            match b {
-                Some(b) => {
-                    out.extend_from_slice(&i32::try_from(b.len()).unwrap().to_be_bytes());
-                    out.extend_from_slice(b);
-                }
-                None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-            }
-        }
-        fn micros(t: OffsetDateTime) -> [u8; 8] {
-            i64::try_from(t.unix_timestamp_nanos() / 1000 - PG_EPOCH_UNIX * 1_000_000)
-                .unwrap()
-                .to_be_bytes()
-        }
+        use crate::store::pgcopy::{optional, timestamptz as micros};
+        let field = |out: &mut Vec<u8>, b: Option<&[u8]>| optional(out, b).unwrap();
         let mut out = SIGNATURE.to_vec();
         out.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 4, 9, 9, 9, 9]); // a 4-byte extension
         for f in features {

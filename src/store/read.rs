@@ -34,13 +34,16 @@ pub(super) async fn for_each(
     layer: Option<Layer>,
     sink: Sink<'_>,
 ) -> Result<u64, StoreError> {
-    if let Store::Postgres(pool) = store {
-        // Rows read in place from a binary COPY, which takes no parameters: a layer's name
-        // is one of the enum's fixed, quote-free words, never input.
-        let only = layer.map_or(String::new(), |l| format!("layer = '{}' AND ", l.as_str()));
-        let sql = format!("{} WHERE {only}deleted_at IS NULL", select(store, true));
-        return super::pgcopy_out::for_each(pool, &sql, sink).await;
-    }
+    let p = match store {
+        Store::Sqlite(p) => p,
+        Store::Postgres(pool) => {
+            // Rows read in place from a binary COPY, which takes no parameters: a layer's name
+            // is one of the enum's fixed, quote-free words, never input.
+            let only = layer.map_or(String::new(), |l| format!("layer = '{}' AND ", l.as_str()));
+            let sql = format!("{} WHERE {only}deleted_at IS NULL", select(store, true));
+            return super::pgcopy_out::for_each(pool, &sql, sink).await;
+        }
+    };
     let sql = match layer {
         Some(_) => format!(
             "{} WHERE layer = $1 AND deleted_at IS NULL",
@@ -51,17 +54,15 @@ pub(super) async fn for_each(
     let layer = layer.map(Layer::as_str);
     let mut strings = Interner::default();
     let mut n = 0;
-    on_pool!(store, p => {
-        let mut q = sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(sql));
-        if let Some(l) = layer {
-            q = q.bind(l);
-        }
-        let mut rows = q.fetch(p);
-        while let Some(r) = rows.try_next().await? {
-            sink(FeatureRow::from(r).into_feature(&mut strings)?);
-            n += 1;
-        }
-    });
+    let mut q = sqlx::query_as::<_, RowTuple>(sqlx::AssertSqlSafe(sql));
+    if let Some(l) = layer {
+        q = q.bind(l);
+    }
+    let mut rows = q.fetch(p);
+    while let Some(r) = rows.try_next().await? {
+        sink(FeatureRow::from(r).into_feature(&mut strings)?);
+        n += 1;
+    }
     Ok(n)
 }
 
